@@ -1,0 +1,36 @@
+# Everything starts from python3 alone: the first target that needs it builds .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint format schema clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install the package with its dev tools
+
+demo: $(STAMP)  ## run the bundled default scenario into out/
+	$(BIN)/postenroll-sim run --out out
+
+test: $(STAMP)  ## lint, then the whole test suite
+	$(BIN)/ruff check postenroll_sim tests
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check postenroll_sim tests
+	$(BIN)/ruff format --check postenroll_sim tests
+
+format: $(STAMP)
+	$(BIN)/ruff format postenroll_sim tests
+	$(BIN)/ruff check --fix postenroll_sim tests
+
+schema: $(STAMP)  ## refresh the committed JSON Schema for editors
+	$(BIN)/postenroll-sim schema --out docs/scenario.schema.json
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,20 @@
+"""postenroll-sim: simulate LMS Post Enrollment rules on learner populations.
+
+from postenroll_sim import load_scenario, simulate
+result = simulate(load_scenario("scenarios/onboarding.yaml"))
+result.enrollments, result.jobs, result.events
+"""
+
+from .runner import Result, simulate, simulate_replications
+from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+
+__all__ = [
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "parse_scenario",
+    "simulate",
+    "simulate_replications",
+]
+__version__ = "0.1.0"

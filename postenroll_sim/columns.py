@@ -1,0 +1,95 @@
+"""The output table contract (OUTPUTS.md): column names and the fixed vocabularies.
+
+Kept at the bottom of the package so the scenario checks (expectations name columns)
+and the recorder (which builds the tables) share one definition.
+"""
+
+METHODS = ("admin", "self", "post_enrollment", "bundle")
+STATUSES = ("not_started", "in_progress", "complete", "failed")
+COURSE_TYPES = ("online", "ilc", "curriculum", "bundle")
+TRIGGERS = ("enrolled", "completed", "failed")
+OUTCOMES = (
+    "enrolled",
+    "skipped_already_enrolled",
+    "skipped_already_completed",
+    "skipped_learner_removed",
+    "cascade_limit",
+    "pending",
+)
+EVENTS = (
+    "learner_added",
+    "learner_removed",
+    "enrolled",
+    "self_enroll_rejected",
+    "started",
+    "completed",
+    "failed",
+    "superseded",
+    "visible",
+    "job_queued",
+    "job_processed",
+    "rule_added",
+    "rule_edited",
+    "rule_removed",
+    "course_activated",
+    "course_deactivated",
+    "bundle_course_added",
+    "bundle_course_removed",
+    "bundle_member_skipped",
+    "cascade_limit",
+    "session_booked",
+    "session_attended",
+    "session_missed",
+)
+
+ENROLLMENT_COLUMNS = (
+    "replication",
+    "enrollment_id",
+    "learner_id",
+    "course_id",
+    "course_type",
+    "method",
+    "rule_id",
+    "job_id",
+    "enrolled_day",
+    "visible_day",
+    "started_day",
+    "completed_day",
+    "failed_day",
+    "superseded_day",
+    "status",
+)
+JOB_COLUMNS = (
+    "replication",
+    "job_id",
+    "rule_id",
+    "learner_id",
+    "source_course_id",
+    "trigger",
+    "trigger_enrollment_id",
+    "queued_day",
+    "due_day",
+    "processed_day",
+    "target_course_id",
+    "outcome",
+    "enrollment_id",
+)
+EVENT_COLUMNS = (
+    "replication",
+    "day",
+    "event",
+    "learner_id",
+    "course_id",
+    "enrollment_id",
+    "rule_id",
+    "job_id",
+    "detail",
+)
+
+# Short names an expectation may use for id columns (SCENARIO.md, Expectations).
+EXPECT_ALIASES = {
+    "learner": "learner_id",
+    "course": "course_id",
+    "rule": "rule_id",
+    "target": "target_course_id",
+}

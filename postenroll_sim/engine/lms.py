@@ -1,0 +1,396 @@
+"""The LMS state and the Post Enrollment semantics: the one place the S-rules live.
+
+The LMS knows nothing of SimPy: it is told the current time (`now`) and hands the
+jobs it queues to `schedule_job(job_id, due_day)`; the model decides when they run.
+Learners are data: int codes into flat dicts and arrays, never an object each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..recorder import EVENT_CODE, NAN, NONE, OUTCOME_CODE, Recorder
+from .plan import BUNDLE, COMPLETED, CURRICULUM, ENROLLED, FAILED, Plan, RuleVersion
+
+# status codes (columns.STATUSES order); not_started and in_progress are "open" (S13)
+NOT_STARTED, IN_PROGRESS, COMPLETE, FAILED_STATUS = range(4)
+# method codes (columns.METHODS order)
+ADMIN, SELF, POST_ENROLLMENT, BUNDLE_METHOD = range(4)
+METHOD_NAMES = ("admin", "self", "post_enrollment", "bundle")
+
+E = EVENT_CODE
+O_ENROLLED = OUTCOME_CODE["enrolled"]
+O_OPEN = OUTCOME_CODE["skipped_already_enrolled"]
+O_COMPLETED = OUTCOME_CODE["skipped_already_completed"]
+O_REMOVED = OUTCOME_CODE["skipped_learner_removed"]
+O_CASCADE = OUTCOME_CODE["cascade_limit"]
+O_PENDING = OUTCOME_CODE["pending"]
+NEVER = float("-inf")
+
+
+class ActionError(Exception):
+    """A script action that cannot be applied to the state it meets (e.g. no open enrollment)."""
+
+
+class LMS:
+    def __init__(self, plan: Plan, recorder: Recorder, schedule_job: Callable[[int, float], None]):
+        self.plan = plan
+        self.rec = recorder
+        self.schedule_job = schedule_job
+        self.now = 0.0
+        self.nc = plan.n_courses
+        self.course_types = plan.course_types
+        self.active = list(plan.active)
+        self.bundle_members = [list(m) for m in plan.bundle_members]
+        self.removed = [False] * len(plan.learner_ids)
+        self.current: dict[int, int] = {}  # learner * nc + course -> current enrollment (S14)
+        self.last_completed: dict[int, float] = {}  # learner * nc + course -> last completion day
+        self.invisible: dict[
+            int, list[int]
+        ] = {}  # course -> enrollments waiting for activation (S21)
+        self.bundle_holders: list[dict[int, int]] = [
+            {} for _ in plan.course_ids
+        ]  # bundle -> learner -> enrollment
+        # Rules in force: a version per rule, and per course the rules in definition order.
+        self.version_of: dict[int, RuleVersion] = {}
+        self.course_rules: list[list[int]] = [[] for _ in plan.course_ids]
+        self.in_force: list[tuple[RuleVersion, ...]] = [()] * (3 * self.nc)  # course * 3 + trigger
+        self.job_version: list[RuleVersion] = []  # job id -> snapshot (S18)
+        for version in plan.initial_rules:
+            self._put_rule(version)
+        self.cascade_limit = plan.scenario.processing.cascade_limit
+        self._guard_at = NAN
+        self._guard_counts: dict[int, int] = {}
+        self.warnings: list[str] = []
+
+    # ----- rules in force (S18) -------------------------------------------------------
+
+    def _put_rule(self, version: RuleVersion) -> None:
+        rules = self.course_rules[version.source]
+        if version.rule not in rules:
+            rules.append(version.rule)
+        self.version_of[version.rule] = version
+        self._refresh(version.source)
+
+    def _refresh(self, course: int) -> None:
+        versions = [self.version_of[r] for r in self.course_rules[course]]
+        for trigger in (ENROLLED, COMPLETED, FAILED):
+            self.in_force[course * 3 + trigger] = tuple(v for v in versions if v.when == trigger)
+
+    def add_rule(self, version: RuleVersion) -> None:
+        """S18: a new rule acts on triggers from now on, never on earlier ones."""
+        self._put_rule(version)
+        self.rec.event(self.now, E["rule_added"], course=version.source, rule=version.rule)
+
+    def edit_rule(self, rule: int, spec) -> None:
+        """S18 [decision]: jobs already queued keep the snapshot they were queued with."""
+        old = self.version_of[rule]
+        self._put_rule(self.plan.version(rule, old.source, spec, base=old))
+        self.rec.event(self.now, E["rule_edited"], course=old.source, rule=rule)
+
+    def remove_rule(self, rule: int) -> None:
+        """S18: removing a rule never cancels jobs already queued."""
+        version = self.version_of.pop(rule)
+        self.course_rules[version.source].remove(rule)
+        self._refresh(version.source)
+        self.rec.event(self.now, E["rule_removed"], course=version.source, rule=rule)
+
+    # ----- triggers and jobs (S17-S24) ------------------------------------------------
+
+    def _trigger(self, learner: int, course: int, trigger: int, enrollment: int) -> None:
+        """S17/S18: every rule on `course` in force now whose `when` matches queues one job."""
+        versions = self.in_force[course * 3 + trigger]
+        if not versions or self.removed[learner]:  # S29: a removed learner triggers nothing
+            return
+        now = self.now
+        rec = self.rec
+        for version in versions:
+            due = now + version.delay  # S3: due at t + d
+            job = rec.new_job(version.rule, learner, course, trigger, enrollment, now, due)
+            self.job_version.append(version)
+            rec.event(now, E["job_queued"], learner, course, enrollment, version.rule, job)
+            self.schedule_job(job, due)
+
+    def process_job(self, job: int) -> None:
+        """S19/S20 for each target in order, under the S22 cascade guard."""
+        rec = self.rec
+        version = self.job_version[job]
+        learner = rec.j_learner[job]
+        now = self.now
+        if now != self._guard_at:
+            self._guard_at = now
+            self._guard_counts.clear()
+        count = self._guard_counts.get(learner, 0) + 1
+        self._guard_counts[learner] = count
+        if count > self.cascade_limit:
+            self._cascade_stop(job, learner, version)
+            return
+        nc = self.nc
+        for position, target in enumerate(version.targets):
+            key = learner * nc + target
+            enrollment = NONE
+            if self.removed[learner]:
+                outcome = O_REMOVED  # S19.1
+            elif (cur := self.current.get(key)) is not None and rec.e_status[cur] < COMPLETE:
+                outcome = O_OPEN  # S19.2: an open enrollment is never reset by a rule
+            elif not version.consecutive and key in self.last_completed:
+                outcome = O_COMPLETED  # S19.3 (S20: with consecutive on this step is skipped)
+            else:
+                outcome = O_ENROLLED  # S19.4
+                enrollment = len(rec.e_learner)  # the id enroll() is about to create
+            rec.job_outcome(job, position, target, outcome, now, enrollment)
+            rec.event(
+                now,
+                E["job_processed"],
+                learner,
+                target,
+                enrollment,
+                version.rule,
+                job,
+                _OUTCOME_NAMES[outcome],
+            )
+            if outcome == O_ENROLLED:
+                self.enroll(learner, target, POST_ENROLLMENT, version.rule, job)
+
+    def _cascade_stop(self, job: int, learner: int, version: RuleVersion) -> None:
+        """S22 guard: past the limit a job is not applied; its outcome says why."""
+        for position, target in enumerate(version.targets):
+            self.rec.job_outcome(job, position, target, O_CASCADE, self.now, NONE)
+            self.rec.event(
+                self.now,
+                E["job_processed"],
+                learner,
+                target,
+                NONE,
+                version.rule,
+                job,
+                "cascade_limit",
+            )
+        if self._guard_counts[learner] == self.cascade_limit + 1:
+            message = (
+                f"day {self.now:g}: learner '{self.plan.learner_ids[learner]}' reached the cascade limit of "
+                f"{self.cascade_limit} jobs at one instant (S22); further jobs at this instant are not applied"
+            )
+            self.warnings.append(message)
+            self.rec.event(
+                self.now,
+                E["cascade_limit"],
+                learner,
+                version.source,
+                rule=version.rule,
+                job=job,
+                detail=f"more than {self.cascade_limit} jobs at one instant",
+            )
+
+    def pending_jobs(self, jobs: list[int]) -> None:
+        """S24: jobs still queued at the horizon are reported as pending."""
+        for job in sorted(jobs):
+            for position, target in enumerate(self.job_version[job].targets):
+                self.rec.job_outcome(job, position, target, O_PENDING, NAN, NONE)
+
+    # ----- enrollments (S13-S16, S21, S25-S28) ------------------------------------------
+
+    def enroll(
+        self, learner: int, course: int, method: int, rule: int = NONE, job: int = NONE
+    ) -> int:
+        """Create a new current enrollment, superseding the previous one (S14), and fire its
+        `enrolled` trigger (S17). Callers have already applied their own gates (S16, S19, S27)."""
+        rec = self.rec
+        now = self.now
+        key = learner * self.nc + course
+        previous = self.current.get(key)
+        if previous is not None:  # S14: the old record moves to history with its status
+            rec.e_superseded[previous] = now
+            rec.event(now, E["superseded"], learner, course, previous)
+        active = self.active[course]
+        enrollment = rec.new_enrollment(
+            learner, course, method, rule, job, now, now if active else NAN
+        )
+        self.current[key] = enrollment
+        if not active:  # S21: created and reported, invisible until the course is active
+            self.invisible.setdefault(course, []).append(enrollment)
+        rec.event(now, E["enrolled"], learner, course, enrollment, rule, job, METHOD_NAMES[method])
+        self._trigger(learner, course, ENROLLED, enrollment)
+        kind = self.course_types[course]
+        if kind == CURRICULUM:
+            self._check_curriculum(learner, course, enrollment)  # S26: checked when enrolled
+        elif kind == BUNDLE:
+            self.bundle_holders[course][learner] = enrollment
+            for member in list(self.bundle_members[course]):  # S27
+                self._enroll_from_bundle(learner, member, course)
+        return enrollment
+
+    def _enroll_from_bundle(self, learner: int, course: int, bundle: int) -> None:
+        """S27: a bundle enrolls each member course, subject to S19 steps 1-2 only."""
+        if self.removed[learner]:
+            reason = "learner_removed"
+        elif self.is_open(learner, course):
+            reason = "already_enrolled"
+        else:
+            self.enroll(learner, course, BUNDLE_METHOD)
+            return
+        self.rec.event(
+            self.now,
+            E["bundle_member_skipped"],
+            learner,
+            course,
+            self.current.get(learner * self.nc + course, NONE),
+            detail=reason,
+        )
+
+    def is_open(self, learner: int, course: int) -> bool:
+        current = self.current.get(learner * self.nc + course)
+        return current is not None and self.rec.e_status[current] < COMPLETE
+
+    def self_enroll(self, learner: int, course: int) -> int:
+        """S16: self-enrollment is rejected (and recorded) when the course is inactive, the
+        learner already has an open enrollment, or prerequisites (S7) are not met."""
+        if not self.active[course]:
+            reason = "course_inactive"
+        elif self.is_open(learner, course):
+            reason = "already_enrolled"
+        elif not self.prerequisites_met(learner, course):
+            reason = "prerequisites_not_met"
+        else:
+            return self.enroll(learner, course, SELF)
+        self.rec.event(self.now, E["self_enroll_rejected"], learner, course, detail=reason)
+        return NONE
+
+    def prerequisites_met(self, learner: int, course: int) -> bool:
+        """S7: enough of the listed courses completed, ever (current or history)."""
+        requirement = self.plan.prerequisites[course]
+        if requirement is None:
+            return True
+        courses, required = requirement
+        base = learner * self.nc
+        return sum(1 for c in courses if base + c in self.last_completed) >= required
+
+    def start(self, enrollment: int) -> None:
+        rec = self.rec
+        rec.e_status[enrollment] = IN_PROGRESS
+        rec.e_started[enrollment] = self.now
+        rec.event(
+            self.now, E["started"], rec.e_learner[enrollment], rec.e_course[enrollment], enrollment
+        )
+
+    def complete(self, enrollment: int) -> None:
+        """A pass: the `completed` trigger (S17), then every curriculum holding the course (S26)."""
+        rec = self.rec
+        learner, course = rec.e_learner[enrollment], rec.e_course[enrollment]
+        rec.e_status[enrollment] = COMPLETE
+        rec.e_completed[enrollment] = self.now
+        self.last_completed[learner * self.nc + course] = self.now
+        rec.event(self.now, E["completed"], learner, course, enrollment)
+        self._trigger(learner, course, COMPLETED, enrollment)
+        for curriculum in self.plan.curricula_of[course]:
+            current = self.current.get(learner * self.nc + curriculum)
+            if current is not None and rec.e_status[current] < COMPLETE:
+                self._check_curriculum(learner, curriculum, current)
+
+    def fail(self, enrollment: int) -> None:
+        rec = self.rec
+        rec.e_status[enrollment] = FAILED_STATUS
+        rec.e_failed[enrollment] = self.now
+        rec.event(
+            self.now, E["failed"], rec.e_learner[enrollment], rec.e_course[enrollment], enrollment
+        )
+        self._trigger(rec.e_learner[enrollment], rec.e_course[enrollment], FAILED, enrollment)
+
+    def _check_curriculum(self, learner: int, curriculum: int, enrollment: int) -> None:
+        """S26: complete at the first instant every group has its required count of member
+        completions that happened strictly after the learner's previous completion of this
+        curriculum (first enrollment: any earlier completion counts)."""
+        base = learner * self.nc
+        previous = self.last_completed.get(base + curriculum, NEVER)
+        last = self.last_completed
+        satisfied = True
+        progress = False
+        for members, required in self.plan.groups[curriculum]:
+            done = sum(1 for m in members if last.get(base + m, NEVER) > previous)
+            progress = progress or done > 0
+            satisfied = satisfied and done >= required
+        if satisfied:
+            self.complete(enrollment)
+        elif progress and self.rec.e_status[enrollment] == NOT_STARTED:
+            self.start(enrollment)  # [decision] a curriculum is in progress once a member counts
+
+    # ----- catalog changes (S6, S21, S28) -----------------------------------------------
+
+    def set_active(self, course: int, active: bool) -> None:
+        was_active = self.active[course]
+        self.active[course] = active
+        self.rec.event(
+            self.now, E["course_activated" if active else "course_deactivated"], course=course
+        )
+        if active and not was_active:
+            rec = self.rec
+            for enrollment in self.invisible.pop(course, ()):
+                # S21: current enrollments become visible; superseded ones and those of removed
+                # learners never do [decision].
+                if (
+                    rec.e_superseded[enrollment] != rec.e_superseded[enrollment]
+                    and not self.removed[rec.e_learner[enrollment]]
+                ):
+                    rec.e_visible[enrollment] = self.now
+                    rec.event(self.now, E["visible"], rec.e_learner[enrollment], course, enrollment)
+
+    def add_to_bundle(self, bundle: int, course: int) -> None:
+        """S28: the exception to non-retroactivity: everyone holding the bundle gets the course."""
+        self.bundle_members[bundle].append(course)
+        self.rec.event(
+            self.now, E["bundle_course_added"], course=course, detail=self.plan.course_ids[bundle]
+        )
+        holders = sorted(self.bundle_holders[bundle].items(), key=lambda item: item[1])
+        for learner, _ in holders:
+            self._enroll_from_bundle(learner, course, bundle)
+
+    def remove_from_bundle(self, bundle: int, course: int) -> None:
+        """S28: removing a course from a bundle unenrolls no one."""
+        self.bundle_members[bundle].remove(course)
+        self.rec.event(
+            self.now, E["bundle_course_removed"], course=course, detail=self.plan.course_ids[bundle]
+        )
+
+    # ----- learners (S29) --------------------------------------------------------------
+
+    def add_learner(self, learner: int) -> None:
+        self.rec.event(self.now, E["learner_added"], learner)
+
+    def remove_learner(self, learner: int) -> None:
+        """S29: no new enrollments or triggers; open enrollments stay; queued jobs get skipped."""
+        self.removed[learner] = True
+        self.rec.event(self.now, E["learner_removed"], learner)
+
+    # ----- script actions on a learner's current enrollment --------------------------------
+
+    def open_enrollment(self, learner: int, course: int, verb: str) -> int:
+        current = self.current.get(learner * self.nc + course)
+        if current is None:
+            raise ActionError(f"cannot {verb}: the learner has no enrollment in this course")
+        status = self.rec.e_status[current]
+        if status >= COMPLETE:
+            word = "completed" if status == COMPLETE else "failed"
+            raise ActionError(
+                f"cannot {verb}: the current enrollment was already {word} "
+                f"on day {_day(self.rec.e_completed[current] if status == COMPLETE else self.rec.e_failed[current])}"
+            )
+        return current
+
+    def script_start(self, learner: int, course: int) -> None:
+        enrollment = self.open_enrollment(learner, course, "start")
+        if self.rec.e_status[enrollment] == IN_PROGRESS:
+            raise ActionError(
+                f"cannot start: already started on day {_day(self.rec.e_started[enrollment])}"
+            )
+        if self.rec.e_visible[enrollment] != self.rec.e_visible[enrollment]:
+            raise ActionError(
+                "cannot start: the course is inactive, so the learner cannot see it (S21)"
+            )
+        self.start(enrollment)
+
+
+_OUTCOME_NAMES = {code: name for name, code in OUTCOME_CODE.items()}
+
+
+def _day(value: float) -> str:
+    return f"{value:g}"

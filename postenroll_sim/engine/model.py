@@ -1,0 +1,161 @@
+"""The SimPy model: schedules script steps and job runs, and lets the LMS apply the rules.
+
+No process per learner or per job. Script steps are grouped by day, one urgent event
+a day; jobs are grouped by the instant they are processed, one event per instant,
+each group run in queue order. Together that gives the S23 tie order:
+script actions (file order), then jobs in the order they were queued, then jobs
+queued while processing with delay 0 (they join the group being run).
+"""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+from simpy.core import NORMAL, URGENT
+from simpy.events import Event
+
+from ..recorder import Recorder
+from ..scenario import ScenarioError, models
+from ..scenario.errors import Problem
+from .lms import LMS, ActionError
+from .plan import Plan, Step
+
+
+class _At(Event):
+    """An already-triggered event scheduled for an exact instant `at` (our own clock value:
+    SimPy adds delays to its `now`, which may round; we log the exact `at`)."""
+
+    def __init__(self, env: simpy.Environment, at: float, priority: int, payload: int = -1):
+        super().__init__(env)
+        self.at = at
+        self.payload = payload
+        self._ok = True
+        self._value = None
+        env.schedule(self, priority, at - env.now)
+
+
+def daily_run_at(due: float, hour: int) -> float:
+    """S3 `daily`: the first run at `hour` at or after `due` (a job due exactly at a run
+    time is processed by that run; the tolerance absorbs float rounding of `due`)."""
+    offset = hour / 24
+    return math.ceil(due - offset - 1e-9) + offset
+
+
+class Model:
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.env = simpy.Environment()
+        self.recorder = Recorder(
+            plan.learner_ids, plan.course_ids, plan.course_types, plan.rule_ids
+        )
+        self.lms = LMS(plan, self.recorder, self._schedule_job)
+        processing = plan.scenario.processing
+        self._daily_hour = processing.hour if processing.mode == "daily" else None
+        self._buckets: dict[float, list[int]] = {}
+        self._step: Step | None = None
+
+    # ----- jobs -------------------------------------------------------------------
+
+    def _schedule_job(self, job: int, due: float) -> None:
+        at = due if self._daily_hour is None else daily_run_at(due, self._daily_hour)
+        bucket = self._buckets.get(at)
+        if bucket is None:
+            self._buckets[at] = [job]
+            _At(self.env, at, NORMAL).callbacks.append(self._run_jobs)
+        else:
+            bucket.append(job)
+
+    def _run_jobs(self, event: _At) -> None:
+        lms = self.lms
+        lms.now = event.at
+        bucket = self._buckets[event.at]
+        index = 0
+        while index < len(bucket):  # grows while it runs: delay-0 cascades (S22, S23)
+            lms.process_job(bucket[index])
+            index += 1
+        del self._buckets[event.at]
+
+    # ----- script -----------------------------------------------------------------
+
+    def _run_steps(self, event: _At) -> None:
+        self.lms.now = event.at
+        for step in self.plan.timeline[event.payload]:
+            self._step = step
+            self._apply(step)
+        self._step = None
+
+    def _apply(self, step: Step) -> None:
+        lms, plan, action = self.lms, self.plan, step.action
+        if step.script_index < 0:
+            lms.add_learner(action)
+        elif isinstance(action, models.Enroll):
+            learner, course = plan.learner(action.learner), plan.course(action.course)
+            if action.method == "self":
+                lms.self_enroll(learner, course)
+            else:
+                lms.enroll(learner, course, 0)  # S16: admin bypasses prerequisites
+        elif isinstance(action, models.Start):
+            lms.script_start(plan.learner(action.learner), plan.course(action.course))
+        elif isinstance(action, models.Complete):
+            lms.complete(
+                lms.open_enrollment(
+                    plan.learner(action.learner), plan.course(action.course), "complete"
+                )
+            )
+        elif isinstance(action, models.Fail):
+            lms.fail(
+                lms.open_enrollment(
+                    plan.learner(action.learner), plan.course(action.course), "fail"
+                )
+            )
+        elif isinstance(action, models.AddRule):
+            code = plan.added_rule_ids[step.script_index]
+            lms.add_rule(plan.version(code, plan.course(action.course), action.rule))
+        elif isinstance(action, models.EditRule):
+            lms.edit_rule(plan.rule(action.rule), action.set)
+        elif isinstance(action, models.RemoveRule):
+            lms.remove_rule(plan.rule(action.rule))
+        elif isinstance(action, models.ActivateCourse | models.DeactivateCourse):
+            lms.set_active(plan.course(action.course), isinstance(action, models.ActivateCourse))
+        elif isinstance(action, models.AddToBundle):
+            lms.add_to_bundle(plan.course(action.bundle), plan.course(action.course))
+        elif isinstance(action, models.RemoveFromBundle):
+            lms.remove_from_bundle(plan.course(action.bundle), plan.course(action.course))
+        elif isinstance(action, models.AddLearner):
+            lms.add_learner(plan.learner(action.learner))
+        elif isinstance(action, models.RemoveLearner):
+            lms.remove_learner(plan.learner(action.learner))
+        else:  # pragma: no cover - the models list every action
+            raise TypeError(f"unhandled action {action!r}")
+
+    # ----- run --------------------------------------------------------------------
+
+    def run(self) -> None:
+        plan = self.plan
+        horizon = plan.scenario.horizon_days
+        for learner in plan.initial_learners:
+            self.lms.add_learner(learner)
+        for group_index, group in enumerate(plan.timeline):
+            if group[0].day <= horizon:
+                _At(self.env, group[0].day, URGENT, group_index).callbacks.append(self._run_steps)
+        try:
+            # [0, horizon] is closed: run everything at the horizon itself too.
+            self.env.run(until=math.nextafter(horizon, math.inf))
+        except ActionError as exc:
+            raise self._located(exc) from None
+        self.lms.now = horizon
+        self.lms.pending_jobs([job for bucket in self._buckets.values() for job in bucket])
+
+    def _located(self, exc: ActionError) -> ScenarioError:
+        step = self._step
+        scenario = self.plan.scenario
+        origin = scenario._origin
+        index = step.script_index if step is not None else -1
+        action = step.action if step is not None else None
+        what = f"day {step.day:g}: {action.action} {getattr(action, 'learner', '')} {getattr(action, 'course', '')}".rstrip()
+        message = f"{what}: {exc}"
+        path = ("script", index)
+        if origin is None:
+            return ScenarioError([Problem("<scenario>", None, path, message)])
+        return ScenarioError([origin.problem(path, message)])

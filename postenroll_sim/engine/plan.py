@@ -1,0 +1,203 @@
+"""Compile a validated Scenario into integer-coded tables the engine works on.
+
+Learners, courses and rules become dense int codes; the script becomes a timeline in
+the order S23 runs it. Nothing here changes during a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ..scenario import models
+from ..scenario.checks import default_rule_id
+
+ONLINE, ILC, CURRICULUM, BUNDLE = range(4)
+TYPE_CODE = {"online": ONLINE, "ilc": ILC, "curriculum": CURRICULUM, "bundle": BUNDLE}
+ENROLLED, COMPLETED, FAILED = range(3)  # triggers (S17), in columns.TRIGGERS order
+TRIGGER_CODE = {"enrolled": ENROLLED, "completed": COMPLETED, "failed": FAILED}
+
+
+class RuleVersion(NamedTuple):
+    """A rule as it is at one instant; jobs carry one of these as their snapshot (S18)."""
+
+    rule: int
+    source: int
+    when: int
+    delay: int
+    targets: tuple[int, ...]
+    consecutive: bool
+
+
+class Step(NamedTuple):
+    """One timeline entry: a script action (index into the script) or a learner joining."""
+
+    day: float
+    script_index: int  # -1 for a join from `learners`
+    action: object  # a models.* action, or the learner code for a join
+
+
+@dataclass
+class Plan:
+    scenario: models.Scenario
+    learner_ids: list[str]
+    course_ids: list[str]
+    course_types: list[int]
+    allow_failure: list[bool]
+    active: list[bool]
+    prerequisites: list[tuple[tuple[int, ...], int] | None]
+    groups: list[
+        tuple[tuple[tuple[int, ...], int], ...]
+    ]  # curricula: (members, required) per group
+    bundle_members: list[list[int]]
+    curricula_of: list[tuple[int, ...]]  # course -> curricula holding it
+    rule_ids: list[str]
+    initial_rules: list[RuleVersion]
+    added_rule_ids: dict[int, int] = field(default_factory=dict)  # script index -> rule code
+    timeline: list[list[Step]] = field(default_factory=list)  # grouped by day, in S23 order
+    initial_learners: list[int] = field(default_factory=list)
+    course_code: dict[str, int] = field(default_factory=dict, repr=False)
+    learner_code: dict[str, int] = field(default_factory=dict, repr=False)
+    rule_code: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def n_courses(self) -> int:
+        return len(self.course_ids)
+
+    def course(self, course_id: str) -> int:
+        return self.course_code[course_id]
+
+    def learner(self, learner_id: str) -> int:
+        return self.learner_code[learner_id]
+
+    def rule(self, rule_id: str) -> int:
+        return self.rule_code[rule_id]
+
+    def version(
+        self,
+        rule: int,
+        source: int,
+        spec: models.Rule | models.RuleEdit,
+        base: RuleVersion | None = None,
+    ) -> RuleVersion:
+        """A new snapshot of rule `rule`: `spec`'s fields over `base` (for edits)."""
+        when = spec.when if spec.when is not None else None
+        return RuleVersion(
+            rule=rule,
+            source=source,
+            when=TRIGGER_CODE[when] if when is not None else base.when,
+            delay=spec.delay_days if spec.delay_days is not None else base.delay,
+            targets=tuple(self.course(c) for c in spec.courses)
+            if spec.courses is not None
+            else base.targets,
+            consecutive=spec.allow_consecutive
+            if spec.allow_consecutive is not None
+            else base.consecutive,
+        )
+
+
+def compile_plan(scenario: models.Scenario) -> Plan:
+    course_ids = [c.id for c in scenario.courses]
+    course_code = {cid: i for i, cid in enumerate(course_ids)}
+    learner_ids = [learner.id for learner in scenario.learners]
+    learner_ids += [a.learner for a in scenario.script if isinstance(a, models.AddLearner)]
+    learner_code = {lid: i for i, lid in enumerate(learner_ids)}
+
+    # S12: rule ids, defaults numbered per course in file order, continued by add_rule.
+    rule_ids: list[str] = []
+    per_course: dict[str, int] = {}
+    rule_specs: list[tuple[str, models.Rule]] = []
+    for course in scenario.courses:
+        for rule in course.post_enrollments:
+            per_course[course.id] = per_course.get(course.id, 0) + 1
+            rule_ids.append(rule.id or default_rule_id(course.id, per_course[course.id]))
+            rule_specs.append((course.id, rule))
+    order = sorted(range(len(scenario.script)), key=lambda i: (scenario.script[i].day, i))
+    added_rule_ids: dict[int, int] = {}
+    for index in order:
+        action = scenario.script[index]
+        if isinstance(action, models.AddRule):
+            per_course[action.course] = per_course.get(action.course, 0) + 1
+            added_rule_ids[index] = len(rule_ids)
+            rule_ids.append(
+                action.rule.id or default_rule_id(action.course, per_course[action.course])
+            )
+
+    groups = []
+    for course in scenario.courses:
+        if course.type != "curriculum":
+            groups.append(())
+            continue
+        raw_groups = (
+            [models.Group(courses=course.members)] if course.members is not None else course.groups
+        )
+        groups.append(
+            tuple(
+                (
+                    tuple(course_code[m] for m in g.courses),
+                    g.required if g.required is not None else len(g.courses),
+                )
+                for g in raw_groups
+            )
+        )
+    curricula_of: list[list[int]] = [[] for _ in course_ids]
+    for cur, cur_groups in enumerate(groups):
+        for members, _ in cur_groups:
+            for member in members:
+                if cur not in curricula_of[member]:
+                    curricula_of[member].append(cur)
+
+    plan = Plan(
+        scenario=scenario,
+        learner_ids=learner_ids,
+        course_ids=course_ids,
+        course_types=[TYPE_CODE[c.type] for c in scenario.courses],
+        allow_failure=[c.allow_failure for c in scenario.courses],
+        active=[c.active for c in scenario.courses],
+        prerequisites=[
+            (
+                tuple(course_code[p] for p in c.prerequisites.courses),
+                c.prerequisites.required
+                if c.prerequisites.required is not None
+                else len(c.prerequisites.courses),
+            )
+            if c.prerequisites is not None
+            else None
+            for c in scenario.courses
+        ],
+        groups=groups,
+        bundle_members=[
+            [course_code[m] for m in (c.members or ())] if c.type == "bundle" else []
+            for c in scenario.courses
+        ],
+        curricula_of=[tuple(x) for x in curricula_of],
+        rule_ids=rule_ids,
+        initial_rules=[],
+        added_rule_ids=added_rule_ids,
+    )
+    plan.course_code = course_code
+    plan.learner_code = learner_code
+    plan.rule_code = {rid: i for i, rid in enumerate(rule_ids)}
+    plan.initial_rules = [
+        plan.version(code, course_code[source], spec)
+        for code, (source, spec) in enumerate(rule_specs)
+    ]
+
+    # The timeline: learners joining after day 0, then script actions; at one instant
+    # joins come first, then actions in file order (S23).
+    steps = [
+        Step(ln.joined_day, -1, learner_code[ln.id])
+        for ln in scenario.learners
+        if ln.joined_day > 0
+    ]
+    steps += [Step(scenario.script[i].day, i, scenario.script[i]) for i in order]
+    steps.sort(key=lambda s: (s.day, s.script_index >= 0))
+    plan.initial_learners = [learner_code[ln.id] for ln in scenario.learners if ln.joined_day == 0]
+    timeline: list[list[Step]] = []
+    for step in steps:
+        if timeline and timeline[-1][0].day == step.day:
+            timeline[-1].append(step)
+        else:
+            timeline.append([step])
+    plan.timeline = timeline
+    return plan

@@ -1,0 +1,271 @@
+"""Typed columns the engine logs into, turned into the OUTPUTS.md tables once at the end.
+
+Everything is logged as small integer codes and float days in `array` columns (no
+per-event pandas work, a few bytes a value); each DataFrame is built once, with
+categorical ids whose categories are the scenario's own id lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from array import array
+
+import numpy as np
+import pandas as pd
+
+from .columns import COURSE_TYPES, EVENTS, METHODS, OUTCOMES, STATUSES, TRIGGERS
+
+NAN = float("nan")
+NONE = -1  # the code of a missing id
+
+EVENT_CODE = {name: code for code, name in enumerate(EVENTS)}
+OUTCOME_CODE = {name: code for code, name in enumerate(OUTCOMES)}
+
+
+def _categorical(codes: np.ndarray, categories: list[str] | tuple[str, ...]) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(categories), dtype="str"))
+
+
+def _nullable_int(codes: np.ndarray) -> pd.arrays.IntegerArray:
+    return pd.arrays.IntegerArray(codes.astype(np.int32), codes < 0)
+
+
+_DTYPES = {"b": np.int8, "i": np.int32, "d": np.float64}
+
+
+def _view(column: array) -> np.ndarray:
+    """A numpy copy of an array column (a copy, so the column may still grow)."""
+    if not len(column):
+        return np.zeros(0, dtype=_DTYPES[column.typecode])
+    return np.frombuffer(column, dtype=_DTYPES[column.typecode]).copy()
+
+
+class Recorder:
+    """Column store for one replication: enrollments, jobs (per target) and events."""
+
+    def __init__(
+        self,
+        learner_ids: list[str],
+        course_ids: list[str],
+        course_types: list[int],
+        rule_ids: list[str],
+    ):
+        self.learner_ids = learner_ids
+        self.course_ids = course_ids
+        self.course_types = np.asarray(course_types, dtype=np.int8)
+        self.rule_ids = rule_ids
+        # enrollments, indexed by enrollment id (the engine reads and updates these)
+        self.e_learner = array("i")
+        self.e_course = array("i")
+        self.e_method = array("b")
+        self.e_rule = array("i")
+        self.e_job = array("i")
+        self.e_enrolled = array("d")
+        self.e_visible = array("d")
+        self.e_started = array("d")
+        self.e_completed = array("d")
+        self.e_failed = array("d")
+        self.e_superseded = array("d")
+        self.e_status = array("b")
+        # jobs, indexed by job id
+        self.j_rule = array("i")
+        self.j_learner = array("i")
+        self.j_source = array("i")
+        self.j_trigger = array("b")
+        self.j_trigger_enrollment = array("i")
+        self.j_queued = array("d")
+        self.j_due = array("d")
+        # job outcomes, one per job and target, in processing order
+        self.o_job = array("i")
+        self.o_position = array("i")
+        self.o_target = array("i")
+        self.o_outcome = array("b")
+        self.o_processed = array("d")
+        self.o_enrollment = array("i")
+        # events, in the order they happened
+        self.v_day = array("d")
+        self.v_event = array("b")
+        self.v_learner = array("i")
+        self.v_course = array("i")
+        self.v_enrollment = array("i")
+        self.v_rule = array("i")
+        self.v_job = array("i")
+        self.v_detail = array("i")
+        self.details: list[str] = []
+        self._detail_code: dict[str, int] = {}
+
+    # ----- logging (hot path) -----------------------------------------------------
+
+    def new_enrollment(
+        self,
+        learner: int,
+        course: int,
+        method: int,
+        rule: int,
+        job: int,
+        day: float,
+        visible: float,
+    ) -> int:
+        eid = len(self.e_learner)
+        self.e_learner.append(learner)
+        self.e_course.append(course)
+        self.e_method.append(method)
+        self.e_rule.append(rule)
+        self.e_job.append(job)
+        self.e_enrolled.append(day)
+        self.e_visible.append(visible)
+        self.e_started.append(NAN)
+        self.e_completed.append(NAN)
+        self.e_failed.append(NAN)
+        self.e_superseded.append(NAN)
+        self.e_status.append(0)
+        return eid
+
+    def new_job(
+        self,
+        rule: int,
+        learner: int,
+        source: int,
+        trigger: int,
+        trigger_enrollment: int,
+        queued: float,
+        due: float,
+    ) -> int:
+        jid = len(self.j_rule)
+        self.j_rule.append(rule)
+        self.j_learner.append(learner)
+        self.j_source.append(source)
+        self.j_trigger.append(trigger)
+        self.j_trigger_enrollment.append(trigger_enrollment)
+        self.j_queued.append(queued)
+        self.j_due.append(due)
+        return jid
+
+    def job_outcome(
+        self, job: int, position: int, target: int, outcome: int, processed: float, enrollment: int
+    ) -> None:
+        self.o_job.append(job)
+        self.o_position.append(position)
+        self.o_target.append(target)
+        self.o_outcome.append(outcome)
+        self.o_processed.append(processed)
+        self.o_enrollment.append(enrollment)
+
+    def event(
+        self,
+        day: float,
+        event: int,
+        learner: int = NONE,
+        course: int = NONE,
+        enrollment: int = NONE,
+        rule: int = NONE,
+        job: int = NONE,
+        detail: str | None = None,
+    ) -> None:
+        self.v_day.append(day)
+        self.v_event.append(event)
+        self.v_learner.append(learner)
+        self.v_course.append(course)
+        self.v_enrollment.append(enrollment)
+        self.v_rule.append(rule)
+        self.v_job.append(job)
+        if detail is None:
+            self.v_detail.append(NONE)
+        else:
+            code = self._detail_code.get(detail)
+            if code is None:
+                code = self._detail_code[detail] = len(self.details)
+                self.details.append(detail)
+            self.v_detail.append(code)
+
+    # ----- tables -----------------------------------------------------------------
+
+    def tables(
+        self,
+        replication: int = 0,
+        start_date: dt.date | None = None,
+        which: tuple[str, ...] = ("enrollments", "jobs", "events"),
+    ) -> dict[str, pd.DataFrame]:
+        builders = {"enrollments": self.enrollments, "jobs": self.jobs, "events": self.events}
+        out = {}
+        for name in which:
+            frame = builders[name](replication)
+            out[name] = add_timestamps(frame, start_date) if start_date is not None else frame
+        return out
+
+    def enrollments(self, replication: int = 0) -> pd.DataFrame:
+        n = len(self.e_learner)
+        course = _view(self.e_course)
+        return pd.DataFrame(
+            {
+                "replication": np.full(n, replication, dtype=np.int32),
+                "enrollment_id": np.arange(n, dtype=np.int32),
+                "learner_id": _categorical(_view(self.e_learner), self.learner_ids),
+                "course_id": _categorical(course, self.course_ids),
+                "course_type": _categorical(
+                    self.course_types[course] if n else np.zeros(0, np.int8), COURSE_TYPES
+                ),
+                "method": _categorical(_view(self.e_method), METHODS),
+                "rule_id": _categorical(_view(self.e_rule), self.rule_ids),
+                "job_id": _nullable_int(_view(self.e_job)),
+                "enrolled_day": _view(self.e_enrolled),
+                "visible_day": _view(self.e_visible),
+                "started_day": _view(self.e_started),
+                "completed_day": _view(self.e_completed),
+                "failed_day": _view(self.e_failed),
+                "superseded_day": _view(self.e_superseded),
+                "status": _categorical(_view(self.e_status), STATUSES),
+            }
+        )
+
+    def jobs(self, replication: int = 0) -> pd.DataFrame:
+        job = _view(self.o_job)
+        order = np.lexsort((_view(self.o_position), job))
+        job = job[order]
+        j_trigger = _view(self.j_trigger)
+        return pd.DataFrame(
+            {
+                "replication": np.full(len(job), replication, dtype=np.int32),
+                "job_id": job,
+                "rule_id": _categorical(_view(self.j_rule)[job], self.rule_ids),
+                "learner_id": _categorical(_view(self.j_learner)[job], self.learner_ids),
+                "source_course_id": _categorical(_view(self.j_source)[job], self.course_ids),
+                "trigger": _categorical(j_trigger[job], TRIGGERS),
+                "trigger_enrollment_id": _view(self.j_trigger_enrollment)[job],
+                "queued_day": _view(self.j_queued)[job],
+                "due_day": _view(self.j_due)[job],
+                "processed_day": _view(self.o_processed)[order],
+                "target_course_id": _categorical(_view(self.o_target)[order], self.course_ids),
+                "outcome": _categorical(_view(self.o_outcome)[order], OUTCOMES),
+                "enrollment_id": _nullable_int(_view(self.o_enrollment)[order]),
+            }
+        )
+
+    def events(self, replication: int = 0) -> pd.DataFrame:
+        n = len(self.v_day)
+        return pd.DataFrame(
+            {
+                "replication": np.full(n, replication, dtype=np.int32),
+                "day": _view(self.v_day),
+                "event": _categorical(_view(self.v_event), EVENTS),
+                "learner_id": _categorical(_view(self.v_learner), self.learner_ids),
+                "course_id": _categorical(_view(self.v_course), self.course_ids),
+                "enrollment_id": _nullable_int(_view(self.v_enrollment)),
+                "rule_id": _categorical(_view(self.v_rule), self.rule_ids),
+                "job_id": _nullable_int(_view(self.v_job)),
+                "detail": _categorical(_view(self.v_detail), self.details),
+            }
+        )
+
+
+def add_timestamps(frame: pd.DataFrame, start_date: dt.date) -> pd.DataFrame:
+    """OUTPUTS.md: with `start_date`, each `*_day` column gets a timestamp twin `*_at`."""
+    origin = pd.Timestamp(start_date)
+    twins = {}
+    for column in frame.columns:
+        if column == "day" or column.endswith("_day"):
+            name = "at" if column == "day" else column.removesuffix("_day") + "_at"
+            twins[name] = origin + pd.to_timedelta(frame[column].to_numpy(), unit="D")
+    if not twins:
+        return frame
+    return frame.assign(**twins)

@@ -1,0 +1,502 @@
+"""Cross-checks of a scenario: everything that relates one item to another.
+
+Runs on the plain YAML data even when some items failed their shape check, validating
+each item on its own, so one bad course does not hide the mistakes elsewhere.
+Each check names the S-rule it enforces.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from ..columns import ENROLLMENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS
+from . import models
+from .errors import Path
+
+Found = list[tuple[Path, str]]
+
+_ACTION = TypeAdapter(models.ScriptAction)
+_LEARNER = TypeAdapter(models.LearnerItem)
+_EXPECT = TypeAdapter(models.ExpectItem)
+COURSE_KINDS = ("online", "ilc")  # what curricula and bundles may hold
+
+
+def _valid(adapter_or_model: Any, value: Any) -> Any:
+    try:
+        if isinstance(adapter_or_model, TypeAdapter):
+            return adapter_or_model.validate_python(value)
+        return adapter_or_model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def _raw_id(item: Any) -> str | None:
+    value = item.get("id") if isinstance(item, dict) else item
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def default_rule_id(course_id: str, number: int) -> str:
+    """S12: a rule without an id is `<source course id>#<n>`, n counting from 1 in file order."""
+    return f"{course_id}#{number}"
+
+
+@dataclass
+class _Catalog:
+    types: dict[str, str | None] = field(default_factory=dict)  # None: type itself invalid
+    allow_failure: dict[str, bool] = field(default_factory=dict)
+    bundle_members: dict[str, list[str]] = field(default_factory=dict)
+
+
+def check_scenario(data: dict) -> Found:
+    found: Found = []
+    catalog = _check_courses(data.get("courses"), found)
+    rule_ids = _check_rules(data.get("courses"), catalog, found)
+    learners = _check_learners(data.get("learners"), found)
+    script_learners, script_rules = _check_script(data, catalog, learners, rule_ids, found)
+    _check_expect(data.get("expect"), catalog, script_learners, script_rules, found)
+    for key in ("population", "default_behaviour"):
+        if data.get(key) is not None:
+            found.append(
+                ((key,), "not supported yet: populations and behaviour come in a later version")
+            )
+    return found
+
+
+def _check_courses(raw: Any, found: Found) -> _Catalog:
+    catalog = _Catalog()
+    if not isinstance(raw, list):
+        return catalog
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(raw):
+        course_id = _raw_id(item)
+        if course_id is None:
+            continue
+        if course_id in first_seen:
+            found.append(
+                (
+                    (("courses", index, "id")),
+                    f"duplicate course id '{course_id}' (also courses.{first_seen[course_id]})",
+                )
+            )
+            continue
+        first_seen[course_id] = index
+        kind = item.get("type") if isinstance(item, dict) else None
+        catalog.types[course_id] = (
+            kind if kind in ("online", "ilc", "curriculum", "bundle") else None
+        )
+        catalog.allow_failure[course_id] = (
+            bool(item.get("allow_failure")) if isinstance(item, dict) else False
+        )
+
+    for index, item in enumerate(raw):
+        course = _valid(models.Course, item)
+        if course is None:
+            continue
+        here: Path = ("courses", index)
+        kind = course.type
+        if course.allow_failure and kind not in COURSE_KINDS:
+            found.append(
+                (
+                    (*here, "allow_failure"),
+                    f"allow_failure can be set on online and ilc courses only, not on a {kind} (S5)",
+                )
+            )
+        if course.members is not None and kind in COURSE_KINDS:
+            found.append(
+                (
+                    (*here, "members"),
+                    f"only curricula and bundles have members; '{course.id}' is {kind}",
+                )
+            )
+        if course.groups is not None and kind != "curriculum":
+            found.append(
+                ((*here, "groups"), f"only curricula have groups; '{course.id}' is {kind}")
+            )
+        if kind == "curriculum":
+            if course.members is not None and course.groups is not None:
+                found.append(((*here, "groups"), "give either members or groups, not both"))
+            elif course.members is None and course.groups is None:
+                found.append((here, f"curriculum '{course.id}' needs members or groups (S26)"))
+            elif course.members is not None and not course.members:
+                found.append(
+                    ((*here, "members"), "a curriculum needs at least one member course (S26)")
+                )
+        if course.members is not None and kind in ("curriculum", "bundle"):
+            _check_members(course.members, (*here, "members"), catalog, found, owner=kind)
+            if kind == "bundle":
+                catalog.bundle_members[course.id] = list(course.members)
+        elif kind == "bundle":
+            catalog.bundle_members[course.id] = []
+        for g, group in enumerate(course.groups or ()):
+            group_path = (*here, "groups", g)
+            _check_members(
+                group.courses, (*group_path, "courses"), catalog, found, owner="curriculum"
+            )
+            if group.required is not None and group.required > len(group.courses):
+                found.append(
+                    (
+                        (*group_path, "required"),
+                        f"requires {group.required} courses but the group has {len(group.courses)}",
+                    )
+                )
+        if course.prerequisites is not None:
+            pre = course.prerequisites
+            pre_path = (*here, "prerequisites")
+            for k, other in enumerate(pre.courses):
+                if other == course.id:
+                    found.append(
+                        ((*pre_path, "courses", k), "a course cannot be its own prerequisite")
+                    )
+                elif other not in catalog.types:
+                    found.append(
+                        ((*pre_path, "courses", k), _unknown("course", other, catalog.types))
+                    )
+            if pre.required is not None and pre.required > len(pre.courses):
+                found.append(
+                    (
+                        (*pre_path, "required"),
+                        f"requires {pre.required} courses but lists {len(pre.courses)}",
+                    )
+                )
+        if course.sessions is not None:
+            found.append(
+                (
+                    (*here, "sessions"),
+                    "not supported yet: ILC sessions (S30) come in a later version",
+                )
+            )
+        if course.behaviour is not None:
+            found.append(
+                (
+                    (*here, "behaviour"),
+                    "not supported yet: learner behaviour comes in a later version",
+                )
+            )
+    return catalog
+
+
+def _check_members(
+    members: list[str], path: Path, catalog: _Catalog, found: Found, owner: str
+) -> None:
+    for k, member in enumerate(members):
+        if member not in catalog.types:
+            found.append(((*path, k), _unknown("course", member, catalog.types)))
+        elif catalog.types[member] not in COURSE_KINDS and catalog.types[member] is not None:
+            found.append(
+                (
+                    (*path, k),
+                    f"'{member}' is a {catalog.types[member]}; a {owner} holds online and ilc courses only",
+                )
+            )
+    for member, n in Counter(members).items():
+        if n > 1:
+            found.append((path, f"'{member}' is listed {n} times"))
+
+
+def _unknown(kind: str, value: str, known: Any) -> str:
+    close = difflib.get_close_matches(value, [str(k) for k in known], n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown {kind} '{value}'{hint}"
+
+
+def check_rule(
+    rule: models.Rule | models.RuleEdit, source: str, path: Path, catalog: _Catalog, found: Found
+) -> None:
+    """S8-S10 for one rule (or the fields an edit sets) on course `source`."""
+    kind = catalog.types.get(source)
+    if rule.when == "failed":
+        if kind == "curriculum":
+            found.append(
+                (
+                    (*path, "when"),
+                    f"a curriculum cannot fail, so '{source}' cannot have a `failed` rule (S9)",
+                )
+            )
+        elif kind is not None and not catalog.allow_failure.get(source):
+            found.append(
+                ((*path, "when"), f"`when: failed` needs allow_failure: true on '{source}' (S9)")
+            )
+    for k, target in enumerate(rule.courses or ()):
+        if target not in catalog.types:
+            found.append(((*path, "courses", k), _unknown("course", target, catalog.types)))
+    for target, n in Counter(rule.courses or ()).items():
+        if n > 1:
+            found.append(((*path, "courses"), f"'{target}' is listed {n} times"))
+
+
+def _check_rules(raw: Any, catalog: _Catalog, found: Found) -> dict[str, str]:
+    """Every configured rule: S8 (not on bundles), S9, S10, S12 (unique ids). Returns id -> course."""
+    rule_ids: dict[str, str] = {}
+    if not isinstance(raw, list):
+        return rule_ids
+    for index, item in enumerate(raw):
+        # Rules are checked one by one, so a mistake elsewhere in the course hides none of them.
+        source = _raw_id(item)
+        raw_rules = item.get("post_enrollments") if isinstance(item, dict) else None
+        if source is None or not isinstance(raw_rules, list) or not raw_rules:
+            continue
+        here: Path = ("courses", index, "post_enrollments")
+        if catalog.types.get(source) == "bundle":
+            found.append((here, "Post Enrollment rules cannot be configured on a bundle (S8)"))
+            continue
+        for number, raw_rule in enumerate(raw_rules, start=1):
+            rule = _valid(models.Rule, raw_rule)
+            if rule is None:
+                continue
+            path = (*here, number - 1)
+            check_rule(rule, source, path, catalog, found)
+            rule_id = rule.id or default_rule_id(source, number)
+            if rule_id in rule_ids:
+                found.append(
+                    ((*path, "id") if rule.id else path, f"duplicate rule id '{rule_id}' (S12)")
+                )
+            rule_ids[rule_id] = source
+    return rule_ids
+
+
+def _check_learners(raw: Any, found: Found) -> dict[str, float]:
+    learners: dict[str, float] = {}
+    if not isinstance(raw, list):
+        return learners
+    for index, item in enumerate(raw):
+        learner = _valid(_LEARNER, item)
+        if learner is None:
+            continue
+        if learner.id in learners:
+            found.append((("learners", index), f"duplicate learner id '{learner.id}'"))
+        else:
+            learners[learner.id] = learner.joined_day
+    return learners
+
+
+def _check_script(
+    data: dict,
+    catalog: _Catalog,
+    learners: dict[str, float],
+    rule_ids: dict[str, str],
+    found: Found,
+) -> tuple[set[str], set[str]]:
+    """Walk the script in the order it runs (day, then file order: S23) with a small model of
+    the state it changes, so misuse is reported statically with the action's own line."""
+    raw = data.get("script")
+    if not isinstance(raw, list):
+        return set(learners), set(rule_ids)
+    horizon = data.get("horizon_days")
+    horizon = (
+        horizon if isinstance(horizon, int | float) and not isinstance(horizon, bool) else None
+    )
+    actions = [(index, _valid(_ACTION, item)) for index, item in enumerate(raw)]
+    actions = sorted(
+        ((i, a) for i, a in actions if a is not None), key=lambda pair: (pair[1].day, pair[0])
+    )
+
+    added_when = {a.learner: (a.day, i) for i, a in actions if isinstance(a, models.AddLearner)}
+    present = {learner for learner, day in learners.items()}
+    removed: dict[str, float] = {}
+    rules = dict(rule_ids)  # in force
+    ever_rules = dict(rule_ids)
+    removed_rules: dict[str, float] = {}
+    rule_count = Counter(course for course in rule_ids.values())
+    bundles = {bundle: list(members) for bundle, members in catalog.bundle_members.items()}
+
+    def learner_ok(path: Path, learner: str, day: float) -> None:
+        if learner in removed:
+            found.append(
+                (
+                    (*path, "learner"),
+                    f"learner '{learner}' was removed on day {_day(removed[learner])} (S29)",
+                )
+            )
+        elif learner in learners and learners[learner] > day:
+            found.append(
+                ((*path, "learner"), f"learner '{learner}' joins on day {_day(learners[learner])}")
+            )
+        elif learner not in present:
+            if learner in added_when:
+                when, i = added_when[learner]
+                found.append(
+                    (
+                        (*path, "learner"),
+                        f"learner '{learner}' is added later, on day {_day(when)} (script.{i})",
+                    )
+                )
+            else:
+                found.append(
+                    (
+                        (*path, "learner"),
+                        _unknown("learner", learner, set(learners) | set(added_when))
+                        + "; declare it in `learners` or add it with add_learner",
+                    )
+                )
+
+    def course_ok(path: Path, key: str, course: str) -> str | None:
+        if course not in catalog.types:
+            found.append(((*path, key), _unknown("course", course, catalog.types)))
+            return None
+        return catalog.types[course]
+
+    for index, action in actions:
+        path: Path = ("script", index)
+        day = action.day
+        if horizon is not None and day > horizon:
+            found.append(
+                ((*path, "day"), f"day {_day(day)} is after the horizon ({_day(horizon)})")
+            )
+        if isinstance(action, models.Enroll | models.Start | models.Complete | models.Fail):
+            learner_ok(path, action.learner, day)
+            kind = course_ok(path, "course", action.course)
+            if (
+                isinstance(action, models.Start | models.Complete | models.Fail)
+                and kind == "bundle"
+            ):
+                found.append(
+                    (
+                        (*path, "course"),
+                        f"'{action.course}' is a bundle: a bundle enrollment has no progress or completion (S27)",
+                    )
+                )
+            elif isinstance(action, models.Complete | models.Fail) and kind == "curriculum":
+                found.append(
+                    (
+                        (*path, "course"),
+                        f"'{action.course}' is a curriculum: it completes when its member courses do (S26)",
+                    )
+                )
+            elif (
+                isinstance(action, models.Fail)
+                and kind is not None
+                and not catalog.allow_failure.get(action.course)
+            ):
+                found.append(
+                    (
+                        (*path, "course"),
+                        f"cannot fail '{action.course}': it does not have allow_failure (S5)",
+                    )
+                )
+        elif isinstance(action, models.AddRule):
+            kind = course_ok(path, "course", action.course)
+            if kind == "bundle":
+                found.append(
+                    (
+                        (*path, "course"),
+                        "Post Enrollment rules cannot be configured on a bundle (S8)",
+                    )
+                )
+            elif kind is not None:
+                check_rule(action.rule, action.course, (*path, "rule"), catalog, found)
+                rule_count[action.course] += 1
+                rule_id = action.rule.id or default_rule_id(
+                    action.course, rule_count[action.course]
+                )
+                if rule_id in ever_rules:
+                    found.append(((*path, "rule", "id"), f"duplicate rule id '{rule_id}' (S12)"))
+                rules[rule_id] = ever_rules[rule_id] = action.course
+        elif isinstance(action, models.EditRule | models.RemoveRule):
+            if action.rule in rules:
+                if isinstance(action, models.RemoveRule):
+                    removed_rules[action.rule] = day
+                    del rules[action.rule]
+                else:
+                    check_rule(action.set, rules[action.rule], (*path, "set"), catalog, found)
+            elif action.rule in removed_rules:
+                found.append(
+                    (
+                        (*path, "rule"),
+                        f"rule '{action.rule}' was removed on day {_day(removed_rules[action.rule])}",
+                    )
+                )
+            else:
+                found.append(((*path, "rule"), _unknown("rule", action.rule, ever_rules)))
+        elif isinstance(action, models.ActivateCourse | models.DeactivateCourse):
+            course_ok(path, "course", action.course)
+        elif isinstance(action, models.AddToBundle | models.RemoveFromBundle):
+            bundle_kind = course_ok(path, "bundle", action.bundle)
+            kind = course_ok(path, "course", action.course)
+            if bundle_kind is not None and bundle_kind != "bundle":
+                found.append(
+                    ((*path, "bundle"), f"'{action.bundle}' is a {bundle_kind}, not a bundle")
+                )
+            elif bundle_kind == "bundle" and kind is not None:
+                members = bundles[action.bundle]
+                if isinstance(action, models.AddToBundle):
+                    if kind not in COURSE_KINDS:
+                        found.append(
+                            (
+                                (*path, "course"),
+                                f"'{action.course}' is a {kind}; a bundle holds online and ilc courses only",
+                            )
+                        )
+                    elif action.course in members:
+                        found.append(
+                            (
+                                (*path, "course"),
+                                f"'{action.course}' is already in bundle '{action.bundle}'",
+                            )
+                        )
+                    else:
+                        members.append(action.course)
+                elif action.course not in members:
+                    found.append(
+                        ((*path, "course"), f"'{action.course}' is not in bundle '{action.bundle}'")
+                    )
+                else:
+                    members.remove(action.course)
+        elif isinstance(action, models.AddLearner):
+            if action.learner in learners or action.learner in present:
+                found.append(((*path, "learner"), f"learner '{action.learner}' already exists"))
+            present.add(action.learner)
+        elif isinstance(action, models.RemoveLearner):
+            learner_ok(path, action.learner, day)
+            removed.setdefault(action.learner, day)
+    return set(learners) | set(added_when), set(ever_rules)
+
+
+def _check_expect(
+    raw: Any, catalog: _Catalog, learners: set[str], rules: set[str], found: Found
+) -> None:
+    if not isinstance(raw, list):
+        return
+    for index, item in enumerate(raw):
+        expectation = _valid(_EXPECT, item)
+        if isinstance(expectation, models.ExpectEnrollment):
+            table, fields, columns = "enrollment", expectation.enrollment, ENROLLMENT_COLUMNS
+        elif isinstance(expectation, models.ExpectJob):
+            table, fields, columns = "job", expectation.job, JOB_COLUMNS
+        else:
+            continue
+        for key, value in fields.items():
+            path: Path = ("expect", index, table, key)
+            column = EXPECT_ALIASES.get(key, key)
+            if column not in columns or (key == "target" and table == "enrollment"):
+                names = sorted(
+                    set(columns) | {k for k, c in EXPECT_ALIASES.items() if c in columns}
+                )
+                found.append(
+                    (
+                        path,
+                        f"unknown field '{key}' for {table} rows; fields are: {', '.join(names)}",
+                    )
+                )
+                continue
+            if value is None:
+                continue
+            if column == "learner_id" and str(value) not in learners:
+                found.append((path, _unknown("learner", str(value), learners)))
+            elif (
+                column in ("course_id", "target_course_id", "source_course_id")
+                and str(value) not in catalog.types
+            ):
+                found.append((path, _unknown("course", str(value), catalog.types)))
+            elif column == "rule_id" and str(value) not in rules:
+                found.append((path, _unknown("rule", str(value), rules)))
+
+
+def _day(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,50 @@
+"""Located problems in scenario files, reported as `FILE:LINE: dotted.path: message`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Path = tuple[str | int, ...]
+
+
+def dotted(path: Path) -> str:
+    return ".".join(str(part) for part in path) if path else "(top)"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int | None
+    path: Path = field(compare=False)
+    message: str = field(compare=False)
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {dotted(self.path)}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be loaded or run. Carries every problem found, in file order."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line or 0))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a scenario came from: its file name and the line of every key and item."""
+
+    file: str
+    lines: dict[Path, int]
+
+    def line_of(self, path: Path) -> int | None:
+        # The nearest enclosing node that has a line: a missing key points at its parent.
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:end]))
+            if line is not None:
+                return line
+        return None
+
+    def problem(self, path: Path, message: str) -> Problem:
+        return Problem(self.file, self.line_of(path), tuple(path), message)

@@ -1,0 +1,197 @@
+"""Reading scenario files: YAML 1.2 with line numbers, then validation, all errors at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import io
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from . import models
+from .checks import check_scenario
+from .errors import Origin, Path, Problem, ScenarioError
+
+
+def _plain(node: Any, path: Path, lines: dict[Path, int]) -> Any:
+    """Turn ruamel's round-trip nodes into plain Python, recording the line of each node."""
+    if isinstance(node, CommentedMap):
+        out = {}
+        for key, value in node.items():
+            key_path = (*path, key)
+            lines[key_path] = node.lc.key(key)[0] + 1
+            out[key] = _plain(value, key_path, lines)
+        return out
+    if isinstance(node, CommentedSeq):
+        out_list = []
+        for index, value in enumerate(node):
+            item_path = (*path, index)
+            lines[item_path] = node.lc.item(index)[0] + 1
+            out_list.append(_plain(value, item_path, lines))
+        return out_list
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, dt.datetime | dt.date):
+        return node
+    return node
+
+
+def read_yaml(text: str, file: str) -> tuple[Any, Origin]:
+    """Parse YAML text; a syntax error becomes a located ScenarioError."""
+    yaml = YAML(typ="rt")
+    yaml.version = (1, 2)
+    try:
+        tree = yaml.load(io.StringIO(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        raise ScenarioError([Problem(file, line, (), f"YAML: {message}")]) from None
+    except YAMLError as exc:  # pragma: no cover - ruamel marks almost every error
+        raise ScenarioError([Problem(file, None, (), f"YAML: {exc}")]) from None
+    lines: dict[Path, int] = {(): 1}
+    return _plain(tree, (), lines), Origin(file, lines)
+
+
+def _all_model_keys() -> set[str]:
+    keys: set[str] = set()
+    stack: list[type[BaseModel]] = [models.Scenario, *models.ACTION_MODELS.values()]
+    stack += [models.ExpectEnrollment, models.ExpectJob, models.ExpectError, models.RuleEdit]
+    seen: set[type] = set()
+    while stack:
+        model = stack.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        keys.update(model.model_fields)
+        for info in model.model_fields.values():
+            for arg in _nested_types(info.annotation):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    stack.append(arg)
+    return keys
+
+
+def _nested_types(annotation: Any) -> list[Any]:
+    found = [annotation]
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found += _nested_types(arg)
+    for arg in getattr(annotation, "__metadata__", ()) or ():
+        found += _nested_types(arg)
+    origin = getattr(annotation, "__origin__", None)
+    if origin is not None:
+        found.append(origin)
+    return found
+
+
+_KNOWN_KEYS = sorted(_all_model_keys())
+
+
+def _data_path(loc: tuple, data: Any) -> tuple[Path, Any]:
+    """Map a pydantic error location onto the data, dropping union tags pydantic adds."""
+    path: list[str | int] = []
+    node = data
+    for index, part in enumerate(loc):
+        if (
+            isinstance(node, dict)
+            and part in node
+            or isinstance(node, list)
+            and isinstance(part, int)
+            and 0 <= part < len(node)
+        ):
+            node = node[part]
+            path.append(part)
+        elif index == len(loc) - 1 and isinstance(part, str) and isinstance(node, dict):
+            path.append(part)  # a missing or unknown key: name it
+            node = None
+    return tuple(path), node
+
+
+def _message(error: dict, value: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required key missing"
+    if kind == "extra_forbidden":
+        key = str(error["loc"][-1])
+        close = difflib.get_close_matches(key, _KNOWN_KEYS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"unknown key '{key}'{hint}"
+    message = error["msg"].removeprefix("Value error, ")
+    if kind == "union_tag_invalid":
+        tag = error.get("ctx", {}).get("tag")
+        expected = error.get("ctx", {}).get("expected_tags", "")
+        return f"unknown action '{tag}'; expected one of {expected}"
+    if kind == "union_tag_not_found":
+        return "required key 'action' missing"
+    shown = value if not isinstance(value, dict | list) else None
+    if shown is not None and "got" not in message:
+        message += f", got {shown!r}"
+    return message
+
+
+def validation_problems(
+    exc: ValidationError, data: Any, origin: Origin, prefix: Path = ()
+) -> list[Problem]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        path, value = _data_path(tuple(error["loc"]), data)
+        path = (*prefix, *path)
+        problems.append(origin.problem(path, _message(error, value)))
+    return problems
+
+
+def parse_scenario(text: str, file: str = "<scenario>") -> models.Scenario:
+    """Load a scenario from YAML text. Raises ScenarioError with every problem found."""
+    data, origin = read_yaml(text, file)
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [origin.problem((), "a scenario file is a mapping of keys (name, courses, ...)")]
+        )
+    problems: list[Problem] = []
+    scenario = None
+    try:
+        scenario = models.Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems += validation_problems(exc, data, origin)
+    problems += [origin.problem(path, message) for path, message in check_scenario(data)]
+    if problems:
+        raise ScenarioError(problems)
+    assert scenario is not None
+    scenario._origin = origin
+    return scenario
+
+
+def load_scenario(path: str | FsPath) -> models.Scenario:
+    """Load and validate a scenario file. Raises ScenarioError (every problem, located)."""
+    path = FsPath(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Problem(str(path), None, (), "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(str(path), None, (), f"cannot read: {exc}")]) from None
+    return parse_scenario(text, str(path))
+
+
+def expectations_of(text: str, file: str) -> list[Any] | None:
+    """The `expect` block of a scenario, even when the rest is invalid (for `check`)."""
+    try:
+        data, _ = read_yaml(text, file)
+    except ScenarioError:
+        return None
+    if not isinstance(data, dict) or "expect" not in data:
+        return None
+    try:
+        return TypeAdapter(list[models.ExpectItem]).validate_python(data["expect"])
+    except ValidationError:
+        return None

@@ -1,0 +1,326 @@
+"""Pydantic models of a scenario file (the contract in SCENARIO.md).
+
+These models check the shape of each item: types, allowed keys, ranges. Checks that
+relate items to each other (unknown ids, rules on bundles, ...) live in `checks.py`,
+so every problem can be reported with its own location, all at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+)
+
+from .errors import Origin
+
+
+class Spec(BaseModel):
+    """Base: frozen, unknown keys rejected, numeric ids accepted as text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+def _not_text_or_bool(value: Any) -> Any:
+    # YAML `true` or "5" must not pass as a number: a typo is never silently accepted.
+    if isinstance(value, (bool, str)):
+        raise ValueError(f"must be a number, got {value!r}")
+    return value
+
+
+def _whole_days(value: Any) -> Any:
+    """S2: a delay is a whole number of days >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"delay must be a whole number of days >= 0 (S2), got {value!r}")
+    if value != value or value < 0 or int(value) != value:
+        raise ValueError(f"delay must be a whole number of days >= 0 (S2), got {value!r}")
+    return int(value)
+
+
+def _count(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be a whole number, got {value!r}")
+    return value
+
+
+Id = Annotated[str, Field(min_length=1)]
+Day = Annotated[float, BeforeValidator(_not_text_or_bool), Field(ge=0, allow_inf_nan=False)]
+DelayDays = Annotated[int, BeforeValidator(_whole_days)]
+Count = Annotated[int, BeforeValidator(_count)]
+PositiveCount = Annotated[int, BeforeValidator(_count), Field(ge=1)]
+
+
+class Prerequisites(Spec):
+    """S7: courses to complete before self-enrollment; `required` defaults to all."""
+
+    courses: Annotated[list[Id], Field(min_length=1)]
+    required: PositiveCount | None = None
+
+
+class Group(Spec):
+    """S26: a group of curriculum members and how many of them must be completed."""
+
+    courses: Annotated[list[Id], Field(min_length=1)]
+    required: PositiveCount | None = None
+
+
+class Rule(Spec):
+    """S8-S12: one Post Enrollment rule on a source course."""
+
+    id: Id | None = None
+    when: Literal["enrolled", "completed", "failed"]
+    delay_days: DelayDays
+    courses: Annotated[list[Id], Field(min_length=1)]
+    allow_consecutive: bool = False
+
+
+class RuleEdit(Spec):
+    """The fields `edit_rule` may change (S18: queued jobs keep their snapshot)."""
+
+    when: Literal["enrolled", "completed", "failed"] | None = None
+    delay_days: DelayDays | None = None
+    courses: Annotated[list[Id], Field(min_length=1)] | None = None
+    allow_consecutive: bool | None = None
+
+
+class Course(Spec):
+    id: Id
+    type: Literal["online", "ilc", "curriculum", "bundle"]
+    title: str | None = None
+    active: bool = True
+    allow_failure: bool = False
+    prerequisites: Prerequisites | None = None
+    members: list[Id] | None = None
+    groups: Annotated[list[Group], Field(min_length=1)] | None = None
+    post_enrollments: list[Rule] = []
+    # Keys of features still to come; checks.py rejects them as "not supported yet".
+    sessions: Any = None
+    behaviour: Any = None
+
+
+class Learner(Spec):
+    id: Id
+    joined_day: Day = 0.0
+
+
+def _learner_shorthand(value: Any) -> Any:
+    # `learners: [alice, bob]` is shorthand for `[{id: alice}, {id: bob}]`.
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return {"id": value}
+    return value
+
+
+class Processing(Spec):
+    """S3: `exact` processes a job at its due time; `daily` at the next run at `hour`."""
+
+    mode: Literal["exact", "daily"] = "exact"
+    hour: Annotated[Count, Field(ge=0, le=23)] = 0
+    cascade_limit: PositiveCount = 1000  # S22 guard, per learner and instant
+
+
+# ----- script actions ---------------------------------------------------------------
+
+
+class _Action(Spec):
+    day: Day
+
+
+class Enroll(_Action):
+    action: Literal["enroll"]
+    learner: Id
+    course: Id
+    method: Literal["admin", "self"] = "admin"
+
+
+class Start(_Action):
+    action: Literal["start"]
+    learner: Id
+    course: Id
+
+
+class Complete(_Action):
+    action: Literal["complete"]
+    learner: Id
+    course: Id
+
+
+class Fail(_Action):
+    action: Literal["fail"]
+    learner: Id
+    course: Id
+
+
+class AddRule(_Action):
+    action: Literal["add_rule"]
+    course: Id
+    rule: Rule
+
+
+class EditRule(_Action):
+    action: Literal["edit_rule"]
+    rule: Id
+    set: RuleEdit
+
+
+class RemoveRule(_Action):
+    action: Literal["remove_rule"]
+    rule: Id
+
+
+class DeactivateCourse(_Action):
+    action: Literal["deactivate_course"]
+    course: Id
+
+
+class ActivateCourse(_Action):
+    action: Literal["activate_course"]
+    course: Id
+
+
+class AddToBundle(_Action):
+    action: Literal["add_to_bundle"]
+    bundle: Id
+    course: Id
+
+
+class RemoveFromBundle(_Action):
+    action: Literal["remove_from_bundle"]
+    bundle: Id
+    course: Id
+
+
+class AddLearner(_Action):
+    action: Literal["add_learner"]
+    learner: Id
+
+
+class RemoveLearner(_Action):
+    action: Literal["remove_learner"]
+    learner: Id
+
+
+ACTION_MODELS: dict[str, type[_Action]] = {
+    model.model_fields["action"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in (
+        Enroll,
+        Start,
+        Complete,
+        Fail,
+        AddRule,
+        EditRule,
+        RemoveRule,
+        DeactivateCourse,
+        ActivateCourse,
+        AddToBundle,
+        RemoveFromBundle,
+        AddLearner,
+        RemoveLearner,
+    )
+}
+
+ScriptAction = Annotated[
+    Enroll
+    | Start
+    | Complete
+    | Fail
+    | AddRule
+    | EditRule
+    | RemoveRule
+    | DeactivateCourse
+    | ActivateCourse
+    | AddToBundle
+    | RemoveFromBundle
+    | AddLearner
+    | RemoveLearner,
+    Field(discriminator="action"),
+]
+
+# ----- expectations -----------------------------------------------------------------
+
+
+class ExpectEnrollment(Spec):
+    enrollment: dict[str, Any]
+    count: Annotated[Count, Field(ge=0)] = 1
+
+
+class ExpectJob(Spec):
+    job: dict[str, Any]
+    count: Annotated[Count, Field(ge=0)] = 1
+
+
+class ExpectError(Spec):
+    error: Annotated[str, Field(min_length=1)]
+
+
+def _expect_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for kind in ("enrollment", "job", "error"):
+            if kind in value:
+                return kind
+    elif isinstance(value, ExpectEnrollment | ExpectJob | ExpectError):
+        return type(value).__name__.removeprefix("Expect").lower()
+    return None
+
+
+ExpectItem = Annotated[
+    Annotated[ExpectEnrollment, Tag("enrollment")]
+    | Annotated[ExpectJob, Tag("job")]
+    | Annotated[ExpectError, Tag("error")],
+    Discriminator(
+        _expect_kind,
+        custom_error_type="expect_kind",
+        custom_error_message="an expectation is one of `enrollment:`, `job:` or `error:`",
+    ),
+]
+
+
+class Scenario(Spec):
+    """A whole scenario file. Frozen: the engine never changes its specification."""
+
+    name: Annotated[str, Field(min_length=1)]
+    description: str | None = None
+    start_date: dt.date | None = None
+    horizon_days: Annotated[
+        float, BeforeValidator(_not_text_or_bool), Field(gt=0, allow_inf_nan=False)
+    ]
+    seed: Annotated[Count, Field(ge=0)] = 0
+    processing: Processing = Processing()
+    courses: Annotated[list[Course], Field(min_length=1)]
+    learners: list[Annotated[Learner, BeforeValidator(_learner_shorthand)]] = []
+    script: list[ScriptAction] = []
+    expect: list[ExpectItem] = []
+    # Keys of features still to come; checks.py rejects them as "not supported yet".
+    default_behaviour: Any = None
+    population: Any = None
+
+    # File and line numbers, so run-time errors can point at the script line.
+    _origin: Origin | None = PrivateAttr(default=None)
+
+
+LearnerItem = Annotated[Learner, BeforeValidator(_learner_shorthand)]
+
+__all__ = [
+    "ACTION_MODELS",
+    "Course",
+    "ExpectEnrollment",
+    "ExpectError",
+    "ExpectItem",
+    "ExpectJob",
+    "Group",
+    "Learner",
+    "LearnerItem",
+    "Prerequisites",
+    "Processing",
+    "Rule",
+    "RuleEdit",
+    "Scenario",
+    "ScriptAction",
+]
