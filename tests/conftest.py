@@ -32,7 +32,13 @@ def rows(frame: pd.DataFrame, **fields) -> pd.DataFrame:
     mask = pd.Series(True, index=frame.index)
     for key, value in fields.items():
         column = frame[key]
-        mask &= column.isna() if value is None else (column.astype("str") == str(value)) if isinstance(value, str) else (column == value)
+        mask &= (
+            column.isna()
+            if value is None
+            else (column.astype("str") == str(value))
+            if isinstance(value, str)
+            else (column == value)
+        )
     return frame[mask]
 
 

@@ -55,7 +55,11 @@ def test_S1_no_start_date_no_timestamp_columns():
 
 @pytest.mark.parametrize("delay", ["-1", "2.5", "five", "true"])
 def test_S2_delay_must_be_whole_days(delay):
-    found = errors(TWO.format(script="  []", when="completed", delay=delay, horizon=10).replace("script:\n  []", "script: []"))
+    found = errors(
+        TWO.format(script="  []", when="completed", delay=delay, horizon=10).replace(
+            "script:\n  []", "script: []"
+        )
+    )
     assert len(found) == 1
     assert "inline.yaml:8: courses.0.post_enrollments.0.delay_days:" in found[0]
     assert "S2" in found[0]
@@ -68,8 +72,11 @@ def test_S2_delay_zero_is_immediate():
 
 
 def test_S3_exact_processing_at_due_time():
-    result = two("""  - {day: 0, action: enroll, learner: alice, course: A}
-  - {day: 3.25, action: complete, learner: alice, course: A}""", delay=5)
+    result = two(
+        """  - {day: 0, action: enroll, learner: alice, course: A}
+  - {day: 3.25, action: complete, learner: alice, course: A}""",
+        delay=5,
+    )
     job = one(result.jobs, rule_id="R1")
     assert (job["queued_day"], job["due_day"], job["processed_day"]) == (3.25, 8.25, 8.25)
 
@@ -126,7 +133,13 @@ def test_S4_course_types():
           - {day: 0, action: enroll, learner: alice, course: C}
           - {day: 0, action: enroll, learner: alice, course: BD}
         """)
-    types = dict(zip(result.enrollments["course_id"].astype(str), result.enrollments["course_type"].astype(str), strict=True))
+    types = dict(
+        zip(
+            result.enrollments["course_id"].astype(str),
+            result.enrollments["course_type"].astype(str),
+            strict=True,
+        )
+    )
     assert types == {"C": "curriculum", "BD": "bundle", "I": "ilc"}
     found = errors("""
         name: s4
@@ -144,12 +157,20 @@ def test_S5_allow_failure_only_on_online_and_ilc():
           - {id: O, type: online}
           - {id: C, type: curriculum, members: [O], allow_failure: true}
         """)
-    assert found == ["inline.yaml:6: courses.1.allow_failure: allow_failure can be set on online and ilc courses only, not on a curriculum (S5)"]
+    assert found == [
+        "inline.yaml:6: courses.1.allow_failure: allow_failure can be set on online and ilc courses only, not on a curriculum (S5)"
+    ]
 
 
 def test_S5_only_allow_failure_courses_can_fail():
-    found = errors(TWO.format(script="  - {day: 0, action: enroll, learner: alice, course: A}\n  - {day: 1, action: fail, learner: alice, course: A}",
-                              when="completed", delay=0, horizon=5))
+    found = errors(
+        TWO.format(
+            script="  - {day: 0, action: enroll, learner: alice, course: A}\n  - {day: 1, action: fail, learner: alice, course: A}",
+            when="completed",
+            delay=0,
+            horizon=5,
+        )
+    )
     assert len(found) == 1 and "script.1.course" in found[0] and "allow_failure" in found[0]
 
 
@@ -168,7 +189,11 @@ def test_S6_course_activity_changes_over_time():
     assert one(result.events, event="self_enroll_rejected")["detail"] == "course_inactive"
     assert one(result.enrollments, course_id="A")["enrolled_day"] == 3
     assert list(rows(result.events, course_id="A")["event"].astype(str)) == [
-        "self_enroll_rejected", "course_activated", "enrolled", "course_deactivated"]
+        "self_enroll_rejected",
+        "course_activated",
+        "enrolled",
+        "course_deactivated",
+    ]
 
 
 def test_S7_prerequisites_required_count():
@@ -189,7 +214,10 @@ def test_S7_prerequisites_required_count():
         """)
     assert len(rows(result.enrollments, course_id="ANY", method="self")) == 1
     assert len(rows(result.enrollments, course_id="ALL")) == 0
-    assert one(result.events, event="self_enroll_rejected", course_id="ALL")["detail"] == "prerequisites_not_met"
+    assert (
+        one(result.events, event="self_enroll_rejected", course_id="ALL")["detail"]
+        == "prerequisites_not_met"
+    )
 
 
 # ----- Rules (configuration) ---------------------------------------------------------
@@ -206,7 +234,9 @@ def test_S8_no_rules_on_bundles():
             members: [O]
             post_enrollments: [{when: enrolled, delay_days: 0, courses: [O]}]
         """)
-    assert found == ["inline.yaml:9: courses.1.post_enrollments: Post Enrollment rules cannot be configured on a bundle (S8)"]
+    assert found == [
+        "inline.yaml:9: courses.1.post_enrollments: Post Enrollment rules cannot be configured on a bundle (S8)"
+    ]
 
 
 def test_S8_no_rules_added_to_bundles_by_script():
@@ -263,7 +293,11 @@ def test_S10_several_targets_a_target_may_be_the_source_and_must_exist():
     assert list(result.jobs["target_course_id"].astype(str)) == ["B", "A", "C"]
     assert list(result.jobs["outcome"].astype(str)) == ["enrolled"] * 3
     assert len(rows(result.enrollments, course_id="A")) == 2
-    found = errors(TWO.format(script="  []", when="completed", delay=0, horizon=5).replace("courses: [B]", "courses: [Q]").replace("script:\n  []", "script: []"))
+    found = errors(
+        TWO.format(script="  []", when="completed", delay=0, horizon=5)
+        .replace("courses: [B]", "courses: [Q]")
+        .replace("script:\n  []", "script: []")
+    )
     assert "courses.0.post_enrollments.0.courses.0: unknown course 'Q'" in found[0]
 
 
@@ -344,7 +378,13 @@ def test_S13_statuses_and_terminal_states():
           - {day: 2, action: fail, learner: alice, course: A}
           - {day: 3, action: complete, learner: alice, course: C}
         """)
-    status = dict(zip(result.enrollments["course_id"].astype(str), result.enrollments["status"].astype(str), strict=True))
+    status = dict(
+        zip(
+            result.enrollments["course_id"].astype(str),
+            result.enrollments["status"].astype(str),
+            strict=True,
+        )
+    )
     assert status == {"A": "failed", "B": "in_progress", "C": "complete"}
     found = errors("""
         name: s13
@@ -356,7 +396,9 @@ def test_S13_statuses_and_terminal_states():
           - {day: 1, action: complete, learner: alice, course: A}
           - {day: 2, action: complete, learner: alice, course: A}
         """)
-    assert found == ["inline.yaml:9: script.2: day 2: complete alice A: cannot complete: the current enrollment was already completed on day 1"]
+    assert found == [
+        "inline.yaml:9: script.2: day 2: complete alice A: cannot complete: the current enrollment was already completed on day 1"
+    ]
 
 
 def test_S14_one_current_enrollment_history_keeps_status():
@@ -392,7 +434,13 @@ def test_S15_methods():
           - {day: 0, action: enroll, learner: alice, course: A}
           - {day: 0, action: enroll, learner: alice, course: S, method: self}
         """)
-    methods = dict(zip(result.enrollments["course_id"].astype(str), result.enrollments["method"].astype(str), strict=True))
+    methods = dict(
+        zip(
+            result.enrollments["course_id"].astype(str),
+            result.enrollments["method"].astype(str),
+            strict=True,
+        )
+    )
     assert methods == {"A": "admin", "BD": "post_enrollment", "M": "bundle", "S": "self"}
     bd = one(result.enrollments, course_id="BD")
     assert (bd["rule_id"], bd["job_id"]) == ("R", 0)
@@ -445,7 +493,11 @@ def test_S17_enrolled_trigger_on_every_new_record_whatever_the_method():
           - {day: 1, action: enroll, learner: alice, course: A}
           - {day: 2, action: enroll, learner: bob, course: BD}
         """)
-    assert list(result.jobs["trigger_enrollment_id"]) == [0, 2, 4]  # inactive, re-enrollment, bundle
+    assert list(result.jobs["trigger_enrollment_id"]) == [
+        0,
+        2,
+        4,
+    ]  # inactive, re-enrollment, bundle
     assert set(result.jobs["trigger"].astype(str)) == {"enrolled"}
 
 
@@ -469,8 +521,9 @@ def test_S17_completed_is_a_pass_only_and_failed_a_failure():
           - {day: 1, action: fail, learner: alice, course: A}
           - {day: 2, action: complete, learner: bob, course: A}
         """)
-    assert set(zip(result.jobs["rule_id"].astype(str), result.jobs["learner_id"].astype(str), strict=True)) == {
-        ("ON-FAIL", "alice"), ("ON-PASS", "bob")}
+    assert set(
+        zip(result.jobs["rule_id"].astype(str), result.jobs["learner_id"].astype(str), strict=True)
+    ) == {("ON-FAIL", "alice"), ("ON-PASS", "bob")}
 
 
 def test_S18_snapshot_not_retroactive_and_removal_keeps_queued_jobs():
@@ -497,10 +550,15 @@ def test_S18_snapshot_not_retroactive_and_removal_keeps_queued_jobs():
         """)
     jobs = result.jobs
     alice = one(jobs, learner_id="alice")
-    assert (alice["target_course_id"], alice["processed_day"]) == ("B", 11)  # queued before the edit
+    assert (alice["target_course_id"], alice["processed_day"]) == (
+        "B",
+        11,
+    )  # queued before the edit
     bob = one(jobs, learner_id="bob")
     assert (bob["target_course_id"], bob["processed_day"]) == ("C", 4)  # the edited rule
-    assert list(rows(jobs, learner_id="carol")["rule_id"].astype(str)) == ["LATE"]  # R removed, LATE in force
+    assert list(rows(jobs, learner_id="carol")["rule_id"].astype(str)) == [
+        "LATE"
+    ]  # R removed, LATE in force
     assert len(rows(jobs, rule_id="LATE")) == 1  # not retroactive for alice and bob
 
 
@@ -534,9 +592,17 @@ def test_S19_step_order_removed_then_open_then_completed():
         """)
     alice = rows(result.jobs, learner_id="alice")
     # DONE's current enrollment is open again (re-enrolled), so step 2 wins over step 3
-    assert list(alice["outcome"].astype(str)) == ["skipped_already_enrolled", "skipped_already_enrolled", "enrolled", "enrolled"]
+    assert list(alice["outcome"].astype(str)) == [
+        "skipped_already_enrolled",
+        "skipped_already_enrolled",
+        "enrolled",
+        "enrolled",
+    ]
     failed = rows(result.enrollments, learner_id="alice", course_id="FAILED")
-    assert list(failed["status"].astype(str)) == ["failed", "not_started"]  # terminal current superseded
+    assert list(failed["status"].astype(str)) == [
+        "failed",
+        "not_started",
+    ]  # terminal current superseded
     assert failed.iloc[0]["superseded_day"] == 6
     bob = rows(result.jobs, learner_id="bob")
     assert set(bob["outcome"].astype(str)) == {"skipped_learner_removed"}  # step 1 before step 2
@@ -640,10 +706,13 @@ script:
 
 
 def chain(n: int, limit: int = 1000):
-    courses = "\n".join(
-        f"  - {{id: C{i}, type: online, post_enrollments: [{{id: R{i}, when: enrolled, delay_days: 0, courses: [C{i + 1}]}}]}}"
-        for i in range(n)
-    ) + f"\n  - {{id: C{n}, type: online}}"
+    courses = (
+        "\n".join(
+            f"  - {{id: C{i}, type: online, post_enrollments: [{{id: R{i}, when: enrolled, delay_days: 0, courses: [C{i + 1}]}}]}}"
+            for i in range(n)
+        )
+        + f"\n  - {{id: C{n}, type: online}}"
+    )
     return run(CHAIN.format(courses=courses, limit=limit))
 
 
@@ -703,16 +772,28 @@ def test_S23_script_first_then_jobs_in_queue_order_then_new_delay_zero_jobs():
 
 
 def test_S24_jobs_queued_at_the_horizon_are_pending():
-    result = two("""  - {day: 0, action: enroll, learner: alice, course: A}
-  - {day: 5, action: complete, learner: alice, course: A}""", delay=30, horizon=20)
+    result = two(
+        """  - {day: 0, action: enroll, learner: alice, course: A}
+  - {day: 5, action: complete, learner: alice, course: A}""",
+        delay=30,
+        horizon=20,
+    )
     job = one(result.jobs)
-    assert job["outcome"] == "pending" and math.isnan(job["processed_day"]) and pd.isna(job["enrollment_id"])
+    assert (
+        job["outcome"] == "pending"
+        and math.isnan(job["processed_day"])
+        and pd.isna(job["enrollment_id"])
+    )
     assert job["due_day"] == 35
 
 
 def test_S24_a_job_due_at_the_horizon_still_runs():
-    result = two("""  - {day: 0, action: enroll, learner: alice, course: A}
-  - {day: 5, action: complete, learner: alice, course: A}""", delay=15, horizon=20)
+    result = two(
+        """  - {day: 0, action: enroll, learner: alice, course: A}
+  - {day: 5, action: complete, learner: alice, course: A}""",
+        delay=15,
+        horizon=20,
+    )
     assert one(result.jobs)["outcome"] == "enrolled"
 
 
@@ -743,19 +824,24 @@ def test_S25_curriculum_enrollment_does_not_enroll_members():
 
 
 def test_S26_groups_and_first_instant_requirements_are_met():
-    result = run(CURRICULUM + """  - {day: 0, action: enroll, learner: alice, course: CUR}
+    result = run(
+        CURRICULUM
+        + """  - {day: 0, action: enroll, learner: alice, course: CUR}
   - {day: 0, action: enroll, learner: alice, course: A}
   - {day: 0, action: enroll, learner: alice, course: C}
   - {day: 2, action: complete, learner: alice, course: A}
   - {day: 3, action: complete, learner: alice, course: C}
-""")
+"""
+    )
     cur = rows(result.enrollments, course_id="CUR").iloc[0]
     assert (cur["started_day"], cur["completed_day"]) == (2, 3)  # in progress at the first member
     assert one(result.jobs)["due_day"] == 13
 
 
 def test_S26_only_completions_after_the_previous_curriculum_completion_count():
-    result = run(CURRICULUM + """  - {day: 0, action: enroll, learner: alice, course: A}
+    result = run(
+        CURRICULUM
+        + """  - {day: 0, action: enroll, learner: alice, course: A}
   - {day: 0, action: enroll, learner: alice, course: B}
   - {day: 1, action: complete, learner: alice, course: A}
   - {day: 2, action: complete, learner: alice, course: B}
@@ -764,10 +850,15 @@ def test_S26_only_completions_after_the_previous_curriculum_completion_count():
   - {day: 21, action: complete, learner: alice, course: A}
   - {day: 30, action: enroll, learner: alice, course: B}
   - {day: 31, action: complete, learner: alice, course: B}
-""")
+"""
+    )
     cur = rows(result.enrollments, course_id="CUR")
     assert list(cur["enrolled_day"]) == [5, 15, 41]
-    assert list(cur["completed_day"].fillna(-1)) == [5, 31, -1]  # A at 21 and B at 31 are after day 5
+    assert list(cur["completed_day"].fillna(-1)) == [
+        5,
+        31,
+        -1,
+    ]  # A at 21 and B at 31 are after day 5
 
 
 def test_S27_bundle_enrolls_members_skipping_open_ones_each_an_enrolled_trigger():
@@ -795,7 +886,8 @@ def test_S27_bundle_enrolls_members_skipping_open_ones_each_an_enrolled_trigger(
 
 
 def test_S28_course_added_to_bundle_reaches_holders_removal_unenrolls_no_one():
-    result = run("""
+    result = run(
+        """
         name: s28
         horizon_days: 30
         courses:
@@ -810,7 +902,8 @@ def test_S28_course_added_to_bundle_reaches_holders_removal_unenrolls_no_one():
           - {day: 5, action: add_to_bundle, bundle: BD, course: M2}
           - {day: 6, action: remove_from_bundle, bundle: BD, course: M1}
           - {day: 7, action: enroll, learner: carol, course: M1}
-        """.replace("  - {day: 7, action: enroll, learner: carol, course: M1}\n", ""))
+        """.replace("  - {day: 7, action: enroll, learner: carol, course: M1}\n", "")
+    )
     m2 = rows(result.enrollments, course_id="M2")
     assert list(m2["learner_id"].astype(str)) == ["bob", "alice"]  # in bundle-enrollment order
     assert set(m2["enrolled_day"]) == {5}
@@ -819,14 +912,24 @@ def test_S28_course_added_to_bundle_reaches_holders_removal_unenrolls_no_one():
 
 
 def test_S29_removed_learner_jobs_skipped_no_triggers_enrollments_stay():
-    result = two("""  - {day: 0, action: enroll, learner: alice, course: A}
+    result = two(
+        """  - {day: 0, action: enroll, learner: alice, course: A}
   - {day: 1, action: complete, learner: alice, course: A}
-  - {day: 2, action: remove_learner, learner: alice}""", delay=5)
+  - {day: 2, action: remove_learner, learner: alice}""",
+        delay=5,
+    )
     assert one(result.jobs)["outcome"] == "skipped_learner_removed"
     assert len(result.enrollments) == 1 and result.enrollments.iloc[0]["status"] == "complete"
-    found = errors(TWO.format(when="completed", delay=0, horizon=10, script="""  - {day: 0, action: enroll, learner: alice, course: A}
+    found = errors(
+        TWO.format(
+            when="completed",
+            delay=0,
+            horizon=10,
+            script="""  - {day: 0, action: enroll, learner: alice, course: A}
   - {day: 2, action: remove_learner, learner: alice}
-  - {day: 3, action: complete, learner: alice, course: A}"""))
+  - {day: 3, action: complete, learner: alice, course: A}""",
+        )
+    )
     assert found == ["inline.yaml:14: script.2.learner: learner 'alice' was removed on day 2 (S29)"]
 
 

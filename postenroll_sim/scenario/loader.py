@@ -64,8 +64,7 @@ def read_yaml(text: str, file: str) -> tuple[Any, Origin]:
     return _plain(tree, (), lines), Origin(file, lines)
 
 
-def _all_model_keys() -> set[str]:
-    keys: set[str] = set()
+def _all_models() -> list[type[BaseModel]]:
     stack: list[type[BaseModel]] = [models.Scenario, *models.ACTION_MODELS.values()]
     stack += [models.ExpectEnrollment, models.ExpectJob, models.ExpectError, models.RuleEdit]
     seen: set[type] = set()
@@ -74,12 +73,11 @@ def _all_model_keys() -> set[str]:
         if model in seen:
             continue
         seen.add(model)
-        keys.update(model.model_fields)
         for info in model.model_fields.values():
             for arg in _nested_types(info.annotation):
                 if isinstance(arg, type) and issubclass(arg, BaseModel):
                     stack.append(arg)
-    return keys
+    return sorted(seen, key=lambda m: m.__name__)
 
 
 def _nested_types(annotation: Any) -> list[Any]:
@@ -94,37 +92,48 @@ def _nested_types(annotation: Any) -> list[Any]:
     return found
 
 
-_KNOWN_KEYS = sorted(_all_model_keys())
+_MODEL_KEYS = [frozenset(m.model_fields) for m in _all_models()]
+_KNOWN_KEYS = sorted(set().union(*_MODEL_KEYS))
 
 
-def _data_path(loc: tuple, data: Any) -> tuple[Path, Any]:
-    """Map a pydantic error location onto the data, dropping union tags pydantic adds."""
+def _suggest(key: str, siblings: set[str]) -> str | None:
+    """The key most likely meant, among those of the models that fit the sibling keys."""
+    fitting = [keys for keys in _MODEL_KEYS if siblings <= keys]
+    candidates = sorted(set().union(*fitting)) if fitting else _KNOWN_KEYS
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _data_path(loc: tuple, data: Any) -> tuple[Path, Any, Any]:
+    """Map a pydantic error location onto the data, dropping the union tags pydantic adds.
+    Returns the path, the value there, and the value's parent."""
     path: list[str | int] = []
-    node = data
+    node = parent = data
     for index, part in enumerate(loc):
-        if (
-            isinstance(node, dict)
-            and part in node
-            or isinstance(node, list)
-            and isinstance(part, int)
-            and 0 <= part < len(node)
-        ):
-            node = node[part]
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            parent, node = node, node[part]
             path.append(part)
         elif index == len(loc) - 1 and isinstance(part, str) and isinstance(node, dict):
             path.append(part)  # a missing or unknown key: name it
-            node = None
-    return tuple(path), node
+            parent, node = node, None
+    return tuple(path), node, parent
 
 
-def _message(error: dict, value: Any) -> str:
+def _message(error: dict, value: Any, parent: Any) -> str:
     kind = error["type"]
     if kind == "missing":
         return "required key missing"
     if kind == "extra_forbidden":
         key = str(error["loc"][-1])
-        close = difflib.get_close_matches(key, _KNOWN_KEYS, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        siblings = (
+            {k for k in parent if k != key and isinstance(k, str)}
+            if isinstance(parent, dict)
+            else set()
+        )
+        close = _suggest(key, siblings)
+        hint = f" (did you mean '{close}'?)" if close else ""
         return f"unknown key '{key}'{hint}"
     message = error["msg"].removeprefix("Value error, ")
     if kind == "union_tag_invalid":
@@ -144,9 +153,9 @@ def validation_problems(
 ) -> list[Problem]:
     problems = []
     for error in exc.errors(include_url=False):
-        path, value = _data_path(tuple(error["loc"]), data)
+        path, value, parent = _data_path(tuple(error["loc"]), data)
         path = (*prefix, *path)
-        problems.append(origin.problem(path, _message(error, value)))
+        problems.append(origin.problem(path, _message(error, value, parent)))
     return problems
 
 

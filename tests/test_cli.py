@@ -1,0 +1,201 @@
+"""The command line as a user runs it: exit codes, files written, messages without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from postenroll_sim.scenario.schema import json_schema_text
+
+from conftest import ROOT
+
+ACCEPTANCE = ROOT / "tests" / "acceptance"
+
+
+def cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "postenroll_sim", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_run_default_scenario_writes_tables_and_summary(tmp_path):
+    proc = cli("run", "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    assert "Enrollments by course and method" in proc.stdout and "Rule outcomes" in proc.stdout
+    for table in ("enrollments", "jobs", "events"):
+        frame = pd.read_parquet(tmp_path / "out" / f"{table}.parquet")
+        assert len(frame) > 0
+    enrollments = pd.read_parquet(tmp_path / "out" / "enrollments.parquet")
+    assert isinstance(enrollments["learner_id"].dtype, pd.CategoricalDtype)
+    assert not list(tmp_path.glob(".out.*"))  # no staging folder left behind
+
+
+def test_csv_is_byte_identical_across_runs(tmp_path):
+    scenario = ROOT / "scenarios" / "default.yaml"
+    for name in ("a", "b"):
+        assert (
+            cli("run", scenario, "--out", tmp_path / name, "--format", "csv", "-q").returncode == 0
+        )
+    for table in ("enrollments", "jobs", "events"):
+        first = (tmp_path / "a" / f"{table}.csv").read_bytes()
+        assert first == (tmp_path / "b" / f"{table}.csv").read_bytes()
+        assert len(first.splitlines()) > 2
+
+
+def test_csv_nulls_are_empty_fields(tmp_path):
+    assert (
+        cli(
+            "run",
+            ACCEPTANCE / "01-seed-completed-delay.yaml",
+            "--out",
+            tmp_path,
+            "--format",
+            "csv",
+            "-q",
+        ).returncode
+        == 0
+    )
+    lines = (tmp_path / "enrollments.csv").read_text().splitlines()
+    assert lines[0].split(",")[:4] == ["replication", "enrollment_id", "learner_id", "course_id"]
+    assert lines[1] == "0,0,alice,A,online,admin,,,0.0,0.0,,10.0,,,complete"
+
+
+def test_check_exit_codes(tmp_path):
+    ok = cli("check", *sorted(ACCEPTANCE.glob("*.yaml")))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.count("PASS") == len(list(ACCEPTANCE.glob("*.yaml")))
+
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(
+        (ACCEPTANCE / "01-seed-completed-delay.yaml")
+        .read_text()
+        .replace("due_day: 15", "due_day: 14")
+    )
+    failed = cli("check", wrong)
+    assert failed.returncode == 1
+    assert (
+        "wrong.yaml:17: expect.1: expected 1 job row matching" in failed.stdout
+        and "due_day=15" in failed.stdout
+    )
+
+    invalid = cli(
+        "check",
+        ROOT / "tests" / "scenarios" / "ten-mistakes.yaml",
+        ACCEPTANCE / "01-seed-completed-delay.yaml",
+    )
+    assert invalid.returncode == 2
+    assert "Traceback" not in invalid.stderr and invalid.stderr.count("ten-mistakes.yaml:") == 10
+
+
+def test_check_expected_error_that_never_comes_fails(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text(
+        "name: x\nhorizon_days: 3\ncourses: [{id: A, type: online}]\nexpect:\n  - error: allow_failure\n"
+    )
+    proc = cli("check", path)
+    assert proc.returncode == 1 and "but it ran" in proc.stdout
+
+
+def test_run_invalid_scenario_exit_2_nothing_written(tmp_path):
+    proc = cli("run", ROOT / "tests" / "scenarios" / "ten-mistakes.yaml", "--out", tmp_path / "out")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_time_script_error_exit_2_nothing_written(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text(
+        "name: x\nhorizon_days: 3\ncourses: [{id: A, type: online}]\nlearners: [ana]\n"
+        "script:\n  - {day: 1, action: start, learner: ana, course: A}\n"
+    )
+    proc = cli("run", path, "--out", tmp_path / "out")
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.strip()
+        == f"{path}:6: script.0: day 1: start ana A: cannot start: the learner has no enrollment in this course"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", "missing.yaml"),
+        ("check", "missing.yaml"),
+        ("lint", "missing.yaml"),
+        ("run", "--format", "xls"),
+        ("run", "--replications", "0"),
+        ("frobnicate",),
+    ],
+)
+def test_bad_arguments_exit_2_one_line(args, tmp_path):
+    proc = cli(*args, cwd=tmp_path)
+    assert proc.returncode == 2, proc
+    assert "Traceback" not in proc.stderr and proc.stderr.strip()
+
+
+def test_schema_is_json_and_committed_copy_is_current():
+    proc = cli("schema")
+    assert proc.returncode == 0
+    schema = json.loads(proc.stdout)
+    assert "courses" in schema["properties"] and schema["additionalProperties"] is False
+    committed = ROOT / "docs" / "scenario.schema.json"
+    assert committed.read_text() == json_schema_text(), (
+        "run `make schema` to refresh docs/scenario.schema.json"
+    )
+
+
+def test_lint_reports_rules_that_can_never_act(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("""name: x
+horizon_days: 3
+courses:
+  - id: A
+    type: online
+    post_enrollments:
+      - {id: SELF, when: enrolled, delay_days: 0, courses: [A]}
+      - {id: NOCONS, when: completed, delay_days: 365, courses: [A]}
+      - {id: HIDDEN, when: completed, delay_days: 0, courses: [B]}
+  - id: B
+    type: online
+    active: false
+    post_enrollments: [{id: BACK, when: enrolled, delay_days: 0, courses: [C]}]
+  - id: C
+    type: online
+    post_enrollments: [{id: LOOP, when: enrolled, delay_days: 0, courses: [B]}]
+""")
+    proc = cli("lint", path)
+    assert proc.returncode == 1
+    out = proc.stdout
+    assert f"{path}:7: courses.0.post_enrollments.0.courses.0: warning: rule SELF" in out
+    assert "rule NOCONS" in out and "allow_consecutive" in out
+    assert "rule HIDDEN targets inactive course 'B'" in out
+    assert "cycle B -> C -> B" in out
+    clean = cli("lint", ROOT / "scenarios" / "default.yaml")
+    assert clean.returncode == 0, clean.stdout
+
+
+def test_replications_stack_tables(tmp_path):
+    proc = cli(
+        "run",
+        ACCEPTANCE / "05-recertification.yaml",
+        "--replications",
+        "3",
+        "--workers",
+        "2",
+        "--out",
+        tmp_path,
+        "-q",
+    )
+    assert proc.returncode == 0, proc.stderr
+    enrollments = pd.read_parquet(tmp_path / "enrollments.parquet")
+    assert sorted(enrollments["replication"].unique()) == [0, 1, 2]
+    assert (enrollments.groupby("replication").size() == 3).all()
