@@ -23,18 +23,46 @@ def scenarios(draw):
         rules = []
         for _ in range(draw(st.integers(0, 2))):
             whens = ["enrolled", "completed"] + (["failed"] if allow_failure[course] else [])
-            rules.append({
-                "when": draw(st.sampled_from(whens)),
-                "delay_days": draw(st.integers(0, 4)),
-                "courses": draw(st.lists(st.sampled_from([*COURSES, "BND", "CUR"]), min_size=1, max_size=3, unique=True)),
-                "allow_consecutive": draw(st.booleans()),
-            })
-        courses.append({"id": course, "type": "online", "allow_failure": allow_failure[course],
-                        "active": draw(st.booleans()) or course == "C0", "post_enrollments": rules})
+            rules.append(
+                {
+                    "when": draw(st.sampled_from(whens)),
+                    "delay_days": draw(st.integers(0, 4)),
+                    "courses": draw(
+                        st.lists(
+                            st.sampled_from([*COURSES, "BND", "CUR"]),
+                            min_size=1,
+                            max_size=3,
+                            unique=True,
+                        )
+                    ),
+                    "allow_consecutive": draw(st.booleans()),
+                }
+            )
+        courses.append(
+            {
+                "id": course,
+                "type": "online",
+                "allow_failure": allow_failure[course],
+                "active": draw(st.booleans()) or course == "C0",
+                "post_enrollments": rules,
+            }
+        )
     courses.append({"id": "BND", "type": "bundle", "members": ["C3", "C4"]})
-    courses.append({"id": "CUR", "type": "curriculum", "groups": [{"courses": ["C1", "C2"], "required": 1}, {"courses": ["C3"]}],
-                    "post_enrollments": [{"when": "completed", "delay_days": draw(st.integers(0, 3)),
-                                          "courses": ["CUR"], "allow_consecutive": True}]})
+    courses.append(
+        {
+            "id": "CUR",
+            "type": "curriculum",
+            "groups": [{"courses": ["C1", "C2"], "required": 1}, {"courses": ["C3"]}],
+            "post_enrollments": [
+                {
+                    "when": "completed",
+                    "delay_days": draw(st.integers(0, 3)),
+                    "courses": ["CUR"],
+                    "allow_consecutive": True,
+                }
+            ],
+        }
+    )
     script = []
     # Per learner and course: episodes of (enroll, then complete or fail) at increasing days,
     # so a terminal action always meets the open enrollment its own enroll created.
@@ -43,18 +71,41 @@ def scenarios(draw):
             day = 0.0
             for _ in range(draw(st.integers(0, 2))):
                 day += draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]))
-                script.append({"day": day, "action": "enroll", "learner": learner, "course": course})
+                script.append(
+                    {"day": day, "action": "enroll", "learner": learner, "course": course}
+                )
                 day += draw(st.sampled_from([0.0, 1.0, 3.0]))
-                verb = draw(st.sampled_from(["complete", "fail"] if allow_failure[course] else ["complete"]))
+                verb = draw(
+                    st.sampled_from(["complete", "fail"] if allow_failure[course] else ["complete"])
+                )
                 script.append({"day": day, "action": verb, "learner": learner, "course": course})
         if draw(st.booleans()):
-            script.append({"day": draw(st.sampled_from([0.0, 2.0, 5.0])), "action": "enroll", "learner": learner, "course": "CUR"})
+            script.append(
+                {
+                    "day": draw(st.sampled_from([0.0, 2.0, 5.0])),
+                    "action": "enroll",
+                    "learner": learner,
+                    "course": "CUR",
+                }
+            )
     for course in COURSES[1:]:
         if draw(st.booleans()):
-            script.append({"day": draw(st.sampled_from([1.0, 4.0])), "action": "activate_course", "course": course})
+            script.append(
+                {
+                    "day": draw(st.sampled_from([1.0, 4.0])),
+                    "action": "activate_course",
+                    "course": course,
+                }
+            )
     processing = draw(st.sampled_from([{"mode": "exact"}, {"mode": "daily", "hour": 3}]))
-    data = {"name": "random", "horizon_days": 15, "processing": processing, "courses": courses,
-            "learners": LEARNERS, "script": script}
+    data = {
+        "name": "random",
+        "horizon_days": 15,
+        "processing": processing,
+        "courses": courses,
+        "learners": LEARNERS,
+        "script": script,
+    }
     return json.dumps(data)  # JSON is YAML 1.2
 
 
@@ -101,9 +152,11 @@ def _check_invariants(text: str):
     skipped = j[j["outcome"] == "skipped_already_completed"]
     completions = e[e["completed_day"].notna()]
     for _, row in skipped.iterrows():
-        prior = completions[(completions["learner_id"] == row["learner_id"])
-                            & (completions["course_id"] == row["target_course_id"])
-                            & (completions["completed_day"] <= row["processed_day"])]
+        prior = completions[
+            (completions["learner_id"] == row["learner_id"])
+            & (completions["course_id"] == row["target_course_id"])
+            & (completions["completed_day"] <= row["processed_day"])
+        ]
         assert len(prior) > 0
 
     # S21: nobody starts an invisible enrollment; visibility never precedes enrollment

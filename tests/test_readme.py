@@ -1,0 +1,59 @@
+"""The README's commands and Python example work as written."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+BIN = f"{sys.executable.rsplit('/', 1)[0]}/"
+
+
+def _blocks(lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
+
+
+def test_readme_console_commands_run(tmp_path):
+    commands = []
+    for block in _blocks("console"):
+        for line in block.splitlines():
+            line = line.removeprefix("$ ")
+            if line.startswith(".venv/bin/postenroll-sim"):
+                commands.append(line.split("  #")[0])
+    assert len(commands) >= 4
+    for command in commands:
+        command = command.replace(".venv/bin/", BIN).replace("--out out", f"--out {tmp_path}/out")
+        command = command.replace(
+            "--out docs/scenario.schema.json", f"--out {tmp_path}/schema.json"
+        )
+        proc = subprocess.run(
+            command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
+        expected = 2 if "ten-mistakes" in command else 0
+        assert proc.returncode == expected, f"{command}\n{proc.stdout}\n{proc.stderr}"
+        if "ten-mistakes" in command:
+            shown = [b for b in _blocks("console") if "ten-mistakes" in b][0]
+            for line in shown.splitlines()[1:]:
+                if line.startswith("tests/"):
+                    assert line in proc.stderr
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    (code,) = _blocks("python")
+    monkeypatch.chdir(ROOT)
+    code = code.replace('result.write("out"', f'result.write("{tmp_path}/out"')
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "out" / "enrollments.csv").exists()
+
+
+def test_readme_yaml_example_passes_its_expectations(tmp_path):
+    (example,) = [b for b in _blocks("yaml") if "name:" in b]
+    path = tmp_path / "example.yaml"
+    path.write_text(example)
+    proc = subprocess.run(
+        [sys.executable, "-m", "postenroll_sim", "check", str(path)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
