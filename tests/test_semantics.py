@@ -562,6 +562,29 @@ def test_S18_snapshot_not_retroactive_and_removal_keeps_queued_jobs():
     assert len(rows(jobs, rule_id="LATE")) == 1  # not retroactive for alice and bob
 
 
+def test_S18_edit_keeps_queued_snapshot_even_while_the_rule_lives_on():
+    result = run("""
+        name: s18b
+        horizon_days: 60
+        courses:
+          - id: A
+            type: online
+            post_enrollments: [{id: R, when: completed, delay_days: 10, courses: [B]}]
+          - {id: B, type: online}
+          - {id: C, type: online}
+        learners: [alice, bob]
+        script:
+          - {day: 0, action: enroll, learner: alice, course: A}
+          - {day: 0, action: enroll, learner: bob, course: A}
+          - {day: 1, action: complete, learner: alice, course: A}
+          - {day: 2, action: edit_rule, rule: R, set: {courses: [C], allow_consecutive: true}}
+          - {day: 3, action: complete, learner: bob, course: A}
+        """)
+    assert one(result.jobs, learner_id="alice")["target_course_id"] == "B"
+    assert one(result.jobs, learner_id="bob")["target_course_id"] == "C"
+    assert one(result.events, event="rule_edited")["day"] == 2
+
+
 def test_S19_step_order_removed_then_open_then_completed():
     result = run("""
         name: s19
