@@ -38,6 +38,7 @@ EVENTS = (
     "bundle_member_skipped",
     "cascade_limit",
     "session_booked",
+    "session_waitlisted",
     "session_attended",
     "session_missed",
 )

@@ -92,6 +92,7 @@ class Recorder:
         self.v_job = array("i")
         self.v_detail = array("i")
         self.details: list[str] = []
+        self.session_rows: SESSION_ROWS = []  # filled at the end of a run
         self._detail_code: dict[str, int] = {}
 
     # ----- logging (hot path) -----------------------------------------------------
@@ -184,9 +185,14 @@ class Recorder:
         self,
         replication: int = 0,
         start_date: dt.date | None = None,
-        which: tuple[str, ...] = ("enrollments", "jobs", "events"),
+        which: tuple[str, ...] = ("enrollments", "jobs", "events", "sessions"),
     ) -> dict[str, pd.DataFrame]:
-        builders = {"enrollments": self.enrollments, "jobs": self.jobs, "events": self.events}
+        builders = {
+            "enrollments": self.enrollments,
+            "jobs": self.jobs,
+            "events": self.events,
+            "sessions": self.sessions,
+        }
         out = {}
         for name in which:
             frame = builders[name](replication)
@@ -241,6 +247,9 @@ class Recorder:
             }
         )
 
+    def sessions(self, replication: int = 0) -> pd.DataFrame:
+        return sessions_frame(self.session_rows, self.course_ids, replication)
+
     def events(self, replication: int = 0) -> pd.DataFrame:
         n = len(self.v_day)
         return pd.DataFrame(
@@ -256,6 +265,26 @@ class Recorder:
                 "detail": _categorical(_view(self.v_detail), self.details),
             }
         )
+
+
+SESSION_ROWS = list[tuple[str, int, float, int, int, int, int]]
+
+
+def sessions_frame(rows: SESSION_ROWS, course_ids: list[str], replication: int = 0) -> pd.DataFrame:
+    """The ILC sessions table (S30): one row per session, seats booked, attended and missed."""
+    ids = [r[0] for r in rows]
+    return pd.DataFrame(
+        {
+            "replication": np.full(len(rows), replication, dtype=np.int32),
+            "session_id": pd.Categorical(ids, categories=pd.Index(ids, dtype="str")),
+            "course_id": _categorical(np.array([r[1] for r in rows], dtype=np.int32), course_ids),
+            "day": np.array([r[2] for r in rows], dtype=np.float64),
+            "capacity": np.array([r[3] for r in rows], dtype=np.int32),
+            "booked": np.array([r[4] for r in rows], dtype=np.int32),
+            "attended": np.array([r[5] for r in rows], dtype=np.int32),
+            "missed": np.array([r[6] for r in rows], dtype=np.int32),
+        }
+    )
 
 
 def add_timestamps(frame: pd.DataFrame, start_date: dt.date) -> pd.DataFrame:

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from .engine import Model, compile_plan
 from .scenario import Scenario
 
-TABLES = ("enrollments", "jobs", "events")
+TABLES = ("enrollments", "jobs", "events", "sessions")
 FORMATS = ("parquet", "csv")
 
 
@@ -28,6 +29,7 @@ class Result:
     enrollments: pd.DataFrame
     jobs: pd.DataFrame
     events: pd.DataFrame
+    sessions: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -73,13 +75,14 @@ def simulate(
     """Run one replication of `scenario`. `seed` defaults to the scenario's own seed.
 
     Raises ScenarioError when a script action cannot be applied (located at its line)."""
-    plan = compile_plan(scenario)
-    model = Model(plan)
+    if not isinstance(seed, np.random.SeedSequence):
+        seed = replication_seeds(scenario.seed if seed is None else seed, replication + 1)[
+            replication
+        ]
+    model = Model(compile_plan(scenario), seed)
     model.run()
     tables = model.recorder.tables(replication=replication, start_date=scenario.start_date)
-    return Result(
-        scenario, tables["enrollments"], tables["jobs"], tables["events"], list(model.lms.warnings)
-    )
+    return Result(scenario, **tables, warnings=list(model.lms.warnings))
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
@@ -118,8 +121,18 @@ def combine(scenario: Scenario, results: Iterable[Result]) -> Result:
     results = list(results)
     if len(results) == 1:
         return results[0]
-    tables = {
-        name: pd.concat([getattr(r, name) for r in results], ignore_index=True) for name in TABLES
-    }
-    warnings = [w for r in results for w in r.warnings]
-    return Result(scenario, tables["enrollments"], tables["jobs"], tables["events"], warnings)
+    tables = {name: concat([getattr(r, name) for r in results]) for name in TABLES}
+    return Result(scenario, **tables, warnings=[w for r in results for w in r.warnings])
+
+
+def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Stack the tables of several replications, keeping id columns categorical: each
+    replication may have generated other learners, so categories are united in order."""
+    if len(frames) == 1:
+        return frames[0]
+    out = pd.concat(frames, ignore_index=True)
+    for column in frames[0].columns:
+        categorical = isinstance(frames[0][column].dtype, pd.CategoricalDtype)
+        if categorical and not isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = union_categoricals([f[column] for f in frames], ignore_order=True)
+    return out

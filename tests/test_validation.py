@@ -108,9 +108,9 @@ def test_missing_file():
             "own prerequisite",
         ),
         (
-            "- {id: C, type: ilc, sessions: [{day: 1, capacity: 2}]}",
+            "- {id: C, type: online, sessions: [{day: 1, capacity: 2}]}",
             "courses.2.sessions",
-            "not supported yet",
+            "only ilc courses have sessions",
         ),
     ],
 )
@@ -214,14 +214,51 @@ def test_expectations_are_checked_against_columns_and_ids():
     assert any("expect.1.job.course: unknown field 'course'" in f for f in found)
 
 
-def test_later_feature_keys_are_rejected_clearly():
+def test_behaviour_population_and_distribution_mistakes_are_located():
     found = errors("""
         name: x
         horizon_days: 10
-        courses: [{id: A, type: online, behaviour: {abandon_rate: 0.1}}]
-        population: {initial: 10}
+        courses:
+          - id: A
+            type: online
+            behaviour:
+              start_after_days: {dist: exponential, mean: -2}
+              duration_days: {dist: lognormal, median: 5}
+              pass_rate: 0.8
+              no_show_rate: 1.5
+          - {id: I, type: ilc, sessions: [{every_days: 7, capacity: 0}]}
+          - {id: CUR, type: curriculum, members: [A], behaviour: {duration_days: 3}}
+          - {id: BD, type: bundle, members: [A], behaviour: {start_after_days: 1}}
+          - {id: T, type: online, behaviour: {duration_days: {dist: triangular, min: 5, mode: 2, max: 9}}}
+        default_behaviour: {duration_days: {dist: weibull, shape: 2}}
+        population:
+          initial: 10
+          hires: {per_day: 1, schedule: [{day: 1, count: 2}]}
+          attrition: {annual_rate: 1.2}
+          on_hire: [{course: NOPE}]
         """)
-    assert len(found) == 2 and all("not supported yet" in f for f in found)
+    expected = [
+        ("inline.yaml:8: courses.0.behaviour.start_after_days.mean:", "greater than 0"),
+        ("inline.yaml:9: courses.0.behaviour.duration_days.sigma:", "required key missing"),
+        ("inline.yaml:11: courses.0.behaviour.no_show_rate:", "less than or equal to 1"),
+        ("inline.yaml:12: courses.1.sessions.0.capacity:", "greater than or equal to 1"),
+        ("inline.yaml:13: courses.2.behaviour.duration_days:", "only start_after_days"),
+        ("inline.yaml:14: courses.3.behaviour:", "a bundle has no behaviour"),
+        ("inline.yaml:15: courses.4.behaviour.duration_days:", "min <= mode <= max"),
+        ("inline.yaml:16: default_behaviour.duration_days:", "unknown dist 'weibull'"),
+        ("inline.yaml:19: population.hires:", "either `per_day`"),
+        ("inline.yaml:20: population.attrition.annual_rate:", "less than 1"),
+        ("inline.yaml:21: population.on_hire.0.course:", "unknown course 'NOPE'"),
+    ]
+    for prefix, words in expected:
+        assert any(f.startswith(prefix) and words in f for f in found), (prefix, words, found)
+    # pass_rate without allow_failure is reported once the behaviour block itself is valid
+    found = errors("""
+        name: x
+        horizon_days: 10
+        courses: [{id: A, type: online, behaviour: {pass_rate: 0.8, no_show_rate: 0.1}}]
+        """)
+    assert len(found) == 2 and "needs allow_failure" in found[0] and "ilc courses only" in found[1]
 
 
 def test_numeric_ids_are_text():

@@ -35,6 +35,7 @@ class ActionError(Exception):
 class LMS:
     def __init__(self, plan: Plan, recorder: Recorder, schedule_job: Callable[[int, float], None]):
         self.plan = plan
+        self.learner_ids = recorder.learner_ids  # grows as learners are hired
         self.rec = recorder
         self.schedule_job = schedule_job
         self.now = 0.0
@@ -42,7 +43,7 @@ class LMS:
         self.course_types = plan.course_types
         self.active = list(plan.active)
         self.bundle_members = [list(m) for m in plan.bundle_members]
-        self.removed = [False] * len(plan.learner_ids)
+        self.removed = [False] * len(recorder.learner_ids)
         self.current: dict[int, int] = {}  # learner * nc + course -> current enrollment (S14)
         self.last_completed: dict[int, float] = {}  # learner * nc + course -> last completion day
         self.invisible: dict[
@@ -62,6 +63,9 @@ class LMS:
         self._guard_at = NAN
         self._guard_counts: dict[int, int] = {}
         self.warnings: list[str] = []
+        # Called with an enrollment id when its learner can first see it (S21); the
+        # behaviour layer sets it. None: learners do nothing on their own.
+        self.on_visible: Callable[[int], None] | None = None
 
     # ----- rules in force (S18) -------------------------------------------------------
 
@@ -218,6 +222,8 @@ class LMS:
             self.bundle_holders[course][learner] = enrollment
             for member in list(self.bundle_members[course]):  # S27
                 self._enroll_from_bundle(learner, member, course)
+        if active and self.on_visible is not None:
+            self.on_visible(enrollment)
         return enrollment
 
     def _enroll_from_bundle(self, learner: int, course: int, bundle: int) -> None:
@@ -296,17 +302,21 @@ class LMS:
         )
         self._trigger(rec.e_learner[enrollment], rec.e_course[enrollment], FAILED, enrollment)
 
+    def counts_for(self, learner: int, curriculum: int, member: int) -> bool:
+        """S26: a member completion counts when it happened strictly after the learner's
+        previous completion of the curriculum (first enrollment: any earlier one counts)."""
+        base = learner * self.nc
+        return self.last_completed.get(base + member, NEVER) > self.last_completed.get(
+            base + curriculum, NEVER
+        )
+
     def _check_curriculum(self, learner: int, curriculum: int, enrollment: int) -> None:
         """S26: complete at the first instant every group has its required count of member
-        completions that happened strictly after the learner's previous completion of this
-        curriculum (first enrollment: any earlier completion counts)."""
-        base = learner * self.nc
-        previous = self.last_completed.get(base + curriculum, NEVER)
-        last = self.last_completed
+        completions that count (see counts_for)."""
         satisfied = True
         progress = False
         for members, required in self.plan.groups[curriculum]:
-            done = sum(1 for m in members if last.get(base + m, NEVER) > previous)
+            done = sum(1 for m in members if self.counts_for(learner, curriculum, m))
             progress = progress or done > 0
             satisfied = satisfied and done >= required
         if satisfied:
@@ -333,6 +343,8 @@ class LMS:
                 ):
                     rec.e_visible[enrollment] = self.now
                     rec.event(self.now, E["visible"], rec.e_learner[enrollment], course, enrollment)
+                    if self.on_visible is not None:
+                        self.on_visible(enrollment)
 
     def add_to_bundle(self, bundle: int, course: int) -> None:
         """S28: the exception to non-retroactivity: everyone holding the bundle gets the course."""
@@ -355,6 +367,14 @@ class LMS:
 
     def add_learner(self, learner: int) -> None:
         self.rec.event(self.now, E["learner_added"], learner)
+
+    def new_learner(self, learner_id: str) -> int:
+        """A generated learner joins now; returns its code."""
+        code = len(self.learner_ids)
+        self.learner_ids.append(learner_id)
+        self.removed.append(False)
+        self.add_learner(code)
+        return code
 
     def remove_learner(self, learner: int) -> None:
         """S29: no new enrollments or triggers; open enrollments stay; queued jobs get skipped."""

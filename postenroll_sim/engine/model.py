@@ -11,28 +11,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import simpy
 from simpy.core import NORMAL, URGENT
-from simpy.events import Event
 
 from ..recorder import Recorder
 from ..scenario import ScenarioError, models
 from ..scenario.errors import Problem
+from .behaviour import Behaviours
+from .clock import At
 from .lms import LMS, ActionError
 from .plan import Plan, Step
-
-
-class _At(Event):
-    """An already-triggered event scheduled for an exact instant `at` (our own clock value:
-    SimPy adds delays to its `now`, which may round; we log the exact `at`)."""
-
-    def __init__(self, env: simpy.Environment, at: float, priority: int, payload: int = -1):
-        super().__init__(env)
-        self.at = at
-        self.payload = payload
-        self._ok = True
-        self._value = None
-        env.schedule(self, priority, at - env.now)
+from .population import PopulationDriver
+from .random import Streams
 
 
 def daily_run_at(due: float, hour: int) -> float:
@@ -43,13 +34,20 @@ def daily_run_at(due: float, hour: int) -> float:
 
 
 class Model:
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, seed: np.random.SeedSequence | None = None):
         self.plan = plan
         self.env = simpy.Environment()
+        # learner ids grow with hires: each run has its own copy of the list
         self.recorder = Recorder(
-            plan.learner_ids, plan.course_ids, plan.course_types, plan.rule_ids
+            list(plan.learner_ids), plan.course_ids, plan.course_types, plan.rule_ids
         )
         self.lms = LMS(plan, self.recorder, self._schedule_job)
+        streams = Streams(seed if seed is not None else np.random.SeedSequence(plan.scenario.seed))
+        self.behaviours = Behaviours(self.env, self.lms, plan, streams)
+        population = plan.scenario.population
+        self.population = (
+            PopulationDriver(self.env, self.lms, plan, population, streams) if population else None
+        )
         processing = plan.scenario.processing
         self._daily_hour = processing.hour if processing.mode == "daily" else None
         self._buckets: dict[float, list[int]] = {}
@@ -62,11 +60,11 @@ class Model:
         bucket = self._buckets.get(at)
         if bucket is None:
             self._buckets[at] = [job]
-            _At(self.env, at, NORMAL).callbacks.append(self._run_jobs)
+            At(self.env, at, NORMAL).callbacks.append(self._run_jobs)
         else:
             bucket.append(job)
 
-    def _run_jobs(self, event: _At) -> None:
+    def _run_jobs(self, event: At) -> None:
         lms = self.lms
         lms.now = event.at
         bucket = self._buckets[event.at]
@@ -78,7 +76,7 @@ class Model:
 
     # ----- script -----------------------------------------------------------------
 
-    def _run_steps(self, event: _At) -> None:
+    def _run_steps(self, event: At) -> None:
         self.lms.now = event.at
         for step in self.plan.timeline[event.payload]:
             self._step = step
@@ -136,9 +134,11 @@ class Model:
         horizon = plan.scenario.horizon_days
         for learner in plan.initial_learners:
             self.lms.add_learner(learner)
+        if self.population is not None:
+            self.population.start()
         for group_index, group in enumerate(plan.timeline):
             if group[0].day <= horizon:
-                _At(self.env, group[0].day, URGENT, group_index).callbacks.append(self._run_steps)
+                At(self.env, group[0].day, URGENT, group_index).callbacks.append(self._run_steps)
         try:
             # [0, horizon] is closed: run everything at the horizon itself too.
             self.env.run(until=math.nextafter(horizon, math.inf))
@@ -146,6 +146,7 @@ class Model:
             raise self._located(exc) from None
         self.lms.now = horizon
         self.lms.pending_jobs([job for bucket in self._buckets.values() for job in bucket])
+        self.recorder.session_rows = self.behaviours.session_rows()
 
     def _located(self, exc: ActionError) -> ScenarioError:
         step = self._step

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from ..scenario import models
 from ..scenario.checks import default_rule_id
+from ..scenario.stochastic import Behaviour
 
 ONLINE, ILC, CURRICULUM, BUNDLE = range(4)
 TYPE_CODE = {"online": ONLINE, "ilc": ILC, "curriculum": CURRICULUM, "bundle": BUNDLE}
@@ -27,6 +28,13 @@ class RuleVersion(NamedTuple):
     delay: int
     targets: tuple[int, ...]
     consecutive: bool
+
+
+class Session(NamedTuple):
+    id: str
+    course: int
+    day: float
+    capacity: int
 
 
 class Step(NamedTuple):
@@ -56,6 +64,8 @@ class Plan:
     added_rule_ids: dict[int, int] = field(default_factory=dict)  # script index -> rule code
     timeline: list[list[Step]] = field(default_factory=list)  # grouped by day, in S23 order
     initial_learners: list[int] = field(default_factory=list)
+    behaviour: list[Behaviour | None] = field(default_factory=list)  # own, or default_behaviour
+    sessions: list[list[Session]] = field(default_factory=list)  # ilc: by day (S30)
     course_code: dict[str, int] = field(default_factory=dict, repr=False)
     learner_code: dict[str, int] = field(default_factory=dict, repr=False)
     rule_code: dict[str, int] = field(default_factory=dict, repr=False)
@@ -200,4 +210,39 @@ def compile_plan(scenario: models.Scenario) -> Plan:
         else:
             timeline.append([step])
     plan.timeline = timeline
+    default = scenario.default_behaviour
+    plan.behaviour = [
+        c.behaviour
+        if c.behaviour is not None
+        else (default if c.type in ("online", "ilc") else None)
+        for c in scenario.courses
+    ]
+    plan.sessions = [
+        _expand_sessions(course_code[c.id], c, scenario.horizon_days) for c in scenario.courses
+    ]
     return plan
+
+
+def _expand_sessions(code: int, course: models.Course, horizon: float) -> list[Session]:
+    """One-off sessions and recurring series, within the horizon, in day order (S30)."""
+    days: list[tuple[float, int]] = []
+    for spec in course.sessions or ():
+        if spec.day is not None:
+            days.append((spec.day, spec.capacity))
+            continue
+        first = spec.first_day or 0.0
+        last = min(horizon, spec.until_day if spec.until_day is not None else horizon)
+        k = 0
+        while (day := first + k * spec.every_days) <= last:
+            days.append((day, spec.capacity))
+            k += 1
+    days = [d for d in days if d[0] <= horizon]
+    days.sort(key=lambda d: d[0])
+    sessions, seen = [], {}
+    for day, capacity in days:
+        label = f"{course.id}@{day:g}"
+        seen[label] = seen.get(label, 0) + 1
+        sessions.append(
+            Session(label if seen[label] == 1 else f"{label}#{seen[label]}", code, day, capacity)
+        )
+    return sessions

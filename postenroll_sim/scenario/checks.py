@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ..columns import ENROLLMENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS
-from . import models
+from . import models, stochastic
 from .errors import Path
 
 Found = list[tuple[Path, str]]
@@ -61,11 +61,8 @@ def check_scenario(data: dict) -> Found:
     learners = _check_learners(data.get("learners"), found)
     script_learners, script_rules = _check_script(data, catalog, learners, rule_ids, found)
     _check_expect(data.get("expect"), catalog, script_learners, script_rules, found)
-    for key in ("population", "default_behaviour"):
-        if data.get(key) is not None:
-            found.append(
-                ((key,), "not supported yet: populations and behaviour come in a later version")
-            )
+    _check_population(data.get("population"), catalog, found)
+    _check_behaviour(data.get("default_behaviour"), ("default_behaviour",), None, found)
     return found
 
 
@@ -165,21 +162,62 @@ def _check_courses(raw: Any, found: Found) -> _Catalog:
                         f"requires {pre.required} courses but lists {len(pre.courses)}",
                     )
                 )
-        if course.sessions is not None:
+        if course.sessions is not None and kind != "ilc":
             found.append(
                 (
                     (*here, "sessions"),
-                    "not supported yet: ILC sessions (S30) come in a later version",
+                    f"only ilc courses have sessions (S30); '{course.id}' is {kind}",
                 )
             )
         if course.behaviour is not None:
+            _check_behaviour(item.get("behaviour"), (*here, "behaviour"), course, found)
+    return catalog
+
+
+def _check_behaviour(raw: Any, path: Path, course: models.Course | None, found: Found) -> None:
+    """Behaviour keys must make sense for the course they describe (S5, S25, S27, S30)."""
+    behaviour = _valid(stochastic.Behaviour, raw) if raw is not None else None
+    if behaviour is None or course is None:  # default_behaviour applies where it fits
+        return
+    given = behaviour.model_dump(exclude_none=True)
+    if course.type == "bundle":
+        found.append((path, "a bundle has no behaviour: learners act in its member courses (S27)"))
+    elif course.type == "curriculum":
+        extra = sorted(set(given) - {"start_after_days"})
+        if extra:
             found.append(
                 (
-                    (*here, "behaviour"),
-                    "not supported yet: learner behaviour comes in a later version",
+                    (*path, extra[0]),
+                    "on a curriculum, behaviour has only start_after_days: "
+                    "the delay before learners self-enroll in its member courses (S25)",
                 )
             )
-    return catalog
+    else:
+        if "pass_rate" in given and not course.allow_failure:
+            found.append(
+                ((*path, "pass_rate"), f"pass_rate needs allow_failure: true on '{course.id}' (S5)")
+            )
+        if "no_show_rate" in given and course.type != "ilc":
+            found.append(
+                ((*path, "no_show_rate"), "no_show_rate applies to ilc courses only (S30)")
+            )
+
+
+def _check_population(raw: Any, catalog: _Catalog, found: Found) -> None:
+    if not isinstance(raw, dict):
+        return
+    models_of = {"on_hire": stochastic.OnHire, "self_enroll": stochastic.SelfEnroll}
+    for key, model in models_of.items():
+        entries = raw.get(key) if isinstance(raw.get(key), list) else []
+        for index, item in enumerate(entries):
+            entry = _valid(model, item)  # one by one: a mistake elsewhere hides none of these
+            if entry is not None and entry.course not in catalog.types:
+                found.append(
+                    (
+                        ("population", key, index, "course"),
+                        _unknown("course", entry.course, catalog.types),
+                    )
+                )
 
 
 def _check_members(

@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from . import models
+from . import models, stochastic
 from .checks import check_scenario
 from .errors import Origin, Path, Problem, ScenarioError
 
@@ -67,6 +67,7 @@ def read_yaml(text: str, file: str) -> tuple[Any, Origin]:
 def _all_models() -> list[type[BaseModel]]:
     stack: list[type[BaseModel]] = [models.Scenario, *models.ACTION_MODELS.values()]
     stack += [models.ExpectEnrollment, models.ExpectJob, models.ExpectError, models.RuleEdit]
+    stack += list(stochastic.DISTRIBUTION_MODELS)
     seen: set[type] = set()
     while stack:
         model = stack.pop()
@@ -92,7 +93,9 @@ def _nested_types(annotation: Any) -> list[Any]:
     return found
 
 
-_MODEL_KEYS = [frozenset(m.model_fields) for m in _all_models()]
+_MODEL_KEYS = [
+    frozenset(info.alias or name for name, info in m.model_fields.items()) for m in _all_models()
+]
 _KNOWN_KEYS = sorted(set().union(*_MODEL_KEYS))
 
 
@@ -104,7 +107,7 @@ def _suggest(key: str, siblings: set[str]) -> str | None:
     return close[0] if close else None
 
 
-def _data_path(loc: tuple, data: Any) -> tuple[Path, Any, Any]:
+def _data_path(loc: tuple, data: Any, names_key: bool) -> tuple[Path, Any, Any]:
     """Map a pydantic error location onto the data, dropping the union tags pydantic adds.
     Returns the path, the value there, and the value's parent."""
     path: list[str | int] = []
@@ -115,7 +118,9 @@ def _data_path(loc: tuple, data: Any) -> tuple[Path, Any, Any]:
         if in_dict or in_list:
             parent, node = node, node[part]
             path.append(part)
-        elif index == len(loc) - 1 and isinstance(part, str) and isinstance(node, dict):
+        elif (
+            names_key and index == len(loc) - 1 and isinstance(part, str) and isinstance(node, dict)
+        ):
             path.append(part)  # a missing or unknown key: name it
             parent, node = node, None
     return tuple(path), node, parent
@@ -137,9 +142,9 @@ def _message(error: dict, value: Any, parent: Any) -> str:
         return f"unknown key '{key}'{hint}"
     message = error["msg"].removeprefix("Value error, ")
     if kind == "union_tag_invalid":
-        tag = error.get("ctx", {}).get("tag")
-        expected = error.get("ctx", {}).get("expected_tags", "")
-        return f"unknown action '{tag}'; expected one of {expected}"
+        ctx = error.get("ctx", {})
+        what = str(ctx.get("discriminator", "'action'")).strip("'")
+        return f"unknown {what} '{ctx.get('tag')}'; expected one of {ctx.get('expected_tags', '')}"
     if kind == "union_tag_not_found":
         return "required key 'action' missing"
     shown = value if not isinstance(value, dict | list) else None
@@ -153,7 +158,8 @@ def validation_problems(
 ) -> list[Problem]:
     problems = []
     for error in exc.errors(include_url=False):
-        path, value, parent = _data_path(tuple(error["loc"]), data)
+        names_key = error["type"] in ("missing", "extra_forbidden")
+        path, value, parent = _data_path(tuple(error["loc"]), data, names_key)
         path = (*prefix, *path)
         problems.append(origin.problem(path, _message(error, value, parent)))
     return problems

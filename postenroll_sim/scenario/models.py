@@ -10,30 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Discriminator,
-    Field,
-    PrivateAttr,
-    Tag,
-)
+from pydantic import BeforeValidator, Discriminator, Field, PrivateAttr, Tag
 
+from .base import Count, Day, Id, Positive, PositiveCount, Spec
 from .errors import Origin
-
-
-class Spec(BaseModel):
-    """Base: frozen, unknown keys rejected, numeric ids accepted as text."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
-
-
-def _not_text_or_bool(value: Any) -> Any:
-    # YAML `true` or "5" must not pass as a number: a typo is never silently accepted.
-    if isinstance(value, (bool, str)):
-        raise ValueError(f"must be a number, got {value!r}")
-    return value
+from .stochastic import Behaviour, Population, SessionSpec
 
 
 def _whole_days(value: Any) -> Any:
@@ -45,17 +26,7 @@ def _whole_days(value: Any) -> Any:
     return int(value)
 
 
-def _count(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"must be a whole number, got {value!r}")
-    return value
-
-
-Id = Annotated[str, Field(min_length=1)]
-Day = Annotated[float, BeforeValidator(_not_text_or_bool), Field(ge=0, allow_inf_nan=False)]
 DelayDays = Annotated[int, BeforeValidator(_whole_days)]
-Count = Annotated[int, BeforeValidator(_count)]
-PositiveCount = Annotated[int, BeforeValidator(_count), Field(ge=1)]
 
 
 class Prerequisites(Spec):
@@ -101,9 +72,8 @@ class Course(Spec):
     members: list[Id] | None = None
     groups: Annotated[list[Group], Field(min_length=1)] | None = None
     post_enrollments: list[Rule] = []
-    # Keys of features still to come; checks.py rejects them as "not supported yet".
-    sessions: Any = None
-    behaviour: Any = None
+    sessions: list[SessionSpec] | None = None  # ilc only (S30)
+    behaviour: Behaviour | None = None
 
 
 class Learner(Spec):
@@ -288,18 +258,15 @@ class Scenario(Spec):
     name: Annotated[str, Field(min_length=1)]
     description: str | None = None
     start_date: dt.date | None = None
-    horizon_days: Annotated[
-        float, BeforeValidator(_not_text_or_bool), Field(gt=0, allow_inf_nan=False)
-    ]
+    horizon_days: Positive
     seed: Annotated[Count, Field(ge=0)] = 0
     processing: Processing = Processing()
     courses: Annotated[list[Course], Field(min_length=1)]
     learners: list[Annotated[Learner, BeforeValidator(_learner_shorthand)]] = []
     script: list[ScriptAction] = []
     expect: list[ExpectItem] = []
-    # Keys of features still to come; checks.py rejects them as "not supported yet".
-    default_behaviour: Any = None
-    population: Any = None
+    default_behaviour: Behaviour | None = None
+    population: Population | None = None
 
     # File and line numbers, so run-time errors can point at the script line.
     _origin: Origin | None = PrivateAttr(default=None)

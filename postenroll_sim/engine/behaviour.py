@@ -1,0 +1,237 @@
+"""What learners do on their own: start, finish (pass or fail), abandon, book ILC sessions.
+
+Driven by one hook: the LMS calls `on_visible(enrollment)` when a learner can first
+see an enrollment (S21). From then on each step is one scheduled callback that
+re-checks the state it acts on (the enrollment may have been superseded, completed by
+the script, or the learner removed in the meantime) and does nothing if it changed.
+"""
+
+from __future__ import annotations
+
+import simpy
+from simpy.core import NORMAL
+
+from ..recorder import EVENT_CODE
+from ..scenario.stochastic import Behaviour
+from .clock import At
+from .lms import COMPLETE, IN_PROGRESS, LMS, NOT_STARTED
+from .plan import CURRICULUM, ILC, Plan, Session
+from .random import Constant, Streams, sampler, uniforms
+
+E = EVENT_CODE
+ZERO = Constant(0.0)
+
+
+class CourseBehaviour:
+    """A course's behaviour with its samplers bound to their own random streams."""
+
+    def __init__(self, course_id: str, spec: Behaviour, allow_failure: bool, streams: Streams):
+        def stream(name: str):
+            return streams.generator(f"course:{course_id}:{name}")
+
+        self.start_after = (
+            sampler(spec.start_after_days, stream("start")) if spec.start_after_days else ZERO
+        )
+        self.duration = (
+            sampler(spec.duration_days, stream("duration")) if spec.duration_days else ZERO
+        )
+        self.pass_rate = spec.pass_rate if (spec.pass_rate is not None and allow_failure) else 1.0
+        self.abandon_rate = spec.abandon_rate or 0.0
+        self.no_show_rate = spec.no_show_rate or 0.0
+        self.uniform = uniforms(stream("decisions"))
+
+
+class SessionState:
+    """Seats of one ILC session, counted as the run goes (S30)."""
+
+    __slots__ = ("session", "booked", "attended", "missed")
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.booked = 0
+        self.attended = 0
+        self.missed = 0
+
+
+class Behaviours:
+    def __init__(self, env: simpy.Environment, lms: LMS, plan: Plan, streams: Streams):
+        self.env = env
+        self.lms = lms
+        self.rec = lms.rec
+        self.plan = plan
+        self.horizon = plan.scenario.horizon_days
+        self.by_course: list[CourseBehaviour | None] = [
+            CourseBehaviour(course_id, spec, plan.allow_failure[c], streams)
+            if spec is not None
+            else None
+            for c, (course_id, spec) in enumerate(zip(plan.course_ids, plan.behaviour, strict=True))
+        ]
+        self.sessions: list[list[SessionState]] = [
+            [SessionState(s) for s in course] for course in plan.sessions
+        ]
+        self.first_open_session = [0] * len(plan.course_ids)  # sessions before it are past or full
+        self.waiting: list[list[int]] = [
+            [] for _ in plan.course_ids
+        ]  # enrollments with no seat yet
+        lms.on_visible = self.on_visible if any(self.by_course) else None
+
+    def _at(self, delay: float, callback, payload) -> None:
+        at = self.lms.now + delay
+        if at <= self.horizon:  # nothing past the horizon can happen
+            At(self.env, at, NORMAL, payload).callbacks.append(callback)
+
+    def _still_open(self, enrollment: int, status: int) -> bool:
+        rec = self.rec
+        return (
+            rec.e_status[enrollment] == status
+            and rec.e_superseded[enrollment] != rec.e_superseded[enrollment]  # NaN: still current
+            and not self.lms.removed[rec.e_learner[enrollment]]
+        )
+
+    # ----- the hook ----------------------------------------------------------------
+
+    def on_visible(self, enrollment: int) -> None:
+        course = self.rec.e_course[enrollment]
+        behaviour = self.by_course[course]
+        if behaviour is None:
+            return
+        kind = self.plan.course_types[course]
+        if kind == CURRICULUM:
+            self._at(behaviour.start_after(), self._enroll_members, enrollment)
+        elif kind == ILC and self.sessions[course]:
+            self._at(behaviour.start_after(), self._book, enrollment)
+        else:
+            self._at(behaviour.start_after(), self._start, enrollment)
+
+    # ----- online courses (and ILCs without sessions) ----------------------------------
+
+    def _start(self, event: At) -> None:
+        enrollment = event.payload
+        if not self._still_open(enrollment, NOT_STARTED):
+            return
+        lms = self.lms
+        lms.now = event.at
+        lms.start(enrollment)
+        behaviour = self.by_course[self.rec.e_course[enrollment]]
+        if behaviour.abandon_rate and behaviour.uniform() < behaviour.abandon_rate:
+            return  # started, never finished
+        self._at(behaviour.duration(), self._finish, enrollment)
+
+    def _finish(self, event: At) -> None:
+        enrollment = event.payload
+        if not self._still_open(enrollment, IN_PROGRESS):
+            return
+        self.lms.now = event.at
+        self._result(enrollment)
+
+    def _result(self, enrollment: int) -> None:
+        behaviour = self.by_course[self.rec.e_course[enrollment]]
+        if behaviour.pass_rate < 1.0 and behaviour.uniform() >= behaviour.pass_rate:
+            self.lms.fail(enrollment)
+        else:
+            self.lms.complete(enrollment)
+
+    # ----- curricula: learners enroll themselves in the members they still need ---------
+
+    def _enroll_members(self, event: At) -> None:
+        enrollment = event.payload
+        rec, lms = self.rec, self.lms
+        if rec.e_status[enrollment] >= COMPLETE or not self._still_open(
+            enrollment, rec.e_status[enrollment]
+        ):
+            return
+        lms.now = event.at
+        learner, curriculum = rec.e_learner[enrollment], rec.e_course[enrollment]
+        for members, required in self.plan.groups[curriculum]:
+            missing = required - sum(1 for m in members if lms.counts_for(learner, curriculum, m))
+            for member in members:
+                if missing <= 0:
+                    break
+                if lms.counts_for(learner, curriculum, member):
+                    continue
+                if not lms.is_open(learner, member):
+                    lms.self_enroll(learner, member)  # S16 applies: it may be rejected
+                missing -= 1
+
+    # ----- ILC sessions (S30) ----------------------------------------------------------
+
+    def _book(self, event: At) -> None:
+        enrollment = event.payload
+        if not self._still_open(enrollment, NOT_STARTED):
+            return
+        self.lms.now = event.at
+        behaviour = self.by_course[self.rec.e_course[enrollment]]
+        if behaviour.abandon_rate and behaviour.uniform() < behaviour.abandon_rate:
+            return  # never books
+        self._book_after(enrollment, event.at, strictly=False)
+
+    def _book_after(self, enrollment: int, day: float, strictly: bool) -> None:
+        """Book the earliest session with a free seat at `day` or later (strictly later after
+        a no-show); with none left within the horizon the learner waits (S30)."""
+        course = self.rec.e_course[enrollment]
+        sessions = self.sessions[course]
+        # Sessions in the past or full stay so (seats are never given back): skip them for good.
+        index = self.first_open_session[course]
+        while index < len(sessions) and (
+            sessions[index].session.day < day
+            or sessions[index].booked >= sessions[index].session.capacity
+        ):
+            index += 1
+        self.first_open_session[course] = index
+        learner = self.rec.e_learner[enrollment]
+        for candidate in range(index, len(sessions)):
+            state = sessions[candidate]
+            if state.booked >= state.session.capacity or (strictly and state.session.day <= day):
+                continue
+            state.booked += 1
+            self.rec.event(
+                self.lms.now,
+                E["session_booked"],
+                learner,
+                course,
+                enrollment,
+                detail=state.session.id,
+            )
+            self._at(state.session.day - self.lms.now, self._attend, (enrollment, candidate))
+            return
+        self.waiting[course].append(enrollment)
+        self.rec.event(self.lms.now, E["session_waitlisted"], learner, course, enrollment)
+
+    def _attend(self, event: At) -> None:
+        enrollment, index = event.payload
+        rec, lms = self.rec, self.lms
+        status = rec.e_status[enrollment]
+        if status >= COMPLETE or not self._still_open(enrollment, status):
+            return
+        lms.now = event.at
+        course = rec.e_course[enrollment]
+        state = self.sessions[course][index]
+        behaviour = self.by_course[course]
+        learner = rec.e_learner[enrollment]
+        if behaviour.no_show_rate and behaviour.uniform() < behaviour.no_show_rate:
+            state.missed += 1
+            rec.event(
+                lms.now, E["session_missed"], learner, course, enrollment, detail=state.session.id
+            )
+            self._book_after(enrollment, state.session.day, strictly=True)  # a no-show books again
+            return
+        state.attended += 1
+        rec.event(
+            lms.now, E["session_attended"], learner, course, enrollment, detail=state.session.id
+        )
+        if status == NOT_STARTED:
+            lms.start(enrollment)
+        self._result(enrollment)
+
+    def session_rows(self) -> list[tuple[str, int, float, int, int, int, int]]:
+        rows = []
+        for course, states in enumerate(self.sessions):
+            for state in states:
+                s = state.session
+                rows.append(
+                    (s.id, course, s.day, s.capacity, state.booked, state.attended, state.missed)
+                )
+        return rows
+
+    def waiting_count(self) -> dict[int, int]:
+        return {course: len(w) for course, w in enumerate(self.waiting) if w}

@@ -1,0 +1,140 @@
+"""Generated learners: the initial headcount, hires (streamed), attrition and on-hire enrollments.
+
+Hires arrive through one long-lived SimPy process that draws the next arrival only when
+the previous one has happened, so nothing is scheduled up front. Each learner's own
+future (leaving, on-hire enrollments, catalog self-enrollments) is drawn when they join
+and scheduled only if it falls within the horizon.
+"""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+from simpy.core import NORMAL
+
+from ..scenario.stochastic import Population
+from .clock import At
+from .lms import ADMIN, LMS, SELF
+from .plan import Plan
+from .random import Streams, exponential, sampler
+
+ID_DIGITS = 7  # L0000001: sortable as text up to ten million learners
+
+
+class PopulationDriver:
+    def __init__(
+        self, env: simpy.Environment, lms: LMS, plan: Plan, spec: Population, streams: Streams
+    ):
+        self.env = env
+        self.lms = lms
+        self.plan = plan
+        self.spec = spec
+        self.horizon = plan.scenario.horizon_days
+        self.generated = 0
+        self.interarrival = None
+        if spec.hires is not None and spec.hires.per_day:
+            self.interarrival = exponential(1.0 / spec.hires.per_day, streams.generator("hires"))
+        self.leave = None
+        if spec.attrition is not None and spec.attrition.annual_rate > 0:
+            daily_hazard = -math.log(1.0 - spec.attrition.annual_rate) / 365.0
+            self.leave = exponential(1.0 / daily_hazard, streams.generator("attrition"))
+        self.on_hire = [
+            (
+                plan.course(entry.course),
+                SELF if entry.method == "self" else ADMIN,
+                sampler(entry.after_days, streams.generator(f"on_hire:{i}:{entry.course}")),
+            )
+            for i, entry in enumerate(spec.on_hire)
+        ]
+        self.self_enroll = [
+            (
+                plan.course(entry.course),
+                exponential(
+                    365.0 / entry.per_year, streams.generator(f"self_enroll:{i}:{entry.course}")
+                ),
+            )
+            for i, entry in enumerate(spec.self_enroll)
+            if entry.per_year > 0
+        ]
+
+    def start(self) -> None:
+        for _ in range(self.spec.initial):
+            self.join()
+        hires = self.spec.hires
+        if hires is None:
+            return
+        if hires.schedule is not None:
+            for batch in hires.schedule:
+                if batch.day <= self.horizon and batch.count:
+                    At(self.env, batch.day, NORMAL, batch.count).callbacks.append(self._hire_batch)
+        elif self.interarrival is not None:
+            self.env.process(self._hires())
+
+    def _hires(self):
+        """Poisson arrivals: one process, the next arrival drawn after each hire."""
+        at = 0.0
+        while True:
+            at += self.interarrival()
+            if at > self.horizon:
+                return
+            yield At(self.env, at, NORMAL)
+            self.lms.now = at
+            self.join()
+
+    def _hire_batch(self, event: At) -> None:
+        self.lms.now = event.at
+        for _ in range(event.payload):
+            self.join()
+
+    def join(self) -> int:
+        self.generated += 1
+        learner = self.lms.new_learner(f"{self.spec.id_prefix}{self.generated:0{ID_DIGITS}d}")
+        now = self.lms.now
+        if self.leave is not None:
+            at = now + self.leave()
+            if at <= self.horizon:
+                At(self.env, at, NORMAL, learner).callbacks.append(self._leave)
+        for index, (course, method, after) in enumerate(self.on_hire):
+            delay = after()
+            if delay == 0:
+                self._enroll(learner, course, method)
+            elif now + delay <= self.horizon:
+                At(self.env, now + delay, NORMAL, (learner, index)).callbacks.append(self._on_hire)
+        for index, (_, gap) in enumerate(self.self_enroll):
+            at = now + gap()
+            if at <= self.horizon:
+                At(self.env, at, NORMAL, (learner, index)).callbacks.append(self._self_enroll)
+        return learner
+
+    def _enroll(self, learner: int, course: int, method: int) -> None:
+        if method == SELF:
+            self.lms.self_enroll(learner, course)
+        else:
+            self.lms.enroll(learner, course, ADMIN)
+
+    def _on_hire(self, event: At) -> None:
+        learner, index = event.payload
+        if self.lms.removed[learner]:
+            return
+        self.lms.now = event.at
+        course, method, _ = self.on_hire[index]
+        self._enroll(learner, course, method)
+
+    def _self_enroll(self, event: At) -> None:
+        """Catalog self-enrollment attempts: a Poisson process per learner and course (S16 applies)."""
+        learner, index = event.payload
+        if self.lms.removed[learner]:
+            return
+        self.lms.now = event.at
+        course, gap = self.self_enroll[index]
+        self.lms.self_enroll(learner, course)
+        at = event.at + gap()
+        if at <= self.horizon:
+            At(self.env, at, NORMAL, event.payload).callbacks.append(self._self_enroll)
+
+    def _leave(self, event: At) -> None:
+        learner = event.payload
+        if not self.lms.removed[learner]:
+            self.lms.now = event.at
+            self.lms.remove_learner(learner)  # S29

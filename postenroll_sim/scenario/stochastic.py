@@ -1,0 +1,198 @@
+"""The stochastic half of a scenario: distributions, learner behaviour, populations, ILC sessions."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from .base import Count, Day, Id, NonNegative, Positive, Probability, Spec
+
+
+class _Dist(Spec):
+    def mean(self) -> float:  # pragma: no cover - every distribution overrides it
+        raise NotImplementedError
+
+
+class Fixed(_Dist):
+    dist: Literal["fixed"]
+    value: NonNegative
+
+    def mean(self) -> float:
+        return self.value
+
+
+class Exponential(_Dist):
+    dist: Literal["exponential"]
+    mean_: Positive = Field(alias="mean")
+
+    def mean(self) -> float:
+        return self.mean_
+
+
+class Lognormal(_Dist):
+    dist: Literal["lognormal"]
+    median: Positive
+    sigma: NonNegative
+
+    def mean(self) -> float:
+        return self.median * math.exp(self.sigma**2 / 2)
+
+
+class Gamma(_Dist):
+    dist: Literal["gamma"]
+    mean_: Positive = Field(alias="mean")
+    cv: Positive  # coefficient of variation: sd / mean
+
+    def mean(self) -> float:
+        return self.mean_
+
+
+class Uniform(_Dist):
+    dist: Literal["uniform"]
+    min: NonNegative
+    max: NonNegative
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max:g}) must be at least min ({self.min:g})")
+        return self
+
+    def mean(self) -> float:
+        return (self.min + self.max) / 2
+
+
+class Triangular(_Dist):
+    dist: Literal["triangular"]
+    min: NonNegative
+    mode: NonNegative
+    max: NonNegative
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.min <= self.mode <= self.max or self.min == self.max:
+            raise ValueError("needs min <= mode <= max and min < max")
+        return self
+
+    def mean(self) -> float:
+        return (self.min + self.mode + self.max) / 3
+
+
+class Empirical(_Dist):
+    dist: Literal["empirical"]
+    values: Annotated[list[NonNegative], Field(min_length=1)]
+    weights: list[NonNegative] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self):
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"{len(self.weights)} weights for {len(self.values)} values")
+            if sum(self.weights) <= 0:
+                raise ValueError("weights must not all be zero")
+        return self
+
+    def mean(self) -> float:
+        weights = self.weights or [1.0] * len(self.values)
+        return sum(v * w for v, w in zip(self.values, weights, strict=True)) / sum(weights)
+
+
+def _number_is_fixed(value: Any) -> Any:
+    # A plain number where a distribution is expected means "always this value".
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"dist": "fixed", "value": value}
+    return value
+
+
+Distribution = Annotated[
+    Fixed | Exponential | Lognormal | Gamma | Uniform | Triangular | Empirical,
+    Field(discriminator="dist"),
+    BeforeValidator(_number_is_fixed),
+]
+DISTRIBUTION_MODELS = (Fixed, Exponential, Lognormal, Gamma, Uniform, Triangular, Empirical)
+
+
+class Behaviour(Spec):
+    """What learners do on their own in a course (all times in days).
+
+    The clock starts when the enrollment becomes visible (S21): the learner starts after
+    `start_after_days` and finishes `duration_days` after starting. On a curriculum,
+    `start_after_days` is the delay before the learner self-enrolls in its member courses.
+    """
+
+    start_after_days: Distribution | None = None
+    duration_days: Distribution | None = None
+    pass_rate: Probability | None = None
+    abandon_rate: Probability | None = None
+    no_show_rate: Probability | None = None
+
+
+class SessionSpec(Spec):
+    """One ILC session (`day`) or a recurring series (`every_days` from `first_day`)."""
+
+    day: Day | None = None
+    every_days: Positive | None = None
+    first_day: Day | None = None
+    until_day: Day | None = None
+    capacity: Annotated[Count, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        if self.day is None and self.every_days is None:
+            raise ValueError(
+                "a session needs `day`, or `every_days` (with `first_day`) for a series"
+            )
+        if self.day is not None and (
+            self.every_days is not None or self.first_day is not None or self.until_day is not None
+        ):
+            raise ValueError(
+                "give `day` for one session, or `every_days`/`first_day`/`until_day` for a series, not both"
+            )
+        return self
+
+
+class Hires(Spec):
+    per_day: NonNegative | None = None
+    schedule: list[HireBatch] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        if (self.per_day is None) == (self.schedule is None):
+            raise ValueError(
+                "give either `per_day` (Poisson arrivals) or a `schedule` of {day, count}"
+            )
+        return self
+
+
+class HireBatch(Spec):
+    day: Day
+    count: Annotated[Count, Field(ge=0)]
+
+
+class Attrition(Spec):
+    annual_rate: Annotated[float, Field(ge=0, lt=1)]  # share of learners leaving within a year
+
+
+class OnHire(Spec):
+    course: Id
+    method: Literal["admin", "self"] = "admin"
+    after_days: Distribution = 0.0
+
+
+class SelfEnroll(Spec):
+    course: Id
+    per_year: NonNegative  # attempts per learner per year (Poisson)
+
+
+class Population(Spec):
+    initial: Annotated[Count, Field(ge=0)] = 0
+    hires: Hires | None = None
+    attrition: Attrition | None = None
+    on_hire: list[OnHire] = []
+    self_enroll: list[SelfEnroll] = []
+    id_prefix: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")] = "L"
+
+
+Hires.model_rebuild()
