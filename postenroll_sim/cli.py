@@ -10,12 +10,13 @@ import click
 
 from .expect import check_expectations
 from .lint import lint as lint_scenario
-from .runner import FORMATS, simulate, simulate_replications
+from .runner import FORMATS, simulate, simulate_replications, simulate_variants
 from .scenario import ScenarioError, expectations_of, load_scenario
 from .scenario.loader import read_yaml
 from .scenario.models import ExpectError
 from .scenario.schema import json_schema_text
-from .summary import summary_text
+from .scenario.variants import variants as scenario_variants
+from .summary import summary_text, sweep_summary_text
 
 DEFAULT_SCENARIO = "default.yaml"
 
@@ -47,49 +48,119 @@ def main() -> None:
     """Simulate LMS Post Enrollment rules: who gets enrolled where and when."""
 
 
+def _output_options(command):
+    """Options shared by `run` and `sweep`."""
+    options = [
+        click.option(
+            "--out",
+            "out",
+            default="out",
+            show_default=True,
+            type=click.Path(file_okay=False),
+            help="Folder for the output tables.",
+        ),
+        click.option(
+            "--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True
+        ),
+        click.option(
+            "--replications",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Independent replications (random streams from SeedSequence(seed).spawn).",
+        ),
+        click.option(
+            "--seed", type=click.IntRange(min=0), default=None, help="Override the scenario's seed."
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Local processes running replications in parallel.",
+        ),
+        click.option(
+            "--scheduler",
+            default=None,
+            metavar="ADDRESS",
+            help="Run on a Dask cluster (default: $DASK_SCHEDULER_ADDRESS); needs the [dist] extra.",
+        ),
+        click.option("--no-progress", is_flag=True, help="No progress bar on long runs."),
+        click.option("--quiet", "-q", is_flag=True, help="Print only where the tables went."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _finish(result, out, fmt, quiet, source, summary) -> None:
+    written = result.write(out, format=fmt)
+    for warning in dict.fromkeys(result.warnings):
+        click.echo(f"warning: {warning}", err=True)
+    if not quiet:
+        click.echo(summary(result, source))
+    click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
 @main.command()
 @click.argument("scenario", required=False, type=click.Path(dir_okay=False))
-@click.option(
-    "--out",
-    "out",
-    default="out",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder for the output tables.",
-)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True)
-@click.option("--replications", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=None, help="Override the scenario's seed."
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Processes running replications in parallel.",
-)
-@click.option("--quiet", "-q", is_flag=True, help="Print only where the tables went.")
-def run(scenario, out, fmt, replications, seed, workers, quiet):
-    """Run SCENARIO (default: the bundled showcase) and write enrollments, jobs and events."""
+@_output_options
+def run(scenario, out, fmt, replications, seed, workers, scheduler, no_progress, quiet):
+    """Run SCENARIO (default: the bundled organisation scenario) and write its tables."""
     path = scenario or str(bundled_scenarios() / DEFAULT_SCENARIO)
     if not Path(path).is_file():
         _fail(f"no such scenario file: {path}")
     spec = _load(path)
     try:
-        if replications == 1:
+        if replications == 1 and not scheduler:
             result = simulate(spec, seed=seed)
         else:
-            result = simulate_replications(spec, replications, seed=seed, workers=workers)
+            result = simulate_replications(
+                spec,
+                replications,
+                seed=seed,
+                workers=workers,
+                scheduler=scheduler,
+                progress=not no_progress,
+            )
     except ScenarioError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    written = result.write(out, format=fmt)
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if not quiet:
-        click.echo(summary_text(result, path))
-    click.echo("wrote " + ", ".join(str(p) for p in written))
+    _finish(result, out, fmt, quiet, path, summary_text)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    required=True,
+    metavar="PATH=V1,V2,...",
+    help="A value to vary, e.g. courses.SAFE-201.behaviour.pass_rate=0.7,0.9 (repeatable: "
+    "every combination runs).",
+)
+@_output_options
+def sweep(scenario, sets, out, fmt, replications, seed, workers, scheduler, no_progress, quiet):
+    """Run every variant of SCENARIO x replication; tables get a `variant` column."""
+    if not Path(scenario).is_file():
+        _fail(f"no such scenario file: {scenario}")
+    try:
+        variants = scenario_variants(scenario, list(sets))
+        result = simulate_variants(
+            variants,
+            replications,
+            seed=seed,
+            workers=workers,
+            scheduler=scheduler,
+            progress=not no_progress,
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+    except ScenarioError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    _finish(result, out, fmt, quiet, scenario, sweep_summary_text)
 
 
 @main.command()

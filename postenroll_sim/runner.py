@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
+from tqdm import tqdm
 
 from .engine import Model, compile_plan
 from .scenario import Scenario
@@ -90,9 +93,68 @@ def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequen
     return np.random.SeedSequence(seed).spawn(replications)
 
 
-def _one(args: tuple[Scenario, np.random.SeedSequence, int]) -> Result:
-    scenario, seed, replication = args
-    return simulate(scenario, seed=seed, replication=replication)
+class Task(NamedTuple):
+    """One replication of one scenario variant: all a worker needs, picklable."""
+
+    scenario: Scenario
+    seed: np.random.SeedSequence
+    replication: int
+    variant: str | None = None
+
+
+def run_task(task: Task) -> Result:
+    result = simulate(task.scenario, seed=task.seed, replication=task.replication)
+    if task.variant is not None:
+        for name in TABLES:
+            frame = getattr(result, name)
+            label = pd.Categorical(
+                [task.variant] * len(frame), categories=pd.Index([task.variant], dtype="str")
+            )
+            setattr(result, name, frame.assign(variant=label))
+    return result
+
+
+class SerialExecutor(Executor):
+    """Runs each task in this process when it is submitted: the one-worker executor."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller through the future, like any executor
+            future.set_exception(exc)
+        return future
+
+
+@contextmanager
+def executor_for(workers: int = 1, scheduler: str | None = None) -> Iterator[Executor]:
+    """The executor for a run: a Dask cluster when a scheduler address is given (or in
+    DASK_SCHEDULER_ADDRESS), a process pool for several local workers, else serial."""
+    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - depends on the optional extra
+            raise RuntimeError(
+                "a Dask scheduler needs the optional extra: pip install 'postenroll-sim[dist]'"
+            ) from exc
+        with Client(scheduler) as client:
+            yield client.get_executor()
+    elif workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield pool
+    else:
+        yield SerialExecutor()
+
+
+def run_tasks(tasks: list[Task], executor: Executor, progress: bool = False) -> list[Result]:
+    """Run tasks on any concurrent.futures executor; results come back in task order, so
+    they are the same whichever executor ran them."""
+    futures = [executor.submit(run_task, task) for task in tasks]
+    with tqdm(total=len(tasks), unit="run", disable=None if progress else True, leave=False) as bar:
+        for _ in as_completed(futures):
+            bar.update(1)
+    return [future.result() for future in futures]
 
 
 def simulate_replications(
@@ -101,20 +163,38 @@ def simulate_replications(
     seed: int | None = None,
     executor: Executor | None = None,
     workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
 ) -> Result:
-    """Run `replications` independent replications and stack their tables (column
-    `replication`). One code path for every executor; results do not depend on it."""
-    seed = scenario.seed if seed is None else seed
-    seeds = replication_seeds(seed, replications)
-    jobs = [(scenario, seeds[i], i) for i in range(replications)]
+    """Run `replications` independent replications (streams from SeedSequence(seed).spawn)
+    and stack their tables (column `replication`). One code path for every executor."""
+    seeds = replication_seeds(scenario.seed if seed is None else seed, replications)
+    tasks = [Task(scenario, seeds[i], i) for i in range(replications)]
     if executor is not None:
-        results = list(executor.map(_one, jobs))
-    elif workers > 1 and replications > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_one, jobs))
-    else:
-        results = [_one(job) for job in jobs]
-    return combine(scenario, results)
+        return combine(scenario, run_tasks(tasks, executor, progress))
+    with executor_for(workers, scheduler) as chosen:
+        return combine(scenario, run_tasks(tasks, chosen, progress))
+
+
+def simulate_variants(
+    variants: list[tuple[str, Scenario]],
+    replications: int = 1,
+    seed: int | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
+) -> Result:
+    """Every variant x replication, tables stacked with a `variant` column. Variants share
+    the replication seeds, so their differences come from the change, not the draw."""
+    base = variants[0][1]
+    seeds = replication_seeds(base.seed if seed is None else seed, replications)
+    tasks = [
+        Task(scenario, seeds[i], i, label)
+        for label, scenario in variants
+        for i in range(replications)
+    ]
+    with executor_for(workers, scheduler) as chosen:
+        return combine(base, run_tasks(tasks, chosen, progress))
 
 
 def combine(scenario: Scenario, results: Iterable[Result]) -> Result:

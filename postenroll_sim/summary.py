@@ -47,3 +47,30 @@ def summary_text(result, source: str) -> str:
     lines += ["", "Rule outcomes (one per job and target course):"]
     lines.append(_fmt(outcomes_by_rule(j)) if len(j) else "  (no rule fired)")
     return "\n".join(lines)
+
+
+def by_variant(result) -> pd.DataFrame:
+    """Per variant: means per replication of enrollments, jobs and each job outcome."""
+    e, j = result.enrollments, result.jobs
+    reps = max(e["replication"].nunique(), 1)
+    table = pd.DataFrame(
+        {
+            "enrollments": e.groupby("variant", observed=True).size() / reps,
+            "jobs": j.groupby("variant", observed=True)["job_id"].size() / reps,
+        }
+    )
+    outcomes = pd.crosstab(j["variant"], j["outcome"]) / reps
+    outcomes = outcomes.loc[:, outcomes.sum() > 0]
+    return table.join(outcomes).fillna(0)
+
+
+def sweep_summary_text(result, source: str) -> str:
+    reps = max(result.enrollments["replication"].nunique(), 1)
+    lines = [
+        f"{result.scenario.name}  ({source})",
+        f"sweep: {result.enrollments['variant'].nunique()} variants x {reps} replications "
+        "(means per replication; job counts are per job and target)",
+        "",
+    ]
+    lines.append(_fmt(by_variant(result)))
+    return "\n".join(lines)

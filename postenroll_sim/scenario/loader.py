@@ -168,6 +168,11 @@ def validation_problems(
 def parse_scenario(text: str, file: str = "<scenario>") -> models.Scenario:
     """Load a scenario from YAML text. Raises ScenarioError with every problem found."""
     data, origin = read_yaml(text, file)
+    return validate_data(data, origin)
+
+
+def validate_data(data: Any, origin: Origin) -> models.Scenario:
+    """Validate plain scenario data (as read by read_yaml): shapes, then cross-checks."""
     if not isinstance(data, dict):
         raise ScenarioError(
             [origin.problem((), "a scenario file is a mapping of keys (name, courses, ...)")]

@@ -178,7 +178,7 @@ class Attrition(Spec):
 class OnHire(Spec):
     course: Id
     method: Literal["admin", "self"] = "admin"
-    after_days: Distribution = 0.0
+    after_days: Annotated[Distribution, Field(validate_default=True)] = 0.0
 
 
 class SelfEnroll(Spec):

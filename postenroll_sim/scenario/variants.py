@@ -1,0 +1,98 @@
+"""Scenario variants for parameter sweeps: `--set PATH=V1,V2,...` on the plain YAML data.
+
+A PATH is dotted; a list is entered by index or by the `id` of an item, so
+`courses.SAFE-201.post_enrollments.safe-to-compliance.delay_days` names one rule's delay.
+Values are read as YAML scalars (7, 0.5, true, text). Each variant is validated like a
+file, so a value out of range is reported as clearly as a typo in the file.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import itertools
+from pathlib import Path as FsPath
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from .errors import Problem, ScenarioError
+from .loader import read_yaml, validate_data
+from .models import Scenario
+
+
+def parse_set(option: str) -> tuple[str, list[Any]]:
+    """'a.b=1,2' -> ('a.b', [1, 2])."""
+    if "=" not in option:
+        raise ValueError(f"--set {option!r}: expected PATH=V1,V2,...")
+    path, _, values = option.partition("=")
+    if not path or not values:
+        raise ValueError(f"--set {option!r}: expected PATH=V1,V2,...")
+    yaml = YAML(typ="safe")
+    return path, [yaml.load(io.StringIO(v)) for v in values.split(",")]
+
+
+def _set(data: Any, path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, dict):
+            if last:
+                node[part] = value
+                return
+            if part not in node:
+                raise KeyError(f"{where}: no key '{part}' here (keys: {', '.join(map(str, node))})")
+            node = node[part]
+        elif isinstance(node, list):
+            index = _index(node, part, where)
+            if last:
+                node[index] = value
+                return
+            node = node[index]
+        else:
+            raise KeyError(f"{where}: cannot go into a {type(node).__name__}")
+
+
+def _index(items: list, part: str, where: str) -> int:
+    if part.isdigit() and int(part) < len(items):
+        return int(part)
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and str(item.get("id")) == part:
+            return index
+    ids = [str(i.get("id")) for i in items if isinstance(i, dict) and "id" in i]
+    raise KeyError(
+        f"{where}: no item with id or index '{part}'" + (f" (ids: {', '.join(ids)})" if ids else "")
+    )
+
+
+def variants(path: str | FsPath, sets: list[str]) -> list[tuple[str, Scenario]]:
+    """Every combination of the --set values, each validated. Labels say what was set."""
+    path = FsPath(path)
+    data, origin = read_yaml(path.read_text(encoding="utf-8"), str(path))
+    validate_data(copy.deepcopy(data), origin)  # the base file must be valid on its own
+    parsed = [parse_set(option) for option in sets]
+    short = [key.rsplit(".", 1)[-1] for key, _ in parsed]
+    names = short if len(set(short)) == len(short) else [key for key, _ in parsed]
+    out = []
+    for combination in itertools.product(*(values for _, values in parsed)):
+        variant = copy.deepcopy(data)
+        labels = []
+        for (key, _), name, value in zip(parsed, names, combination, strict=True):
+            try:
+                _set(variant, key, value)
+            except KeyError as exc:
+                raise ScenarioError(
+                    [Problem(str(path), None, (), f"--set {exc.args[0]}")]
+                ) from None
+            labels.append(f"{name}={value}")
+        label = ", ".join(labels)
+        try:
+            out.append((label, validate_data(variant, origin)))
+        except ScenarioError as exc:
+            problems = [
+                Problem(p.file, p.line, p.path, f"{p.message} (with {label})") for p in exc.problems
+            ]
+            raise ScenarioError(problems) from None
+    return out

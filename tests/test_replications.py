@@ -1,0 +1,181 @@
+"""Replications and sweeps: the same tables whichever executor runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from postenroll_sim import simulate, simulate_replications
+from postenroll_sim.runner import SerialExecutor, simulate_variants
+from postenroll_sim.scenario import ScenarioError
+from postenroll_sim.scenario.variants import variants
+
+from conftest import ROOT, scenario
+
+ORG = """
+name: small org
+horizon_days: 120
+seed: 9
+courses:
+  - id: A
+    type: online
+    allow_failure: true
+    behaviour: {start_after_days: {dist: exponential, mean: 3}, duration_days: {dist: gamma, mean: 2, cv: 1}, pass_rate: 0.8}
+    post_enrollments:
+      - {id: again, when: failed, delay_days: 2, courses: [A]}
+      - {id: recert, when: completed, delay_days: 30, courses: [A], allow_consecutive: true}
+population:
+  initial: 60
+  hires: {per_day: 0.5}
+  attrition: {annual_rate: 0.3}
+  on_hire: [{course: A}]
+"""
+
+
+def frames(result):
+    return [result.enrollments, result.jobs, result.events, result.sessions]
+
+
+def assert_same(a, b):
+    for x, y in zip(frames(a), frames(b), strict=True):
+        pd.testing.assert_frame_equal(x, y)
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return scenario(ORG)
+
+
+@pytest.fixture(scope="module")
+def serial(spec):
+    return simulate_replications(spec, 4, executor=SerialExecutor())
+
+
+def test_replications_are_independent_and_numbered(serial):
+    e = serial.enrollments
+    assert sorted(e["replication"].unique()) == [0, 1, 2, 3]
+    counts = e.groupby("replication").size()
+    assert counts.nunique() > 1  # different draws per replication
+    assert isinstance(e["learner_id"].dtype, pd.CategoricalDtype)
+
+
+def test_single_run_is_replication_zero(spec, serial):
+    alone = simulate(spec)
+    first = serial.enrollments[serial.enrollments["replication"] == 0].reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone.enrollments, first, check_categorical=False)
+
+
+def test_process_pool_gives_identical_tables(spec, serial):
+    assert_same(serial, simulate_replications(spec, 4, workers=2))
+
+
+def test_dask_cluster_gives_identical_tables(spec, serial):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        assert_same(serial, simulate_replications(spec, 4, scheduler=cluster.scheduler_address))
+
+
+def test_another_seed_gives_other_tables(spec, serial):
+    other = simulate_replications(spec, 4, seed=10)
+    assert not serial.enrollments.equals(other.enrollments)
+
+
+def test_sweep_variants_share_seeds_and_label_rows(tmp_path):
+    path = tmp_path / "org.yaml"
+    path.write_text(ORG)
+    found = variants(
+        path, ["courses.A.post_enrollments.recert.delay_days=10,60", "population.initial=60"]
+    )
+    assert [label for label, _ in found] == [
+        "delay_days=10, initial=60",
+        "delay_days=60, initial=60",
+    ]
+    result = simulate_variants(found, replications=2)
+    e = result.enrollments
+    assert set(e["variant"].astype(str)) == {
+        "delay_days=10, initial=60",
+        "delay_days=60, initial=60",
+    }
+    # common random numbers: the same learners are hired on the same days in both variants
+    hires = result.events[result.events["event"] == "learner_added"]
+    by_variant = [
+        g[["replication", "day", "learner_id"]].astype(str).reset_index(drop=True)
+        for _, g in hires.groupby("variant", observed=True)
+    ]
+    pd.testing.assert_frame_equal(*by_variant)
+    recert = result.jobs[result.jobs["rule_id"] == "recert"]
+    gaps = (
+        (recert["due_day"] - recert["queued_day"])
+        .round(9)
+        .groupby(recert["variant"], observed=True)
+        .unique()
+    )
+    assert {k: list(v) for k, v in gaps.items()} == {
+        "delay_days=10, initial=60": [10.0],
+        "delay_days=60, initial=60": [60.0],
+    }
+
+
+def test_sweep_errors_are_clear(tmp_path):
+    path = tmp_path / "org.yaml"
+    path.write_text(ORG)
+    with pytest.raises(ScenarioError, match="no item with id or index 'B'"):
+        variants(path, ["courses.B.behaviour.pass_rate=0.5"])
+    with pytest.raises(
+        ScenarioError,
+        match=r"pass_rate: Input should be less than or equal to 1, got 1.5 \(with pass_rate=1.5\)",
+    ):
+        variants(path, ["courses.A.behaviour.pass_rate=0.5,1.5"])
+
+
+def test_sweep_command(tmp_path):
+    path = tmp_path / "org.yaml"
+    path.write_text(ORG)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "postenroll_sim",
+            "sweep",
+            str(path),
+            "--set",
+            "courses.A.behaviour.pass_rate=0.5,0.9",
+            "--replications",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+            "--format",
+            "csv",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "pass_rate=0.5" in proc.stdout and "pass_rate=0.9" in proc.stdout
+    jobs = pd.read_csv(tmp_path / "out" / "jobs.csv")
+    assert set(jobs["variant"]) == {"pass_rate=0.5", "pass_rate=0.9"}
+    failed_share = jobs[jobs["rule_id"] == "again"].groupby("variant").size()
+    assert failed_share["pass_rate=0.5"] > failed_share["pass_rate=0.9"]
+    bad = subprocess.run(
+        [sys.executable, "-m", "postenroll_sim", "sweep", str(path), "--set", "nonsense"],
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        bad.returncode == 2
+        and "expected PATH=V1,V2" in bad.stderr
+        and "Traceback" not in bad.stderr
+    )
+
+
+def test_every_library_scenario_runs():
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        result = simulate(scenario(path.read_text()))
+        assert len(result.enrollments) > 0, path
