@@ -83,14 +83,9 @@ class Recorder:
         self.o_processed = array("d")
         self.o_enrollment = array("i")
         # events, in the order they happened
+        # events: the day, and seven int codes a row packed in one array (one append a row)
         self.v_day = array("d")
-        self.v_event = array("b")
-        self.v_learner = array("i")
-        self.v_course = array("i")
-        self.v_enrollment = array("i")
-        self.v_rule = array("i")
-        self.v_job = array("i")
-        self.v_detail = array("i")
+        self.v_codes = array("i")  # event, learner, course, enrollment, rule, job, detail
         self.details: list[str] = []
         self.session_rows: SESSION_ROWS = []  # filled at the end of a run
         self._detail_code: dict[str, int] = {}
@@ -152,6 +147,14 @@ class Recorder:
         self.o_processed.append(processed)
         self.o_enrollment.append(enrollment)
 
+    def code(self, detail: str) -> int:
+        """The code of a `detail` text (interned: each text is stored once)."""
+        code = self._detail_code.get(detail)
+        if code is None:
+            code = self._detail_code[detail] = len(self.details)
+            self.details.append(detail)
+        return code
+
     def event(
         self,
         day: float,
@@ -161,23 +164,11 @@ class Recorder:
         enrollment: int = NONE,
         rule: int = NONE,
         job: int = NONE,
-        detail: str | None = None,
+        detail: int = NONE,
     ) -> None:
+        """Log one event; `detail` is a code from `code()`."""
         self.v_day.append(day)
-        self.v_event.append(event)
-        self.v_learner.append(learner)
-        self.v_course.append(course)
-        self.v_enrollment.append(enrollment)
-        self.v_rule.append(rule)
-        self.v_job.append(job)
-        if detail is None:
-            self.v_detail.append(NONE)
-        else:
-            code = self._detail_code.get(detail)
-            if code is None:
-                code = self._detail_code[detail] = len(self.details)
-                self.details.append(detail)
-            self.v_detail.append(code)
+        self.v_codes.extend((event, learner, course, enrollment, rule, job, detail))
 
     # ----- tables -----------------------------------------------------------------
 
@@ -252,17 +243,18 @@ class Recorder:
 
     def events(self, replication: int = 0) -> pd.DataFrame:
         n = len(self.v_day)
+        codes = _view(self.v_codes).reshape(n, 7)
         return pd.DataFrame(
             {
                 "replication": np.full(n, replication, dtype=np.int32),
                 "day": _view(self.v_day),
-                "event": _categorical(_view(self.v_event), EVENTS),
-                "learner_id": _categorical(_view(self.v_learner), self.learner_ids),
-                "course_id": _categorical(_view(self.v_course), self.course_ids),
-                "enrollment_id": _nullable_int(_view(self.v_enrollment)),
-                "rule_id": _categorical(_view(self.v_rule), self.rule_ids),
-                "job_id": _nullable_int(_view(self.v_job)),
-                "detail": _categorical(_view(self.v_detail), self.details),
+                "event": _categorical(codes[:, 0].astype(np.int8), EVENTS),
+                "learner_id": _categorical(codes[:, 1], self.learner_ids),
+                "course_id": _categorical(codes[:, 2], self.course_ids),
+                "enrollment_id": _nullable_int(codes[:, 3]),
+                "rule_id": _categorical(codes[:, 4], self.rule_ids),
+                "job_id": _nullable_int(codes[:, 5]),
+                "detail": _categorical(codes[:, 6], self.details),
             }
         )
 

@@ -8,12 +8,9 @@ the script, or the learner removed in the meantime) and does nothing if it chang
 
 from __future__ import annotations
 
-import simpy
-from simpy.core import NORMAL
-
 from ..recorder import EVENT_CODE
 from ..scenario.stochastic import Behaviour
-from .clock import At
+from .clock import Call, Clock
 from .lms import COMPLETE, IN_PROGRESS, LMS, NOT_STARTED
 from .plan import CURRICULUM, ILC, Plan, Session
 from .random import Constant, Streams, sampler, uniforms
@@ -44,18 +41,19 @@ class CourseBehaviour:
 class SessionState:
     """Seats of one ILC session, counted as the run goes (S30)."""
 
-    __slots__ = ("session", "booked", "attended", "missed")
+    __slots__ = ("session", "detail", "booked", "attended", "missed")
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, detail: int):
         self.session = session
+        self.detail = detail  # the session id as an event detail code
         self.booked = 0
         self.attended = 0
         self.missed = 0
 
 
 class Behaviours:
-    def __init__(self, env: simpy.Environment, lms: LMS, plan: Plan, streams: Streams):
-        self.env = env
+    def __init__(self, clock: Clock, lms: LMS, plan: Plan, streams: Streams):
+        self.clock = clock
         self.lms = lms
         self.rec = lms.rec
         self.plan = plan
@@ -67,7 +65,7 @@ class Behaviours:
             for c, (course_id, spec) in enumerate(zip(plan.course_ids, plan.behaviour, strict=True))
         ]
         self.sessions: list[list[SessionState]] = [
-            [SessionState(s) for s in course] for course in plan.sessions
+            [SessionState(s, lms.rec.code(s.id)) for s in course] for course in plan.sessions
         ]
         self.first_open_session = [0] * len(plan.course_ids)  # sessions before it are past or full
         self.waiting: list[list[int]] = [
@@ -78,7 +76,7 @@ class Behaviours:
     def _at(self, delay: float, callback, payload) -> None:
         at = self.lms.now + delay
         if at <= self.horizon:  # nothing past the horizon can happen
-            At(self.env, at, NORMAL, payload).callbacks.append(callback)
+            self.clock.call_at(at, callback, payload)
 
     def _still_open(self, enrollment: int, status: int) -> bool:
         rec = self.rec
@@ -105,7 +103,7 @@ class Behaviours:
 
     # ----- online courses (and ILCs without sessions) ----------------------------------
 
-    def _start(self, event: At) -> None:
+    def _start(self, event: Call) -> None:
         enrollment = event.payload
         if not self._still_open(enrollment, NOT_STARTED):
             return
@@ -117,7 +115,7 @@ class Behaviours:
             return  # started, never finished
         self._at(behaviour.duration(), self._finish, enrollment)
 
-    def _finish(self, event: At) -> None:
+    def _finish(self, event: Call) -> None:
         enrollment = event.payload
         if not self._still_open(enrollment, IN_PROGRESS):
             return
@@ -133,7 +131,7 @@ class Behaviours:
 
     # ----- curricula: learners enroll themselves in the members they still need ---------
 
-    def _enroll_members(self, event: At) -> None:
+    def _enroll_members(self, event: Call) -> None:
         enrollment = event.payload
         rec, lms = self.rec, self.lms
         if rec.e_status[enrollment] >= COMPLETE or not self._still_open(
@@ -155,7 +153,7 @@ class Behaviours:
 
     # ----- ILC sessions (S30) ----------------------------------------------------------
 
-    def _book(self, event: At) -> None:
+    def _book(self, event: Call) -> None:
         enrollment = event.payload
         if not self._still_open(enrollment, NOT_STARTED):
             return
@@ -190,14 +188,14 @@ class Behaviours:
                 learner,
                 course,
                 enrollment,
-                detail=state.session.id,
+                detail=state.detail,
             )
             self._at(state.session.day - self.lms.now, self._attend, (enrollment, candidate))
             return
         self.waiting[course].append(enrollment)
         self.rec.event(self.lms.now, E["session_waitlisted"], learner, course, enrollment)
 
-    def _attend(self, event: At) -> None:
+    def _attend(self, event: Call) -> None:
         enrollment, index = event.payload
         rec, lms = self.rec, self.lms
         status = rec.e_status[enrollment]
@@ -211,14 +209,12 @@ class Behaviours:
         if behaviour.no_show_rate and behaviour.uniform() < behaviour.no_show_rate:
             state.missed += 1
             rec.event(
-                lms.now, E["session_missed"], learner, course, enrollment, detail=state.session.id
+                lms.now, E["session_missed"], learner, course, enrollment, detail=state.detail
             )
             self._book_after(enrollment, state.session.day, strictly=True)  # a no-show books again
             return
         state.attended += 1
-        rec.event(
-            lms.now, E["session_attended"], learner, course, enrollment, detail=state.session.id
-        )
+        rec.event(lms.now, E["session_attended"], learner, course, enrollment, detail=state.detail)
         if status == NOT_STARTED:
             lms.start(enrollment)
         self._result(enrollment)

@@ -66,6 +66,8 @@ class LMS:
         # Called with an enrollment id when its learner can first see it (S21); the
         # behaviour layer sets it. None: learners do nothing on their own.
         self.on_visible: Callable[[int], None] | None = None
+        self.method_detail = [recorder.code(m) for m in METHOD_NAMES]
+        self.outcome_detail = {code: recorder.code(name) for name, code in OUTCOME_CODE.items()}
 
     # ----- rules in force (S18) -------------------------------------------------------
 
@@ -151,7 +153,7 @@ class LMS:
                 enrollment,
                 version.rule,
                 job,
-                _OUTCOME_NAMES[outcome],
+                self.outcome_detail[outcome],
             )
             if outcome == O_ENROLLED:
                 self.enroll(learner, target, POST_ENROLLMENT, version.rule, job)
@@ -168,7 +170,7 @@ class LMS:
                 NONE,
                 version.rule,
                 job,
-                "cascade_limit",
+                self.outcome_detail[O_CASCADE],
             )
         if self._guard_counts[learner] == self.cascade_limit + 1:
             message = (
@@ -183,7 +185,7 @@ class LMS:
                 version.source,
                 rule=version.rule,
                 job=job,
-                detail=f"more than {self.cascade_limit} jobs at one instant",
+                detail=self.rec.code(f"more than {self.cascade_limit} jobs at one instant"),
             )
 
     def pending_jobs(self, jobs: list[int]) -> None:
@@ -213,7 +215,9 @@ class LMS:
         self.current[key] = enrollment
         if not active:  # S21: created and reported, invisible until the course is active
             self.invisible.setdefault(course, []).append(enrollment)
-        rec.event(now, E["enrolled"], learner, course, enrollment, rule, job, METHOD_NAMES[method])
+        rec.event(
+            now, E["enrolled"], learner, course, enrollment, rule, job, self.method_detail[method]
+        )
         self._trigger(learner, course, ENROLLED, enrollment)
         kind = self.course_types[course]
         if kind == CURRICULUM:
@@ -241,7 +245,7 @@ class LMS:
             learner,
             course,
             self.current.get(learner * self.nc + course, NONE),
-            detail=reason,
+            detail=self.rec.code(reason),
         )
 
     def is_open(self, learner: int, course: int) -> bool:
@@ -259,7 +263,9 @@ class LMS:
             reason = "prerequisites_not_met"
         else:
             return self.enroll(learner, course, SELF)
-        self.rec.event(self.now, E["self_enroll_rejected"], learner, course, detail=reason)
+        self.rec.event(
+            self.now, E["self_enroll_rejected"], learner, course, detail=self.rec.code(reason)
+        )
         return NONE
 
     def prerequisites_met(self, learner: int, course: int) -> bool:
@@ -350,7 +356,10 @@ class LMS:
         """S28: the exception to non-retroactivity: everyone holding the bundle gets the course."""
         self.bundle_members[bundle].append(course)
         self.rec.event(
-            self.now, E["bundle_course_added"], course=course, detail=self.plan.course_ids[bundle]
+            self.now,
+            E["bundle_course_added"],
+            course=course,
+            detail=self.rec.code(self.plan.course_ids[bundle]),
         )
         holders = sorted(self.bundle_holders[bundle].items(), key=lambda item: item[1])
         for learner, _ in holders:
@@ -360,7 +369,10 @@ class LMS:
         """S28: removing a course from a bundle unenrolls no one."""
         self.bundle_members[bundle].remove(course)
         self.rec.event(
-            self.now, E["bundle_course_removed"], course=course, detail=self.plan.course_ids[bundle]
+            self.now,
+            E["bundle_course_removed"],
+            course=course,
+            detail=self.rec.code(self.plan.course_ids[bundle]),
         )
 
     # ----- learners (S29) --------------------------------------------------------------
@@ -407,9 +419,6 @@ class LMS:
                 "cannot start: the course is inactive, so the learner cannot see it (S21)"
             )
         self.start(enrollment)
-
-
-_OUTCOME_NAMES = {code: name for name, code in OUTCOME_CODE.items()}
 
 
 def _day(value: float) -> str:

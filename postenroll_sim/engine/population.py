@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import math
 
-import simpy
-from simpy.core import NORMAL
-
 from ..scenario.stochastic import Population
-from .clock import At
+from .clock import Call, Clock
 from .lms import ADMIN, LMS, SELF
 from .plan import Plan
 from .random import Streams, exponential, sampler
@@ -23,10 +20,8 @@ ID_DIGITS = 7  # L0000001: sortable as text up to ten million learners
 
 
 class PopulationDriver:
-    def __init__(
-        self, env: simpy.Environment, lms: LMS, plan: Plan, spec: Population, streams: Streams
-    ):
-        self.env = env
+    def __init__(self, clock: Clock, lms: LMS, plan: Plan, spec: Population, streams: Streams):
+        self.clock = clock
         self.lms = lms
         self.plan = plan
         self.spec = spec
@@ -67,22 +62,22 @@ class PopulationDriver:
         if hires.schedule is not None:
             for batch in hires.schedule:
                 if batch.day <= self.horizon and batch.count:
-                    At(self.env, batch.day, NORMAL, batch.count).callbacks.append(self._hire_batch)
+                    self.clock.call_at(batch.day, self._hire_batch, batch.count)
         elif self.interarrival is not None:
-            self.env.process(self._hires())
+            self._next_hire(0.0)
 
-    def _hires(self):
-        """Poisson arrivals: one process, the next arrival drawn after each hire."""
-        at = 0.0
-        while True:
-            at += self.interarrival()
-            if at > self.horizon:
-                return
-            yield At(self.env, at, NORMAL)
-            self.lms.now = at
-            self.join()
+    def _next_hire(self, now: float) -> None:
+        """Poisson arrivals, streamed: the next arrival is drawn when the previous one happens."""
+        at = now + self.interarrival()
+        if at <= self.horizon:
+            self.clock.call_at(at, self._hire)
 
-    def _hire_batch(self, event: At) -> None:
+    def _hire(self, call: Call) -> None:
+        self.lms.now = call.at
+        self.join()
+        self._next_hire(call.at)
+
+    def _hire_batch(self, event: Call) -> None:
         self.lms.now = event.at
         for _ in range(event.payload):
             self.join()
@@ -94,17 +89,17 @@ class PopulationDriver:
         if self.leave is not None:
             at = now + self.leave()
             if at <= self.horizon:
-                At(self.env, at, NORMAL, learner).callbacks.append(self._leave)
+                self.clock.call_at(at, self._leave, learner)
         for index, (course, method, after) in enumerate(self.on_hire):
             delay = after()
             if delay == 0:
                 self._enroll(learner, course, method)
             elif now + delay <= self.horizon:
-                At(self.env, now + delay, NORMAL, (learner, index)).callbacks.append(self._on_hire)
+                self.clock.call_at(now + delay, self._on_hire, (learner, index))
         for index, (_, gap) in enumerate(self.self_enroll):
             at = now + gap()
             if at <= self.horizon:
-                At(self.env, at, NORMAL, (learner, index)).callbacks.append(self._self_enroll)
+                self.clock.call_at(at, self._self_enroll, (learner, index))
         return learner
 
     def _enroll(self, learner: int, course: int, method: int) -> None:
@@ -113,7 +108,7 @@ class PopulationDriver:
         else:
             self.lms.enroll(learner, course, ADMIN)
 
-    def _on_hire(self, event: At) -> None:
+    def _on_hire(self, event: Call) -> None:
         learner, index = event.payload
         if self.lms.removed[learner]:
             return
@@ -121,7 +116,7 @@ class PopulationDriver:
         course, method, _ = self.on_hire[index]
         self._enroll(learner, course, method)
 
-    def _self_enroll(self, event: At) -> None:
+    def _self_enroll(self, event: Call) -> None:
         """Catalog self-enrollment attempts: a Poisson process per learner and course (S16 applies)."""
         learner, index = event.payload
         if self.lms.removed[learner]:
@@ -131,9 +126,9 @@ class PopulationDriver:
         self.lms.self_enroll(learner, course)
         at = event.at + gap()
         if at <= self.horizon:
-            At(self.env, at, NORMAL, event.payload).callbacks.append(self._self_enroll)
+            self.clock.call_at(at, self._self_enroll, event.payload)
 
-    def _leave(self, event: At) -> None:
+    def _leave(self, event: Call) -> None:
         learner = event.payload
         if not self.lms.removed[learner]:
             self.lms.now = event.at
