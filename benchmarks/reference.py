@@ -25,38 +25,97 @@ def reference_scenario(learners: int, years: float = 1.0, seed: int = 0) -> str:
             "abandon_rate": 0.02,
         },
         "courses": [
-            {"id": "ONB-1", "type": "online",
-             "post_enrollments": [{"id": "onb-1-2", "when": "completed", "delay_days": 0, "courses": ["ONB-2"]}]},
-            {"id": "ONB-2", "type": "online",
-             "post_enrollments": [{"id": "onb-2-test", "when": "completed", "delay_days": 1, "courses": ["TEST"]}]},
-            {"id": "TEST", "type": "online", "allow_failure": True,
-             "behaviour": {"start_after_days": {"dist": "exponential", "mean": 2},
-                           "duration_days": {"dist": "fixed", "value": 0.1}, "pass_rate": 0.8},
-             "post_enrollments": [
-                 {"id": "test-failed", "when": "failed", "delay_days": 1, "courses": ["REMEDIAL"]},
-                 {"id": "test-passed", "when": "completed", "delay_days": 7, "courses": ["COMP", "WORKSHOP"]},
-             ]},
-            {"id": "REMEDIAL", "type": "online",
-             "post_enrollments": [{"id": "remedial-retake", "when": "completed", "delay_days": 0,
-                                   "courses": ["TEST"], "allow_consecutive": True}]},
-            {"id": "COMP", "type": "curriculum", "members": ["COMP-A", "COMP-B"],
-             "post_enrollments": [
-                 {"id": "comp-members", "when": "enrolled", "delay_days": 0, "courses": ["COMP-A", "COMP-B"],
-                  "allow_consecutive": True},
-                 {"id": "comp-recert", "when": "completed", "delay_days": 365, "courses": ["COMP"],
-                  "allow_consecutive": True},
-             ]},
+            {
+                "id": "ONB-1",
+                "type": "online",
+                "post_enrollments": [
+                    {"id": "onb-1-2", "when": "completed", "delay_days": 0, "courses": ["ONB-2"]}
+                ],
+            },
+            {
+                "id": "ONB-2",
+                "type": "online",
+                "post_enrollments": [
+                    {"id": "onb-2-test", "when": "completed", "delay_days": 1, "courses": ["TEST"]}
+                ],
+            },
+            {
+                "id": "TEST",
+                "type": "online",
+                "allow_failure": True,
+                "behaviour": {
+                    "start_after_days": {"dist": "exponential", "mean": 2},
+                    "duration_days": {"dist": "fixed", "value": 0.1},
+                    "pass_rate": 0.8,
+                },
+                "post_enrollments": [
+                    {
+                        "id": "test-failed",
+                        "when": "failed",
+                        "delay_days": 1,
+                        "courses": ["REMEDIAL"],
+                    },
+                    {
+                        "id": "test-passed",
+                        "when": "completed",
+                        "delay_days": 7,
+                        "courses": ["COMP", "WORKSHOP"],
+                    },
+                ],
+            },
+            {
+                "id": "REMEDIAL",
+                "type": "online",
+                "post_enrollments": [
+                    {
+                        "id": "remedial-retake",
+                        "when": "completed",
+                        "delay_days": 0,
+                        "courses": ["TEST"],
+                        "allow_consecutive": True,
+                    }
+                ],
+            },
+            {
+                "id": "COMP",
+                "type": "curriculum",
+                "members": ["COMP-A", "COMP-B"],
+                "post_enrollments": [
+                    {
+                        "id": "comp-members",
+                        "when": "enrolled",
+                        "delay_days": 0,
+                        "courses": ["COMP-A", "COMP-B"],
+                        "allow_consecutive": True,
+                    },
+                    {
+                        "id": "comp-recert",
+                        "when": "completed",
+                        "delay_days": 365,
+                        "courses": ["COMP"],
+                        "allow_consecutive": True,
+                    },
+                ],
+            },
             {"id": "COMP-A", "type": "online"},
             {"id": "COMP-B", "type": "online"},
-            {"id": "WORKSHOP", "type": "ilc",
-             "sessions": [{"every_days": 7, "first_day": 3, "capacity": seats}],
-             "behaviour": {"start_after_days": {"dist": "exponential", "mean": 5}, "no_show_rate": 0.1}},
+            {
+                "id": "WORKSHOP",
+                "type": "ilc",
+                "sessions": [{"every_days": 7, "first_day": 3, "capacity": seats}],
+                "behaviour": {
+                    "start_after_days": {"dist": "exponential", "mean": 5},
+                    "no_show_rate": 0.1,
+                },
+            },
         ],
         "population": {
             "initial": learners,
             "hires": {"per_day": learners * 0.1 / 365},
             "attrition": {"annual_rate": 0.1},
-            "on_hire": [{"course": "ONB-1", "after_days": {"dist": "uniform", "min": 0, "max": 60}}],
+            "on_hire": [
+                {"course": "ONB-1", "after_days": {"dist": "uniform", "min": 0, "max": 60}}
+            ],
         },
     }
     return json.dumps(data, indent=1)  # JSON is YAML 1.2

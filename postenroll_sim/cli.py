@@ -10,7 +10,7 @@ import click
 
 from .expect import check_expectations
 from .lint import lint as lint_scenario
-from .runner import FORMATS, simulate, simulate_replications, simulate_variants
+from .runner import FORMATS, TABLES, simulate, simulate_replications, simulate_variants
 from .scenario import ScenarioError, expectations_of, load_scenario
 from .scenario.loader import read_yaml
 from .scenario.models import ExpectError
@@ -46,6 +46,16 @@ def _load(path: str):
 @click.version_option(package_name="postenroll-sim")
 def main() -> None:
     """Simulate LMS Post Enrollment rules: who gets enrolled where and when."""
+
+
+def _parse_tables(ctx, param, value: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
+    unknown = [n for n in names if n not in TABLES]
+    if unknown or not names:
+        raise click.BadParameter(
+            f"{unknown[0] if unknown else value!r}: tables are {', '.join(TABLES)}"
+        )
+    return names
 
 
 def _output_options(command):
@@ -86,6 +96,14 @@ def _output_options(command):
             help="Run on a Dask cluster (default: $DASK_SCHEDULER_ADDRESS); needs the [dist] extra.",
         ),
         click.option("--no-progress", is_flag=True, help="No progress bar on long runs."),
+        click.option(
+            "--tables",
+            "tables",
+            default=",".join(TABLES),
+            show_default=True,
+            callback=_parse_tables,
+            help="Tables to build and write (leaving out events saves time and memory).",
+        ),
         click.option("--quiet", "-q", is_flag=True, help="Print only where the tables went."),
     ]
     for option in reversed(options):
@@ -105,7 +123,7 @@ def _finish(result, out, fmt, quiet, source, summary) -> None:
 @main.command()
 @click.argument("scenario", required=False, type=click.Path(dir_okay=False))
 @_output_options
-def run(scenario, out, fmt, replications, seed, workers, scheduler, no_progress, quiet):
+def run(scenario, out, fmt, replications, seed, workers, scheduler, no_progress, tables, quiet):
     """Run SCENARIO (default: the bundled organisation scenario) and write its tables."""
     path = scenario or str(bundled_scenarios() / DEFAULT_SCENARIO)
     if not Path(path).is_file():
@@ -113,7 +131,7 @@ def run(scenario, out, fmt, replications, seed, workers, scheduler, no_progress,
     spec = _load(path)
     try:
         if replications == 1 and not scheduler:
-            result = simulate(spec, seed=seed)
+            result = simulate(spec, seed=seed, tables=tables)
         else:
             result = simulate_replications(
                 spec,
@@ -122,6 +140,7 @@ def run(scenario, out, fmt, replications, seed, workers, scheduler, no_progress,
                 workers=workers,
                 scheduler=scheduler,
                 progress=not no_progress,
+                tables=tables,
             )
     except ScenarioError as exc:
         click.echo(str(exc), err=True)
@@ -141,7 +160,9 @@ def run(scenario, out, fmt, replications, seed, workers, scheduler, no_progress,
     "every combination runs).",
 )
 @_output_options
-def sweep(scenario, sets, out, fmt, replications, seed, workers, scheduler, no_progress, quiet):
+def sweep(
+    scenario, sets, out, fmt, replications, seed, workers, scheduler, no_progress, tables, quiet
+):
     """Run every variant of SCENARIO x replication; tables get a `variant` column."""
     if not Path(scenario).is_file():
         _fail(f"no such scenario file: {scenario}")
@@ -154,6 +175,7 @@ def sweep(scenario, sets, out, fmt, replications, seed, workers, scheduler, no_p
             workers=workers,
             scheduler=scheduler,
             progress=not no_progress,
+            tables=tables,
         )
     except ValueError as exc:
         _fail(str(exc))

@@ -29,14 +29,15 @@ class Result:
     """The output tables of a run (OUTPUTS.md), plus any warnings (e.g. S22's guard)."""
 
     scenario: Scenario
-    enrollments: pd.DataFrame
-    jobs: pd.DataFrame
-    events: pd.DataFrame
-    sessions: pd.DataFrame
+    enrollments: pd.DataFrame | None = None
+    jobs: pd.DataFrame | None = None
+    events: pd.DataFrame | None = None
+    sessions: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {name: getattr(self, name) for name in TABLES}
+        """The tables this run built (all four unless fewer were asked for)."""
+        return {name: getattr(self, name) for name in TABLES if getattr(self, name) is not None}
 
     def write(self, folder: str | os.PathLike, format: str = "parquet") -> list[Path]:
         """Write each table as `<folder>/<table>.<format>`: all files are written to a
@@ -73,19 +74,29 @@ def write_tables(
 
 
 def simulate(
-    scenario: Scenario, seed: int | np.random.SeedSequence | None = None, replication: int = 0
+    scenario: Scenario,
+    seed: int | np.random.SeedSequence | None = None,
+    replication: int = 0,
+    tables: tuple[str, ...] | list[str] = TABLES,
 ) -> Result:
     """Run one replication of `scenario`. `seed` defaults to the scenario's own seed.
+    `tables` names the tables to build (the events log is not even kept without "events").
 
     Raises ScenarioError when a script action cannot be applied (located at its line)."""
     if not isinstance(seed, np.random.SeedSequence):
         seed = replication_seeds(scenario.seed if seed is None else seed, replication + 1)[
             replication
         ]
-    model = Model(compile_plan(scenario), seed)
+    tables = tuple(tables)
+    unknown = set(tables) - set(TABLES)
+    if unknown:
+        raise ValueError(f"unknown table {sorted(unknown)[0]!r}; tables are {', '.join(TABLES)}")
+    model = Model(compile_plan(scenario), seed, record_events="events" in tables)
     model.run()
-    tables = model.recorder.tables(replication=replication, start_date=scenario.start_date)
-    return Result(scenario, **tables, warnings=list(model.lms.warnings))
+    built = model.recorder.tables(
+        replication=replication, start_date=scenario.start_date, which=tables
+    )
+    return Result(scenario, **built, warnings=list(model.lms.warnings))
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
@@ -100,13 +111,15 @@ class Task(NamedTuple):
     seed: np.random.SeedSequence
     replication: int
     variant: str | None = None
+    tables: tuple[str, ...] = TABLES
 
 
 def run_task(task: Task) -> Result:
-    result = simulate(task.scenario, seed=task.seed, replication=task.replication)
+    result = simulate(
+        task.scenario, seed=task.seed, replication=task.replication, tables=task.tables
+    )
     if task.variant is not None:
-        for name in TABLES:
-            frame = getattr(result, name)
+        for name, frame in result.tables().items():
             label = pd.Categorical(
                 [task.variant] * len(frame), categories=pd.Index([task.variant], dtype="str")
             )
@@ -165,11 +178,12 @@ def simulate_replications(
     workers: int = 1,
     scheduler: str | None = None,
     progress: bool = False,
+    tables: tuple[str, ...] = TABLES,
 ) -> Result:
     """Run `replications` independent replications (streams from SeedSequence(seed).spawn)
     and stack their tables (column `replication`). One code path for every executor."""
     seeds = replication_seeds(scenario.seed if seed is None else seed, replications)
-    tasks = [Task(scenario, seeds[i], i) for i in range(replications)]
+    tasks = [Task(scenario, seeds[i], i, None, tuple(tables)) for i in range(replications)]
     if executor is not None:
         return combine(scenario, run_tasks(tasks, executor, progress))
     with executor_for(workers, scheduler) as chosen:
@@ -183,13 +197,14 @@ def simulate_variants(
     workers: int = 1,
     scheduler: str | None = None,
     progress: bool = False,
+    tables: tuple[str, ...] = TABLES,
 ) -> Result:
     """Every variant x replication, tables stacked with a `variant` column. Variants share
     the replication seeds, so their differences come from the change, not the draw."""
     base = variants[0][1]
     seeds = replication_seeds(base.seed if seed is None else seed, replications)
     tasks = [
-        Task(scenario, seeds[i], i, label)
+        Task(scenario, seeds[i], i, label, tuple(tables))
         for label, scenario in variants
         for i in range(replications)
     ]
@@ -201,7 +216,8 @@ def combine(scenario: Scenario, results: Iterable[Result]) -> Result:
     results = list(results)
     if len(results) == 1:
         return results[0]
-    tables = {name: concat([getattr(r, name) for r in results]) for name in TABLES}
+    names = results[0].tables()
+    tables = {name: concat([r.tables()[name] for r in results]) for name in names}
     return Result(scenario, **tables, warnings=[w for r in results for w in r.warnings])
 
 

@@ -34,18 +34,25 @@ def _fmt(table: pd.DataFrame) -> str:
 def summary_text(result, source: str) -> str:
     scenario = result.scenario
     e, j = result.enrollments, result.jobs
-    reps = max(e["replication"].nunique(), 1)
+    any_table = next(iter(result.tables().values()))
+    reps = max(any_table["replication"].nunique(), 1) if len(any_table) else 1
+    counts = []
+    if e is not None:
+        counts.append(f"{len(e) / reps:.0f} enrollments")
+    if j is not None:
+        counts.append(f"{j.groupby('replication')['job_id'].nunique().sum() / reps:.0f} jobs")
     lines = [
         f"{scenario.name}  ({source})",
-        f"horizon {scenario.horizon_days:g} days, {reps} replication{'s' if reps > 1 else ''}: "
-        f"{len(e) / reps:.0f} enrollments, {j.groupby('replication')['job_id'].nunique().sum() / reps:.0f} jobs"
+        f"horizon {scenario.horizon_days:g} days, {reps} replication{'s' if reps > 1 else ''}"
+        + (": " + ", ".join(counts) if counts else "")
         + (", means per replication" if reps > 1 else ""),
-        "",
-        "Enrollments by course and method:",
     ]
-    lines.append(_fmt(enrollments_by_course(e)) if len(e) else "  (none)")
-    lines += ["", "Rule outcomes (one per job and target course):"]
-    lines.append(_fmt(outcomes_by_rule(j)) if len(j) else "  (no rule fired)")
+    if e is not None:
+        lines += ["", "Enrollments by course and method:"]
+        lines.append(_fmt(enrollments_by_course(e)) if len(e) else "  (none)")
+    if j is not None:
+        lines += ["", "Rule outcomes (one per job and target course):"]
+        lines.append(_fmt(outcomes_by_rule(j)) if len(j) else "  (no rule fired)")
     return "\n".join(lines)
 
 
@@ -65,12 +72,14 @@ def by_variant(result) -> pd.DataFrame:
 
 
 def sweep_summary_text(result, source: str) -> str:
-    reps = max(result.enrollments["replication"].nunique(), 1)
+    any_table = next(iter(result.tables().values()))
+    reps = max(any_table["replication"].nunique(), 1)
     lines = [
         f"{result.scenario.name}  ({source})",
-        f"sweep: {result.enrollments['variant'].nunique()} variants x {reps} replications "
+        f"sweep: {any_table['variant'].nunique()} variants x {reps} replications "
         "(means per replication; job counts are per job and target)",
         "",
     ]
-    lines.append(_fmt(by_variant(result)))
+    table = by_variant(result)
+    lines.append(_fmt(table) if len(table) else "(enrollments and jobs not built)")
     return "\n".join(lines)

@@ -34,13 +34,17 @@ def daily_run_at(due: float, hour: int) -> float:
 
 
 class Model:
-    def __init__(self, plan: Plan, seed: np.random.SeedSequence | None = None):
+    def __init__(
+        self, plan: Plan, seed: np.random.SeedSequence | None = None, record_events: bool = True
+    ):
         self.plan = plan
         self.env = simpy.Environment()
         # learner ids grow with hires: each run has its own copy of the list
         self.recorder = Recorder(
             list(plan.learner_ids), plan.course_ids, plan.course_types, plan.rule_ids
         )
+        if not record_events:  # nobody asked for the events table: log nothing
+            self.recorder.event = _ignore
         self.lms = LMS(plan, self.recorder, self._schedule_job)
         streams = Streams(seed if seed is not None else np.random.SeedSequence(plan.scenario.seed))
         self.clock = Clock(self.env)
@@ -170,3 +174,7 @@ class Model:
         if origin is None:
             return ScenarioError([Problem("<scenario>", None, path, message)])
         return ScenarioError([origin.problem(path, message)])
+
+
+def _ignore(*args, **kwargs) -> None:
+    return None

@@ -1,0 +1,167 @@
+"""Benchmarks: the model against bare SimPy on this machine, memory, scaling, parallelism.
+
+    .venv/bin/python -m benchmarks.run                       # 10k and 100k learners, 1 year
+    .venv/bin/python -m benchmarks.run --learners 1000000    # the big one
+    .venv/bin/python -m benchmarks.run --scaling             # cost against learners x years
+    .venv/bin/python -m benchmarks.run --parallel            # replications on 1 vs 2 workers
+
+Each size runs in a fresh process, so peak RSS is that run's own. Model throughput is
+rows of the `events` table per second of simulation; the bare SimPy figure is a loop of
+Timeout callbacks with the same number of events, measured in the same process right
+after the model (1,000 timeouts pending at a time: SimPy at its fastest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bare_simpy(events: int, pending: int = 1000) -> float:
+    """Callbacks per second of a loop of SimPy Timeouts, each rescheduling the next."""
+    import simpy
+
+    env = simpy.Environment()
+    draw = random.Random(1).expovariate
+    done = [0]
+
+    def callback(_event):
+        done[0] += 1
+        if done[0] <= events - pending:
+            env.timeout(draw(1.0)).callbacks.append(callback)
+
+    for _ in range(pending):
+        env.timeout(draw(1.0)).callbacks.append(callback)
+    start = time.perf_counter()
+    env.run()
+    return done[0] / (time.perf_counter() - start)
+
+
+def measure(learners: int, years: float, tables: str) -> dict:
+    """One run of the reference scenario, in this process."""
+    import numpy as np
+
+    from benchmarks.reference import reference_scenario
+    from postenroll_sim import parse_scenario
+    from postenroll_sim.engine import Model, compile_plan
+
+    scenario = parse_scenario(reference_scenario(learners, years), "reference.yaml")
+    which = tuple(tables.split(","))
+    model = Model(
+        compile_plan(scenario), np.random.SeedSequence(0), record_events="events" in which
+    )
+    start = time.perf_counter()
+    model.run()
+    run_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    frames = model.recorder.tables(which=which)
+    build_seconds = time.perf_counter() - start
+    rows = {name: len(frame) for name, frame in frames.items()}
+    memory = {name: int(frame.memory_usage(deep=True).sum()) for name, frame in frames.items()}
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        for name, frame in frames.items():
+            frame.to_parquet(Path(folder) / f"{name}.parquet", index=False)
+        parquet_seconds = time.perf_counter() - start
+    events = len(model.recorder.v_day)
+    result = {
+        "learners": learners,
+        "years": years,
+        "tables": tables,
+        "run_s": run_seconds,
+        "build_s": build_seconds,
+        "parquet_s": parquet_seconds,
+        "events": events,
+        "rows": rows,
+        "bytes_per_row": {k: memory[k] / rows[k] for k in rows if rows[k]},
+        "all_bytes_per_row": sum(memory.values()) / max(sum(rows.values()), 1),
+    }
+    if events:
+        result["model_events_per_s"] = events / run_seconds
+        result["simpy_events_per_s"] = bare_simpy(min(events, 5_000_000))
+        result["ratio"] = result["model_events_per_s"] / result["simpy_events_per_s"]
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def in_subprocess(learners: int, years: float, tables: str) -> dict:
+    command = [sys.executable, "-m", "benchmarks.run", "--one", str(learners), str(years), tables]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def parallel(learners: int, replications: int) -> dict:
+    from benchmarks.reference import reference_scenario
+    from postenroll_sim import parse_scenario
+    from postenroll_sim.runner import simulate_replications
+
+    scenario = parse_scenario(reference_scenario(learners, 1.0), "reference.yaml")
+    timings = {}
+    for workers in (1, 2):
+        start = time.perf_counter()
+        simulate_replications(scenario, replications, workers=workers)
+        timings[workers] = time.perf_counter() - start
+    return {
+        "learners": learners,
+        "replications": replications,
+        "seconds_1": timings[1],
+        "seconds_2": timings[2],
+        "speedup": timings[1] / timings[2],
+    }
+
+
+def table(results: list[dict]) -> str:
+    lines = [
+        "| learners | years | tables | run s | events | model ev/s | SimPy ev/s | ratio | peak RSS MB | bytes/row | build s | Parquet s |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['learners']:,} | {r['years']:g} | {r['tables']} | {r['run_s']:.1f} | {r['events']:,} | "
+            f"{r.get('model_events_per_s', 0):,.0f} | {r.get('simpy_events_per_s', 0):,.0f} | "
+            f"{r.get('ratio', 0):.2f} | {r['peak_rss_mb']:,.0f} | {r['all_bytes_per_row']:.1f} | "
+            f"{r['build_s']:.1f} | {r['parquet_s']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--learners", default="10000,100000", help="comma-separated sizes")
+    parser.add_argument("--years", type=float, default=1.0)
+    parser.add_argument("--tables", default="enrollments,jobs,events,sessions")
+    parser.add_argument("--scaling", action="store_true", help="run a grid of learners x years")
+    parser.add_argument(
+        "--parallel", action="store_true", help="replications per minute, 1 vs 2 workers"
+    )
+    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(int(args.one[0]), float(args.one[1]), args.one[2])))
+        return
+    if args.parallel:
+        print(json.dumps(parallel(20000, 4)))
+        return
+    if args.scaling:
+        grid = [(n, y) for y in (0.5, 1.0, 2.0) for n in (5000, 10000, 20000, 40000)]
+        results = [in_subprocess(n, y, args.tables) for n, y in grid]
+    else:
+        results = [in_subprocess(int(n), args.years, args.tables) for n in args.learners.split(",")]
+    for r in results:
+        print(json.dumps(r), file=sys.stderr)
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
