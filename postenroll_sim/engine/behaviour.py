@@ -71,12 +71,19 @@ class Behaviours:
         self.waiting: list[list[int]] = [
             [] for _ in plan.course_ids
         ]  # enrollments with no seat yet
+        # what a learner does first once an enrollment is visible, per course
+        self.first_step = [
+            self._enroll_members
+            if kind == CURRICULUM
+            else self._book
+            if kind == ILC and self.sessions[c]
+            else self._start
+            for c, kind in enumerate(plan.course_types)
+        ]
         lms.on_visible = self.on_visible if any(self.by_course) else None
 
     def _at(self, delay: float, callback, payload) -> None:
-        at = self.lms.now + delay
-        if at <= self.horizon:  # nothing past the horizon can happen
-            self.clock.call_at(at, callback, payload)
+        self.clock.call_at(self.lms.now + delay, callback, payload)
 
     def _still_open(self, enrollment: int, status: int) -> bool:
         rec = self.rec
@@ -93,13 +100,9 @@ class Behaviours:
         behaviour = self.by_course[course]
         if behaviour is None:
             return
-        kind = self.plan.course_types[course]
-        if kind == CURRICULUM:
-            self._at(behaviour.start_after(), self._enroll_members, enrollment)
-        elif kind == ILC and self.sessions[course]:
-            self._at(behaviour.start_after(), self._book, enrollment)
-        else:
-            self._at(behaviour.start_after(), self._start, enrollment)
+        self.clock.call_at(
+            self.lms.now + behaviour.start_after(), self.first_step[course], enrollment
+        )
 
     # ----- online courses (and ILCs without sessions) ----------------------------------
 
@@ -108,12 +111,12 @@ class Behaviours:
         if not self._still_open(enrollment, NOT_STARTED):
             return
         lms = self.lms
-        lms.now = event.at
+        lms.now = at = event.at
         lms.start(enrollment)
         behaviour = self.by_course[self.rec.e_course[enrollment]]
         if behaviour.abandon_rate and behaviour.uniform() < behaviour.abandon_rate:
             return  # started, never finished
-        self._at(behaviour.duration(), self._finish, enrollment)
+        self.clock.call_at(at + behaviour.duration(), self._finish, enrollment)
 
     def _finish(self, event: Call) -> None:
         enrollment = event.payload

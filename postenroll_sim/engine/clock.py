@@ -35,41 +35,43 @@ class Call:
 
 
 class Clock:
-    def __init__(self, env: simpy.Environment):
+    def __init__(self, env: simpy.Environment, horizon: float = float("inf")):
         self.env = env
+        self.horizon = horizon
         self._queue = env._queue  # pushed directly: env.schedule would recompute `at` from a delay
         self._eid = env._eid
         self._slots: dict[int, list[Call]] = {}
         self._loaded = -1  # slots up to this one are on the heap: schedule into them directly
 
     def call_at(self, at: float, callback, payload=None) -> None:
-        """Run `callback(call)` at instant `at` (after script steps at that instant)."""
+        """Run `callback(call)` at instant `at` (after script steps at that instant).
+        Nothing is scheduled past the horizon: it could never happen."""
+        if at > self.horizon:
+            return
         call = Call(callback, at, payload)
         slot = int(at * SLOTS_PER_DAY)
         if slot <= self._loaded:
-            self._push(call, NORMAL)
+            heappush(self._queue, (at, NORMAL, next(self._eid), call))
             return
         waiting = self._slots.get(slot)
         if waiting is None:
             self._slots[slot] = [call]
             # a slot may begin before now when nothing was scheduled into it until now
             start = max(slot / SLOTS_PER_DAY, self.env.now)
-            self._push(Call(self._load, start, slot), URGENT)
+            heappush(self._queue, (start, URGENT, next(self._eid), Call(self._load, start, slot)))
         else:
             waiting.append(call)
 
     def urgent_at(self, at: float, callback, payload=None) -> None:
         """Run `callback(call)` at `at` before the ordinary events of that instant (S23)."""
-        self._push(Call(callback, at, payload), URGENT)
-
-    def _push(self, call: Call, priority: int) -> None:
-        heappush(self._queue, (call.at, priority, next(self._eid), call))
+        heappush(self._queue, (at, URGENT, next(self._eid), Call(callback, at, payload)))
 
     def _load(self, loader: Call) -> None:
         slot = loader.payload
         self._loaded = slot
+        queue, eid = self._queue, self._eid
         for call in self._slots.pop(slot):
-            self._push(call, NORMAL)
+            heappush(queue, (call.at, NORMAL, next(eid), call))
 
     def pending(self) -> int:
         return len(self._queue) + sum(len(calls) for calls in self._slots.values())

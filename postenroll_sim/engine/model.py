@@ -47,7 +47,7 @@ class Model:
             self.recorder.event = _ignore
         self.lms = LMS(plan, self.recorder, self._schedule_job)
         streams = Streams(seed if seed is not None else np.random.SeedSequence(plan.scenario.seed))
-        self.clock = Clock(self.env)
+        self.clock = Clock(self.env, plan.scenario.horizon_days)
         self.behaviours = Behaviours(self.clock, self.lms, plan, streams)
         population = plan.scenario.population
         self.population = (
