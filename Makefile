@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint format schema clean
+.PHONY: setup demo test lint format schema clean lab bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)  ## create .venv and install the package with its dev tools
 
 demo: $(STAMP)  ## run the bundled default scenario into out/
-	$(BIN)/postenroll-sim run --out out
+	$(BIN)/postenroll-sim run --out out --report
 
 test: $(STAMP)  ## lint, then the whole test suite
 	$(BIN)/ruff check postenroll_sim tests
@@ -34,3 +34,10 @@ schema: $(STAMP)  ## refresh the committed JSON Schema for editors
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+lab: $(STAMP)  ## open the notebooks in JupyterLab (installs it into .venv on first use)
+	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)  ## the benchmarks of docs/performance.md (10k and 100k learners)
+	$(BIN)/python -m benchmarks.run --learners 10000,100000

@@ -10,6 +10,7 @@ import click
 
 from .expect import check_expectations
 from .lint import lint as lint_scenario
+from .report import write_report
 from .runner import FORMATS, TABLES, simulate, simulate_replications, simulate_variants
 from .scenario import ScenarioError, expectations_of, load_scenario
 from .scenario.loader import read_yaml
@@ -111,19 +112,39 @@ def _output_options(command):
     return command
 
 
-def _finish(result, out, fmt, quiet, source, summary) -> None:
-    written = result.write(out, format=fmt)
+def _finish(result, out, fmt, quiet, source, summary, report=False) -> None:
+    written = result.write(out, format=fmt, source=source)
     for warning in dict.fromkeys(result.warnings):
         click.echo(f"warning: {warning}", err=True)
     if not quiet:
         click.echo(summary(result, source))
     click.echo("wrote " + ", ".join(str(p) for p in written))
+    if report:
+        click.echo(f"report: {write_report(out, result, source)}")
 
 
 @main.command()
 @click.argument("scenario", required=False, type=click.Path(dir_okay=False))
 @_output_options
-def run(scenario, out, fmt, replications, seed, workers, scheduler, no_progress, tables, quiet):
+@click.option(
+    "--report",
+    "make_report",
+    is_flag=True,
+    help="Also write report.html (figures and key numbers).",
+)
+def run(
+    scenario,
+    out,
+    fmt,
+    replications,
+    seed,
+    workers,
+    scheduler,
+    no_progress,
+    tables,
+    quiet,
+    make_report,
+):
     """Run SCENARIO (default: the bundled organisation scenario) and write its tables."""
     path = scenario or str(bundled_scenarios() / DEFAULT_SCENARIO)
     if not Path(path).is_file():
@@ -145,7 +166,7 @@ def run(scenario, out, fmt, replications, seed, workers, scheduler, no_progress,
     except ScenarioError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    _finish(result, out, fmt, quiet, path, summary_text)
+    _finish(result, out, fmt, quiet, path, summary_text, report=make_report)
 
 
 @main.command()
@@ -183,6 +204,16 @@ def sweep(
         click.echo(str(exc), err=True)
         sys.exit(2)
     _finish(result, out, fmt, quiet, scenario, sweep_summary_text)
+
+
+@main.command()
+@click.argument("outdir", type=click.Path(file_okay=False))
+def report(outdir):
+    """Write OUTDIR/report.html from the tables a run wrote there (figures embedded)."""
+    try:
+        click.echo(f"wrote {write_report(outdir)}")
+    except FileNotFoundError as exc:
+        _fail(str(exc))
 
 
 @main.command()

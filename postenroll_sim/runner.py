@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -39,14 +40,30 @@ class Result:
         """The tables this run built (all four unless fewer were asked for)."""
         return {name: getattr(self, name) for name in TABLES if getattr(self, name) is not None}
 
-    def write(self, folder: str | os.PathLike, format: str = "parquet") -> list[Path]:
-        """Write each table as `<folder>/<table>.<format>`: all files are written to a
-        temporary folder first and moved into place only once every one is complete."""
-        return write_tables(self.tables(), folder, format)
+    def write(
+        self, folder: str | os.PathLike, format: str = "parquet", source: str = ""
+    ) -> list[Path]:
+        """Write each table as `<folder>/<table>.<format>`, and `run.json` (the scenario
+        and what ran, so `postenroll-sim report` can be run on the folder later). All
+        files go to a temporary folder first and are moved into place only once all are complete."""
+        replications = sorted(
+            {int(r) for frame in self.tables().values() for r in pd.unique(frame["replication"])}
+        )
+        meta = {
+            "source": source,
+            "replications": len(replications) or 1,
+            "tables": list(self.tables()),
+            "warnings": self.warnings,
+            "scenario": self.scenario.model_dump(mode="json", by_alias=True),
+        }
+        return write_tables(self.tables(), folder, format, meta)
 
 
 def write_tables(
-    tables: dict[str, pd.DataFrame], folder: str | os.PathLike, format: str = "parquet"
+    tables: dict[str, pd.DataFrame],
+    folder: str | os.PathLike,
+    format: str = "parquet",
+    meta: dict | None = None,
 ) -> list[Path]:
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
@@ -61,6 +78,10 @@ def write_tables(
                 frame.to_csv(path, index=False, lineterminator="\n")
             else:
                 frame.to_parquet(path, index=False)
+            written.append(path)
+        if meta is not None:
+            path = staging / "run.json"
+            path.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
             written.append(path)
         folder.mkdir(parents=True, exist_ok=True)
         final = []
