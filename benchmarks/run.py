@@ -63,7 +63,7 @@ def measure(learners: int, years: float, tables: str) -> dict:
     model.run()
     run_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    frames = model.recorder.tables(which=which)
+    frames = model.recorder.tables(which=which, release=True)
     build_seconds = time.perf_counter() - start
     rows = {name: len(frame) for name, frame in frames.items()}
     memory = {name: int(frame.memory_usage(deep=True).sum()) for name, frame in frames.items()}

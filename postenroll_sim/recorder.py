@@ -33,11 +33,12 @@ def _nullable_int(codes: np.ndarray) -> pd.arrays.IntegerArray:
 _DTYPES = {"b": np.int8, "i": np.int32, "d": np.float64}
 
 
-def _view(column: array) -> np.ndarray:
-    """A numpy copy of an array column (a copy, so the column may still grow)."""
+def _view(column: array, copy: bool = True) -> np.ndarray:
+    """A numpy array of an array column: a copy while the column may still grow, else a view."""
     if not len(column):
         return np.zeros(0, dtype=_DTYPES[column.typecode])
-    return np.frombuffer(column, dtype=_DTYPES[column.typecode]).copy()
+    view = np.frombuffer(column, dtype=_DTYPES[column.typecode])
+    return view.copy() if copy else view
 
 
 class Recorder:
@@ -88,6 +89,7 @@ class Recorder:
         self.v_codes = array("i")  # event, learner, course, enrollment, rule, job, detail
         self.details: list[str] = []
         self.session_rows: SESSION_ROWS = []  # filled at the end of a run
+        self._copy = True
         self._detail_code: dict[str, int] = {}
 
     # ----- logging (hot path) -----------------------------------------------------
@@ -177,65 +179,81 @@ class Recorder:
         replication: int = 0,
         start_date: dt.date | None = None,
         which: tuple[str, ...] = ("enrollments", "jobs", "events", "sessions"),
+        release: bool = False,
     ) -> dict[str, pd.DataFrame]:
+        """Build the tables named in `which`. With `release` (the run is over), columns are
+        used without copying and each table's logs are dropped once it is built, so the
+        peak memory is the logs plus one table, not the logs plus every table."""
         builders = {
-            "enrollments": self.enrollments,
-            "jobs": self.jobs,
-            "events": self.events,
-            "sessions": self.sessions,
+            "enrollments": (self.enrollments, "e_"),
+            "jobs": (self.jobs, "j_", "o_"),
+            "events": (self.events, "v_"),
+            "sessions": (self.sessions,),
         }
-        out = {}
-        for name in which:
-            frame = builders[name](replication)
-            out[name] = add_timestamps(frame, start_date) if start_date is not None else frame
-        return out
+        self._copy = not release
+        built = {}
+        for name in sorted(which, key=lambda n: n != "events"):  # the largest first
+            builder, *prefixes = builders[name]
+            frame = builder(replication)
+            built[name] = add_timestamps(frame, start_date) if start_date is not None else frame
+            if release:
+                for attribute, column in list(vars(self).items()):
+                    if isinstance(column, array) and attribute.startswith(tuple(prefixes)):
+                        setattr(self, attribute, array(column.typecode))
+        self._copy = True
+        return {name: built[name] for name in which}
+
+    def _col(self, column: array) -> np.ndarray:
+        return _view(column, copy=self._copy)
 
     def enrollments(self, replication: int = 0) -> pd.DataFrame:
         n = len(self.e_learner)
-        course = _view(self.e_course)
+        course = self._col(self.e_course)
         return pd.DataFrame(
-            {
+            copy=False,
+            data={
                 "replication": np.full(n, replication, dtype=np.int32),
                 "enrollment_id": np.arange(n, dtype=np.int32),
-                "learner_id": _categorical(_view(self.e_learner), self.learner_ids),
+                "learner_id": _categorical(self._col(self.e_learner), self.learner_ids),
                 "course_id": _categorical(course, self.course_ids),
                 "course_type": _categorical(
                     self.course_types[course] if n else np.zeros(0, np.int8), COURSE_TYPES
                 ),
-                "method": _categorical(_view(self.e_method), METHODS),
-                "rule_id": _categorical(_view(self.e_rule), self.rule_ids),
-                "job_id": _nullable_int(_view(self.e_job)),
-                "enrolled_day": _view(self.e_enrolled),
-                "visible_day": _view(self.e_visible),
-                "started_day": _view(self.e_started),
-                "completed_day": _view(self.e_completed),
-                "failed_day": _view(self.e_failed),
-                "superseded_day": _view(self.e_superseded),
-                "status": _categorical(_view(self.e_status), STATUSES),
-            }
+                "method": _categorical(self._col(self.e_method), METHODS),
+                "rule_id": _categorical(self._col(self.e_rule), self.rule_ids),
+                "job_id": _nullable_int(self._col(self.e_job)),
+                "enrolled_day": self._col(self.e_enrolled),
+                "visible_day": self._col(self.e_visible),
+                "started_day": self._col(self.e_started),
+                "completed_day": self._col(self.e_completed),
+                "failed_day": self._col(self.e_failed),
+                "superseded_day": self._col(self.e_superseded),
+                "status": _categorical(self._col(self.e_status), STATUSES),
+            },
         )
 
     def jobs(self, replication: int = 0) -> pd.DataFrame:
-        job = _view(self.o_job)
-        order = np.lexsort((_view(self.o_position), job))
+        job = self._col(self.o_job)
+        order = np.lexsort((self._col(self.o_position), job))
         job = job[order]
-        j_trigger = _view(self.j_trigger)
+        j_trigger = self._col(self.j_trigger)
         return pd.DataFrame(
-            {
+            copy=False,
+            data={
                 "replication": np.full(len(job), replication, dtype=np.int32),
                 "job_id": job,
-                "rule_id": _categorical(_view(self.j_rule)[job], self.rule_ids),
-                "learner_id": _categorical(_view(self.j_learner)[job], self.learner_ids),
-                "source_course_id": _categorical(_view(self.j_source)[job], self.course_ids),
+                "rule_id": _categorical(self._col(self.j_rule)[job], self.rule_ids),
+                "learner_id": _categorical(self._col(self.j_learner)[job], self.learner_ids),
+                "source_course_id": _categorical(self._col(self.j_source)[job], self.course_ids),
                 "trigger": _categorical(j_trigger[job], TRIGGERS),
-                "trigger_enrollment_id": _view(self.j_trigger_enrollment)[job],
-                "queued_day": _view(self.j_queued)[job],
-                "due_day": _view(self.j_due)[job],
-                "processed_day": _view(self.o_processed)[order],
-                "target_course_id": _categorical(_view(self.o_target)[order], self.course_ids),
-                "outcome": _categorical(_view(self.o_outcome)[order], OUTCOMES),
-                "enrollment_id": _nullable_int(_view(self.o_enrollment)[order]),
-            }
+                "trigger_enrollment_id": self._col(self.j_trigger_enrollment)[job],
+                "queued_day": self._col(self.j_queued)[job],
+                "due_day": self._col(self.j_due)[job],
+                "processed_day": self._col(self.o_processed)[order],
+                "target_course_id": _categorical(self._col(self.o_target)[order], self.course_ids),
+                "outcome": _categorical(self._col(self.o_outcome)[order], OUTCOMES),
+                "enrollment_id": _nullable_int(self._col(self.o_enrollment)[order]),
+            },
         )
 
     def sessions(self, replication: int = 0) -> pd.DataFrame:
@@ -243,11 +261,12 @@ class Recorder:
 
     def events(self, replication: int = 0) -> pd.DataFrame:
         n = len(self.v_day)
-        codes = _view(self.v_codes).reshape(n, 7)
+        codes = self._col(self.v_codes).reshape(n, 7)
         return pd.DataFrame(
-            {
+            copy=False,
+            data={
                 "replication": np.full(n, replication, dtype=np.int32),
-                "day": _view(self.v_day),
+                "day": self._col(self.v_day),
                 "event": _categorical(codes[:, 0].astype(np.int8), EVENTS),
                 "learner_id": _categorical(codes[:, 1], self.learner_ids),
                 "course_id": _categorical(codes[:, 2], self.course_ids),
@@ -255,7 +274,7 @@ class Recorder:
                 "rule_id": _categorical(codes[:, 4], self.rule_ids),
                 "job_id": _nullable_int(codes[:, 5]),
                 "detail": _categorical(codes[:, 6], self.details),
-            }
+            },
         )
 
 

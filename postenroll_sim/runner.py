@@ -115,7 +115,7 @@ def simulate(
     model = Model(compile_plan(scenario), seed, record_events="events" in tables)
     model.run()
     built = model.recorder.tables(
-        replication=replication, start_date=scenario.start_date, which=tables
+        replication=replication, start_date=scenario.start_date, which=tables, release=True
     )
     return Result(scenario, **built, warnings=list(model.lms.warnings))
 

@@ -7,6 +7,7 @@ Learners are data: int codes into flat dicts and arrays, never an object each.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 
 from ..recorder import EVENT_CODE, NAN, NONE, OUTCOME_CODE, Recorder
@@ -44,8 +45,13 @@ class LMS:
         self.active = list(plan.active)
         self.bundle_members = [list(m) for m in plan.bundle_members]
         self.removed = [False] * len(recorder.learner_ids)
-        self.current: dict[int, int] = {}  # learner * nc + course -> current enrollment (S14)
-        self.last_completed: dict[int, float] = {}  # learner * nc + course -> last completion day
+        # Per learner and course, in flat typed arrays indexed by learner * nc + course
+        # (learners are dense codes): no hashing, 4 or 8 bytes a slot.
+        slots = len(recorder.learner_ids) * self.nc
+        self._no_courses = array("i", [NONE]) * self.nc  # one learner's empty slots
+        self._never_completed = array("d", [NEVER]) * self.nc
+        self.current = array("i", [NONE]) * slots  # the current enrollment (S14), or NONE
+        self.last_completed = array("d", [NEVER]) * slots  # the last completion day, or NEVER
         self.invisible: dict[
             int, list[int]
         ] = {}  # course -> enrollments waiting for activation (S21)
@@ -137,9 +143,9 @@ class LMS:
             enrollment = NONE
             if self.removed[learner]:
                 outcome = O_REMOVED  # S19.1
-            elif (cur := self.current.get(key)) is not None and rec.e_status[cur] < COMPLETE:
+            elif (cur := self.current[key]) >= 0 and rec.e_status[cur] < COMPLETE:
                 outcome = O_OPEN  # S19.2: an open enrollment is never reset by a rule
-            elif not version.consecutive and key in self.last_completed:
+            elif not version.consecutive and self.last_completed[key] != NEVER:
                 outcome = O_COMPLETED  # S19.3 (S20: with consecutive on this step is skipped)
             else:
                 outcome = O_ENROLLED  # S19.4
@@ -204,8 +210,8 @@ class LMS:
         rec = self.rec
         now = self.now
         key = learner * self.nc + course
-        previous = self.current.get(key)
-        if previous is not None:  # S14: the old record moves to history with its status
+        previous = self.current[key]
+        if previous >= 0:  # S14: the old record moves to history with its status
             rec.e_superseded[previous] = now
             rec.event(now, E["superseded"], learner, course, previous)
         active = self.active[course]
@@ -244,13 +250,13 @@ class LMS:
             E["bundle_member_skipped"],
             learner,
             course,
-            self.current.get(learner * self.nc + course, NONE),
+            self.current[learner * self.nc + course],
             detail=self.rec.code(reason),
         )
 
     def is_open(self, learner: int, course: int) -> bool:
-        current = self.current.get(learner * self.nc + course)
-        return current is not None and self.rec.e_status[current] < COMPLETE
+        current = self.current[learner * self.nc + course]
+        return current >= 0 and self.rec.e_status[current] < COMPLETE
 
     def self_enroll(self, learner: int, course: int) -> int:
         """S16: self-enrollment is rejected (and recorded) when the course is inactive, the
@@ -275,7 +281,7 @@ class LMS:
             return True
         courses, required = requirement
         base = learner * self.nc
-        return sum(1 for c in courses if base + c in self.last_completed) >= required
+        return sum(1 for c in courses if self.last_completed[base + c] != NEVER) >= required
 
     def start(self, enrollment: int) -> None:
         rec = self.rec
@@ -295,8 +301,8 @@ class LMS:
         rec.event(self.now, E["completed"], learner, course, enrollment)
         self._trigger(learner, course, COMPLETED, enrollment)
         for curriculum in self.plan.curricula_of[course]:
-            current = self.current.get(learner * self.nc + curriculum)
-            if current is not None and rec.e_status[current] < COMPLETE:
+            current = self.current[learner * self.nc + curriculum]
+            if current >= 0 and rec.e_status[current] < COMPLETE:
                 self._check_curriculum(learner, curriculum, current)
 
     def fail(self, enrollment: int) -> None:
@@ -312,9 +318,7 @@ class LMS:
         """S26: a member completion counts when it happened strictly after the learner's
         previous completion of the curriculum (first enrollment: any earlier one counts)."""
         base = learner * self.nc
-        return self.last_completed.get(base + member, NEVER) > self.last_completed.get(
-            base + curriculum, NEVER
-        )
+        return self.last_completed[base + member] > self.last_completed[base + curriculum]
 
     def _check_curriculum(self, learner: int, curriculum: int, enrollment: int) -> None:
         """S26: complete at the first instant every group has its required count of member
@@ -385,6 +389,8 @@ class LMS:
         code = len(self.learner_ids)
         self.learner_ids.append(learner_id)
         self.removed.append(False)
+        self.current.extend(self._no_courses)
+        self.last_completed.extend(self._never_completed)
         self.add_learner(code)
         return code
 
@@ -396,8 +402,8 @@ class LMS:
     # ----- script actions on a learner's current enrollment --------------------------------
 
     def open_enrollment(self, learner: int, course: int, verb: str) -> int:
-        current = self.current.get(learner * self.nc + course)
-        if current is None:
+        current = self.current[learner * self.nc + course]
+        if current < 0:
             raise ActionError(f"cannot {verb}: the learner has no enrollment in this course")
         status = self.rec.e_status[current]
         if status >= COMPLETE:
