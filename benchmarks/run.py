@@ -62,6 +62,7 @@ def measure(learners: int, years: float, tables: str) -> dict:
     start = time.perf_counter()
     model.run()
     run_seconds = time.perf_counter() - start
+    events = len(model.recorder.v_day)  # before the tables release the logs
     start = time.perf_counter()
     frames = model.recorder.tables(which=which, release=True)
     build_seconds = time.perf_counter() - start
@@ -72,7 +73,6 @@ def measure(learners: int, years: float, tables: str) -> dict:
         for name, frame in frames.items():
             frame.to_parquet(Path(folder) / f"{name}.parquet", index=False)
         parquet_seconds = time.perf_counter() - start
-    events = len(model.recorder.v_day)
     result = {
         "learners": learners,
         "years": years,

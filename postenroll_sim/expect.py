@@ -8,12 +8,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import EXPECT_ALIASES
+from .columns import ENROLLMENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS
 from .scenario import models
 from .scenario.errors import Origin
 
 DAY_TOLERANCE = 1e-6
 _IDENTITY = ("learner", "course", "target", "rule")  # what "found instead" is narrowed by
+_IDENTITY_COLUMNS = ("replication", "learner_id", "course_id", "course_type", "source_course_id", "trigger")
 
 
 @dataclass(frozen=True)
@@ -111,29 +112,10 @@ def check_expectations(
             continue
         if isinstance(item, models.ExpectEnrollment):
             table, fields, noun = tables["enrollments"], item.enrollment, "enrollment"
-            shown = [
-                "enrollment_id",
-                "method",
-                "rule_id",
-                "enrolled_day",
-                "visible_day",
-                "started_day",
-                "completed_day",
-                "failed_day",
-                "superseded_day",
-                "status",
-            ]
+            shown = [c for c in ENROLLMENT_COLUMNS if c not in _IDENTITY_COLUMNS]
         else:
             table, fields, noun = tables["jobs"], item.job, "job"
-            shown = [
-                "job_id",
-                "rule_id",
-                "target_course_id",
-                "queued_day",
-                "due_day",
-                "processed_day",
-                "outcome",
-            ]
+            shown = [c for c in JOB_COLUMNS if c not in _IDENTITY_COLUMNS]
         found = len(matching(table, fields))
         if found != item.count:
             rows = "row" if item.count == 1 else "rows"
