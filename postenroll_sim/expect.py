@@ -14,7 +14,14 @@ from .scenario.errors import Origin
 
 DAY_TOLERANCE = 1e-6
 _IDENTITY = ("learner", "course", "target", "rule")  # what "found instead" is narrowed by
-_IDENTITY_COLUMNS = ("replication", "learner_id", "course_id", "course_type", "source_course_id", "trigger")
+_IDENTITY_COLUMNS = (
+    "replication",
+    "learner_id",
+    "course_id",
+    "course_type",
+    "source_course_id",
+    "trigger",
+)
 
 
 @dataclass(frozen=True)

@@ -272,3 +272,17 @@ def test_scenario_is_frozen():
     scenario = parse_scenario("name: x\nhorizon_days: 3\ncourses: [{id: A, type: online}]\n")
     with pytest.raises(Exception):  # noqa: B017 - pydantic raises its own ValidationError
         scenario.name = "y"
+
+
+def test_named_learner_cannot_look_like_a_generated_one():
+    found = errors("""
+        name: x
+        horizon_days: 3
+        courses: [{id: A, type: online}]
+        learners: [L0000001]
+        population: {initial: 2}
+        """)
+    assert found == [
+        "inline.yaml:6: population: named learner 'L0000001' has the form of a generated id "
+        "(L and 7 digits); rename it or set population.id_prefix"
+    ]

@@ -8,6 +8,7 @@ Each check names the S-rule it enforces.
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,7 +62,7 @@ def check_scenario(data: dict) -> Found:
     learners = _check_learners(data.get("learners"), found)
     script_learners, script_rules = _check_script(data, catalog, learners, rule_ids, found)
     _check_expect(data.get("expect"), catalog, script_learners, script_rules, found)
-    _check_population(data.get("population"), catalog, found)
+    _check_population(data.get("population"), catalog, script_learners, found)
     _check_behaviour(data.get("default_behaviour"), ("default_behaviour",), None, found)
     return found
 
@@ -203,9 +204,21 @@ def _check_behaviour(raw: Any, path: Path, course: models.Course | None, found: 
             )
 
 
-def _check_population(raw: Any, catalog: _Catalog, found: Found) -> None:
+def _check_population(raw: Any, catalog: _Catalog, named: set[str], found: Found) -> None:
     if not isinstance(raw, dict):
         return
+    population = _valid(stochastic.Population, raw)
+    if population is not None:
+        generated = re.compile(rf"^{re.escape(population.id_prefix)}\d{{7}}$")
+        clashes = sorted(learner for learner in named if generated.match(learner))
+        if clashes:
+            found.append(
+                (
+                    ("population", "id_prefix") if "id_prefix" in raw else ("population",),
+                    f"named learner '{clashes[0]}' has the form of a generated id "
+                    f"({population.id_prefix} and 7 digits); rename it or set population.id_prefix",
+                )
+            )
     models_of = {"on_hire": stochastic.OnHire, "self_enroll": stochastic.SelfEnroll}
     for key, model in models_of.items():
         entries = raw.get(key) if isinstance(raw.get(key), list) else []
