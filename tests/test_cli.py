@@ -199,3 +199,23 @@ def test_replications_stack_tables(tmp_path):
     enrollments = pd.read_parquet(tmp_path / "enrollments.parquet")
     assert sorted(enrollments["replication"].unique()) == [0, 1, 2]
     assert (enrollments.groupby("replication").size() == 3).all()
+
+
+def test_tables_option_builds_and_writes_only_what_is_asked(tmp_path):
+    scenario = ROOT / "scenarios" / "showcase.yaml"
+    proc = cli("run", scenario, "--tables", "enrollments,jobs", "--out", tmp_path / "some", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "some").iterdir()) == [
+        "enrollments.parquet",
+        "jobs.parquet",
+        "run.json",
+    ]
+    full = cli("run", scenario, "--out", tmp_path / "all", "-q")
+    assert full.returncode == 0
+    for table in ("enrollments", "jobs"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "some" / f"{table}.parquet"),
+            pd.read_parquet(tmp_path / "all" / f"{table}.parquet"),
+        )
+    bad = cli("run", scenario, "--tables", "enrolments")
+    assert bad.returncode == 2 and "tables are enrollments, jobs, events, sessions" in bad.stderr
