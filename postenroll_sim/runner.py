@@ -205,10 +205,7 @@ def simulate_replications(
     and stack their tables (column `replication`). One code path for every executor."""
     seeds = replication_seeds(scenario.seed if seed is None else seed, replications)
     tasks = [Task(scenario, seeds[i], i, None, tuple(tables)) for i in range(replications)]
-    if executor is not None:
-        return combine(scenario, run_tasks(tasks, executor, progress))
-    with executor_for(workers, scheduler) as chosen:
-        return combine(scenario, run_tasks(tasks, chosen, progress))
+    return _run(scenario, tasks, executor, workers, scheduler, progress)
 
 
 def simulate_variants(
@@ -229,8 +226,22 @@ def simulate_variants(
         for label, scenario in variants
         for i in range(replications)
     ]
+    return _run(base, tasks, None, workers, scheduler, progress)
+
+
+def _run(
+    scenario: Scenario,
+    tasks: list[Task],
+    executor: Executor | None,
+    workers: int,
+    scheduler: str | None,
+    progress: bool,
+) -> Result:
+    """The one path every multi-run takes: the given executor, or the one chosen for it."""
+    if executor is not None:
+        return combine(scenario, run_tasks(tasks, executor, progress))
     with executor_for(workers, scheduler) as chosen:
-        return combine(base, run_tasks(tasks, chosen, progress))
+        return combine(scenario, run_tasks(tasks, chosen, progress))
 
 
 def combine(scenario: Scenario, results: Iterable[Result]) -> Result:

@@ -57,7 +57,6 @@ class Behaviours:
         self.lms = lms
         self.rec = lms.rec
         self.plan = plan
-        self.horizon = plan.scenario.horizon_days
         self.by_course: list[CourseBehaviour | None] = [
             CourseBehaviour(course_id, spec, plan.allow_failure[c], streams)
             if spec is not None
@@ -81,9 +80,6 @@ class Behaviours:
             for c, kind in enumerate(plan.course_types)
         ]
         lms.on_visible = self.on_visible if any(self.by_course) else None
-
-    def _at(self, delay: float, callback, payload) -> None:
-        self.clock.call_at(self.lms.now + delay, callback, payload)
 
     def _still_open(self, enrollment: int, status: int) -> bool:
         rec = self.rec
@@ -193,7 +189,7 @@ class Behaviours:
                 enrollment,
                 detail=state.detail,
             )
-            self._at(state.session.day - self.lms.now, self._attend, (enrollment, candidate))
+            self.clock.call_at(state.session.day, self._attend, (enrollment, candidate))
             return
         self.waiting[course].append(enrollment)
         self.rec.event(self.lms.now, E["session_waitlisted"], learner, course, enrollment)
@@ -231,6 +227,3 @@ class Behaviours:
                     (s.id, course, s.day, s.capacity, state.booked, state.attended, state.missed)
                 )
         return rows
-
-    def waiting_count(self) -> dict[int, int]:
-        return {course: len(w) for course, w in enumerate(self.waiting) if w}

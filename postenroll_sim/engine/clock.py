@@ -72,6 +72,3 @@ class Clock:
         queue, eid = self._queue, self._eid
         for call in self._slots.pop(slot):
             heappush(queue, (call.at, NORMAL, next(eid), call))
-
-    def pending(self) -> int:
-        return len(self._queue) + sum(len(calls) for calls in self._slots.values())

@@ -25,7 +25,6 @@ class PopulationDriver:
         self.lms = lms
         self.plan = plan
         self.spec = spec
-        self.horizon = plan.scenario.horizon_days
         self.generated = 0
         self.interarrival = None
         if spec.hires is not None and spec.hires.per_day:
@@ -61,16 +60,14 @@ class PopulationDriver:
             return
         if hires.schedule is not None:
             for batch in hires.schedule:
-                if batch.day <= self.horizon and batch.count:
+                if batch.count:
                     self.clock.call_at(batch.day, self._hire_batch, batch.count)
         elif self.interarrival is not None:
             self._next_hire(0.0)
 
     def _next_hire(self, now: float) -> None:
         """Poisson arrivals, streamed: the next arrival is drawn when the previous one happens."""
-        at = now + self.interarrival()
-        if at <= self.horizon:
-            self.clock.call_at(at, self._hire)
+        self.clock.call_at(now + self.interarrival(), self._hire)  # past the horizon: dropped
 
     def _hire(self, call: Call) -> None:
         self.lms.now = call.at
@@ -87,19 +84,15 @@ class PopulationDriver:
         learner = self.lms.new_learner(f"{self.spec.id_prefix}{self.generated:0{ID_DIGITS}d}")
         now = self.lms.now
         if self.leave is not None:
-            at = now + self.leave()
-            if at <= self.horizon:
-                self.clock.call_at(at, self._leave, learner)
+            self.clock.call_at(now + self.leave(), self._leave, learner)
         for index, (course, method, after) in enumerate(self.on_hire):
             delay = after()
             if delay == 0:
                 self._enroll(learner, course, method)
-            elif now + delay <= self.horizon:
+            else:
                 self.clock.call_at(now + delay, self._on_hire, (learner, index))
         for index, (_, gap) in enumerate(self.self_enroll):
-            at = now + gap()
-            if at <= self.horizon:
-                self.clock.call_at(at, self._self_enroll, (learner, index))
+            self.clock.call_at(now + gap(), self._self_enroll, (learner, index))
         return learner
 
     def _enroll(self, learner: int, course: int, method: int) -> None:
@@ -124,9 +117,7 @@ class PopulationDriver:
         self.lms.now = event.at
         course, gap = self.self_enroll[index]
         self.lms.self_enroll(learner, course)
-        at = event.at + gap()
-        if at <= self.horizon:
-            self.clock.call_at(at, self._self_enroll, event.payload)
+        self.clock.call_at(event.at + gap(), self._self_enroll, event.payload)
 
     def _leave(self, event: Call) -> None:
         learner = event.payload
