@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..recorder import EVENT_CODE
 from ..scenario.stochastic import Behaviour
-from .clock import Call, Clock
+from .clock import Clock
 from .lms import COMPLETE, IN_PROGRESS, LMS, NOT_STARTED
 from .plan import CURRICULUM, ILC, Plan, Session
 from .random import Constant, Streams, sampler, uniforms
@@ -102,23 +102,21 @@ class Behaviours:
 
     # ----- online courses (and ILCs without sessions) ----------------------------------
 
-    def _start(self, event: Call) -> None:
-        enrollment = event.payload
+    def _start(self, at: float, enrollment: int) -> None:
         if not self._still_open(enrollment, NOT_STARTED):
             return
         lms = self.lms
-        lms.now = at = event.at
+        lms.now = at
         lms.start(enrollment)
         behaviour = self.by_course[self.rec.e_course[enrollment]]
         if behaviour.abandon_rate and behaviour.uniform() < behaviour.abandon_rate:
             return  # started, never finished
         self.clock.call_at(at + behaviour.duration(), self._finish, enrollment)
 
-    def _finish(self, event: Call) -> None:
-        enrollment = event.payload
+    def _finish(self, at: float, enrollment: int) -> None:
         if not self._still_open(enrollment, IN_PROGRESS):
             return
-        self.lms.now = event.at
+        self.lms.now = at
         self._result(enrollment)
 
     def _result(self, enrollment: int) -> None:
@@ -130,14 +128,13 @@ class Behaviours:
 
     # ----- curricula: learners enroll themselves in the members they still need ---------
 
-    def _enroll_members(self, event: Call) -> None:
-        enrollment = event.payload
+    def _enroll_members(self, at: float, enrollment: int) -> None:
         rec, lms = self.rec, self.lms
         if rec.e_status[enrollment] >= COMPLETE or not self._still_open(
             enrollment, rec.e_status[enrollment]
         ):
             return
-        lms.now = event.at
+        lms.now = at
         learner, curriculum = rec.e_learner[enrollment], rec.e_course[enrollment]
         for members, required in self.plan.groups[curriculum]:
             missing = required - sum(1 for m in members if lms.counts_for(learner, curriculum, m))
@@ -152,15 +149,14 @@ class Behaviours:
 
     # ----- ILC sessions (S30) ----------------------------------------------------------
 
-    def _book(self, event: Call) -> None:
-        enrollment = event.payload
+    def _book(self, at: float, enrollment: int) -> None:
         if not self._still_open(enrollment, NOT_STARTED):
             return
-        self.lms.now = event.at
+        self.lms.now = at
         behaviour = self.by_course[self.rec.e_course[enrollment]]
         if behaviour.abandon_rate and behaviour.uniform() < behaviour.abandon_rate:
             return  # never books
-        self._book_after(enrollment, event.at, strictly=False)
+        self._book_after(enrollment, at, strictly=False)
 
     def _book_after(self, enrollment: int, day: float, strictly: bool) -> None:
         """Book the earliest session with a free seat at `day` or later (strictly later after
@@ -194,13 +190,13 @@ class Behaviours:
         self.waiting[course].append(enrollment)
         self.rec.event(self.lms.now, E["session_waitlisted"], learner, course, enrollment)
 
-    def _attend(self, event: Call) -> None:
-        enrollment, index = event.payload
+    def _attend(self, at: float, payload: tuple[int, int]) -> None:
+        enrollment, index = payload
         rec, lms = self.rec, self.lms
         status = rec.e_status[enrollment]
         if status >= COMPLETE or not self._still_open(enrollment, status):
             return
-        lms.now = event.at
+        lms.now = at
         course = rec.e_course[enrollment]
         state = self.sessions[course][index]
         behaviour = self.by_course[course]

@@ -1,74 +1,89 @@
-"""Scheduling callbacks at exact instants on SimPy's clock, with a calendar for the far future.
+"""The model's clock: SimPy advances time slot by slot, a calendar orders the calls within.
 
-A population keeps about one pending event per learner (the next step of each learner),
-and SimPy's binary heap gets slow when it holds that many: each pop walks log(n) levels
-of scattered tuples. So events further ahead than the current slot (1/16 of a day) wait
-in per-slot lists, and a slot's list is pushed onto the heap when the slot begins. The
-heap then holds about one slot's worth of events. Events at one instant still run in
-the order they were scheduled: a slot's list is loaded in order, before anything later
-can be scheduled into that slot.
+A population keeps about one pending call per learner (each learner's next step) and
+makes dozens per learner-year. Giving each its own SimPy event costs SimPy's step and a
+binary-heap push and pop over a heap as large as the population (cache misses at every
+level). Instead calls wait in per-slot lists (1/16 of a day); one long-lived SimPy
+process wakes at each slot that has calls, sorts the slot's list once and runs it.
+
+The order is exactly SimPy's: by instant, then priority (script steps before everything
+else at an instant, S23), then the order the calls were scheduled. Calls scheduled into
+the slot being run (delay 0, or shorter than what is left of the slot) go on a small
+heap that is merged in; they were scheduled after everything already in the slot, so
+they come after it at equal instants.
+
+Callbacks are called as `callback(at, payload)` with the exact instant the semantics
+computed; SimPy's own `now` is the slot's start and is never used for the rules.
 """
 
 from __future__ import annotations
 
-from heapq import heappush
+from collections.abc import Callable
+from heapq import heappop, heappush
+from itertools import count
 
 import simpy
-from simpy.core import NORMAL, URGENT
 
 SLOTS_PER_DAY = 16
+URGENT, NORMAL = 0, 1  # priorities at one instant, as in SimPy
 
-
-class Call:
-    """A scheduled callback: the minimum SimPy's `step` needs of an event.
-
-    `at` is the exact instant the semantics computed (SimPy adds a delay to its own
-    `now`, which may round in the last bit); callbacks read `at`, never `env.now`."""
-
-    __slots__ = ("callbacks", "_ok", "at", "payload")
-
-    def __init__(self, callback, at: float, payload):
-        self.callbacks = [callback]
-        self._ok = True
-        self.at = at
-        self.payload = payload
+Callback = Callable[[float, object], None]
 
 
 class Clock:
     def __init__(self, env: simpy.Environment, horizon: float = float("inf")):
         self.env = env
         self.horizon = horizon
-        self._queue = env._queue  # pushed directly: env.schedule would recompute `at` from a delay
-        self._eid = env._eid
-        self._slots: dict[int, list[Call]] = {}
-        self._loaded = -1  # slots up to this one are on the heap: schedule into them directly
+        self._slots: dict[int, list[tuple]] = {}  # slot -> calls (at, priority, seq, fn, payload)
+        self._slot_heap: list[int] = []  # slots that have calls
+        self._running = -1  # the slot being run: calls into it go on `_hot`
+        self._hot: list[tuple] = []
+        self._seq = count().__next__
+        env.process(self._tick())
 
-    def call_at(self, at: float, callback, payload=None) -> None:
-        """Run `callback(call)` at instant `at` (after script steps at that instant).
-        Nothing is scheduled past the horizon: it could never happen."""
+    def call_at(
+        self, at: float, callback: Callback, payload: object = None, priority: int = NORMAL
+    ) -> None:
+        """Run `callback(at, payload)` at instant `at` (`at` is never before the current
+        call's instant). Nothing is scheduled past the horizon: it could never happen."""
         if at > self.horizon:
             return
-        call = Call(callback, at, payload)
         slot = int(at * SLOTS_PER_DAY)
-        if slot <= self._loaded:
-            heappush(self._queue, (at, NORMAL, next(self._eid), call))
+        call = (at, priority, self._seq(), callback, payload)
+        if slot <= self._running:
+            heappush(self._hot, call)
             return
         waiting = self._slots.get(slot)
         if waiting is None:
             self._slots[slot] = [call]
-            # a slot may begin before now when nothing was scheduled into it until now
-            start = max(slot / SLOTS_PER_DAY, self.env.now)
-            heappush(self._queue, (start, URGENT, next(self._eid), Call(self._load, start, slot)))
+            heappush(self._slot_heap, slot)
         else:
             waiting.append(call)
 
-    def urgent_at(self, at: float, callback, payload=None) -> None:
-        """Run `callback(call)` at `at` before the ordinary events of that instant (S23)."""
-        heappush(self._queue, (at, URGENT, next(self._eid), Call(callback, at, payload)))
+    def urgent_at(self, at: float, callback: Callback, payload: object = None) -> None:
+        """Run `callback(at, payload)` at `at` before the ordinary calls of that instant (S23)."""
+        self.call_at(at, callback, payload, URGENT)
 
-    def _load(self, loader: Call) -> None:
-        slot = loader.payload
-        self._loaded = slot
-        queue, eid = self._queue, self._eid
-        for call in self._slots.pop(slot):
-            heappush(queue, (call.at, NORMAL, next(eid), call))
+    def _tick(self):
+        env, slot_heap = self.env, self._slot_heap
+        while slot_heap:
+            slot = heappop(slot_heap)
+            start = slot / SLOTS_PER_DAY
+            if start > env.now:
+                yield env.timeout(start - env.now)
+            self._run_slot(slot)
+
+    def _run_slot(self, slot: int) -> None:
+        calls = self._slots.pop(slot)
+        calls.sort()  # (at, priority, seq): seq is unique, callbacks are never compared
+        hot = self._hot
+        self._running = slot
+        for call in calls:
+            while hot and hot[0] < call:
+                at, _, _, callback, payload = heappop(hot)
+                callback(at, payload)
+            at, _, _, callback, payload = call
+            callback(at, payload)
+        while hot:
+            at, _, _, callback, payload = heappop(hot)
+            callback(at, payload)

@@ -19,7 +19,7 @@ from ..recorder import Recorder
 from ..scenario import ScenarioError, models
 from ..scenario.errors import Problem
 from .behaviour import Behaviours
-from .clock import Call, Clock
+from .clock import Clock
 from .lms import LMS, ActionError
 from .plan import Plan, Step
 from .population import PopulationDriver
@@ -71,21 +71,21 @@ class Model:
         else:
             bucket.append(job)
 
-    def _run_jobs(self, event: Call) -> None:
+    def _run_jobs(self, at: float, _payload: None) -> None:
         lms = self.lms
-        lms.now = event.at
-        bucket = self._buckets[event.at]
+        lms.now = at
+        bucket = self._buckets[at]
         index = 0
         while index < len(bucket):  # grows while it runs: delay-0 cascades (S22, S23)
             lms.process_job(bucket[index])
             index += 1
-        del self._buckets[event.at]
+        del self._buckets[at]
 
     # ----- script -----------------------------------------------------------------
 
-    def _run_steps(self, event: Call) -> None:
-        self.lms.now = event.at
-        for step in self.plan.timeline[event.payload]:
+    def _run_steps(self, at: float, group: int) -> None:
+        self.lms.now = at
+        for step in self.plan.timeline[group]:
             self._step = step
             self._apply(step)
         self._step = None
@@ -151,8 +151,9 @@ class Model:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            # [0, horizon] is closed: run everything at the horizon itself too.
-            self.env.run(until=math.nextafter(horizon, math.inf))
+            # The clock schedules nothing past the horizon, so the run ends by itself
+            # after the last call at or before it ([0, horizon] is closed).
+            self.env.run()
         except ActionError as exc:
             raise self._located(exc) from None
         finally:

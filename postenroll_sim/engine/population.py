@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from ..scenario.stochastic import Population
-from .clock import Call, Clock
+from .clock import Clock
 from .lms import ADMIN, LMS, SELF
 from .plan import Plan
 from .random import Streams, exponential, sampler
@@ -69,14 +69,14 @@ class PopulationDriver:
         """Poisson arrivals, streamed: the next arrival is drawn when the previous one happens."""
         self.clock.call_at(now + self.interarrival(), self._hire)  # past the horizon: dropped
 
-    def _hire(self, call: Call) -> None:
-        self.lms.now = call.at
+    def _hire(self, at: float, _payload: None) -> None:
+        self.lms.now = at
         self.join()
-        self._next_hire(call.at)
+        self._next_hire(at)
 
-    def _hire_batch(self, event: Call) -> None:
-        self.lms.now = event.at
-        for _ in range(event.payload):
+    def _hire_batch(self, at: float, count: int) -> None:
+        self.lms.now = at
+        for _ in range(count):
             self.join()
 
     def join(self) -> int:
@@ -101,26 +101,25 @@ class PopulationDriver:
         else:
             self.lms.enroll(learner, course, ADMIN)
 
-    def _on_hire(self, event: Call) -> None:
-        learner, index = event.payload
+    def _on_hire(self, at: float, payload: tuple[int, int]) -> None:
+        learner, index = payload
         if self.lms.removed[learner]:
             return
-        self.lms.now = event.at
+        self.lms.now = at
         course, method, _ = self.on_hire[index]
         self._enroll(learner, course, method)
 
-    def _self_enroll(self, event: Call) -> None:
+    def _self_enroll(self, at: float, payload: tuple[int, int]) -> None:
         """Catalog self-enrollment attempts: a Poisson process per learner and course (S16 applies)."""
-        learner, index = event.payload
+        learner, index = payload
         if self.lms.removed[learner]:
             return
-        self.lms.now = event.at
+        self.lms.now = at
         course, gap = self.self_enroll[index]
         self.lms.self_enroll(learner, course)
-        self.clock.call_at(event.at + gap(), self._self_enroll, event.payload)
+        self.clock.call_at(at + gap(), self._self_enroll, payload)
 
-    def _leave(self, event: Call) -> None:
-        learner = event.payload
+    def _leave(self, at: float, learner: int) -> None:
         if not self.lms.removed[learner]:
-            self.lms.now = event.at
+            self.lms.now = at
             self.lms.remove_learner(learner)  # S29
