@@ -62,7 +62,7 @@ def measure(learners: int, years: float, tables: str) -> dict:
     start = time.perf_counter()
     model.run()
     run_seconds = time.perf_counter() - start
-    events = len(model.recorder.v_day)  # before the tables release the logs
+    events = model.recorder.n_events  # before the tables release the logs
     start = time.perf_counter()
     frames = model.recorder.tables(which=which, release=True)
     build_seconds = time.perf_counter() - start

@@ -8,6 +8,7 @@ categorical ids whose categories are the scenario's own id lists.
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from array import array
 
 import numpy as np
@@ -31,6 +32,47 @@ def _nullable_int(codes: np.ndarray) -> pd.arrays.IntegerArray:
 
 
 _DTYPES = {"b": np.int8, "i": np.int32, "d": np.float64}
+
+# Write-only logs are packed rows appended to a bytearray: one C call a row (an array
+# `extend` of a tuple converts and appends item by item, 2.5x slower), read back as a
+# numpy structured array at the end. Native sizes, no padding ("=").
+EVENT_ROW = struct.Struct("=d7i")  # day; event, learner, course, enrollment, rule, job, detail
+EVENT_DTYPE = np.dtype(
+    [("day", "=f8")]
+    + [(f, "=i4") for f in ("event", "learner", "course", "enrollment", "rule", "job", "detail")]
+)
+JOB_ROW = struct.Struct("=iibidd")  # rule, source, trigger, trigger enrollment, queued, due
+JOB_DTYPE = np.dtype(
+    [
+        ("rule", "=i4"),
+        ("source", "=i4"),
+        ("trigger", "=i1"),
+        ("trigger_enrollment", "=i4"),
+        ("queued", "=f8"),
+        ("due", "=f8"),
+    ]
+)
+OUTCOME_ROW = struct.Struct("=iiibdi")  # job, position, target, outcome, processed, enrollment
+OUTCOME_DTYPE = np.dtype(
+    [
+        ("job", "=i4"),
+        ("position", "=i4"),
+        ("target", "=i4"),
+        ("outcome", "=i1"),
+        ("processed", "=f8"),
+        ("enrollment", "=i4"),
+    ]
+)
+assert EVENT_DTYPE.itemsize == EVENT_ROW.size and JOB_DTYPE.itemsize == JOB_ROW.size
+assert OUTCOME_DTYPE.itemsize == OUTCOME_ROW.size
+
+
+def _rows(log: bytearray, dtype: np.dtype) -> np.ndarray:
+    return np.frombuffer(log, dtype=dtype) if log else np.zeros(0, dtype=dtype)
+
+
+def _field(rows: np.ndarray, name: str) -> np.ndarray:
+    return np.ascontiguousarray(rows[name])
 
 
 def _view(column: array, copy: bool = True) -> np.ndarray:
@@ -68,25 +110,13 @@ class Recorder:
         self.e_failed = array("d")
         self.e_superseded = array("d")
         self.e_status = array("b")
-        # jobs, indexed by job id
-        self.j_rule = array("i")
+        # jobs, indexed by job id: the learner (the engine reads it) and packed JOB_ROWs
         self.j_learner = array("i")
-        self.j_source = array("i")
-        self.j_trigger = array("b")
-        self.j_trigger_enrollment = array("i")
-        self.j_queued = array("d")
-        self.j_due = array("d")
-        # job outcomes, one per job and target, in processing order
-        self.o_job = array("i")
-        self.o_position = array("i")
-        self.o_target = array("i")
-        self.o_outcome = array("b")
-        self.o_processed = array("d")
-        self.o_enrollment = array("i")
-        # events, in the order they happened
-        # events: the day, and seven int codes a row packed in one array (one append a row)
-        self.v_day = array("d")
-        self.v_codes = array("i")  # event, learner, course, enrollment, rule, job, detail
+        self.j_rows = bytearray()
+        # job outcomes, one OUTCOME_ROW per job and target, in processing order
+        self.o_rows = bytearray()
+        # events, one EVENT_ROW each, in the order they happened
+        self.v_rows = bytearray()
         self.details: list[str] = []
         self.session_rows: SESSION_ROWS = []  # filled at the end of a run
         self._copy = True
@@ -129,25 +159,15 @@ class Recorder:
         queued: float,
         due: float,
     ) -> int:
-        jid = len(self.j_rule)
-        self.j_rule.append(rule)
+        jid = len(self.j_learner)
         self.j_learner.append(learner)
-        self.j_source.append(source)
-        self.j_trigger.append(trigger)
-        self.j_trigger_enrollment.append(trigger_enrollment)
-        self.j_queued.append(queued)
-        self.j_due.append(due)
+        self.j_rows += JOB_ROW.pack(rule, source, trigger, trigger_enrollment, queued, due)
         return jid
 
     def job_outcome(
         self, job: int, position: int, target: int, outcome: int, processed: float, enrollment: int
     ) -> None:
-        self.o_job.append(job)
-        self.o_position.append(position)
-        self.o_target.append(target)
-        self.o_outcome.append(outcome)
-        self.o_processed.append(processed)
-        self.o_enrollment.append(enrollment)
+        self.o_rows += OUTCOME_ROW.pack(job, position, target, outcome, processed, enrollment)
 
     def code(self, detail: str) -> int:
         """The code of a `detail` text (interned: each text is stored once)."""
@@ -169,8 +189,11 @@ class Recorder:
         detail: int = NONE,
     ) -> None:
         """Log one event; `detail` is a code from `code()`."""
-        self.v_day.append(day)
-        self.v_codes.extend((event, learner, course, enrollment, rule, job, detail))
+        self.v_rows += EVENT_ROW.pack(day, event, learner, course, enrollment, rule, job, detail)
+
+    @property
+    def n_events(self) -> int:
+        return len(self.v_rows) // EVENT_ROW.size
 
     # ----- tables -----------------------------------------------------------------
 
@@ -198,8 +221,11 @@ class Recorder:
             built[name] = add_timestamps(frame, start_date) if start_date is not None else frame
             if release:
                 for attribute, column in list(vars(self).items()):
-                    if isinstance(column, array) and attribute.startswith(tuple(prefixes)):
-                        setattr(self, attribute, array(column.typecode))
+                    if attribute.startswith(tuple(prefixes)):
+                        if isinstance(column, array):
+                            setattr(self, attribute, array(column.typecode))
+                        elif isinstance(column, bytearray):
+                            setattr(self, attribute, bytearray())
         self._copy = True
         return {name: built[name] for name in which}
 
@@ -233,26 +259,27 @@ class Recorder:
         )
 
     def jobs(self, replication: int = 0) -> pd.DataFrame:
-        job = self._col(self.o_job)
-        order = np.lexsort((self._col(self.o_position), job))
-        job = job[order]
-        j_trigger = self._col(self.j_trigger)
+        outcomes = _rows(self.o_rows, OUTCOME_DTYPE)
+        order = np.lexsort((outcomes["position"], outcomes["job"]))
+        outcomes = outcomes[order]  # a copy, in job and target order
+        job = _field(outcomes, "job")
+        jobs = _rows(self.j_rows, JOB_DTYPE)[job]
         return pd.DataFrame(
             copy=False,
             data={
                 "replication": np.full(len(job), replication, dtype=np.int32),
                 "job_id": job,
-                "rule_id": _categorical(self._col(self.j_rule)[job], self.rule_ids),
+                "rule_id": _categorical(_field(jobs, "rule"), self.rule_ids),
                 "learner_id": _categorical(self._col(self.j_learner)[job], self.learner_ids),
-                "source_course_id": _categorical(self._col(self.j_source)[job], self.course_ids),
-                "trigger": _categorical(j_trigger[job], TRIGGERS),
-                "trigger_enrollment_id": self._col(self.j_trigger_enrollment)[job],
-                "queued_day": self._col(self.j_queued)[job],
-                "due_day": self._col(self.j_due)[job],
-                "processed_day": self._col(self.o_processed)[order],
-                "target_course_id": _categorical(self._col(self.o_target)[order], self.course_ids),
-                "outcome": _categorical(self._col(self.o_outcome)[order], OUTCOMES),
-                "enrollment_id": _nullable_int(self._col(self.o_enrollment)[order]),
+                "source_course_id": _categorical(_field(jobs, "source"), self.course_ids),
+                "trigger": _categorical(_field(jobs, "trigger"), TRIGGERS),
+                "trigger_enrollment_id": _field(jobs, "trigger_enrollment"),
+                "queued_day": _field(jobs, "queued"),
+                "due_day": _field(jobs, "due"),
+                "processed_day": _field(outcomes, "processed"),
+                "target_course_id": _categorical(_field(outcomes, "target"), self.course_ids),
+                "outcome": _categorical(_field(outcomes, "outcome"), OUTCOMES),
+                "enrollment_id": _nullable_int(_field(outcomes, "enrollment")),
             },
         )
 
@@ -260,20 +287,19 @@ class Recorder:
         return sessions_frame(self.session_rows, self.course_ids, replication)
 
     def events(self, replication: int = 0) -> pd.DataFrame:
-        n = len(self.v_day)
-        codes = self._col(self.v_codes).reshape(n, 7)
+        rows = _rows(self.v_rows, EVENT_DTYPE)
         return pd.DataFrame(
             copy=False,
             data={
-                "replication": np.full(n, replication, dtype=np.int32),
-                "day": self._col(self.v_day),
-                "event": _categorical(codes[:, 0].astype(np.int8), EVENTS),
-                "learner_id": _categorical(codes[:, 1], self.learner_ids),
-                "course_id": _categorical(codes[:, 2], self.course_ids),
-                "enrollment_id": _nullable_int(codes[:, 3]),
-                "rule_id": _categorical(codes[:, 4], self.rule_ids),
-                "job_id": _nullable_int(codes[:, 5]),
-                "detail": _categorical(codes[:, 6], self.details),
+                "replication": np.full(len(rows), replication, dtype=np.int32),
+                "day": _field(rows, "day"),
+                "event": _categorical(rows["event"].astype(np.int8), EVENTS),
+                "learner_id": _categorical(_field(rows, "learner"), self.learner_ids),
+                "course_id": _categorical(_field(rows, "course"), self.course_ids),
+                "enrollment_id": _nullable_int(_field(rows, "enrollment")),
+                "rule_id": _categorical(_field(rows, "rule"), self.rule_ids),
+                "job_id": _nullable_int(_field(rows, "job")),
+                "detail": _categorical(_field(rows, "detail"), self.details),
             },
         )
 
