@@ -13,10 +13,10 @@ from ..scenario.stochastic import Behaviour
 from .clock import Clock
 from .lms import COMPLETE, IN_PROGRESS, LMS, NOT_STARTED
 from .plan import CURRICULUM, ILC, Plan, Session
-from .random import Constant, Streams, sampler, uniforms
+from .random import Streams, constant, sampler, uniforms
 
 E = EVENT_CODE
-ZERO = Constant(0.0)
+ZERO = constant(0.0)
 
 
 class CourseBehaviour:

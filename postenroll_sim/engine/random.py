@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -30,33 +31,18 @@ class Streams:
         return np.random.Generator(np.random.PCG64(child))
 
 
-class Sampler:
-    """Draws one float at a time from a block-filled buffer."""
-
-    __slots__ = ("_draw", "_buffer", "_index")
-
-    def __init__(self, draw: Callable[[int], np.ndarray]):
-        self._draw = draw
-        self._buffer: list[float] = []
-        self._index = 0
-
-    def __call__(self) -> float:
-        index = self._index
-        if index == len(self._buffer):
-            self._buffer = self._draw(BLOCK).tolist()
-            index = 0
-        self._index = index + 1
-        return self._buffer[index]
+Draw = Callable[[], float]  # a sampler: call it for the next value
 
 
-class Constant:
-    __slots__ = ("value",)
+def block_sampler(draw: Callable[[int], np.ndarray]) -> Draw:
+    """Values of `draw(BLOCK)`, one at a time. The result is the `__next__` of a C-level
+    iterator over the blocks, so a draw costs no Python frame (it is on the hot path)."""
+    blocks = iter(lambda: draw(BLOCK).tolist(), None)  # never None: an endless stream
+    return chain.from_iterable(blocks).__next__
 
-    def __init__(self, value: float):
-        self.value = float(value)
 
-    def __call__(self) -> float:
-        return self.value
+def constant(value: float) -> Draw:
+    return repeat(float(value)).__next__
 
 
 def sampler(
@@ -68,40 +54,40 @@ def sampler(
     | st.Triangular
     | st.Empirical,
     rng: np.random.Generator,
-) -> Sampler | Constant:
+) -> Draw:
     """A sampler for a scenario distribution (all non-negative by construction)."""
     if isinstance(dist, st.Fixed):
-        return Constant(dist.value)
+        return constant(dist.value)
     if isinstance(dist, st.Exponential):
-        return Sampler(lambda n: rng.exponential(dist.mean_, n))
+        return block_sampler(lambda n: rng.exponential(dist.mean_, n))
     if isinstance(dist, st.Lognormal):
         mu = math.log(dist.median)
-        return Sampler(lambda n: rng.lognormal(mu, dist.sigma, n))
+        return block_sampler(lambda n: rng.lognormal(mu, dist.sigma, n))
     if isinstance(dist, st.Gamma):
         shape = 1.0 / dist.cv**2
         scale = dist.mean_ / shape
-        return Sampler(lambda n: rng.gamma(shape, scale, n))
+        return block_sampler(lambda n: rng.gamma(shape, scale, n))
     if isinstance(dist, st.Uniform):
-        return Sampler(lambda n: rng.uniform(dist.min, dist.max, n))
+        return block_sampler(lambda n: rng.uniform(dist.min, dist.max, n))
     if isinstance(dist, st.Triangular):
-        return Sampler(lambda n: rng.triangular(dist.min, dist.mode, dist.max, n))
+        return block_sampler(lambda n: rng.triangular(dist.min, dist.mode, dist.max, n))
     if isinstance(dist, st.Empirical):
         values = np.asarray(dist.values, dtype=float)
         weights = np.asarray(
             dist.weights if dist.weights is not None else [1.0] * len(values), dtype=float
         )
         p = weights / weights.sum()
-        return Sampler(lambda n: rng.choice(values, size=n, p=p))
+        return block_sampler(lambda n: rng.choice(values, size=n, p=p))
     raise TypeError(f"unknown distribution {dist!r}")  # pragma: no cover
 
 
-def uniforms(rng: np.random.Generator) -> Sampler:
+def uniforms(rng: np.random.Generator) -> Draw:
     """U(0, 1) draws, for yes/no decisions (pass, abandon, no-show)."""
-    return Sampler(rng.random)
+    return block_sampler(rng.random)
 
 
-def exponential(mean: float, rng: np.random.Generator) -> Sampler | Constant:
+def exponential(mean: float, rng: np.random.Generator) -> Draw:
     """Exponential gaps with the given mean (an infinite mean: never)."""
     if math.isinf(mean):
-        return Constant(math.inf)
-    return Sampler(lambda n: rng.exponential(mean, n))
+        return constant(math.inf)
+    return block_sampler(lambda n: rng.exponential(mean, n))
