@@ -28,7 +28,7 @@ def _categorical(codes: np.ndarray, categories: list[str] | tuple[str, ...]) -> 
 
 
 def _nullable_int(codes: np.ndarray) -> pd.arrays.IntegerArray:
-    return pd.arrays.IntegerArray(codes.astype(np.int32), codes < 0)
+    return pd.arrays.IntegerArray(codes.astype(np.int32, copy=False), codes < 0)
 
 
 _DTYPES = {"b": np.int8, "i": np.int32, "d": np.float64}
@@ -65,6 +65,9 @@ OUTCOME_DTYPE = np.dtype(
 )
 assert EVENT_DTYPE.itemsize == EVENT_ROW.size and JOB_DTYPE.itemsize == JOB_ROW.size
 assert OUTCOME_DTYPE.itemsize == OUTCOME_ROW.size
+
+
+EVENT_CHUNK = 1 << 20  # rows converted at a time when the events table is built
 
 
 def _rows(log: bytearray, dtype: np.dtype) -> np.ndarray:
@@ -287,21 +290,56 @@ class Recorder:
         return sessions_frame(self.session_rows, self.course_ids, replication)
 
     def events(self, replication: int = 0) -> pd.DataFrame:
-        rows = _rows(self.v_rows, EVENT_DTYPE)
+        n = self.n_events
+        widths = {
+            "event": len(EVENTS),
+            "learner": len(self.learner_ids),
+            "course": len(self.course_ids),
+            "rule": len(self.rule_ids),
+            "detail": len(self.details),
+        }
+        # each column in the dtype its table column keeps (categorical codes as narrow as
+        # pandas makes them), filled from the end of the log in chunks; once the run is
+        # over the log is cut back behind each chunk, so the log and the table never both
+        # hold every row (at a million learners that is a gigabyte less at the peak)
+        columns = {
+            name: np.empty(n, _code_dtype(widths[name]) if name in widths else dt_)
+            for name, (dt_, _) in EVENT_DTYPE.fields.items()
+        }
+        log, size = self.v_rows, EVENT_ROW.size
+        end = n
+        while end > 0:
+            start = max(0, end - EVENT_CHUNK)
+            with memoryview(log)[start * size : end * size] as chunk:
+                rows = np.frombuffer(chunk, dtype=EVENT_DTYPE)
+                for name, column in columns.items():
+                    column[start:end] = rows[name]
+                del rows
+            if not self._copy:
+                del log[start * size :]
+            end = start
         return pd.DataFrame(
             copy=False,
             data={
-                "replication": np.full(len(rows), replication, dtype=np.int32),
-                "day": _field(rows, "day"),
-                "event": _categorical(rows["event"].astype(np.int8), EVENTS),
-                "learner_id": _categorical(_field(rows, "learner"), self.learner_ids),
-                "course_id": _categorical(_field(rows, "course"), self.course_ids),
-                "enrollment_id": _nullable_int(_field(rows, "enrollment")),
-                "rule_id": _categorical(_field(rows, "rule"), self.rule_ids),
-                "job_id": _nullable_int(_field(rows, "job")),
-                "detail": _categorical(_field(rows, "detail"), self.details),
+                "replication": np.full(n, replication, dtype=np.int32),
+                "day": columns["day"],
+                "event": _categorical(columns["event"], EVENTS),
+                "learner_id": _categorical(columns["learner"], self.learner_ids),
+                "course_id": _categorical(columns["course"], self.course_ids),
+                "enrollment_id": _nullable_int(columns["enrollment"]),
+                "rule_id": _categorical(columns["rule"], self.rule_ids),
+                "job_id": _nullable_int(columns["job"]),
+                "detail": _categorical(columns["detail"], self.details),
             },
         )
+
+
+def _code_dtype(categories: int) -> np.dtype:
+    """The dtype pandas gives the codes of a categorical with that many categories."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if categories < np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
 
 
 SESSION_ROWS = list[tuple[str, int, float, int, int, int, int]]

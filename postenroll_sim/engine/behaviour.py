@@ -16,6 +16,10 @@ from .plan import CURRICULUM, ILC, Plan, Session
 from .random import Streams, constant, sampler, uniforms
 
 E = EVENT_CODE
+EV_SESSION_ATTENDED = E["session_attended"]
+EV_SESSION_BOOKED = E["session_booked"]
+EV_SESSION_MISSED = E["session_missed"]
+EV_SESSION_WAITLISTED = E["session_waitlisted"]
 ZERO = constant(0.0)
 
 
@@ -179,7 +183,7 @@ class Behaviours:
             state.booked += 1
             self.rec.event(
                 self.lms.now,
-                E["session_booked"],
+                EV_SESSION_BOOKED,
                 learner,
                 course,
                 enrollment,
@@ -188,7 +192,7 @@ class Behaviours:
             self.clock.call_at(state.session.day, self._attend, (enrollment, candidate))
             return
         self.waiting[course].append(enrollment)
-        self.rec.event(self.lms.now, E["session_waitlisted"], learner, course, enrollment)
+        self.rec.event(self.lms.now, EV_SESSION_WAITLISTED, learner, course, enrollment)
 
     def _attend(self, at: float, payload: tuple[int, int]) -> None:
         enrollment, index = payload
@@ -204,12 +208,12 @@ class Behaviours:
         if behaviour.no_show_rate and behaviour.uniform() < behaviour.no_show_rate:
             state.missed += 1
             rec.event(
-                lms.now, E["session_missed"], learner, course, enrollment, detail=state.detail
+                lms.now, EV_SESSION_MISSED, learner, course, enrollment, detail=state.detail
             )
             self._book_after(enrollment, state.session.day, strictly=True)  # a no-show books again
             return
         state.attended += 1
-        rec.event(lms.now, E["session_attended"], learner, course, enrollment, detail=state.detail)
+        rec.event(lms.now, EV_SESSION_ATTENDED, learner, course, enrollment, detail=state.detail)
         if status == NOT_STARTED:
             lms.start(enrollment)
         self._result(enrollment)

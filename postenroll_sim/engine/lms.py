@@ -20,6 +20,24 @@ ADMIN, SELF, POST_ENROLLMENT, BUNDLE_METHOD = range(4)
 METHOD_NAMES = ("admin", "self", "post_enrollment", "bundle")
 
 E = EVENT_CODE
+EV_BUNDLE_COURSE_ADDED = E["bundle_course_added"]
+EV_BUNDLE_COURSE_REMOVED = E["bundle_course_removed"]
+EV_BUNDLE_MEMBER_SKIPPED = E["bundle_member_skipped"]
+EV_CASCADE_LIMIT = E["cascade_limit"]
+EV_COMPLETED = E["completed"]
+EV_ENROLLED = E["enrolled"]
+EV_FAILED = E["failed"]
+EV_JOB_PROCESSED = E["job_processed"]
+EV_JOB_QUEUED = E["job_queued"]
+EV_LEARNER_ADDED = E["learner_added"]
+EV_LEARNER_REMOVED = E["learner_removed"]
+EV_RULE_ADDED = E["rule_added"]
+EV_RULE_EDITED = E["rule_edited"]
+EV_RULE_REMOVED = E["rule_removed"]
+EV_SELF_ENROLL_REJECTED = E["self_enroll_rejected"]
+EV_STARTED = E["started"]
+EV_SUPERSEDED = E["superseded"]
+EV_VISIBLE = E["visible"]
 O_ENROLLED = OUTCOME_CODE["enrolled"]
 O_OPEN = OUTCOME_CODE["skipped_already_enrolled"]
 O_COMPLETED = OUTCOME_CODE["skipped_already_completed"]
@@ -92,20 +110,20 @@ class LMS:
     def add_rule(self, version: RuleVersion) -> None:
         """S18: a new rule acts on triggers from now on, never on earlier ones."""
         self._put_rule(version)
-        self.rec.event(self.now, E["rule_added"], course=version.source, rule=version.rule)
+        self.rec.event(self.now, EV_RULE_ADDED, course=version.source, rule=version.rule)
 
     def edit_rule(self, rule: int, spec) -> None:
         """S18 [decision]: jobs already queued keep the snapshot they were queued with."""
         old = self.version_of[rule]
         self._put_rule(self.plan.version(rule, old.source, spec, base=old))
-        self.rec.event(self.now, E["rule_edited"], course=old.source, rule=rule)
+        self.rec.event(self.now, EV_RULE_EDITED, course=old.source, rule=rule)
 
     def remove_rule(self, rule: int) -> None:
         """S18: removing a rule never cancels jobs already queued."""
         version = self.version_of.pop(rule)
         self.course_rules[version.source].remove(rule)
         self._refresh(version.source)
-        self.rec.event(self.now, E["rule_removed"], course=version.source, rule=rule)
+        self.rec.event(self.now, EV_RULE_REMOVED, course=version.source, rule=rule)
 
     # ----- triggers and jobs (S17-S24) ------------------------------------------------
 
@@ -120,7 +138,7 @@ class LMS:
             due = now + version.delay  # S3: due at t + d
             job = rec.new_job(version.rule, learner, course, trigger, enrollment, now, due)
             self.job_version.append(version)
-            rec.event(now, E["job_queued"], learner, course, enrollment, version.rule, job)
+            rec.event(now, EV_JOB_QUEUED, learner, course, enrollment, version.rule, job)
             self.schedule_job(job, due)
 
     def process_job(self, job: int) -> None:
@@ -153,7 +171,7 @@ class LMS:
             rec.job_outcome(job, position, target, outcome, now, enrollment)
             rec.event(
                 now,
-                E["job_processed"],
+                EV_JOB_PROCESSED,
                 learner,
                 target,
                 enrollment,
@@ -170,7 +188,7 @@ class LMS:
             self.rec.job_outcome(job, position, target, O_CASCADE, self.now, NONE)
             self.rec.event(
                 self.now,
-                E["job_processed"],
+                EV_JOB_PROCESSED,
                 learner,
                 target,
                 NONE,
@@ -186,7 +204,7 @@ class LMS:
             self.warnings.append(message)
             self.rec.event(
                 self.now,
-                E["cascade_limit"],
+                EV_CASCADE_LIMIT,
                 learner,
                 version.source,
                 rule=version.rule,
@@ -213,7 +231,7 @@ class LMS:
         previous = self.current[key]
         if previous >= 0:  # S14: the old record moves to history with its status
             rec.e_superseded[previous] = now
-            rec.event(now, E["superseded"], learner, course, previous)
+            rec.event(now, EV_SUPERSEDED, learner, course, previous)
         active = self.active[course]
         enrollment = rec.new_enrollment(
             learner, course, method, rule, job, now, now if active else NAN
@@ -222,7 +240,7 @@ class LMS:
         if not active:  # S21: created and reported, invisible until the course is active
             self.invisible.setdefault(course, []).append(enrollment)
         rec.event(
-            now, E["enrolled"], learner, course, enrollment, rule, job, self.method_detail[method]
+            now, EV_ENROLLED, learner, course, enrollment, rule, job, self.method_detail[method]
         )
         self._trigger(learner, course, ENROLLED, enrollment)
         kind = self.course_types[course]
@@ -247,7 +265,7 @@ class LMS:
             return
         self.rec.event(
             self.now,
-            E["bundle_member_skipped"],
+            EV_BUNDLE_MEMBER_SKIPPED,
             learner,
             course,
             self.current[learner * self.nc + course],
@@ -270,7 +288,7 @@ class LMS:
         else:
             return self.enroll(learner, course, SELF)
         self.rec.event(
-            self.now, E["self_enroll_rejected"], learner, course, detail=self.rec.code(reason)
+            self.now, EV_SELF_ENROLL_REJECTED, learner, course, detail=self.rec.code(reason)
         )
         return NONE
 
@@ -288,7 +306,7 @@ class LMS:
         rec.e_status[enrollment] = IN_PROGRESS
         rec.e_started[enrollment] = self.now
         rec.event(
-            self.now, E["started"], rec.e_learner[enrollment], rec.e_course[enrollment], enrollment
+            self.now, EV_STARTED, rec.e_learner[enrollment], rec.e_course[enrollment], enrollment
         )
 
     def complete(self, enrollment: int) -> None:
@@ -298,7 +316,7 @@ class LMS:
         rec.e_status[enrollment] = COMPLETE
         rec.e_completed[enrollment] = self.now
         self.last_completed[learner * self.nc + course] = self.now
-        rec.event(self.now, E["completed"], learner, course, enrollment)
+        rec.event(self.now, EV_COMPLETED, learner, course, enrollment)
         self._trigger(learner, course, COMPLETED, enrollment)
         for curriculum in self.plan.curricula_of[course]:
             current = self.current[learner * self.nc + curriculum]
@@ -310,7 +328,7 @@ class LMS:
         rec.e_status[enrollment] = FAILED_STATUS
         rec.e_failed[enrollment] = self.now
         rec.event(
-            self.now, E["failed"], rec.e_learner[enrollment], rec.e_course[enrollment], enrollment
+            self.now, EV_FAILED, rec.e_learner[enrollment], rec.e_course[enrollment], enrollment
         )
         self._trigger(rec.e_learner[enrollment], rec.e_course[enrollment], FAILED, enrollment)
 
@@ -352,7 +370,7 @@ class LMS:
                     and not self.removed[rec.e_learner[enrollment]]
                 ):
                     rec.e_visible[enrollment] = self.now
-                    rec.event(self.now, E["visible"], rec.e_learner[enrollment], course, enrollment)
+                    rec.event(self.now, EV_VISIBLE, rec.e_learner[enrollment], course, enrollment)
                     if self.on_visible is not None:
                         self.on_visible(enrollment)
 
@@ -361,7 +379,7 @@ class LMS:
         self.bundle_members[bundle].append(course)
         self.rec.event(
             self.now,
-            E["bundle_course_added"],
+            EV_BUNDLE_COURSE_ADDED,
             course=course,
             detail=self.rec.code(self.plan.course_ids[bundle]),
         )
@@ -374,7 +392,7 @@ class LMS:
         self.bundle_members[bundle].remove(course)
         self.rec.event(
             self.now,
-            E["bundle_course_removed"],
+            EV_BUNDLE_COURSE_REMOVED,
             course=course,
             detail=self.rec.code(self.plan.course_ids[bundle]),
         )
@@ -382,7 +400,7 @@ class LMS:
     # ----- learners (S29) --------------------------------------------------------------
 
     def add_learner(self, learner: int) -> None:
-        self.rec.event(self.now, E["learner_added"], learner)
+        self.rec.event(self.now, EV_LEARNER_ADDED, learner)
 
     def new_learner(self, learner_id: str) -> int:
         """A generated learner joins now; returns its code."""
@@ -397,7 +415,7 @@ class LMS:
     def remove_learner(self, learner: int) -> None:
         """S29: no new enrollments or triggers; open enrollments stay; queued jobs get skipped."""
         self.removed[learner] = True
-        self.rec.event(self.now, E["learner_removed"], learner)
+        self.rec.event(self.now, EV_LEARNER_REMOVED, learner)
 
     # ----- script actions on a learner's current enrollment --------------------------------
 
