@@ -3,14 +3,16 @@
 A population keeps about one pending call per learner (each learner's next step) and
 makes dozens per learner-year. Giving each its own SimPy event costs SimPy's step and a
 binary-heap push and pop over a heap as large as the population (cache misses at every
-level). Instead calls wait in per-slot lists (1/16 of a day); one long-lived SimPy
-process wakes at each slot that has calls, sorts the slot's list once and runs it.
+level). Instead calls wait in per-slot columns (1/16 of a day): their instants in a
+typed array, callbacks and payloads in lists. One long-lived SimPy process wakes at each
+slot that has calls, orders the slot with one numpy argsort of the instants and runs it.
 
 The order is exactly SimPy's: by instant, then priority (script steps before everything
-else at an instant, S23), then the order the calls were scheduled. Calls scheduled into
-the slot being run (delay 0, or shorter than what is left of the slot) go on a small
-heap that is merged in; they were scheduled after everything already in the slot, so
-they come after it at equal instants.
+else at an instant, S23), then the order the calls were scheduled (a stable sort keeps
+it). Calls scheduled into the slot being run (delay 0, or shorter than what is left of
+the slot) and the script's urgent calls go on a small heap that is merged in; ordinary
+calls there were scheduled after everything already in the slot, so they come after it
+at equal instants.
 
 Callbacks are called as `callback(at, payload)` with the exact instant the semantics
 computed; SimPy's own `now` is the slot's start and is never used for the rules.
@@ -18,10 +20,12 @@ computed; SimPy's own `now` is the slot's start and is never used for the rules.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from itertools import count
 
+import numpy as np
 import simpy
 
 SLOTS_PER_DAY = 16
@@ -34,35 +38,44 @@ class Clock:
     def __init__(self, env: simpy.Environment, horizon: float = float("inf")):
         self.env = env
         self.horizon = horizon
-        self._slots: dict[int, list[tuple]] = {}  # slot -> calls (at, priority, seq, fn, payload)
+        # slot -> (instants, callbacks, payloads) of its ordinary calls, in scheduling order
+        self._slots: dict[int, tuple[array, list[Callback], list[object]]] = {}
+        self._urgent: dict[int, list[tuple]] = {}  # slot -> (at, URGENT, seq, callback, payload)
         self._slot_heap: list[int] = []  # slots that have calls
         self._running = -1  # the slot being run: calls into it go on `_hot`
-        self._hot: list[tuple] = []
+        self._hot: list[tuple] = []  # (at, priority, seq, callback, payload)
         self._seq = count().__next__
         env.process(self._tick())
 
-    def call_at(
-        self, at: float, callback: Callback, payload: object = None, priority: int = NORMAL
-    ) -> None:
+    def call_at(self, at: float, callback: Callback, payload: object = None) -> None:
         """Run `callback(at, payload)` at instant `at` (`at` is never before the current
         call's instant). Nothing is scheduled past the horizon: it could never happen."""
         if at > self.horizon:
             return
         slot = int(at * SLOTS_PER_DAY)
-        call = (at, priority, self._seq(), callback, payload)
         if slot <= self._running:
-            heappush(self._hot, call)
+            heappush(self._hot, (at, NORMAL, self._seq(), callback, payload))
             return
-        waiting = self._slots.get(slot)
-        if waiting is None:
-            self._slots[slot] = [call]
-            heappush(self._slot_heap, slot)
-        else:
-            waiting.append(call)
+        columns = self._slots.get(slot)
+        if columns is None:
+            self._slots[slot] = (array("d", (at,)), [callback], [payload])
+            if slot not in self._urgent:
+                heappush(self._slot_heap, slot)
+            return
+        instants, callbacks, payloads = columns
+        instants.append(at)
+        callbacks.append(callback)
+        payloads.append(payload)
 
     def urgent_at(self, at: float, callback: Callback, payload: object = None) -> None:
-        """Run `callback(at, payload)` at `at` before the ordinary calls of that instant (S23)."""
-        self.call_at(at, callback, payload, URGENT)
+        """Run `callback(at, payload)` at `at` before the ordinary calls of that instant (S23).
+        Only the script uses it, before the run starts."""
+        if at > self.horizon:
+            return
+        slot = int(at * SLOTS_PER_DAY)
+        if slot not in self._urgent and slot not in self._slots:
+            heappush(self._slot_heap, slot)
+        self._urgent.setdefault(slot, []).append((at, URGENT, self._seq(), callback, payload))
 
     def _tick(self):
         env, slot_heap = self.env, self._slot_heap
@@ -74,16 +87,19 @@ class Clock:
             self._run_slot(slot)
 
     def _run_slot(self, slot: int) -> None:
-        calls = self._slots.pop(slot)
-        calls.sort()  # (at, priority, seq): seq is unique, callbacks are never compared
         hot = self._hot
+        hot.extend(self._urgent.pop(slot, ()))
+        heapify(hot)
         self._running = slot
-        for call in calls:
-            while hot and hot[0] < call:
-                at, _, _, callback, payload = heappop(hot)
-                callback(at, payload)
-            at, _, _, callback, payload = call
-            callback(at, payload)
+        instants, callbacks, payloads = self._slots.pop(slot, (array("d"), [], []))
+        order = np.argsort(np.frombuffer(instants, dtype=np.float64), kind="stable")
+        for index in order.tolist():
+            at = instants[index]
+            # heap calls first if earlier, or at the same instant and urgent
+            while hot and (hot[0][0] < at or (hot[0][0] == at and hot[0][1] == URGENT)):
+                entry = heappop(hot)
+                entry[3](entry[0], entry[4])
+            callbacks[index](at, payloads[index])
         while hot:
-            at, _, _, callback, payload = heappop(hot)
-            callback(at, payload)
+            entry = heappop(hot)
+            entry[3](entry[0], entry[4])
