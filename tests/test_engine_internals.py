@@ -1,0 +1,107 @@
+"""The engine's machinery below the semantics: the clock's calendar and the recorder's logs.
+
+The semantics tests check outcomes; these check the two places where speed tricks could
+silently change them: the order calls run in, and tables built from packed logs.
+"""
+
+from __future__ import annotations
+
+import random
+
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import postenroll_sim.recorder as recorder_module
+from benchmarks.reference import reference_scenario
+from postenroll_sim import parse_scenario
+from postenroll_sim.engine import Model, compile_plan
+from postenroll_sim.engine.clock import SLOTS_PER_DAY, Clock
+
+
+def run_clock(setup, horizon=100.0):
+    """Run a clock with `setup(clock, log)`; returns the (at, name) calls in run order."""
+    env = simpy.Environment()
+    clock = Clock(env, horizon)
+    log = []
+    setup(clock, log)
+    env.run()
+    return log
+
+
+def note(log, name):
+    return lambda at, payload: log.append((at, name))
+
+
+def test_calls_run_in_time_then_scheduling_order():
+    def setup(clock, log):
+        clock.call_at(2.0, note(log, "b"))
+        clock.call_at(1.0, note(log, "a"))
+        clock.call_at(2.0, note(log, "c"))  # same instant as b, scheduled later
+        clock.call_at(2.0 + 1 / SLOTS_PER_DAY, note(log, "d"))  # the next slot
+
+    assert run_clock(setup) == [(1.0, "a"), (2.0, "b"), (2.0, "c"), (2.0625, "d")]
+
+
+def test_urgent_calls_run_first_at_their_instant_even_when_scheduled_last():
+    def setup(clock, log):
+        clock.call_at(3.0, note(log, "ordinary"))
+        clock.call_at(2.99, note(log, "before"))
+        clock.urgent_at(3.0, note(log, "script"))
+
+    assert [name for _, name in run_clock(setup)] == ["before", "script", "ordinary"]
+
+
+def test_calls_scheduled_into_the_running_slot_follow_what_was_there():
+    def setup(clock, log):
+        def first(at, payload):
+            log.append((at, "first"))
+            clock.call_at(at, note(log, "zero delay"))  # same instant: after "second"
+            clock.call_at(at + 0.01, note(log, "soon"))  # before "third", same slot
+
+        clock.call_at(5.0, first)
+        clock.call_at(5.0, note(log, "second"))
+        clock.call_at(5.02, note(log, "third"))
+
+    names = [name for _, name in run_clock(setup)]
+    assert names == ["first", "second", "zero delay", "soon", "third"]
+
+
+def test_nothing_runs_past_the_horizon_and_the_horizon_itself_runs():
+    def setup(clock, log):
+        clock.call_at(10.0, note(log, "at horizon"))
+        clock.call_at(10.0001, note(log, "past"))
+
+    assert run_clock(setup, horizon=10.0) == [(10.0, "at horizon")]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.booleans()), min_size=1, max_size=60))
+def test_order_matches_a_plain_sort_by_instant_priority_and_sequence(calls):
+    """Against the obvious reference: sort every call by (instant, urgent first, order)."""
+    instants = [(tick / 37.0, urgent) for tick, urgent in calls]  # many share a slot or instant
+
+    def setup(clock, log):
+        for seq, (at, urgent) in enumerate(instants):
+            (clock.urgent_at if urgent else clock.call_at)(at, note(log, seq))
+
+    expected = sorted(range(len(instants)), key=lambda s: (instants[s][0], not instants[s][1], s))
+    assert [name for _, name in run_clock(setup, horizon=20.0)] == expected
+
+
+def test_events_table_is_the_same_whatever_the_chunking_and_release(monkeypatch):
+    scenario = parse_scenario(reference_scenario(200, 1.0), "reference.yaml")
+
+    def tables(chunk, release):
+        monkeypatch.setattr(recorder_module, "EVENT_CHUNK", chunk)
+        model = Model(compile_plan(scenario))
+        model.run()
+        built = model.recorder.tables(release=release)
+        return built, model.recorder
+
+    whole, _ = tables(1 << 20, release=False)
+    chunked, recorder = tables(random.Random(0).randint(3, 50), release=True)
+    assert len(whole["events"]) > 1000
+    for name, frame in whole.items():
+        assert frame.equals(chunked[name]), name
+    assert recorder.n_events == 0  # released: the log was cut back as the table was built
