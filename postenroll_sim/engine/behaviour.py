@@ -207,9 +207,7 @@ class Behaviours:
         learner = rec.e_learner[enrollment]
         if behaviour.no_show_rate and behaviour.uniform() < behaviour.no_show_rate:
             state.missed += 1
-            rec.event(
-                lms.now, EV_SESSION_MISSED, learner, course, enrollment, detail=state.detail
-            )
+            rec.event(lms.now, EV_SESSION_MISSED, learner, course, enrollment, detail=state.detail)
             self._book_after(enrollment, state.session.day, strictly=True)  # a no-show books again
             return
         state.attended += 1

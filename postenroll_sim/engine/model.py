@@ -137,20 +137,13 @@ class Model:
     # ----- run --------------------------------------------------------------------
 
     def run(self) -> None:
-        plan = self.plan
-        horizon = plan.scenario.horizon_days
-        for learner in plan.initial_learners:
-            self.lms.add_learner(learner)
-        if self.population is not None:
-            self.population.start()
-        for group_index, group in enumerate(plan.timeline):
-            if group[0].day <= horizon:
-                self.clock.urgent_at(group[0].day, self._run_steps, group_index)
         # The model makes no reference cycles, but millions of live objects make Python's
-        # cyclic collector rescan them over and over (20% of the run at 40,000 learners).
+        # cyclic collector rescan them over and over (20% of the run at 40,000 learners;
+        # the initial headcount alone creates millions).
         collecting = gc.isenabled()
         gc.disable()
         try:
+            self._start()
             # The clock schedules nothing past the horizon, so the run ends by itself
             # after the last call at or before it ([0, horizon] is closed).
             self.env.run()
@@ -159,9 +152,21 @@ class Model:
         finally:
             if collecting:
                 gc.enable()
-        self.lms.now = horizon
+        self.lms.now = self.plan.scenario.horizon_days
         self.lms.pending_jobs([job for bucket in self._buckets.values() for job in bucket])
         self.recorder.session_rows = self.behaviours.session_rows()
+
+    def _start(self) -> None:
+        """Day 0: named learners, the generated headcount, and the script's days."""
+        plan = self.plan
+        for learner in plan.initial_learners:
+            self.lms.add_learner(learner)
+        if self.population is not None:
+            self.population.start()
+        for group_index, group in enumerate(plan.timeline):
+            self.clock.urgent_at(
+                group[0].day, self._run_steps, group_index
+            )  # past horizon: dropped
 
     def _located(self, exc: ActionError) -> ScenarioError:
         step = self._step
