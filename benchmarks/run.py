@@ -2,7 +2,8 @@
 
     .venv/bin/python -m benchmarks.run                       # 10k and 100k learners, 1 year
     .venv/bin/python -m benchmarks.run --learners 1000000    # the big one
-    .venv/bin/python -m benchmarks.run --scaling             # cost against learners x years
+    .venv/bin/python -m benchmarks.run --scaling --figure docs/scaling.png
+                                                             # cost against learners x years
     .venv/bin/python -m benchmarks.run --parallel            # replications on 1 vs 2 workers
 
 Each size runs in a fresh process, so peak RSS is that run's own. Model throughput is
@@ -136,6 +137,38 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def scaling_figure(results: list[dict], path: str) -> None:
+    """Run time and peak memory against learner-years, with a line through the origin."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    size = np.array([r["learners"] * r["years"] for r in results]) / 1e6
+    fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    for ax, key, label in (
+        (time_ax, "run_s", "run time (s)"),
+        (memory_ax, "peak_rss_mb", "peak RSS (MB)"),
+    ):
+        values = np.array([r[key] for r in results])
+        for years in sorted({r["years"] for r in results}):
+            chosen = np.array([r["years"] == years for r in results])
+            ax.scatter(size[chosen], values[chosen], label=f"{years:g} year(s)", zorder=3)
+        if key == "run_s":
+            slope = float(size @ values / (size @ size))  # least squares through the origin
+            grid = np.linspace(0, size.max() * 1.05, 50)
+            ax.plot(grid, slope * grid, color="0.6", lw=1, label=f"{slope:.0f} s per million")
+        ax.set_xlabel("learner-years (millions)")
+        ax.set_ylabel(label)
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False)
+    fig.suptitle("Reference scenario: cost against learners x horizon")
+    fig.savefig(path, dpi=110)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -147,6 +180,7 @@ def main() -> None:
     parser.add_argument(
         "--parallel", action="store_true", help="replications per minute, 1 vs 2 workers"
     )
+    parser.add_argument("--figure", help="with --scaling: save the scaling figure here")
     parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -156,8 +190,10 @@ def main() -> None:
         print(json.dumps(parallel(20000, 4)))
         return
     if args.scaling:
-        grid = [(n, y) for y in (0.5, 1.0, 2.0) for n in (5000, 10000, 20000, 40000)]
+        grid = [(n, y) for y in (0.5, 1.0, 2.0) for n in (10_000, 30_000, 100_000, 300_000)]
         results = [in_subprocess(n, y, args.tables) for n, y in grid]
+        if args.figure:
+            scaling_figure(results, args.figure)
     else:
         results = [in_subprocess(int(n), args.years, args.tables) for n in args.learners.split(",")]
     for r in results:
