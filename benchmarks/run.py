@@ -97,9 +97,18 @@ def measure(learners: int, years: float, tables: str) -> dict:
 
 
 def in_subprocess(learners: int, years: float, tables: str) -> dict:
+    """One size in fresh processes. The machine's speed wanders by +-30% over minutes, so
+    runs of up to 100,000 learner-years are repeated three times and the fastest kept
+    (as for the SimPy baseline); bigger ones take minutes and run once."""
     command = [sys.executable, "-m", "benchmarks.run", "--one", str(learners), str(years), tables]
-    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    repeats = 3 if learners * years <= 100_000 else 1
+    runs = []
+    for _ in range(repeats):
+        out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    best = min(runs, key=lambda r: r["run_s"])
+    best["repeats"] = repeats
+    return best
 
 
 def parallel(learners: int, replications: int) -> dict:
