@@ -255,12 +255,18 @@ def combine(scenario: Scenario, results: Iterable[Result]) -> Result:
 
 def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Stack the tables of several replications, keeping id columns categorical: each
-    replication may have generated other learners, so categories are united in order."""
+    replication may have generated other learners, so categories are united in order.
+    Categories are united before stacking: stacking unequal ones would turn millions of
+    codes into strings and back."""
     if len(frames) == 1:
         return frames[0]
-    out = pd.concat(frames, ignore_index=True)
+    aligned = [frame.copy(deep=False) for frame in frames]
     for column in frames[0].columns:
-        categorical = isinstance(frames[0][column].dtype, pd.CategoricalDtype)
-        if categorical and not isinstance(out[column].dtype, pd.CategoricalDtype):
-            out[column] = union_categoricals([f[column] for f in frames], ignore_order=True)
-    return out
+        dtypes = [frame[column].dtype for frame in frames]
+        if isinstance(dtypes[0], pd.CategoricalDtype) and any(d != dtypes[0] for d in dtypes):
+            united = union_categoricals(
+                [pd.Categorical([], dtype=d) for d in dtypes], ignore_order=True
+            ).categories
+            for frame in aligned:
+                frame[column] = frame[column].cat.set_categories(united)
+    return pd.concat(aligned, ignore_index=True)
