@@ -179,3 +179,30 @@ def test_every_library_scenario_runs():
     for path in sorted((ROOT / "scenarios").glob("*.yaml")):
         result = simulate(scenario(path.read_text()))
         assert len(result.enrollments) > 0, path
+
+
+def test_stacking_replications_unites_categories_in_order_and_keeps_codes():
+    """Replications generate different learners: the stacked id column stays categorical,
+    its categories are every replication's in order of first appearance, values unchanged."""
+    import pandas as pd
+
+    from postenroll_sim.runner import concat
+
+    def frame(replication, learners, values):
+        categories = pd.Index(learners, dtype="str")
+        return pd.DataFrame(
+            {
+                "replication": [replication] * len(values),
+                "learner_id": pd.Categorical(values, categories=categories),
+                "course_id": pd.Categorical(["A"] * len(values), categories=["A", "B"]),
+            }
+        )
+
+    first = frame(0, ["L1", "L2", "L3"], ["L3", "L1"])
+    second = frame(1, ["L1", "L4"], ["L4", "L1", "L4"])
+    stacked = concat([first, second])
+    assert isinstance(stacked["learner_id"].dtype, pd.CategoricalDtype)
+    assert list(stacked["learner_id"].cat.categories) == ["L1", "L2", "L3", "L4"]
+    assert stacked["learner_id"].astype(str).tolist() == ["L3", "L1", "L4", "L1", "L4"]
+    assert stacked["course_id"].dtype == first["course_id"].dtype  # equal categories: untouched
+    assert stacked["replication"].tolist() == [0, 0, 1, 1, 1]
