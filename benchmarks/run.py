@@ -174,34 +174,43 @@ def table(results: list[dict]) -> str:
 
 
 def scaling_figure(results: list[dict], path: str) -> None:
-    """Run time and peak memory against learner-years, with a line through the origin."""
+    """Run time against learners (one line per horizon, log-log, slope-1 guide), and run
+    time and peak memory against the work done (rows of the events table)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    size = np.array([r["learners"] * r["years"] for r in results]) / 1e6
-    fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
-    for ax, key, label in (
-        (time_ax, "run_s", "run time (s)"),
-        (memory_ax, "peak_rss_mb", "peak RSS (MB)"),
-    ):
-        values = np.array([r[key] for r in results])
-        for years in sorted({r["years"] for r in results}):
-            chosen = np.array([r["years"] == years for r in results])
-            ax.scatter(size[chosen], values[chosen], label=f"{years:g} year(s)", zorder=3)
-        if key == "run_s":
-            slope = float(size @ values / (size @ size))  # least squares through the origin
-            grid = np.linspace(0, size.max() * 1.05, 50)
-            ax.plot(grid, slope * grid, color="0.6", lw=1, label=f"{slope:.0f} s per million")
-        ax.set_xlabel("learner-years (millions)")
-        ax.set_ylabel(label)
+    fig, (by_size, by_work, memory) = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
+    horizons = sorted({r["years"] for r in results})
+    for years in horizons:
+        chosen = sorted((r for r in results if r["years"] == years), key=lambda r: r["learners"])
+        learners = np.array([r["learners"] for r in chosen])
+        seconds = np.array([r["run_s"] for r in chosen])
+        by_size.plot(learners, seconds, "o-", label=f"{years:g} year(s)")
+        events = np.array([r["events"] for r in chosen]) / 1e6
+        by_work.scatter(events, seconds, label=f"{years:g} year(s)", zorder=3)
+        memory.scatter(events, [r["peak_rss_mb"] for r in chosen], zorder=3)
+    smallest = min(results, key=lambda r: r["learners"] * r["years"])
+    guide = np.array([smallest["learners"], max(r["learners"] for r in results)])
+    by_size.plot(guide, smallest["run_s"] * guide / guide[0], ":", color="0.5", label="linear")
+    by_size.set(xscale="log", yscale="log", xlabel="learners", ylabel="run time (s)")
+    events = np.array([r["events"] for r in results]) / 1e6
+    seconds = np.array([r["run_s"] for r in results])
+    slope = float(events @ seconds / (events @ events))  # least squares through the origin
+    grid = np.linspace(0, events.max() * 1.05, 50)
+    by_work.plot(grid, slope * grid, color="0.6", lw=1, label=f"{slope:.1f} s per million rows")
+    by_work.set(xlabel="events table rows (millions)", ylabel="run time (s)")
+    memory.set(xlabel="events table rows (millions)", ylabel="peak RSS (MB), every table")
+    for ax in (by_size, by_work, memory):
+        ax.grid(alpha=0.3)
+    for ax in (by_work, memory):
         ax.set_xlim(left=0)
         ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-        ax.legend(frameon=False)
-    fig.suptitle("Reference scenario: cost against learners x horizon")
+    by_size.legend(frameon=False)
+    by_work.legend(frameon=False)
+    fig.suptitle("Reference scenario: cost against learners, horizon and work")
     fig.savefig(path, dpi=110)
 
 
