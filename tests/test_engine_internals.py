@@ -105,3 +105,15 @@ def test_events_table_is_the_same_whatever_the_chunking_and_release(monkeypatch)
     for name, frame in whole.items():
         assert frame.equals(chunked[name]), name
     assert recorder.n_events == 0  # released: the log was cut back as the table was built
+
+
+def test_an_urgent_call_made_while_running_still_runs_first_at_its_instant():
+    def setup(clock, log):
+        def first(at, payload):
+            log.append((at, "first"))
+            clock.call_at(at + 0.01, note(log, "ordinary"))
+            clock.urgent_at(at + 0.01, note(log, "urgent"))
+
+        clock.call_at(1.0, first)
+
+    assert [name for _, name in run_clock(setup)] == ["first", "urgent", "ordinary"]

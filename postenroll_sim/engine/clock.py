@@ -69,10 +69,13 @@ class Clock:
 
     def urgent_at(self, at: float, callback: Callback, payload: object = None) -> None:
         """Run `callback(at, payload)` at `at` before the ordinary calls of that instant (S23).
-        Only the script uses it, before the run starts."""
+        The script's days are scheduled this way before the run starts."""
         if at > self.horizon:
             return
         slot = int(at * SLOTS_PER_DAY)
+        if slot <= self._running:
+            heappush(self._hot, (at, URGENT, self._seq(), callback, payload))
+            return
         if slot not in self._urgent and slot not in self._slots:
             heappush(self._slot_heap, slot)
         self._urgent.setdefault(slot, []).append((at, URGENT, self._seq(), callback, payload))

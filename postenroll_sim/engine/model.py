@@ -1,8 +1,9 @@
 """The SimPy model: schedules script steps and job runs, and lets the LMS apply the rules.
 
-No process per learner or per job. Script steps are grouped by day, one urgent event
-a day; jobs are grouped by the instant they are processed, one event per instant,
-each group run in queue order. Together that gives the S23 tie order:
+No process per learner or per job: everything is a call on the clock (engine/clock.py,
+one SimPy process). Script steps are grouped by day, one urgent call a day; jobs are
+grouped by the instant they are processed, one call per instant, each group run in
+queue order. Together that gives the S23 tie order:
 script actions (file order), then jobs in the order they were queued, then jobs
 queued while processing with delay 0 (they join the group being run).
 """
