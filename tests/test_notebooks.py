@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import jupytext
 import pytest
 from nbclient import NotebookClient
@@ -29,8 +27,7 @@ def test_notebook_executes(path, monkeypatch):
         timeout=900,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        env={**os.environ, "MPLBACKEND": "Agg"},
-    )
+    )  # the kernel inherits MPLBACKEND from this process (set above)
     client.execute()
     errors = [
         o
