@@ -152,7 +152,7 @@ def run(
     spec = _load(path)
     try:
         if replications == 1 and not scheduler:
-            result = simulate(spec, seed=seed, tables=tables)
+            result = simulate(spec, seed=seed, tables=tables, progress=not no_progress)
         else:
             result = simulate_replications(
                 spec,

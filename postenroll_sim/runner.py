@@ -99,9 +99,11 @@ def simulate(
     seed: int | np.random.SeedSequence | None = None,
     replication: int = 0,
     tables: tuple[str, ...] | list[str] = TABLES,
+    progress: bool = False,
 ) -> Result:
     """Run one replication of `scenario`. `seed` defaults to the scenario's own seed.
     `tables` names the tables to build (the events log is not even kept without "events").
+    `progress` shows simulated days on a progress bar (on a terminal only).
 
     Raises ScenarioError when a script action cannot be applied (located at its line)."""
     if not isinstance(seed, np.random.SeedSequence):
@@ -112,8 +114,24 @@ def simulate(
     unknown = set(tables) - set(TABLES)
     if unknown:
         raise ValueError(f"unknown table {sorted(unknown)[0]!r}; tables are {', '.join(TABLES)}")
-    model = Model(compile_plan(scenario), seed, record_events="events" in tables)
-    model.run()
+    with tqdm(
+        total=scenario.horizon_days,
+        unit="day",
+        bar_format="{l_bar}{bar}| day {n:.0f}/{total:.0f} [{elapsed}<{remaining}]",
+        disable=None if progress else True,
+        leave=False,
+    ) as bar:
+
+        def advance(day: float) -> None:
+            bar.update(day - bar.n)
+
+        model = Model(
+            compile_plan(scenario),
+            seed,
+            record_events="events" in tables,
+            on_advance=advance if progress else None,
+        )
+        model.run()
     built = model.recorder.tables(
         replication=replication, start_date=scenario.start_date, which=tables, release=True
     )

@@ -117,3 +117,11 @@ def test_an_urgent_call_made_while_running_still_runs_first_at_its_instant():
         clock.call_at(1.0, first)
 
     assert [name for _, name in run_clock(setup)] == ["first", "urgent", "ordinary"]
+
+
+def test_progress_hook_sees_simulated_days_advance_to_the_horizon():
+    scenario = parse_scenario(reference_scenario(50, 0.5), "reference.yaml")
+    days = []
+    Model(compile_plan(scenario), on_advance=days.append).run()
+    assert days == sorted(days) and len(set(days)) == len(days)
+    assert 0 < days[0] <= 1 and scenario.horizon_days - 1 < days[-1] <= scenario.horizon_days

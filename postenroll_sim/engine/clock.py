@@ -45,6 +45,8 @@ class Clock:
         self._running = -1  # the slot being run: calls into it go on `_hot`
         self._hot: list[tuple] = []  # (at, priority, seq, callback, payload)
         self._seq = count().__next__
+        # called with the day each slot begins, for progress displays; None: nobody watches
+        self.on_advance: Callable[[float], None] | None = None
         env.process(self._tick())
 
     def call_at(self, at: float, callback: Callback, payload: object = None) -> None:
@@ -87,6 +89,8 @@ class Clock:
             start = slot / SLOTS_PER_DAY
             if start > env.now:
                 yield env.timeout(start - env.now)
+                if self.on_advance is not None:
+                    self.on_advance(start)
             self._run_slot(slot)
 
     def _run_slot(self, slot: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import math
+from collections.abc import Callable
 
 import numpy as np
 import simpy
@@ -36,8 +37,14 @@ def daily_run_at(due: float, hour: int) -> float:
 
 class Model:
     def __init__(
-        self, plan: Plan, seed: np.random.SeedSequence | None = None, record_events: bool = True
+        self,
+        plan: Plan,
+        seed: np.random.SeedSequence | None = None,
+        record_events: bool = True,
+        on_advance: Callable[[float], None] | None = None,
     ):
+        """`on_advance(day)` is called as simulated time moves on (a few thousand times a
+        year), for progress displays."""
         self.plan = plan
         self.env = simpy.Environment()
         # learner ids grow with hires: each run has its own copy of the list
@@ -49,6 +56,7 @@ class Model:
         self.lms = LMS(plan, self.recorder, self._schedule_job)
         streams = Streams(seed if seed is not None else np.random.SeedSequence(plan.scenario.seed))
         self.clock = Clock(self.env, plan.scenario.horizon_days)
+        self.clock.on_advance = on_advance
         self.behaviours = Behaviours(self.clock, self.lms, plan, streams)
         population = plan.scenario.population
         self.population = (
