@@ -46,3 +46,8 @@ def one(frame: pd.DataFrame, **fields) -> pd.Series:
     found = rows(frame, **fields)
     assert len(found) == 1, f"expected one row for {fields}, found {len(found)}:\n{found}"
     return found.iloc[0]
+
+
+def per_course(frame: pd.DataFrame, column: str) -> dict[str, str]:
+    """{course id: value of `column`} for a table with one row per course."""
+    return dict(zip(frame["course_id"].astype(str), frame[column].astype(str), strict=True))

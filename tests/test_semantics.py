@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from conftest import errors, one, rows, run
+from conftest import errors, one, per_course, rows, run
 
 TWO = """
 name: two courses
@@ -133,13 +133,7 @@ def test_S4_course_types():
           - {day: 0, action: enroll, learner: alice, course: C}
           - {day: 0, action: enroll, learner: alice, course: BD}
         """)
-    types = dict(
-        zip(
-            result.enrollments["course_id"].astype(str),
-            result.enrollments["course_type"].astype(str),
-            strict=True,
-        )
-    )
+    types = per_course(result.enrollments, "course_type")
     assert types == {"C": "curriculum", "BD": "bundle", "I": "ilc"}
     found = errors("""
         name: s4
@@ -378,13 +372,7 @@ def test_S13_statuses_and_terminal_states():
           - {day: 2, action: fail, learner: alice, course: A}
           - {day: 3, action: complete, learner: alice, course: C}
         """)
-    status = dict(
-        zip(
-            result.enrollments["course_id"].astype(str),
-            result.enrollments["status"].astype(str),
-            strict=True,
-        )
-    )
+    status = per_course(result.enrollments, "status")
     assert status == {"A": "failed", "B": "in_progress", "C": "complete"}
     found = errors("""
         name: s13
@@ -434,13 +422,7 @@ def test_S15_methods():
           - {day: 0, action: enroll, learner: alice, course: A}
           - {day: 0, action: enroll, learner: alice, course: S, method: self}
         """)
-    methods = dict(
-        zip(
-            result.enrollments["course_id"].astype(str),
-            result.enrollments["method"].astype(str),
-            strict=True,
-        )
-    )
+    methods = per_course(result.enrollments, "method")
     assert methods == {"A": "admin", "BD": "post_enrollment", "M": "bundle", "S": "self"}
     bd = one(result.enrollments, course_id="BD")
     assert (bd["rule_id"], bd["job_id"]) == ("R", 0)
