@@ -128,3 +128,15 @@ def test_progress_hook_sees_simulated_days_advance_to_the_horizon():
     last_event = model.recorder.tables(which=("events",))["events"]["day"].max()
     # the last report is the start of the slot of the last thing that happened
     assert last_event - 1 / SLOTS_PER_DAY < days[-1] <= last_event <= scenario.horizon_days
+
+
+def test_many_calls_at_one_instant_keep_their_scheduling_order():
+    """A crowded slot (a whole cohort due at once): ties must keep scheduling order."""
+    instants = [4.0 + (i % 3) * 0.001 for i in range(300)]
+
+    def setup(clock, log):
+        for seq, at in enumerate(instants):
+            clock.call_at(at, note(log, seq))
+
+    expected = sorted(range(len(instants)), key=lambda s: (instants[s], s))
+    assert [name for _, name in run_clock(setup)] == expected
