@@ -129,7 +129,7 @@ def simulate(
             compile_plan(scenario),
             seed,
             record_events="events" in tables,
-            on_advance=advance if progress else None,
+            on_advance=None if bar.disable else advance,  # off a terminal: no calls
         )
         model.run()
     built = model.recorder.tables(
