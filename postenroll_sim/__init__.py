@@ -5,6 +5,8 @@ result = simulate(load_scenario("scenarios/onboarding.yaml"))
 result.enrollments, result.jobs, result.events
 """
 
+__version__ = "0.1.0"  # before the imports: the runner records it in run.json
+
 from .runner import Result, simulate, simulate_replications
 from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
@@ -17,4 +19,3 @@ __all__ = [
     "simulate",
     "simulate_replications",
 ]
-__version__ = "0.1.0"

@@ -1,17 +1,30 @@
-"""The `postenroll-sim` command line: a thin layer over the Python API."""
+"""The `postenroll-sim` command line: a thin layer over the Python API.
+
+Exit codes (docs/outputs.md): 0 done; 1 `check`/`lint` found what they look for; 2 the
+input or the environment is wrong (a located scenario problem, a bad argument, a folder
+that cannot be written or read); 3 an internal error (a bug: please report it);
+130 interrupted. No traceback reaches a user unless `--debug` asks for it.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from importlib import resources
 from pathlib import Path
 
 import click
 
-from .expect import check_expectations
-from .lint import lint as lint_scenario
-from .report import write_report
-from .runner import FORMATS, TABLES, simulate, simulate_replications, simulate_variants
+from .columns import FORMATS, TABLES
+from .outdir import OutputError, OutputFolder
+from .runner import (
+    SchedulerError,
+    simulate,
+    simulate_replications,
+    simulate_variants,
+    usable_workers,
+)
 from .scenario import ScenarioError, expectations_of, load_scenario
 from .scenario.loader import read_yaml
 from .scenario.models import ExpectError
@@ -20,6 +33,11 @@ from .scenario.variants import variants as scenario_variants
 from .summary import summary_text, sweep_summary_text
 
 DEFAULT_SCENARIO = "default.yaml"
+MAX_REPLICATIONS = 100_000  # SeedSequence.spawn makes them all up front
+
+
+class UsageProblem(Exception):
+    """A bad argument or missing file: a one-line reason, exit 2."""
 
 
 def bundled_scenarios() -> Path:
@@ -31,22 +49,73 @@ def bundled_scenarios() -> Path:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"postenroll-sim: {message}", err=True)
-    sys.exit(2)
+    raise UsageProblem(message)
 
 
 def _load(path: str):
+    if not Path(path).is_file():
+        _fail(f"no such scenario file: {path}")
+    return load_scenario(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The entry point: runs the commands and turns every failure into its exit code and a
+    message, never a traceback (`--debug` or POSTENROLL_DEBUG=1 show one)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or bool(os.environ.get("POSTENROLL_DEBUG"))
     try:
-        return load_scenario(path)
-    except ScenarioError as exc:
+        status = cli.main(
+            args=args, prog_name="postenroll-sim", standalone_mode=False, obj={"argv": args}
+        )
+    except click.exceptions.Abort:
+        click.echo("postenroll-sim: interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("postenroll-sim: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ScenarioError as exc:  # located problems: FILE:LINE: path: message
         click.echo(str(exc), err=True)
         sys.exit(2)
+    except (UsageProblem, OutputError, SchedulerError) as exc:
+        click.echo(f"postenroll-sim: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # the environment: a full disk, a vanished folder, ...
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        click.echo(f"postenroll-sim: {where}{exc.strerror or exc}", err=True)
+        sys.exit(2)
+    except MemoryError:
+        click.echo(
+            "postenroll-sim: out of memory; run fewer learners, a shorter horizon, "
+            "fewer replications at once, or leave out the events table (--tables)",
+            err=True,
+        )
+        sys.exit(3)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"postenroll-sim: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in postenroll-sim; please report it with the command and scenario "
+            "(run again with --debug to see the traceback).",
+            err=True,
+        )
+        sys.exit(3)
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="postenroll-sim")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the Python traceback of an internal error.")
+def cli(debug: bool) -> None:
     """Simulate LMS Post Enrollment rules: who gets enrolled where and when."""
+
+
+def _arguments() -> list[str]:
+    obj = click.get_current_context().find_root().obj
+    return list(obj.get("argv", [])) if isinstance(obj, dict) else []
 
 
 def _parse_tables(ctx, param, value: str) -> tuple[str, ...]:
@@ -67,28 +136,38 @@ def _output_options(command):
             "out",
             default="out",
             show_default=True,
-            type=click.Path(file_okay=False),
-            help="Folder for the output tables.",
+            type=click.Path(),
+            help="Folder for the output tables (one run per folder).",
+        ),
+        click.option(
+            "--force",
+            is_flag=True,
+            help="Write into a folder that holds other files (or the current directory); "
+            "only the tool's own files there are replaced.",
         ),
         click.option(
             "--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True
         ),
         click.option(
             "--replications",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=MAX_REPLICATIONS),
             default=1,
             show_default=True,
             help="Independent replications (random streams from SeedSequence(seed).spawn).",
         ),
         click.option(
-            "--seed", type=click.IntRange(min=0), default=None, help="Override the scenario's seed."
+            "--seed",
+            type=click.IntRange(min=0, max=2**128 - 1),
+            default=None,
+            help="Override the scenario's seed.",
         ),
         click.option(
             "--workers",
             type=click.IntRange(min=1),
             default=1,
             show_default=True,
-            help="Local processes running replications in parallel.",
+            help="Local processes running replications in parallel (at most one per CPU "
+            "and per replication).",
         ),
         click.option(
             "--scheduler",
@@ -112,18 +191,42 @@ def _output_options(command):
     return command
 
 
+def _note_workers(workers: int, tasks: int, scheduler: str | None) -> None:
+    if scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"):
+        return
+    used = usable_workers(workers, tasks)
+    if used < workers:
+        click.echo(
+            f"note: using {used} worker{'s' if used != 1 else ''} "
+            f"({tasks} run{'s' if tasks != 1 else ''}, {os.cpu_count() or 1} CPUs)",
+            err=True,
+        )
+
+
+def _simulate_into(out: OutputFolder, run_it):
+    """Run; if it fails, nothing is left behind in the output folder."""
+    try:
+        return run_it()
+    except BaseException:
+        out.discard()
+        raise
+
+
 def _finish(result, out, fmt, quiet, source, summary, report=False) -> None:
-    written = result.write(out, format=fmt, source=source)
+    builder = None
+    if report:
+        from .report import build_report
+
+        builder = build_report
+    written = result.write(out, format=fmt, source=source, report=builder, arguments=_arguments())
     for warning in dict.fromkeys(result.warnings):
         click.echo(f"warning: {warning}", err=True)
     if not quiet:
         click.echo(summary(result, source))
     click.echo("wrote " + ", ".join(str(p) for p in written))
-    if report:
-        click.echo(f"report: {write_report(out, result, source)}")
 
 
-@main.command()
+@cli.command()
 @click.argument("scenario", required=False, type=click.Path(dir_okay=False))
 @_output_options
 @click.option(
@@ -135,6 +238,7 @@ def _finish(result, out, fmt, quiet, source, summary, report=False) -> None:
 def run(
     scenario,
     out,
+    force,
     fmt,
     replications,
     seed,
@@ -147,29 +251,28 @@ def run(
 ):
     """Run SCENARIO (default: the bundled organisation scenario) and write its tables."""
     path = scenario or str(bundled_scenarios() / DEFAULT_SCENARIO)
-    if not Path(path).is_file():
-        _fail(f"no such scenario file: {path}")
     spec = _load(path)
-    try:
+    folder = OutputFolder.claim(out, force)  # before the run: a bad --out fails at once
+
+    def run_it():
         if replications == 1 and not scheduler:
-            result = simulate(spec, seed=seed, tables=tables, progress=not no_progress)
-        else:
-            result = simulate_replications(
-                spec,
-                replications,
-                seed=seed,
-                workers=workers,
-                scheduler=scheduler,
-                progress=not no_progress,
-                tables=tables,
-            )
-    except ScenarioError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-    _finish(result, out, fmt, quiet, path, summary_text, report=make_report)
+            return simulate(spec, seed=seed, tables=tables, progress=not no_progress)
+        _note_workers(workers, replications, scheduler)
+        return simulate_replications(
+            spec,
+            replications,
+            seed=seed,
+            workers=workers,
+            scheduler=scheduler,
+            progress=not no_progress,
+            tables=tables,
+        )
+
+    result = _simulate_into(folder, run_it)
+    _finish(result, folder, fmt, quiet, path, summary_text, report=make_report)
 
 
-@main.command()
+@cli.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option(
     "--set",
@@ -182,14 +285,31 @@ def run(
 )
 @_output_options
 def sweep(
-    scenario, sets, out, fmt, replications, seed, workers, scheduler, no_progress, tables, quiet
+    scenario,
+    sets,
+    out,
+    force,
+    fmt,
+    replications,
+    seed,
+    workers,
+    scheduler,
+    no_progress,
+    tables,
+    quiet,
 ):
     """Run every variant of SCENARIO x replication; tables get a `variant` column."""
     if not Path(scenario).is_file():
         _fail(f"no such scenario file: {scenario}")
     try:
         variants = scenario_variants(scenario, list(sets))
-        result = simulate_variants(
+    except ValueError as exc:
+        _fail(str(exc))
+    folder = OutputFolder.claim(out, force)
+    _note_workers(workers, replications * len(variants), scheduler)
+    result = _simulate_into(
+        folder,
+        lambda: simulate_variants(
             variants,
             replications,
             seed=seed,
@@ -197,26 +317,21 @@ def sweep(
             scheduler=scheduler,
             progress=not no_progress,
             tables=tables,
-        )
-    except ValueError as exc:
-        _fail(str(exc))
-    except ScenarioError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-    _finish(result, out, fmt, quiet, scenario, sweep_summary_text)
+        ),
+    )
+    _finish(result, folder, fmt, quiet, scenario, sweep_summary_text)
 
 
-@main.command()
+@cli.command()
 @click.argument("outdir", type=click.Path(file_okay=False))
 def report(outdir):
     """Write OUTDIR/report.html from the tables a run wrote there (figures embedded)."""
-    try:
-        click.echo(f"wrote {write_report(outdir)}")
-    except FileNotFoundError as exc:
-        _fail(str(exc))
+    from .report import write_report
+
+    click.echo(f"wrote {write_report(outdir)}")
 
 
-@main.command()
+@cli.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def check(scenarios):
     """Run each SCENARIO and check its `expect` block. Exit 0: all hold; 1: an expectation
@@ -232,7 +347,13 @@ def _check_one(path: str) -> int:
     if not file.is_file():
         click.echo(f"{path}: no such file", err=True)
         return 2
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "not UTF-8 text; save it as UTF-8" if isinstance(exc, UnicodeDecodeError) else exc
+        click.echo(f"{path}: cannot read: {reason}", err=True)
+        click.echo(f"INVALID {path}")
+        return 2
     error = tables = origin = None
     expectations = None
     try:
@@ -255,22 +376,32 @@ def _check_one(path: str) -> int:
     if not expectations:
         click.echo(f"NO EXPECTATIONS {path}: it ran, but has no `expect` block to check")
         return 0
+    from .expect import check_expectations
+
     failures = check_expectations(expectations, tables, error, origin, path)
     if failures:
         for failure in failures:
             click.echo(str(failure))
-        click.echo(f"FAIL {path}: {len(failures)} of {len(expectations)} expectations failed")
+        click.echo(
+            f"FAIL {path}: {len(failures)} of {_plural(len(expectations), 'expectation')} failed"
+        )
         return 1
-    click.echo(f"PASS {path} ({len(expectations)} expectations)")
+    click.echo(f"PASS {path} ({_plural(len(expectations), 'expectation')})")
     return 0
 
 
-@main.command()
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+@cli.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 def lint(scenario):
     """Report rule-graph problems without running. Exit 0: none; 1: warnings; 2: invalid."""
     if not Path(scenario).is_file():
         _fail(f"no such scenario file: {scenario}")
+    from .lint import lint as lint_scenario
+
     problems = lint_scenario(_load(scenario))
     for problem in problems:
         click.echo(str(problem))
@@ -279,7 +410,7 @@ def lint(scenario):
     sys.exit(1 if problems else 0)
 
 
-@main.command()
+@cli.command()
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),

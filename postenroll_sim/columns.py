@@ -4,6 +4,9 @@ Kept at the bottom of the package so the scenario checks (expectations name colu
 and the recorder (which builds the tables) share one definition.
 """
 
+TABLES = ("enrollments", "jobs", "events", "sessions")  # what a run writes, in this order
+FORMATS = ("parquet", "csv")
+
 METHODS = ("admin", "self", "post_enrollment", "bundle")
 STATUSES = ("not_started", "in_progress", "complete", "failed")
 COURSE_TYPES = ("online", "ilc", "curriculum", "bundle")

@@ -10,18 +10,18 @@ import base64
 import datetime as dt
 import html
 import io
-import json
 from pathlib import Path
 
 import pandas as pd
+from pydantic import ValidationError
 
 from . import analysis as A
 from . import plots as P
-from .runner import TABLES, Result
+from .columns import TABLES
+from .outdir import REPORT_NAME, OutputError, OutputFolder, read_meta, read_tables
+from .runner import Result
 from .scenario import Scenario
 from .summary import enrollments_by_course
-
-REPORT_NAME = "report.html"
 
 
 def learning_path(scenario: Scenario) -> list[str]:
@@ -297,32 +297,44 @@ footer {{ color: #888; font-size: 12px; text-align: center; }}
 
 
 def write_report(folder: str | Path, result: Result | None = None, source: str = "") -> Path:
-    """Write `report.html` into the folder of a run (reading its tables when `result` is None)."""
+    """Write `report.html` into a complete run folder (reading its tables when `result` is
+    None) and record it in the folder's run.json. A run that is still being written
+    passes its report to `Result.write` instead (see `build_report`)."""
     folder = Path(folder)
+    meta = read_meta(folder)
     if result is None:
         result, source = read_run(folder)
     page = build_report(result, source)
-    path = folder / REPORT_NAME
-    staging = path.with_suffix(".html.tmp")
-    staging.write_text(page, encoding="utf-8")
-    staging.replace(path)
-    return path
+    out = OutputFolder.claim(folder, force=True)  # our own folder: its files are listed
+    try:
+        item = out.stage_text(REPORT_NAME, page)
+    except BaseException:
+        out.discard()
+        raise
+    files = [f for f in meta["files"] if f.get("name") != REPORT_NAME]
+    out.commit([item], meta, kept=files)
+    return folder / REPORT_NAME
 
 
-def read_run(folder: Path) -> tuple[Result, str]:
-    """The tables and scenario a `postenroll-sim run` wrote into `folder`."""
-    meta_path = folder / "run.json"
-    if not meta_path.is_file():
-        raise FileNotFoundError(
-            f"{folder}: no run.json here; is this the --out folder of `postenroll-sim run`?"
-        )
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    scenario = Scenario.model_validate(meta["scenario"])
-    tables = {}
-    for name in TABLES:
-        parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
-        if parquet.is_file():
-            tables[name] = pd.read_parquet(parquet)
-        elif csv.is_file():
-            tables[name] = pd.read_csv(csv)
-    return Result(scenario, **tables, warnings=meta.get("warnings", [])), meta.get("source", "")
+def read_run(folder: str | Path) -> tuple[Result, str]:
+    """The tables and scenario of a complete run folder (OutputError when it is not one:
+    incomplete, damaged, or not written by `postenroll-sim run`)."""
+    folder = Path(folder)
+    meta = read_meta(folder)
+    tables = read_tables(folder, meta)
+    try:
+        scenario = Scenario.model_validate(meta["scenario"])
+    except (KeyError, ValidationError):
+        raise OutputError(
+            f"{folder / 'run.json'}: its scenario cannot be read by this version; "
+            "run the scenario again"
+        ) from None
+    result = Result(
+        scenario,
+        **{name: frame for name, frame in tables.items() if name in TABLES},
+        warnings=meta.get("warnings", []),
+        seed=meta.get("seed"),
+        replications=meta.get("replications", 1),
+        variants=meta.get("variants", []),
+    )
+    return result, meta.get("source", "")

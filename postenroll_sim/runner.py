@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 from tqdm import tqdm
 
+from . import __version__
+from .columns import FORMATS, TABLES
 from .engine import Model, compile_plan
+from .outdir import REPORT_NAME, OutputFolder
 from .scenario import Scenario
 
-TABLES = ("enrollments", "jobs", "events", "sessions")
-FORMATS = ("parquet", "csv")
+__all__ = ["FORMATS", "TABLES", "Result", "simulate", "simulate_replications", "simulate_variants"]
+
+ENGINE = "python"  # which engine ran: recorded in run.json
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 @dataclass
 class Result:
-    """The output tables of a run (OUTPUTS.md), plus any warnings (e.g. S22's guard)."""
+    """The output tables of a run (OUTPUTS.md), plus any warnings (e.g. S22's guard) and
+    what ran: the effective seed, the number of replications, the sweep's variants."""
 
     scenario: Scenario
     enrollments: pd.DataFrame | None = None
@@ -35,63 +42,58 @@ class Result:
     events: pd.DataFrame | None = None
     sessions: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
+    seed: int | None = None
+    replications: int = 1
+    variants: list[dict[str, Any]] = field(default_factory=list)  # [{label, seed}] of a sweep
+    started: str = field(default_factory=_now)
+    finished: str | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables this run built (all four unless fewer were asked for)."""
         return {name: getattr(self, name) for name in TABLES if getattr(self, name) is not None}
 
-    def write(
-        self, folder: str | os.PathLike, format: str = "parquet", source: str = ""
-    ) -> list[Path]:
-        """Write each table as `<folder>/<table>.<format>`, and `run.json` (the scenario
-        and what ran, so `postenroll-sim report` can be run on the folder later). All
-        files go to a temporary folder first and are moved into place only once all are complete."""
-        replications = sorted(
-            {int(r) for frame in self.tables().values() for r in pd.unique(frame["replication"])}
-        )
-        meta = {
+    def meta(self, source: str = "", arguments: list[str] | None = None) -> dict[str, Any]:
+        """What run.json records besides the files (docs/outputs.md)."""
+        return {
+            "tool": "postenroll-sim",
+            "version": __version__,
+            "engine": ENGINE,
+            "arguments": list(arguments) if arguments is not None else None,
             "source": source,
-            "replications": len(replications) or 1,
+            "seed": self.seed,
+            "replications": self.replications,
+            "variants": self.variants,
             "tables": list(self.tables()),
-            "warnings": self.warnings,
+            "warnings": list(dict.fromkeys(self.warnings)),
+            "started": self.started,
             "scenario": self.scenario.model_dump(mode="json", by_alias=True),
         }
-        return write_tables(self.tables(), folder, format, meta)
 
-
-def write_tables(
-    tables: dict[str, pd.DataFrame],
-    folder: str | os.PathLike,
-    format: str = "parquet",
-    meta: dict | None = None,
-) -> list[Path]:
-    if format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-    try:
-        written = []
-        for name, frame in tables.items():
-            path = staging / f"{name}.{format}"
-            if format == "csv":
-                frame.to_csv(path, index=False, lineterminator="\n")
-            else:
-                frame.to_parquet(path, index=False)
-            written.append(path)
-        if meta is not None:
-            path = staging / "run.json"
-            path.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-            written.append(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        final = []
-        for path in written:
-            target = folder / path.name
-            os.replace(path, target)
-            final.append(target)
-        return final
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    def write(
+        self,
+        folder: str | os.PathLike | OutputFolder,
+        format: str = "parquet",
+        source: str = "",
+        force: bool = False,
+        report: Callable[[Result, str], str] | None = None,
+        arguments: list[str] | None = None,
+    ) -> list[Path]:
+        """Write each table as `<folder>/<table>.<format>` and `run.json` (what ran, each
+        file with its rows and SHA-256) last, so the folder is one complete run or
+        visibly incomplete, never a mix of two (docs/outputs.md). `folder` may be an
+        OutputFolder claimed before the run; a folder holding files the tool did not
+        write is refused unless `force`. `report(result, source)` adds report.html."""
+        if format not in FORMATS:
+            raise ValueError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+        out = folder if isinstance(folder, OutputFolder) else OutputFolder.claim(folder, force)
+        try:
+            staged = [out.stage_table(name, frame, format) for name, frame in self.tables().items()]
+            if report is not None:
+                staged.append(out.stage_text(REPORT_NAME, report(self, source)))
+        except BaseException:
+            out.discard()
+            raise
+        return out.commit(staged, {**self.meta(source, arguments), "format": format})
 
 
 def simulate(
@@ -106,6 +108,7 @@ def simulate(
     `progress` shows simulated days on a progress bar (on a terminal only).
 
     Raises ScenarioError when a script action cannot be applied (located at its line)."""
+    started = _now()
     if not isinstance(seed, np.random.SeedSequence):
         seed = replication_seeds(scenario.seed if seed is None else seed, replication + 1)[
             replication
@@ -135,7 +138,14 @@ def simulate(
     built = model.recorder.tables(
         replication=replication, start_date=scenario.start_date, which=tables, release=True
     )
-    return Result(scenario, **built, warnings=list(model.lms.warnings))
+    return Result(
+        scenario,
+        **built,
+        warnings=list(model.lms.warnings),
+        seed=int(seed.entropy),  # the effective seed: the scenario's, or the one given
+        started=started,
+        finished=_now(),
+    )
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
@@ -167,19 +177,35 @@ def run_task(task: Task) -> Result:
 
 
 class SerialExecutor(Executor):
-    """Runs each task in this process when it is submitted: the one-worker executor."""
+    """Runs each task in this process when it is submitted: the one-worker executor.
+    An error is handed to the caller through the future, like any executor; Ctrl-C is not
+    an error of the task: it stops the run at once."""
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # handed to the caller through the future, like any executor
+        except Exception as exc:
             future.set_exception(exc)
         return future
 
 
+MAX_SCHEDULER_WAIT = 30  # seconds to reach a Dask scheduler before giving up
+
+
+class SchedulerError(Exception):
+    """The Dask scheduler cannot be reached (or was lost): a one-line reason."""
+
+
+def usable_workers(workers: int, tasks: int) -> int:
+    """No more local processes than tasks or CPUs (each process imports the whole stack)."""
+    return max(1, min(workers, tasks, os.cpu_count() or 1))
+
+
 @contextmanager
-def executor_for(workers: int = 1, scheduler: str | None = None) -> Iterator[Executor]:
+def executor_for(
+    workers: int = 1, scheduler: str | None = None, tasks: int | None = None
+) -> Iterator[Executor]:
     """The executor for a run: a Dask cluster when a scheduler address is given (or in
     DASK_SCHEDULER_ADDRESS), a process pool for several local workers, else serial."""
     scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
@@ -187,25 +213,46 @@ def executor_for(workers: int = 1, scheduler: str | None = None) -> Iterator[Exe
         try:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - depends on the optional extra
-            raise RuntimeError(
+            raise SchedulerError(
                 "a Dask scheduler needs the optional extra: pip install 'postenroll-sim[dist]'"
             ) from exc
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout=MAX_SCHEDULER_WAIT)
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerError(
+                f"cannot reach the Dask scheduler at {scheduler} "
+                f"within {MAX_SCHEDULER_WAIT} s: {exc}"
+            ) from None
+        with client:
             yield client.get_executor()
-    elif workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        return
+    workers = usable_workers(workers, tasks if tasks is not None else workers)
+    if workers > 1:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        try:
             yield pool
+        except BaseException:
+            # Ctrl-C or an error: do not wait for the replications still queued
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
     else:
         yield SerialExecutor()
 
 
 def run_tasks(tasks: list[Task], executor: Executor, progress: bool = False) -> list[Result]:
     """Run tasks on any concurrent.futures executor; results come back in task order, so
-    they are the same whichever executor ran them."""
-    futures = [executor.submit(run_task, task) for task in tasks]
+    they are the same whichever executor ran them. The bar exists before the first task
+    is submitted, so it advances as each finishes even on the serial executor."""
     with tqdm(total=len(tasks), unit="run", disable=None if progress else True, leave=False) as bar:
-        for _ in as_completed(futures):
-            bar.update(1)
+        futures = []
+        for task in tasks:
+            future = executor.submit(run_task, task)
+            future.add_done_callback(lambda _: bar.update(1))
+            futures.append(future)
+            if future.done() and future.exception() is not None:
+                break  # the serial executor ran it already: no point running the rest
+        wait(futures)
     return [future.result() for future in futures]
 
 
@@ -221,9 +268,11 @@ def simulate_replications(
 ) -> Result:
     """Run `replications` independent replications (streams from SeedSequence(seed).spawn)
     and stack their tables (column `replication`). One code path for every executor."""
-    seeds = replication_seeds(scenario.seed if seed is None else seed, replications)
+    effective = scenario.seed if seed is None else seed
+    seeds = replication_seeds(effective, replications)
     tasks = [Task(scenario, seeds[i], i, None, tuple(tables)) for i in range(replications)]
-    return _run(scenario, tasks, executor, workers, scheduler, progress)
+    result = _run(tasks, executor, workers, scheduler, progress)
+    return combine(scenario, result, seed=effective, replications=replications)
 
 
 def simulate_variants(
@@ -236,39 +285,62 @@ def simulate_variants(
     tables: tuple[str, ...] = TABLES,
 ) -> Result:
     """Every variant x replication, tables stacked with a `variant` column. Variants share
-    the replication seeds, so their differences come from the change, not the draw."""
+    the replication seeds (unless the sweep varies `seed` itself), so their differences
+    come from the change, not the draw."""
+    tasks, records = [], []
+    for label, scenario in variants:
+        effective = scenario.seed if seed is None else seed
+        seeds = replication_seeds(effective, replications)
+        records.append({"label": label, "seed": effective})
+        tasks += [Task(scenario, seeds[i], i, label, tuple(tables)) for i in range(replications)]
+    results = _run(tasks, None, workers, scheduler, progress)
     base = variants[0][1]
-    seeds = replication_seeds(base.seed if seed is None else seed, replications)
-    tasks = [
-        Task(scenario, seeds[i], i, label, tuple(tables))
-        for label, scenario in variants
-        for i in range(replications)
-    ]
-    return _run(base, tasks, None, workers, scheduler, progress)
+    shared = {r["seed"] for r in records}
+    return combine(
+        base,
+        results,
+        seed=shared.pop() if len(shared) == 1 else None,
+        replications=replications,
+        variants=records,
+    )
 
 
 def _run(
-    scenario: Scenario,
     tasks: list[Task],
     executor: Executor | None,
     workers: int,
     scheduler: str | None,
     progress: bool,
-) -> Result:
+) -> list[Result]:
     """The one path every multi-run takes: the given executor, or the one chosen for it."""
     if executor is not None:
-        return combine(scenario, run_tasks(tasks, executor, progress))
-    with executor_for(workers, scheduler) as chosen:
-        return combine(scenario, run_tasks(tasks, chosen, progress))
+        return run_tasks(tasks, executor, progress)
+    with executor_for(workers, scheduler, tasks=len(tasks)) as chosen:
+        return run_tasks(tasks, chosen, progress)
 
 
-def combine(scenario: Scenario, results: Iterable[Result]) -> Result:
+def combine(
+    scenario: Scenario,
+    results: Iterable[Result],
+    seed: int | None,
+    replications: int,
+    variants: list[dict[str, Any]] | None = None,
+) -> Result:
+    """One Result from several runs (replications, variants), tables stacked. `seed` is
+    the effective seed, or None when variants ran with seeds of their own."""
     results = list(results)
-    if len(results) == 1:
-        return results[0]
     names = results[0].tables()
     tables = {name: concat([r.tables()[name] for r in results]) for name in names}
-    return Result(scenario, **tables, warnings=[w for r in results for w in r.warnings])
+    return Result(
+        scenario,
+        **tables,
+        warnings=[w for r in results for w in r.warnings],
+        seed=seed,
+        replications=replications,
+        variants=variants or [],
+        started=min(r.started for r in results),
+        finished=max((r.finished or r.started) for r in results),
+    )
 
 
 def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -30,6 +30,10 @@ class ScenarioError(Exception):
         self.problems = sorted(problems, key=lambda p: (p.file, p.line or 0))
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self):
+        # rebuilt from its problems: a worker process hands it back to the parent intact
+        return (type(self), (self.problems,))
+
 
 @dataclass(frozen=True)
 class Origin:
