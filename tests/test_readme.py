@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -16,29 +18,37 @@ def _blocks(lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
 
 
-def test_readme_console_commands_run(tmp_path):
+def _console_commands() -> list[str]:
     commands = []
     for block in _blocks("console"):
         for line in block.splitlines():
             line = line.removeprefix("$ ")
             if line.startswith(".venv/bin/postenroll-sim"):
                 commands.append(line.split("  #")[0])
-    assert len(commands) >= 4
-    for command in commands:
-        command = command.replace(".venv/bin/", BIN).replace("--out out", f"--out {tmp_path}/out")
-        command = command.replace(
-            "--out docs/scenario.schema.json", f"--out {tmp_path}/schema.json"
-        )
-        proc = subprocess.run(
-            command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=300
-        )
-        expected = 2 if "ten-mistakes" in command else 0
-        assert proc.returncode == expected, f"{command}\n{proc.stdout}\n{proc.stderr}"
-        if "ten-mistakes" in command:
-            shown = [b for b in _blocks("console") if "ten-mistakes" in b][0]
-            for line in shown.splitlines()[1:]:
-                if line.startswith("tests/"):
-                    assert line in proc.stderr
+    return commands
+
+
+COMMANDS = _console_commands()
+
+
+def test_the_readme_shows_commands():
+    assert len(COMMANDS) >= 4
+
+
+@pytest.mark.parametrize("command", COMMANDS)  # one test each: the suite runs them in parallel
+def test_readme_console_command_runs(command, tmp_path):
+    command = command.replace(".venv/bin/", BIN).replace("--out out", f"--out {tmp_path}/out")
+    command = command.replace("--out docs/scenario.schema.json", f"--out {tmp_path}/schema.json")
+    proc = subprocess.run(
+        command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    expected = 2 if "ten-mistakes" in command else 0
+    assert proc.returncode == expected, f"{command}\n{proc.stdout}\n{proc.stderr}"
+    if "ten-mistakes" in command:
+        shown = [b for b in _blocks("console") if "ten-mistakes" in b][0]
+        for line in shown.splitlines()[1:]:
+            if line.startswith("tests/"):
+                assert line in proc.stderr
 
 
 def test_readme_python_example_runs(tmp_path, monkeypatch):

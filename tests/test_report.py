@@ -77,7 +77,9 @@ def test_run_report_and_report_command(tmp_path):
         text=True,
     )
     assert (
-        empty.returncode == 2 and "no such folder" in empty.stderr and "Traceback" not in empty.stderr
+        empty.returncode == 2
+        and "no such folder" in empty.stderr
+        and "Traceback" not in empty.stderr
     )
 
 
