@@ -338,19 +338,31 @@ class LMS:
         base = learner * self.nc
         return self.last_completed[base + member] > self.last_completed[base + curriculum]
 
-    def _check_curriculum(self, learner: int, curriculum: int, enrollment: int) -> None:
-        """S26: complete at the first instant every group has its required count of member
-        completions that count (see counts_for)."""
+    def _curriculum_progress(self, learner: int, curriculum: int) -> tuple[bool, bool]:
+        """S26: (every group has its required count, at least one member completion counts)."""
         satisfied = True
         progress = False
         for members, required in self.plan.groups[curriculum]:
             done = sum(1 for m in members if self.counts_for(learner, curriculum, m))
             progress = progress or done > 0
             satisfied = satisfied and done >= required
+        return satisfied, progress
+
+    def _check_curriculum(self, learner: int, curriculum: int, enrollment: int) -> None:
+        """S26: complete at the first instant every group has its required count of member
+        completions that count (see counts_for), visible or not."""
+        rec = self.rec
+        satisfied, progress = self._curriculum_progress(learner, curriculum)
         if satisfied:
             self.complete(enrollment)
-        elif progress and self.rec.e_status[enrollment] == NOT_STARTED:
-            self.start(enrollment)  # [decision] a curriculum is in progress once a member counts
+        elif (
+            progress
+            and rec.e_status[enrollment] == NOT_STARTED
+            and rec.e_visible[enrollment] == rec.e_visible[enrollment]  # not NaN: visible
+        ):
+            # S26 [decision]: in progress once a member counts and the learner can see it (S21);
+            # an invisible one starts when it becomes visible (set_active).
+            self.start(enrollment)
 
     # ----- catalog changes (S6, S21, S28) -----------------------------------------------
 
@@ -369,8 +381,15 @@ class LMS:
                     rec.e_superseded[enrollment] != rec.e_superseded[enrollment]
                     and not self.removed[rec.e_learner[enrollment]]
                 ):
+                    learner = rec.e_learner[enrollment]
                     rec.e_visible[enrollment] = self.now
-                    rec.event(self.now, EV_VISIBLE, rec.e_learner[enrollment], course, enrollment)
+                    rec.event(self.now, EV_VISIBLE, learner, course, enrollment)
+                    if (
+                        self.course_types[course] == CURRICULUM
+                        and rec.e_status[enrollment] == NOT_STARTED
+                        and self._curriculum_progress(learner, course)[1]
+                    ):
+                        self.start(enrollment)  # S26 [decision]: starts once it can be seen (S21)
                     if self.on_visible is not None:
                         self.on_visible(enrollment)
 

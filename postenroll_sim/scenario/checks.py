@@ -413,11 +413,15 @@ def _check_script(
                         f"'{action.course}' is a bundle: a bundle enrollment has no progress or completion (S27)",
                     )
                 )
-            elif isinstance(action, models.Complete | models.Fail) and kind == "curriculum":
+            elif (
+                isinstance(action, models.Start | models.Complete | models.Fail)
+                and kind == "curriculum"
+            ):
                 found.append(
                     (
                         (*path, "course"),
-                        f"'{action.course}' is a curriculum: it completes when its member courses do (S26)",
+                        f"'{action.course}' is a curriculum: it starts and completes "
+                        "when its member courses do (S26)",
                     )
                 )
             elif (
