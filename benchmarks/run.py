@@ -66,7 +66,7 @@ def measure(learners: int, years: float, tables: str) -> dict:
     run_seconds = time.perf_counter() - start
     events = model.recorder.n_events  # before the tables release the logs
     start = time.perf_counter()
-    frames = model.recorder.tables(which=which, release=True)
+    frames = model.tables(which=which, release=True)
     build_seconds = time.perf_counter() - start
     rows = {name: len(frame) for name, frame in frames.items()}
     memory = {name: int(frame.memory_usage(deep=True).sum()) for name, frame in frames.items()}

@@ -90,6 +90,15 @@ EVENT_COLUMNS = (
     "detail",
 )
 
+# Integer codes of the vocabularies, in the order above: the engine logs these, the
+# recorder turns them back into the categories of the tables.
+METHOD_CODE = {name: code for code, name in enumerate(METHODS)}
+STATUS_CODE = {name: code for code, name in enumerate(STATUSES)}
+COURSE_TYPE_CODE = {name: code for code, name in enumerate(COURSE_TYPES)}
+TRIGGER_CODE = {name: code for code, name in enumerate(TRIGGERS)}
+OUTCOME_CODE = {name: code for code, name in enumerate(OUTCOMES)}
+EVENT_CODE = {name: code for code, name in enumerate(EVENTS)}
+
 # Short names an expectation may use for id columns (SCENARIO.md, Expectations).
 EXPECT_ALIASES = {
     "learner": "learner_id",

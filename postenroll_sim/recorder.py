@@ -1,8 +1,10 @@
-"""Typed columns the engine logs into, turned into the OUTPUTS.md tables once at the end.
+"""The recorder: observes a run and builds the OUTPUTS.md tables once at the end.
 
-Everything is logged as small integer codes and float days in `array` columns (no
-per-event pandas work, a few bytes a value); each DataFrame is built once, with
-categorical ids whose categories are the scenario's own id lists.
+It receives events as they happen (`event`, packed rows in a bytearray: one C call a
+row, no per-event pandas work) and, when the run is over, reads the engine's own
+state (engine/store.py) for the `enrollments` and `jobs` tables. It never holds or
+changes the model's state. Each DataFrame is built once, with categorical ids whose
+categories are the scenario's own id lists.
 """
 
 from __future__ import annotations
@@ -14,13 +16,8 @@ from array import array
 import numpy as np
 import pandas as pd
 
-from .columns import COURSE_TYPES, EVENTS, METHODS, OUTCOMES, STATUSES, TRIGGERS
-
-NAN = float("nan")
-NONE = -1  # the code of a missing id
-
-EVENT_CODE = {name: code for code, name in enumerate(EVENTS)}
-OUTCOME_CODE = {name: code for code, name in enumerate(OUTCOMES)}
+from .columns import COURSE_TYPES, EVENTS, METHODS, OUTCOMES, STATUSES, TABLES, TRIGGERS
+from .engine.store import JOB_DTYPE, NONE, OUTCOME_DTYPE, Store
 
 
 def _categorical(codes: np.ndarray, categories: list[str] | tuple[str, ...]) -> pd.Categorical:
@@ -33,38 +30,13 @@ def _nullable_int(codes: np.ndarray) -> pd.arrays.IntegerArray:
 
 _DTYPES = {"b": np.int8, "i": np.int32, "d": np.float64}
 
-# Write-only logs are packed rows appended to a bytearray: one C call a row (an array
-# `extend` of a tuple converts and appends item by item, 2.5x slower), read back as a
-# numpy structured array at the end. Native sizes, no padding ("=").
-EVENT_ROW = struct.Struct("=d7i")  # day; event, learner, course, enrollment, rule, job, detail
+# day; event, learner, course, enrollment, rule, job, detail. Native sizes, no padding.
+EVENT_ROW = struct.Struct("=d7i")
 EVENT_DTYPE = np.dtype(
     [("day", "=f8")]
     + [(f, "=i4") for f in ("event", "learner", "course", "enrollment", "rule", "job", "detail")]
 )
-JOB_ROW = struct.Struct("=iibidd")  # rule, source, trigger, trigger enrollment, queued, due
-JOB_DTYPE = np.dtype(
-    [
-        ("rule", "=i4"),
-        ("source", "=i4"),
-        ("trigger", "=i1"),
-        ("trigger_enrollment", "=i4"),
-        ("queued", "=f8"),
-        ("due", "=f8"),
-    ]
-)
-OUTCOME_ROW = struct.Struct("=iiibdi")  # job, position, target, outcome, processed, enrollment
-OUTCOME_DTYPE = np.dtype(
-    [
-        ("job", "=i4"),
-        ("position", "=i4"),
-        ("target", "=i4"),
-        ("outcome", "=i1"),
-        ("processed", "=f8"),
-        ("enrollment", "=i4"),
-    ]
-)
-assert EVENT_DTYPE.itemsize == EVENT_ROW.size and JOB_DTYPE.itemsize == JOB_ROW.size
-assert OUTCOME_DTYPE.itemsize == OUTCOME_ROW.size
+assert EVENT_DTYPE.itemsize == EVENT_ROW.size
 
 
 EVENT_CHUNK = 1 << 20  # rows converted at a time when the events table is built
@@ -87,90 +59,18 @@ def _view(column: array, copy: bool = True) -> np.ndarray:
 
 
 class Recorder:
-    """Column store for one replication: enrollments, jobs (per target) and events."""
+    """The events log of one replication, and the tables made from a run's store."""
 
-    def __init__(
-        self,
-        learner_ids: list[str],
-        course_ids: list[str],
-        course_types: list[int],
-        rule_ids: list[str],
-    ):
-        self.learner_ids = learner_ids
+    def __init__(self, course_ids: list[str], course_types: list[int], rule_ids: list[str]):
         self.course_ids = course_ids
         self.course_types = np.asarray(course_types, dtype=np.int8)
         self.rule_ids = rule_ids
-        # enrollments, indexed by enrollment id (the engine reads and updates these)
-        self.e_learner = array("i")
-        self.e_course = array("i")
-        self.e_method = array("b")
-        self.e_rule = array("i")
-        self.e_job = array("i")
-        self.e_enrolled = array("d")
-        self.e_visible = array("d")
-        self.e_started = array("d")
-        self.e_completed = array("d")
-        self.e_failed = array("d")
-        self.e_superseded = array("d")
-        self.e_status = array("b")
-        # jobs, indexed by job id: the learner (the engine reads it) and packed JOB_ROWs
-        self.j_learner = array("i")
-        self.j_rows = bytearray()
-        # job outcomes, one OUTCOME_ROW per job and target, in processing order
-        self.o_rows = bytearray()
-        # events, one EVENT_ROW each, in the order they happened
-        self.v_rows = bytearray()
+        self.v_rows = bytearray()  # events, one EVENT_ROW each, in the order they happened
         self.details: list[str] = []
-        self.session_rows: SESSION_ROWS = []  # filled at the end of a run
         self._copy = True
         self._detail_code: dict[str, int] = {}
 
-    # ----- logging (hot path) -----------------------------------------------------
-
-    def new_enrollment(
-        self,
-        learner: int,
-        course: int,
-        method: int,
-        rule: int,
-        job: int,
-        day: float,
-        visible: float,
-    ) -> int:
-        eid = len(self.e_learner)
-        self.e_learner.append(learner)
-        self.e_course.append(course)
-        self.e_method.append(method)
-        self.e_rule.append(rule)
-        self.e_job.append(job)
-        self.e_enrolled.append(day)
-        self.e_visible.append(visible)
-        self.e_started.append(NAN)
-        self.e_completed.append(NAN)
-        self.e_failed.append(NAN)
-        self.e_superseded.append(NAN)
-        self.e_status.append(0)
-        return eid
-
-    def new_job(
-        self,
-        rule: int,
-        learner: int,
-        source: int,
-        trigger: int,
-        trigger_enrollment: int,
-        queued: float,
-        due: float,
-    ) -> int:
-        jid = len(self.j_learner)
-        self.j_learner.append(learner)
-        self.j_rows += JOB_ROW.pack(rule, source, trigger, trigger_enrollment, queued, due)
-        return jid
-
-    def job_outcome(
-        self, job: int, position: int, target: int, outcome: int, processed: float, enrollment: int
-    ) -> None:
-        self.o_rows += OUTCOME_ROW.pack(job, position, target, outcome, processed, enrollment)
+    # ----- observing (hot path) -----------------------------------------------------
 
     def code(self, detail: str) -> int:
         """The code of a `detail` text (interned: each text is stored once)."""
@@ -202,78 +102,77 @@ class Recorder:
 
     def tables(
         self,
+        store: Store,
+        session_rows: SESSION_ROWS = (),
         replication: int = 0,
         start_date: dt.date | None = None,
-        which: tuple[str, ...] = ("enrollments", "jobs", "events", "sessions"),
+        which: tuple[str, ...] = TABLES,
         release: bool = False,
     ) -> dict[str, pd.DataFrame]:
-        """Build the tables named in `which`. With `release` (the run is over), columns are
-        used without copying and each table's logs are dropped once it is built, so the
-        peak memory is the logs plus one table, not the logs plus every table."""
+        """Build the tables named in `which` from the run's `store` and this log. With
+        `release` (the run is over), columns are used without copying and each table's
+        sources are dropped once it is built, so the peak memory is the sources plus one
+        table, not the sources plus every table."""
         builders = {
-            "enrollments": (self.enrollments, "e_"),
-            "jobs": (self.jobs, "j_", "o_"),
-            "events": (self.events, "v_"),
-            "sessions": (self.sessions,),
+            "enrollments": (lambda: self.enrollments(store, replication), store.enrollments),
+            "jobs": (lambda: self.jobs(store, replication), store.jobs),
+            "events": (lambda: self.events(store, replication), None),  # cut back as built
+            "sessions": (lambda: sessions_frame(session_rows, self.course_ids, replication), None),
         }
         self._copy = not release
         built = {}
         for name in sorted(which, key=lambda n: n != "events"):  # the largest first
-            builder, *prefixes = builders[name]
-            frame = builder(replication)
+            make, source = builders[name]
+            frame = make()
             built[name] = add_timestamps(frame, start_date) if start_date is not None else frame
-            if release:
-                for attribute, column in list(vars(self).items()):
-                    if attribute.startswith(tuple(prefixes)):
-                        if isinstance(column, array):
-                            setattr(self, attribute, array(column.typecode))
-                        elif isinstance(column, bytearray):
-                            setattr(self, attribute, bytearray())
+            if release and source is not None:
+                source.release()
         self._copy = True
         return {name: built[name] for name in which}
 
     def _col(self, column: array) -> np.ndarray:
         return _view(column, copy=self._copy)
 
-    def enrollments(self, replication: int = 0) -> pd.DataFrame:
-        n = len(self.e_learner)
-        course = self._col(self.e_course)
+    def enrollments(self, store: Store, replication: int = 0) -> pd.DataFrame:
+        e = store.enrollments
+        n = len(e)
+        course = self._col(e.course)
         return pd.DataFrame(
             copy=False,
             data={
                 "replication": np.full(n, replication, dtype=np.int32),
                 "enrollment_id": np.arange(n, dtype=np.int32),
-                "learner_id": _categorical(self._col(self.e_learner), self.learner_ids),
+                "learner_id": _categorical(self._col(e.learner), store.learner_ids),
                 "course_id": _categorical(course, self.course_ids),
                 "course_type": _categorical(
                     self.course_types[course] if n else np.zeros(0, np.int8), COURSE_TYPES
                 ),
-                "method": _categorical(self._col(self.e_method), METHODS),
-                "rule_id": _categorical(self._col(self.e_rule), self.rule_ids),
-                "job_id": _nullable_int(self._col(self.e_job)),
-                "enrolled_day": self._col(self.e_enrolled),
-                "visible_day": self._col(self.e_visible),
-                "started_day": self._col(self.e_started),
-                "completed_day": self._col(self.e_completed),
-                "failed_day": self._col(self.e_failed),
-                "superseded_day": self._col(self.e_superseded),
-                "status": _categorical(self._col(self.e_status), STATUSES),
+                "method": _categorical(self._col(e.method), METHODS),
+                "rule_id": _categorical(self._col(e.rule), self.rule_ids),
+                "job_id": _nullable_int(self._col(e.job)),
+                "enrolled_day": self._col(e.enrolled),
+                "visible_day": self._col(e.visible),
+                "started_day": self._col(e.started),
+                "completed_day": self._col(e.completed),
+                "failed_day": self._col(e.failed),
+                "superseded_day": self._col(e.superseded),
+                "status": _categorical(self._col(e.status), STATUSES),
             },
         )
 
-    def jobs(self, replication: int = 0) -> pd.DataFrame:
-        outcomes = _rows(self.o_rows, OUTCOME_DTYPE)
+    def jobs(self, store: Store, replication: int = 0) -> pd.DataFrame:
+        outcomes = _rows(store.jobs.outcomes, OUTCOME_DTYPE)
         order = np.lexsort((outcomes["position"], outcomes["job"]))
         outcomes = outcomes[order]  # a copy, in job and target order
         job = _field(outcomes, "job")
-        jobs = _rows(self.j_rows, JOB_DTYPE)[job]
+        jobs = _rows(store.jobs.rows, JOB_DTYPE)[job]
         return pd.DataFrame(
             copy=False,
             data={
                 "replication": np.full(len(job), replication, dtype=np.int32),
                 "job_id": job,
                 "rule_id": _categorical(_field(jobs, "rule"), self.rule_ids),
-                "learner_id": _categorical(self._col(self.j_learner)[job], self.learner_ids),
+                "learner_id": _categorical(self._col(store.jobs.learner)[job], store.learner_ids),
                 "source_course_id": _categorical(_field(jobs, "source"), self.course_ids),
                 "trigger": _categorical(_field(jobs, "trigger"), TRIGGERS),
                 "trigger_enrollment_id": _field(jobs, "trigger_enrollment"),
@@ -286,14 +185,11 @@ class Recorder:
             },
         )
 
-    def sessions(self, replication: int = 0) -> pd.DataFrame:
-        return sessions_frame(self.session_rows, self.course_ids, replication)
-
-    def events(self, replication: int = 0) -> pd.DataFrame:
+    def events(self, store: Store, replication: int = 0) -> pd.DataFrame:
         n = self.n_events
         widths = {
             "event": len(EVENTS),
-            "learner": len(self.learner_ids),
+            "learner": len(store.learner_ids),
             "course": len(self.course_ids),
             "rule": len(self.rule_ids),
             "detail": len(self.details),
@@ -324,7 +220,7 @@ class Recorder:
                 "replication": np.full(n, replication, dtype=np.int32),
                 "day": columns["day"],
                 "event": _categorical(columns["event"], EVENTS),
-                "learner_id": _categorical(columns["learner"], self.learner_ids),
+                "learner_id": _categorical(columns["learner"], store.learner_ids),
                 "course_id": _categorical(columns["course"], self.course_ids),
                 "enrollment_id": _nullable_int(columns["enrollment"]),
                 "rule_id": _categorical(columns["rule"], self.rule_ids),
@@ -334,15 +230,22 @@ class Recorder:
         )
 
 
+class NullRecorder(Recorder):
+    """A recorder that keeps no events: for runs whose events table nobody asked for."""
+
+    def event(self, *args, **kwargs) -> None:
+        return None
+
+
+SESSION_ROWS = list[tuple[str, int, float, int, int, int, int]]
+
+
 def _code_dtype(categories: int) -> np.dtype:
     """The dtype pandas gives the codes of a categorical with that many categories."""
     for dtype in (np.int8, np.int16, np.int32):
         if categories < np.iinfo(dtype).max:
             return np.dtype(dtype)
     return np.dtype(np.int64)
-
-
-SESSION_ROWS = list[tuple[str, int, float, int, int, int, int]]
 
 
 def sessions_frame(rows: SESSION_ROWS, course_ids: list[str], replication: int = 0) -> pd.DataFrame:

@@ -135,8 +135,8 @@ def simulate(
             on_advance=None if bar.disable else advance,  # off a terminal: no calls
         )
         model.run()
-    built = model.recorder.tables(
-        replication=replication, start_date=scenario.start_date, which=tables, release=True
+    built = model.tables(
+        which=tables, replication=replication, start_date=scenario.start_date, release=True
     )
     return Result(
         scenario,

@@ -96,7 +96,7 @@ def test_events_table_is_the_same_whatever_the_chunking_and_release(monkeypatch)
         monkeypatch.setattr(recorder_module, "EVENT_CHUNK", chunk)
         model = Model(compile_plan(scenario))
         model.run()
-        built = model.recorder.tables(release=release)
+        built = model.tables(release=release)
         return built, model.recorder
 
     whole, _ = tables(1 << 20, release=False)
@@ -125,7 +125,7 @@ def test_progress_hook_sees_simulated_days_advance_to_the_horizon():
     model = Model(compile_plan(scenario), on_advance=days.append)
     model.run()
     assert days == sorted(days) and len(set(days)) == len(days) > 10
-    last_event = model.recorder.tables(which=("events",))["events"]["day"].max()
+    last_event = model.tables(which=("events",))["events"]["day"].max()
     # the last report is the start of the slot of the last thing that happened
     assert last_event - 1 / SLOTS_PER_DAY < days[-1] <= last_event <= scenario.horizon_days
 
@@ -140,3 +140,54 @@ def test_many_calls_at_one_instant_keep_their_scheduling_order():
 
     expected = sorted(range(len(instants)), key=lambda s: (instants[s], s))
     assert [name for _, name in run_clock(setup)] == expected
+
+
+def test_the_clock_sets_now_to_each_calls_instant_before_running_it():
+    """Time has one owner: every call, ordinary, urgent or made while running, sees
+    `clock.now` equal to its own instant."""
+    seen = []
+
+    def setup(clock, log):
+        def check(at, payload):
+            seen.append((at, clock.now))
+            if payload:
+                clock.call_at(at, check, False)  # into the running slot, at the same instant
+                clock.urgent_at(at + 0.01, check, False)
+
+        for at in (0.5, 0.5, 1.25, 7.0):
+            clock.call_at(at, check, True)
+        clock.urgent_at(1.25, check, False)
+
+    run_clock(setup)
+    assert len(seen) == 13 and all(at == now for at, now in seen)
+
+
+def test_scheduling_before_now_is_an_error():
+    failures = []
+
+    def setup(clock, log):
+        def late(at, payload):
+            for schedule in (clock.call_at, clock.urgent_at):
+                try:
+                    schedule(at - 0.5, note(log, "never"))
+                except ValueError as exc:
+                    failures.append(str(exc))
+
+        clock.call_at(2.0, late)
+
+    assert run_clock(setup) == [] and len(failures) == 2
+    assert "before now (2.0)" in failures[0]
+
+
+def test_no_engine_module_but_the_clock_sets_the_time_or_reads_recorder_columns():
+    """The grep checks of docs/contributing.md, kept honest."""
+    from pathlib import Path
+
+    import postenroll_sim
+
+    package = Path(postenroll_sim.__file__).parent
+    for path in package.rglob("*.py"):
+        text = path.read_text()
+        if path.name != "clock.py":
+            assert ".now = " not in text, f"{path} sets the time"
+        assert "rec.e_" not in text and "rec.j_" not in text, f"{path} reads recorder columns"

@@ -8,12 +8,13 @@ the script, or the learner removed in the meantime) and does nothing if it chang
 
 from __future__ import annotations
 
-from ..recorder import EVENT_CODE
+from ..columns import EVENT_CODE
 from ..scenario.stochastic import Behaviour
 from .clock import Clock
-from .lms import COMPLETE, IN_PROGRESS, LMS, NOT_STARTED
+from .lms import LMS
 from .plan import CURRICULUM, ILC, Plan, Session
 from .random import Streams, constant, sampler, uniforms
+from .store import COMPLETE, IN_PROGRESS, NOT_STARTED
 
 E = EVENT_CODE
 EV_SESSION_ATTENDED = E["session_attended"]
@@ -59,7 +60,8 @@ class Behaviours:
     def __init__(self, clock: Clock, lms: LMS, plan: Plan, streams: Streams):
         self.clock = clock
         self.lms = lms
-        self.rec = lms.rec
+        self.rec = lms.rec  # to report events
+        self.enrollments = lms.enrollments  # the LMS's state: read here, changed only by the LMS
         self.plan = plan
         self.by_course: list[CourseBehaviour | None] = [
             CourseBehaviour(course_id, spec, plan.allow_failure[c], streams)
@@ -86,22 +88,22 @@ class Behaviours:
         lms.on_visible = self.on_visible if any(self.by_course) else None
 
     def _still_open(self, enrollment: int, status: int) -> bool:
-        rec = self.rec
+        ens = self.enrollments
         return (
-            rec.e_status[enrollment] == status
-            and rec.e_superseded[enrollment] != rec.e_superseded[enrollment]  # NaN: still current
-            and not self.lms.removed[rec.e_learner[enrollment]]
+            ens.status[enrollment] == status
+            and ens.is_current(enrollment)
+            and not self.lms.removed[ens.learner[enrollment]]
         )
 
     # ----- the hook ----------------------------------------------------------------
 
     def on_visible(self, enrollment: int) -> None:
-        course = self.rec.e_course[enrollment]
+        course = self.enrollments.course[enrollment]
         behaviour = self.by_course[course]
         if behaviour is None:
             return
         self.clock.call_at(
-            self.lms.now + behaviour.start_after(), self.first_step[course], enrollment
+            self.clock.now + behaviour.start_after(), self.first_step[course], enrollment
         )
 
     # ----- online courses (and ILCs without sessions) ----------------------------------
@@ -110,9 +112,8 @@ class Behaviours:
         if not self._still_open(enrollment, NOT_STARTED):
             return
         lms = self.lms
-        lms.now = at
         lms.start(enrollment)
-        behaviour = self.by_course[self.rec.e_course[enrollment]]
+        behaviour = self.by_course[self.enrollments.course[enrollment]]
         if behaviour.abandon_rate and behaviour.uniform() < behaviour.abandon_rate:
             return  # started, never finished
         self.clock.call_at(at + behaviour.duration(), self._finish, enrollment)
@@ -120,11 +121,10 @@ class Behaviours:
     def _finish(self, at: float, enrollment: int) -> None:
         if not self._still_open(enrollment, IN_PROGRESS):
             return
-        self.lms.now = at
         self._result(enrollment)
 
     def _result(self, enrollment: int) -> None:
-        behaviour = self.by_course[self.rec.e_course[enrollment]]
+        behaviour = self.by_course[self.enrollments.course[enrollment]]
         if behaviour.pass_rate < 1.0 and behaviour.uniform() >= behaviour.pass_rate:
             self.lms.fail(enrollment)
         else:
@@ -133,13 +133,12 @@ class Behaviours:
     # ----- curricula: learners enroll themselves in the members they still need ---------
 
     def _enroll_members(self, at: float, enrollment: int) -> None:
-        rec, lms = self.rec, self.lms
-        if rec.e_status[enrollment] >= COMPLETE or not self._still_open(
-            enrollment, rec.e_status[enrollment]
+        ens, lms = self.enrollments, self.lms
+        if ens.status[enrollment] >= COMPLETE or not self._still_open(
+            enrollment, ens.status[enrollment]
         ):
             return
-        lms.now = at
-        learner, curriculum = rec.e_learner[enrollment], rec.e_course[enrollment]
+        learner, curriculum = ens.learner[enrollment], ens.course[enrollment]
         for members, required in self.plan.groups[curriculum]:
             missing = required - sum(1 for m in members if lms.counts_for(learner, curriculum, m))
             for member in members:
@@ -156,8 +155,7 @@ class Behaviours:
     def _book(self, at: float, enrollment: int) -> None:
         if not self._still_open(enrollment, NOT_STARTED):
             return
-        self.lms.now = at
-        behaviour = self.by_course[self.rec.e_course[enrollment]]
+        behaviour = self.by_course[self.enrollments.course[enrollment]]
         if behaviour.abandon_rate and behaviour.uniform() < behaviour.abandon_rate:
             return  # never books
         self._book_after(enrollment, at, strictly=False)
@@ -165,7 +163,7 @@ class Behaviours:
     def _book_after(self, enrollment: int, day: float, strictly: bool) -> None:
         """Book the earliest session with a free seat at `day` or later (strictly later after
         a no-show); with none left within the horizon the learner waits (S30)."""
-        course = self.rec.e_course[enrollment]
+        course = self.enrollments.course[enrollment]
         sessions = self.sessions[course]
         # Sessions in the past or full stay so (seats are never given back): skip them for good.
         index = self.first_open_session[course]
@@ -175,14 +173,14 @@ class Behaviours:
         ):
             index += 1
         self.first_open_session[course] = index
-        learner = self.rec.e_learner[enrollment]
+        learner = self.enrollments.learner[enrollment]
         for candidate in range(index, len(sessions)):
             state = sessions[candidate]
             if state.booked >= state.session.capacity or (strictly and state.session.day <= day):
                 continue
             state.booked += 1
             self.rec.event(
-                self.lms.now,
+                self.clock.now,
                 EV_SESSION_BOOKED,
                 learner,
                 course,
@@ -192,26 +190,25 @@ class Behaviours:
             self.clock.call_at(state.session.day, self._attend, (enrollment, candidate))
             return
         self.waiting[course].append(enrollment)
-        self.rec.event(self.lms.now, EV_SESSION_WAITLISTED, learner, course, enrollment)
+        self.rec.event(self.clock.now, EV_SESSION_WAITLISTED, learner, course, enrollment)
 
     def _attend(self, at: float, payload: tuple[int, int]) -> None:
         enrollment, index = payload
-        rec, lms = self.rec, self.lms
-        status = rec.e_status[enrollment]
+        rec, lms, ens = self.rec, self.lms, self.enrollments
+        status = ens.status[enrollment]
         if status >= COMPLETE or not self._still_open(enrollment, status):
             return
-        lms.now = at
-        course = rec.e_course[enrollment]
+        course = ens.course[enrollment]
         state = self.sessions[course][index]
         behaviour = self.by_course[course]
-        learner = rec.e_learner[enrollment]
+        learner = ens.learner[enrollment]
         if behaviour.no_show_rate and behaviour.uniform() < behaviour.no_show_rate:
             state.missed += 1
-            rec.event(lms.now, EV_SESSION_MISSED, learner, course, enrollment, detail=state.detail)
+            rec.event(at, EV_SESSION_MISSED, learner, course, enrollment, detail=state.detail)
             self._book_after(enrollment, state.session.day, strictly=True)  # a no-show books again
             return
         state.attended += 1
-        rec.event(lms.now, EV_SESSION_ATTENDED, learner, course, enrollment, detail=state.detail)
+        rec.event(at, EV_SESSION_ATTENDED, learner, course, enrollment, detail=state.detail)
         if status == NOT_STARTED:
             lms.start(enrollment)
         self._result(enrollment)

@@ -14,8 +14,12 @@ the slot) and the script's urgent calls go on a small heap that is merged in; or
 calls there were scheduled after everything already in the slot, so they come after it
 at equal instants.
 
-Callbacks are called as `callback(at, payload)` with the exact instant the semantics
-computed; SimPy's own `now` is the slot's start and is never used for the rules.
+Time has one owner: the clock sets `now` to a call's exact instant before it runs the
+call (as SimPy's `step()` sets its `now` before it processes an event), and everything
+else reads `clock.now`. Callbacks are also handed the instant, as `callback(at,
+payload)`. Scheduling before `now` is an error, as SimPy's `Timeout` rejects a negative
+delay. SimPy's own `env.now` is the start of the slot being run and is never used for
+the rules.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class Clock:
     def __init__(self, env: simpy.Environment, horizon: float = float("inf")):
         self.env = env
         self.horizon = horizon
+        self.now = 0.0  # the instant of the call being run (set by the clock alone)
         # slot -> (instants, callbacks, payloads) of its ordinary calls, in scheduling order
         self._slots: dict[int, tuple[array, list[Callback], list[object]]] = {}
         self._urgent: dict[int, list[tuple]] = {}  # slot -> (at, URGENT, seq, callback, payload)
@@ -50,10 +55,12 @@ class Clock:
         env.process(self._tick())
 
     def call_at(self, at: float, callback: Callback, payload: object = None) -> None:
-        """Run `callback(at, payload)` at instant `at` (`at` is never before the current
-        call's instant). Nothing is scheduled past the horizon: it could never happen."""
+        """Run `callback(at, payload)` at instant `at`, never before `now`. Nothing is
+        scheduled past the horizon: it could never happen."""
         if at > self.horizon:
             return
+        if at < self.now:
+            raise ValueError(f"cannot schedule a call at day {at!r}, before now ({self.now!r})")
         slot = int(at * SLOTS_PER_DAY)
         if slot <= self._running:
             heappush(self._hot, (at, NORMAL, self._seq(), callback, payload))
@@ -74,6 +81,8 @@ class Clock:
         The script's days are scheduled this way before the run starts."""
         if at > self.horizon:
             return
+        if at < self.now:
+            raise ValueError(f"cannot schedule a call at day {at!r}, before now ({self.now!r})")
         slot = int(at * SLOTS_PER_DAY)
         if slot <= self._running:
             heappush(self._hot, (at, URGENT, self._seq(), callback, payload))
@@ -105,8 +114,15 @@ class Clock:
             # heap calls first if earlier, or at the same instant and urgent
             while hot and (hot[0][0] < at or (hot[0][0] == at and hot[0][1] == URGENT)):
                 entry = heappop(hot)
+                self.now = entry[0]
                 entry[3](entry[0], entry[4])
+            self.now = at
             callbacks[index](at, payloads[index])
         while hot:
             entry = heappop(hot)
+            self.now = entry[0]
             entry[3](entry[0], entry[4])
+
+    def finish(self) -> None:
+        """The run is over: time stands at the horizon (for what is reported then, S24)."""
+        self.now = self.horizon

@@ -1,8 +1,11 @@
 """The LMS state and the Post Enrollment semantics: the one place the S-rules live.
 
-The LMS knows nothing of SimPy: it is told the current time (`now`) and hands the
-jobs it queues to `schedule_job(job_id, due_day)`; the model decides when they run.
-Learners are data: int codes into flat dicts and arrays, never an object each.
+The LMS owns the run's state (engine/store.py: every enrollment and job, in typed
+columns) and knows nothing of SimPy: it reads the current instant from the clock
+(`clock.now`, set by the clock alone) and hands the jobs it queues to
+`schedule_job(job_id, due_day)`; the model decides when they run. It tells the
+recorder what happened (`recorder.event`), and never reads anything back from it.
+Learners are data: int codes into flat arrays, never an object each.
 """
 
 from __future__ import annotations
@@ -10,14 +13,18 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable
 
-from ..recorder import EVENT_CODE, NAN, NONE, OUTCOME_CODE, Recorder
+from ..columns import EVENT_CODE, METHOD_CODE, OUTCOME_CODE, TRIGGERS
+from ..recorder import Recorder
+from .clock import Clock
 from .plan import BUNDLE, COMPLETED, CURRICULUM, ENROLLED, FAILED, Plan, RuleVersion
+from .store import COMPLETE, IN_PROGRESS, NAN, NONE, NOT_STARTED, Store
+from .store import FAILED as FAILED_STATUS
 
-# status codes (columns.STATUSES order); not_started and in_progress are "open" (S13)
-NOT_STARTED, IN_PROGRESS, COMPLETE, FAILED_STATUS = range(4)
-# method codes (columns.METHODS order)
-ADMIN, SELF, POST_ENROLLMENT, BUNDLE_METHOD = range(4)
-METHOD_NAMES = ("admin", "self", "post_enrollment", "bundle")
+ADMIN = METHOD_CODE["admin"]
+SELF = METHOD_CODE["self"]
+POST_ENROLLMENT = METHOD_CODE["post_enrollment"]
+BUNDLE_METHOD = METHOD_CODE["bundle"]
+N_TRIGGERS = len(TRIGGERS)
 
 E = EVENT_CODE
 EV_BUNDLE_COURSE_ADDED = E["bundle_course_added"]
@@ -25,6 +32,8 @@ EV_BUNDLE_COURSE_REMOVED = E["bundle_course_removed"]
 EV_BUNDLE_MEMBER_SKIPPED = E["bundle_member_skipped"]
 EV_CASCADE_LIMIT = E["cascade_limit"]
 EV_COMPLETED = E["completed"]
+EV_COURSE_ACTIVATED = E["course_activated"]
+EV_COURSE_DEACTIVATED = E["course_deactivated"]
 EV_ENROLLED = E["enrolled"]
 EV_FAILED = E["failed"]
 EV_JOB_PROCESSED = E["job_processed"]
@@ -52,20 +61,29 @@ class ActionError(Exception):
 
 
 class LMS:
-    def __init__(self, plan: Plan, recorder: Recorder, schedule_job: Callable[[int, float], None]):
+    def __init__(
+        self,
+        plan: Plan,
+        clock: Clock,
+        recorder: Recorder,
+        schedule_job: Callable[[int, float], None],
+    ):
         self.plan = plan
-        self.learner_ids = recorder.learner_ids  # grows as learners are hired
+        self.clock = clock  # the one owner of time: read clock.now, never set it
+        self.store = Store(list(plan.learner_ids))  # each run its own copy: hires append
+        self.learner_ids = self.store.learner_ids
+        self.enrollments = self.store.enrollments
+        self.jobs = self.store.jobs
         self.rec = recorder
         self.schedule_job = schedule_job
-        self.now = 0.0
         self.nc = plan.n_courses
         self.course_types = plan.course_types
         self.active = list(plan.active)
         self.bundle_members = [list(m) for m in plan.bundle_members]
-        self.removed = [False] * len(recorder.learner_ids)
+        self.removed = [False] * len(self.learner_ids)
         # Per learner and course, in flat typed arrays indexed by learner * nc + course
         # (learners are dense codes): no hashing, 4 or 8 bytes a slot.
-        slots = len(recorder.learner_ids) * self.nc
+        slots = len(self.learner_ids) * self.nc
         self._no_courses = array("i", [NONE]) * self.nc  # one learner's empty slots
         self._never_completed = array("d", [NEVER]) * self.nc
         self.current = array("i", [NONE]) * slots  # the current enrollment (S14), or NONE
@@ -79,7 +97,9 @@ class LMS:
         # Rules in force: a version per rule, and per course the rules in definition order.
         self.version_of: dict[int, RuleVersion] = {}
         self.course_rules: list[list[int]] = [[] for _ in plan.course_ids]
-        self.in_force: list[tuple[RuleVersion, ...]] = [()] * (3 * self.nc)  # course * 3 + trigger
+        self.in_force: list[tuple[RuleVersion, ...]] = [()] * (
+            N_TRIGGERS * self.nc
+        )  # course * N_TRIGGERS + trigger
         self.job_version: list[RuleVersion] = []  # job id -> snapshot (S18)
         for version in plan.initial_rules:
             self._put_rule(version)
@@ -90,7 +110,7 @@ class LMS:
         # Called with an enrollment id when its learner can first see it (S21); the
         # behaviour layer sets it. None: learners do nothing on their own.
         self.on_visible: Callable[[int], None] | None = None
-        self.method_detail = [recorder.code(m) for m in METHOD_NAMES]
+        self.method_detail = [recorder.code(m) for m in METHOD_CODE]
         self.outcome_detail = {code: recorder.code(name) for name, code in OUTCOME_CODE.items()}
 
     # ----- rules in force (S18) -------------------------------------------------------
@@ -105,38 +125,40 @@ class LMS:
     def _refresh(self, course: int) -> None:
         versions = [self.version_of[r] for r in self.course_rules[course]]
         for trigger in (ENROLLED, COMPLETED, FAILED):
-            self.in_force[course * 3 + trigger] = tuple(v for v in versions if v.when == trigger)
+            self.in_force[course * N_TRIGGERS + trigger] = tuple(
+                v for v in versions if v.when == trigger
+            )
 
     def add_rule(self, version: RuleVersion) -> None:
         """S18: a new rule acts on triggers from now on, never on earlier ones."""
         self._put_rule(version)
-        self.rec.event(self.now, EV_RULE_ADDED, course=version.source, rule=version.rule)
+        self.rec.event(self.clock.now, EV_RULE_ADDED, course=version.source, rule=version.rule)
 
     def edit_rule(self, rule: int, spec) -> None:
         """S18 [decision]: jobs already queued keep the snapshot they were queued with."""
         old = self.version_of[rule]
         self._put_rule(self.plan.version(rule, old.source, spec, base=old))
-        self.rec.event(self.now, EV_RULE_EDITED, course=old.source, rule=rule)
+        self.rec.event(self.clock.now, EV_RULE_EDITED, course=old.source, rule=rule)
 
     def remove_rule(self, rule: int) -> None:
         """S18: removing a rule never cancels jobs already queued."""
         version = self.version_of.pop(rule)
         self.course_rules[version.source].remove(rule)
         self._refresh(version.source)
-        self.rec.event(self.now, EV_RULE_REMOVED, course=version.source, rule=rule)
+        self.rec.event(self.clock.now, EV_RULE_REMOVED, course=version.source, rule=rule)
 
     # ----- triggers and jobs (S17-S24) ------------------------------------------------
 
     def _trigger(self, learner: int, course: int, trigger: int, enrollment: int) -> None:
         """S17/S18: every rule on `course` in force now whose `when` matches queues one job."""
-        versions = self.in_force[course * 3 + trigger]
+        versions = self.in_force[course * N_TRIGGERS + trigger]
         if not versions or self.removed[learner]:  # S29: a removed learner triggers nothing
             return
-        now = self.now
+        now = self.clock.now
         rec = self.rec
         for version in versions:
             due = now + version.delay  # S3: due at t + d
-            job = rec.new_job(version.rule, learner, course, trigger, enrollment, now, due)
+            job = self.jobs.new(version.rule, learner, course, trigger, enrollment, now, due)
             self.job_version.append(version)
             rec.event(now, EV_JOB_QUEUED, learner, course, enrollment, version.rule, job)
             self.schedule_job(job, due)
@@ -145,8 +167,8 @@ class LMS:
         """S19/S20 for each target in order, under the S22 cascade guard."""
         rec = self.rec
         version = self.job_version[job]
-        learner = rec.j_learner[job]
-        now = self.now
+        learner = self.jobs.learner[job]
+        now = self.clock.now
         if now != self._guard_at:
             self._guard_at = now
             self._guard_counts.clear()
@@ -161,14 +183,14 @@ class LMS:
             enrollment = NONE
             if self.removed[learner]:
                 outcome = O_REMOVED  # S19.1
-            elif (cur := self.current[key]) >= 0 and rec.e_status[cur] < COMPLETE:
+            elif (cur := self.current[key]) >= 0 and self.enrollments.status[cur] < COMPLETE:
                 outcome = O_OPEN  # S19.2: an open enrollment is never reset by a rule
             elif not version.consecutive and self.last_completed[key] != NEVER:
                 outcome = O_COMPLETED  # S19.3 (S20: with consecutive on this step is skipped)
             else:
                 outcome = O_ENROLLED  # S19.4
-                enrollment = len(rec.e_learner)  # the id enroll() is about to create
-            rec.job_outcome(job, position, target, outcome, now, enrollment)
+                enrollment = len(self.enrollments.learner)  # the id enroll() is about to create
+            self.jobs.outcome(job, position, target, outcome, now, enrollment)
             rec.event(
                 now,
                 EV_JOB_PROCESSED,
@@ -185,9 +207,9 @@ class LMS:
     def _cascade_stop(self, job: int, learner: int, version: RuleVersion) -> None:
         """S22 guard: past the limit a job is not applied; its outcome says why."""
         for position, target in enumerate(version.targets):
-            self.rec.job_outcome(job, position, target, O_CASCADE, self.now, NONE)
+            self.jobs.outcome(job, position, target, O_CASCADE, self.clock.now, NONE)
             self.rec.event(
-                self.now,
+                self.clock.now,
                 EV_JOB_PROCESSED,
                 learner,
                 target,
@@ -198,12 +220,12 @@ class LMS:
             )
         if self._guard_counts[learner] == self.cascade_limit + 1:
             message = (
-                f"day {self.now:g}: learner '{self.plan.learner_ids[learner]}' reached the cascade limit of "
+                f"day {self.clock.now:g}: learner '{self.plan.learner_ids[learner]}' reached the cascade limit of "
                 f"{self.cascade_limit} jobs at one instant (S22); further jobs at this instant are not applied"
             )
             self.warnings.append(message)
             self.rec.event(
-                self.now,
+                self.clock.now,
                 EV_CASCADE_LIMIT,
                 learner,
                 version.source,
@@ -216,7 +238,7 @@ class LMS:
         """S24: jobs still queued at the horizon are reported as pending."""
         for job in sorted(jobs):
             for position, target in enumerate(self.job_version[job].targets):
-                self.rec.job_outcome(job, position, target, O_PENDING, NAN, NONE)
+                self.jobs.outcome(job, position, target, O_PENDING, NAN, NONE)
 
     # ----- enrollments (S13-S16, S21, S25-S28) ------------------------------------------
 
@@ -226,14 +248,14 @@ class LMS:
         """Create a new current enrollment, superseding the previous one (S14), and fire its
         `enrolled` trigger (S17). Callers have already applied their own gates (S16, S19, S27)."""
         rec = self.rec
-        now = self.now
+        now = self.clock.now
         key = learner * self.nc + course
         previous = self.current[key]
         if previous >= 0:  # S14: the old record moves to history with its status
-            rec.e_superseded[previous] = now
+            self.enrollments.superseded[previous] = now
             rec.event(now, EV_SUPERSEDED, learner, course, previous)
         active = self.active[course]
-        enrollment = rec.new_enrollment(
+        enrollment = self.enrollments.new(
             learner, course, method, rule, job, now, now if active else NAN
         )
         self.current[key] = enrollment
@@ -264,7 +286,7 @@ class LMS:
             self.enroll(learner, course, BUNDLE_METHOD)
             return
         self.rec.event(
-            self.now,
+            self.clock.now,
             EV_BUNDLE_MEMBER_SKIPPED,
             learner,
             course,
@@ -274,7 +296,7 @@ class LMS:
 
     def is_open(self, learner: int, course: int) -> bool:
         current = self.current[learner * self.nc + course]
-        return current >= 0 and self.rec.e_status[current] < COMPLETE
+        return current >= 0 and self.enrollments.status[current] < COMPLETE
 
     def self_enroll(self, learner: int, course: int) -> int:
         """S16: self-enrollment is rejected (and recorded) when the course is inactive, the
@@ -288,7 +310,7 @@ class LMS:
         else:
             return self.enroll(learner, course, SELF)
         self.rec.event(
-            self.now, EV_SELF_ENROLL_REJECTED, learner, course, detail=self.rec.code(reason)
+            self.clock.now, EV_SELF_ENROLL_REJECTED, learner, course, detail=self.rec.code(reason)
         )
         return NONE
 
@@ -303,34 +325,47 @@ class LMS:
 
     def start(self, enrollment: int) -> None:
         rec = self.rec
-        rec.e_status[enrollment] = IN_PROGRESS
-        rec.e_started[enrollment] = self.now
+        self.enrollments.status[enrollment] = IN_PROGRESS
+        self.enrollments.started[enrollment] = self.clock.now
         rec.event(
-            self.now, EV_STARTED, rec.e_learner[enrollment], rec.e_course[enrollment], enrollment
+            self.clock.now,
+            EV_STARTED,
+            self.enrollments.learner[enrollment],
+            self.enrollments.course[enrollment],
+            enrollment,
         )
 
     def complete(self, enrollment: int) -> None:
         """A pass: the `completed` trigger (S17), then every curriculum holding the course (S26)."""
         rec = self.rec
-        learner, course = rec.e_learner[enrollment], rec.e_course[enrollment]
-        rec.e_status[enrollment] = COMPLETE
-        rec.e_completed[enrollment] = self.now
-        self.last_completed[learner * self.nc + course] = self.now
-        rec.event(self.now, EV_COMPLETED, learner, course, enrollment)
+        learner, course = self.enrollments.learner[enrollment], self.enrollments.course[enrollment]
+        self.enrollments.status[enrollment] = COMPLETE
+        self.enrollments.completed[enrollment] = self.clock.now
+        self.last_completed[learner * self.nc + course] = self.clock.now
+        rec.event(self.clock.now, EV_COMPLETED, learner, course, enrollment)
         self._trigger(learner, course, COMPLETED, enrollment)
         for curriculum in self.plan.curricula_of[course]:
             current = self.current[learner * self.nc + curriculum]
-            if current >= 0 and rec.e_status[current] < COMPLETE:
+            if current >= 0 and self.enrollments.status[current] < COMPLETE:
                 self._check_curriculum(learner, curriculum, current)
 
     def fail(self, enrollment: int) -> None:
         rec = self.rec
-        rec.e_status[enrollment] = FAILED_STATUS
-        rec.e_failed[enrollment] = self.now
+        self.enrollments.status[enrollment] = FAILED_STATUS
+        self.enrollments.failed[enrollment] = self.clock.now
         rec.event(
-            self.now, EV_FAILED, rec.e_learner[enrollment], rec.e_course[enrollment], enrollment
+            self.clock.now,
+            EV_FAILED,
+            self.enrollments.learner[enrollment],
+            self.enrollments.course[enrollment],
+            enrollment,
         )
-        self._trigger(rec.e_learner[enrollment], rec.e_course[enrollment], FAILED, enrollment)
+        self._trigger(
+            self.enrollments.learner[enrollment],
+            self.enrollments.course[enrollment],
+            FAILED,
+            enrollment,
+        )
 
     def counts_for(self, learner: int, curriculum: int, member: int) -> bool:
         """S26: a member completion counts when it happened strictly after the learner's
@@ -351,14 +386,13 @@ class LMS:
     def _check_curriculum(self, learner: int, curriculum: int, enrollment: int) -> None:
         """S26: complete at the first instant every group has its required count of member
         completions that count (see counts_for), visible or not."""
-        rec = self.rec
         satisfied, progress = self._curriculum_progress(learner, curriculum)
         if satisfied:
             self.complete(enrollment)
         elif (
             progress
-            and rec.e_status[enrollment] == NOT_STARTED
-            and rec.e_visible[enrollment] == rec.e_visible[enrollment]  # not NaN: visible
+            and self.enrollments.status[enrollment] == NOT_STARTED
+            and self.enrollments.is_visible(enrollment)
         ):
             # S26 [decision]: in progress once a member counts and the learner can see it (S21);
             # an invisible one starts when it becomes visible (set_active).
@@ -370,7 +404,7 @@ class LMS:
         was_active = self.active[course]
         self.active[course] = active
         self.rec.event(
-            self.now, E["course_activated" if active else "course_deactivated"], course=course
+            self.clock.now, EV_COURSE_ACTIVATED if active else EV_COURSE_DEACTIVATED, course=course
         )
         if active and not was_active:
             rec = self.rec
@@ -378,15 +412,15 @@ class LMS:
                 # S21: current enrollments become visible; superseded ones and those of removed
                 # learners never do [decision].
                 if (
-                    rec.e_superseded[enrollment] != rec.e_superseded[enrollment]
-                    and not self.removed[rec.e_learner[enrollment]]
+                    self.enrollments.is_current(enrollment)
+                    and not self.removed[self.enrollments.learner[enrollment]]
                 ):
-                    learner = rec.e_learner[enrollment]
-                    rec.e_visible[enrollment] = self.now
-                    rec.event(self.now, EV_VISIBLE, learner, course, enrollment)
+                    learner = self.enrollments.learner[enrollment]
+                    self.enrollments.visible[enrollment] = self.clock.now
+                    rec.event(self.clock.now, EV_VISIBLE, learner, course, enrollment)
                     if (
                         self.course_types[course] == CURRICULUM
-                        and rec.e_status[enrollment] == NOT_STARTED
+                        and self.enrollments.status[enrollment] == NOT_STARTED
                         and self._curriculum_progress(learner, course)[1]
                     ):
                         self.start(enrollment)  # S26 [decision]: starts once it can be seen (S21)
@@ -397,7 +431,7 @@ class LMS:
         """S28: the exception to non-retroactivity: everyone holding the bundle gets the course."""
         self.bundle_members[bundle].append(course)
         self.rec.event(
-            self.now,
+            self.clock.now,
             EV_BUNDLE_COURSE_ADDED,
             course=course,
             detail=self.rec.code(self.plan.course_ids[bundle]),
@@ -410,7 +444,7 @@ class LMS:
         """S28: removing a course from a bundle unenrolls no one."""
         self.bundle_members[bundle].remove(course)
         self.rec.event(
-            self.now,
+            self.clock.now,
             EV_BUNDLE_COURSE_REMOVED,
             course=course,
             detail=self.rec.code(self.plan.course_ids[bundle]),
@@ -419,7 +453,7 @@ class LMS:
     # ----- learners (S29) --------------------------------------------------------------
 
     def add_learner(self, learner: int) -> None:
-        self.rec.event(self.now, EV_LEARNER_ADDED, learner)
+        self.rec.event(self.clock.now, EV_LEARNER_ADDED, learner)
 
     def new_learner(self, learner_id: str) -> int:
         """A generated learner joins now; returns its code."""
@@ -434,7 +468,7 @@ class LMS:
     def remove_learner(self, learner: int) -> None:
         """S29: no new enrollments or triggers; open enrollments stay; queued jobs get skipped."""
         self.removed[learner] = True
-        self.rec.event(self.now, EV_LEARNER_REMOVED, learner)
+        self.rec.event(self.clock.now, EV_LEARNER_REMOVED, learner)
 
     # ----- script actions on a learner's current enrollment --------------------------------
 
@@ -442,22 +476,22 @@ class LMS:
         current = self.current[learner * self.nc + course]
         if current < 0:
             raise ActionError(f"cannot {verb}: the learner has no enrollment in this course")
-        status = self.rec.e_status[current]
+        status = self.enrollments.status[current]
         if status >= COMPLETE:
             word = "completed" if status == COMPLETE else "failed"
             raise ActionError(
                 f"cannot {verb}: the current enrollment was already {word} "
-                f"on day {_day(self.rec.e_completed[current] if status == COMPLETE else self.rec.e_failed[current])}"
+                f"on day {_day(self.enrollments.completed[current] if status == COMPLETE else self.enrollments.failed[current])}"
             )
         return current
 
     def script_start(self, learner: int, course: int) -> None:
         enrollment = self.open_enrollment(learner, course, "start")
-        if self.rec.e_status[enrollment] == IN_PROGRESS:
+        if self.enrollments.status[enrollment] == IN_PROGRESS:
             raise ActionError(
-                f"cannot start: already started on day {_day(self.rec.e_started[enrollment])}"
+                f"cannot start: already started on day {_day(self.enrollments.started[enrollment])}"
             )
-        if self.rec.e_visible[enrollment] != self.rec.e_visible[enrollment]:
+        if not self.enrollments.is_visible(enrollment):
             raise ActionError(
                 "cannot start: the course is inactive, so the learner cannot see it (S21)"
             )

@@ -17,12 +17,13 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 
-from ..recorder import Recorder
+from ..columns import TABLES
+from ..recorder import NullRecorder, Recorder
 from ..scenario import ScenarioError, models
 from ..scenario.errors import Problem
 from .behaviour import Behaviours
 from .clock import Clock
-from .lms import LMS, ActionError
+from .lms import ADMIN, LMS, ActionError
 from .plan import Plan, Step
 from .population import PopulationDriver
 from .random import Streams
@@ -47,16 +48,14 @@ class Model:
         year), for progress displays."""
         self.plan = plan
         self.env = simpy.Environment()
-        # learner ids grow with hires: each run has its own copy of the list
-        self.recorder = Recorder(
-            list(plan.learner_ids), plan.course_ids, plan.course_types, plan.rule_ids
-        )
-        if not record_events:  # nobody asked for the events table: log nothing
-            self.recorder.event = _ignore
-        self.lms = LMS(plan, self.recorder, self._schedule_job)
-        streams = Streams(seed if seed is not None else np.random.SeedSequence(plan.scenario.seed))
+        # nobody asked for the events table: a recorder that logs nothing
+        recorder_type = Recorder if record_events else NullRecorder
+        self.recorder = recorder_type(plan.course_ids, plan.course_types, plan.rule_ids)
         self.clock = Clock(self.env, plan.scenario.horizon_days)
         self.clock.on_advance = on_advance
+        self.lms = LMS(plan, self.clock, self.recorder, self._schedule_job)
+        self.store = self.lms.store
+        streams = Streams(seed if seed is not None else np.random.SeedSequence(plan.scenario.seed))
         self.behaviours = Behaviours(self.clock, self.lms, plan, streams)
         population = plan.scenario.population
         self.population = (
@@ -82,7 +81,6 @@ class Model:
 
     def _run_jobs(self, at: float, _payload: None) -> None:
         lms = self.lms
-        lms.now = at
         bucket = self._buckets[at]
         index = 0
         while index < len(bucket):  # grows while it runs: delay-0 cascades (S22, S23)
@@ -93,7 +91,6 @@ class Model:
     # ----- script -----------------------------------------------------------------
 
     def _run_steps(self, at: float, group: int) -> None:
-        self.lms.now = at
         for step in self.plan.timeline[group]:
             self._step = step
             self._apply(step)
@@ -101,14 +98,14 @@ class Model:
 
     def _apply(self, step: Step) -> None:
         lms, plan, action = self.lms, self.plan, step.action
-        if step.script_index < 0:
+        if step.script_index is None:  # a learner from `learners` joining on its day
             lms.add_learner(action)
         elif isinstance(action, models.Enroll):
             learner, course = plan.learner(action.learner), plan.course(action.course)
             if action.method == "self":
                 lms.self_enroll(learner, course)
             else:
-                lms.enroll(learner, course, 0)  # S16: admin bypasses prerequisites
+                lms.enroll(learner, course, ADMIN)  # S16: admin bypasses prerequisites
         elif isinstance(action, models.Start):
             lms.script_start(plan.learner(action.learner), plan.course(action.course))
         elif isinstance(action, models.Complete):
@@ -161,9 +158,26 @@ class Model:
         finally:
             if collecting:
                 gc.enable()
-        self.lms.now = self.plan.scenario.horizon_days
+        self.clock.finish()
         self.lms.pending_jobs([job for bucket in self._buckets.values() for job in bucket])
-        self.recorder.session_rows = self.behaviours.session_rows()
+
+    def tables(
+        self,
+        which: tuple[str, ...] = TABLES,
+        replication: int = 0,
+        start_date=None,
+        release: bool = False,
+    ):
+        """The run's tables, built by the recorder from the engine's store and its log
+        (`release`: the run is over, drop each table's sources once it is built)."""
+        return self.recorder.tables(
+            self.store,
+            self.behaviours.session_rows(),
+            replication=replication,
+            start_date=start_date,
+            which=which,
+            release=release,
+        )
 
     def _start(self) -> None:
         """Day 0: named learners, the generated headcount, and the script's days."""
@@ -181,7 +195,7 @@ class Model:
         step = self._step
         scenario = self.plan.scenario
         origin = scenario._origin
-        index = step.script_index if step is not None else -1
+        index = step.script_index if step is not None and step.script_index is not None else -1
         action = step.action if step is not None else None
         what = f"day {step.day:g}: {action.action} {getattr(action, 'learner', '')} {getattr(action, 'course', '')}".rstrip()
         message = f"{what}: {exc}"
@@ -189,7 +203,3 @@ class Model:
         if origin is None:
             return ScenarioError([Problem("<scenario>", None, path, message)])
         return ScenarioError([origin.problem(path, message)])
-
-
-def _ignore(*args, **kwargs) -> None:
-    return None

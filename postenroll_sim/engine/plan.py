@@ -41,7 +41,7 @@ class Step(NamedTuple):
     """One timeline entry: a script action (index into the script) or a learner joining."""
 
     day: float
-    script_index: int  # -1 for a join from `learners`
+    script_index: int | None  # None: a learner from `learners` joining on its `joined_day`
     action: object  # a models.* action, or the learner code for a join
 
 
@@ -196,12 +196,12 @@ def compile_plan(scenario: models.Scenario) -> Plan:
     # The timeline: learners joining after day 0, then script actions; at one instant
     # joins come first, then actions in file order (S23).
     steps = [
-        Step(ln.joined_day, -1, learner_code[ln.id])
+        Step(ln.joined_day, None, learner_code[ln.id])
         for ln in scenario.learners
         if ln.joined_day > 0
     ]
     steps += [Step(scenario.script[i].day, i, scenario.script[i]) for i in order]
-    steps.sort(key=lambda s: (s.day, s.script_index >= 0))
+    steps.sort(key=lambda s: (s.day, s.script_index is not None))  # joins first
     plan.initial_learners = [learner_code[ln.id] for ln in scenario.learners if ln.joined_day == 0]
     timeline: list[list[Step]] = []
     for step in steps:

@@ -70,19 +70,17 @@ class PopulationDriver:
         self.clock.call_at(now + self.interarrival(), self._hire)  # past the horizon: dropped
 
     def _hire(self, at: float, _payload: None) -> None:
-        self.lms.now = at
         self.join()
         self._next_hire(at)
 
     def _hire_batch(self, at: float, count: int) -> None:
-        self.lms.now = at
         for _ in range(count):
             self.join()
 
     def join(self) -> int:
         self.generated += 1
         learner = self.lms.new_learner(f"{self.spec.id_prefix}{self.generated:0{ID_DIGITS}d}")
-        now = self.lms.now
+        now = self.clock.now
         if self.leave is not None:
             self.clock.call_at(now + self.leave(), self._leave, learner)
         for index, (course, method, after) in enumerate(self.on_hire):
@@ -105,7 +103,6 @@ class PopulationDriver:
         learner, index = payload
         if self.lms.removed[learner]:
             return
-        self.lms.now = at
         course, method, _ = self.on_hire[index]
         self._enroll(learner, course, method)
 
@@ -114,12 +111,10 @@ class PopulationDriver:
         learner, index = payload
         if self.lms.removed[learner]:
             return
-        self.lms.now = at
         course, gap = self.self_enroll[index]
         self.lms.self_enroll(learner, course)
         self.clock.call_at(at + gap(), self._self_enroll, payload)
 
     def _leave(self, at: float, learner: int) -> None:
         if not self.lms.removed[learner]:
-            self.lms.now = at
             self.lms.remove_learner(learner)  # S29
