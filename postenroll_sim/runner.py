@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
@@ -216,15 +217,24 @@ def executor_for(
             raise SchedulerError(
                 "a Dask scheduler needs the optional extra: pip install 'postenroll-sim[dist]'"
             ) from exc
+        quiet = _QuietLogs()  # its reconnect attempts log tracebacks to stderr
         try:
-            client = Client(scheduler, timeout=MAX_SCHEDULER_WAIT)
-        except (OSError, TimeoutError) as exc:
-            raise SchedulerError(
-                f"cannot reach the Dask scheduler at {scheduler} "
-                f"within {MAX_SCHEDULER_WAIT} s: {exc}"
-            ) from None
-        with client:
-            yield client.get_executor()
+            try:
+                client = Client(scheduler, timeout=MAX_SCHEDULER_WAIT)
+            except (OSError, TimeoutError) as exc:
+                raise SchedulerError(
+                    f"cannot reach the Dask scheduler at {scheduler} "
+                    f"within {MAX_SCHEDULER_WAIT} s: {exc}"
+                ) from None
+            with client:
+                executor = client.get_executor()
+                # a lost scheduler closes the client after its reconnect timeout; the futures
+                # would then wait forever, so run_tasks asks this while it waits
+                executor.lost = lambda: client.status in ("closing", "closed")
+                executor.lost_message = f"lost the Dask scheduler at {scheduler}"
+                yield executor
+        finally:
+            quiet.restore()
         return
     workers = usable_workers(workers, tasks if tasks is not None else workers)
     if workers > 1:
@@ -252,8 +262,33 @@ def run_tasks(tasks: list[Task], executor: Executor, progress: bool = False) -> 
             futures.append(future)
             if future.done() and future.exception() is not None:
                 break  # the serial executor ran it already: no point running the rest
-        wait(futures)
+        lost = getattr(executor, "lost", None)
+        while wait(futures, timeout=WAIT_STEP).not_done:
+            if lost is not None and lost():
+                raise SchedulerError(executor.lost_message)
+        if lost is not None and any(future.cancelled() for future in futures):
+            raise SchedulerError(executor.lost_message)  # a closing client cancels them
     return [future.result() for future in futures]
+
+
+WAIT_STEP = 1.0  # seconds between checks that a cluster is still there
+
+
+class _QuietLogs:
+    """Loggers set to critical-only for the duration of a run, then restored."""
+
+    NAMES = ("distributed", "tornado", "asyncio")
+
+    def __init__(self) -> None:
+        known = list(logging.root.manager.loggerDict)  # Dask sets levels on its children too
+        names = [n for n in known if n.split(".")[0] in self.NAMES] + list(self.NAMES)
+        self.levels = {name: logging.getLogger(name).level for name in names}
+        for name in names:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+    def restore(self) -> None:
+        for name, level in self.levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def simulate_replications(

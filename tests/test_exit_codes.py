@@ -113,3 +113,30 @@ def test_check_on_a_file_that_is_not_utf8(invoke, tmp_path):
     )
     code, out, err = invoke("check", latin)
     assert code == 2 and f"{latin}" in err and "UTF-8" in err and "Traceback" not in err
+
+
+def test_a_cluster_lost_while_waiting_stops_the_run(monkeypatch):
+    """A lost Dask scheduler closes its client; the futures then never finish (or are
+    cancelled). run_tasks notices instead of waiting forever."""
+    from concurrent.futures import Executor, Future
+
+    class Lost(Executor):
+        def __init__(self, cancel: bool):
+            self.cancel, self.checks = cancel, 0
+            self.lost_message = "lost the Dask scheduler at tcp://x"
+
+        def lost(self):
+            self.checks += 1
+            return True
+
+        def submit(self, fn, /, *args, **kwargs):
+            future = Future()
+            if self.cancel:
+                future.cancel()
+            return future  # never finishes
+
+    monkeypatch.setattr(runner, "WAIT_STEP", 0.01)
+    tasks = [runner.Task(None, None, 0)]
+    for cancel in (False, True):
+        with pytest.raises(runner.SchedulerError, match="lost the Dask scheduler"):
+            runner.run_tasks(tasks, Lost(cancel))
