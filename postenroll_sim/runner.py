@@ -260,7 +260,7 @@ def run_tasks(tasks: list[Task], executor: Executor, progress: bool = False) -> 
             future = executor.submit(run_task, task)
             future.add_done_callback(lambda _: bar.update(1))
             futures.append(future)
-            if future.done() and future.exception() is not None:
+            if future.done() and not future.cancelled() and future.exception() is not None:
                 break  # the serial executor ran it already: no point running the rest
         lost = getattr(executor, "lost", None)
         while wait(futures, timeout=WAIT_STEP).not_done:
