@@ -1,4 +1,4 @@
-"""The output table contract (OUTPUTS.md): column names and the fixed vocabularies.
+"""The output table contract (docs/outputs.md): column names and the fixed vocabularies.
 
 Kept at the bottom of the package so the scenario checks (expectations name columns)
 and the recorder (which builds the tables) share one definition.
@@ -99,7 +99,7 @@ TRIGGER_CODE = {name: code for code, name in enumerate(TRIGGERS)}
 OUTCOME_CODE = {name: code for code, name in enumerate(OUTCOMES)}
 EVENT_CODE = {name: code for code, name in enumerate(EVENTS)}
 
-# Short names an expectation may use for id columns (SCENARIO.md, Expectations).
+# Short names an expectation may use for id columns (docs/scenarios.md, section `expect`).
 EXPECT_ALIASES = {
     "learner": "learner_id",
     "course": "course_id",

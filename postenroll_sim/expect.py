@@ -1,4 +1,4 @@
-"""Checking a scenario's `expect` block against its output tables (SCENARIO.md, Expectations)."""
+"""Checking a scenario's `expect` block against its output tables (docs/scenarios.md, section `expect`)."""
 
 from __future__ import annotations
 

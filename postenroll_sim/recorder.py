@@ -1,4 +1,4 @@
-"""The recorder: observes a run and builds the OUTPUTS.md tables once at the end.
+"""The recorder: observes a run and builds the output tables (docs/outputs.md) once at the end.
 
 It receives events as they happen (`event`, packed rows in a bytearray: one C call a
 row, no per-event pandas work) and, when the run is over, reads the engine's own
@@ -266,7 +266,7 @@ def sessions_frame(rows: SESSION_ROWS, course_ids: list[str], replication: int =
 
 
 def add_timestamps(frame: pd.DataFrame, start_date: dt.date) -> pd.DataFrame:
-    """OUTPUTS.md: with `start_date`, each `*_day` column gets a timestamp twin `*_at`."""
+    """docs/outputs.md: with `start_date`, each `*_day` column gets a timestamp twin `*_at`."""
     origin = pd.Timestamp(start_date)
     twins = {}
     for column in frame.columns:

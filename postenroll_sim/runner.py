@@ -34,7 +34,7 @@ def _now() -> str:
 
 @dataclass
 class Result:
-    """The output tables of a run (OUTPUTS.md), plus any warnings (e.g. S22's guard) and
+    """The output tables of a run (docs/outputs.md), plus any warnings (e.g. S22's guard) and
     what ran: the effective seed, the number of replications, the sweep's variants."""
 
     scenario: Scenario

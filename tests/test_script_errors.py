@@ -1,4 +1,4 @@
-"""Every script error SCENARIO.md lists, one case each: located as `inline.yaml:LINE: script.N`
+"""Every script error docs/scenarios.md lists, one case each: located as `inline.yaml:LINE: script.N`
 (static checks add the offending key: `script.N.course`), naming what went wrong.
 
 Run-time errors (engine/lms.py `ActionError`) also name the day, action, learner and course;

@@ -1,4 +1,4 @@
-"""One or more tests per rule of SEMANTICS.md, each named after the rule it checks."""
+"""One or more tests per rule of docs/semantics.md, each named after the rule it checks."""
 
 from __future__ import annotations
 

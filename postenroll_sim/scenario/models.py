@@ -1,4 +1,4 @@
-"""Pydantic models of a scenario file (the contract in SCENARIO.md).
+"""Pydantic models of a scenario file (the contract in docs/scenarios.md).
 
 These models check the shape of each item: types, allowed keys, ranges. Checks that
 relate items to each other (unknown ids, rules on bundles, ...) live in `checks.py`,
