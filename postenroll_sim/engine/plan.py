@@ -9,14 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ..columns import COURSE_TYPE_CODE, TRIGGER_CODE
 from ..scenario import models
 from ..scenario.checks import default_rule_id
 from ..scenario.stochastic import Behaviour
 
-ONLINE, ILC, CURRICULUM, BUNDLE = range(4)
-TYPE_CODE = {"online": ONLINE, "ilc": ILC, "curriculum": CURRICULUM, "bundle": BUNDLE}
-ENROLLED, COMPLETED, FAILED = range(3)  # triggers (S17), in columns.TRIGGERS order
-TRIGGER_CODE = {"enrolled": ENROLLED, "completed": COMPLETED, "failed": FAILED}
+# codes of the vocabularies defined once in columns.py
+TYPE_CODE = COURSE_TYPE_CODE
+ONLINE, ILC, CURRICULUM, BUNDLE = (TYPE_CODE[t] for t in ("online", "ilc", "curriculum", "bundle"))
+ENROLLED, COMPLETED, FAILED = (TRIGGER_CODE[t] for t in ("enrolled", "completed", "failed"))  # S17
+LEARNER_KINDS = ("online", "ilc")  # course types a learner works through (not containers)
 
 
 class RuleVersion(NamedTuple):
@@ -212,9 +214,7 @@ def compile_plan(scenario: models.Scenario) -> Plan:
     plan.timeline = timeline
     default = scenario.default_behaviour
     plan.behaviour = [
-        c.behaviour
-        if c.behaviour is not None
-        else (default if c.type in ("online", "ilc") else None)
+        c.behaviour if c.behaviour is not None else (default if c.type in LEARNER_KINDS else None)
         for c in scenario.courses
     ]
     plan.sessions = [
