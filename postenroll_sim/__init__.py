@@ -7,13 +7,16 @@ result.enrollments, result.jobs, result.events
 
 __version__ = "0.1.0"  # before the imports: the runner records it in run.json
 
+from .checking import CheckResult, check
 from .runner import Result, simulate, simulate_replications
 from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
 __all__ = [
+    "CheckResult",
     "Result",
     "Scenario",
     "ScenarioError",
+    "check",
     "load_scenario",
     "parse_scenario",
     "simulate",

@@ -25,9 +25,7 @@ from .runner import (
     simulate_variants,
     usable_workers,
 )
-from .scenario import ScenarioError, expectations_of, load_scenario
-from .scenario.loader import read_yaml
-from .scenario.models import ExpectError
+from .scenario import ScenarioError, load_scenario
 from .scenario.schema import json_schema_text
 from .scenario.variants import variants as scenario_variants
 from .summary import summary_text, sweep_summary_text
@@ -343,51 +341,18 @@ def check(scenarios):
 
 
 def _check_one(path: str) -> int:
-    file = Path(path)
-    if not file.is_file():
+    from .checking import check as check_scenario
+
+    if not Path(path).is_file():
         click.echo(f"{path}: no such file", err=True)
         return 2
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = "not UTF-8 text; save it as UTF-8" if isinstance(exc, UnicodeDecodeError) else exc
-        click.echo(f"{path}: cannot read: {reason}", err=True)
-        click.echo(f"INVALID {path}")
-        return 2
-    error = tables = origin = None
-    expectations = None
-    try:
-        spec = load_scenario(path)
-        origin = spec._origin
-        expectations = list(spec.expect)
-        tables = simulate(spec).tables()
-    except ScenarioError as exc:
-        error = str(exc)
-        if expectations is None:
-            expectations = expectations_of(text, path)
-            try:
-                origin = read_yaml(text, path)[1]
-            except ScenarioError:
-                origin = None
-    if error is not None and not any(isinstance(e, ExpectError) for e in expectations or ()):
-        click.echo(error, err=True)
-        click.echo(f"INVALID {path}")
-        return 2
-    if not expectations:
-        click.echo(f"NO EXPECTATIONS {path}: it ran, but has no `expect` block to check")
-        return 0
-    from .expect import check_expectations
-
-    failures = check_expectations(expectations, tables, error, origin, path)
-    if failures:
-        for failure in failures:
-            click.echo(str(failure))
-        click.echo(
-            f"FAIL {path}: {len(failures)} of {_plural(len(expectations), 'expectation')} failed"
-        )
-        return 1
-    click.echo(f"PASS {path} ({_plural(len(expectations), 'expectation')})")
-    return 0
+    result = check_scenario(path)
+    if result.status == "invalid":
+        click.echo(result.error, err=True)
+    for failure in result.failures:
+        click.echo(f"{failure.where}: {failure.failure}")
+    click.echo(result.summary())
+    return result.exit_code
 
 
 def _plural(n: int, word: str) -> str:

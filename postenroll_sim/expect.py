@@ -26,6 +26,7 @@ _IDENTITY_COLUMNS = (
 
 @dataclass(frozen=True)
 class Failure:
+    index: int  # N of expect.N
     where: str  # FILE:LINE: expect.N
     message: str
 
@@ -84,6 +85,12 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def where(file: str, origin: Origin | None, index: int) -> str:
+    """`FILE:LINE: expect.N`, the location every expectation message starts with."""
+    line = origin.line_of(("expect", index)) if origin is not None else None
+    return f"{file}:{line}: expect.{index}" if line else f"{file}: expect.{index}"
+
+
 def check_expectations(
     expectations: list[Any],
     tables: dict[str, pd.DataFrame] | None,
@@ -94,27 +101,30 @@ def check_expectations(
     """Each expectation against the tables of a run (or the error that stopped it)."""
     failures = []
     for index, item in enumerate(expectations):
-        line = origin.line_of(("expect", index)) if origin is not None else None
-        where = f"{file}:{line}: expect.{index}" if line else f"{file}: expect.{index}"
+        here = where(file, origin, index)
         if isinstance(item, models.ExpectError):
             if error is None:
                 failures.append(
                     Failure(
-                        where,
+                        index,
+                        here,
                         f"expected the scenario to be rejected with {item.error!r}, but it ran",
                     )
                 )
             elif item.error not in error:
                 failures.append(
                     Failure(
-                        where,
+                        index,
+                        here,
                         f"expected an error containing {item.error!r}; the errors were:\n{error}",
                     )
                 )
             continue
         if error is not None:
             failures.append(
-                Failure(where, f"the scenario was rejected, so nothing could be checked:\n{error}")
+                Failure(
+                    index, here, f"the scenario was rejected, so nothing could be checked:\n{error}"
+                )
             )
             continue
         if isinstance(item, models.ExpectEnrollment):
@@ -130,5 +140,7 @@ def check_expectations(
                 f"expected {item.count} {noun} {rows} matching {_describe(fields)}, found {found}"
             )
             shown = list(dict.fromkeys([EXPECT_ALIASES.get(k, k) for k in fields] + shown))
-            failures.append(Failure(where, message + "\n" + _found_instead(table, fields, shown)))
+            failures.append(
+                Failure(index, here, message + "\n" + _found_instead(table, fields, shown))
+            )
     return failures

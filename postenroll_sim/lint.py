@@ -26,7 +26,7 @@ def _rules(scenario: Scenario):
 
 
 def lint(scenario: Scenario) -> list[Problem]:
-    origin = scenario._origin
+    origin = scenario.origin
     file = origin.file if origin else "<scenario>"
     found: list[Problem] = []
 

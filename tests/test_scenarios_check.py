@@ -27,9 +27,9 @@ def _check(path: Path):
         assert expectations and any(isinstance(e, ExpectError) for e in expectations), str(exc)
         return check_expectations(expectations, None, str(exc), None, str(path)), len(expectations)
     tables = simulate(scenario).tables()
-    return check_expectations(
-        list(scenario.expect), tables, None, scenario._origin, str(path)
-    ), len(scenario.expect)
+    return check_expectations(list(scenario.expect), tables, None, scenario.origin, str(path)), len(
+        scenario.expect
+    )
 
 
 @pytest.mark.parametrize("path", ACCEPTANCE, ids=lambda p: p.stem)
@@ -56,7 +56,7 @@ def test_a_wrong_expectation_fails_with_what_was_found():
 
     scenario = parse_scenario(text, "x.yaml")
     failures = check_expectations(
-        list(scenario.expect), simulate(scenario).tables(), None, scenario._origin, "x.yaml"
+        list(scenario.expect), simulate(scenario).tables(), None, scenario.origin, "x.yaml"
     )
     assert len(failures) == 1
     message = str(failures[0])

@@ -194,7 +194,7 @@ class Model:
     def _located(self, exc: ActionError) -> ScenarioError:
         step = self._step
         scenario = self.plan.scenario
-        origin = scenario._origin
+        origin = scenario.origin
         index = step.script_index if step is not None and step.script_index is not None else -1
         action = step.action if step is not None else None
         what = f"day {step.day:g}: {action.action} {getattr(action, 'learner', '')} {getattr(action, 'course', '')}".rstrip()

@@ -271,6 +271,12 @@ class Scenario(Spec):
     # File and line numbers, so run-time errors can point at the script line.
     _origin: Origin | None = PrivateAttr(default=None)
 
+    @property
+    def origin(self) -> Origin | None:
+        """Where this scenario was read from: its file and the line of every key and item
+        (`origin.line_of(path)`); None for a scenario built in Python."""
+        return self._origin
+
 
 LearnerItem = Annotated[Learner, BeforeValidator(_learner_shorthand)]
 

@@ -1,0 +1,150 @@
+"""A pytest plugin: scenario files with an `expect` block are collected as tests.
+
+Installed with the package (the `pytest11` entry point), so in any project that has
+postenroll-sim installed, `pytest path/` runs every scenario file under `path` that
+has an `expect` block: one test item per expectation, named `expect.N: <the item>`,
+failing with `FILE:LINE: expect.N: ...` and what was found instead. A scenario that
+cannot be loaded or run is one failing item (unless it expects exactly that error).
+Each file is simulated once per test process, however many items it has; with
+`pytest -n auto` (pytest-xdist) items may be spread over processes.
+
+Select with the usual means: a path, `-k NAME` (file and expectation names), or
+`-m postenroll_sim` for scenario items only. `--no-scenarios` (or the ini option
+`postenroll_sim_scenarios = false`) turns collection off.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SUFFIXES = (".yaml", ".yml")
+_RESULTS: dict[tuple[str, float], Any] = {}  # (path, mtime) -> CheckResult, per process
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("postenroll-sim")
+    group.addoption(
+        "--no-scenarios",
+        action="store_true",
+        default=False,
+        help="do not collect postenroll-sim scenario files (YAML with an `expect` block)",
+    )
+    parser.addini(
+        "postenroll_sim_scenarios",
+        "collect postenroll-sim scenario files with an `expect` block as tests",
+        type="bool",
+        default=True,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postenroll_sim: an expectation of a postenroll-sim scenario file"
+    )
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if file_path.suffix not in SUFFIXES:
+        return None
+    config = parent.config
+    if config.getoption("--no-scenarios") or not config.getini("postenroll_sim_scenarios"):
+        return None
+    if not _looks_like_a_scenario_with_expectations(file_path):
+        return None
+    return ScenarioFile.from_parent(parent, path=file_path)
+
+
+def _looks_like_a_scenario_with_expectations(path: Path) -> bool:
+    """A YAML mapping with `expect` and a scenario's own keys; other YAML is left alone."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if "expect" not in text:  # cheap: most YAML files are not scenarios
+        return False
+    from .scenario.errors import ScenarioError
+    from .scenario.loader import read_yaml
+
+    try:
+        data, _ = read_yaml(text, str(path))
+    except ScenarioError:
+        return False
+    return (
+        isinstance(data, dict)
+        and "expect" in data
+        and ("courses" in data or "horizon_days" in data)
+    )
+
+
+def _result(path: Path):
+    from .checking import check
+
+    key = (str(path), path.stat().st_mtime)
+    if key not in _RESULTS:
+        _RESULTS[key] = check(path)
+    return _RESULTS[key]
+
+
+class ScenarioFile(pytest.File):
+    def collect(self):
+        from .scenario import expectations_of
+
+        try:
+            expectations = expectations_of(self.path.read_text(encoding="utf-8"), str(self.path))
+        except (OSError, UnicodeDecodeError):
+            expectations = None
+        if not expectations:  # the expect block itself is malformed: one item says why
+            yield ScenarioItem.from_parent(self, name="load", index=None, description="load")
+            return
+        from .checking import _describe
+
+        for index, item in enumerate(expectations):
+            description = _describe(item)
+            yield ScenarioItem.from_parent(
+                self, name=f"expect.{index}: {description}", index=index, description=description
+            )
+
+
+class ScenarioExpectationFailed(Exception):
+    """An expectation that does not hold (or a scenario that could not be checked)."""
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, index: int | None, description: str, **kwargs):
+        super().__init__(**kwargs)
+        self.index = index
+        self.description = description
+        self.add_marker(pytest.mark.postenroll_sim)
+
+    def runtest(self) -> None:
+        result = _result(self.path)
+        if result.status == "invalid":
+            raise ScenarioExpectationFailed(result.error or f"{self.path}: invalid scenario")
+        if self.index is None:
+            failures = result.failures
+            if failures:
+                raise ScenarioExpectationFailed(
+                    "\n".join(f"{f.where}: {f.failure}" for f in failures)
+                )
+            return
+        expectation = result.expectations[self.index]
+        if expectation.failure is not None:
+            raise ScenarioExpectationFailed(f"{expectation.where}: {expectation.failure}")
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, ScenarioExpectationFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        line = None
+        result = _RESULTS.get((str(self.path), self.path.stat().st_mtime))
+        if result is not None and self.index is not None and self.index < len(result.expectations):
+            where = result.expectations[self.index].where
+            parts = where.split(":")
+            line = int(parts[1]) - 1 if len(parts) > 2 and parts[1].isdigit() else None
+        # not a suffix of the node id, so pytest shows the id as it is (dots and all)
+        return self.path, line, f"{self.name} ({self.path.name})"
