@@ -376,6 +376,37 @@ def lint(scenario):
 
 
 @cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--learner", required=True, metavar="ID", help="The learner to explain.")
+@click.option(
+    "--course", default=None, metavar="ID", help="Why is (or isn't) the learner in this course?"
+)
+@click.option(
+    "--replication",
+    type=click.IntRange(min=0, max=MAX_REPLICATIONS - 1),
+    default=0,
+    show_default=True,
+    help="Which replication (the same random streams as in `run --replications N`).",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0, max=2**128 - 1), default=None, help="Override the seed."
+)
+def explain(scenario, learner, course, replication, seed):
+    """Tell LEARNER's story in SCENARIO in plain words: every enrollment, trigger, job and
+    outcome, with the evidence for each decision and the S-rule behind it."""
+    from .explain import ExplainError, as_text
+    from .explain import explain as explain_learner
+
+    spec = _load(scenario)
+    result = simulate(spec, seed=seed, replication=replication)
+    try:
+        frame = explain_learner(result, learner, course=course)
+    except ExplainError as exc:
+        _fail(str(exc))
+    click.echo(as_text(frame))
+
+
+@cli.command()
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),

@@ -77,6 +77,7 @@ JOB_COLUMNS = (
     "target_course_id",
     "outcome",
     "enrollment_id",
+    "reason_enrollment_id",
 )
 EVENT_COLUMNS = (
     "replication",

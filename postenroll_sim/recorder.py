@@ -182,6 +182,7 @@ class Recorder:
                 "target_course_id": _categorical(_field(outcomes, "target"), self.course_ids),
                 "outcome": _categorical(_field(outcomes, "outcome"), OUTCOMES),
                 "enrollment_id": _nullable_int(_field(outcomes, "enrollment")),
+                "reason_enrollment_id": _nullable_int(_field(outcomes, "reason")),
             },
         )
 

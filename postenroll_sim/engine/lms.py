@@ -88,6 +88,7 @@ class LMS:
         self._never_completed = array("d", [NEVER]) * self.nc
         self.current = array("i", [NONE]) * slots  # the current enrollment (S14), or NONE
         self.last_completed = array("d", [NEVER]) * slots  # the last completion day, or NEVER
+        self.completed_by = array("i", [NONE]) * slots  # ... and its enrollment (evidence)
         self.invisible: dict[
             int, list[int]
         ] = {}  # course -> enrollments waiting for activation (S21)
@@ -180,17 +181,18 @@ class LMS:
         nc = self.nc
         for position, target in enumerate(version.targets):
             key = learner * nc + target
-            enrollment = NONE
+            enrollment = reason = NONE  # reason: the enrollment that decided a skip (evidence)
             if self.removed[learner]:
                 outcome = O_REMOVED  # S19.1
             elif (cur := self.current[key]) >= 0 and self.enrollments.status[cur] < COMPLETE:
-                outcome = O_OPEN  # S19.2: an open enrollment is never reset by a rule
+                outcome, reason = O_OPEN, cur  # S19.2: an open enrollment is never reset by a rule
             elif not version.consecutive and self.last_completed[key] != NEVER:
-                outcome = O_COMPLETED  # S19.3 (S20: with consecutive on this step is skipped)
+                # S19.3 (S20: with consecutive on this step is skipped)
+                outcome, reason = O_COMPLETED, self.completed_by[key]
             else:
                 outcome = O_ENROLLED  # S19.4
                 enrollment = len(self.enrollments.learner)  # the id enroll() is about to create
-            self.jobs.outcome(job, position, target, outcome, now, enrollment)
+            self.jobs.outcome(job, position, target, outcome, now, enrollment, reason)
             rec.event(
                 now,
                 EV_JOB_PROCESSED,
@@ -342,6 +344,7 @@ class LMS:
         self.enrollments.status[enrollment] = COMPLETE
         self.enrollments.completed[enrollment] = self.clock.now
         self.last_completed[learner * self.nc + course] = self.clock.now
+        self.completed_by[learner * self.nc + course] = enrollment
         rec.event(self.clock.now, EV_COMPLETED, learner, course, enrollment)
         self._trigger(learner, course, COMPLETED, enrollment)
         for curriculum in self.plan.curricula_of[course]:
@@ -462,6 +465,7 @@ class LMS:
         self.removed.append(False)
         self.current.extend(self._no_courses)
         self.last_completed.extend(self._never_completed)
+        self.completed_by.extend(self._no_courses)
         self.add_learner(code)
         return code
 

@@ -114,8 +114,9 @@ JOB_DTYPE = np.dtype(
         ("due", "=f8"),
     ]
 )
-# job, position, target, outcome, processed, enrollment
-OUTCOME_ROW = struct.Struct("=iiibdi")
+# job, position, target, outcome, processed, enrollment, reason: the enrollment that
+# decided a skip (the open one for S19.2, the last completed one for S19.3), else NONE
+OUTCOME_ROW = struct.Struct("=iiibdii")
 OUTCOME_DTYPE = np.dtype(
     [
         ("job", "=i4"),
@@ -124,6 +125,7 @@ OUTCOME_DTYPE = np.dtype(
         ("outcome", "=i1"),
         ("processed", "=f8"),
         ("enrollment", "=i4"),
+        ("reason", "=i4"),
     ]
 )
 assert JOB_DTYPE.itemsize == JOB_ROW.size and OUTCOME_DTYPE.itemsize == OUTCOME_ROW.size
@@ -158,9 +160,18 @@ class Jobs:
         return jid
 
     def outcome(
-        self, job: int, position: int, target: int, outcome: int, processed: float, enrollment: int
+        self,
+        job: int,
+        position: int,
+        target: int,
+        outcome: int,
+        processed: float,
+        enrollment: int,
+        reason: int = NONE,
     ) -> None:
-        self.outcomes += OUTCOME_ROW.pack(job, position, target, outcome, processed, enrollment)
+        self.outcomes += OUTCOME_ROW.pack(
+            job, position, target, outcome, processed, enrollment, reason
+        )
 
     def release(self) -> None:
         self.learner = array("i")

@@ -1,0 +1,111 @@
+"""`explain`: a learner's history in plain words, with the evidence for each decision."""
+
+from __future__ import annotations
+
+import pytest
+
+from postenroll_sim import load_scenario, simulate
+from postenroll_sim.explain import ExplainError, as_text, explain
+
+from conftest import ROOT
+
+STORY = ROOT / "tests" / "scenarios" / "explain-story.yaml"
+
+
+@pytest.fixture(scope="module")
+def story():
+    return simulate(load_scenario(STORY))
+
+
+def test_the_whole_story_of_a_learner(story):
+    assert as_text(explain(story, "alice")).splitlines() == [
+        "day 0: alice joins",
+        "day 0: enrolled in A by an administrator: enrollment 0",
+        "day 0: enrolled in B by an administrator: enrollment 1",
+        "day 3: completed A (enrollment 0)",
+        "day 3: completing A queued job 0 of rule R2: due day 8 (5 days later, S3)",
+        "day 8: job 0 (rule R2) skipped B: alice's enrollment 1 in B (since day 0) was still "
+        "open, and a rule never resets an open enrollment (S19.2); queued by the version of R2 "
+        "in force on day 3: the edit on day 6 does not change queued jobs (S18)",
+        "day 8: job 0 (rule R2) enrolled alice in C (S19.4); queued by the version of R2 in "
+        "force on day 3: the edit on day 6 does not change queued jobs (S18)",
+        "day 8: enrolled in C by rule R2 (job 0, queued on day 3 when alice completed A): "
+        "enrollment 3; C was inactive: hidden until day 40 (S21)",
+        "day 40: C became active: enrollment 3 is visible from now on (S21)",
+    ]
+
+
+def test_a_removed_learners_jobs_are_skipped(story):
+    text = as_text(explain(story, "bob"))
+    assert "day 7: bob is removed: no new enrollments or triggers from now on" in text
+    assert "day 9: job 1 (rule R2) skipped C: bob had been removed (S19.1, S29)" in text
+
+
+def test_why_not_in_a_course_a_rule_added_too_late(story):
+    assert as_text(explain(story, "alice", course="CERT")).splitlines() == [
+        "alice was never enrolled in CERT; what could have led there:",
+        "day 3: alice completed A on day 3, before rule CERT-R was added on day 10: rules are "
+        "not retroactive (S18)",
+    ]
+
+
+def test_why_in_a_course_shows_the_enrollment_and_the_job_that_was_skipped(story):
+    frame = explain(story, "alice", course="B")
+    assert frame["text"].iloc[0] == (
+        "alice is in B: 1 enrollment, the current one 1 (not_started, by admin)"
+    )
+    assert list(frame["event"]) == ["answer", "enrolled", "job_queued", "job_processed"]
+    assert list(frame["job_id"].dropna()) == [0, 0]
+
+
+def test_already_completed_names_the_completion_and_the_flag():
+    result = simulate(load_scenario(ROOT / "tests" / "acceptance" / "04-consecutive-off.yaml"))
+    assert as_text(explain(result, "alice")).splitlines()[-1] == (
+        "day 3: job 0 (rule R1) skipped B: already completed B on day 1 (enrollment 0), and "
+        "rule R1 does not allow consecutive enrollments (S19.3)"
+    )
+
+
+def test_removed_rule_keeps_its_queued_job_and_stops_later_triggers():
+    result = simulate(
+        load_scenario(ROOT / "tests" / "acceptance" / "03-removal-keeps-queued-jobs.yaml")
+    )
+    assert as_text(explain(result, "bob", course="B")).splitlines() == [
+        "bob was never enrolled in B; what could have led there:",
+        "day 6: bob completed A on day 6, after rule R1 was removed on day 5 (S18)",
+    ]
+    assert "rule R1 was removed on day 5, but jobs already queued still run (S18)" in as_text(
+        explain(result, "alice", course="B")
+    )
+
+
+def test_a_stochastic_scenario_explains_the_chosen_replication():
+    spec = load_scenario(ROOT / "scenarios" / "remediation-on-failure.yaml")
+    result = simulate(spec, replication=1)
+    learner = str(result.enrollments["learner_id"].iloc[0])
+    frame = explain(result, learner)
+    assert list(frame.columns) == [
+        "day",
+        "event",
+        "course_id",
+        "rule_id",
+        "job_id",
+        "enrollment_id",
+        "text",
+    ]
+    assert frame["day"].is_monotonic_increasing and len(frame) >= 3
+
+
+def test_unknown_learner_or_course_is_a_clear_error(story):
+    with pytest.raises(ExplainError, match="no learner 'alicee' in this run .did you mean 'alice'"):
+        explain(story, "alicee")
+    with pytest.raises(ExplainError, match="no course 'CRET'"):
+        explain(story, "alice", course="CRET")
+
+
+def test_the_command_line(tmp_path):
+    from postenroll_sim import cli
+
+    with pytest.raises(SystemExit) as info:
+        cli.main(["explain", str(STORY), "--learner", "alice", "--course", "CERT"])
+    assert info.value.code in (0, None)
