@@ -204,7 +204,12 @@ class LMS:
                 self.outcome_detail[outcome],
             )
             if outcome == O_ENROLLED:
-                self.enroll(learner, target, POST_ENROLLMENT, version.rule, job)
+                self.post_enroll(learner, target, version.rule, job)
+
+    def post_enroll(self, learner: int, target: int, rule: int, job: int) -> None:
+        """S19.4: the job enrolls the learner (an audit of a real LMS history overrides this
+        to note what the rules require instead of doing it)."""
+        self.enroll(learner, target, POST_ENROLLMENT, rule, job)
 
     def _cascade_stop(self, job: int, learner: int, version: RuleVersion) -> None:
         """S22 guard: past the limit a job is not applied; its outcome says why."""
