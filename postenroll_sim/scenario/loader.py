@@ -2,66 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
-import io
 from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from . import models, stochastic
+from . import models, stochastic, yamlread
 from .checks import check_scenario
 from .errors import Origin, Path, Problem, ScenarioError
 
 
-def _plain(node: Any, path: Path, lines: dict[Path, int]) -> Any:
-    """Turn ruamel's round-trip nodes into plain Python, recording the line of each node."""
-    if isinstance(node, CommentedMap):
-        out = {}
-        for key, value in node.items():
-            key_path = (*path, key)
-            lines[key_path] = node.lc.key(key)[0] + 1
-            out[key] = _plain(value, key_path, lines)
-        return out
-    if isinstance(node, CommentedSeq):
-        out_list = []
-        for index, value in enumerate(node):
-            item_path = (*path, index)
-            lines[item_path] = node.lc.item(index)[0] + 1
-            out_list.append(_plain(value, item_path, lines))
-        return out_list
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, dt.datetime | dt.date):
-        return node
-    return node
-
-
-def read_yaml(text: str, file: str) -> tuple[Any, Origin]:
-    """Parse YAML text; a syntax error becomes a located ScenarioError."""
-    yaml = YAML(typ="rt")
-    yaml.version = (1, 2)
+def read_yaml(text: str, file: str, parser: str | None = None) -> tuple[Any, Origin]:
+    """Parse YAML text into plain data and the line of every key and item. Every failure
+    (syntax, a limit of `yamlread`, an unsupported tag, a bad date) is a located
+    ScenarioError. `parser` picks the event source (`yamlread.parser_names()`), for tests."""
     try:
-        tree = yaml.load(io.StringIO(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        raise ScenarioError([Problem(file, line, (), f"YAML: {message}")]) from None
-    except YAMLError as exc:  # pragma: no cover - ruamel marks almost every error
-        raise ScenarioError([Problem(file, None, (), f"YAML: {exc}")]) from None
-    lines: dict[Path, int] = {(): 1}
-    return _plain(tree, (), lines), Origin(file, lines)
+        tree = yamlread.read_tree(text, parser)
+    except yamlread.YamlProblem as exc:
+        raise ScenarioError([Problem(file, exc.line, exc.path, exc.message)]) from None
+    return tree.data, Origin(file, tree.lines, tree.aliases)
 
 
 def _all_models() -> list[type[BaseModel]]:

@@ -1,0 +1,201 @@
+"""Hostile or absurd scenario files: each is refused with located `FILE:LINE: path: message`
+problems (a ScenarioError), quickly, never with a traceback, a hang or unbounded memory."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from postenroll_sim import ScenarioError, parse_scenario
+from postenroll_sim.scenario import yamlread
+from postenroll_sim.scenario.loader import read_yaml
+
+from conftest import ROOT
+
+PARSERS = yamlread.parser_names()
+MINIMAL = "name: x\nhorizon_days: 10\ncourses: [{id: A, type: online}]\n"
+
+
+def problems(text: str, file: str = "t.yaml") -> list[str]:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, file)
+    return [str(p) for p in info.value.problems]
+
+
+def one_problem(text: str) -> str:
+    found = problems(text)
+    assert len(found) == 1, found
+    return found[0]
+
+
+# ----- the YAML itself: nesting, aliases, tags, dates, merge keys -------------------------
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_deep_nesting_is_a_located_error(parser):
+    text = MINIMAL + "description: " + "[" * 300 + "]" * 300 + "\n"
+    with pytest.raises(ScenarioError) as info:
+        read_yaml(text, "deep.yaml", parser)
+    (problem,) = info.value.problems
+    assert problem.line == 4 and "nested more than 50 levels deep" in problem.message
+    assert str(problem).startswith("deep.yaml:4: description.0.0.0")
+
+
+def test_nesting_through_aliases_is_counted():
+    levels = "[" * 30 + "x" + "]" * 30
+    text = MINIMAL + f"a: &a {levels}\nb: &b [[[[[[[[[[[[[[[[[[[[[[*a]]]]]]]]]]]]]]]]]]]]]\n"
+    found = one_problem(text)
+    assert found.startswith("t.yaml:5: b.0.0.") and "nests the data more than 50" in found
+
+
+BOMB = "\n".join(
+    ["a: &a [x,x,x,x,x,x,x,x,x]"]
+    + [
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    ]
+)
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_alias_bomb_is_refused_quickly(parser):
+    assert len(BOMB) < 500
+    start = time.perf_counter()
+    with pytest.raises(ScenarioError) as info:
+        read_yaml(BOMB, "bomb.yaml", parser)
+    assert time.perf_counter() - start < 2
+    (problem,) = info.value.problems
+    assert str(problem).startswith("bomb.yaml:7: g.0: the aliases expand to more than 1,000,000")
+
+
+def test_recursive_alias_is_refused():
+    found = one_problem(MINIMAL + "a: &a [1, *a]\n")
+    assert found.startswith("t.yaml:4: a.1: alias *a is inside the node it refers to")
+
+
+@pytest.mark.parametrize(
+    ("value", "tag"),
+    [
+        ("!!python/object:os.system x", "!!python/object:os.system"),
+        ("!!python/object/apply:os.system [ls]", "!!python/object/apply:os.system"),
+        ("!!python/name:os.system {}", "!!python/name:os.system"),
+        ("!custom x", "!custom"),
+        ("!!binary aGVsbG8=", "!!binary"),
+        ("!!set {a, b}", "!!set"),
+        ("!!omap [a: 1]", "!!omap"),
+        ("!!str [a]", "!!str"),
+    ],
+)
+def test_unsupported_tags_are_located(value, tag):
+    found = one_problem(MINIMAL + f"description: {value}\n")
+    assert found == f"t.yaml:4: description: unsupported YAML tag '{tag}'"
+
+
+def test_core_tags_are_read():
+    scenario = parse_scenario(
+        "name: !!str 5\nhorizon_days: !!float 10\ncourses: [{id: !!str 7, type: online}]\n"
+    )
+    assert scenario.name == "5" and scenario.horizon_days == 10.0
+    assert scenario.courses[0].id == "7"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2027-02-30", "invalid date '2027-02-30': day is out of range for month"),
+        ("2027-13-01", "invalid date '2027-13-01': month must be in 1..12"),
+        ("!!timestamp soon", "cannot read 'soon' as !!timestamp: not a date (YYYY-MM-DD)"),
+        ("!!int many", "cannot read 'many' as !!int: invalid literal for int()"),
+        ("!!bool maybe", "cannot read 'maybe' as !!bool: not one of its values"),
+    ],
+)
+def test_values_that_cannot_be_read_are_located(value, message):
+    found = one_problem(MINIMAL + f"start_date: {value}\n")
+    assert found.startswith(f"t.yaml:4: start_date: {message}")
+
+
+def test_merge_keys_are_expanded_and_keep_the_lines_of_their_anchor():
+    text = """\
+name: x
+horizon_days: 10
+courses:
+  - &online {id: A, type: online, behaviour: {duration_days: 2, pass_rate: 2}}
+  - <<: *online
+    id: B
+  - {<<: [{id: C, allow_failure: maybe}, *online]}
+"""
+    found = problems(text)
+    # the bad value is written once (line 4) and reported for each course that has it
+    assert [f for f in found if "pass_rate" in f] == [
+        "t.yaml:4: courses.0.behaviour.pass_rate: Input should be less than or equal to 1, got 2",
+        "t.yaml:4: courses.1.behaviour.pass_rate: Input should be less than or equal to 1, got 2",
+        "t.yaml:4: courses.2.behaviour.pass_rate: Input should be less than or equal to 1, got 2",
+    ]
+    # the first merged mapping wins over the second: C's allow_failure comes from line 7
+    assert "t.yaml:7: courses.2.allow_failure: Input should be a valid boolean" in found[-1]
+    data, origin = read_yaml(text.replace("pass_rate: 2", "pass_rate: 1"), "t.yaml")
+    assert data["courses"][1] == {
+        "id": "B",
+        "type": "online",
+        "behaviour": data["courses"][0]["behaviour"],
+    }
+    assert origin.line_of(("courses", 1, "id")) == 6
+    assert origin.line_of(("courses", 1, "type")) == 4
+
+
+def test_aliased_values_are_copies():
+    data, _ = read_yaml(MINIMAL + "a: &a {b: [1]}\nc: *a\nd: {<<: *a}\n", "t.yaml")
+    assert data["a"] == data["c"] == data["d"] == {"b": [1]}
+    data["a"]["b"].append(2)
+    assert data["c"] == data["d"] == {"b": [1]}
+    assert data["a"] is not data["c"] and data["a"]["b"] is not data["d"]["b"]
+
+
+def test_merging_something_else_than_a_mapping_is_located():
+    found = one_problem(MINIMAL + "a: {<<: [1, 2]}\n")
+    assert found == "t.yaml:4: a.<<: `<<` merges a mapping or a list of mappings into this one"
+
+
+def test_duplicate_keys_and_documents_are_located():
+    found = one_problem("name: x\nhorizon_days: 10\nname: y\n")
+    assert found == "t.yaml:3: name: duplicate key 'name' (first on line 1)"
+    found = one_problem(MINIMAL + "---\nname: y\n")
+    assert found.startswith("t.yaml:4: (top): a scenario file is one YAML document")
+    found = one_problem(MINIMAL + "? [a]\n: 1\n")
+    assert found.startswith("t.yaml:4: (top): a key must be a single value")
+
+
+@pytest.mark.skipif(len(PARSERS) < 2, reason="libyaml is not installed")
+def test_both_parsers_read_the_repository_scenarios_alike():
+    files = sorted((ROOT / "scenarios").glob("*.yaml"))
+    files += sorted((ROOT / "tests").rglob("*.yaml"))
+    assert len(files) > 10
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        fast, slow = (read_yaml(text, str(path), parser) for parser in PARSERS)
+        assert fast[0] == slow[0], path
+        assert fast[1] == slow[1], path
+
+
+def long_script(steps: int) -> str:
+    learners = steps // 4
+    lines = ["name: x", "horizon_days: 1000", "courses: [{id: A, type: online}]", "learners:"]
+    lines += [f"  - l{i}" for i in range(learners)]
+    lines.append("script:")
+    for i in range(learners):
+        day = i % 900
+        lines.append(f"  - {{day: {day}, action: enroll, learner: l{i}, course: A}}")
+        lines.append(f"  - {{day: {day}, action: start, learner: l{i}, course: A}}")
+        lines.append(f"  - {{day: {day + 1}, action: complete, learner: l{i}, course: A}}")
+        lines.append(f"  - {{day: {day + 2}, action: enroll, learner: l{i}, course: A}}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.skipif("libyaml" not in PARSERS, reason="libyaml is not installed")
+def test_a_20000_step_script_loads_in_seconds():
+    text = long_script(20_000)
+    start = time.perf_counter()
+    scenario = parse_scenario(text, "long.yaml")
+    assert time.perf_counter() - start < 10  # 20-30 s with ruamel's round-trip loader
+    assert len(scenario.script) == 20_000
