@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from postenroll_sim import ScenarioError, parse_scenario
+from postenroll_sim import ScenarioError, load_scenario, parse_scenario
 from postenroll_sim.scenario import yamlread
 from postenroll_sim.scenario.loader import read_yaml
 
@@ -199,3 +199,57 @@ def test_a_20000_step_script_loads_in_seconds():
     scenario = parse_scenario(text, "long.yaml")
     assert time.perf_counter() - start < 10  # 20-30 s with ruamel's round-trip loader
     assert len(scenario.script) == 20_000
+
+
+# ----- the file: encodings, size ------------------------------------------------------
+
+
+def test_a_latin1_file_is_a_one_line_located_error(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("name: x\ntitle: café\n".encode("latin-1") + MINIMAL[8:].encode())
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert str(info.value) == (
+        f"{path}:2: (top): not UTF-8 text (byte 0xE9 at column 11); save the file as UTF-8"
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be", "utf-32"])
+def test_files_with_a_byte_order_mark_are_read(tmp_path, encoding):
+    path = tmp_path / "bom.yaml"
+    text = MINIMAL.replace("name: x", "name: café ✓")
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    path.write_bytes(data)
+    assert load_scenario(path).name == "café ✓"
+
+
+def test_utf16_without_a_byte_order_mark_is_explained(tmp_path):
+    path = tmp_path / "utf16.yaml"
+    path.write_bytes(MINIMAL.encode("utf-16-le"))
+    with pytest.raises(ScenarioError, match=r"utf16.yaml:1: \(top\): not UTF-8 text \(it has NUL"):
+        load_scenario(path)
+
+
+def test_unreadable_paths_are_one_line_errors(tmp_path):
+    with pytest.raises(ScenarioError, match="is a directory"):
+        load_scenario(tmp_path)
+    with pytest.raises(ScenarioError, match="no such file"):
+        load_scenario(tmp_path / "nope.yaml")
+
+
+def test_read_scenario_text_is_public_and_used_by_sweeps(tmp_path):
+    from postenroll_sim.scenario.loader import read_scenario_text
+    from postenroll_sim.scenario.variants import variants
+
+    path = tmp_path / "sweep.yaml"
+    path.write_bytes(MINIMAL.encode("utf-16"))
+    assert read_scenario_text(path) == MINIMAL
+    assert [label for label, _ in variants(path, ["horizon_days=5,6"])] == [
+        "horizon_days=5",
+        "horizon_days=6",
+    ]
+    path.write_bytes(b"name: \xff\n")
+    with pytest.raises(ScenarioError, match="not UTF-8 text"):
+        variants(path, ["horizon_days=5"])

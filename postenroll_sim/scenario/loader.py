@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import difflib
 from pathlib import Path as FsPath
 from typing import Any
@@ -151,16 +152,76 @@ def validate_data(data: Any, origin: Origin) -> models.Scenario:
     return scenario
 
 
+MAX_FILE_BYTES = 32 * 1024 * 1024  # a 160,000-step script is about 10 MB
+
+_BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _not_text(file: str, data: bytes, start: int, encoding: str) -> ScenarioError:
+    line = data.count(b"\n", 0, start) + 1
+    column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+    return ScenarioError(
+        [
+            Problem(
+                file,
+                line,
+                (),
+                f"not {encoding} text (byte 0x{data[start]:02X} at column {column}); "
+                "save the file as UTF-8",
+            )
+        ]
+    )
+
+
+def read_scenario_text(path: str | FsPath) -> str:
+    """The text of a scenario file. UTF-8, with or without a byte-order mark; UTF-16 and
+    UTF-32 are read when they start with one. Anything else, a missing or unreadable file,
+    or a file over MAX_FILE_BYTES is a one-line ScenarioError."""
+    path = FsPath(path)
+    file = str(path)
+
+    def fail(message: str, line: int | None = None) -> ScenarioError:
+        return ScenarioError([Problem(file, line, (), message)])
+
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise fail("is a directory, not a scenario file")
+        if size > MAX_FILE_BYTES:
+            raise fail(f"the file is {size:,} bytes; a scenario file is at most {MAX_FILE_BYTES:,}")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except OSError as exc:
+        raise fail(f"cannot read: {exc.strerror or exc}") from None
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding).removeprefix("\ufeff")
+            except UnicodeDecodeError as exc:
+                raise _not_text(file, data, exc.start, encoding.upper()) from None
+    if b"\x00" in data:
+        start = data.index(b"\x00")
+        raise fail(
+            "not UTF-8 text (it has NUL bytes: UTF-16 without a byte-order mark?); "
+            "save the file as UTF-8",
+            data.count(b"\n", 0, start) + 1,
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_text(file, data, exc.start, "UTF-8") from None
+
+
 def load_scenario(path: str | FsPath) -> models.Scenario:
     """Load and validate a scenario file. Raises ScenarioError (every problem, located)."""
-    path = FsPath(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem(str(path), None, (), "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(path), None, (), f"cannot read: {exc}")]) from None
-    return parse_scenario(text, str(path))
+    return parse_scenario(read_scenario_text(path), str(path))
 
 
 def expectations_of(text: str, file: str) -> list[Any] | None:

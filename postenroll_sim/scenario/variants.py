@@ -17,7 +17,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from .errors import Problem, ScenarioError
-from .loader import read_yaml, validate_data
+from .loader import read_scenario_text, read_yaml, validate_data
 from .models import Scenario
 
 
@@ -70,7 +70,7 @@ def _index(items: list, part: str, where: str) -> int:
 def variants(path: str | FsPath, sets: list[str]) -> list[tuple[str, Scenario]]:
     """Every combination of the --set values, each validated. Labels say what was set."""
     path = FsPath(path)
-    data, origin = read_yaml(path.read_text(encoding="utf-8"), str(path))
+    data, origin = read_yaml(read_scenario_text(path), str(path))
     validate_data(copy.deepcopy(data), origin)  # the base file must be valid on its own
     parsed = [parse_set(option) for option in sets]
     short = [key.rsplit(".", 1)[-1] for key, _ in parsed]
