@@ -253,3 +253,85 @@ def test_read_scenario_text_is_public_and_used_by_sweeps(tmp_path):
     path.write_bytes(b"name: \xff\n")
     with pytest.raises(ScenarioError, match="not UTF-8 text"):
         variants(path, ["horizon_days=5"])
+
+
+# ----- ids ------------------------------------------------------------------------------
+
+IDS = """\
+name: x
+horizon_days: 10
+courses:
+  - {id: A, type: online, post_enrollments: [{id: R, when: completed, delay_days: 0, courses: [B]}]}
+  - {id: B, type: online}
+learners: [ana]
+script:
+  - {day: 1, action: enroll, learner: ana, course: A}
+population: {initial: 1, id_prefix: G}
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("{id: B,", "{id: 1.0,", "courses.1.id"),
+        ("{id: B,", "{id: 1e0,", "courses.1.id"),
+        ("{id: R,", "{id: 2.5,", "courses.0.post_enrollments.0.id"),
+        ("learners: [ana]", "learners: [1.0]", "learners.0"),
+        ("learners: [ana]", "learners: [{id: 1e0}]", "learners.0.id"),
+    ],
+)
+def test_decimal_numbers_are_not_ids(old, new, path):
+    found = problems(IDS.replace(old, new))
+    assert any(
+        f".yaml:{4 if 'post' in path else 5 if 'courses' in path else 6}: {path}: an id is text or "
+        "a whole number, got the decimal number" in f
+        for f in found
+    ), found
+
+
+def test_whole_number_ids_are_text_and_still_unique():
+    found = problems(IDS.replace("{id: A,", '{id: "1",').replace("{id: B,", "{id: 1,"))
+    assert "t.yaml:5: courses.1.id: duplicate course id '1' (also courses.0)" in found
+    found = problems(IDS.replace("{id: B,", "{id: -5,"))
+    assert "t.yaml:5: courses.1.id: an id must not start with '-'" in found[-1]
+
+
+@pytest.mark.parametrize("char", ["\\r", "\\n", "\\t", "\\0", "\\e", "\\x7f", "\\x85", "\\L"])
+@pytest.mark.parametrize(
+    ("old", "path", "line"),
+    [
+        ("{id: B,", "courses.1.id", 5),
+        ("{id: R,", "courses.0.post_enrollments.0.id", 4),
+        ("learners: [ana]", "learners.0", 6),
+        ("learner: ana,", "script.0.learner", 8),
+    ],
+)
+def test_control_characters_are_not_in_ids(char, old, path, line):
+    key, _, value = old.partition(": ")
+    value = value.rstrip(",]").lstrip("[")
+    bad = old.replace(value, f'"{value}{char}x"')
+    found = problems(IDS.replace(old, bad))
+    assert any(
+        f.startswith(f"t.yaml:{line}: {path}: an id must not contain control characters")
+        for f in found
+    ), found
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+def test_ids_that_a_spreadsheet_would_run_are_refused(start):
+    found = problems(IDS.replace("B", f'"{start}HYPERLINK(1)"'))
+    assert found[0] == (
+        f"t.yaml:4: courses.0.post_enrollments.0.courses.0: an id must not start with "
+        f"'{start}': a spreadsheet opening the CSV output would read it as a formula, "
+        f"got '{start}HYPERLINK(1)'"
+    )
+    assert found[1].startswith(f"t.yaml:5: courses.1.id: an id must not start with '{start}'")
+    assert problems(IDS.replace("id_prefix: G", f'id_prefix: "{start}G"'))[0].startswith(
+        "t.yaml:9: population.id_prefix: an id must not start with"
+    )
+
+
+def test_ids_have_a_length_limit():
+    assert parse_scenario(IDS.replace("B", "B" * 200))
+    found = problems(IDS.replace("B", "B" * 201))
+    assert found[1].startswith("t.yaml:5: courses.1.id: an id has at most 200 characters, not 201")

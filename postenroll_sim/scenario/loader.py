@@ -110,7 +110,8 @@ def _message(error: dict, value: Any, parent: Any) -> str:
         return "required key 'action' missing"
     shown = value if not isinstance(value, dict | list) else None
     if shown is not None and "got" not in message:
-        message += f", got {shown!r}"
+        text = repr(shown)
+        message += f", got {text if len(text) <= 80 else text[:60] + '...'}"
     return message
 
 

@@ -83,7 +83,7 @@ class Learner(Spec):
 
 def _learner_shorthand(value: Any) -> Any:
     # `learners: [alice, bob]` is shorthand for `[{id: alice}, {id: bob}]`.
-    if isinstance(value, str | int) and not isinstance(value, bool):
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
         return {"id": value}
     return value
 

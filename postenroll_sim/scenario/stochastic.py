@@ -7,7 +7,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from .base import Count, Day, Id, NonNegative, Positive, Probability, Spec
+from .base import (
+    MAX_ID_LENGTH,
+    Count,
+    Day,
+    Id,
+    NonNegative,
+    Positive,
+    Probability,
+    Spec,
+    id_text,
+)
 
 
 class _Dist(Spec):
@@ -192,7 +202,12 @@ class Population(Spec):
     attrition: Attrition | None = None
     on_hire: list[OnHire] = []
     self_enroll: list[SelfEnroll] = []
-    id_prefix: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")] = "L"
+    # generated ids are the prefix and 7 digits; checked as an id, then for the pattern
+    id_prefix: Annotated[
+        str,
+        Field(min_length=1, max_length=MAX_ID_LENGTH - 7, pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$"),
+        BeforeValidator(id_text),  # last, or the schema loses the pattern (it still runs first)
+    ] = "L"
 
 
 Hires.model_rebuild()
