@@ -335,3 +335,162 @@ def test_ids_have_a_length_limit():
     assert parse_scenario(IDS.replace("B", "B" * 200))
     found = problems(IDS.replace("B", "B" * 201))
     assert found[1].startswith("t.yaml:5: courses.1.id: an id has at most 200 characters, not 201")
+
+
+# ----- numbers: finite, and within limits no real organisation reaches ----------------
+
+NUMBERS = """\
+name: x
+horizon_days: 100
+courses:
+  - id: A
+    type: online
+    post_enrollments: [{when: completed, delay_days: 1, courses: [I]}]
+    behaviour: {duration_days: {dist: gamma, mean: 2, cv: 0.5}}
+  - id: I
+    type: ilc
+    sessions: [{every_days: 7, capacity: 10}]
+population:
+  initial: 10
+  hires: {per_day: 1}
+  self_enroll: [{course: A, per_year: 2}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "words"),
+    [
+        (
+            "delay_days: 1",
+            "delay_days: .inf",
+            "6: courses.0.post_enrollments.0.delay_days",
+            "whole number",
+        ),
+        (
+            "delay_days: 1",
+            "delay_days: 1e300",
+            "6: courses.0.post_enrollments.0.delay_days",
+            "at most 36,500",
+        ),
+        ("capacity: 10", "capacity: 2147483648", "10: courses.1.sessions.0.capacity", "32-bit"),
+        (
+            "cv: 0.5",
+            "cv: 1e-300",
+            "7: courses.0.behaviour.duration_days.cv",
+            "greater than or equal to 0.001",
+        ),
+        (
+            "cv: 0.5",
+            "cv: 1e6",
+            "7: courses.0.behaviour.duration_days.cv",
+            "less than or equal to 100",
+        ),
+        ("mean: 2", "mean: 1e308", "7: courses.0.behaviour.duration_days.mean", "at most 36,500"),
+        (
+            "{dist: gamma, mean: 2, cv: 0.5}",
+            "{dist: empirical, values: [1, 2], weights: [1e308, 1e308]}",
+            "7: courses.0.behaviour.duration_days.weights",
+            "too large or too small",
+        ),
+        (
+            "{dist: gamma, mean: 2, cv: 0.5}",
+            "{dist: lognormal, median: 2, sigma: 40}",
+            "7: courses.0.behaviour.duration_days.sigma",
+            "less than or equal to 10",
+        ),
+        (
+            "{dist: gamma, mean: 2, cv: 0.5}",
+            "{dist: uniform, min: 0, max: .inf}",
+            "7: courses.0.behaviour.duration_days.max",
+            "finite number",
+        ),
+        (
+            "{dist: gamma, mean: 2, cv: 0.5}",
+            "{dist: fixed, value: .nan}",
+            "7: courses.0.behaviour.duration_days.value",
+            "finite number",
+        ),
+        (
+            "every_days: 7",
+            "every_days: 0.000001",
+            "10: courses.1.sessions.0.every_days",
+            "1/16 day",
+        ),
+        ("horizon_days: 100", "horizon_days: 36501", "2: horizon_days", "at most 36,500"),
+        ("initial: 10", "initial: 1099511627776", "12: population.initial", "at most 10,000,000"),
+        ("per_day: 1", "per_day: 1e300", "13: population.hires.per_day", "at most 10,000,000"),
+        (
+            "{per_day: 1}",
+            "{schedule: [{day: 1, count: 1099511627776}]}",
+            "13: population.hires.schedule.0.count",
+            "at most 10,000,000",
+        ),
+        (
+            "per_year: 2",
+            "per_year: 1e9",
+            "14: population.self_enroll.0.per_year",
+            "less than or equal to 365",
+        ),
+        (
+            "capacity: 10}",
+            "capacity: 10, first_day: .inf}",
+            "10: courses.1.sessions.0.first_day",
+            "finite number",
+        ),
+    ],
+)
+def test_numbers_that_would_overflow_or_hang_are_located(old, new, where, words):
+    assert old in NUMBERS
+    found = problems(NUMBERS.replace(old, new))
+    assert any(f.startswith(f"t.yaml:{where}:") and words in f for f in found), found
+
+
+def test_the_session_resolution_is_the_clock_resolution():
+    from postenroll_sim.engine.clock import SLOTS_PER_DAY
+    from postenroll_sim.scenario.base import SLOT_DAYS
+
+    assert SLOT_DAYS == 1 / SLOTS_PER_DAY
+    parse_scenario(NUMBERS.replace("every_days: 7", f"every_days: {1 / SLOTS_PER_DAY}"))
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        {"dist": "gamma", "mean": 36_500, "cv": 100},
+        {"dist": "gamma", "mean": 1e-9, "cv": 0.001},
+        {"dist": "lognormal", "median": 36_500, "sigma": 10},
+        {"dist": "exponential", "mean": 36_500},
+        {"dist": "empirical", "values": [0, 36_500], "weights": [1e300, 1e-300]},
+        {"dist": "empirical", "values": [1, 2], "weights": [5e-324, 5e-324]},
+        {"dist": "triangular", "min": 0, "mode": 36_500, "max": 36_500},
+        {"dist": "uniform", "min": 36_500, "max": 36_500},
+    ],
+)
+def test_distributions_at_their_limits_draw_finite_days(dist):
+    import math
+
+    import numpy as np
+    from pydantic import TypeAdapter
+
+    from postenroll_sim.engine.random import sampler
+    from postenroll_sim.scenario.stochastic import Distribution
+
+    spec = TypeAdapter(Distribution).validate_python(dist)
+    draw = sampler(spec, np.random.default_rng(0))
+    values = [draw() for _ in range(3000)]
+    assert all(v >= 0 and not math.isnan(v) for v in values)
+    assert math.isfinite(spec.mean())
+
+
+def test_extreme_valid_values_run():
+    from postenroll_sim import simulate
+
+    text = (
+        NUMBERS.replace("capacity: 10", "capacity: 2147483647")
+        .replace("delay_days: 1", "delay_days: 36500")
+        .replace("cv: 0.5", "cv: 100")
+        .replace("initial: 10", "initial: 3")
+        + "learners: [ana]\nscript: [{day: 0, action: enroll, learner: ana, course: A}]\n"
+    )
+    tables = simulate(parse_scenario(text)).tables()
+    assert tables["sessions"]["capacity"].max() == 2147483647
