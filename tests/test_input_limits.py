@@ -494,3 +494,90 @@ def test_extreme_valid_values_run():
     )
     tables = simulate(parse_scenario(text)).tables()
     assert tables["sessions"]["capacity"].max() == 2147483647
+
+
+# ----- limits that depend on the horizon: sessions, learners, calendar dates ------------
+
+
+def test_sessions_within_the_horizon_are_limited():
+    series = "{every_days: 0.0625, capacity: 1}"
+    text = NUMBERS.replace("horizon_days: 100", "horizon_days: 36500").replace(
+        "sessions: [{every_days: 7, capacity: 10}]", f"sessions: [{series}, {series}]"
+    )
+    found = one_problem(text)
+    assert found == (
+        "t.yaml:10: courses.1.sessions.1: 584,001 sessions within the horizon here, "
+        "1,168,002 so far: a scenario has at most 1,000,000 ILC sessions"
+    )
+
+
+def test_expected_learners_are_limited():
+    text = NUMBERS.replace("horizon_days: 100", "horizon_days: 36500").replace(
+        "per_day: 1", "per_day: 300"
+    )
+    assert one_problem(text) == (
+        "t.yaml:11: population: about 10,950,010 learners (10 initial, 10,950,000 hired over "
+        "36500 days): the limit is 10,000,000 in a run"
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "horizon", "words"),
+    [
+        ("1600-01-01", 10, "2: start_date: must be between 1700-01-01 and 2262-04-10"),
+        ("2262-04-11", 10, "2: start_date: must be between 1700-01-01 and 2262-04-10"),
+        ("2200-01-01", 36500, "2: start_date: the run would end after 2262-04-11"),
+    ],
+)
+def test_calendar_dates_stay_within_what_the_tables_can_hold(start, horizon, words):
+    text = NUMBERS.replace("horizon_days: 100", f"start_date: {start}\nhorizon_days: {horizon}")
+    assert one_problem(text).startswith(f"t.yaml:{words}")
+
+
+# ----- estimated work and the soft limits ------------------------------------------------
+
+
+def test_estimate_work_counts_learners_days_sessions_and_steps():
+    from postenroll_sim.scenario.limits import estimate_work
+
+    text = NUMBERS + (
+        "learners: [ana, {id: bo, joined_day: 50}]\n"
+        "script: [{day: 20, action: add_learner, learner: cy}]\n"
+    )
+    work = estimate_work(parse_scenario(text))
+    assert work["learners"] == 2 + 1 + 10 + 100  # named, added, initial, hired
+    # named 100 + 50, added 80, initial 10 x 100, hires 1/day x 100 days x 50 on average
+    assert work["learner_days"] == pytest.approx(150 + 80 + 1000 + 5000)
+    assert work["sessions"] == 15  # days 0, 7, ..., 98
+    assert work["script_steps"] == 1
+    assert work["memory_bytes"] > 0 and work["run_seconds"] > 0
+
+
+def test_soft_limits_pass_the_bundled_scenarios():
+    from postenroll_sim.scenario.limits import soft_limit_problems
+
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        assert soft_limit_problems(load_scenario(path), replications=10) == [], path
+
+
+def test_soft_limits_name_the_estimate():
+    from postenroll_sim.scenario.limits import soft_limit_problems
+
+    big = parse_scenario(
+        NUMBERS.replace("horizon_days: 100", "horizon_days: 7300")
+        .replace("initial: 10", "initial: 6000000")
+        .replace("per_day: 1", "per_day: 100")
+    )
+    found = soft_limit_problems(big, replications=2, memory=64 * 10**9)
+    assert found[0] == ("about 6,730,000 learners in a run, more than the soft limit of 5,000,000")
+    assert found[1] == (
+        "about 92,900,000,000 learner-days (2 replications), more than the soft limit of "
+        "5,000,000,000: roughly 28 hours of simulation"
+    )
+    assert found[2].startswith("about 916.6 GB of memory at the peak (2 replications), more")
+    assert found[2].endswith("than this machine's 64.0 GB")
+    small = parse_scenario(NUMBERS)
+    assert soft_limit_problems(small, memory=1) == [
+        "about 0.0 GB of memory at the peak (1 replication), more than this machine's 0.0 GB"
+    ]
+    assert soft_limit_problems(small) == []

@@ -7,6 +7,7 @@ Each check names the S-rule it enforces.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from collections import Counter
@@ -17,7 +18,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..columns import ENROLLMENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS
 from . import models, stochastic
+from .base import FIRST_DATE, LAST_DATE, MAX_DAYS, MAX_LEARNERS, MAX_SESSIONS
 from .errors import Path
+from .limits import expected_hires, session_count
 
 Found = list[tuple[Path, str]]
 
@@ -64,7 +67,67 @@ def check_scenario(data: dict) -> Found:
     _check_expect(data.get("expect"), catalog, script_learners, script_rules, found)
     _check_population(data.get("population"), catalog, script_learners, found)
     _check_behaviour(data.get("default_behaviour"), ("default_behaviour",), None, found)
+    _check_limits(data, found)
     return found
+
+
+def _check_limits(data: dict, found: Found) -> None:
+    """Hard limits that depend on the horizon: calendar dates, sessions, learners."""
+    horizon = data.get("horizon_days")
+    if (
+        isinstance(horizon, bool)
+        or not isinstance(horizon, int | float)
+        or not 0 < horizon <= MAX_DAYS
+    ):
+        return  # the shape check reports it
+    start = data.get("start_date")
+    end = LAST_DATE + dt.timedelta(days=1)  # midnight after the last start date
+    if (
+        isinstance(start, dt.date)
+        and FIRST_DATE <= start <= LAST_DATE
+        and start.toordinal() + horizon > end.toordinal()
+    ):
+        found.append(
+            (
+                ("start_date",),
+                f"the run would end after {end} ({start} + {_day(horizon)} days): "
+                "the timestamps of the tables cannot go further",
+            )
+        )
+    total = 0
+    courses = data.get("courses") if isinstance(data.get("courses"), list) else []
+    for index, course in enumerate(courses):
+        sessions = course.get("sessions") if isinstance(course, dict) else None
+        for k, item in enumerate(sessions if isinstance(sessions, list) else []):
+            spec = _valid(stochastic.SessionSpec, item)
+            if spec is None:
+                continue
+            count = session_count(spec, horizon)
+            total += count
+            if total > MAX_SESSIONS:
+                found.append(
+                    (
+                        ("courses", index, "sessions", k),
+                        f"{count:,} sessions within the horizon here, {total:,} so far: "
+                        f"a scenario has at most {MAX_SESSIONS:,} ILC sessions",
+                    )
+                )
+                break
+        if total > MAX_SESSIONS:
+            break
+    population = data.get("population")
+    spec = _valid(stochastic.Population, population) if isinstance(population, dict) else None
+    if spec is not None:
+        learners = spec.initial + expected_hires(spec.hires, horizon)
+        if learners > MAX_LEARNERS:
+            hires = expected_hires(spec.hires, horizon)
+            found.append(
+                (
+                    ("population",),
+                    f"about {learners:,.0f} learners ({spec.initial:,} initial, {hires:,.0f} "
+                    f"hired over {_day(horizon)} days): the limit is {MAX_LEARNERS:,} in a run",
+                )
+            )
 
 
 def _check_courses(raw: Any, found: Found) -> _Catalog:
