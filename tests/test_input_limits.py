@@ -581,3 +581,23 @@ def test_soft_limits_name_the_estimate():
         "about 0.0 GB of memory at the peak (1 replication), more than this machine's 0.0 GB"
     ]
     assert soft_limit_problems(small) == []
+
+
+# ----- "did you mean" hints are bounded ------------------------------------------------
+
+
+def test_thousands_of_unknown_ids_are_reported_in_seconds():
+    lines = ["name: x", "horizon_days: 10", "courses:"]
+    lines += [
+        f"  - {{id: C{i:05d}, type: online, post_enrollments: "
+        f"[{{when: completed, delay_days: 0, courses: [Z{i:05d}]}}]}}"
+        for i in range(4000)
+    ]
+    start = time.perf_counter()
+    found = problems("\n".join(lines) + "\n")
+    assert time.perf_counter() - start < 10  # 53 s when every problem got a hint
+    assert len(found) == 4000
+    assert found[0].endswith("unknown course 'Z00000' (did you mean 'C00000'?)")
+    assert found[-1].endswith("unknown course 'Z03999'")  # past the budget: no hint
+    hinted = sum("did you mean" in f for f in found)
+    assert 10 <= hinted <= 30

@@ -11,6 +11,9 @@ import datetime as dt
 import difflib
 import re
 from collections import Counter
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +61,40 @@ class _Catalog:
     bundle_members: dict[str, list[str]] = field(default_factory=dict)
 
 
+# "Did you mean" hints compare a name with every candidate (difflib): a file with
+# thousands of unknown ids among thousands of known ones would take minutes. The hints of
+# one file share a budget of comparisons; past it, problems are reported without a hint.
+HINT_BUDGET = 100_000  # about 0.3 s of difflib
+_hint_budget: ContextVar[list[int] | None] = ContextVar("hint_budget", default=None)
+
+
+@contextmanager
+def hint_budget() -> Iterator[None]:
+    """Hints within this block share one budget (the outermost block's)."""
+    token = _hint_budget.set([HINT_BUDGET]) if _hint_budget.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _hint_budget.reset(token)
+
+
+def close_match(value: str, candidates: Collection[Any], cutoff: float = 0.6) -> str | None:
+    """The candidate most like `value`, while the budget of hints lasts."""
+    left = _hint_budget.get() or [HINT_BUDGET]
+    if left[0] < len(candidates) or not candidates:
+        return None
+    left[0] -= len(candidates)
+    close = difflib.get_close_matches(value, [str(c) for c in candidates], n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
 def check_scenario(data: dict) -> Found:
+    with hint_budget():
+        return _check_scenario(data)
+
+
+def _check_scenario(data: dict) -> Found:
     found: Found = []
     catalog = _check_courses(data.get("courses"), found)
     rule_ids = _check_rules(data.get("courses"), catalog, found)
@@ -314,9 +350,9 @@ def _check_members(
             found.append((path, f"'{member}' is listed {n} times"))
 
 
-def _unknown(kind: str, value: str, known: Any) -> str:
-    close = difflib.get_close_matches(value, [str(k) for k in known], n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
+def _unknown(kind: str, value: str, known: Collection[Any]) -> str:
+    close = close_match(value, known)
+    hint = f" (did you mean '{close}'?)" if close else ""
     return f"unknown {kind} '{value}'{hint}"
 
 
@@ -412,6 +448,7 @@ def _check_script(
     )
 
     added_when = {a.learner: (a.day, i) for i, a in actions if isinstance(a, models.AddLearner)}
+    known_learners = set(learners) | set(added_when)  # for hints
     present = {learner for learner, day in learners.items()}
     removed: dict[str, float] = {}
     rules = dict(rule_ids)  # in force
@@ -445,7 +482,7 @@ def _check_script(
                 found.append(
                     (
                         (*path, "learner"),
-                        _unknown("learner", learner, set(learners) | set(added_when))
+                        _unknown("learner", learner, known_learners)
                         + "; declare it in `learners` or add it with add_learner",
                     )
                 )

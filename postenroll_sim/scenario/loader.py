@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import codecs
-import difflib
 from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from . import models, stochastic, yamlread
-from .checks import check_scenario
+from .checks import check_scenario, close_match, hint_budget
 from .errors import Origin, Path, Problem, ScenarioError
 
 
@@ -64,8 +63,7 @@ def _suggest(key: str, siblings: set[str]) -> str | None:
     """The key most likely meant, among those of the models that fit the sibling keys."""
     fitting = [keys for keys in _MODEL_KEYS if siblings <= keys]
     candidates = sorted(set().union(*fitting)) if fitting else _KNOWN_KEYS
-    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
-    return close[0] if close else None
+    return close_match(key, candidates)
 
 
 def _data_path(loc: tuple, data: Any, names_key: bool) -> tuple[Path, Any, Any]:
@@ -141,11 +139,12 @@ def validate_data(data: Any, origin: Origin) -> models.Scenario:
         )
     problems: list[Problem] = []
     scenario = None
-    try:
-        scenario = models.Scenario.model_validate(data)
-    except ValidationError as exc:
-        problems += validation_problems(exc, data, origin)
-    problems += [origin.problem(path, message) for path, message in check_scenario(data)]
+    with hint_budget():
+        try:
+            scenario = models.Scenario.model_validate(data)
+        except ValidationError as exc:
+            problems += validation_problems(exc, data, origin)
+        problems += [origin.problem(path, message) for path, message in check_scenario(data)]
     if problems:
         raise ScenarioError(problems)
     assert scenario is not None
