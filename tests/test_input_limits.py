@@ -601,3 +601,34 @@ def test_thousands_of_unknown_ids_are_reported_in_seconds():
     assert found[-1].endswith("unknown course 'Z03999'")  # past the budget: no hint
     hinted = sum("did you mean" in f for f in found)
     assert 10 <= hinted <= 30
+
+
+# ----- sweeps -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["horizon_days=[1"], "--set 'horizon_days=[1': '[1' is not a value (while parsing"),
+        (["horizon_days=10,10"], "--set 'horizon_days=10,10': the value '10' is given twice"),
+        (["horizon_days=10,10.0"], "the value '10.0' is given twice"),
+        (
+            ["horizon_days=10", "horizon_days=20"],
+            "--set: horizon_days is given twice; give all its values in one --set",
+        ),
+        (
+            ["seed=" + ",".join(map(str, range(101)))] * 1
+            + ["horizon_days=" + ",".join(map(str, range(1, 101)))],
+            "--set: 10,100 combinations of values; a sweep has at most 10,000 variants",
+        ),
+        (["name=!!python/object:os.system x"], "unsupported YAML tag '!!python/object:os.system'"),
+    ],
+)
+def test_sweep_options_are_checked(tmp_path, sets, message):
+    from postenroll_sim.scenario.variants import variants
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text(MINIMAL)
+    with pytest.raises(ValueError) as info:
+        variants(path, sets)
+    assert message in str(info.value) and "\n" not in str(info.value)
