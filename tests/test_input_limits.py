@@ -3,9 +3,13 @@ problems (a ScenarioError), quickly, never with a traceback, a hang or unbounded
 
 from __future__ import annotations
 
+import json
+import re
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from postenroll_sim import ScenarioError, load_scenario, parse_scenario
 from postenroll_sim.scenario import yamlread
@@ -632,3 +636,120 @@ def test_sweep_options_are_checked(tmp_path, sets, message):
     with pytest.raises(ValueError) as info:
         variants(path, sets)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+# ----- any mutation of a valid scenario: a Scenario or a ScenarioError, nothing else ----
+
+VALID = """\
+name: Mutations
+start_date: 2027-01-04
+horizon_days: 60
+seed: 3
+processing: {mode: daily, hour: 2, cascade_limit: 50}
+courses:
+  - id: A
+    type: online
+    allow_failure: true
+    post_enrollments:
+      - {id: R1, when: completed, delay_days: 2, courses: [B]}
+      - {id: R2, when: failed, delay_days: 0, courses: [A], allow_consecutive: true}
+    behaviour:
+      start_after_days: {dist: exponential, mean: 2}
+      duration_days: {dist: lognormal, median: 3, sigma: 0.5}
+      pass_rate: 0.8
+      abandon_rate: 0.05
+  - id: B
+    type: ilc
+    sessions:
+      - {day: 10, capacity: 5}
+      - {every_days: 7, first_day: 3, until_day: 50, capacity: 20}
+    behaviour: {start_after_days: {dist: gamma, mean: 4, cv: 0.5}, no_show_rate: 0.1}
+  - {id: C, type: online, prerequisites: {courses: [A], required: 1}}
+  - {id: D, type: online, behaviour: {duration_days: {dist: triangular, min: 1, mode: 2, max: 5}}}
+  - {id: E, type: online, behaviour: {duration_days: {dist: empirical, values: [1, 2], weights: [1, 2]}}}
+  - {id: CUR, type: curriculum, groups: [{courses: [A, C], required: 1}]}
+  - {id: BND, type: bundle, members: [D, E]}
+default_behaviour: {start_after_days: 1, duration_days: {dist: uniform, min: 1, max: 4}}
+learners: [ana, {id: bo, joined_day: 5}]
+population:
+  initial: 20
+  hires: {per_day: 0.5}
+  attrition: {annual_rate: 0.1}
+  on_hire: [{course: A, method: admin, after_days: {dist: fixed, value: 1}}]
+  self_enroll: [{course: E, per_year: 4}]
+  id_prefix: G
+script:
+  - {day: 0, action: enroll, learner: ana, course: A}
+  - {day: 1, action: start, learner: ana, course: A}
+  - {day: 3, action: add_rule, course: C, rule: {id: R9, when: enrolled, delay_days: 1, courses: [D]}}
+  - {day: 4, action: edit_rule, rule: R9, set: {delay_days: 3}}
+  - {day: 5, action: add_learner, learner: cy}
+  - {day: 6, action: add_to_bundle, bundle: BND, course: A}
+  - {day: 8, action: remove_learner, learner: cy}
+expect:
+  - enrollment: {learner: ana, course: B, method: post_enrollment, rule: R1}
+  - job: {learner: ana, rule: R1, target: B}
+    count: 1
+"""
+EXTREMES = [
+    *["1e308", "-1", ".nan", ".inf", "-.inf", "0", "1.0", "1e0", "-0.0", "1e-300", "0x10", "_"],
+    *["true", "null", "''", "[]", "{}", "2027-02-30", "9999-12-31", "0001-01-01", "*nope", "&a"],
+    *["017", "0o17", "ä", "'ZZZ'", "[A,A]", "0.000001", str(2**40), str(2**31)],
+    *['"=x"', '"+1"', '"@a"', '"-a"', '"a\\rb"', '"a\\tb"', '"a\\u0000b"', '"\\u2028"'],
+    *["!!python/object:os.system x", "!foo x", "!!binary aGk=", "!!set {a}", "x" * 300],
+    "[" * 60 + "]" * 60,
+    "{a: " * 55 + "1" + "}" * 55,
+    "{dist: gamma, mean: 1, cv: 1e-300}",
+    "{dist: empirical, values: [1, 2], weights: [1e308, 1e308]}",
+    "{dist: lognormal, median: 1e300, sigma: 30}",
+]
+VALUE_AT = re.compile(r"((?:^|[{,\[]\s*)[\w-]+:\s*)([^,{}\[\]\n]+)")
+LINES = VALID.splitlines()
+
+
+@st.composite
+def mutated_scenarios(draw):
+    lines = list(LINES)
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(lines) - 1))
+        line = lines[i]
+        kind = draw(st.sampled_from(["value", "value", "value", "drop", "copy", "chars", "key"]))
+        if kind == "value":
+            spots = list(VALUE_AT.finditer(line))
+            if spots:
+                spot = draw(st.sampled_from(spots))
+                text = st.text(max_size=8).map(lambda t: json.dumps(t))  # any character
+                new = draw(st.one_of(st.sampled_from(EXTREMES), text))
+                lines[i] = line[: spot.start(2)] + new + line[spot.end(2) :]
+        elif kind == "drop":
+            del lines[i]
+        elif kind == "copy":
+            lines.insert(i, line)
+        elif kind == "chars":
+            at = draw(st.integers(0, len(line)))
+            lines[i] = line[:at] + draw(st.text(max_size=4)) + line[at:]
+        else:
+            key = draw(st.sampled_from(["x:", "<<:", "? a:", "1:", "null:", "deep: " + "[" * 80]))
+            lines[i] = re.sub(r"[a-z_]+:", key, line, count=1)
+    return "\n".join(lines) + "\n"
+
+
+def test_the_valid_scenario_is_valid():
+    from postenroll_sim import simulate
+
+    simulate(parse_scenario(VALID))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_scenarios())
+def test_mutated_scenarios_load_or_give_located_problems(text):
+    from postenroll_sim.scenario.limits import estimate_work, soft_limit_problems
+
+    try:
+        scenario = parse_scenario(text, "m.yaml")
+    except ScenarioError as exc:
+        assert all(p.file == "m.yaml" for p in exc.problems)
+        assert all("\n" not in str(p) for p in exc.problems)
+        return
+    estimate_work(scenario)
+    soft_limit_problems(scenario, replications=3)
