@@ -1,10 +1,24 @@
-"""Shared building blocks of the scenario models: the base class and checked number types."""
+"""Shared building blocks of the scenario models: the base class, checked number and id types,
+and the hard limits on what a scenario may ask for (docs/scenarios.md, "Limits")."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+# Hard limits: far beyond any real organisation, near enough to stop a typo from
+# overflowing a number, hanging the run or exhausting the memory.
+MAX_DAYS = 36_500  # 100 years: the longest horizon, day, delay or duration
+SLOT_DAYS = 1 / 16  # the clock's resolution (engine/clock.py SLOTS_PER_DAY)
+MAX_CAPACITY = 2**31 - 1  # seats are 32-bit integers in the output tables
+MAX_LEARNERS = 10_000_000  # expected learners in one run (100 times a large organisation)
+MAX_SESSIONS = 1_000_000  # ILC sessions within the horizon, all courses together
+MAX_ID_LENGTH = 200
+# Calendar dates: the `*_at` columns are pandas timestamps in nanoseconds (1677-2262).
+FIRST_DATE, LAST_DATE = dt.date(1700, 1, 1), dt.date(2262, 4, 10)
 
 
 class Spec(BaseModel):
@@ -26,11 +40,61 @@ def _count(value: Any) -> Any:
     return value
 
 
+def at_most(limit: float, why: str) -> AfterValidator:
+    """An upper bound whose message says why it exists."""
+
+    def check(value: Any) -> Any:
+        if value > limit:
+            raise ValueError(f"must be at most {limit:,} ({why}), got {value:,}")
+        return value
+
+    return AfterValidator(check)
+
+
 Number = Annotated[float, BeforeValidator(_not_text_or_bool), Field(allow_inf_nan=False)]
-Id = Annotated[str, Field(min_length=1)]
-Day = Annotated[Number, Field(ge=0)]
+Day = Annotated[Number, Field(ge=0), at_most(MAX_DAYS, "100 years")]
 NonNegative = Annotated[Number, Field(ge=0)]
 Positive = Annotated[Number, Field(gt=0)]
+PositiveDays = Annotated[Positive, at_most(MAX_DAYS, "100 years")]
 Probability = Annotated[Number, Field(ge=0, le=1)]
 Count = Annotated[int, BeforeValidator(_count)]
 PositiveCount = Annotated[int, BeforeValidator(_count), Field(ge=1)]
+
+# ----- ids ----------------------------------------------------------------------------
+
+# C0 and C1 control characters (tab, CR, LF, NUL, ESC, ...), DEL, the Unicode line and
+# paragraph separators, and lone surrogates (which cannot be written as UTF-8).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# A cell starting with one of these is a formula to a spreadsheet opening the CSV output
+# ("CSV injection"): `=HYPERLINK(...)`, `@SUM(...)`, `-2+3`.
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def id_text(value: Any) -> Any:
+    """An id as text: whole numbers become text; decimals, control characters and
+    spreadsheet formula starts are refused."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # `id: 101` is the id "101" (and -5 starts with '-')
+    if isinstance(value, float):
+        raise ValueError(
+            f"an id is text or a whole number, got the decimal number {value!r} "
+            "(1.0 and 1e0 are the same number); put it in quotes if it is text"
+        )
+    if isinstance(value, str):
+        if len(value) > MAX_ID_LENGTH:
+            raise ValueError(f"an id has at most {MAX_ID_LENGTH} characters, not {len(value):,}")
+        bad = _CONTROL.search(value)
+        if bad is not None:
+            raise ValueError(
+                f"an id must not contain control characters or line breaks, "
+                f"found {bad.group()!r} at position {bad.start() + 1}"
+            )
+        if value.startswith(FORMULA_START):
+            raise ValueError(
+                f"an id must not start with '{value[0]}': a spreadsheet opening the CSV "
+                "output would read it as a formula"
+            )
+    return value
+
+
+Id = Annotated[str, Field(min_length=1), BeforeValidator(id_text)]

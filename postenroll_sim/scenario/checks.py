@@ -7,9 +7,13 @@ Each check names the S-rule it enforces.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from collections import Counter
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +21,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..columns import ENROLLMENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS
 from . import models, stochastic
+from .base import FIRST_DATE, LAST_DATE, MAX_DAYS, MAX_LEARNERS, MAX_SESSIONS
 from .errors import Path
+from .limits import expected_hires, session_count
 
 Found = list[tuple[Path, str]]
 
@@ -55,7 +61,40 @@ class _Catalog:
     bundle_members: dict[str, list[str]] = field(default_factory=dict)
 
 
+# "Did you mean" hints compare a name with every candidate (difflib): a file with
+# thousands of unknown ids among thousands of known ones would take minutes. The hints of
+# one file share a budget of comparisons; past it, problems are reported without a hint.
+HINT_BUDGET = 100_000  # about 0.3 s of difflib
+_hint_budget: ContextVar[list[int] | None] = ContextVar("hint_budget", default=None)
+
+
+@contextmanager
+def hint_budget() -> Iterator[None]:
+    """Hints within this block share one budget (the outermost block's)."""
+    token = _hint_budget.set([HINT_BUDGET]) if _hint_budget.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _hint_budget.reset(token)
+
+
+def close_match(value: str, candidates: Collection[Any], cutoff: float = 0.6) -> str | None:
+    """The candidate most like `value`, while the budget of hints lasts."""
+    left = _hint_budget.get() or [HINT_BUDGET]
+    if left[0] < len(candidates) or not candidates:
+        return None
+    left[0] -= len(candidates)
+    close = difflib.get_close_matches(value, [str(c) for c in candidates], n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
 def check_scenario(data: dict) -> Found:
+    with hint_budget():
+        return _check_scenario(data)
+
+
+def _check_scenario(data: dict) -> Found:
     found: Found = []
     catalog = _check_courses(data.get("courses"), found)
     rule_ids = _check_rules(data.get("courses"), catalog, found)
@@ -64,7 +103,67 @@ def check_scenario(data: dict) -> Found:
     _check_expect(data.get("expect"), catalog, script_learners, script_rules, found)
     _check_population(data.get("population"), catalog, script_learners, found)
     _check_behaviour(data.get("default_behaviour"), ("default_behaviour",), None, found)
+    _check_limits(data, found)
     return found
+
+
+def _check_limits(data: dict, found: Found) -> None:
+    """Hard limits that depend on the horizon: calendar dates, sessions, learners."""
+    horizon = data.get("horizon_days")
+    if (
+        isinstance(horizon, bool)
+        or not isinstance(horizon, int | float)
+        or not 0 < horizon <= MAX_DAYS
+    ):
+        return  # the shape check reports it
+    start = data.get("start_date")
+    end = LAST_DATE + dt.timedelta(days=1)  # midnight after the last start date
+    if (
+        isinstance(start, dt.date)
+        and FIRST_DATE <= start <= LAST_DATE
+        and start.toordinal() + horizon > end.toordinal()
+    ):
+        found.append(
+            (
+                ("start_date",),
+                f"the run would end after {end} ({start} + {_day(horizon)} days): "
+                "the timestamps of the tables cannot go further",
+            )
+        )
+    total = 0
+    courses = data.get("courses") if isinstance(data.get("courses"), list) else []
+    for index, course in enumerate(courses):
+        sessions = course.get("sessions") if isinstance(course, dict) else None
+        for k, item in enumerate(sessions if isinstance(sessions, list) else []):
+            spec = _valid(stochastic.SessionSpec, item)
+            if spec is None:
+                continue
+            count = session_count(spec, horizon)
+            total += count
+            if total > MAX_SESSIONS:
+                found.append(
+                    (
+                        ("courses", index, "sessions", k),
+                        f"{count:,} sessions within the horizon here, {total:,} so far: "
+                        f"a scenario has at most {MAX_SESSIONS:,} ILC sessions",
+                    )
+                )
+                break
+        if total > MAX_SESSIONS:
+            break
+    population = data.get("population")
+    spec = _valid(stochastic.Population, population) if isinstance(population, dict) else None
+    if spec is not None:
+        learners = spec.initial + expected_hires(spec.hires, horizon)
+        if learners > MAX_LEARNERS:
+            hires = expected_hires(spec.hires, horizon)
+            found.append(
+                (
+                    ("population",),
+                    f"about {learners:,.0f} learners ({spec.initial:,} initial, {hires:,.0f} "
+                    f"hired over {_day(horizon)} days): the limit is {MAX_LEARNERS:,} in a run",
+                )
+            )
 
 
 def _check_courses(raw: Any, found: Found) -> _Catalog:
@@ -251,9 +350,9 @@ def _check_members(
             found.append((path, f"'{member}' is listed {n} times"))
 
 
-def _unknown(kind: str, value: str, known: Any) -> str:
-    close = difflib.get_close_matches(value, [str(k) for k in known], n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
+def _unknown(kind: str, value: str, known: Collection[Any]) -> str:
+    close = close_match(value, known)
+    hint = f" (did you mean '{close}'?)" if close else ""
     return f"unknown {kind} '{value}'{hint}"
 
 
@@ -349,6 +448,7 @@ def _check_script(
     )
 
     added_when = {a.learner: (a.day, i) for i, a in actions if isinstance(a, models.AddLearner)}
+    known_learners = set(learners) | set(added_when)  # for hints
     present = {learner for learner, day in learners.items()}
     removed: dict[str, float] = {}
     rules = dict(rule_ids)  # in force
@@ -382,7 +482,7 @@ def _check_script(
                 found.append(
                     (
                         (*path, "learner"),
-                        _unknown("learner", learner, set(learners) | set(added_when))
+                        _unknown("learner", learner, known_learners)
                         + "; declare it in `learners` or add it with add_learner",
                     )
                 )

@@ -37,18 +37,31 @@ class ScenarioError(Exception):
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a scenario came from: its file name and the line of every key and item."""
+    """Where a scenario came from: its file name and the line of every key and item.
+
+    `aliases` maps the path of an aliased (`*name`) or merged (`<<`) value to the path it
+    is written at, so a problem inside it points at the lines of its anchor."""
 
     file: str
     lines: dict[Path, int]
+    aliases: dict[Path, Path] = field(default_factory=dict)
 
     def line_of(self, path: Path) -> int | None:
         # The nearest enclosing node that has a line: a missing key points at its parent.
-        for end in range(len(path), -1, -1):
-            line = self.lines.get(tuple(path[:end]))
-            if line is not None:
-                return line
-        return None
+        path = tuple(path)
+        for _ in range(len(self.aliases) + 1):  # each redirect goes to an earlier anchor
+            for end in range(len(path), -1, -1):
+                prefix = path[:end]
+                target = self.aliases.get(prefix)
+                if target is not None and (end < len(path) or prefix not in self.lines):
+                    path = (*target, *path[end:])
+                    break
+                line = self.lines.get(prefix)
+                if line is not None:
+                    return line
+            else:
+                return None
+        return None  # pragma: no cover - redirects always end
 
     def problem(self, path: Path, message: str) -> Problem:
         return Problem(self.file, self.line_of(path), tuple(path), message)

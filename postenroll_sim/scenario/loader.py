@@ -2,66 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import difflib
-import io
+import codecs
 from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from . import models, stochastic
-from .checks import check_scenario
+from . import models, stochastic, yamlread
+from .checks import check_scenario, close_match, hint_budget
 from .errors import Origin, Path, Problem, ScenarioError
 
 
-def _plain(node: Any, path: Path, lines: dict[Path, int]) -> Any:
-    """Turn ruamel's round-trip nodes into plain Python, recording the line of each node."""
-    if isinstance(node, CommentedMap):
-        out = {}
-        for key, value in node.items():
-            key_path = (*path, key)
-            lines[key_path] = node.lc.key(key)[0] + 1
-            out[key] = _plain(value, key_path, lines)
-        return out
-    if isinstance(node, CommentedSeq):
-        out_list = []
-        for index, value in enumerate(node):
-            item_path = (*path, index)
-            lines[item_path] = node.lc.item(index)[0] + 1
-            out_list.append(_plain(value, item_path, lines))
-        return out_list
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, dt.datetime | dt.date):
-        return node
-    return node
-
-
-def read_yaml(text: str, file: str) -> tuple[Any, Origin]:
-    """Parse YAML text; a syntax error becomes a located ScenarioError."""
-    yaml = YAML(typ="rt")
-    yaml.version = (1, 2)
+def read_yaml(text: str, file: str, parser: str | None = None) -> tuple[Any, Origin]:
+    """Parse YAML text into plain data and the line of every key and item. Every failure
+    (syntax, a limit of `yamlread`, an unsupported tag, a bad date) is a located
+    ScenarioError. `parser` picks the event source (`yamlread.parser_names()`), for tests."""
     try:
-        tree = yaml.load(io.StringIO(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        raise ScenarioError([Problem(file, line, (), f"YAML: {message}")]) from None
-    except YAMLError as exc:  # pragma: no cover - ruamel marks almost every error
-        raise ScenarioError([Problem(file, None, (), f"YAML: {exc}")]) from None
-    lines: dict[Path, int] = {(): 1}
-    return _plain(tree, (), lines), Origin(file, lines)
+        tree = yamlread.read_tree(text, parser)
+    except yamlread.YamlProblem as exc:
+        raise ScenarioError([Problem(file, exc.line, exc.path, exc.message)]) from None
+    return tree.data, Origin(file, tree.lines, tree.aliases)
 
 
 def _all_models() -> list[type[BaseModel]]:
@@ -103,8 +63,7 @@ def _suggest(key: str, siblings: set[str]) -> str | None:
     """The key most likely meant, among those of the models that fit the sibling keys."""
     fitting = [keys for keys in _MODEL_KEYS if siblings <= keys]
     candidates = sorted(set().union(*fitting)) if fitting else _KNOWN_KEYS
-    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
-    return close[0] if close else None
+    return close_match(key, candidates)
 
 
 def _data_path(loc: tuple, data: Any, names_key: bool) -> tuple[Path, Any, Any]:
@@ -149,7 +108,8 @@ def _message(error: dict, value: Any, parent: Any) -> str:
         return "required key 'action' missing"
     shown = value if not isinstance(value, dict | list) else None
     if shown is not None and "got" not in message:
-        message += f", got {shown!r}"
+        text = repr(shown)
+        message += f", got {text if len(text) <= 80 else text[:60] + '...'}"
     return message
 
 
@@ -179,11 +139,12 @@ def validate_data(data: Any, origin: Origin) -> models.Scenario:
         )
     problems: list[Problem] = []
     scenario = None
-    try:
-        scenario = models.Scenario.model_validate(data)
-    except ValidationError as exc:
-        problems += validation_problems(exc, data, origin)
-    problems += [origin.problem(path, message) for path, message in check_scenario(data)]
+    with hint_budget():
+        try:
+            scenario = models.Scenario.model_validate(data)
+        except ValidationError as exc:
+            problems += validation_problems(exc, data, origin)
+        problems += [origin.problem(path, message) for path, message in check_scenario(data)]
     if problems:
         raise ScenarioError(problems)
     assert scenario is not None
@@ -191,16 +152,76 @@ def validate_data(data: Any, origin: Origin) -> models.Scenario:
     return scenario
 
 
+MAX_FILE_BYTES = 32 * 1024 * 1024  # a 160,000-step script is about 10 MB
+
+_BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _not_text(file: str, data: bytes, start: int, encoding: str) -> ScenarioError:
+    line = data.count(b"\n", 0, start) + 1
+    column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+    return ScenarioError(
+        [
+            Problem(
+                file,
+                line,
+                (),
+                f"not {encoding} text (byte 0x{data[start]:02X} at column {column}); "
+                "save the file as UTF-8",
+            )
+        ]
+    )
+
+
+def read_scenario_text(path: str | FsPath) -> str:
+    """The text of a scenario file. UTF-8, with or without a byte-order mark; UTF-16 and
+    UTF-32 are read when they start with one. Anything else, a missing or unreadable file,
+    or a file over MAX_FILE_BYTES is a one-line ScenarioError."""
+    path = FsPath(path)
+    file = str(path)
+
+    def fail(message: str, line: int | None = None) -> ScenarioError:
+        return ScenarioError([Problem(file, line, (), message)])
+
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise fail("is a directory, not a scenario file")
+        if size > MAX_FILE_BYTES:
+            raise fail(f"the file is {size:,} bytes; a scenario file is at most {MAX_FILE_BYTES:,}")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except OSError as exc:
+        raise fail(f"cannot read: {exc.strerror or exc}") from None
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding).removeprefix("\ufeff")
+            except UnicodeDecodeError as exc:
+                raise _not_text(file, data, exc.start, encoding.upper()) from None
+    if b"\x00" in data:
+        start = data.index(b"\x00")
+        raise fail(
+            "not UTF-8 text (it has NUL bytes: UTF-16 without a byte-order mark?); "
+            "save the file as UTF-8",
+            data.count(b"\n", 0, start) + 1,
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_text(file, data, exc.start, "UTF-8") from None
+
+
 def load_scenario(path: str | FsPath) -> models.Scenario:
     """Load and validate a scenario file. Raises ScenarioError (every problem, located)."""
-    path = FsPath(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem(str(path), None, (), "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(path), None, (), f"cannot read: {exc}")]) from None
-    return parse_scenario(text, str(path))
+    return parse_scenario(read_scenario_text(path), str(path))
 
 
 def expectations_of(text: str, file: str) -> list[Any] | None:

@@ -8,21 +8,34 @@ so every problem can be reported with its own location, all at once.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Discriminator, Field, PrivateAttr, Tag
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, PrivateAttr, Tag
 
-from .base import Count, Day, Id, Positive, PositiveCount, Spec
+from .base import (
+    FIRST_DATE,
+    LAST_DATE,
+    MAX_DAYS,
+    Count,
+    Day,
+    Id,
+    PositiveCount,
+    PositiveDays,
+    Spec,
+)
 from .errors import Origin
 from .stochastic import Behaviour, Population, SessionSpec
 
 
 def _whole_days(value: Any) -> Any:
-    """S2: a delay is a whole number of days >= 0."""
+    """S2: a delay is a whole number of days >= 0 (and at most 100 years)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"delay must be a whole number of days >= 0 (S2), got {value!r}")
-    if value != value or value < 0 or int(value) != value:
+    if not math.isfinite(value) or value < 0 or int(value) != value:
         raise ValueError(f"delay must be a whole number of days >= 0 (S2), got {value!r}")
+    if value > MAX_DAYS:
+        raise ValueError(f"delay must be at most {MAX_DAYS:,} days (100 years), got {value:,}")
     return int(value)
 
 
@@ -83,7 +96,7 @@ class Learner(Spec):
 
 def _learner_shorthand(value: Any) -> Any:
     # `learners: [alice, bob]` is shorthand for `[{id: alice}, {id: bob}]`.
-    if isinstance(value, str | int) and not isinstance(value, bool):
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
         return {"id": value}
     return value
 
@@ -94,6 +107,15 @@ class Processing(Spec):
     mode: Literal["exact", "daily"] = "exact"
     hour: Annotated[Count, Field(ge=0, le=23)] = 0
     cascade_limit: PositiveCount = 1000  # S22 guard, per learner and instant
+
+
+def _calendar_date(value: dt.date) -> dt.date:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError(
+            f"must be between {FIRST_DATE} and {LAST_DATE} (the timestamps of the tables "
+            f"cannot go further), got {value}"
+        )
+    return value
 
 
 # ----- script actions ---------------------------------------------------------------
@@ -257,8 +279,8 @@ class Scenario(Spec):
 
     name: Annotated[str, Field(min_length=1)]
     description: str | None = None
-    start_date: dt.date | None = None
-    horizon_days: Positive
+    start_date: Annotated[dt.date, AfterValidator(_calendar_date)] | None = None
+    horizon_days: PositiveDays
     seed: Annotated[Count, Field(ge=0)] = 0
     processing: Processing = Processing()
     courses: Annotated[list[Course], Field(min_length=1)]

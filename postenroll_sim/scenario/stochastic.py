@@ -5,9 +5,29 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from .base import Count, Day, Id, NonNegative, Positive, Probability, Spec
+from .base import (
+    MAX_CAPACITY,
+    MAX_ID_LENGTH,
+    MAX_LEARNERS,
+    SLOT_DAYS,
+    Count,
+    Day,
+    Id,
+    NonNegative,
+    Number,
+    PositiveDays,
+    Probability,
+    Spec,
+    at_most,
+    id_text,
+)
+
+# Bounds that keep every distribution's numbers finite (numpy draws, means, weights).
+MAX_SIGMA = 10.0  # lognormal: exp(sigma^2 / 2) stays finite (and sigma 3 is already extreme)
+MIN_CV, MAX_CV = 1e-3, 100.0  # gamma: shape 1 / cv^2 between 1e-4 and 1e6
+MAX_PER_YEAR = 365  # self-enrollment attempts per learner and course
 
 
 class _Dist(Spec):
@@ -17,7 +37,7 @@ class _Dist(Spec):
 
 class Fixed(_Dist):
     dist: Literal["fixed"]
-    value: NonNegative
+    value: Day
 
     def mean(self) -> float:
         return self.value
@@ -25,7 +45,7 @@ class Fixed(_Dist):
 
 class Exponential(_Dist):
     dist: Literal["exponential"]
-    mean_: Positive = Field(alias="mean")
+    mean_: PositiveDays = Field(alias="mean")
 
     def mean(self) -> float:
         return self.mean_
@@ -33,8 +53,8 @@ class Exponential(_Dist):
 
 class Lognormal(_Dist):
     dist: Literal["lognormal"]
-    median: Positive
-    sigma: NonNegative
+    median: PositiveDays
+    sigma: Annotated[NonNegative, Field(le=MAX_SIGMA)]
 
     def mean(self) -> float:
         return self.median * math.exp(self.sigma**2 / 2)
@@ -42,8 +62,8 @@ class Lognormal(_Dist):
 
 class Gamma(_Dist):
     dist: Literal["gamma"]
-    mean_: Positive = Field(alias="mean")
-    cv: Positive  # coefficient of variation: sd / mean
+    mean_: PositiveDays = Field(alias="mean")
+    cv: Annotated[Number, Field(ge=MIN_CV, le=MAX_CV)]  # coefficient of variation: sd / mean
 
     def mean(self) -> float:
         return self.mean_
@@ -51,8 +71,8 @@ class Gamma(_Dist):
 
 class Uniform(_Dist):
     dist: Literal["uniform"]
-    min: NonNegative
-    max: NonNegative
+    min: Day
+    max: Day
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -66,9 +86,9 @@ class Uniform(_Dist):
 
 class Triangular(_Dist):
     dist: Literal["triangular"]
-    min: NonNegative
-    mode: NonNegative
-    max: NonNegative
+    min: Day
+    mode: Day
+    max: Day
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -82,16 +102,33 @@ class Triangular(_Dist):
 
 class Empirical(_Dist):
     dist: Literal["empirical"]
-    values: Annotated[list[NonNegative], Field(min_length=1)]
+    values: Annotated[list[Day], Field(min_length=1)]
     weights: list[NonNegative] | None = None
+
+    @field_validator("weights")
+    @classmethod
+    def _computable(cls, weights: list[float] | None) -> list[float] | None:
+        if weights is None:
+            return weights
+        try:
+            total = math.fsum(weights)
+        except OverflowError:
+            total = math.inf
+        if total <= 0:
+            raise ValueError("weights must not all be zero")
+        # the sampler divides by the sum: it must be a number, and the shares sum to 1
+        shares = [w / total for w in weights] if math.isfinite(total) else []
+        if not shares or abs(math.fsum(shares) - 1) > 1e-9:
+            raise ValueError(
+                "weights are too large or too small to compute with; scale them "
+                "(only their ratios matter)"
+            )
+        return weights
 
     @model_validator(mode="after")
     def _weights(self):
-        if self.weights is not None:
-            if len(self.weights) != len(self.values):
-                raise ValueError(f"{len(self.weights)} weights for {len(self.values)} values")
-            if sum(self.weights) <= 0:
-                raise ValueError("weights must not all be zero")
+        if self.weights is not None and len(self.weights) != len(self.values):
+            raise ValueError(f"{len(self.weights)} weights for {len(self.values)} values")
         return self
 
     def mean(self) -> float:
@@ -129,14 +166,25 @@ class Behaviour(Spec):
     no_show_rate: Probability | None = None
 
 
+def _at_least_a_slot(value: float) -> float:
+    if value < SLOT_DAYS:
+        raise ValueError(
+            f"must be at least {SLOT_DAYS} days (1/16 day, the resolution of the "
+            f"simulation clock), got {value:g}"
+        )
+    return value
+
+
 class SessionSpec(Spec):
     """One ILC session (`day`) or a recurring series (`every_days` from `first_day`)."""
 
     day: Day | None = None
-    every_days: Positive | None = None
+    every_days: Annotated[PositiveDays, AfterValidator(_at_least_a_slot)] | None = None
     first_day: Day | None = None
     until_day: Day | None = None
-    capacity: Annotated[Count, Field(ge=1)]
+    capacity: Annotated[
+        Count, Field(ge=1), at_most(MAX_CAPACITY, "seats are 32-bit integers in the tables")
+    ]
 
     @model_validator(mode="after")
     def _one_kind(self):
@@ -154,7 +202,7 @@ class SessionSpec(Spec):
 
 
 class Hires(Spec):
-    per_day: NonNegative | None = None
+    per_day: Annotated[NonNegative, at_most(MAX_LEARNERS, "the learner limit")] | None = None
     schedule: list[HireBatch] | None = None
 
     @model_validator(mode="after")
@@ -168,7 +216,7 @@ class Hires(Spec):
 
 class HireBatch(Spec):
     day: Day
-    count: Annotated[Count, Field(ge=0)]
+    count: Annotated[Count, Field(ge=0), at_most(MAX_LEARNERS, "the learner limit")]
 
 
 class Attrition(Spec):
@@ -183,16 +231,23 @@ class OnHire(Spec):
 
 class SelfEnroll(Spec):
     course: Id
-    per_year: NonNegative  # attempts per learner per year (Poisson)
+    per_year: Annotated[
+        NonNegative, Field(le=MAX_PER_YEAR)
+    ]  # attempts per learner per year (Poisson)
 
 
 class Population(Spec):
-    initial: Annotated[Count, Field(ge=0)] = 0
+    initial: Annotated[Count, Field(ge=0), at_most(MAX_LEARNERS, "the learner limit")] = 0
     hires: Hires | None = None
     attrition: Attrition | None = None
     on_hire: list[OnHire] = []
     self_enroll: list[SelfEnroll] = []
-    id_prefix: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")] = "L"
+    # generated ids are the prefix and 7 digits; checked as an id, then for the pattern
+    id_prefix: Annotated[
+        str,
+        Field(min_length=1, max_length=MAX_ID_LENGTH - 7, pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$"),
+        BeforeValidator(id_text),  # last, or the schema loses the pattern (it still runs first)
+    ] = "L"
 
 
 Hires.model_rebuild()

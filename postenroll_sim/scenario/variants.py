@@ -2,34 +2,50 @@
 
 A PATH is dotted; a list is entered by index or by the `id` of an item, so
 `courses.SAFE-201.post_enrollments.safe-to-compliance.delay_days` names one rule's delay.
-Values are read as YAML scalars (7, 0.5, true, text). Each variant is validated like a
+Values are read as YAML scalars (7, 0.5, true, text), as in a scenario file; a value
+given twice, or a PATH given in two --set options, is an error. Each variant is validated like a
 file, so a value out of range is reported as clearly as a typo in the file.
 """
 
 from __future__ import annotations
 
 import copy
-import io
 import itertools
+import math
 from pathlib import Path as FsPath
 from typing import Any
 
-from ruamel.yaml import YAML
-
 from .errors import Problem, ScenarioError
-from .loader import read_yaml, validate_data
+from .loader import read_scenario_text, read_yaml, validate_data
 from .models import Scenario
+from .yamlread import YamlProblem, read_tree
+
+MAX_VARIANTS = 10_000  # combinations of --set values in one sweep
 
 
 def parse_set(option: str) -> tuple[str, list[Any]]:
-    """'a.b=1,2' -> ('a.b', [1, 2])."""
+    """'a.b=1,2' -> ('a.b', [1, 2]). A bad option is a ValueError with a one-line message."""
     if "=" not in option:
         raise ValueError(f"--set {option!r}: expected PATH=V1,V2,...")
     path, _, values = option.partition("=")
+    path = path.strip()
     if not path or not values:
         raise ValueError(f"--set {option!r}: expected PATH=V1,V2,...")
-    yaml = YAML(typ="safe")
-    return path, [yaml.load(io.StringIO(v)) for v in values.split(",")]
+    parsed: list[Any] = []
+    for text in values.split(","):
+        try:
+            value = read_tree(text).data
+        except YamlProblem as exc:
+            reason = exc.message.removeprefix("YAML: ")
+            raise ValueError(
+                f"--set {option!r}: {text.strip()!r} is not a value ({reason}); values are "
+                "numbers, true/false or text, separated by commas"
+            ) from None
+        # 10 and 10.0 are the same variant; 1 and true are not
+        if any(v == value and isinstance(v, bool) == isinstance(value, bool) for v in parsed):
+            raise ValueError(f"--set {option!r}: the value {text.strip()!r} is given twice")
+        parsed.append(value)
+    return path, parsed
 
 
 def _set(data: Any, path: str, value: Any) -> None:
@@ -70,9 +86,22 @@ def _index(items: list, part: str, where: str) -> int:
 def variants(path: str | FsPath, sets: list[str]) -> list[tuple[str, Scenario]]:
     """Every combination of the --set values, each validated. Labels say what was set."""
     path = FsPath(path)
-    data, origin = read_yaml(path.read_text(encoding="utf-8"), str(path))
+    data, origin = read_yaml(read_scenario_text(path), str(path))
     validate_data(copy.deepcopy(data), origin)  # the base file must be valid on its own
     parsed = [parse_set(option) for option in sets]
+    seen: set[str] = set()
+    for key, _ in parsed:
+        if key in seen:
+            raise ValueError(
+                f"--set: {key} is given twice; give all its values in one --set ({key}=V1,V2,...)"
+            )
+        seen.add(key)
+    combinations = math.prod(len(values) for _, values in parsed)
+    if combinations > MAX_VARIANTS:
+        raise ValueError(
+            f"--set: {combinations:,} combinations of values; a sweep has at most "
+            f"{MAX_VARIANTS:,} variants"
+        )
     short = [key.rsplit(".", 1)[-1] for key, _ in parsed]
     names = short if len(set(short)) == len(short) else [key for key, _ in parsed]
     out = []
