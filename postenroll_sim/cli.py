@@ -183,6 +183,13 @@ def _output_options(command):
             help="Tables to build and write (leaving out events saves time and memory).",
         ),
         click.option("--quiet", "-q", is_flag=True, help="Print only where the tables went."),
+        click.option(
+            "--yes",
+            "-y",
+            "confirmed",
+            is_flag=True,
+            help="Run even when the estimated work is past a soft limit (docs/scenarios.md).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -199,6 +206,22 @@ def _note_workers(workers: int, tasks: int, scheduler: str | None) -> None:
             f"({tasks} run{'s' if tasks != 1 else ''}, {os.cpu_count() or 1} CPUs)",
             err=True,
         )
+
+
+def _check_size(scenarios, replications: int, confirmed: bool) -> None:
+    """Answer before working: a run past a soft limit needs --yes."""
+    if confirmed:
+        return
+    from .scenario.limits import soft_limit_problems
+
+    for spec in scenarios:
+        problems = soft_limit_problems(spec, replications)
+        if problems:
+            _fail(
+                "this run is very large: "
+                + "; ".join(problems)
+                + ". Make it smaller, or pass --yes to run it anyway"
+            )
 
 
 def _simulate_into(out: OutputFolder, run_it):
@@ -245,11 +268,13 @@ def run(
     no_progress,
     tables,
     quiet,
+    confirmed,
     make_report,
 ):
     """Run SCENARIO (default: the bundled organisation scenario) and write its tables."""
     path = scenario or str(bundled_scenarios() / DEFAULT_SCENARIO)
     spec = _load(path)
+    _check_size([spec], replications, confirmed)
     folder = OutputFolder.claim(out, force)  # before the run: a bad --out fails at once
 
     def run_it():
@@ -295,6 +320,7 @@ def sweep(
     no_progress,
     tables,
     quiet,
+    confirmed,
 ):
     """Run every variant of SCENARIO x replication; tables get a `variant` column."""
     if not Path(scenario).is_file():
@@ -303,6 +329,7 @@ def sweep(
         variants = scenario_variants(scenario, list(sets))
     except ValueError as exc:
         _fail(str(exc))
+    _check_size([spec for _, spec in variants], replications, confirmed)
     folder = OutputFolder.claim(out, force)
     _note_workers(workers, replications * len(variants), scheduler)
     result = _simulate_into(

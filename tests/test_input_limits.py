@@ -753,3 +753,36 @@ def test_mutated_scenarios_load_or_give_located_problems(text):
         return
     estimate_work(scenario)
     soft_limit_problems(scenario, replications=3)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_scenarios())
+def test_mutated_scenarios_through_the_command_line_exit_0_or_2_and_leave_no_partial_folder(
+    tmp_path_factory, text
+):
+    """As a user would: `run` a broken file. Exit 0 or 2, never a traceback or an internal
+    error (3), and the output folder is a complete run or absent, never half-written."""
+    import contextlib
+    import io
+
+    from postenroll_sim import cli
+    from postenroll_sim.outdir import read_meta, verify
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    path, out = folder / "m.yaml", folder / "out"
+    path.write_text(text, encoding="utf-8")
+    err = io.StringIO()
+    with (
+        contextlib.redirect_stderr(err),
+        contextlib.redirect_stdout(io.StringIO()),
+        pytest.raises(SystemExit) as info,
+    ):
+        cli.main(["run", str(path), "--out", str(out), "-q", "--no-progress", "--format", "csv"])
+    code = info.value.code or 0
+    message = err.getvalue()
+    assert code in (0, 2), message
+    assert "Traceback" not in message and "internal error" not in message
+    if code == 0:
+        verify(out, read_meta(out))  # complete, every file as run.json records it
+    else:
+        assert not out.exists(), sorted(p.name for p in out.iterdir())
