@@ -10,6 +10,7 @@ FORMATS = ("parquet", "csv")
 METHODS = ("admin", "self", "post_enrollment", "bundle")
 STATUSES = ("not_started", "in_progress", "complete", "failed")
 COURSE_TYPES = ("online", "ilc", "curriculum", "bundle")
+LEARNING_TYPES = ("online", "ilc")  # what learners work through; curricula and bundles hold them
 TRIGGERS = ("enrolled", "completed", "failed")
 OUTCOMES = (
     "enrolled",

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from .scenario import Scenario, models
-from .scenario.checks import default_rule_id
+from .scenario.rules import scenario_rules, script_order
 
 COLUMNS = ("day", "event", "course_id", "rule_id", "job_id", "enrollment_id", "text")
 
@@ -370,24 +370,22 @@ def _rule_spans(run: _Run, scenario: Scenario) -> list[_RuleSpan]:
     """Every version of every rule, with the stretch of the run it was in force."""
     current: dict[str, _RuleSpan] = {}
     spans: list[_RuleSpan] = []
-    for course in scenario.courses:
-        for number, rule in enumerate(course.post_enrollments, start=1):
-            rid = rule.id or default_rule_id(course.id, number)
-            span = _RuleSpan(
-                rid, course.id, rule.when, tuple(rule.courses), -1, 0.0, None, None, None
-            )
+    added_ids: dict[int, str] = {}
+    for rid, source, rule, script_index, _ in scenario_rules(scenario):
+        if script_index is None:
+            span = _RuleSpan(rid, source, rule.when, tuple(rule.courses), -1, 0.0, None, None, None)
             current[rid] = span
             spans.append(span)
-    counts = {c.id: len(c.post_enrollments) for c in scenario.courses}
-    script = sorted(enumerate(scenario.script), key=lambda p: (p[1].day, p[0]))
+        else:
+            added_ids[script_index] = rid
+    script = [(i, scenario.script[i]) for i in script_order(scenario.script)]
     changes = run.events[run.events["event"].isin(["rule_added", "rule_edited", "rule_removed"])]
     logged = list(changes.itertuples(index=False))
-    for _, action in script:
+    for index, action in script:
         if not isinstance(action, models.AddRule | models.EditRule | models.RemoveRule):
             continue
         if isinstance(action, models.AddRule):
-            counts[action.course] = counts.get(action.course, 0) + 1
-            rid = action.rule.id or default_rule_id(action.course, counts[action.course])
+            rid = added_ids[index]
             kind = "rule_added"
         else:
             rid = action.rule

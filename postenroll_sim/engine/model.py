@@ -19,11 +19,11 @@ import simpy
 
 from ..columns import TABLES
 from ..recorder import NullRecorder, Recorder
-from ..scenario import ScenarioError, models
+from ..scenario import ScenarioError
 from ..scenario.errors import Problem
 from .behaviour import Behaviours
 from .clock import Clock
-from .lms import ADMIN, LMS, ActionError
+from .lms import LMS, ActionError
 from .plan import Plan, Step
 from .population import PopulationDriver
 from .random import Streams
@@ -97,48 +97,10 @@ class Model:
         self._step = None
 
     def _apply(self, step: Step) -> None:
-        lms, plan, action = self.lms, self.plan, step.action
         if step.script_index is None:  # a learner from `learners` joining on its day
-            lms.add_learner(action)
-        elif isinstance(action, models.Enroll):
-            learner, course = plan.learner(action.learner), plan.course(action.course)
-            if action.method == "self":
-                lms.self_enroll(learner, course)
-            else:
-                lms.enroll(learner, course, ADMIN)  # S16: admin bypasses prerequisites
-        elif isinstance(action, models.Start):
-            lms.script_start(plan.learner(action.learner), plan.course(action.course))
-        elif isinstance(action, models.Complete):
-            lms.complete(
-                lms.open_enrollment(
-                    plan.learner(action.learner), plan.course(action.course), "complete"
-                )
-            )
-        elif isinstance(action, models.Fail):
-            lms.fail(
-                lms.open_enrollment(
-                    plan.learner(action.learner), plan.course(action.course), "fail"
-                )
-            )
-        elif isinstance(action, models.AddRule):
-            code = plan.added_rule_ids[step.script_index]
-            lms.add_rule(plan.version(code, plan.course(action.course), action.rule))
-        elif isinstance(action, models.EditRule):
-            lms.edit_rule(plan.rule(action.rule), action.set)
-        elif isinstance(action, models.RemoveRule):
-            lms.remove_rule(plan.rule(action.rule))
-        elif isinstance(action, models.ActivateCourse | models.DeactivateCourse):
-            lms.set_active(plan.course(action.course), isinstance(action, models.ActivateCourse))
-        elif isinstance(action, models.AddToBundle):
-            lms.add_to_bundle(plan.course(action.bundle), plan.course(action.course))
-        elif isinstance(action, models.RemoveFromBundle):
-            lms.remove_from_bundle(plan.course(action.bundle), plan.course(action.course))
-        elif isinstance(action, models.AddLearner):
-            lms.add_learner(plan.learner(action.learner))
-        elif isinstance(action, models.RemoveLearner):
-            lms.remove_learner(plan.learner(action.learner))
-        else:  # pragma: no cover - the models list every action
-            raise TypeError(f"unhandled action {action!r}")
+            self.lms.add_learner(step.action)
+        else:  # each action applies itself (scenario/actions.py)
+            step.action.apply(self.lms, self.plan, step.script_index)
 
     # ----- run --------------------------------------------------------------------
 

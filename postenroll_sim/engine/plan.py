@@ -9,16 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ..columns import COURSE_TYPE_CODE, TRIGGER_CODE
+from ..columns import COURSE_TYPE_CODE, LEARNING_TYPES, TRIGGER_CODE
 from ..scenario import models
-from ..scenario.checks import default_rule_id
+from ..scenario.rules import scenario_rules, script_order
 from ..scenario.stochastic import Behaviour
 
 # codes of the vocabularies defined once in columns.py
 TYPE_CODE = COURSE_TYPE_CODE
 ONLINE, ILC, CURRICULUM, BUNDLE = (TYPE_CODE[t] for t in ("online", "ilc", "curriculum", "bundle"))
 ENROLLED, COMPLETED, FAILED = (TRIGGER_CODE[t] for t in ("enrolled", "completed", "failed"))  # S17
-LEARNER_KINDS = ("online", "ilc")  # course types a learner works through (not containers)
 
 
 class RuleVersion(NamedTuple):
@@ -117,23 +116,15 @@ def compile_plan(scenario: models.Scenario) -> Plan:
 
     # S12: rule ids, defaults numbered per course in file order, continued by add_rule.
     rule_ids: list[str] = []
-    per_course: dict[str, int] = {}
     rule_specs: list[tuple[str, models.Rule]] = []
-    for course in scenario.courses:
-        for rule in course.post_enrollments:
-            per_course[course.id] = per_course.get(course.id, 0) + 1
-            rule_ids.append(rule.id or default_rule_id(course.id, per_course[course.id]))
-            rule_specs.append((course.id, rule))
-    order = sorted(range(len(scenario.script)), key=lambda i: (scenario.script[i].day, i))
     added_rule_ids: dict[int, int] = {}
-    for index in order:
-        action = scenario.script[index]
-        if isinstance(action, models.AddRule):
-            per_course[action.course] = per_course.get(action.course, 0) + 1
-            added_rule_ids[index] = len(rule_ids)
-            rule_ids.append(
-                action.rule.id or default_rule_id(action.course, per_course[action.course])
-            )
+    for rule_id, source, rule, script_index, _ in scenario_rules(scenario):
+        if script_index is None:
+            rule_specs.append((source, rule))
+        else:
+            added_rule_ids[script_index] = len(rule_ids)
+        rule_ids.append(rule_id)
+    order = script_order(scenario.script)
 
     groups = []
     for course in scenario.courses:
@@ -214,7 +205,7 @@ def compile_plan(scenario: models.Scenario) -> Plan:
     plan.timeline = timeline
     default = scenario.default_behaviour
     plan.behaviour = [
-        c.behaviour if c.behaviour is not None else (default if c.type in LEARNER_KINDS else None)
+        c.behaviour if c.behaviour is not None else (default if c.type in LEARNING_TYPES else None)
         for c in scenario.courses
     ]
     plan.sessions = [

@@ -19,18 +19,19 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ..columns import ENROLLMENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS
+from ..columns import ENROLLMENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS, LEARNING_TYPES
 from . import models, stochastic
 from .base import FIRST_DATE, LAST_DATE, MAX_DAYS, MAX_LEARNERS, MAX_SESSIONS
 from .errors import Path
 from .limits import expected_hires, session_count
+from .rules import RuleNumbering, default_rule_id  # noqa: F401 - default_rule_id re-exported
 
 Found = list[tuple[Path, str]]
 
 _ACTION = TypeAdapter(models.ScriptAction)
 _LEARNER = TypeAdapter(models.LearnerItem)
 _EXPECT = TypeAdapter(models.ExpectItem)
-COURSE_KINDS = ("online", "ilc")  # what curricula and bundles may hold
+COURSE_KINDS = LEARNING_TYPES  # what curricula and bundles may hold
 
 
 def _valid(adapter_or_model: Any, value: Any) -> Any:
@@ -47,11 +48,6 @@ def _raw_id(item: Any) -> str | None:
     if isinstance(value, str | int) and not isinstance(value, bool):
         return str(value)
     return None
-
-
-def default_rule_id(course_id: str, number: int) -> str:
-    """S12: a rule without an id is `<source course id>#<n>`, n counting from 1 in file order."""
-    return f"{course_id}#{number}"
 
 
 @dataclass
@@ -97,9 +93,12 @@ def check_scenario(data: dict) -> Found:
 def _check_scenario(data: dict) -> Found:
     found: Found = []
     catalog = _check_courses(data.get("courses"), found)
-    rule_ids = _check_rules(data.get("courses"), catalog, found)
+    numbering = RuleNumbering()  # S12, continued by the script's add_rule
+    rule_ids = _check_rules(data.get("courses"), catalog, numbering, found)
     learners = _check_learners(data.get("learners"), found)
-    script_learners, script_rules = _check_script(data, catalog, learners, rule_ids, found)
+    script_learners, script_rules = _check_script(
+        data, catalog, learners, rule_ids, numbering, found
+    )
     _check_expect(data.get("expect"), catalog, script_learners, script_rules, found)
     _check_population(data.get("population"), catalog, script_learners, found)
     _check_behaviour(data.get("default_behaviour"), ("default_behaviour",), None, found)
@@ -381,7 +380,9 @@ def check_rule(
             found.append(((*path, "courses"), f"'{target}' is listed {n} times"))
 
 
-def _check_rules(raw: Any, catalog: _Catalog, found: Found) -> dict[str, str]:
+def _check_rules(
+    raw: Any, catalog: _Catalog, numbering: RuleNumbering, found: Found
+) -> dict[str, str]:
     """Every configured rule: S8 (not on bundles), S9, S10, S12 (unique ids). Returns id -> course."""
     rule_ids: dict[str, str] = {}
     if not isinstance(raw, list):
@@ -396,13 +397,13 @@ def _check_rules(raw: Any, catalog: _Catalog, found: Found) -> dict[str, str]:
         if catalog.types.get(source) == "bundle":
             found.append((here, "Post Enrollment rules cannot be configured on a bundle (S8)"))
             continue
-        for number, raw_rule in enumerate(raw_rules, start=1):
+        for number, raw_rule in enumerate(raw_rules):
             rule = _valid(models.Rule, raw_rule)
+            rule_id = numbering.next_id(source, rule.id if rule is not None else None)
             if rule is None:
-                continue
-            path = (*here, number - 1)
+                continue  # its own shape problems are reported by the models
+            path = (*here, number)
             check_rule(rule, source, path, catalog, found)
-            rule_id = rule.id or default_rule_id(source, number)
             if rule_id in rule_ids:
                 found.append(
                     ((*path, "id") if rule.id else path, f"duplicate rule id '{rule_id}' (S12)")
@@ -426,15 +427,117 @@ def _check_learners(raw: Any, found: Found) -> dict[str, float]:
     return learners
 
 
+class _ScriptWalk:
+    """The state the script changes, as far as its static checks need it (the actions'
+    `check` methods ask it: see actions.ScriptCheck). Walked in the order the script runs."""
+
+    def __init__(
+        self,
+        catalog: _Catalog,
+        learners: dict[str, float],
+        rule_ids: dict[str, str],
+        numbering: RuleNumbering,
+        added_when: dict[str, tuple[float, int]],
+        found: Found,
+    ):
+        self.catalog = catalog
+        self.learners = learners  # declared: id -> joined_day
+        self.added_when = added_when  # added by the script: id -> (day, script index)
+        self.known_learners = set(learners) | set(added_when)  # for hints
+        self.present = set(learners)
+        self.removed: dict[str, float] = {}
+        self.rules = dict(rule_ids)  # in force: id -> source course
+        self.ever_rules = dict(rule_ids)
+        self.removed_rules: dict[str, float] = {}
+        self.numbering = numbering
+        self.bundles = {b: list(members) for b, members in catalog.bundle_members.items()}
+        self.found = found
+
+    def problem(self, path: Path, message: str) -> None:
+        self.found.append((path, message))
+
+    def learner_ok(self, path: Path, learner: str, day: float) -> None:
+        here = (*path, "learner")
+        if learner in self.removed:
+            self.problem(
+                here, f"learner '{learner}' was removed on day {_day(self.removed[learner])} (S29)"
+            )
+        elif learner in self.learners and self.learners[learner] > day:
+            self.problem(here, f"learner '{learner}' joins on day {_day(self.learners[learner])}")
+        elif learner not in self.present:
+            if learner in self.added_when:
+                when, i = self.added_when[learner]
+                self.problem(
+                    here, f"learner '{learner}' is added later, on day {_day(when)} (script.{i})"
+                )
+            else:
+                self.problem(
+                    here,
+                    _unknown("learner", learner, self.known_learners)
+                    + "; declare it in `learners` or add it with add_learner",
+                )
+
+    def course_kind(self, path: Path, key: str, course: str) -> str | None:
+        if course not in self.catalog.types:
+            self.problem((*path, key), _unknown("course", course, self.catalog.types))
+            return None
+        return self.catalog.types[course]
+
+    def allows_failure(self, course: str) -> bool:
+        return bool(self.catalog.allow_failure.get(course))
+
+    def check_rule(self, rule: models.Rule | models.RuleEdit, source: str, path: Path) -> None:
+        check_rule(rule, source, path, self.catalog, self.found)
+
+    def add_rule(self, path: Path, course: str, rule: models.Rule) -> None:
+        rule_id = self.numbering.next_id(course, rule.id)
+        if rule_id in self.ever_rules:
+            self.problem((*path, "rule", "id"), f"duplicate rule id '{rule_id}' (S12)")
+        self.rules[rule_id] = self.ever_rules[rule_id] = course
+
+    def rule_in_force(self, path: Path, rule: str) -> str | None:
+        if rule in self.rules:
+            return self.rules[rule]
+        if rule in self.removed_rules:
+            self.problem(
+                (*path, "rule"),
+                f"rule '{rule}' was removed on day {_day(self.removed_rules[rule])}",
+            )
+        else:
+            self.problem((*path, "rule"), _unknown("rule", rule, self.ever_rules))
+        return None
+
+    def remove_rule(self, rule: str, day: float) -> None:
+        self.removed_rules[rule] = day
+        del self.rules[rule]
+
+    def bundle_members(self, path: Path, bundle: str) -> list[str] | None:
+        kind = self.course_kind(path, "bundle", bundle)
+        if kind is not None and kind != "bundle":
+            self.problem((*path, "bundle"), f"'{bundle}' is a {kind}, not a bundle")
+            return None
+        return self.bundles.get(bundle) if kind == "bundle" else None
+
+    def add_learner(self, path: Path, learner: str) -> None:
+        if learner in self.learners or learner in self.present:
+            self.problem((*path, "learner"), f"learner '{learner}' already exists")
+        self.present.add(learner)
+
+    def remove_learner(self, learner: str, day: float) -> None:
+        self.removed.setdefault(learner, day)
+
+
 def _check_script(
     data: dict,
     catalog: _Catalog,
     learners: dict[str, float],
     rule_ids: dict[str, str],
+    numbering: RuleNumbering,
     found: Found,
 ) -> tuple[set[str], set[str]]:
     """Walk the script in the order it runs (day, then file order: S23) with a small model of
-    the state it changes, so misuse is reported statically with the action's own line."""
+    the state it changes, so misuse is reported statically with the action's own line. Each
+    action checks itself (actions.py); this only orders them and holds the state."""
     raw = data.get("script")
     if not isinstance(raw, list):
         return set(learners), set(rule_ids)
@@ -446,171 +549,16 @@ def _check_script(
     actions = sorted(
         ((i, a) for i, a in actions if a is not None), key=lambda pair: (pair[1].day, pair[0])
     )
-
     added_when = {a.learner: (a.day, i) for i, a in actions if isinstance(a, models.AddLearner)}
-    known_learners = set(learners) | set(added_when)  # for hints
-    present = {learner for learner, day in learners.items()}
-    removed: dict[str, float] = {}
-    rules = dict(rule_ids)  # in force
-    ever_rules = dict(rule_ids)
-    removed_rules: dict[str, float] = {}
-    rule_count = Counter(course for course in rule_ids.values())
-    bundles = {bundle: list(members) for bundle, members in catalog.bundle_members.items()}
-
-    def learner_ok(path: Path, learner: str, day: float) -> None:
-        if learner in removed:
-            found.append(
-                (
-                    (*path, "learner"),
-                    f"learner '{learner}' was removed on day {_day(removed[learner])} (S29)",
-                )
-            )
-        elif learner in learners and learners[learner] > day:
-            found.append(
-                ((*path, "learner"), f"learner '{learner}' joins on day {_day(learners[learner])}")
-            )
-        elif learner not in present:
-            if learner in added_when:
-                when, i = added_when[learner]
-                found.append(
-                    (
-                        (*path, "learner"),
-                        f"learner '{learner}' is added later, on day {_day(when)} (script.{i})",
-                    )
-                )
-            else:
-                found.append(
-                    (
-                        (*path, "learner"),
-                        _unknown("learner", learner, known_learners)
-                        + "; declare it in `learners` or add it with add_learner",
-                    )
-                )
-
-    def course_ok(path: Path, key: str, course: str) -> str | None:
-        if course not in catalog.types:
-            found.append(((*path, key), _unknown("course", course, catalog.types)))
-            return None
-        return catalog.types[course]
-
+    walk = _ScriptWalk(catalog, learners, rule_ids, numbering, added_when, found)
     for index, action in actions:
         path: Path = ("script", index)
-        day = action.day
-        if horizon is not None and day > horizon:
-            found.append(
-                ((*path, "day"), f"day {_day(day)} is after the horizon ({_day(horizon)})")
+        if horizon is not None and action.day > horizon:
+            walk.problem(
+                (*path, "day"), f"day {_day(action.day)} is after the horizon ({_day(horizon)})"
             )
-        if isinstance(action, models.Enroll | models.Start | models.Complete | models.Fail):
-            learner_ok(path, action.learner, day)
-            kind = course_ok(path, "course", action.course)
-            if (
-                isinstance(action, models.Start | models.Complete | models.Fail)
-                and kind == "bundle"
-            ):
-                found.append(
-                    (
-                        (*path, "course"),
-                        f"'{action.course}' is a bundle: a bundle enrollment has no progress or completion (S27)",
-                    )
-                )
-            elif (
-                isinstance(action, models.Start | models.Complete | models.Fail)
-                and kind == "curriculum"
-            ):
-                found.append(
-                    (
-                        (*path, "course"),
-                        f"'{action.course}' is a curriculum: it starts and completes "
-                        "when its member courses do (S26)",
-                    )
-                )
-            elif (
-                isinstance(action, models.Fail)
-                and kind is not None
-                and not catalog.allow_failure.get(action.course)
-            ):
-                found.append(
-                    (
-                        (*path, "course"),
-                        f"cannot fail '{action.course}': it does not have allow_failure (S5)",
-                    )
-                )
-        elif isinstance(action, models.AddRule):
-            kind = course_ok(path, "course", action.course)
-            if kind == "bundle":
-                found.append(
-                    (
-                        (*path, "course"),
-                        "Post Enrollment rules cannot be configured on a bundle (S8)",
-                    )
-                )
-            elif kind is not None:
-                check_rule(action.rule, action.course, (*path, "rule"), catalog, found)
-                rule_count[action.course] += 1
-                rule_id = action.rule.id or default_rule_id(
-                    action.course, rule_count[action.course]
-                )
-                if rule_id in ever_rules:
-                    found.append(((*path, "rule", "id"), f"duplicate rule id '{rule_id}' (S12)"))
-                rules[rule_id] = ever_rules[rule_id] = action.course
-        elif isinstance(action, models.EditRule | models.RemoveRule):
-            if action.rule in rules:
-                if isinstance(action, models.RemoveRule):
-                    removed_rules[action.rule] = day
-                    del rules[action.rule]
-                else:
-                    check_rule(action.set, rules[action.rule], (*path, "set"), catalog, found)
-            elif action.rule in removed_rules:
-                found.append(
-                    (
-                        (*path, "rule"),
-                        f"rule '{action.rule}' was removed on day {_day(removed_rules[action.rule])}",
-                    )
-                )
-            else:
-                found.append(((*path, "rule"), _unknown("rule", action.rule, ever_rules)))
-        elif isinstance(action, models.ActivateCourse | models.DeactivateCourse):
-            course_ok(path, "course", action.course)
-        elif isinstance(action, models.AddToBundle | models.RemoveFromBundle):
-            bundle_kind = course_ok(path, "bundle", action.bundle)
-            kind = course_ok(path, "course", action.course)
-            if bundle_kind is not None and bundle_kind != "bundle":
-                found.append(
-                    ((*path, "bundle"), f"'{action.bundle}' is a {bundle_kind}, not a bundle")
-                )
-            elif bundle_kind == "bundle" and kind is not None:
-                members = bundles[action.bundle]
-                if isinstance(action, models.AddToBundle):
-                    if kind not in COURSE_KINDS:
-                        found.append(
-                            (
-                                (*path, "course"),
-                                f"'{action.course}' is a {kind}; a bundle holds online and ilc courses only",
-                            )
-                        )
-                    elif action.course in members:
-                        found.append(
-                            (
-                                (*path, "course"),
-                                f"'{action.course}' is already in bundle '{action.bundle}'",
-                            )
-                        )
-                    else:
-                        members.append(action.course)
-                elif action.course not in members:
-                    found.append(
-                        ((*path, "course"), f"'{action.course}' is not in bundle '{action.bundle}'")
-                    )
-                else:
-                    members.remove(action.course)
-        elif isinstance(action, models.AddLearner):
-            if action.learner in learners or action.learner in present:
-                found.append(((*path, "learner"), f"learner '{action.learner}' already exists"))
-            present.add(action.learner)
-        elif isinstance(action, models.RemoveLearner):
-            learner_ok(path, action.learner, day)
-            removed.setdefault(action.learner, day)
-    return set(learners) | set(added_when), set(ever_rules)
+        action.check(walk, path)
+    return set(learners) | set(added_when), set(walk.ever_rules)
 
 
 def _check_expect(

@@ -8,15 +8,32 @@ so every problem can be reported with its own location, all at once.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, PrivateAttr, Tag
 
+from ..columns import COURSE_TYPES
+from .actions import (  # noqa: F401 - re-exported: each action is defined once, in actions.py
+    ACTION_MODELS,
+    ACTIONS,
+    ActivateCourse,
+    AddLearner,
+    AddRule,
+    AddToBundle,
+    Complete,
+    DeactivateCourse,
+    EditRule,
+    Enroll,
+    Fail,
+    RemoveFromBundle,
+    RemoveLearner,
+    RemoveRule,
+    ScriptAction,
+    Start,
+)
 from .base import (
     FIRST_DATE,
     LAST_DATE,
-    MAX_DAYS,
     Count,
     Day,
     Id,
@@ -25,21 +42,8 @@ from .base import (
     Spec,
 )
 from .errors import Origin
+from .rules import DelayDays, Rule, RuleEdit  # noqa: F401 - re-exported
 from .stochastic import Behaviour, Population, SessionSpec
-
-
-def _whole_days(value: Any) -> Any:
-    """S2: a delay is a whole number of days >= 0 (and at most 100 years)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"delay must be a whole number of days >= 0 (S2), got {value!r}")
-    if not math.isfinite(value) or value < 0 or int(value) != value:
-        raise ValueError(f"delay must be a whole number of days >= 0 (S2), got {value!r}")
-    if value > MAX_DAYS:
-        raise ValueError(f"delay must be at most {MAX_DAYS:,} days (100 years), got {value:,}")
-    return int(value)
-
-
-DelayDays = Annotated[int, BeforeValidator(_whole_days)]
 
 
 class Prerequisites(Spec):
@@ -56,28 +60,9 @@ class Group(Spec):
     required: PositiveCount | None = None
 
 
-class Rule(Spec):
-    """S8-S12: one Post Enrollment rule on a source course."""
-
-    id: Id | None = None
-    when: Literal["enrolled", "completed", "failed"]
-    delay_days: DelayDays
-    courses: Annotated[list[Id], Field(min_length=1)]
-    allow_consecutive: bool = False
-
-
-class RuleEdit(Spec):
-    """The fields `edit_rule` may change (S18: queued jobs keep their snapshot)."""
-
-    when: Literal["enrolled", "completed", "failed"] | None = None
-    delay_days: DelayDays | None = None
-    courses: Annotated[list[Id], Field(min_length=1)] | None = None
-    allow_consecutive: bool | None = None
-
-
 class Course(Spec):
     id: Id
-    type: Literal["online", "ilc", "curriculum", "bundle"]
+    type: Literal[COURSE_TYPES]
     title: str | None = None
     active: bool = True
     allow_failure: bool = False
@@ -117,123 +102,6 @@ def _calendar_date(value: dt.date) -> dt.date:
         )
     return value
 
-
-# ----- script actions ---------------------------------------------------------------
-
-
-class _Action(Spec):
-    day: Day
-
-
-class Enroll(_Action):
-    action: Literal["enroll"]
-    learner: Id
-    course: Id
-    method: Literal["admin", "self"] = "admin"
-
-
-class Start(_Action):
-    action: Literal["start"]
-    learner: Id
-    course: Id
-
-
-class Complete(_Action):
-    action: Literal["complete"]
-    learner: Id
-    course: Id
-
-
-class Fail(_Action):
-    action: Literal["fail"]
-    learner: Id
-    course: Id
-
-
-class AddRule(_Action):
-    action: Literal["add_rule"]
-    course: Id
-    rule: Rule
-
-
-class EditRule(_Action):
-    action: Literal["edit_rule"]
-    rule: Id
-    set: RuleEdit
-
-
-class RemoveRule(_Action):
-    action: Literal["remove_rule"]
-    rule: Id
-
-
-class DeactivateCourse(_Action):
-    action: Literal["deactivate_course"]
-    course: Id
-
-
-class ActivateCourse(_Action):
-    action: Literal["activate_course"]
-    course: Id
-
-
-class AddToBundle(_Action):
-    action: Literal["add_to_bundle"]
-    bundle: Id
-    course: Id
-
-
-class RemoveFromBundle(_Action):
-    action: Literal["remove_from_bundle"]
-    bundle: Id
-    course: Id
-
-
-class AddLearner(_Action):
-    action: Literal["add_learner"]
-    learner: Id
-
-
-class RemoveLearner(_Action):
-    action: Literal["remove_learner"]
-    learner: Id
-
-
-ACTION_MODELS: dict[str, type[_Action]] = {
-    model.model_fields["action"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in (
-        Enroll,
-        Start,
-        Complete,
-        Fail,
-        AddRule,
-        EditRule,
-        RemoveRule,
-        DeactivateCourse,
-        ActivateCourse,
-        AddToBundle,
-        RemoveFromBundle,
-        AddLearner,
-        RemoveLearner,
-    )
-}
-
-ScriptAction = Annotated[
-    Enroll
-    | Start
-    | Complete
-    | Fail
-    | AddRule
-    | EditRule
-    | RemoveRule
-    | DeactivateCourse
-    | ActivateCourse
-    | AddToBundle
-    | RemoveFromBundle
-    | AddLearner
-    | RemoveLearner,
-    Field(discriminator="action"),
-]
 
 # ----- expectations -----------------------------------------------------------------
 
