@@ -395,19 +395,37 @@ def _plural(n: int, word: str) -> str:
 
 
 @cli.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
-def lint(scenario):
-    """Report rule-graph problems without running. Exit 0: none; 1: warnings; 2: invalid."""
-    if not Path(scenario).is_file():
-        _fail(f"no such scenario file: {scenario}")
-    from .lint import lint as lint_scenario
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object with every finding, for tools.",
+)
+def lint(scenarios, fmt):
+    """Find the traps in SCENARIO's rules without running it: each finding has a code, a
+    severity, FILE:LINE, an explanation and a fix (docs/designer-tools.md). Exit 0: nothing
+    at warning level or above; 1: a warning or an error; 2: a scenario is invalid."""
+    from .lint import json_report, lint_scenario, text_report
 
-    problems = lint_scenario(_load(scenario))
-    for problem in problems:
-        click.echo(str(problem))
-    if not problems:
-        click.echo(f"{scenario}: no problems found")
-    sys.exit(1 if problems else 0)
+    for path in scenarios:
+        if not Path(path).is_file():
+            _fail(f"no such scenario file: {path}")
+    results, invalid = [], []
+    for path in scenarios:
+        try:
+            results.append(lint_scenario(load_scenario(path)))
+        except ScenarioError as exc:
+            click.echo(str(exc), err=True)
+            invalid += exc.problems
+    if fmt == "json":
+        click.echo(json_report(results, invalid))
+    else:
+        for result in results:
+            click.echo(text_report(result))
+    sys.exit(2 if invalid else 1 if any(r.failing for r in results) else 0)
 
 
 @cli.command()

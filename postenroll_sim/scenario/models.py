@@ -14,6 +14,7 @@ from pydantic import BeforeValidator, Discriminator, Field, PrivateAttr, Tag
 
 from .base import Count, Day, Id, Positive, PositiveCount, Spec
 from .errors import Origin
+from .lintcodes import CODES
 from .stochastic import Behaviour, Population, SessionSpec
 
 
@@ -27,6 +28,23 @@ def _whole_days(value: Any) -> Any:
 
 
 DelayDays = Annotated[int, BeforeValidator(_whole_days)]
+
+
+def _known_code(value: Any) -> Any:
+    if isinstance(value, str) and value not in CODES:
+        raise ValueError(
+            f"unknown lint code, got {value!r} (the codes are listed in docs/designer-tools.md)"
+        )
+    return value
+
+
+LintCode = Annotated[Literal[tuple(CODES)], BeforeValidator(_known_code)]  # type: ignore[valid-type]
+
+
+class LintSettings(Spec):
+    """`postenroll-sim lint` findings marked as intended where this key is (docs/designer-tools.md)."""
+
+    ignore: Annotated[list[LintCode], Field(min_length=1)]
 
 
 class Prerequisites(Spec):
@@ -51,6 +69,7 @@ class Rule(Spec):
     delay_days: DelayDays
     courses: Annotated[list[Id], Field(min_length=1)]
     allow_consecutive: bool = False
+    lint: LintSettings | None = None
 
 
 class RuleEdit(Spec):
@@ -74,6 +93,7 @@ class Course(Spec):
     post_enrollments: list[Rule] = []
     sessions: list[SessionSpec] | None = None  # ilc only (S30)
     behaviour: Behaviour | None = None
+    lint: LintSettings | None = None
 
 
 class Learner(Spec):
@@ -267,6 +287,7 @@ class Scenario(Spec):
     expect: list[ExpectItem] = []
     default_behaviour: Behaviour | None = None
     population: Population | None = None
+    lint: LintSettings | None = None
 
     # File and line numbers, so run-time errors can point at the script line.
     _origin: Origin | None = PrivateAttr(default=None)
@@ -284,6 +305,7 @@ __all__ = [
     "Group",
     "Learner",
     "LearnerItem",
+    "LintSettings",
     "Prerequisites",
     "Processing",
     "Rule",
