@@ -19,6 +19,7 @@ draws it (`plots/rulegraph.py`) or writes it as Mermaid text, and the report sho
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -543,3 +544,224 @@ def _reach(graph: RuleGraph) -> Reach:
                 r.failable.add(course)
         changed = before != (len(r.enterable), len(r.completable), len(r.failable))
     return r
+
+
+# ----- what the picture and the Mermaid text say ---------------------------------------------
+
+WHEN_COLORS = {"enrolled": "#1565c0", "completed": "#2e7d32", "failed": "#c62828"}
+TYPE_COLORS = {  # fill, border
+    "online": ("#e3f2fd", "#1565c0"),
+    "ilc": ("#f3e5f5", "#6a1b9a"),
+    "curriculum": ("#e8f5e9", "#2e7d32"),
+    "bundle": ("#fff8e1", "#ef8f00"),
+}
+OUTCOME_WORDS = {
+    "skipped_already_enrolled": "still enrolled",
+    "skipped_already_completed": "already completed",
+    "skipped_learner_removed": "learner removed",
+    "cascade_limit": "cascade limit",
+    "pending": "pending",
+}
+
+
+def _short(text: str, width: int = 34) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _wrap(text: str, width: int = 36, most: int = 3) -> list[str]:
+    """A long line as up to `most` lines of about `width` characters (the last shortened)."""
+    lines = textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+    if len(lines) > most:
+        lines = [*lines[: most - 1], _short(" ".join(lines[most - 1 :]), width)]
+    return lines
+
+
+def _day(value: float) -> str:
+    return f"{value:g}"
+
+
+def node_lines(graph: RuleGraph, node: Node) -> list[str]:
+    """A course as a few short lines: id, type and flags, title, prerequisites, members,
+    where learners enter."""
+    flags = [node.type]
+    if node.type == "ilc" and node.sessions_given:
+        flags.append(f"{node.sessions_in_horizon} sessions")
+    if node.allow_failure:
+        flags.append("can fail")
+    if not node.active:
+        days = [d for d, _ in node.activated]
+        flags.append(f"inactive until day {_day(min(days))}" if days else "inactive")
+    elif node.deactivated:
+        flags.append(f"inactive from day {_day(node.deactivated[0][0])}")
+    lines = [node.id, " · ".join(flags)]
+    if node.title:
+        lines += _wrap(node.title, 32, 2)
+    if node.prerequisites:
+        need = node.prerequisites_required
+        of = f" ({need} of {len(node.prerequisites)})" if need < len(node.prerequisites) else ""
+        lines += _wrap("needs " + ", ".join(node.prerequisites) + of)
+    if node.type == "curriculum":
+        parts = [
+            " + ".join(members)
+            if required == len(members)
+            else f"{required} of {'/'.join(members)}"
+            for members, required in node.groups
+        ]
+        lines += _wrap("members: " + "; ".join(parts))
+    elif node.type == "bundle":
+        members = graph.members(node.id)
+        lines += _wrap("members: " + (", ".join(members) if members else "none"))
+    entries = list(dict.fromkeys(e.label for e in graph.entries_of(node.id)))
+    if entries:
+        lines += _wrap("▶ " + ", ".join(entries))
+    return lines
+
+
+def edge_lines(edge: Edge, stats: dict[str, float] | None = None) -> list[str]:
+    """A rule towards one target: id, trigger and delay, consecutive, when it was in force
+    (script versions), and what it did in a run (`stats`: outcome -> mean count)."""
+    v = edge.version
+    lines = [
+        edge.rule,
+        f"{edge.when} · +{edge.delay} d",
+        "consecutive on" if edge.consecutive else "consecutive off",
+    ]
+    if v.since_day is not None and v.until_day is not None:
+        lines.append(f"day {_day(v.since_day)} to {_day(v.until_day)}")
+    elif v.since_day is not None:
+        lines.append(f"from day {_day(v.since_day)}")
+    elif v.until_day is not None:
+        lines.append(f"until day {_day(v.until_day)}")
+    if stats is not None:
+        lines += stats_lines(stats)
+    return lines
+
+
+def stats_lines(stats: dict[str, float]) -> list[str]:
+    jobs = stats.get("jobs", 0.0)
+    lines = [
+        f"{_count(jobs)} job{'' if jobs == 1 else 's'}: {_count(stats.get('enrolled', 0.0))} enrolled"
+    ]
+    for outcome, word in OUTCOME_WORDS.items():
+        if stats.get(outcome, 0) > 0:
+            lines.append(f"{_count(stats[outcome])} {word}")
+    return lines
+
+
+def _count(value: float) -> str:
+    if value >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.1f}"
+
+
+def loop_edges(graph: RuleGraph) -> set[tuple[str, str, str]]:
+    """(rule, source, target) of every edge on a loop, in any rule set the scenario has."""
+    on = set()
+    for rules in graph.epochs():
+        edges = [
+            Edge(v, t, p) for v in rules for t, p in zip(v.targets, v.target_paths, strict=True)
+        ]
+        for cycle in cycles(edges):
+            on |= {(e.rule, e.source, e.target) for e in cycle}
+    return on
+
+
+def rule_stats(jobs, runs: int) -> dict[tuple[str, str], dict[str, float]]:
+    """What each rule did towards each target in a run: (rule, target) -> {"jobs",
+    "enrolled", skip reasons...}, the mean per run (replication, or variant x replication)."""
+    if jobs is None or not len(jobs):
+        return {}
+    counts = (
+        jobs.groupby(["rule_id", "target_course_id", "outcome"], observed=True)
+        .size()
+        .reset_index(name="n")
+    )
+    out: dict[tuple[str, str], dict[str, float]] = {}
+    for rule, target, outcome, n in counts.itertuples(index=False):
+        if not n:
+            continue
+        entry = out.setdefault((str(rule), str(target)), {"jobs": 0.0, "enrolled": 0.0})
+        entry[str(outcome)] = entry.get(str(outcome), 0.0) + n / runs
+        entry["jobs"] += n / runs
+    return out
+
+
+def stats_for(graph: RuleGraph, stats: dict | None) -> dict[Edge, dict[str, float]]:
+    """Run statistics attached to the last version of each (rule, target) edge."""
+    if not stats:
+        return {}
+    last: dict[tuple[str, str], Edge] = {}
+    for e in graph.edges:
+        last[(e.rule, e.target)] = e
+    return {edge: stats[key] for key, edge in last.items() if key in stats}
+
+
+# ----- Mermaid -------------------------------------------------------------------------------
+
+_MERMAID_ESCAPES = {c: f"#{ord(c)};" for c in '#"<>*_`[]{}|&\\'}
+
+
+def _m(text: str) -> str:
+    return "".join(_MERMAID_ESCAPES.get(c, c) for c in text)
+
+
+def mermaid(graph: RuleGraph, stats: dict | None = None) -> str:
+    """The rule graph as a Mermaid flowchart (left to right): courses as boxes, rules as
+    arrows coloured by trigger, members as dotted lines, loops drawn thick."""
+    ids = {course: f"n{i}" for i, course in enumerate(graph.nodes)}
+    lines = ["flowchart LR"]
+    for course, node in graph.nodes.items():
+        text = "<br/>".join(_m(line) for line in node_lines(graph, node))
+        lines.append(f'  {ids[course]}["{text}"]')
+    per_edge = stats_for(graph, stats)
+    loops = loop_edges(graph)
+    styles: list[str] = []
+    k = 0
+    for edge in graph.edges:
+        text = "<br/>".join(_m(line) for line in edge_lines(edge, per_edge.get(edge)))
+        arrow = "-.->" if edge.version.first or edge.version.until_day is not None else "-->"
+        lines.append(f'  {ids[edge.source]} {arrow}|"{text}"| {ids[edge.target]}')
+        style = f"stroke:{WHEN_COLORS[edge.when]}"
+        if (edge.rule, edge.source, edge.target) in loops:
+            style += ",stroke-width:4px"
+        styles.append(f"  linkStyle {k} {style}")
+        k += 1
+    ruled = {(e.source, e.target) for e in graph.edges}
+    for m in graph.memberships:
+        if (m.container, m.member) in ruled:
+            continue  # the rule that enrolls the members says it already
+        word = "member" if m.since_day is None else f"member from day {_day(m.since_day)}"
+        lines.append(f'  {ids[m.container]} -.-|"{_m(word)}"| {ids[m.member]}')
+        styles.append(f"  linkStyle {k} stroke:#9e9e9e")
+        k += 1
+    for kind, (fill, stroke) in TYPE_COLORS.items():
+        lines.append(f"  classDef {kind} fill:{fill},stroke:{stroke},color:#212121")
+        members = [ids[c] for c, n in graph.nodes.items() if n.type == kind]
+        if members:
+            lines.append(f"  class {','.join(members)} {kind}")
+    hidden = [ids[c] for c, n in graph.nodes.items() if not n.active]
+    if hidden:
+        lines.append("  classDef inactive stroke-dasharray:5 4,color:#616161")
+        lines.append(f"  class {','.join(hidden)} inactive")
+    return "\n".join([*lines, *styles]) + "\n"
+
+
+MERMAID_LEGEND = (
+    "Boxes are courses (blue online, purple ILC, green curriculum, yellow bundle; dashed: "
+    "inactive; ▶ where learners enter). Arrows are rules, coloured by trigger: blue "
+    "`enrolled`, green `completed`, red `failed`; a dashed arrow is a rule version the "
+    "script adds, edits or removes; thick arrows are on a loop. Dotted grey lines join a "
+    "curriculum or bundle to its members."
+)
+
+
+def mermaid_markdown(
+    graph: RuleGraph, source: str, stats: dict | None = None, run: str = ""
+) -> str:
+    """A Markdown page: a heading, the ```mermaid block and how to read it."""
+    what = f" with what each rule did in `{run}` (mean per run)" if run else ""
+    return (
+        f"# Rule graph: {graph.scenario.name}\n\n"
+        f"From `{source}`{what}.\n\n"
+        f"```mermaid\n{mermaid(graph, stats)}```\n\n{MERMAID_LEGEND}\n"
+    )
