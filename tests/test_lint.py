@@ -304,8 +304,11 @@ def fixed(code: str) -> str:
     return text
 
 
-def test_every_code_has_a_case():
+def test_every_code_has_a_case_and_a_section_in_the_docs():
     assert sorted(CASES) == sorted(CODES)
+    page = (ROOT / "docs" / "designer-tools.md").read_text()
+    for code, (severity, _) in CODES.items():
+        assert f"\n### {code} {severity}: " in page, code
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
