@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
-from .rulegraph import Edge, RuleGraph, Version, build, cycle_text, cycles
+from .rulegraph import MAX_CYCLES, Edge, RuleGraph, Version, build, cycle_text, cycles
 from .scenario import Scenario
 from .scenario.errors import Path, dotted
 from .scenario.lintcodes import CODES, SEVERITIES
@@ -446,75 +446,105 @@ class _Linter:
             (f"course:{course}",),
         )
 
+    def _loop_kind(self, cycle: list[Edge]) -> str | None:
+        zero = all(e.delay == 0 for e in cycle)
+        if zero and self._runs_away(cycle):
+            return "PE301"
+        if zero and all(e.when == "enrolled" for e in cycle):
+            return "PE303" if len(cycle) > 1 else None  # a self-loop is PE401
+        forever = all(e.consecutive for e in cycle) and all(e.when != "failed" for e in cycle)
+        recertify_at_once = cycle[0].when == "completed" and cycle[0].delay == 0
+        if forever and (len(cycle) > 1 or recertify_at_once):
+            return "PE302"
+        return None
+
     def loop_checks(self, edges: list[Edge]) -> None:
-        for cycle in cycles(edges):
-            key = (frozenset((e.rule, e.target) for e in cycle),)
-            rules = list(dict.fromkeys(e.rule for e in cycle))
-            subjects = tuple(f"rule:{r}" for r in rules)
-            at = _closing_edge(cycle)
-            loop = cycle_text(cycle)
-            named = _rules_text(rules)
-            zero = all(e.delay == 0 for e in cycle)
-            if zero and self._runs_away(cycle):
-                courses = list(dict.fromkeys(e.source for e in cycle))
-                self.add(
-                    key,
-                    "PE301",
-                    _loop_path(at),
-                    f"{named} form a zero-delay loop {loop} through courses learners finish the "
-                    f"instant they get them ({', '.join(courses)}: start_after_days and "
-                    "duration_days 0): each lap enrolls the learner again at the same instant, "
-                    "until the cascade guard stops the chain at "
-                    f"{self.scenario.processing.cascade_limit} jobs (S22, outcome cascade_limit)",
-                    "give one of the rules a delay (delay_days: 1 or more), or turn "
-                    "allow_consecutive off on one of them so that the second lap is skipped "
-                    "(S19.3)",
-                    subjects,
-                )
+        """Each kind of loop is reported once per group of courses it joins (the shortest
+        loop, naming how many more there are), not once per path round them."""
+        groups: list[tuple[str, set[str], list[list[Edge]]]] = []
+        found = cycles(edges)
+        capped = "at least " if len(found) >= MAX_CYCLES else ""
+        for cycle in found:
+            code = self._loop_kind(cycle)
+            if code is None:
                 continue
-            if zero and all(e.when == "enrolled" for e in cycle):
-                if len(cycle) > 1:
-                    self.add(
-                        key,
-                        "PE303",
-                        _loop_path(at),
-                        f"delay-0 `enrolled` {named} form a cycle {loop}: it stops only because "
-                        "open enrollments are skipped (S19.2), with a skipped_already_enrolled "
-                        "job on every pass",
-                        "nothing to change if it is intended; otherwise remove one of the rules",
-                        subjects,
-                    )
-                continue
-            forever = all(e.consecutive for e in cycle) and all(e.when != "failed" for e in cycle)
-            single = len(cycle) == 1
-            if forever and single and cycle[0].when == "completed" and cycle[0].delay == 0:
-                e = cycle[0]
-                self.add(
-                    key,
-                    "PE302",
-                    _loop_path(at),
-                    f"rule {e.rule} re-enrolls learners in {e.source} the instant they complete it "
-                    "(delay 0, allow_consecutive on): nobody is ever done with "
-                    f"{e.source}, and a completion never lasts",
-                    "give the recertification its interval as delay_days (for example 365)",
-                    subjects,
-                )
-            elif forever and not single:
-                days = sum(e.delay for e in cycle)
-                self.add(
-                    key,
-                    "PE302",
-                    _loop_path(at),
-                    f"{named} form a loop {loop} in which every rule has allow_consecutive on "
-                    "and none waits for a failure: a learner who enters goes round it for as "
-                    f"long as the simulation runs, one lap every {days} day"
-                    f"{'' if days == 1 else 's'} of rule delays plus the time to finish the "
-                    "courses",
-                    "turn allow_consecutive off on one of the rules so that learners stop after "
-                    "one lap (S19.3); if the loop is a deliberate recertification cycle, add "
-                    f"`lint: {{ignore: [PE302]}}` to rule {at.rule}",
-                    subjects,
-                )
+            courses = {e.source for e in cycle}
+            joined = [g for g in groups if g[0] == code and g[1] & courses]
+            for g in joined:
+                groups.remove(g)
+                courses |= g[1]
+            groups.append((code, courses, [c for g in joined for c in g[2]] + [cycle]))
+        for code, courses, loops in groups:
+            cycle = min(loops, key=len)
+            more = (
+                f" (one of {capped}{len(loops)} such loops among {', '.join(sorted(courses))})"
+                if len(loops) > 1
+                else ""
+            )
+            self._report_loop(code, cycle, more, frozenset(courses))
+
+    def _report_loop(self, code: str, cycle: list[Edge], more: str, courses) -> None:
+        key = (frozenset((e.rule, e.target) for e in cycle) if not more else courses,)
+        rules = list(dict.fromkeys(e.rule for e in cycle))
+        subjects = tuple(f"rule:{r}" for r in rules)
+        at = _closing_edge(cycle)
+        loop = cycle_text(cycle) + more
+        named = _rules_text(rules)
+        if code == "PE301":
+            finish = list(dict.fromkeys(e.source for e in cycle))
+            self.add(
+                key,
+                code,
+                _loop_path(at),
+                f"{named} form a zero-delay loop {loop} through courses learners finish the "
+                f"instant they get them ({', '.join(finish)}: start_after_days and "
+                "duration_days 0): each lap enrolls the learner again at the same instant, "
+                "until the cascade guard stops the chain at "
+                f"{self.scenario.processing.cascade_limit} jobs (S22, outcome cascade_limit)",
+                "give one of the rules a delay (delay_days: 1 or more), or turn "
+                "allow_consecutive off on one of them so that the second lap is skipped "
+                "(S19.3)",
+                subjects,
+            )
+        elif code == "PE303":
+            self.add(
+                key,
+                code,
+                _loop_path(at),
+                f"delay-0 `enrolled` {named} form a cycle {loop}: it stops only because "
+                "open enrollments are skipped (S19.2), with a skipped_already_enrolled "
+                "job on every pass",
+                "nothing to change if it is intended; otherwise remove one of the rules",
+                subjects,
+            )
+        elif len(cycle) == 1:
+            e = cycle[0]
+            self.add(
+                key,
+                code,
+                _loop_path(at),
+                f"rule {e.rule} re-enrolls learners in {e.source} the instant they complete it "
+                "(delay 0, allow_consecutive on): nobody is ever done with "
+                f"{e.source}, and a completion never lasts",
+                "give the recertification its interval as delay_days (for example 365)",
+                subjects,
+            )
+        else:
+            days = sum(e.delay for e in cycle)
+            self.add(
+                key,
+                code,
+                _loop_path(at),
+                f"{named} form a loop {loop} in which every rule has allow_consecutive on "
+                "and none waits for a failure: a learner who enters goes round it for as "
+                f"long as the simulation runs, one lap every {days} day"
+                f"{'' if days == 1 else 's'} of rule delays plus the time to finish the "
+                "courses",
+                "turn allow_consecutive off on one of the rules so that learners stop after "
+                "one lap (S19.3); if the loop is a deliberate recertification cycle, add "
+                f"`lint: {{ignore: [PE302]}}` to rule {at.rule}",
+                subjects,
+            )
 
     def _runs_away(self, cycle: list[Edge]) -> bool:
         """A zero-delay loop re-enrolls at the same instant on every lap when each course is

@@ -416,6 +416,18 @@ def test_pe401_and_pe303_are_skipped_already_enrolled():
     assert _outcomes(CASES["PE303"][0], "BA") == ["skipped_already_enrolled"]
 
 
+def test_loops_through_the_same_courses_are_one_finding():
+    text = CASES["PE303"][0].replace(
+        "courses: [A]}]\n",
+        "courses: [A]}, {id: BC, when: enrolled, delay_days: 0, courses: [C]}]\n"
+        "  - id: C\n    type: online\n"
+        "    post_enrollments: [{id: CB, when: enrolled, delay_days: 0, courses: [B]}]\n",
+    )
+    (finding,) = lint_of(text).findings
+    assert finding.code == "PE303"
+    assert "form a cycle A -> B -> A (one of 2 such loops among A, B, C):" in finding.message
+
+
 # ----- reasons in the messages -----------------------------------------------------------
 
 
