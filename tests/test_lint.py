@@ -505,6 +505,50 @@ def test_edit_rule_that_closes_a_zero_delay_loop_is_reported_at_the_edit():
     assert found(text) == [("PE301", 14, "script.1.set")]
 
 
+@pytest.mark.parametrize(
+    "code, action, expected",
+    [
+        (
+            "PE203",
+            "{day: 5, action: edit_rule, rule: hidden, set: {when: failed}}",
+            ("PE203", 14, "script.2.set.when"),
+        ),
+        (
+            "PE403",
+            "{day: 5, action: add_rule, course: A, rule: {id: later, when: enrolled, delay_days: 0, courses: [C]}}",
+            ("PE403", 14, "script.2.rule.courses.0"),
+        ),
+        (
+            "PE401",
+            "{day: 5, action: edit_rule, rule: hidden, set: {courses: [A]}}",
+            ("PE401", 14, "script.2.set.courses.0"),
+        ),
+        (
+            "PE402",
+            "{day: 5, action: add_rule, course: A, rule: {id: again, when: enrolled, delay_days: 0, courses: [B]}}",
+            ("PE402", 14, "script.2.rule.courses.0"),
+        ),
+    ],
+)
+def test_script_changes_that_create_a_trap_are_reported_at_the_script_line(code, action, expected):
+    base = fixed("PE403").replace(
+        "  - {id: B, type: online, active: false}",
+        "  - {id: B, type: online, active: false}\n  - {id: C, type: online, active: false}",
+    )
+    base = base.replace(
+        "    type: online\n    post_enrollments",
+        "    type: online\n    allow_failure: true\n    post_enrollments",
+    )
+    base = base.replace(
+        "  - {day: 5, action: activate_course, course: B}\n",
+        "  - {day: 1, action: activate_course, course: B}\n",
+    )
+    assert found(base) == [("PE201", 9, "courses.2")]
+    text = base + f"  - {action}\n"
+    assert expected in found(text)
+    assert [f for f in found(text) if f[0] == code] == [expected]
+
+
 def test_a_removed_rule_no_longer_closes_a_loop():
     text = CASES["PE302"][0] + "  - {day: 2, action: remove_rule, rule: BA}\n"
     assert found(text) == [("PE302", 7, "courses.0.post_enrollments.0.courses.0")]
