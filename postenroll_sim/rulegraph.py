@@ -609,12 +609,27 @@ def node_lines(graph: RuleGraph, node: Node) -> list[str]:
         ]
         lines += _wrap("members: " + "; ".join(parts))
     elif node.type == "bundle":
-        members = graph.members(node.id)
+        members = [_member_text(m) for m in graph.memberships if m.container == node.id]
         lines += _wrap("members: " + (", ".join(members) if members else "none"))
     entries = list(dict.fromkeys(e.label for e in graph.entries_of(node.id)))
     if entries:
         lines += _wrap("▶ " + ", ".join(entries))
     return lines
+
+
+def _member_text(m: Membership) -> str:
+    """A bundle member, with the days the script added or removed it (S28); no line
+    break inside."""
+    since, until = m.since_day, m.until_day
+    if since is None and until is None:
+        return m.member
+    if until is None:
+        when = f"from day {_day(since)}"
+    elif since is None:
+        when = f"until day {_day(until)}"
+    else:
+        when = f"day {_day(since)} to {_day(until)}"
+    return f"{m.member} ({when})".replace(" ", "\u00a0")
 
 
 def edge_lines(edge: Edge, stats: dict[str, float] | None = None) -> list[str]:
@@ -711,7 +726,7 @@ def mermaid(graph: RuleGraph, stats: dict | None = None) -> str:
     ids = {course: f"n{i}" for i, course in enumerate(graph.nodes)}
     lines = ["flowchart LR"]
     for course, node in graph.nodes.items():
-        text = "<br/>".join(_m(line) for line in node_lines(graph, node))
+        text = "<br/>".join(_m(line.replace("\u00a0", " ")) for line in node_lines(graph, node))
         lines.append(f'  {ids[course]}["{text}"]')
     per_edge = stats_for(graph, stats)
     loops = loop_edges(graph)

@@ -106,7 +106,7 @@ def test_mermaid_text():
           n2["CUR<br/>curriculum<br/>members: M1 + M2"]
           n3["M1<br/>online<br/>▶ self-enroll 2/yr"]
           n4["M2<br/>online · inactive until day 20<br/>needs EXAM"]
-          n5["KIT<br/>bundle<br/>members: M1, M2"]
+          n5["KIT<br/>bundle<br/>members: M1, M2 (from day 10)"]
           n0 -->|"remedial<br/>failed · +1 d<br/>consecutive off"| n1
           n0 -.->|"onward<br/>completed · +7 d<br/>consecutive off<br/>until day 5"| n2
           n1 -.->|"retake<br/>completed · +0 d<br/>consecutive on<br/>until day 30"| n0
