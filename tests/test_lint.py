@@ -9,9 +9,14 @@ import json
 import textwrap
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from test_properties import scenarios as random_scenarios
 
+from postenroll_sim import parse_scenario, simulate
 from postenroll_sim.cli import main
 from postenroll_sim.lint import lint_scenario, text_report
+from postenroll_sim.plots.rulegraph import layout
+from postenroll_sim.rulegraph import build
 from postenroll_sim.scenario.errors import dotted
 from postenroll_sim.scenario.lintcodes import CODES
 
@@ -660,3 +665,38 @@ def test_lint_command_invalid_scenario_exits_2(tmp_path, capsys):
     status, out, err = _lint_cli(capsys, bad, "--format", "json")
     assert status == 2 and "procesing: unknown key" in err
     assert json.loads(out)["invalid"][0]["path"] == "procesing"
+
+
+# ----- "cannot" is certain: random rule sets against the engine ------------------------------
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=random_scenarios())
+def test_what_lint_says_never_happens_does_not_happen(text):
+    spec = parse_scenario(text, "random.yaml")
+    result = lint_scenario(spec)
+    run_ = simulate(spec)
+    entered = set(run_.enrollments["course_id"].astype(str))
+    rules_run = set(run_.jobs["rule_id"].astype(str))
+    for finding in result.findings:
+        courses = [s[7:] for s in finding.subjects if s.startswith("course:")]
+        rules = [s[5:] for s in finding.subjects if s.startswith("rule:")]
+        if finding.code in ("PE201", "PE202"):
+            assert courses[0] not in entered, str(finding)
+        if finding.code in ("PE202", "PE203", "PE204"):
+            assert not set(rules) & rules_run, str(finding)
+        if finding.code == "PE401":
+            jobs = rows(run_.jobs, rule_id=rules[0], target_course_id=courses[0])
+            other = jobs[~jobs["outcome"].isin(["skipped_already_enrolled", "pending"])]
+            # the one way round it: the script finishes the course at the instant it enrolls
+            finished = {
+                (a.learner, a.day)
+                for a in spec.script
+                if a.action in ("complete", "fail") and a.course == courses[0]
+            }
+            for learner, day in zip(
+                other["learner_id"].astype(str), other["queued_day"], strict=True
+            ):
+                assert (learner, day) in finished, str(finding)
+    lay = layout(build(spec))
+    assert lay.crossings >= 0 and lay.boxes()
