@@ -178,8 +178,9 @@ class _Layout:
         remaining = dict.fromkeys(self.courses)
         while remaining:
             ready = [c for c in remaining if all(p in rank for p in preds[c])]
+            ready = ready or [next(iter(remaining))]  # (a DAG always has one; never stall)
             for c in ready:
-                rank[c] = max((rank[p] + 1 for p in preds[c]), default=0)
+                rank[c] = max((rank[p] + 1 for p in preds[c] if p in rank), default=0)
                 del remaining[c]
         for c in sorted(self.courses, key=lambda c: -rank[c]):
             if not preds[c] and dag[c]:
