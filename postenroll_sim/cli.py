@@ -387,19 +387,112 @@ def _plural(n: int, word: str) -> str:
 
 
 @cli.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
-def lint(scenario):
-    """Report rule-graph problems without running. Exit 0: none; 1: warnings; 2: invalid."""
-    if not Path(scenario).is_file():
-        _fail(f"no such scenario file: {scenario}")
-    from .lint import lint as lint_scenario
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object with every finding, for tools.",
+)
+def lint(scenarios, fmt):
+    """Find the traps in SCENARIO's rules without running it: each finding has a code, a
+    severity, FILE:LINE, an explanation and a fix (docs/designer-tools.md). Exit 0: nothing
+    at warning level or above; 1: a warning or an error; 2: a scenario is invalid."""
+    from .lint import json_report, lint_scenario, text_report
 
-    problems = lint_scenario(_load(scenario))
-    for problem in problems:
-        click.echo(str(problem))
-    if not problems:
-        click.echo(f"{scenario}: no problems found")
-    sys.exit(1 if problems else 0)
+    for path in scenarios:
+        if not Path(path).is_file():
+            _fail(f"no such scenario file: {path}")
+    results, invalid = [], []
+    for path in scenarios:
+        try:
+            results.append(lint_scenario(load_scenario(path)))
+        except ScenarioError as exc:
+            click.echo(str(exc), err=True)
+            invalid += exc.problems
+    if fmt == "json":
+        click.echo(json_report(results, invalid))
+    else:
+        for result in results:
+            click.echo(text_report(result))
+    sys.exit(2 if invalid else 1 if any(r.failing for r in results) else 0)
+
+
+GRAPH_FORMATS = (".svg", ".png", ".md", ".mmd")
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="rules.svg or rules.png (a picture), rules.md (Mermaid in Markdown) or rules.mmd "
+    "(Mermaid); without it the Mermaid text goes to stdout.",
+)
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    metavar="OUTDIR",
+    help="A complete run folder: each rule's label says what it did there (jobs, enrolled, "
+    "skipped by reason; mean per replication).",
+)
+def graph(scenario, out, run_dir):
+    """Draw SCENARIO's rule graph: courses as boxes (type, inactive, prerequisites, members,
+    where learners enter), rules as arrows labelled with trigger, delay and consecutive,
+    loops highlighted. No system program is needed."""
+    from .rulegraph import build, mermaid, mermaid_markdown
+
+    suffix = Path(out).suffix.lower() if out else None
+    if out and suffix not in GRAPH_FORMATS:
+        _fail(f"--out {out}: the file name must end in {', '.join(GRAPH_FORMATS)}")
+    spec = _load(scenario)
+    rules = build(spec)
+    stats, note = _run_stats(run_dir, spec, rules, scenario) if run_dir else (None, "")
+    if out is None:
+        click.echo(mermaid(rules, stats), nl=False)
+        return
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".md":
+        path.write_text(mermaid_markdown(rules, scenario, stats, run_dir or ""), encoding="utf-8")
+    elif suffix == ".mmd":
+        path.write_text(mermaid(rules, stats), encoding="utf-8")
+    else:
+        from .plots.rulegraph import rule_graph_figure
+
+        rule_graph_figure(rules, stats, note=note).savefig(path, format=suffix[1:])
+    click.echo(f"wrote {path}")
+
+
+def _run_stats(run_dir: str, spec, rules, scenario: str):
+    """What each rule did in the run folder `run_dir`, and a line saying so."""
+    from .report import read_run
+    from .rulegraph import rule_stats
+
+    result, _ = read_run(run_dir)
+    if result.jobs is None:
+        _fail(f"{run_dir} has no jobs table: run the scenario again with jobs in --tables")
+    runs = result.replications * max(1, len(result.variants))
+    stats = rule_stats(result.jobs, runs)
+    known = {(e.rule, e.target) for e in rules.edges}
+    unknown = sorted({rule for rule, target in stats if (rule, target) not in known})
+    if unknown or result.scenario.model_dump() != spec.model_dump():
+        click.echo(
+            f"note: {run_dir} was run from another version of {scenario}"
+            + (f"; rules not drawn: {', '.join(unknown)}" if unknown else "")
+            + "; labels count the jobs of the rules that match by id and target",
+            err=True,
+        )
+    per = f"mean of {runs} runs" if runs > 1 else "one run"
+    note = (
+        f"Labels also say what each rule did in {run_dir} ({per}): jobs, enrolled, skipped and why."
+    )
+    return stats, note
 
 
 @cli.command()

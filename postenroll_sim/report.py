@@ -120,6 +120,18 @@ def build_report(result: Result, source: str = "") -> str:
     )
     sections.append(("At a glance", "", f"<table class='facts'>{fact_rows}</table>"))
 
+    from .plots.rulegraph import report_figure
+
+    graph, findings = report_figure(result)
+    sections.append(
+        (
+            "The rules",
+            "Courses and the rules between them (docs/designer-tools.md); loops are highlighted.",
+            f"<div style='overflow-x:auto'><img style='max-width:none' src='data:image/png;base64,{_png(graph)}'></div>"
+            + "".join(f"<p>{html.escape(f)}</p>" for f in findings),
+        )
+    )
+
     if e is not None and len(e):
         sections.append(
             (

@@ -175,10 +175,13 @@ courses:
     proc = cli("lint", path)
     assert proc.returncode == 1
     out = proc.stdout
-    assert f"{path}:7: courses.0.post_enrollments.0.courses.0: warning: rule SELF" in out
-    assert "rule NOCONS" in out and "allow_consecutive" in out
-    assert "rule HIDDEN targets inactive course 'B'" in out
-    assert "cycle B -> C -> B" in out
+    assert f"{path}:7: courses.0.post_enrollments.0.courses.0: PE401 warning: rule SELF" in out
+    assert "PE102 warning: rule NOCONS" in out and "allow_consecutive is off" in out
+    assert "PE403 warning: rule HIDDEN enrolls into B, which is inactive" in out
+    assert "PE303 info: delay-0 `enrolled` rules BACK, LOOP form a cycle B -> C -> B" in out
+    assert (
+        f"{path}:4: courses.0: PE202 warning: rules SELF, NOCONS, HIDDEN on A can never fire" in out
+    )
     clean = cli("lint", ROOT / "scenarios" / "default.yaml")
     assert clean.returncode == 0, clean.stdout
 

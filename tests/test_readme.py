@@ -38,17 +38,21 @@ def test_the_readme_shows_commands():
 @pytest.mark.parametrize("command", COMMANDS)  # one test each: the suite runs them in parallel
 def test_readme_console_command_runs(command, tmp_path):
     command = command.replace(".venv/bin/", BIN).replace("--out out", f"--out {tmp_path}/out")
+    command = command.replace("--run out", f"--run {tmp_path}/out")
     command = command.replace("--out docs/scenario.schema.json", f"--out {tmp_path}/schema.json")
     proc = subprocess.run(
         command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=300
     )
-    expected = 2 if "ten-mistakes" in command else 0
+    # the examples of what goes wrong: an invalid scenario (2), a lint finding (1)
+    shown_in = {"ten-mistakes": (2, proc.stderr), "repeat-failure": (1, proc.stdout)}
+    example = next((name for name in shown_in if name in command), None)
+    expected, output = shown_in.get(example, (0, ""))
     assert proc.returncode == expected, f"{command}\n{proc.stdout}\n{proc.stderr}"
-    if "ten-mistakes" in command:
-        shown = [b for b in _blocks("console") if "ten-mistakes" in b][0]
+    if example:
+        shown = [b for b in _blocks("console") if example in b][0]
         for line in shown.splitlines()[1:]:
-            if line.startswith("tests/"):
-                assert line in proc.stderr
+            if line.startswith(("tests/", "    fix:")):
+                assert line in output
 
 
 def test_readme_python_example_runs(tmp_path, monkeypatch):

@@ -42,7 +42,7 @@ from .base import (
     Spec,
 )
 from .errors import Origin
-from .rules import DelayDays, Rule, RuleEdit  # noqa: F401 - re-exported
+from .rules import DelayDays, LintSettings, Rule, RuleEdit  # noqa: F401 - re-exported
 from .stochastic import Behaviour, Population, SessionSpec
 
 
@@ -72,6 +72,7 @@ class Course(Spec):
     post_enrollments: list[Rule] = []
     sessions: list[SessionSpec] | None = None  # ilc only (S30)
     behaviour: Behaviour | None = None
+    lint: LintSettings | None = None
 
 
 class Learner(Spec):
@@ -157,6 +158,7 @@ class Scenario(Spec):
     expect: list[ExpectItem] = []
     default_behaviour: Behaviour | None = None
     population: Population | None = None
+    lint: LintSettings | None = None
 
     # File and line numbers, so run-time errors can point at the script line.
     _origin: Origin | None = PrivateAttr(default=None)
@@ -180,6 +182,7 @@ __all__ = [
     "Group",
     "Learner",
     "LearnerItem",
+    "LintSettings",
     "Prerequisites",
     "Processing",
     "Rule",

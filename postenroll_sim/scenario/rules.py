@@ -17,6 +17,7 @@ from pydantic import BeforeValidator, Field
 
 from ..columns import TRIGGERS
 from .base import MAX_DAYS, Id, Spec
+from .lintcodes import CODES
 
 
 def _whole_days(value: Any) -> Any:
@@ -34,6 +35,23 @@ DelayDays = Annotated[int, BeforeValidator(_whole_days)]
 When = Literal[TRIGGERS]  # enrolled | completed | failed (S9, S17)
 
 
+def _known_code(value: Any) -> Any:
+    if isinstance(value, str) and value not in CODES:
+        raise ValueError(
+            f"unknown lint code, got {value!r} (the codes are listed in docs/designer-tools.md)"
+        )
+    return value
+
+
+LintCode = Annotated[Literal[tuple(CODES)], BeforeValidator(_known_code)]  # type: ignore[valid-type]
+
+
+class LintSettings(Spec):
+    """`postenroll-sim lint` findings marked as intended where this key is (docs/designer-tools.md)."""
+
+    ignore: Annotated[list[LintCode], Field(min_length=1)]
+
+
 class Rule(Spec):
     """S8-S12: one Post Enrollment rule on a source course."""
 
@@ -42,6 +60,7 @@ class Rule(Spec):
     delay_days: DelayDays
     courses: Annotated[list[Id], Field(min_length=1)]
     allow_consecutive: bool = False
+    lint: LintSettings | None = None
 
 
 class RuleEdit(Spec):

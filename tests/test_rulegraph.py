@@ -1,0 +1,296 @@
+"""The rule graph: the model lint and the pictures share, its Mermaid text (exact), what
+each rule did in a run, and a layout that stays readable (no box over another, no line
+through a box) for every bundled scenario and a 20-course programme."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from postenroll_sim import simulate_replications
+from postenroll_sim.cli import main
+from postenroll_sim.plots.rulegraph import layout, rule_graph_figure
+from postenroll_sim.report import build_report
+from postenroll_sim.rulegraph import (
+    build,
+    cycle_text,
+    cycles,
+    mermaid,
+    rule_stats,
+)
+from postenroll_sim.scenario.errors import dotted
+
+from conftest import ROOT, scenario
+
+SMALL = """name: small
+horizon_days: 60
+courses:
+  - id: EXAM
+    type: online
+    title: Exam
+    allow_failure: true
+    post_enrollments:
+      - {id: remedial, when: failed, delay_days: 1, courses: [REFRESH]}
+      - {id: onward, when: completed, delay_days: 7, courses: [CUR]}
+  - id: REFRESH
+    type: online
+    post_enrollments:
+      - {id: retake, when: completed, delay_days: 0, courses: [EXAM], allow_consecutive: true}
+  - {id: CUR, type: curriculum, members: [M1, M2]}
+  - {id: M1, type: online}
+  - {id: M2, type: online, active: false, prerequisites: {courses: [EXAM]}}
+  - {id: KIT, type: bundle, members: [M1]}
+learners: [ana]
+population: {initial: 2, self_enroll: [{course: M1, per_year: 2}]}
+script:
+  - {day: 0, action: enroll, learner: ana, course: EXAM}
+  - {day: 1, action: fail, learner: ana, course: EXAM}
+  - {day: 3, action: complete, learner: ana, course: REFRESH}
+  - {day: 4, action: fail, learner: ana, course: EXAM}
+  - {day: 5, action: edit_rule, rule: onward, set: {delay_days: 14}}
+  - {day: 9, action: add_rule, course: CUR, rule: {id: members, when: enrolled, delay_days: 0, courses: [M1, M2]}}
+  - {day: 10, action: add_to_bundle, bundle: KIT, course: M2}
+  - {day: 20, action: activate_course, course: M2}
+  - {day: 30, action: remove_rule, rule: retake}
+"""
+
+LIBRARY = sorted((ROOT / "scenarios").glob("*.yaml"))
+TWENTY = ROOT / "tests" / "scenarios" / "twenty-courses.yaml"
+
+
+def test_the_model_has_every_rule_version_member_and_entry():
+    graph = build(scenario(SMALL))
+    versions = [
+        (v.rule, v.source, v.when, v.delay, v.targets, v.consecutive, v.since_day, v.until_day)
+        for v in graph.versions
+    ]
+    assert versions == [
+        ("remedial", "EXAM", "failed", 1, ("REFRESH",), False, None, None),
+        ("onward", "EXAM", "completed", 7, ("CUR",), False, None, 5),
+        ("retake", "REFRESH", "completed", 0, ("EXAM",), True, None, 30),
+        ("onward", "EXAM", "completed", 14, ("CUR",), False, 5, None),
+        ("members", "CUR", "enrolled", 0, ("M1", "M2"), False, 9, None),
+    ]
+    assert [dotted(v.path) for v in graph.versions] == [
+        "courses.0.post_enrollments.0",
+        "courses.0.post_enrollments.1",
+        "courses.1.post_enrollments.0",
+        "script.4",
+        "script.5.rule",
+    ]
+    assert [(m.container, m.member, m.kind, m.since_day) for m in graph.memberships] == [
+        ("CUR", "M1", "curriculum", None),
+        ("CUR", "M2", "curriculum", None),
+        ("KIT", "M1", "bundle", None),
+        ("KIT", "M2", "bundle", 10),
+    ]
+    assert [(e.course, e.label) for e in graph.entries] == [
+        ("M1", "self-enroll 2/yr"),
+        ("EXAM", "script"),
+    ]
+    assert graph.nodes["M2"].activated[0][0] == 20 and not graph.nodes["M2"].active
+    assert [cycle_text(c) for c in cycles(graph.edges)] == ["EXAM -> REFRESH -> EXAM"]
+    assert len(graph.epochs()) == 4  # at the start, after the edit, the add, the removal
+    reach = graph.reach()
+    assert reach.enterable == {"EXAM", "REFRESH", "M1"}
+    assert reach.failable == {"EXAM"} and reach.completable == {"REFRESH"}
+
+
+def test_mermaid_text():
+    assert mermaid(build(scenario(SMALL))) == textwrap.dedent(
+        """\
+        flowchart LR
+          n0["EXAM<br/>online · can fail<br/>Exam<br/>▶ script"]
+          n1["REFRESH<br/>online"]
+          n2["CUR<br/>curriculum<br/>members: M1 + M2"]
+          n3["M1<br/>online<br/>▶ self-enroll 2/yr"]
+          n4["M2<br/>online · inactive until day 20<br/>needs EXAM"]
+          n5["KIT<br/>bundle<br/>members: M1, M2 (from day 10)"]
+          n0 -->|"remedial<br/>failed · +1 d<br/>consecutive off"| n1
+          n0 -.->|"onward<br/>completed · +7 d<br/>consecutive off<br/>until day 5"| n2
+          n1 -.->|"retake<br/>completed · +0 d<br/>consecutive on<br/>until day 30"| n0
+          n0 -.->|"onward<br/>completed · +14 d<br/>consecutive off<br/>from day 5"| n2
+          n2 -.->|"members<br/>enrolled · +0 d<br/>consecutive off<br/>from day 9"| n3
+          n2 -.->|"members<br/>enrolled · +0 d<br/>consecutive off<br/>from day 9"| n4
+          n5 -.-|"member"| n3
+          n5 -.-|"member from day 10"| n4
+          classDef online fill:#e3f2fd,stroke:#1565c0,color:#212121
+          class n0,n1,n3,n4 online
+          classDef ilc fill:#f3e5f5,stroke:#6a1b9a,color:#212121
+          classDef curriculum fill:#e8f5e9,stroke:#2e7d32,color:#212121
+          class n2 curriculum
+          classDef bundle fill:#fff8e1,stroke:#ef8f00,color:#212121
+          class n5 bundle
+          classDef inactive stroke-dasharray:5 4,color:#616161
+          class n4 inactive
+          linkStyle 0 stroke:#c62828,stroke-width:4px
+          linkStyle 1 stroke:#2e7d32
+          linkStyle 2 stroke:#2e7d32,stroke-width:4px
+          linkStyle 3 stroke:#2e7d32
+          linkStyle 4 stroke:#1565c0
+          linkStyle 5 stroke:#1565c0
+          linkStyle 6 stroke:#9e9e9e
+          linkStyle 7 stroke:#9e9e9e
+        """
+    )
+
+
+def test_mermaid_escapes_what_would_break_it():
+    text = SMALL.replace("title: Exam", "title: 'Say \"hi\" <b> | [x] {y} #1'")
+    (line,) = [ln for ln in mermaid(build(scenario(text))).splitlines() if "Say" in ln]
+    assert line == (
+        '  n0["EXAM<br/>online · can fail<br/>Say #34;hi#34; #60;b#62; #124; #91;x#93; '
+        '#123;y#125; #35;1<br/>▶ script"]'
+    )
+    default_id = SMALL.replace("{id: remedial, when", "{when")
+    assert '"EXAM#35;1<br/>failed' in mermaid(build(scenario(default_id)))
+
+
+def test_rule_stats_are_the_mean_per_run():
+    result = simulate_replications(scenario(SMALL), 2)
+    stats = rule_stats(result.jobs, 2)
+    assert stats[("remedial", "REFRESH")] == {
+        "jobs": 2.0,
+        "enrolled": 1.0,
+        "skipped_already_completed": 1.0,
+    }
+    assert stats[("retake", "EXAM")] == {"jobs": 1.0, "enrolled": 1.0}
+    text = mermaid(build(result.scenario), stats)
+    assert 'consecutive off<br/>2 jobs: 1 enrolled<br/>1 already completed"| n1' in text
+
+
+# ----- the picture ---------------------------------------------------------------------------
+
+
+def _unreadable(lay) -> list[str]:
+    """Boxes on top of each other, and lines through a box they do not belong to."""
+    found = []
+    boxes = lay.boxes()
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            if a[2] < b[4] and b[2] < a[4] and a[3] < b[5] and b[3] < a[5]:
+                found.append(f"{a[:2]} overlaps {b[:2]}")
+    for chain, path in lay.lines():
+        own = {("node", chain.a), ("node", chain.b)}
+        if chain.label is not None:
+            own.add(("label", chain.label.key.rule))
+        points = [p for poly in path.to_polygons(closed_only=False) for p in poly]
+        for kind, name, x0, y0, x1, y1 in boxes:
+            inside = any(x0 + 1 < x < x1 - 1 and y0 + 1 < y < y1 - 1 for x, y in points)
+            if inside and (kind, name) not in own:
+                found.append(f"line {chain.a} -> {chain.b} crosses {kind} {name}")
+    return found
+
+
+@pytest.mark.parametrize("path", [*LIBRARY, TWENTY], ids=lambda p: p.stem)
+def test_layout_is_readable(path):
+    lay = layout(build(scenario(path.read_text())))
+    assert _unreadable(lay) == []
+    assert lay.crossings == 0
+
+
+def test_layout_with_run_labels_is_readable():
+    spec = scenario(TWENTY.read_text())
+    jobs = simulate_replications(spec, 1).jobs
+    lay = layout(build(spec), rule_stats(jobs, 1))
+    assert _unreadable(lay) == []
+    assert any("enrolled" in line for box in lay.shared.values() for line in box.lines)
+
+
+def test_the_check_finds_a_line_through_a_box(monkeypatch):
+    from postenroll_sim.plots import rulegraph as plot
+
+    route = plot._Layout._route
+
+    def astray(self, chain):
+        points = route(self, chain)
+        return [points[0], *((x, y + 60, s) for x, y, s in points[1:-1]), points[-1]]
+
+    monkeypatch.setattr(plot._Layout, "_route", astray)
+    assert _unreadable(layout(build(scenario(TWENTY.read_text()))))
+
+
+def test_twenty_courses_in_layers_along_the_rules():
+    lay = layout(build(scenario(TWENTY.read_text())))
+    assert len([b for b in lay.boxes() if b[0] == "node"]) == 20
+    x = {course: item.x for course, item in lay.nodes.items()}
+    assert x["ONB-1"] < x["ONB-2"] < x["ONB-3"] < x["ONB-4"] < x["SAFE"] < x["COMPLIANCE"]
+    assert x["COMPLIANCE"] < x["ETHICS"] == x["PRIVACY"] == x["SECURITY"]
+    back = [c for c in lay.chains if not c.forward]
+    assert [(c.edge.rule, c.a, c.b) for c in back] == [("safe-retake", "SAFE", "SAFE-REF")]
+    fig = rule_graph_figure(build(scenario(TWENTY.read_text())))
+    assert fig.get_figwidth() < 25 and fig.get_figheight() < 6  # inches
+
+
+# ----- the command and the report ----------------------------------------------------------
+
+
+def _graph_cli(capsys, *args) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(["graph", *map(str, args)])
+    out, err = capsys.readouterr()
+    return info.value.code, out, err
+
+
+def test_graph_command_writes_mermaid_png_svg_and_markdown(tmp_path, capsys):
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
+    status, out, _ = _graph_cli(capsys, path)
+    assert status == 0 and out == mermaid(build(scenario(SMALL)))
+    for name, start in (
+        ("g/rules.png", b"\x89PNG"),
+        ("g/rules.svg", b"<?xml"),
+        ("rules.md", b"# Rule graph: small"),
+    ):
+        status, out, _ = _graph_cli(capsys, path, "--out", tmp_path / name)
+        assert (status, out) == (0, f"wrote {tmp_path / name}\n")
+        assert (tmp_path / name).read_bytes().startswith(start)
+    page = (tmp_path / "rules.md").read_text()
+    assert "\n```mermaid\nflowchart LR\n" in page and "\n```\n\nBoxes are courses" in page
+    status, _, err = _graph_cli(capsys, path, "--out", tmp_path / "rules.jpg")
+    assert status == 2
+    assert (
+        err
+        == f"postenroll-sim: --out {tmp_path / 'rules.jpg'}: the file name must end in .svg, .png, .md, .mmd\n"
+    )
+
+
+def test_graph_command_with_a_run(tmp_path, capsys):
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
+    result = simulate_replications(scenario(SMALL), 2)
+    result.write(tmp_path / "run", source=str(path))
+    status, out, err = _graph_cli(
+        capsys, path, "--run", tmp_path / "run", "--out", tmp_path / "r.md"
+    )
+    assert status == 0 and err == ""
+    page = (tmp_path / "r.md").read_text()
+    assert "with what each rule did in" in page
+    assert (
+        "remedial<br/>failed · +1 d<br/>consecutive off<br/>2 jobs: 1 enrolled<br/>1 already completed"
+        in page
+    )
+    assert _graph_cli(capsys, path, "--run", tmp_path / "run", "--out", tmp_path / "r.png")[0] == 0
+    other = tmp_path / "other.yaml"
+    other.write_text(SMALL.replace("id: remedial", "id: remedy"))
+    status, _, err = _graph_cli(capsys, other, "--run", tmp_path / "run")
+    assert status == 0 and "rules not drawn: remedial" in err
+    (tmp_path / "run" / "run.json").unlink()
+    status, _, err = _graph_cli(capsys, path, "--run", tmp_path / "run")
+    assert status == 2
+    assert (
+        err
+        == f"postenroll-sim: {tmp_path / 'run'}: no run.json here; is this the --out folder of `postenroll-sim run`?\n"
+    )
+
+
+def test_the_report_shows_the_rules_and_the_lint_findings():
+    trap = SMALL.replace(
+        "{id: KIT, type: bundle, members: [M1]}",
+        "{id: KIT, type: bundle, members: [M1]}\n  - {id: X, type: online}",
+    )
+    page = build_report(simulate_replications(scenario(trap), 1))
+    assert "<h2>The rules</h2>" in page
+    assert page.index("<h2>The rules</h2>") < page.index("<h2>What each rule did</h2>")
+    assert "PE201 warning: no learner can ever be enrolled in X" in page
