@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from postenroll_sim import ScenarioError, load_scenario, parse_scenario, simulate
+from postenroll_sim import cli as cli_module
 from postenroll_sim.audit import (
     audit,
     history_from_enrollments,
@@ -132,25 +133,37 @@ def test_cli_audit_prints_counts_writes_the_folder_and_exits_1(tmp_path):
     assert refused.returncode == 2 and "holds an audit" in refused.stderr
 
 
-def test_cli_audit_exit_0_when_clean_and_2_for_bad_arguments(tmp_path):
+@pytest.fixture
+def invoke(capsys):
+    """The command line in this process (cheaper than a subprocess): exit code, out, err."""
+
+    def call(*args):
+        with pytest.raises(SystemExit) as info:
+            cli_module.main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return info.value.code, captured.out, captured.err
+
+    return call
+
+
+def test_cli_audit_exit_0_when_clean_and_2_for_bad_arguments(tmp_path, invoke):
+    showcase = ROOT / "scenarios/showcase.yaml"
     history = tmp_path / "clean.csv"
-    write_history(
-        history_from_enrollments(
-            simulate(load_scenario(ROOT / "scenarios/showcase.yaml")).enrollments
-        ),
-        history,
-    )
-    clean = cli("audit", ROOT / "scenarios/showcase.yaml", history)
-    assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "no discrepancies" in clean.stdout
-    no_out = cli("audit", ROOT / "scenarios/showcase.yaml", history, "--report")
-    assert no_out.returncode == 2 and "--out" in no_out.stderr
+    write_history(history_from_enrollments(simulate(load_scenario(showcase)).enrollments), history)
+    code, out, _ = invoke("audit", showcase, history, "--out", tmp_path / "clean")
+    assert code == 0 and "no discrepancies" in out
+    assert len(pd.read_parquet(tmp_path / "clean" / "discrepancies.parquet")) == 0
+    code, _, err = invoke("audit", showcase, history, "--report")
+    assert code == 2 and "--out" in err
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
-    busy = cli("audit", ROOT / "scenarios/showcase.yaml", history, "--out", tmp_path / "busy")
-    assert busy.returncode == 2 and "did not write" in busy.stderr
-    missing = cli("audit", ROOT / "scenarios/showcase.yaml", tmp_path / "nope.csv")
-    assert missing.returncode == 2 and "no such history file" in missing.stderr
+    code, _, err = invoke("audit", showcase, history, "--out", tmp_path / "busy")
+    assert code == 2 and "did not write" in err
+    assert sorted(p.name for p in (tmp_path / "busy").iterdir()) == ["notes.txt"]
+    code, _, err = invoke("audit", showcase, tmp_path / "nope.csv")
+    assert code == 2 and "no such history file" in err
+    code, _, err = invoke("audit", showcase, history, "--tolerance-days", "-1")
+    assert code == 2 and "tolerance-days" in err
 
 
 # ----- round trip: what the simulator did is what the rules say ---------------------------
@@ -162,14 +175,18 @@ ROUND_TRIP = [
     "curriculum-automation",
     "bypass-the-catalog",
     "prerequisites-vs-post-enrollments",
+    "ilc-capacity-under-recertification",  # attrition: leavers' jobs are skipped (S19.1, S29)
 ]
 
 
 @pytest.mark.parametrize("name", ROUND_TRIP)
 def test_round_trip_a_simulated_history_audits_clean(name, tmp_path):
     spec = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
-    enrollments = simulate(spec).enrollments
-    path = write_history(history_from_enrollments(enrollments), tmp_path / "history.csv")
+    run = simulate(spec)
+    enrollments = run.enrollments
+    path = write_history(
+        history_from_enrollments(enrollments, run.events), tmp_path / "history.csv"
+    )
     result = audit(spec, path, tolerance_days=0)  # exactly on time, not nearly
     assert result.discrepancies.empty, result.summary()
     posted = int((enrollments["method"] == "post_enrollment").sum())
@@ -386,6 +403,26 @@ def test_rule_changes_in_the_script_are_in_force_from_their_day():
     }
 
 
+def test_learners_who_left_per_the_history_trigger_nothing():
+    history = (
+        "learner,course,method,enrolled_day,completed_day,removed_day\n"
+        "ana,A,admin,0,3,\n"
+        "ana,B,post_enrollment,8,,\n"
+        "ana,D,post_enrollment,8,,\n"
+        "bo,A,admin,0,3,2\n"  # bo left on day 2: the completion on day 3 queues nothing
+        "bo,B,post_enrollment,8,,\n"
+    )
+    result = audit_text(CHAIN, history)
+    assert found(result) == {("unexpected", "bo", "B", None, 6, "S29")}
+    assert "bo was removed on day 2" in result.discrepancies.iloc[0]["explanation"]
+    with pytest.raises(ScenarioError) as info:
+        audit_text(CHAIN, history + "bo,C,admin,1,,4\n")
+    assert [str(p) for p in info.value.problems] == [
+        "history.csv:7: removed_day: bo was removed on day 4 here, but on day 2 on line 5: "
+        "a learner is removed once (S29)"
+    ]
+
+
 def test_bundle_members_and_curriculum_completions_come_from_the_history():
     scenario = """
     name: containers
@@ -509,7 +546,7 @@ def test_map_problems_and_missing_columns_are_located():
     assert [str(p) for p in info.value.problems] == [
         "map.yaml:1: columns.learnr: unknown column 'learnr' (did you mean 'learner'?); columns "
         "are record_id, learner, course, method, status, enrolled_at, enrolled_day, started_at, "
-        "started_day, completed_at, completed_day, failed_at, failed_day",
+        "started_day, completed_at, completed_day, failed_at, failed_day, removed_at, removed_day",
         "map.yaml:3: values.method.System: unknown method 'post_enrolment' (did you mean "
         "'post_enrollment'?); methods are admin, self, post_enrollment, bundle",
         "map.yaml:4: timezone: unknown time zone 'Europe/Londn' (did you mean 'Europe/London'?); "
@@ -527,16 +564,18 @@ def test_map_problems_and_missing_columns_are_located():
     ]
 
 
-def test_cli_bad_history_exit_2_with_located_lines_and_no_traceback(tmp_path):
+def test_cli_bad_history_exit_2_with_located_lines_and_no_traceback(tmp_path, invoke):
     history = tmp_path / "vendor.csv"
     history.write_text(
         (EXAMPLE / "history.csv").read_text().replace("18/01/2025 02:01", "31/02/2025 02:01")
         + "zed,WELCOME,Imported,06/01/2025 09:00,,,Completed\n"
     )
-    proc = cli("audit", EXAMPLE / "scenario.yaml", history, "--map", EXAMPLE / "map.yaml")
-    assert proc.returncode == 2
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 2, proc.stderr
+    code, _, err = invoke(
+        "audit", EXAMPLE / "scenario.yaml", history, "--map", EXAMPLE / "map.yaml"
+    )
+    assert code == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2, err
     assert lines[0].startswith(f"{history}:5: Date Enrolled: '31/02/2025 02:01' does not match")
     assert lines[1].startswith(f"{history}:21: Enrollment Type: unknown method 'Imported'")

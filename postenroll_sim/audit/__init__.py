@@ -73,14 +73,22 @@ def audit(
     return result
 
 
-def history_from_enrollments(enrollments: pd.DataFrame) -> pd.DataFrame:
+def history_from_enrollments(
+    enrollments: pd.DataFrame, events: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """A run's `enrollments` table (one replication) as a history in the documented columns
     (`record_id, learner, course, method, status` and the `*_day` numbers): what the LMS
-    would export had it behaved as the simulator did. Audited, it shows no discrepancy."""
-    if "replication" in enrollments.columns and enrollments["replication"].nunique() > 1:
-        raise ValueError("one replication at a time: filter the table on `replication` first")
+    would export had it behaved as the simulator did. Audited, it shows no discrepancy.
+    With the run's `events`, each learner who left has a `removed_day` (S29)."""
+    for frame in (enrollments, events):
+        if (
+            frame is not None
+            and "replication" in frame.columns
+            and frame["replication"].nunique() > 1
+        ):
+            raise ValueError("one replication at a time: filter the tables on `replication` first")
     frame = enrollments.sort_values("enrollment_id")
-    return pd.DataFrame(
+    history = pd.DataFrame(
         {
             "record_id": frame["enrollment_id"].astype("int64").to_numpy(),
             "learner": frame["learner_id"].astype("str").to_numpy(),
@@ -93,6 +101,11 @@ def history_from_enrollments(enrollments: pd.DataFrame) -> pd.DataFrame:
             "failed_day": frame["failed_day"].to_numpy(),
         }
     )
+    if events is not None:
+        left = events[events["event"] == "learner_removed"]
+        removed = dict(zip(left["learner_id"].astype("str"), left["day"], strict=True))
+        history["removed_day"] = history["learner"].map(removed).astype("float64")
+    return history
 
 
 def write_history(frame: pd.DataFrame, path: str | os.PathLike) -> Path:

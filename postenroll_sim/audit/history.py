@@ -27,7 +27,8 @@ from ..scenario import Problem, Scenario, ScenarioError
 from ..scenario.errors import Origin
 from ..scenario.loader import read_yaml
 
-MOMENTS = ("enrolled", "started", "completed", "failed")
+# A record's moments, and the learner's removal (S29: an export's "deactivated" date)
+MOMENTS = ("enrolled", "started", "completed", "failed", "removed")
 FIELDS = (
     "record_id",
     "learner",
@@ -80,6 +81,7 @@ class Record:
     started: float | None = None
     completed: float | None = None
     failed: float | None = None
+    removed: float | None = None  # when the learner was removed (left the organisation)
     date_only: bool = False  # the enrollment moment is a date without a time of day
     order: int = 0  # creation order: by enrollment moment, then line
     columns: dict[str, str] = field(default_factory=dict)  # moment -> the file's header
@@ -372,6 +374,7 @@ def parse_history(
         count += 1
         rows.read(start, row)
     problems += _check_superseding(rows.records, file)
+    problems += _check_removals(rows.records, file)
     if problems:
         raise ScenarioError(problems)
     records = rows.records
@@ -468,6 +471,7 @@ class _Rows:
                 started=found["started"][0] if found["started"] else None,
                 completed=found["completed"][0] if found["completed"] else None,
                 failed=found["failed"][0] if found["failed"] else None,
+                removed=found["removed"][0] if found["removed"] else None,
                 date_only=date_only,
                 columns={m: item[3] for m, item in found.items() if item is not None},
             )
@@ -637,6 +641,27 @@ def _check_record(found, status, status_column, course, bad) -> None:
                 else ""
             ),
         )
+
+
+def _check_removals(records: list[Record], file: str) -> list[Problem]:
+    """A learner is removed once: every row that says when must say the same."""
+    problems = []
+    first: dict[str, Record] = {}
+    for record in sorted(records, key=lambda r: r.line):
+        if record.removed is None:
+            continue
+        earlier = first.setdefault(record.learner, record)
+        if abs(earlier.removed - record.removed) > SAME_INSTANT:
+            problems.append(
+                Problem(
+                    file,
+                    record.line,
+                    (record.columns["removed"],),
+                    f"{record.learner} was removed on day {record.removed:g} here, but on day "
+                    f"{earlier.removed:g} on line {earlier.line}: a learner is removed once (S29)",
+                )
+            )
+    return problems
 
 
 def _check_superseding(records: list[Record], file: str) -> list[Problem]:

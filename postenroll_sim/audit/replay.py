@@ -44,7 +44,7 @@ from ..scenario import models
 from .history import SAME_INSTANT, History, Record
 
 LEARNER_ACTIONS = (models.Enroll, models.Start, models.Complete, models.Fail)
-ENROLL, START, COMPLETE_EVENT, FAIL = range(4)
+ENROLL, START, COMPLETE_EVENT, FAIL, REMOVE = range(5)
 _VERB = {"enrolled": "was enrolled in", "completed": "completed", "failed": "failed"}
 
 
@@ -151,19 +151,26 @@ class Replay(Model):
         for index, record in enumerate(self.records):
             curriculum = plan.course_types[self.course_code[index]] == CURRICULUM
             if record.method != "post_enrollment":
-                events.append((record.enrolled, False, record.order, ENROLL, index))
+                events.append((record.enrolled, 0, record.order, ENROLL, index))
             else:
                 self.unapplied.setdefault(
                     (self.learner_code[index], self.course_code[index]), []
                 ).append(index)
             if record.started is not None:
-                events.append((record.started, False, record.order, START, index))
+                events.append((record.started, 0, record.order, START, index))
             for day, kind in ((record.completed, COMPLETE_EVENT), (record.failed, FAIL)):
                 if day is not None:
                     # a curriculum completes after the member completion that completes it
-                    events.append(
-                        (day, curriculum and kind == COMPLETE_EVENT, record.order, kind, index)
-                    )
+                    late = int(curriculum and kind == COMPLETE_EVENT)
+                    events.append((day, late, record.order, kind, index))
+        removed: dict[int, int] = {}  # learner -> a record saying when they were removed
+        for index, record in enumerate(self.records):
+            if record.removed is not None:
+                removed.setdefault(self.learner_code[index], index)
+        for index in removed.values():  # after everything else of that instant
+            record = self.records[index]
+            events.append((record.removed, 2, record.order, REMOVE, index))
+            self.removed_on.setdefault(record.learner, record.removed)
         events.sort()
         groups = self._groups
         last = None
@@ -198,7 +205,9 @@ class Replay(Model):
 
     def _run_history(self, at: float, group: int) -> None:
         for kind, index in self._groups[group]:
-            if kind == ENROLL:
+            if kind == REMOVE:
+                self.lms.remove_learner(self.learner_code[index])
+            elif kind == ENROLL:
                 record = self.records[index]
                 method = METHOD_CODE[record.method]
                 self._entered(
