@@ -42,8 +42,12 @@ def test_readme_console_command_runs(command, tmp_path):
     proc = subprocess.run(
         command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=300
     )
-    expected = 2 if "ten-mistakes" in command else 0
+    # `audit` of the example exits 1: it finds the discrepancies the example holds
+    expected = 2 if "ten-mistakes" in command else 1 if " audit examples/" in command else 0
     assert proc.returncode == expected, f"{command}\n{proc.stdout}\n{proc.stderr}"
+    if " audit " in command:
+        assert "3 discrepancies: 1 missing, 1 unexpected, 1 off-time" in proc.stdout
+        assert (tmp_path / "out" / "audit" / "report.html").exists()
     if "ten-mistakes" in command:
         shown = [b for b in _blocks("console") if "ten-mistakes" in b][0]
         for line in shown.splitlines()[1:]:
