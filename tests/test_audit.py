@@ -348,6 +348,15 @@ def test_two_rules_wanting_one_course_at_one_instant_miss_it_once():
     result = audit_text(scenario, doubled)
     assert found(result) == {("unexpected", "ana", "X", "R2", 4, "S19.2")}
     assert "R2's job" in result.discrepancies.iloc[0]["explanation"]
+    # one rule, one job, two records: the second repeats the first
+    single = scenario.replace(
+        "          - {id: R2, when: completed, delay_days: 2, courses: [X]}\n", ""
+    )
+    result = audit_text(single, doubled)
+    assert found(result) == {("unexpected", "ana", "X", "R1", 4, "S19.2")}
+    assert (
+        "the record on line 3; this one repeats it" in result.discrepancies.iloc[0]["explanation"]
+    )
 
 
 def test_a_record_the_rules_skip_is_unexpected_with_the_reason():

@@ -16,6 +16,7 @@ import contextlib
 import csv
 import datetime as dt
 import difflib
+import io
 import math
 import re
 import zoneinfo
@@ -345,7 +346,7 @@ def parse_history(
 ) -> History:
     mapping = mapping or HistoryMap()
     problems: list[Problem] = []
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=mapping.delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
     try:
         header = next(reader)
     except StopIteration:

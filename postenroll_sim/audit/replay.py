@@ -123,6 +123,7 @@ class Replay(Model):
         self.pending: dict[int, dict[int, float]] = {}  # learner -> queued job -> its instant
         self.claimed: set[tuple[int, int]] = set()  # (job, target) answered before it ran
         self.requirements: list[Requirement] = []
+        self.requirement_of: dict[tuple[int, int], Requirement] = {}  # (job, target) ->
         self.unexpected: list[Unexpected] = []
         self.last_decision: dict[tuple[int, int], tuple[int, int, float, int]] = {}
         self._decoded = 0  # bytes of the jobs' outcomes read into last_decision
@@ -332,6 +333,7 @@ class Replay(Model):
             state,
         )
         self.requirements.append(requirement)
+        self.requirement_of[(job, target)] = requirement
         return requirement
 
     def _state(self, learner: int, target: int, job: int) -> str:
@@ -409,34 +411,48 @@ class Replay(Model):
                 "gets no enrollments (S29).",
             )
         decision = self.last_decision.get((learner, course))
-        if decision is not None and decision[1] in _SKIPS:
+        if decision is not None:
             job, outcome, processed, reason = decision
             rule, source, trigger, trigger_enrollment, queued, _ = JOB_ROW.unpack_from(
                 lms.jobs.rows, job * JOB_ROW.size
             )
-            ran = (
-                f"{plan.rule_ids[rule]}'s job (from {who} {'being enrolled in' if TRIGGERS[trigger] == 'enrolled' else _VERB[TRIGGERS[trigger]]} "
-                f"{plan.course_ids[source]} on {self.when(queued)}, line {self._line(trigger_enrollment)}) "
-                f"ran on {self.when(processed)} and skipped {name}: "
+            verb = (
+                "being enrolled in" if TRIGGERS[trigger] == "enrolled" else _VERB[TRIGGERS[trigger]]
             )
+            ran = (
+                f"{plan.rule_ids[rule]}'s job (from {who} {verb} {plan.course_ids[source]} on "
+                f"{self.when(queued)}, line {self._line(trigger_enrollment)}) ran on "
+                f"{self.when(processed)} and "
+            )
+            answered = self.requirement_of.get((job, course))
             if outcome == O_OPEN:
                 why, s_rule = (
-                    f"{who} already had an open enrollment in it (line {self._line(reason)})",
+                    f"skipped {name}: {who} already had an open enrollment in it "
+                    f"(line {self._line(reason)})",
                     "S19.2",
                 )
             elif outcome == O_COMPLETED:
                 why, s_rule = (
-                    f"{who} had already completed it (line {self._line(reason)}) and the rule "
-                    "does not allow consecutive enrollments",
+                    f"skipped {name}: {who} had already completed it (line {self._line(reason)}) "
+                    "and the rule does not allow consecutive enrollments",
                     "S19.3",
                 )
             elif outcome == O_REMOVED:
-                why, s_rule = f"{who} had been removed (S29)", "S19.1"
+                why, s_rule = f"skipped {name}: {who} had been removed (S29)", "S19.1"
+            elif outcome == O_CASCADE:
+                why, s_rule = f"did not enroll in {name}: the cascade limit stopped it", "S22"
+            elif answered is not None and answered.record is not None:
+                why, s_rule = (
+                    f"its enrollment is the record on line {answered.record.line}; this one "
+                    "repeats it (the rules enroll once: the first would make a second job skip)",
+                    "S19.2",
+                )
             else:
-                why, s_rule = "the cascade limit stopped it", "S22"
-            return Unexpected(
-                record, learner, course, rule, s_rule, f"{head}{ran}{why} ({s_rule})."
-            )
+                why = s_rule = None
+            if why is not None:
+                return Unexpected(
+                    record, learner, course, rule, s_rule, f"{head}{ran}{why} ({s_rule})."
+                )
         rules = [v for v in lms.version_of.values() if course in v.targets]
         if rules:
             listed = "; ".join(self.rule_text(v) for v in rules)
@@ -513,6 +529,3 @@ def _span(days: float) -> str:
         hours = days * 24
         return f"{hours:.3g} hour{'' if round(hours, 3) == 1 else 's'}"
     return f"{days:.4g} day{'' if days == 1 else 's'}"
-
-
-_SKIPS = (O_OPEN, O_COMPLETED, O_REMOVED, O_CASCADE)
