@@ -8,6 +8,7 @@ that cannot be written or read); 3 an internal error (a bug: please report it);
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import traceback
@@ -449,6 +450,8 @@ def audit(scenario, history, map_file, tolerance_days, out, force, fmt, make_rep
         _fail(f"no such map file: {map_file}")
     if make_report and out is None:
         _fail("--report writes report.html into the --out folder: name one with --out DIR")
+    if tolerance_days is not None and not math.isfinite(tolerance_days):
+        _fail(f"--tolerance-days must be a finite number of days >= 0, got {tolerance_days}")
     from .audit import audit as audit_history
     from .audit import load_map, read_history
 

@@ -162,8 +162,9 @@ def test_cli_audit_exit_0_when_clean_and_2_for_bad_arguments(tmp_path, invoke):
     assert sorted(p.name for p in (tmp_path / "busy").iterdir()) == ["notes.txt"]
     code, _, err = invoke("audit", showcase, tmp_path / "nope.csv")
     assert code == 2 and "no such history file" in err
-    code, _, err = invoke("audit", showcase, history, "--tolerance-days", "-1")
-    assert code == 2 and "tolerance-days" in err
+    for bad in ("-1", "nan", "inf"):
+        code, _, err = invoke("audit", showcase, history, "--tolerance-days", bad)
+        assert code == 2 and "tolerance-days" in err, err
 
 
 # ----- round trip: what the simulator did is what the rules say ---------------------------

@@ -61,8 +61,8 @@ def audit(
     if not isinstance(history, History):
         history = read_history(history, scenario, mapping)
     tolerance = DEFAULT_TOLERANCE_DAYS if tolerance_days is None else float(tolerance_days)
-    if not tolerance >= 0:
-        raise ValueError(f"tolerance_days must be a number of days >= 0, got {tolerance_days!r}")
+    if not 0 <= tolerance < float("inf"):
+        raise ValueError(f"tolerance_days must be a finite number of days >= 0, got {tolerance_days!r}")
     started = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     replay = Replay(compile_plan(scenario), history, tolerance)
     replay.run()
