@@ -9,8 +9,6 @@ S19 skips, removal, bundles, curricula) each have a small case; bad input is loc
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 
 import pandas as pd
@@ -30,15 +28,6 @@ from conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "audit"
 HEADER = "learner,course,method,enrolled_day,started_day,completed_day,failed_day,status\n"
-
-
-def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "postenroll_sim", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def found(result) -> set[tuple]:
@@ -101,38 +90,6 @@ def test_the_example_honours_the_rule_change_in_its_script():
     assert row["offset_days"] == pytest.approx(7.0)
 
 
-def test_cli_audit_prints_counts_writes_the_folder_and_exits_1(tmp_path):
-    out = tmp_path / "audit"
-    proc = cli(
-        "audit",
-        EXAMPLE / "scenario.yaml",
-        EXAMPLE / "history.csv",
-        "--map",
-        EXAMPLE / "map.yaml",
-        "--out",
-        out,
-        "--format",
-        "csv",
-        "--report",
-    )
-    assert proc.returncode == 1, proc.stderr
-    assert "3 discrepancies: 1 missing, 1 unexpected, 1 off-time" in proc.stdout
-    assert (
-        "the rules required 14 post enrollments: 12 on time, 1 off-time, 1 missing" in proc.stdout
-    )
-    table = pd.read_csv(out / "discrepancies.csv", dtype=str, keep_default_na=False)
-    assert sorted(table["kind"]) == ["missing", "off-time", "unexpected"]
-    meta = json.loads((out / "run.json").read_text())
-    assert meta["complete"] is True and meta["command"] == "audit"
-    assert meta["counts"]["discrepancies"] == 3 and meta["tolerance_days"] == pytest.approx(1 / 24)
-    assert [f["name"] for f in meta["files"]] == ["discrepancies.csv", "report.html"]
-    page = (out / "report.html").read_text()
-    assert "carl" in page and "off-time" in page and "safety-retry" in page
-    # a run's report command refuses the folder: it holds an audit, not a run
-    refused = cli("report", out)
-    assert refused.returncode == 2 and "holds an audit" in refused.stderr
-
-
 @pytest.fixture
 def invoke(capsys):
     """The command line in this process (cheaper than a subprocess): exit code, out, err."""
@@ -144,6 +101,36 @@ def invoke(capsys):
         return info.value.code, captured.out, captured.err
 
     return call
+
+
+def test_cli_audit_prints_counts_writes_the_folder_and_exits_1(tmp_path, invoke):
+    out = tmp_path / "audit"
+    code, stdout, stderr = invoke(
+        "audit",
+        EXAMPLE / "scenario.yaml",
+        EXAMPLE / "history.csv",
+        "--map",
+        EXAMPLE / "map.yaml",
+        "--out",
+        out,
+        "--format",
+        "csv",
+        "--report",
+    )
+    assert code == 1, stderr
+    assert "3 discrepancies: 1 missing, 1 unexpected, 1 off-time" in stdout
+    assert "the rules required 14 post enrollments: 12 on time, 1 off-time, 1 missing" in stdout
+    table = pd.read_csv(out / "discrepancies.csv", dtype=str, keep_default_na=False)
+    assert sorted(table["kind"]) == ["missing", "off-time", "unexpected"]
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["complete"] is True and meta["command"] == "audit"
+    assert meta["counts"]["discrepancies"] == 3 and meta["tolerance_days"] == pytest.approx(1 / 24)
+    assert [f["name"] for f in meta["files"]] == ["discrepancies.csv", "report.html"]
+    page = (out / "report.html").read_text()
+    assert "carl" in page and "off-time" in page and "safety-retry" in page
+    # a run's report command refuses the folder: it holds an audit, not a run
+    code, _, stderr = invoke("report", out)
+    assert code == 2 and "holds an audit" in stderr
 
 
 def test_cli_audit_exit_0_when_clean_and_2_for_bad_arguments(tmp_path, invoke):
