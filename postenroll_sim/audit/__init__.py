@@ -62,7 +62,9 @@ def audit(
         history = read_history(history, scenario, mapping)
     tolerance = DEFAULT_TOLERANCE_DAYS if tolerance_days is None else float(tolerance_days)
     if not 0 <= tolerance < float("inf"):
-        raise ValueError(f"tolerance_days must be a finite number of days >= 0, got {tolerance_days!r}")
+        raise ValueError(
+            f"tolerance_days must be a finite number of days >= 0, got {tolerance_days!r}"
+        )
     started = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     replay = Replay(compile_plan(scenario), history, tolerance)
     replay.run()
