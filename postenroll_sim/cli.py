@@ -8,6 +8,7 @@ that cannot be written or read); 3 an internal error (a bug: please report it);
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import traceback
@@ -524,6 +525,74 @@ def explain(scenario, learner, course, replication, seed):
     except ExplainError as exc:
         _fail(str(exc))
     click.echo(as_text(frame))
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("history", type=click.Path(dir_okay=False))
+@click.option(
+    "--map",
+    "map_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A YAML file that says how to read the LMS's export: columns, values, timezone, "
+    "date_format, day0 (docs/audit.md).",
+)
+@click.option(
+    "--tolerance-days",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="How far from its due time (or daily run, S3) a post enrollment is still on "
+    "time  [default: 1/24, one hour]",
+)
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(),
+    help="Folder for the discrepancy table (and report.html), with its run.json.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a folder that holds other files; only the tool's own files are replaced.",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True)
+@click.option("--report", "make_report", is_flag=True, help="Also write report.html (needs --out).")
+def audit(scenario, history, map_file, tolerance_days, out, force, fmt, make_report):
+    """Audit an LMS's enrollment HISTORY (CSV) against the rules of SCENARIO: post
+    enrollments the rules require that are missing, unexpected ones, and off-time ones.
+    Exit 0: none; 1: discrepancies found; 2: bad input (every bad row located)."""
+    if not Path(scenario).is_file():
+        _fail(f"no such scenario file: {scenario}")
+    if not Path(history).is_file():
+        _fail(f"no such history file: {history}")
+    if map_file is not None and not Path(map_file).is_file():
+        _fail(f"no such map file: {map_file}")
+    if make_report and out is None:
+        _fail("--report writes report.html into the --out folder: name one with --out DIR")
+    if tolerance_days is not None and not math.isfinite(tolerance_days):
+        _fail(f"--tolerance-days must be a finite number of days >= 0, got {tolerance_days}")
+    from .audit import audit as audit_history
+    from .audit import load_map, read_history
+
+    spec = _load(scenario)
+    mapping = load_map(map_file) if map_file is not None else None
+    records = read_history(history, spec, mapping)  # every bad row, located, before anything
+    folder = OutputFolder.claim(out, force) if out is not None else None
+    try:
+        result = audit_history(
+            spec, records, mapping, tolerance_days=tolerance_days, source=scenario
+        )
+        result.map_file = map_file
+    except BaseException:
+        if folder is not None:
+            folder.discard()
+        raise
+    click.echo(result.summary(out))
+    if folder is not None:
+        written = result.write(folder, format=fmt, report=make_report, arguments=_arguments())
+        click.echo("wrote " + ", ".join(str(p) for p in written))
+    sys.exit(result.exit_code)
 
 
 @cli.command()

@@ -5,6 +5,7 @@ and the recorder (which builds the tables) share one definition.
 """
 
 TABLES = ("enrollments", "jobs", "events", "sessions")  # what a run writes, in this order
+AUDIT_TABLES = ("discrepancies",)  # what `audit` writes (docs/audit.md)
 FORMATS = ("parquet", "csv")
 
 METHODS = ("admin", "self", "post_enrollment", "bundle")

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from .columns import FORMATS, TABLES
+from .columns import AUDIT_TABLES, FORMATS, TABLES
 
 RUN_JSON = "run.json"
 REPORT_NAME = "report.html"
@@ -47,7 +47,7 @@ class OutputError(Exception):
 
 def owned_names() -> frozenset[str]:
     """Every file name the tool writes into an output folder."""
-    tables = {f"{name}.{fmt}" for name in TABLES for fmt in FORMATS}
+    tables = {f"{name}.{fmt}" for name in TABLES + AUDIT_TABLES for fmt in FORMATS}
     return frozenset(tables | {RUN_JSON, REPORT_NAME})
 
 

@@ -333,6 +333,11 @@ def read_run(folder: str | Path) -> tuple[Result, str]:
     incomplete, damaged, or not written by `postenroll-sim run`)."""
     folder = Path(folder)
     meta = read_meta(folder)
+    if meta.get("command") == "audit":
+        raise OutputError(
+            f"{folder} holds an audit, not a run: its page is written by "
+            "`postenroll-sim audit ... --out DIR --report`"
+        )
     tables = read_tables(folder, meta)
     try:
         scenario = Scenario.model_validate(meta["scenario"])

@@ -43,12 +43,20 @@ def test_readme_console_command_runs(command, tmp_path):
     proc = subprocess.run(
         command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=300
     )
-    # the examples of what goes wrong: an invalid scenario (2), a lint finding (1)
-    shown_in = {"ten-mistakes": (2, proc.stderr), "repeat-failure": (1, proc.stdout)}
+    # the examples of what goes wrong: an invalid scenario (2), a lint finding (1), and
+    # `audit` of the example (1: it finds the discrepancies the example holds)
+    shown_in = {
+        "ten-mistakes": (2, proc.stderr),
+        "repeat-failure": (1, proc.stdout),
+        " audit examples/": (1, proc.stdout),
+    }
     example = next((name for name in shown_in if name in command), None)
     expected, output = shown_in.get(example, (0, ""))
     assert proc.returncode == expected, f"{command}\n{proc.stdout}\n{proc.stderr}"
-    if example:
+    if " audit " in command:
+        assert "3 discrepancies: 1 missing, 1 unexpected, 1 off-time" in proc.stdout
+        assert (tmp_path / "out" / "audit" / "report.html").exists()
+    elif example:
         shown = [b for b in _blocks("console") if example in b][0]
         for line in shown.splitlines()[1:]:
             if line.startswith(("tests/", "    fix:")):

@@ -37,6 +37,10 @@ def daily_run_at(due: float, hour: int) -> float:
 
 
 class Model:
+    # The LMS a model drives. An audit of a real LMS history (postenroll_sim/audit) drives
+    # a subclass that notes what the rules require instead of enrolling.
+    lms_type: type[LMS] = LMS
+
     def __init__(
         self,
         plan: Plan,
@@ -53,7 +57,7 @@ class Model:
         self.recorder = recorder_type(plan.course_ids, plan.course_types, plan.rule_ids)
         self.clock = Clock(self.env, plan.scenario.horizon_days)
         self.clock.on_advance = on_advance
-        self.lms = LMS(plan, self.clock, self.recorder, self._schedule_job)
+        self.lms = self.lms_type(plan, self.clock, self.recorder, self._schedule_job)
         self.store = self.lms.store
         streams = Streams(seed if seed is not None else np.random.SeedSequence(plan.scenario.seed))
         self.behaviours = Behaviours(self.clock, self.lms, plan, streams)
