@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import jupytext
 import pytest
 from nbclient import NotebookClient
@@ -9,6 +11,7 @@ from nbclient import NotebookClient
 from conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
+PLOTS = re.compile(r"\bP\.(?!course_colors\b)\w+\(")  # a call that draws a figure
 
 
 def test_there_are_four_notebooks():
@@ -37,3 +40,8 @@ def test_notebook_executes(path, monkeypatch):
         if o.output_type == "error"
     ]
     assert not errors
+    plotting = [c for c in notebook.cells if c.cell_type == "code" and PLOTS.search(c.source)]
+    assert plotting, "every notebook draws its answers"
+    for cell in plotting:  # each figure is shown, not only made (`<Figure size ...>` as text)
+        shown = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        assert shown, f"no figure shown by the cell:\n{cell.source}"

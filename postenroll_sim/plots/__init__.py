@@ -8,13 +8,14 @@ figure says what it counts and in which unit.
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as _MatplotlibFigure
 from matplotlib.ticker import PercentFormatter
 
 from ..analysis.timing import END_TO_END
@@ -41,6 +42,16 @@ STYLE = {
     "legend.frameon": False,
     "legend.fontsize": 9,
 }
+
+
+class Figure(_MatplotlibFigure):
+    """A matplotlib Figure that shows itself in Jupyter (as a PNG) without pyplot: figures
+    made here never go through pyplot, so no backend registers a display for them."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
 
 
 def course_colors(course_ids: list[str]) -> dict[str, tuple]:
