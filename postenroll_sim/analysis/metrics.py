@@ -231,15 +231,20 @@ def compliance(
         present = (
             pd.DataFrame({"joined": joined}).join(left.rename("left")).fillna({"left": np.inf})
         )
+        joined_day = present["joined"].to_numpy()
+        left_day = present["left"].to_numpy()
         mine = done[done["replication"] == replication]
-        who = as_str(mine["learner_id"]).to_numpy()
+        who = present.index.get_indexer(as_str(mine["learner_id"]))  # -1: never present
         when = mine["completed_day"].to_numpy()
+        known = who >= 0
+        who, when = who[known], when[known]
         row = []
         for t in grid:
-            active = present[(present["joined"] <= t) & (present["left"] > t)].index
-            valid = (when <= t) & (when > t - validity_days)
-            holders = np.intersect1d(np.unique(who[valid]), active.to_numpy(dtype=str))
-            row.append(len(holders) / len(active) if len(active) else np.nan)
+            active = (joined_day <= t) & (left_day > t)
+            holds = np.zeros(len(active), dtype=bool)
+            holds[who[(when <= t) & (when > t - validity_days)]] = True
+            count = int(active.sum())
+            row.append(int((holds & active).sum()) / count if count else np.nan)
         shares.append(row)
     values = np.array(shares, dtype=float)
     return pd.DataFrame(
