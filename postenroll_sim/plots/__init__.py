@@ -30,6 +30,7 @@ OUTCOME_COLORS = {
     "cascade_limit": "#c62828",
     "pending": "#90a4ae",
 }
+VARIANT_STYLES = ["-", "--", "-.", ":"]
 VARIANT_COLORS = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037"]
 STYLE = {
     "figure.dpi": 110,
@@ -356,13 +357,7 @@ def learner_gantt(
     if note:
         ax.text(0, 1.02, note, transform=ax.transAxes, fontsize=9, color="0.4")
     _time_axis(ax, start_date)
-    ax.legend(
-        handles=_gantt_legend(),
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.14 if start_date is None else -0.1),
-        ncol=3,
-        fontsize=8,
-    )
+    fig.legend(handles=_gantt_legend(), loc="outside lower center", ncol=3, fontsize=8)
     _place_labels(fig, ax, labels, start_date, half)
     return fig
 
@@ -417,10 +412,11 @@ def _place_labels(fig, ax, labels, start_date, half) -> None:
                 taken.append((text, extent))
                 break
             text.remove()
-        else:  # no room in either lane: count it on the label it runs into
-            neighbour = placed[(y, 0)][-1][0]
+        else:  # no room in either lane: count it on the last label above the bar
+            neighbour, _ = placed[(y, 0)][-1]
             base, _, more = neighbour.get_text().partition(" +")
             neighbour.set_text(f"{base} +{int(more or 0) + 1}")
+            placed[(y, 0)][-1] = (neighbour, neighbour.get_window_extent(renderer))
 
 
 def seat_utilisation_bars(
@@ -622,7 +618,8 @@ def variant_lines(
     for i, (label, curve) in enumerate(curves.items()):
         color = VARIANT_COLORS[i % len(VARIANT_COLORS)]
         xs = curve[x].to_numpy() if x == "days" else _x(curve[x], start_date)
-        ax.plot(xs, curve["mean"], color=color, linewidth=2, label=label)
+        style = VARIANT_STYLES[i % len(VARIANT_STYLES)]  # overlapping lines stay apart
+        ax.plot(xs, curve["mean"], style, color=color, linewidth=2, label=label)
         ax.fill_between(xs, curve["p05"], curve["p95"], color=color, alpha=0.15, linewidth=0)
     if share:
         ax.set_ylim(0, 1.02)
