@@ -276,6 +276,9 @@ def rule_outcome_bars(outcomes: pd.DataFrame, replications: int | None = None) -
         + (", mean per replication" if replications and replications > 1 else "")
     )
     ax.set_title("What each rule did\n", loc="left")
+    ax.text(
+        0, 1.02, _replications_note(replications), transform=ax.transAxes, fontsize=9, color="0.4"
+    )
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize=8)
     return fig
 
