@@ -402,7 +402,8 @@ def _recertification_sections(result, replications, colors, progress) -> list[Se
             else f"day {peak['period_day']:g}"
         )
         text += (
-            f" Peak: {_band(peak['mean'], peak['p05'], peak['p95'], 'count', reps)} people in "
+            f" Peak: {_band(peak['mean'], peak['p05'], peak['p95'], 'count', reps)} "
+            f"{'person' if peak['mean'] == 1 else 'people'} in "
             f"one week (each replication's busiest week); on average the busiest week starts {when}."
         )
         body += _img(P.recertification_bars(load, 7.0, start, colors, reps, total, peak))

@@ -68,10 +68,19 @@ def _x(days, start_date: dt.date | None):
     return (pd.Timestamp(start_date) + pd.to_timedelta(days, unit="D")).to_numpy()
 
 
+def _edges(days, start_date: dt.date | None) -> np.ndarray:
+    """Period edges as numbers matplotlib can draw steps at (date numbers with a start date)."""
+    days = np.asarray(days, dtype=float)
+    if start_date is None:
+        return days
+    return mdates.date2num(_x(days, start_date))
+
+
 def _time_axis(ax, start_date: dt.date | None, label: str = "day of the simulation") -> None:
     if start_date is None:
         ax.set_xlabel(label)
     else:
+        ax.xaxis_date()
         locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -154,33 +163,37 @@ def stacked_volume(
     order = list(dict.fromkeys(volume[by]))  # the analysis keeps catalog order; pivot sorts
     table = table[[c for c in order if c in table.columns]]
     table = table.loc[:, table.sum() > 0]
-    x = _x(table.index, start_date)
-    width = period_days * 0.9 if start_date is None else pd.Timedelta(days=period_days * 0.9)
+    # one filled step outline per group (a bar per period, drawn as one shape: fast)
+    edges = _edges(
+        np.append(table.index.to_numpy(dtype=float), table.index.max() + period_days), start_date
+    )
     bottom = np.zeros(len(table))
     colors = colors or {}
     for i, column in enumerate(table.columns):
-        ax.bar(
-            x,
-            table[column].to_numpy(),
-            width=width,
-            bottom=bottom,
-            align="edge",
+        top = bottom + table[column].to_numpy()
+        ax.stairs(
+            top,
+            edges,
+            baseline=bottom.copy(),
+            fill=True,
             color=colors.get(column, PALETTE[i % len(PALETTE)]),
             label=column,
             linewidth=0,
         )
-        bottom += table[column].to_numpy()
-    if total_band is not None and replications and replications > 1:
-        mid = _x(total_band["period_day"] + period_days / 2, start_date)
-        ax.fill_between(
-            mid,
-            total_band["p05"],
-            total_band["p95"],
+        bottom = top
+    if total_band is not None and replications and replications > 1 and len(total_band):
+        days = total_band["period_day"].to_numpy(dtype=float)
+        ax.stairs(
+            total_band["p95"].to_numpy(),
+            _edges(np.append(days, days.max() + period_days), start_date),
+            baseline=total_band["p05"].to_numpy(),
+            fill=True,
             color="0.2",
-            alpha=0.15,
-            step="mid",
+            alpha=0.18,
+            linewidth=0,
             label="total, 5-95%",
         )
+    ax.set_ylim(bottom=0)
     unit = "week" if period_days == 7 else f"{period_days:g} days"
     _counts(ax.yaxis)
     ax.set_ylabel(f"{ylabel} per {unit}")
@@ -588,7 +601,8 @@ def recertification_bars(
         ax.set_ylim(top=top * 1.18)
     if peak is not None and peak.get("period_day") is not None:
         day = peak["period_day"]
-        text = f"peak {peak['mean']:,.0f} people in a week"
+        who = "person" if round(peak["mean"], 1) == 1 else "people"
+        text = f"peak {peak['mean']:,.{0 if peak['mean'] >= 10 else 1}f} {who} in a week"
         if replications and replications > 1:
             text += f" (5-95%: {peak['p05']:,.0f}-{peak['p95']:,.0f})"
         ax.annotate(
