@@ -168,7 +168,7 @@ def simulate(
     with tqdm(
         total=scenario.horizon_days,
         unit="day",
-        bar_format="{l_bar}{bar}| day {n:.0f}/{total:.0f} [{elapsed}<{remaining}]",
+        bar_format="{l_bar}{bar}| day {n:.0f}/{total:.0f} [{elapsed}<{remaining}{postfix}]",
         disable=None if progress else True,
         leave=False,
     ) as bar:
@@ -184,7 +184,7 @@ def simulate(
         )
         model.run()
         if not bar.disable:  # a third of a large run: say so rather than sit at 100%
-            bar.set_postfix_str(f"building tables ({', '.join(tables)})", refresh=True)
+            bar.set_postfix_str("building tables", refresh=True)
         built = model.recorder.tables(
             replication=replication, start_date=scenario.start_date, which=tables, release=True
         )

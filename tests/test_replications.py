@@ -255,3 +255,16 @@ def test_long_steps_say_what_they_do_on_a_terminal_only():
     quiet = Terminal()
     Status(False, quiet)("building tables")  # --no-progress
     assert quiet.getvalue() == ""
+
+
+def test_a_single_run_says_when_it_builds_its_tables(spec, monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    simulate(spec, progress=True)
+    assert "day 120/120" in screen.getvalue() and "building tables" in screen.getvalue()
