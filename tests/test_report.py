@@ -191,6 +191,8 @@ def test_a_two_variant_sweep_of_400_learners_reports_400_per_variant(tmp_path):
         assert list(keys["learners"]) == [400.0, 400.0]
     with pytest.raises(ValueError, match="sweep variants"):
         A.enrollment_volume(result.enrollments, 20)  # never pooled silently
+    with pytest.raises(ValueError, match="sweep variants"):
+        A.key_numbers(result)
     page = build_report(result, str(path))
     learners_row = re.search(r"<tr><th>learners</th>(.*?)</tr>", page).group(1)
     assert learners_row.count(">400<") == 2 and "800" not in learners_row

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .core import as_str, replications_of
+from .core import as_str, one_variant, replications_of
 from .ilc import seat_summary, session_waits
 from .metrics import compliance, re_enrollments
 from .rules import curricula as curricula_of
@@ -89,6 +89,7 @@ def key_numbers(
     the horizon to report (default: the scenario's recertifying courses)."""
     scenario = result.scenario
     e, j, ev, s = result.enrollments, result.jobs, result.events, result.sessions
+    one_variant(e, j, ev, s)  # a sweep: one variant at a time (Result.split_variants())
     horizon = scenario.horizon_days
     replications = replications or replications_of(*[t for t in (e, j, ev, s) if t is not None])
     out = pd.DataFrame(index=pd.Index(replications, name="replication"))

@@ -127,9 +127,23 @@ def completion_curves(
     for i, (step, rows) in enumerate(curve.groupby("step", sort=False)):
         color = "black" if step == END_TO_END else colors.get(step, PALETTE[i % len(PALETTE)])
         style = "--" if step == END_TO_END else "-"
-        ax.plot(rows["days"], rows["mean"], style, color=color, label=step, linewidth=2)
+        ax.plot(
+            rows["days"],
+            rows["mean"],
+            style,
+            color=color,
+            label=step,
+            linewidth=2,
+            drawstyle="steps-post",  # Kaplan-Meier curves are steps
+        )
         ax.fill_between(
-            rows["days"], rows["p05"], rows["p95"], color=color, alpha=0.15, linewidth=0
+            rows["days"],
+            rows["p05"],
+            rows["p95"],
+            color=color,
+            alpha=0.15,
+            linewidth=0,
+            step="post",
         )
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -242,8 +256,10 @@ def backlog_curve(
     """Jobs queued and not yet processed, over time."""
     fig, ax = _figure(9, 3.6)
     x = _x(backlog["day"], start_date)
-    ax.plot(x, backlog["mean"], color="#6a1b9a", linewidth=2)
-    ax.fill_between(x, backlog["p05"], backlog["p95"], color="#6a1b9a", alpha=0.18, linewidth=0)
+    ax.plot(x, backlog["mean"], color="#6a1b9a", linewidth=2, drawstyle="steps-post")
+    ax.fill_between(
+        x, backlog["p05"], backlog["p95"], color="#6a1b9a", alpha=0.18, linewidth=0, step="post"
+    )
     ax.set_ylim(bottom=0)
     _counts(ax.yaxis)
     ax.set_ylabel("jobs waiting")
@@ -530,7 +546,7 @@ def wait_histogram(waits: pd.DataFrame, replications: list[int] | None = None) -
             ax.text(
                 median,
                 0.98,
-                f" median {median:.1f} days",
+                f" median {median:.1f} days" + (" (mean of replications)" if n > 1 else ""),
                 va="top",
                 transform=ax.get_xaxis_transform(),
                 fontsize=9,
