@@ -708,6 +708,8 @@ def _compare_path(variants, path, reason, replications, progress) -> list[Sectio
         for label, v in variants
     }
     timings = {label: t for label, t in timings.items() if len(t)}
+    if not timings:
+        return []
     done = pd.concat(
         [
             t.loc[t["completed"] & (t["step"] == END_TO_END), "duration_days"]

@@ -339,3 +339,20 @@ def scenario_jobs():
     return pd.DataFrame(
         {"replication": [0], "job_id": [0], "queued_day": [0.0], "processed_day": [2.0]}
     )
+
+
+def test_reports_of_runs_where_nothing_happened(tmp_path):
+    from postenroll_sim.runner import simulate_variants
+    from postenroll_sim.scenario.variants import variants
+
+    path = tmp_path / "nobody.yaml"
+    path.write_text(
+        "name: nobody\nhorizon_days: 10\ncourses:\n"
+        "  - {id: A, type: online, post_enrollments: [{when: completed, delay_days: 0, courses: [B]}]}\n"
+        "  - {id: B, type: online}\n"
+    )
+    sweep = simulate_variants(variants(path, ["horizon_days=10,20"]), replications=2)
+    page = build_report(sweep)
+    assert "2 variants compared" in page and ">nan<" not in page.lower()
+    single = build_report(sweep.split_variants()[0][1])
+    assert "At a glance" in single and ">nan<" not in single.lower()
