@@ -652,8 +652,19 @@ def variant_lines(
         color = VARIANT_COLORS[i % len(VARIANT_COLORS)]
         xs = curve[x].to_numpy() if x == "days" else _x(curve[x], start_date)
         style = VARIANT_STYLES[i % len(VARIANT_STYLES)]  # overlapping lines stay apart
-        ax.plot(xs, curve["mean"], style, color=color, linewidth=2, label=label)
-        ax.fill_between(xs, curve["p05"], curve["p95"], color=color, alpha=0.15, linewidth=0)
+        steps = "post" if x in ("period_day", "days") else None  # counts per period; KM steps
+        ax.plot(
+            xs,
+            curve["mean"],
+            style,
+            color=color,
+            linewidth=2,
+            label=label,
+            drawstyle="steps-post" if steps else "default",
+        )
+        ax.fill_between(
+            xs, curve["p05"], curve["p95"], color=color, alpha=0.15, linewidth=0, step=steps
+        )
     if share:
         ax.set_ylim(0, 1.02)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
