@@ -32,7 +32,7 @@ from postenroll_sim import plots as P, simulate_variants
 from postenroll_sim.scenario.variants import variants
 
 ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
-REPS = 4
+REPS = 3
 rule = "courses.COMP.post_enrollments.comp-recertify.delay_days"
 sweep = simulate_variants(
     variants(ROOT / "scenarios" / "annual-compliance-recertification.yaml", [f"{rule}=365,335"]),

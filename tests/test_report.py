@@ -73,7 +73,7 @@ def test_the_learning_path_starts_where_learners_enter_never_at_a_remediation_co
         A.check_path(scripted, ["A", "Q"])
 
 
-def test_run_report_and_report_command(tmp_path):
+def test_run_report_and_report_command(tmp_path, capsys):
     path = ROOT / "scenarios" / "ilc-capacity-under-recertification.yaml"
     proc = subprocess.run(
         [
@@ -96,19 +96,11 @@ def test_run_report_and_report_command(tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert "Instructor-led sessions" in page and "Compliance: FIRST-AID" in page
     (tmp_path / "report.html").unlink()
-    again = subprocess.run(
-        [sys.executable, "-m", "postenroll_sim", "report", str(tmp_path)],
-        capture_output=True,
-        text=True,
-    )
+    again = cli(capsys, "report", tmp_path)  # the same entry point, in this process
     assert again.returncode == 0 and (tmp_path / "report.html").exists()
     result, source = read_run(tmp_path)
     assert source == str(path) and result.scenario.name.startswith("ILC capacity")
-    empty = subprocess.run(
-        [sys.executable, "-m", "postenroll_sim", "report", str(tmp_path / "nothing")],
-        capture_output=True,
-        text=True,
-    )
+    empty = cli(capsys, "report", tmp_path / "nothing")
     assert (
         empty.returncode == 2
         and "no such folder" in empty.stderr
