@@ -35,9 +35,17 @@ schema: $(STAMP)  ## refresh the committed JSON Schema for editors
 clean:
 	rm -rf $(VENV) out .pytest_cache
 
-lab: $(STAMP)  ## open the notebooks in JupyterLab (installs it into .venv on first use)
+# JupyterLab opens the notebooks/*.py files (jupytext percent format) as notebooks: the
+# project's setting .jupyter/lab-overrides.json goes into this .venv's JupyterLab (its
+# overrides.d), never into your own ~/.jupyter; settings you made yourself still win.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d/postenroll-sim.json
+LAB_ARGS ?=
+
+lab: $(STAMP)  ## open the notebooks in JupyterLab as notebooks (installs it into .venv on first use)
 	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
-	$(BIN)/jupyter lab notebooks/
+	mkdir -p $(dir $(LAB_OVERRIDES))
+	cp .jupyter/lab-overrides.json $(LAB_OVERRIDES)
+	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
 bench: $(STAMP)  ## the benchmarks of docs/performance.md (10k and 100k learners)
 	$(BIN)/python -m benchmarks.run --learners 10000,100000

@@ -8,7 +8,7 @@ result.enrollments, result.jobs, result.events
 __version__ = "0.1.0"  # before the imports: the runner records it in run.json
 
 from .checking import CheckResult, check
-from .runner import Result, simulate, simulate_replications
+from .runner import Result, simulate, simulate_replications, simulate_variants
 from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
 __all__ = [
@@ -21,4 +21,5 @@ __all__ = [
     "parse_scenario",
     "simulate",
     "simulate_replications",
+    "simulate_variants",
 ]

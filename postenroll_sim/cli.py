@@ -234,29 +234,119 @@ def _simulate_into(out: OutputFolder, run_it):
         raise
 
 
-def _finish(result, out, fmt, quiet, source, summary, report=False) -> None:
-    builder = None
-    if report:
-        from .report import build_report
+def _report_options(command):
+    """What the report shows: `--report` itself, and the path and learner it draws."""
+    options = [
+        click.option(
+            "--report",
+            "make_report",
+            is_flag=True,
+            help="Also write report.html (figures and key numbers; a sweep: the variants "
+            "compared).",
+        ),
+        *_choice_options(),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-        builder = build_report
-    written = result.write(out, format=fmt, source=source, report=builder, arguments=_arguments())
+
+def _choice_options():
+    return [
+        click.option(
+            "--path",
+            "path",
+            default=None,
+            metavar="A,B,C",
+            help="The learning path the report times (course ids in order; default: the "
+            "longest chain of completed rules from where learners enter).",
+        ),
+        click.option(
+            "--learner",
+            default=None,
+            metavar="ID",
+            help="The learner whose timeline the report draws (default: the one with the "
+            "most enrollments in the first replication).",
+        ),
+    ]
+
+
+def _path_list(path: str | None) -> list[str] | None:
+    return [p.strip() for p in path.split(",") if p.strip()] if path is not None else None
+
+
+def _check_choices(spec, make_report: bool, path: list[str] | None, learner) -> None:
+    """A bad --path fails before the run, not after it."""
+    if (path is not None or learner is not None) and not make_report:
+        _fail("--path and --learner choose what the report shows: add --report")
+    if path is not None:
+        from .analysis.rules import check_path
+
+        try:
+            check_path(spec, path)
+        except ValueError as exc:
+            _fail(f"--{exc}")
+
+
+def _finish(
+    result,
+    out,
+    fmt,
+    quiet,
+    source,
+    summary,
+    report=False,
+    path=None,
+    learner=None,
+    progress=True,
+) -> None:
+    from .progress import Status
+
+    status = Status(progress)
+    builder = None
+    problem = None
+    if report:
+        from .report import ReportError, build_report, check_learner
+
+        try:
+            check_learner(result, learner)
+        except ReportError as exc:  # keep the run; say why there is no report
+            problem = str(exc)
+        else:
+
+            def builder(result, source):
+                status("report")
+                return build_report(
+                    result,
+                    source,
+                    path=path,
+                    learner=learner,
+                    progress=lambda what: status(f"report: {what}"),
+                )
+
+    status("writing the tables")
+    try:
+        written = result.write(
+            out, format=fmt, source=source, report=builder, arguments=_arguments()
+        )
+    finally:
+        status.done()
     for warning in dict.fromkeys(result.warnings):
         click.echo(f"warning: {warning}", err=True)
     if not quiet:
         click.echo(summary(result, source))
     click.echo("wrote " + ", ".join(str(p) for p in written))
+    if problem:
+        _fail(
+            f"no report: {problem}; choose another with "
+            f"`postenroll-sim report {out.path} --learner ID`"
+        )
 
 
 @cli.command()
 @click.argument("scenario", required=False, type=click.Path(dir_okay=False))
 @_output_options
-@click.option(
-    "--report",
-    "make_report",
-    is_flag=True,
-    help="Also write report.html (figures and key numbers).",
-)
+@_report_options
 def run(
     scenario,
     out,
@@ -271,10 +361,14 @@ def run(
     quiet,
     confirmed,
     make_report,
+    path,
+    learner,
 ):
     """Run SCENARIO (default: the bundled organisation scenario) and write its tables."""
-    path = scenario or str(bundled_scenarios() / DEFAULT_SCENARIO)
-    spec = _load(path)
+    source = scenario or str(bundled_scenarios() / DEFAULT_SCENARIO)
+    spec = _load(source)
+    path = _path_list(path)
+    _check_choices(spec, make_report, path, learner)
     _check_size([spec], replications, confirmed)
     folder = OutputFolder.claim(out, force)  # before the run: a bad --out fails at once
 
@@ -293,7 +387,18 @@ def run(
         )
 
     result = _simulate_into(folder, run_it)
-    _finish(result, folder, fmt, quiet, path, summary_text, report=make_report)
+    _finish(
+        result,
+        folder,
+        fmt,
+        quiet,
+        source,
+        summary_text,
+        report=make_report,
+        path=path,
+        learner=learner,
+        progress=not no_progress,
+    )
 
 
 @cli.command()
@@ -308,6 +413,7 @@ def run(
     "every combination runs).",
 )
 @_output_options
+@_report_options
 def sweep(
     scenario,
     sets,
@@ -322,8 +428,12 @@ def sweep(
     tables,
     quiet,
     confirmed,
+    make_report,
+    path,
+    learner,
 ):
-    """Run every variant of SCENARIO x replication; tables get a `variant` column."""
+    """Run every variant of SCENARIO x replication; tables get a `variant` column. With
+    --report, report.html compares the variants side by side."""
     if not Path(scenario).is_file():
         _fail(f"no such scenario file: {scenario}")
     try:
@@ -331,6 +441,8 @@ def sweep(
     except ValueError as exc:
         _fail(str(exc))
     _check_size([spec for _, spec in variants], replications, confirmed)
+    path = _path_list(path)
+    _check_choices(variants[0][1], make_report, path, learner)
     folder = OutputFolder.claim(out, force)
     _note_workers(workers, replications * len(variants), scheduler)
     result = _simulate_into(
@@ -345,16 +457,49 @@ def sweep(
             tables=tables,
         ),
     )
-    _finish(result, folder, fmt, quiet, scenario, sweep_summary_text)
+    _finish(
+        result,
+        folder,
+        fmt,
+        quiet,
+        scenario,
+        sweep_summary_text,
+        report=make_report,
+        path=path,
+        learner=learner,
+        progress=not no_progress,
+    )
+
+
+def _choices(command):
+    for option in reversed(_choice_options()):
+        command = option(command)
+    return command
 
 
 @cli.command()
 @click.argument("outdir", type=click.Path(file_okay=False))
-def report(outdir):
-    """Write OUTDIR/report.html from the tables a run wrote there (figures embedded)."""
-    from .report import write_report
+@_choices
+@click.option("--no-progress", is_flag=True, help="Do not say what the report is doing.")
+def report(outdir, path, learner, no_progress):
+    """Write OUTDIR/report.html from the tables a run wrote there (figures embedded; a
+    sweep's folder: the variants compared side by side)."""
+    from .progress import Status
+    from .report import ReportError, write_report
 
-    click.echo(f"wrote {write_report(outdir)}")
+    status = Status(not no_progress)
+    try:
+        written = write_report(
+            outdir,
+            path=_path_list(path),
+            learner=learner,
+            progress=lambda what: status(f"report: {what}"),
+        )
+    except ReportError as exc:
+        _fail(str(exc))
+    finally:
+        status.done()
+    click.echo(f"wrote {written}")
 
 
 @cli.command()

@@ -1,5 +1,11 @@
 """A self-contained HTML report of a run: key numbers, tables and every figure, embedded.
 
+Every number is worked out per replication, then shown as the mean with a 5-95% band.
+A run of several sweep variants gets a comparison report: the variants side by side,
+and each key number's difference against the first variant with a 95% interval
+(paired replication by replication: variants share their random streams). Variants are
+never added together.
+
 `write_report(folder)` reads the tables and `run.json` that `Result.write` left in the
 folder, so a report can be made again later from the files alone.
 """
@@ -10,6 +16,8 @@ import base64
 import datetime as dt
 import html
 import io
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -17,47 +25,35 @@ from pydantic import ValidationError
 
 from . import analysis as A
 from . import plots as P
+from .analysis.core import replications_of
+from .analysis.rules import check_path, curricula, learning_path, recertifications
+from .analysis.timing import END_TO_END
 from .columns import TABLES
 from .outdir import REPORT_NAME, OutputError, OutputFolder, read_meta, read_tables
 from .runner import Result
 from .scenario import Scenario
 from .summary import enrollments_by_course
 
+__all__ = [
+    "ReportError",
+    "build_report",
+    "check_learner",
+    "learning_path",
+    "read_run",
+    "recertifications",
+    "write_report",
+]
 
-def learning_path(scenario: Scenario) -> list[str]:
-    """The longest chain of `completed` rules (A -> B -> C ...), as a path to time."""
-    edges: dict[str, list[str]] = {}
-    for course in scenario.courses:
-        for rule in course.post_enrollments:
-            if rule.when == "completed":
-                edges.setdefault(course.id, []).extend(t for t in rule.courses if t != course.id)
-    targets = {t for ts in edges.values() for t in ts}
-    best: list[str] = []
-    for start in [c for c in edges if c not in targets] or list(edges):
-        stack = [[start]]
-        while stack:
-            path = stack.pop()
-            nexts = [t for t in edges.get(path[-1], []) if t not in path]
-            if not nexts and len(path) > len(best):
-                best = path
-            stack.extend([*path, t] for t in nexts)
-    return best if len(best) >= 2 else []
+Progress = Callable[[str], None] | None
+Section = tuple[str, str, str]  # title (plain), text (HTML), body (HTML)
+esc = html.escape
 
 
-def recertifications(scenario: Scenario) -> dict[str, float]:
-    """Courses re-enrolled by their own `completed` rule with consecutive on: course ->
-    recertification interval in days (the validity of a completion)."""
-    found = {}
-    for course in scenario.courses:
-        for rule in course.post_enrollments:
-            if (
-                rule.when == "completed"
-                and rule.allow_consecutive
-                and course.id in rule.courses
-                and rule.delay_days
-            ):
-                found[course.id] = float(rule.delay_days)
-    return found
+class ReportError(ValueError):
+    """A report that cannot be made as asked (an unknown learner or path course)."""
+
+
+# ----- formatting ---------------------------------------------------------------------
 
 
 def _png(fig) -> str:
@@ -66,8 +62,66 @@ def _png(fig) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _table(frame: pd.DataFrame, digits: int = 1) -> str:
+def _img(fig) -> str:
+    return f"<img src='data:image/png;base64,{_png(fig)}'>"
+
+
+def _kind(name: str) -> str:
+    lowered = name.lower()
+    if "share" in lowered or "compliant" in lowered:
+        return "share"
+    if "days" in lowered:
+        return "days"
+    return "count"
+
+
+def _decimals(value: float, kind: str) -> int:
+    """Whole numbers for counts from 100 (or whole means), one decimal below."""
+    if kind != "count":
+        return 1
+    return 0 if float(value).is_integer() or abs(value) >= 100 else 1
+
+
+def _number(value: float, kind: str = "count", decimals: int | None = None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    decimals = _decimals(value, kind) if decimals is None else decimals
+    if kind == "share":
+        return f"{value:.{decimals}%}"
+    return f"{value:,.{decimals}f}"
+
+
+def _band(mean: float, p05: float, p95: float, kind: str, reps: int) -> str:
+    """'mean (p05 to p95)', the band in the mean's precision; no band for one replication
+    or when every replication had the same value."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    decimals = _decimals(mean, kind)
+    text = _number(mean, kind, decimals)
+    if reps > 1 and not (p05 == p95 == mean):
+        text += (
+            f" <span class='band'>({_number(p05, kind, decimals)} to "
+            f"{_number(p95, kind, decimals)})</span>"
+        )
+    return text
+
+
+def _signed(value: float, kind: str) -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    if kind == "share":
+        return f"{value * 100:+.1f} pts"
+    if kind == "days":
+        return f"{value:+,.1f}"
+    return f"{value:+,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:+,.1f}"
+
+
+def _table(frame: pd.DataFrame, digits: int = 1, raw: bool = False) -> str:
+    """An HTML table; `raw` cells are HTML already (made by this module)."""
+
     def fmt(value):
+        if raw and isinstance(value, str):
+            return value
         if isinstance(value, float) and value != value:
             return "–"
         if isinstance(value, float):
@@ -87,38 +141,125 @@ def _table(frame: pd.DataFrame, digits: int = 1) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def build_report(result: Result, source: str = "") -> str:
-    scenario = result.scenario
-    e, j, ev, s = result.enrollments, result.jobs, result.events, result.sessions
-    horizon, start = scenario.horizon_days, scenario.start_date
-    reps = int(e["replication"].nunique()) if e is not None and len(e) else 1
-    colors = P.course_colors([c.id for c in scenario.courses])
-    sections: list[tuple[str, str, str]] = []  # title, text, body
-
-    facts = {
-        "replications": reps,
-        "horizon": f"{horizon:g} days" + (f" from {start:%d %b %Y}" if start else ""),
-        "learners (mean per replication)": (
-            ev[ev["event"] == "learner_added"].groupby("replication").size().mean()
-            if ev is not None
-            else float("nan")
-        ),
-        "enrollment records": len(e) / reps if e is not None else float("nan"),
-        "rule jobs": j.groupby("replication")["job_id"].nunique().mean()
-        if j is not None and len(j)
-        else 0.0,
-        "jobs pending at the horizon": ((j["outcome"] == "pending").sum() / reps)
-        if j is not None
-        else 0.0,
-        "warnings": len(result.warnings),
-    }
-    fact_rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{v:,.0f}</td></tr>"
-        if isinstance(v, float | int)
-        else f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-        for k, v in facts.items()
+def _reps_text(reps: int) -> str:
+    return (
+        f"Counted in each of the {reps} replications, then the mean, with the 5-95% band "
+        "across replications in brackets."
+        if reps > 1
+        else "One replication."
     )
-    sections.append(("At a glance", "", f"<table class='facts'>{fact_rows}</table>"))
+
+
+def _say(progress: Progress, what: str) -> None:
+    if progress is not None:
+        progress(what)
+
+
+# ----- choices: path and learner ---------------------------------------------------
+
+
+def _path_for(scenario: Scenario, path: list[str] | None) -> tuple[list[str], str]:
+    if path:
+        try:
+            return check_path(scenario, list(path)), "given with --path"
+        except ValueError as exc:
+            raise ReportError(str(exc)) from None
+    found = learning_path(scenario)
+    return found, (
+        "the longest chain of “completed” rules that starts where learners enter "
+        "(enrolled by an administrator, on hire or from the catalog), never at a "
+        "remediation course; choose another with --path"
+    )
+
+
+def _replications(result: Result) -> list[int]:
+    found = replications_of(*result.tables().values())
+    return sorted(set(found) | set(range(max(result.replications, 1))))
+
+
+def _learner_for(result: Result, learner: str | None) -> tuple[str, int] | None:
+    e = result.enrollments
+    if e is None or not len(e):
+        if learner is not None:
+            raise ReportError(f"learner {learner!r}: the run has no enrollments table")
+        return None
+    ids = e["learner_id"].astype("str")
+    if learner is None:
+        first = int(e["replication"].min())
+        counts = ids[e["replication"] == first].value_counts()
+        return str(counts.index[0]), first
+    mine = e[ids == str(learner)]
+    if not len(mine):
+        raise ReportError(f"learner {learner!r} has no enrollment in this run")
+    return str(learner), int(mine["replication"].min())
+
+
+def check_learner(result: Result, learner: str | None) -> None:
+    """ReportError when `learner` has no enrollment in the run (in any variant)."""
+    if learner is not None:
+        for _, single in result.split_variants():
+            _learner_for(single, learner)
+
+
+# ----- one run (any number of replications) ---------------------------------------------
+
+
+def build_report(
+    result: Result,
+    source: str = "",
+    path: list[str] | None = None,
+    learner: str | None = None,
+    progress: Progress = None,
+) -> str:
+    """The report page of a run. A run of several sweep variants gets the comparison
+    report. `path` chooses the learning path to time (default: `learning_path`),
+    `learner` the learner whose timeline is drawn (default: the one with the most
+    enrollments in the first replication); `progress(what)` hears each section."""
+    variants = result.split_variants()
+    if len(variants) > 1:
+        return _comparison(result, variants, source, path, learner, progress)
+    label, single = variants[0]
+    return _single(single, source, path, learner, progress, label)
+
+
+def _single(
+    result: Result,
+    source: str,
+    path: list[str] | None,
+    learner: str | None,
+    progress: Progress,
+    label: str | None = None,
+) -> str:
+    scenario = result.scenario
+    e, j = result.enrollments, result.jobs
+    horizon, start = scenario.horizon_days, scenario.start_date
+    replications = _replications(result)
+    reps = len(replications)
+    colors = P.course_colors([c.id for c in scenario.courses])
+    path, path_reason = _path_for(scenario, path)
+    chosen = _learner_for(result, learner)
+    sections: list[Section] = []
+
+    _say(progress, "key numbers")
+    keys = A.key_numbers(result, path, replications=replications)
+    rows = {
+        "replications": str(reps),
+        "horizon": f"{horizon:g} days" + (f" from {start:%d %b %Y}" if start else ""),
+    }
+    if label is not None:
+        rows["variant"] = html.escape(label)
+    for name in keys.columns:
+        band = A.summarise(keys[name])
+        rows[name] = _band(band["mean"], band["p05"], band["p95"], _kind(name), reps)
+    rows["warnings"] = str(len(dict.fromkeys(result.warnings)))
+    fact_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows.items())
+    sections.append(
+        (
+            "At a glance",
+            _reps_text(reps),
+            f"<table class='facts'>{fact_rows}</table>",
+        )
+    )
 
     from .plots.rulegraph import report_figure
 
@@ -133,12 +274,14 @@ def build_report(result: Result, source: str = "") -> str:
     )
 
     if e is not None and len(e):
+        _say(progress, "enrollment volume")
+        table = enrollments_by_course(e, replications)
         sections.append(
             (
                 "Enrollments by course and method",
-                "Records created during the run, current and superseded"
-                + (", mean per replication." if reps > 1 else "."),
-                _table(enrollments_by_course(e)),
+                "Records created during the run, current and superseded: mean per replication"
+                + (" (the total's 5-95% band in its own column)." if reps > 1 else "."),
+                _table(table),
             )
         )
         volume = A.enrollment_volume(e, horizon, 7.0)
@@ -146,151 +289,622 @@ def build_report(result: Result, source: str = "") -> str:
         fig = P.stacked_volume(
             volume, start_date=start, colors=colors, replications=reps, total_band=total
         )
-        sections.append(("Enrollment volume", "", f"<img src='data:image/png;base64,{_png(fig)}'>"))
+        sections.append(("Enrollment volume", "", _img(fig)))
 
     if j is not None and len(j):
+        _say(progress, "rule outcomes")
         outcomes = A.rule_outcomes(j)
         table = outcomes.pivot_table(
-            index="rule_id", columns="outcome", values="mean", aggfunc="sum"
+            index="rule_id", columns="outcome", values="mean", aggfunc="sum", observed=True
         ).fillna(0)
         table = table.loc[table.sum(axis=1) > 0, table.sum() > 0]
         sections.append(
             (
                 "What each rule did",
-                "One outcome per job and target course: enrolled, or the reason it was skipped (S19).",
-                f"<img src='data:image/png;base64,{_png(P.rule_outcome_bars(outcomes, reps))}'>"
-                + _table(table),
+                "One outcome per job and target course: enrolled, or the reason it was skipped "
+                "(S19)" + (", mean per replication." if reps > 1 else "."),
+                _img(P.rule_outcome_bars(outcomes, reps)) + _table(table),
             )
         )
+        _say(progress, "job backlog")
         backlog = A.job_backlog(j, horizon, max(horizon / 365, 1.0))
         sections.append(
             (
                 "Job backlog",
                 "Jobs waiting for their delay or the next daily run.",
-                f"<img src='data:image/png;base64,{_png(P.backlog_curve(backlog, start, reps))}'>",
+                _img(P.backlog_curve(backlog, start, reps)),
             )
         )
 
-    path = learning_path(scenario)
     if e is not None and path:
+        _say(progress, "learning path")
         timing = A.learning_path_timing(e, path, horizon)
         if len(timing):
-            summary = A.path_summary(timing).set_index("step")
+            summary = A.path_summary(timing, replications)
             curve = A.completion_curve(timing)
             sections.append(
                 (
                     f"Learning path: {' → '.join(path)}",
-                    "Time from entering each step to completing it, and end to end. Learners still on a step "
-                    "at the horizon count as not done (Kaplan-Meier).",
-                    f"<img src='data:image/png;base64,{_png(P.completion_curves(curve, reps, colors))}'>"
-                    + _table(_path_table(summary)),
+                    f"The path is {esc(path_reason)}. Time from entering each step to completing "
+                    "it, and end to end; learners still on a step at the horizon count as not "
+                    "done (Kaplan-Meier). " + _reps_text(reps),
+                    _img(P.completion_curves(curve, reps, colors)) + _path_table(summary, reps),
                 )
             )
 
-    recert = recertifications(scenario)
-    if e is not None and recert:
-        load = A.recertification_load(e, horizon, 7.0)
-        peak = A.recertification_peak(load)
-        text = "Re-enrollments into courses the learner had completed before."
-        if peak["period_day"] is not None:
-            when = (
-                (pd.Timestamp(start) + pd.Timedelta(days=peak["period_day"])).strftime("%d %b %Y")
-                if start
-                else f"day {peak['period_day']:g}"
-            )
-            text += f" Peak: {peak['mean']:,.0f} in the week from {when} (5-95%: {peak['p05']:,.0f} to {peak['p95']:,.0f})."
-        sections.append(
-            (
-                "Recertification load",
-                text,
-                f"<img src='data:image/png;base64,{_png(P.recertification_bars(load, 7.0, start, colors, reps))}'>",
-            )
+    sections += _recertification_sections(result, replications, colors, progress)
+    sections += _ilc_sections(result, replications, colors, progress)
+
+    if chosen is not None:
+        _say(progress, "learner timeline")
+        who, replication = chosen
+        timeline = A.learner_timeline(e, j, who, replication, horizon)
+        how = (
+            "chosen with --learner"
+            if learner is not None
+            else "the learner with the most enrollments in the first replication; choose "
+            "another with --learner"
         )
-        if ev is not None:
-            for course, validity in recert.items():
-                curve = A.compliance(e, ev, [course], validity, horizon, max(horizon / 100, 1.0))
-                latest = curve["mean"].iloc[-1]
-                sections.append(
-                    (
-                        f"Compliance: {course}",
-                        f"Share of learners present holding a completion of {course} at most {validity:g} days old "
-                        f"(its recertification interval). At the horizon: {latest:.1%}.",
-                        f"<img src='data:image/png;base64,{_png(P.compliance_curve(curve, validity, [course], start, reps))}'>",
-                    )
-                )
-
-    if s is not None and len(s):
-        utilisation = A.seat_utilisation(s)
-        body = f"<img src='data:image/png;base64,{_png(P.seat_utilisation_bars(utilisation, start, colors))}'>"
-        text = f"{len(s) / reps:,.0f} sessions; seats booked {s['booked'].sum() / s['capacity'].sum():.0%} of capacity, attended {s['attended'].sum() / s['capacity'].sum():.0%}."
-        if ev is not None and e is not None:
-            waits = A.session_waits(ev, e)
-            if len(waits):
-                body += f"<img src='data:image/png;base64,{_png(P.wait_histogram(waits))}'>"
-                text += f" Median wait from the course appearing to attending: {waits['wait_days'].median():.1f} days."
-        sections.append(("Instructor-led sessions", text, body))
-
-    if e is not None and len(e):
-        learner = _example_learner(e)
-        timeline = A.learner_timeline(e, j, learner, int(e["replication"].min()), horizon)
         sections.append(
             (
-                f"One learner's timeline: {learner}",
-                "The learner with the most enrollments in the first replication.",
-                f"<img src='data:image/png;base64,{_png(P.learner_gantt(timeline, learner, colors, start))}'>",
+                f"One learner's timeline: {who}",
+                f"Replication {replication}: {esc(how)}.",
+                _img(
+                    P.learner_gantt(timeline, who, colors, start, note=f"replication {replication}")
+                ),
             )
         )
 
     if result.warnings:
         items = "".join(f"<li>{html.escape(w)}</li>" for w in dict.fromkeys(result.warnings))
         sections.append(("Warnings", "", f"<ul>{items}</ul>"))
-    return _page(scenario, source, sections)
+    return _page(scenario.name, scenario.description, source, sections)
 
 
-def _path_table(summary: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
+def _path_table(summary: pd.DataFrame, reps: int) -> str:
+    frame = pd.DataFrame(index=pd.Index(summary["step"], name="step"))
+    measures = {
+        "learners who started it": ("started", "count"),
+        "completed by the horizon": ("completed_share", "share"),
+        "median days": ("median_days", "days"),
+        "90% done within (days)": ("p90_days", "days"),
+    }
+    for title, (name, kind) in measures.items():
+        cells = []
+        for _, row in summary.iterrows():
+            if name.endswith("_days") and row[f"{name}_reached"] == 0:
+                cells.append("not reached")
+                continue
+            cell = _band(row[name], row[f"{name}_p05"], row[f"{name}_p95"], kind, reps)
+            reached = row.get(f"{name}_reached", reps)
+            if name.endswith("_days") and reached < reps:
+                cell += f" <span class='band'>reached in {reached:.0f} of {reps}</span>"
+            cells.append(cell)
+        frame[title] = cells
+    return _table(frame, raw=True)
+
+
+def _recertification_sections(result, replications, colors, progress) -> list[Section]:
+    scenario, e, ev = result.scenario, result.enrollments, result.events
+    if e is None or not len(e):
+        return []
+    horizon, start, reps = scenario.horizon_days, scenario.start_date, len(replications)
+    recert = recertifications(scenario)
+    members = curricula(scenario)
+    again = A.re_enrollments(e, members)
+    if not recert and not len(again):
+        return []
+    _say(progress, "recertification load")
+    sections = []
+    kinds = _kinds_table(again, replications, reps)
+    text = (
+        "People re-enrolled by a rule into a course they had completed before, each person "
+        "once per week and course. A curriculum counts once: the member courses re-taken "
+        "for it are counted apart, and so are learners who enrolled themselves again from "
+        "the catalog (table). " + _reps_text(reps)
+    )
+    body = ""
+    load = A.recertification_load(e, horizon, 7.0, curricula=members)
+    if load["mean"].sum() > 0:
+        total = A.recertification_load(e, horizon, 7.0, curricula=members, by=None)
+        peak = A.recertification_peak(e, horizon, 7.0, curricula=members)
+        when = (
+            (pd.Timestamp(start) + pd.Timedelta(days=peak["period_day"])).strftime("%d %b %Y")
+            if start
+            else f"day {peak['period_day']:g}"
+        )
+        text += (
+            f" Peak: {_band(peak['mean'], peak['p05'], peak['p95'], 'count', reps)} "
+            f"{'person' if peak['mean'] == 1 else 'people'} in "
+            f"one week (each replication's busiest week); on average the busiest week starts {when}."
+        )
+        body += _img(P.recertification_bars(load, 7.0, start, colors, reps, total, peak))
+    body += kinds
+    sections.append(("Recertification load", text, body))
+    if ev is not None:
+        for course, validity in recert.items():
+            _say(progress, f"compliance {course}")
+            curve = A.compliance(e, ev, [course], validity, horizon, max(horizon / 100, 1.0))
+            latest = curve.iloc[-1]
+            sections.append(
+                (
+                    f"Compliance: {course}",
+                    f"Share of learners present holding a completion of {esc(course)} at most "
+                    f"{validity:g} days old (its recertification interval), each learner once. "
+                    f"At the horizon: {_band(latest['mean'], latest['p05'], latest['p95'], 'share', reps)}. "
+                    + _reps_text(reps),
+                    _img(P.compliance_curve(curve, validity, [course], start, reps)),
+                )
+            )
+    return sections
+
+
+def _kinds_table(again: pd.DataFrame, replications: list[int], reps: int) -> str:
+    """Re-enrollments over the whole run by course and kind (people per replication)."""
+    if not len(again):
+        return ""
+    titles = {
+        "rule": "re-enrolled by a rule (recertification)",
+        "curriculum member": "member re-taken for its curriculum",
+        "catalog re-take": "catalog re-take (self-enrolled again)",
+        "admin": "re-enrolled by an administrator",
+        "bundle": "re-enrolled by a bundle",
+    }
+    frame = again.assign(course=again["course_id"].astype("str"))
+    rows = {}
+    for course, mine in frame.groupby("course", sort=False):
+        cells = {}
+        for kind, title in titles.items():
+            counts = (
+                mine[mine["kind"] == kind]
+                .groupby("replication")
+                .size()
+                .reindex(replications, fill_value=0)
+            )
+            band = A.summarise(counts)
+            cells[title] = _band(band["mean"], band["p05"], band["p95"], "count", reps)
+        rows[course] = cells
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "course"
+    used = [t for k, t in titles.items() if (again["kind"] == k).any()]
+    return _table(table[used], raw=True)
+
+
+def _ilc_sections(result, replications, colors, progress) -> list[Section]:
+    scenario, e, ev, s = result.scenario, result.enrollments, result.events, result.sessions
+    if s is None or not len(s):
+        return []
+    _say(progress, "ILC sessions")
+    reps, start = len(replications), scenario.start_date
+    body = _img(P.seat_utilisation_bars(A.seat_utilisation(s), start, colors, reps))
+    summary = A.seat_summary(s, replications)
+    text = (
+        "Seats booked and attended per session. Waits (docs/analysis.md): the booking delay "
+        "runs from the course becoming visible to the learner's first booking attempt (their "
+        "own delay); the wait for a seat from that attempt to the session they attended. "
+        + _reps_text(reps)
+    )
+    if ev is not None and e is not None:
+        waits = A.session_waits(ev, e)
+        if len(waits):
+            body += _img(P.wait_histogram(waits, replications))
+            summary = pd.concat([summary, A.wait_summary(waits, replications)], ignore_index=True)
+    table = pd.DataFrame(
         {
-            "learners who started it": summary["started"].round(1),
-            "completed by the horizon": [f"{v:.0%}" for v in summary["completed_share"]],
-            "median days": [_days(v) for v in summary["median_days"]],
-            "90% done within (days)": [_days(v) for v in summary["p90_days"]],
+            "course": summary["course_id"],
+            "measure": summary["measure"],
+            "value": [
+                _band(r["mean"], r["p05"], r["p95"], _kind(r["measure"]), reps)
+                for _, r in summary.iterrows()
+            ],
+        }
+    ).pivot(index="measure", columns="course", values="value")
+    table = table.reindex(list(dict.fromkeys(summary["measure"])))
+    body += _table(table, raw=True)
+    return [("Instructor-led sessions", text, body)]
+
+
+# ----- several variants: the comparison report ------------------------------------------
+
+
+def _comparison(
+    result: Result,
+    variants: list[tuple[str, Result]],
+    source: str,
+    path: list[str] | None,
+    learner: str | None,
+    progress: Progress,
+) -> str:
+    first = variants[0][1].scenario
+    replications = _replications(result)
+    reps = len(replications)
+    path, path_reason = _path_for(first, path)
+    validity = recertifications(first)
+    for _, v in variants[1:]:  # courses only another variant recertifies, at its interval
+        for course, days in recertifications(v.scenario).items():
+            validity.setdefault(course, days)
+    seeds = {str(v.get("seed")) for v in result.variants} if result.variants else {"same"}
+    paired = len(seeds) == 1
+    sections: list[Section] = []
+
+    described = pd.DataFrame(
+        {
+            "seed": [
+                str(next((r.get("seed") for r in result.variants if r["label"] == label), ""))
+                for label, _ in variants
+            ],
+            "horizon (days)": [f"{v.scenario.horizon_days:g}" for _, v in variants],
         },
-        index=summary.index,
+        index=pd.Index([label for label, _ in variants], name="variant"),
+    )
+    sections.append(
+        (
+            f"{len(variants)} variants, {reps} replication{'s' if reps > 1 else ''} each",
+            "Each variant is one scenario run on its own; nothing below adds variants together. "
+            + (
+                "The variants share their replication seeds (common random numbers): "
+                "replication r of every variant met the same learners on the same days."
+                if paired
+                else "The variants ran with different seeds: differences are between "
+                "independent samples."
+            ),
+            _table(described),
+        )
+    )
+
+    keys = {}
+    for label, v in variants:
+        _say(progress, f"key numbers: {label}")
+        keys[label] = A.key_numbers(v, path, validity, replications)
+    names = list(dict.fromkeys(n for k in keys.values() for n in k.columns))
+    side = pd.DataFrame(index=pd.Index(names, name="key number"))
+    for label, frame in keys.items():
+        cells = []
+        for name in names:
+            band = A.summarise(frame[name]) if name in frame else A.summarise([])
+            cells.append(_band(band["mean"], band["p05"], band["p95"], _kind(name), reps))
+        side[label] = cells
+    sections.append(
+        (
+            "Key numbers side by side",
+            _reps_text(reps) + (f" Learning path: {esc(' → '.join(path))}." if path else ""),
+            _table(side, raw=True),
+        )
+    )
+
+    base_label, base = next(iter(keys.items()))
+    if len(variants) > 1:
+        diff = pd.DataFrame(index=pd.Index(names, name="key number"))
+        for label, frame in list(keys.items())[1:]:
+            cells = []
+            for name in names:
+                if name not in frame or name not in base:
+                    cells.append("–")
+                    continue
+                d = A.difference(base[name], frame[name], paired=paired)
+                kind = _kind(name)
+                cell = _signed(d["mean"], kind)
+                if d["low"] == d["high"] == d["mean"]:
+                    cell += " <span class='band'>(the same in every replication)</span>"
+                elif not math.isnan(d["low"]):
+                    cell += (
+                        f" <span class='band'>[{_signed(d['low'], kind)}, "
+                        f"{_signed(d['high'], kind)}]</span>"
+                    )
+                cells.append(cell)
+            diff[f"{label} minus {base_label}"] = cells
+        how = (
+            "paired replication by replication (common random numbers)"
+            if paired
+            else "as independent samples (Welch)"
+        )
+        sections.append(
+            (
+                f"Difference against the first variant ({base_label})",
+                f"Mean difference with its 95% interval in brackets, {esc(how)}"
+                + (
+                    "."
+                    if reps > 1
+                    else "; one replication gives no interval: run with --replications 2 or more."
+                ),
+                _table(diff, raw=True),
+            )
+        )
+
+    sections += _compare_volumes(variants, replications, progress)
+    sections += _compare_rules(variants, progress)
+    if path:
+        sections += _compare_path(variants, path, path_reason, replications, progress)
+    sections += _compare_recertification(variants, validity, replications, progress)
+    sections += _compare_ilc(variants, replications, progress)
+
+    if learner is not None:
+        for label, v in variants:
+            _say(progress, f"learner timeline: {label}")
+            who, replication = _learner_for(v, learner)
+            timeline = A.learner_timeline(
+                v.enrollments, v.jobs, who, replication, v.scenario.horizon_days
+            )
+            colors = P.course_colors([c.id for c in v.scenario.courses])
+            sections.append(
+                (
+                    f"Learner {who}: {label}",
+                    f"Variant {esc(label)}, replication {replication}.",
+                    _img(
+                        P.learner_gantt(
+                            timeline,
+                            who,
+                            colors,
+                            v.scenario.start_date,
+                            note=f"variant {label}, replication {replication}",
+                        )
+                    ),
+                )
+            )
+
+    if result.warnings:
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in dict.fromkeys(result.warnings))
+        sections.append(("Warnings", "", f"<ul>{items}</ul>"))
+    return _page(
+        f"{first.name}: {len(variants)} variants compared", first.description, source, sections
     )
 
 
-def _days(value: float) -> str:
-    return "not reached" if value != value else f"{value:.1f}"
+def _compare_volumes(variants, replications, progress) -> list[Section]:
+    if any(v.enrollments is None for _, v in variants):
+        return []
+    _say(progress, "enrollment volume")
+    reps = len(replications)
+    curves = {
+        label: A.enrollment_volume(v.enrollments, v.scenario.horizon_days, 7.0, by=None)
+        for label, v in variants
+    }
+    first = variants[0][1].scenario
+    fig = P.variant_lines(
+        curves,
+        "period_day",
+        "New enrollment records per week, by variant",
+        "records per week",
+        first.start_date,
+        reps,
+        counts=True,
+    )
+    table = pd.concat(
+        {
+            label: enrollments_by_course(v.enrollments, replications, bands=False)["total"]
+            for label, v in variants
+        },
+        axis=1,
+    ).fillna(0.0)
+    table.index = table.index.astype("str")
+    table.index.name = "course"
+    return [
+        (
+            "Enrollment volume",
+            "All courses together per week; the table gives the records per course over the "
+            "whole run (mean per replication).",
+            _img(fig) + _table(table),
+        )
+    ]
 
 
-def _example_learner(enrollments: pd.DataFrame) -> str:
-    first = enrollments[enrollments["replication"] == enrollments["replication"].min()]
-    counts = first["learner_id"].astype("str").value_counts()
-    return str(counts.index[0])
+def _compare_rules(variants, progress) -> list[Section]:
+    if any(v.jobs is None for _, v in variants):
+        return []
+    _say(progress, "rule outcomes")
+    frames = {}
+    for label, v in variants:
+        outcomes = A.rule_outcomes(v.jobs)
+        frames[label] = outcomes.set_index(["rule_id", "outcome"])["mean"]
+    table = pd.concat(frames, axis=1).fillna(0.0)
+    table = table[table.sum(axis=1) > 0]
+    table.index = [f"{rule}: {outcome.replace('_', ' ')}" for rule, outcome in table.index]
+    table.index.name = "rule: outcome"
+    return [
+        (
+            "What each rule did",
+            "One outcome per job and target course, mean per replication, by variant.",
+            _table(table),
+        )
+    ]
 
 
-def _page(scenario: Scenario, source: str, sections: list[tuple[str, str, str]]) -> str:
+def _compare_path(variants, path, reason, replications, progress) -> list[Section]:
+    _say(progress, "learning path")
+    reps = len(replications)
+    if any(v.enrollments is None for _, v in variants):
+        return []
+    curves, rows = {}, {}
+    timings = {
+        label: A.learning_path_timing(v.enrollments, path, v.scenario.horizon_days)
+        for label, v in variants
+    }
+    timings = {label: t for label, t in timings.items() if len(t)}
+    if not timings:
+        return []
+    done = pd.concat(
+        [
+            t.loc[t["completed"] & (t["step"] == END_TO_END), "duration_days"]
+            for t in timings.values()
+        ]
+    )
+    longest = max(float(done.quantile(0.99) * 1.25), 1.0) if len(done) else None
+    for label, timing in timings.items():  # one time axis for every variant
+        curve = A.completion_curve(timing[timing["step"] == END_TO_END], max_days=longest)
+        curves[label] = curve
+        summary = A.path_summary(timing, replications).set_index("step")
+        whole = summary.loc[END_TO_END]
+        rows[label] = {
+            "learners who started it": _band(
+                whole["started"], whole["started_p05"], whole["started_p95"], "count", reps
+            ),
+            "completed by the horizon": _band(
+                whole["completed_share"],
+                whole["completed_share_p05"],
+                whole["completed_share_p95"],
+                "share",
+                reps,
+            ),
+            "median days end to end": _band(
+                whole["median_days"],
+                whole["median_days_p05"],
+                whole["median_days_p95"],
+                "days",
+                reps,
+            ),
+        }
+    if not curves:
+        return []
+    fig = P.variant_lines(
+        curves,
+        "days",
+        f"Learning path {' → '.join(path)}: completed end to end within t days",
+        "learners who completed the path",
+        replications=reps,
+        share=True,
+        xlabel="days since entering the path",
+    )
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "variant"
+    return [
+        (
+            f"Learning path: {' → '.join(path)}",
+            f"The path is {esc(reason)}. Kaplan-Meier per replication (learners still on the path "
+            "at the horizon count as not done). " + _reps_text(reps),
+            _img(fig) + _table(table, raw=True),
+        )
+    ]
+
+
+def _compare_recertification(variants, validity, replications, progress) -> list[Section]:
+    if not validity or any(v.enrollments is None for _, v in variants):
+        return []
+    _say(progress, "recertification load")
+    reps = len(replications)
+    first = variants[0][1].scenario
+    curves, peaks = {}, {}
+    for label, v in variants:
+        members = curricula(v.scenario)
+        curves[label] = A.recertification_load(
+            v.enrollments, v.scenario.horizon_days, 7.0, curricula=members, by=None
+        )
+        peak = A.recertification_peak(
+            v.enrollments, v.scenario.horizon_days, 7.0, curricula=members
+        )
+        peaks[label] = {
+            "peak people in one week": _band(peak["mean"], peak["p05"], peak["p95"], "count", reps)
+        }
+    sections = [
+        (
+            "Recertification load",
+            "People re-enrolled by a rule into a course they completed before, per week, all "
+            "courses together (each person once; a curriculum's members are not counted "
+            "again). " + _reps_text(reps),
+            _img(
+                P.variant_lines(
+                    curves,
+                    "period_day",
+                    "Recertification load: people re-enrolled per week, by variant",
+                    "people per week",
+                    first.start_date,
+                    reps,
+                    counts=True,
+                )
+            )
+            + _table(
+                pd.DataFrame.from_dict(peaks, orient="index").rename_axis("variant"), raw=True
+            ),
+        )
+    ]
+    if any(v.events is None for _, v in variants):
+        return sections
+    for course, days in validity.items():
+        _say(progress, f"compliance {course}")
+        curves = {
+            label: A.compliance(
+                v.enrollments,
+                v.events,
+                [course],
+                days,
+                v.scenario.horizon_days,
+                max(v.scenario.horizon_days / 100, 1.0),
+            )
+            for label, v in variants
+        }
+        sections.append(
+            (
+                f"Compliance: {course}",
+                f"Share of learners present holding a completion of {esc(course)} at most {days:g} "
+                "days old, the same validity for every variant. " + _reps_text(reps),
+                _img(
+                    P.variant_lines(
+                        curves,
+                        "day",
+                        f"Compliance: completed {course} within the last {days:g} days",
+                        "share of learners present",
+                        first.start_date,
+                        reps,
+                        share=True,
+                    )
+                ),
+            )
+        )
+    return sections
+
+
+def _compare_ilc(variants, replications, progress) -> list[Section]:
+    if any(v.sessions is None or not len(v.sessions) for _, v in variants):
+        return []
+    _say(progress, "ILC sessions")
+    reps = len(replications)
+    columns = {}
+    for label, v in variants:
+        summary = A.seat_summary(v.sessions, replications)
+        if v.events is not None and v.enrollments is not None:
+            waits = A.session_waits(v.events, v.enrollments)
+            summary = pd.concat([summary, A.wait_summary(waits, replications)], ignore_index=True)
+        columns[label] = pd.Series(
+            [
+                _band(r["mean"], r["p05"], r["p95"], _kind(r["measure"]), reps)
+                for _, r in summary.iterrows()
+            ],
+            index=[f"{r['course_id']}: {r['measure']}" for _, r in summary.iterrows()],
+        )
+    table = pd.concat(columns, axis=1).fillna("–")
+    table.index.name = "course: measure"
+    return [
+        (
+            "Instructor-led sessions",
+            "Seats and waits by variant (the waits are defined in docs/analysis.md). "
+            + _reps_text(reps),
+            _table(table, raw=True),
+        )
+    ]
+
+
+# ----- the page ---------------------------------------------------------------------
+
+
+def _page(name: str, description: str | None, source: str, sections: list[Section]) -> str:
     made = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     body = "".join(
         f"<section><h2>{html.escape(title)}</h2>"
-        + (f"<p>{html.escape(text)}</p>" if text else "")
+        + (f"<p>{text}</p>" if text else "")  # made here: user ids are escaped where used
         + content
         + "</section>"
         for title, text, content in sections
     )
-    description = (
-        f"<p class='lead'>{html.escape(scenario.description)}</p>" if scenario.description else ""
-    )
+    description = f"<p class='lead'>{html.escape(description)}</p>" if description else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>{html.escape(scenario.name)} - postenroll-sim report</title>
+<title>{html.escape(name)} - postenroll-sim report</title>
 <style>
 body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #222; background: #fafafa; }}
 header {{ background: #263238; color: white; padding: 24px 40px; }}
 header h1 {{ margin: 0 0 6px 0; font-size: 24px; }}
 header p {{ margin: 0; opacity: 0.8; }}
 main {{ max-width: 1100px; margin: 0 auto; padding: 16px 40px 60px; }}
-section {{ background: white; border-radius: 8px; padding: 16px 24px; margin: 18px 0; box-shadow: 0 1px 3px rgba(0,0,0,0.08); }}
+section {{ background: white; border-radius: 8px; padding: 16px 24px; margin: 18px 0; box-shadow: 0 1px 3px rgba(0,0,0,0.08); overflow-x: auto; }}
 h2 {{ font-size: 18px; margin: 4px 0 8px; }}
 p.lead {{ font-size: 15px; }}
 img {{ max-width: 100%; display: block; margin: 8px 0; }}
@@ -300,23 +914,35 @@ th:first-child {{ text-align: left; }}
 thead th {{ border-bottom: 2px solid #ccc; }}
 table.facts th {{ text-align: left; font-weight: normal; color: #555; }}
 table.facts td {{ font-weight: 600; }}
+.band {{ color: #777; font-weight: normal; font-size: 12px; white-space: nowrap; }}
 footer {{ color: #888; font-size: 12px; text-align: center; }}
 </style></head>
-<body><header><h1>{html.escape(scenario.name)}</h1><p>{html.escape(source)}</p></header>
-<main>{description}{body}<footer>made by postenroll-sim on {made}; semantics: docs/semantics.md</footer></main>
+<body><header><h1>{html.escape(name)}</h1><p>{html.escape(source)}</p></header>
+<main>{description}{body}<footer>made by postenroll-sim on {made}; semantics: docs/semantics.md; figures and waits: docs/analysis.md</footer></main>
 </body></html>
 """
 
 
-def write_report(folder: str | Path, result: Result | None = None, source: str = "") -> Path:
+# ----- folders ----------------------------------------------------------------------
+
+
+def write_report(
+    folder: str | Path,
+    result: Result | None = None,
+    source: str = "",
+    path: list[str] | None = None,
+    learner: str | None = None,
+    progress: Progress = None,
+) -> Path:
     """Write `report.html` into a complete run folder (reading its tables when `result` is
     None) and record it in the folder's run.json. A run that is still being written
     passes its report to `Result.write` instead (see `build_report`)."""
     folder = Path(folder)
     meta = read_meta(folder)
     if result is None:
+        _say(progress, "reading the tables")
         result, source = read_run(folder)
-    page = build_report(result, source)
+    page = build_report(result, source, path=path, learner=learner, progress=progress)
     out = OutputFolder.claim(folder, force=True)  # our own folder: its files are listed
     try:
         item = out.stage_text(REPORT_NAME, page)
@@ -341,6 +967,9 @@ def read_run(folder: str | Path) -> tuple[Result, str]:
     tables = read_tables(folder, meta)
     try:
         scenario = Scenario.model_validate(meta["scenario"])
+        for variant in meta.get("variants", []):
+            if isinstance(variant.get("scenario"), dict):
+                Scenario.model_validate(variant["scenario"])
     except (KeyError, ValidationError):
         raise OutputError(
             f"{folder / 'run.json'}: its scenario cannot be read by this version; "

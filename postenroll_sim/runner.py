@@ -21,6 +21,7 @@ from . import __version__
 from .columns import FORMATS, TABLES
 from .engine import Model, compile_plan
 from .outdir import REPORT_NAME, OutputFolder
+from .progress import Status
 from .scenario import Scenario
 
 __all__ = ["FORMATS", "TABLES", "Result", "simulate", "simulate_replications", "simulate_variants"]
@@ -45,13 +46,60 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     seed: int | None = None
     replications: int = 1
-    variants: list[dict[str, Any]] = field(default_factory=list)  # [{label, seed}] of a sweep
+    variants: list[dict[str, Any]] = field(default_factory=list)  # [{label, seed, scenario}]
     started: str = field(default_factory=_now)
     finished: str | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables this run built (all four unless fewer were asked for)."""
         return {name: getattr(self, name) for name in TABLES if getattr(self, name) is not None}
+
+    def variant_labels(self) -> list[str]:
+        """The sweep's variant labels in sweep order ([] for a run that is not a sweep)."""
+        labels = [str(v["label"]) for v in self.variants]
+        if not labels:  # tables stacked by hand: the labels in the order they appear
+            for frame in self.tables().values():
+                if "variant" in frame:
+                    labels = [str(v) for v in pd.unique(frame["variant"].dropna())]
+                    break
+        return labels
+
+    def split_variants(self) -> list[tuple[str | None, Result]]:
+        """Each sweep variant as a Result of its own (its rows, its scenario), in sweep
+        order; a run that is not a sweep is [(None, itself)]."""
+        labels = self.variant_labels()
+        if not labels:
+            return [(None, self)]
+        records = {str(v["label"]): v for v in self.variants}
+        out = []
+        for label in labels:
+            record = records.get(label, {})
+            scenario = (
+                Scenario.model_validate(record["scenario"])
+                if isinstance(record.get("scenario"), dict)
+                else self.scenario
+            )
+            tables = {
+                name: frame[frame["variant"].astype("str") == label].reset_index(drop=True)
+                if "variant" in frame
+                else frame
+                for name, frame in self.tables().items()
+            }
+            out.append(
+                (
+                    label,
+                    Result(
+                        scenario,
+                        **tables,
+                        warnings=list(self.warnings),
+                        seed=record.get("seed", self.seed),
+                        replications=self.replications,
+                        started=self.started,
+                        finished=self.finished,
+                    ),
+                )
+            )
+        return out
 
     def meta(self, source: str = "", arguments: list[str] | None = None) -> dict[str, Any]:
         """What run.json records besides the files (docs/outputs.md)."""
@@ -121,7 +169,7 @@ def simulate(
     with tqdm(
         total=scenario.horizon_days,
         unit="day",
-        bar_format="{l_bar}{bar}| day {n:.0f}/{total:.0f} [{elapsed}<{remaining}]",
+        bar_format="{l_bar}{bar}| day {n:.0f}/{total:.0f} [{elapsed}<{remaining}{postfix}]",
         disable=None if progress else True,
         leave=False,
     ) as bar:
@@ -136,9 +184,11 @@ def simulate(
             on_advance=None if bar.disable else advance,  # off a terminal: no calls
         )
         model.run()
-    built = model.tables(
-        which=tables, replication=replication, start_date=scenario.start_date, release=True
-    )
+        if not bar.disable:  # a third of a large run: say so rather than sit at 100%
+            bar.set_postfix_str("building tables", refresh=True)
+        built = model.tables(
+            which=tables, replication=replication, start_date=scenario.start_date, release=True
+        )
     return Result(
         scenario,
         **built,
@@ -307,7 +357,12 @@ def simulate_replications(
     seeds = replication_seeds(effective, replications)
     tasks = [Task(scenario, seeds[i], i, None, tuple(tables)) for i in range(replications)]
     result = _run(tasks, executor, workers, scheduler, progress)
-    return combine(scenario, result, seed=effective, replications=replications)
+    status = Status(progress)
+    status(f"stacking the tables of {replications} replications")
+    try:
+        return combine(scenario, result, seed=effective, replications=replications)
+    finally:
+        status.done()
 
 
 def simulate_variants(
@@ -326,18 +381,29 @@ def simulate_variants(
     for label, scenario in variants:
         effective = scenario.seed if seed is None else seed
         seeds = replication_seeds(effective, replications)
-        records.append({"label": label, "seed": effective})
+        records.append(
+            {
+                "label": label,
+                "seed": effective,
+                "scenario": scenario.model_dump(mode="json", by_alias=True),
+            }
+        )
         tasks += [Task(scenario, seeds[i], i, label, tuple(tables)) for i in range(replications)]
     results = _run(tasks, None, workers, scheduler, progress)
     base = variants[0][1]
     shared = {r["seed"] for r in records}
-    return combine(
-        base,
-        results,
-        seed=shared.pop() if len(shared) == 1 else None,
-        replications=replications,
-        variants=records,
-    )
+    status = Status(progress)
+    status(f"stacking the tables of {len(tasks)} runs")
+    try:
+        return combine(
+            base,
+            results,
+            seed=shared.pop() if len(shared) == 1 else None,
+            replications=replications,
+            variants=records,
+        )
+    finally:
+        status.done()
 
 
 def _run(

@@ -14,12 +14,14 @@ NAN = float("nan")
 
 
 def enrollments(rows):
-    """rows: (replication, learner, course, enrolled, completed, superseded[, type, visible])"""
+    """rows: (replication, learner, course, enrolled, completed, superseded[, type, visible,
+    method])"""
     out = []
     for i, row in enumerate(rows):
         rep, learner, course, enrolled, completed, superseded, *rest = row
         kind = rest[0] if rest else "online"
-        visible = rest[1] if len(rest) > 1 else enrolled
+        visible = rest[1] if len(rest) > 1 and rest[1] is not None else enrolled
+        method = rest[2] if len(rest) > 2 else "admin"
         out.append(
             {
                 "replication": rep,
@@ -27,7 +29,7 @@ def enrollments(rows):
                 "learner_id": learner,
                 "course_id": course,
                 "course_type": kind,
-                "method": "admin",
+                "method": method,
                 "rule_id": None,
                 "enrolled_day": float(enrolled),
                 "visible_day": float(visible),
@@ -65,20 +67,75 @@ def test_enrollment_volume_zero_fills_and_bands_over_replications():
     assert list(total["mean"]) == [1.0, 0.5, 0.5]
 
 
-def test_recertification_load_counts_re_enrollments_after_a_completion():
+RULE = "post_enrollment"
+
+
+def test_recertification_load_counts_rule_re_enrollments_after_a_completion():
     e = enrollments(
         [
             (0, "x", "A", 0, 5, 10),
-            (0, "x", "A", 10, NAN, NAN),
+            (0, "x", "A", 10, NAN, NAN, "online", None, RULE),
             (0, "y", "A", 2, NAN, 9),
-            (0, "y", "A", 9, NAN, NAN),
+            (0, "y", "A", 9, NAN, NAN, "online", None, RULE),
         ]
     )
     load = A.recertification_load(e, 20, 7).set_index(["period_day", "course_id"])
     assert load.loc[(7.0, "A"), "mean"] == 1.0  # x's second record; y never completed
     assert load["mean"].sum() == 1.0
-    peak = A.recertification_peak(load.reset_index())
+    peak = A.recertification_peak(e, 20, 7)
     assert peak["period_day"] == 7.0 and peak["mean"] == 1.0
+
+
+def test_a_person_recertifying_a_two_member_curriculum_counts_once():
+    """A curriculum and its two members are three records, one person. A re-take from
+    the catalog is no recertification: it is counted apart."""
+    cur = "curriculum"
+    e = enrollments(
+        [
+            (0, "x", "CUR", 0, 20, 400, cur),
+            (0, "x", "M1", 0, 10, 400, "online", None, RULE),
+            (0, "x", "M2", 0, 20, 400, "online", None, RULE),
+            (0, "x", "CUR", 385, NAN, NAN, cur, None, RULE),  # the recertification
+            (0, "x", "M1", 385, NAN, NAN, "online", None, RULE),  # its members, by a rule
+            (0, "x", "M2", 386, NAN, NAN, "online", None, "self"),
+            (0, "y", "CAT", 0, 3, 390),
+            (0, "y", "CAT", 390, NAN, NAN, "online", None, "self"),  # a catalog re-take
+        ]
+    )
+    curricula = {"CUR": ["M1", "M2"]}
+    kinds = A.re_enrollments(e, curricula).set_index(["learner_id", "course_id"])["kind"]
+    assert kinds.loc[("x", "CUR")] == "rule"
+    assert kinds.loc[("x", "M1")] == kinds.loc[("x", "M2")] == "curriculum member"
+    assert kinds.loc[("y", "CAT")] == "catalog re-take"
+    load = A.recertification_load(e, 420, 7, curricula=curricula)
+    assert load["mean"].sum() == 1.0
+    assert load.set_index(["period_day", "course_id"]).loc[(385.0, "CUR"), "mean"] == 1.0
+    total = A.recertification_load(e, 420, 7, curricula=curricula, by=None)
+    assert total["mean"].sum() == 1.0 and set(total["group"]) == {"all"}
+    assert A.recertification_peak(e, 420, 7, curricula=curricula)["mean"] == 1.0
+    retakes = A.recertification_load(e, 420, 7, curricula=curricula, kind="catalog re-take")
+    assert retakes.set_index(["period_day", "course_id"]).loc[(385.0, "CAT"), "mean"] == 1.0
+    with pytest.raises(ValueError, match="curricula"):  # members would count as people
+        A.recertification_load(e, 420, 7)
+
+
+def test_recertification_peak_is_each_replications_busiest_week_in_people():
+    # replication 0: two people in week 1; replication 1: one person in week 2
+    e = enrollments(
+        [
+            (0, "x", "A", 0, 1, 8),
+            (0, "x", "A", 8, NAN, NAN, "online", None, RULE),
+            (0, "x", "B", 0, 1, 9),
+            (0, "x", "B", 9, NAN, NAN, "online", None, RULE),  # x again: still one person
+            (0, "y", "A", 0, 1, 10),
+            (0, "y", "A", 10, NAN, NAN, "online", None, RULE),
+            (1, "x", "A", 0, 1, 15),
+            (1, "x", "A", 15, NAN, NAN, "online", None, RULE),
+        ]
+    )
+    peak = A.recertification_peak(e, 20, 7)
+    assert peak["period_day"] == 7.0
+    assert peak["mean"] == 1.5 and peak["p05"] == pytest.approx(1.05)
 
 
 def test_compliance_counts_only_learners_present_and_valid_completions():
@@ -165,15 +222,24 @@ def test_session_waits_and_utilisation():
     e = enrollments([(0, "x", "W", 0, 14, NAN, "ilc", 1), (0, "y", "W", 0, NAN, NAN, "ilc", 1)])
     events = pd.DataFrame(
         {
-            "replication": [0, 0, 0, 0],
-            "day": [3.0, 7.0, 14.0, 5.0],
-            "enrollment_id": [0, 0, 0, 1],
-            "event": ["session_booked", "session_missed", "session_attended", "session_waitlisted"],
+            "replication": [0, 0, 0, 0, 0],
+            "day": [3.0, 7.0, 7.0, 14.0, 5.0],
+            "enrollment_id": [0, 0, 0, 0, 1],
+            "event": [
+                "session_booked",
+                "session_missed",
+                "session_booked",  # a no-show books again
+                "session_attended",
+                "session_waitlisted",
+            ],
         }
     )
     waits = A.session_waits(events, e).set_index("enrollment_id")
-    assert waits.loc[0, "wait_days"] == 13 and waits.loc[0, "missed"] == 1
-    assert bool(waits.loc[1, "waitlisted"]) and math.isnan(waits.loc[1, "wait_days"])
+    # visible on day 1, first booking attempt on day 3, the session attended on day 14
+    assert waits.loc[0, "booking_delay_days"] == 2 and waits.loc[0, "seat_wait_days"] == 11
+    assert waits.loc[0, "missed"] == 1 and not waits.loc[0, "no_seat"]
+    assert bool(waits.loc[1, "no_seat"]) and math.isnan(waits.loc[1, "seat_wait_days"])
+    assert waits.loc[1, "booking_delay_days"] == 4
     sessions = pd.DataFrame(
         {
             "replication": [0],
@@ -197,3 +263,84 @@ def test_learner_timeline_bars_end_at_completion_supersession_or_horizon():
     t = A.learner_timeline(e, None, "x", horizon_days=30)
     assert list(t["until_day"]) == [2.0, 30.0]
     assert list(t["enrolled_day"]) == [0.0, 5.0]
+
+
+def test_ilc_waits_of_six_replications_are_means_per_replication():
+    """Each of six replications: one learner attends after waiting 2 days for a seat (4 in
+    the last), one never gets a seat. Per replication: 1 without a seat, not 6."""
+    rows, events = [], []
+    for rep in range(6):
+        rows += [(rep, "a", "W", 0, 10, NAN, "ilc", 0), (rep, "b", "W", 0, NAN, NAN, "ilc", 0)]
+        wait = 4.0 if rep == 5 else 2.0
+        events += [
+            (rep, 1.0, 2 * rep, "session_booked"),
+            (rep, 1.0 + wait, 2 * rep, "session_attended"),
+            (rep, 1.0, 2 * rep + 1, "session_waitlisted"),
+        ]
+    e = enrollments(rows)
+    e["replication"] = [r[0] for r in rows]
+    ev = pd.DataFrame(events, columns=["replication", "day", "enrollment_id", "event"])
+    waits = A.session_waits(ev, e)
+    summary = A.wait_summary(waits).set_index("measure")
+    assert summary.loc["no seat within the horizon", "mean"] == 1.0
+    assert summary.loc["learners who tried to book", "mean"] == 2.0
+    seat = summary.loc["median days from first booking attempt to the session"]
+    assert seat["mean"] == pytest.approx(14 / 6) and seat["p95"] == pytest.approx(3.5)
+    assert summary.loc["median days from visible to first booking attempt", "mean"] == 1.0
+    counts = A.wait_histogram_counts(waits, "seat_wait_days", bins=np.array([0.0, 3.0, 6.0]))
+    assert list(counts["mean"]) == pytest.approx([5 / 6, 1 / 6])
+
+
+def test_seat_summary_is_per_replication():
+    sessions = pd.DataFrame(
+        {
+            "replication": [0, 0, 1, 1],
+            "course_id": ["W", "W", "W", "W"],
+            "day": [7.0, 14.0, 7.0, 14.0],
+            "capacity": [10, 10, 10, 10],
+            "booked": [10, 0, 5, 5],
+            "attended": [8, 0, 5, 5],
+        }
+    )
+    s = A.seat_summary(sessions).set_index("measure")
+    assert s.loc["sessions", "mean"] == 2.0
+    assert s.loc["seats booked (share of capacity)", "mean"] == 0.5
+    assert s.loc["seats attended (share of capacity)", "p95"] == pytest.approx(0.5 - 0.1 * 0.05)
+
+
+def test_variants_are_never_added_together():
+    e = enrollments([(0, "x", "A", 0, NAN, NAN), (0, "x", "A", 0, NAN, NAN)])
+    e["variant"] = pd.Categorical(["v=1", "v=2"])
+    with pytest.raises(ValueError, match="2 sweep variants"):
+        A.enrollment_volume(e, 7)
+    assert len(A.enrollment_volume(e[e["variant"] == "v=1"], 7)) == 2
+
+
+def test_path_summary_is_per_replication_then_mean_and_band():
+    e = enrollments(
+        [
+            (0, "x", "A", 0, 2, NAN),
+            (0, "y", "A", 0, 4, NAN),
+            (1, "x", "A", 0, 6, NAN),
+            (1, "y", "A", 0, NAN, NAN),
+        ]
+    )
+    t = A.learning_path_timing(e, ["A"], horizon_days=10)
+    s = A.path_summary(t).set_index("step").loc["A"]
+    assert s["started"] == 2.0 and s["completed_share"] == 0.75
+    assert s["completed_share_p05"] == pytest.approx(0.525)
+    # replication 0: median 2 (x done at 2, y at 4); replication 1: 6 (y censored at 10)
+    assert s["median_days"] == pytest.approx(4.0, abs=0.02)
+    assert s["median_days_reached"] == 2
+
+
+def test_paired_difference_and_its_interval():
+    base = pd.Series([10.0, 12.0, 11.0, 13.0])
+    other = pd.Series([11.0, 13.5, 12.0, 14.5])
+    d = A.difference(base, other)
+    # differences 1, 1.5, 1, 1.5: mean 1.25, sd 0.2887, t(3) = 3.182
+    assert d["mean"] == pytest.approx(1.25)
+    assert d["high"] - d["mean"] == pytest.approx(3.182 * 0.288675 / 2, rel=1e-4)
+    unpaired = A.difference(base, other, paired=False)
+    assert unpaired["mean"] == pytest.approx(1.25) and unpaired["low"] < d["low"]
+    assert math.isnan(A.difference(base[:1], other[:1])["low"])  # one replication: no interval

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import sys
+from pathlib import Path
+
 import jupytext
 import pytest
 from nbclient import NotebookClient
@@ -9,6 +13,7 @@ from nbclient import NotebookClient
 from conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
+PLOTS = re.compile(r"\bP\.(?!course_colors\b)\w+\(")  # a call that draws a figure
 
 
 def test_there_are_four_notebooks():
@@ -37,3 +42,31 @@ def test_notebook_executes(path, monkeypatch):
         if o.output_type == "error"
     ]
     assert not errors
+    plotting = [c for c in notebook.cells if c.cell_type == "code" and PLOTS.search(c.source)]
+    assert plotting, "every notebook draws its answers"
+    for cell in plotting:  # each figure is shown, not only made (`<Figure size ...>` as text)
+        shown = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        assert shown, f"no figure shown by the cell:\n{cell.source}"
+
+
+def test_make_lab_opens_the_py_notebooks_as_notebooks(tmp_path):
+    """`make lab` puts the project's JupyterLab setting into the venv's JupyterLab (never
+    the user's own): .py files open with jupytext's notebook view, not the text editor."""
+    import json
+
+    settings = ROOT / ".jupyter" / "lab-overrides.json"
+    viewers = json.loads(settings.read_text())["@jupyterlab/docmanager-extension:plugin"]
+    assert viewers["defaultViewers"]["python"] == "Jupytext Notebook"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "cp .jupyter/lab-overrides.json $(LAB_OVERRIDES)" in makefile
+    assert "share/jupyter/lab/settings/overrides.d/" in makefile
+    # the viewer is the one jupytext's JupyterLab extension registers (jupytext ships it)
+    extension = Path(sys.prefix) / "share/jupyter/labextensions/jupyterlab-jupytext/static"
+    scripts = [f.read_text(errors="ignore") for f in extension.glob("*.js")]
+    assert any('"Jupytext Notebook"' in text for text in scripts)
+    settings_utils = pytest.importorskip("jupyterlab_server.settings_utils")  # the [lab] extra
+    overrides_d = tmp_path / "overrides.d"
+    overrides_d.mkdir()
+    (overrides_d / "postenroll-sim.json").write_text(settings.read_text())
+    found, error = settings_utils._get_overrides(str(tmp_path))
+    assert not error and found == json.loads(settings.read_text())

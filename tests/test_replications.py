@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -152,6 +153,7 @@ def test_sweep_command(tmp_path):
             "--format",
             "csv",
             "--no-progress",
+            "--report",
         ],
         capture_output=True,
         text=True,
@@ -159,6 +161,16 @@ def test_sweep_command(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "pass_rate=0.5" in proc.stdout and "pass_rate=0.9" in proc.stdout
+    assert "each variant on its own" in proc.stdout and "enrollments 5-95%" in proc.stdout
+    # the report compares the variants; `report` on the sweep's folder makes the same page
+    from postenroll_sim.report import write_report
+
+    page = (tmp_path / "out" / "report.html").read_text()
+    (tmp_path / "out" / "report.html").unlink()
+    for text in (page, write_report(tmp_path / "out").read_text()):
+        assert "2 variants compared" in text and "Key numbers side by side" in text
+        assert "Difference against the first variant (pass_rate=0.5)" in text
+        assert "pass_rate=0.9 minus pass_rate=0.5" in text and "Compliance: A" in text
     jobs = pd.read_csv(tmp_path / "out" / "jobs.csv")
     assert set(jobs["variant"]) == {"pass_rate=0.5", "pass_rate=0.9"}
     failed_share = jobs[jobs["rule_id"] == "again"].groupby("variant").size()
@@ -206,3 +218,53 @@ def test_stacking_replications_unites_categories_in_order_and_keeps_codes():
     assert stacked["learner_id"].astype(str).tolist() == ["L3", "L1", "L4", "L1", "L4"]
     assert stacked["course_id"].dtype == first["course_id"].dtype  # equal categories: untouched
     assert stacked["replication"].tolist() == [0, 0, 1, 1, 1]
+
+
+def test_the_summary_gives_the_spread_across_replications(spec):
+    from postenroll_sim.summary import summary_text
+
+    text = summary_text(simulate_replications(spec, 3), "org.yaml")
+    assert "3 replications: mean per replication (5-95% across replications)" in text
+    assert re.search(r"enrollments \d+ \(5-95%: \d+-\d+\)", text)
+    assert "total 5-95%" in text and "outcomes 5-95%" in text
+    single = summary_text(simulate(spec), "org.yaml")
+    assert "5-95%" not in single
+
+
+def test_long_steps_say_what_they_do_on_a_terminal_only():
+    import io
+
+    from postenroll_sim.progress import Status
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen, pipe = Terminal(), io.StringIO()
+    for stream in (screen, pipe):
+        status = Status(True, stream)
+        status("building tables")
+        status("report: recertification load")
+        status.done()
+    assert (
+        "building tables" in screen.getvalue()
+        and "report: recertification load" in screen.getvalue()
+    )
+    assert screen.getvalue().endswith("\r\x1b[K")  # the line is cleared when done
+    assert pipe.getvalue() == ""  # never into a pipe or a log
+    quiet = Terminal()
+    Status(False, quiet)("building tables")  # --no-progress
+    assert quiet.getvalue() == ""
+
+
+def test_a_single_run_says_when_it_builds_its_tables(spec, monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    simulate(spec, progress=True)
+    assert "day 120/120" in screen.getvalue() and "building tables" in screen.getvalue()

@@ -12,7 +12,13 @@ import pytest
 from postenroll_sim import analysis as A
 from postenroll_sim import plots as P
 from postenroll_sim import simulate_replications
-from postenroll_sim.report import learning_path, read_run, recertifications, write_report
+from postenroll_sim.report import (
+    build_report,
+    learning_path,
+    read_run,
+    recertifications,
+    write_report,
+)
 
 from conftest import ROOT, scenario
 
@@ -38,9 +44,36 @@ def test_report_finds_paths_recertification_and_sessions():
     spec = scenario((ROOT / "scenarios" / "default.yaml").read_text())
     assert learning_path(spec) == ["ONB-101", "SAFE-201", "COMP-CUR"]
     assert recertifications(spec) == {"COMP-CUR": 365.0}
+    assert A.curricula(spec) == {"COMP-CUR": ["COMP-ETH", "COMP-PRIV"]}
 
 
-def test_run_report_and_report_command(tmp_path):
+def test_the_learning_path_starts_where_learners_enter_never_at_a_remediation_course():
+    remediation = scenario((ROOT / "scenarios" / "remediation-on-failure.yaml").read_text())
+    # REFRESH -> EXAM -> ADVANCED is the longest chain of completed rules, but learners
+    # enter at EXAM (on hire) and REFRESH is where a failed exam sends them
+    assert A.entry_courses(remediation) == ["EXAM"]
+    assert A.remediation_targets(remediation) == {"REFRESH"}
+    assert learning_path(remediation) == ["EXAM", "ADVANCED"]
+    scripted = scenario(
+        """
+        name: entered by the script
+        horizon_days: 10
+        courses:
+          - {id: Z, type: online, post_enrollments: [{when: completed, delay_days: 0, courses: [A]}]}
+          - {id: A, type: online, post_enrollments: [{when: completed, delay_days: 0, courses: [B]}]}
+          - {id: B, type: online}
+        learners: [x]
+        script:
+          - {day: 0, action: enroll, learner: x, course: A}
+        """
+    )
+    assert learning_path(scripted) == ["A", "B"]  # not Z -> A -> B: nobody enters at Z
+    assert A.check_path(scripted, ["Z", "A"]) == ["Z", "A"]
+    with pytest.raises(ValueError, match="no course 'Q'"):
+        A.check_path(scripted, ["A", "Q"])
+
+
+def test_run_report_and_report_command(tmp_path, capsys):
     path = ROOT / "scenarios" / "ilc-capacity-under-recertification.yaml"
     proc = subprocess.run(
         [
@@ -63,19 +96,11 @@ def test_run_report_and_report_command(tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert "Instructor-led sessions" in page and "Compliance: FIRST-AID" in page
     (tmp_path / "report.html").unlink()
-    again = subprocess.run(
-        [sys.executable, "-m", "postenroll_sim", "report", str(tmp_path)],
-        capture_output=True,
-        text=True,
-    )
+    again = cli(capsys, "report", tmp_path)  # the same entry point, in this process
     assert again.returncode == 0 and (tmp_path / "report.html").exists()
     result, source = read_run(tmp_path)
     assert source == str(path) and result.scenario.name.startswith("ILC capacity")
-    empty = subprocess.run(
-        [sys.executable, "-m", "postenroll_sim", "report", str(tmp_path / "nothing")],
-        capture_output=True,
-        text=True,
-    )
+    empty = cli(capsys, "report", tmp_path / "nothing")
     assert (
         empty.returncode == 2
         and "no such folder" in empty.stderr
@@ -94,7 +119,15 @@ def test_every_figure_has_a_title_and_labelled_axes(tmp_path):
         P.stacked_volume(
             A.enrollment_volume(r.enrollments, h), start_date=start, colors=colors, replications=2
         ),
-        P.recertification_bars(A.recertification_load(r.enrollments, h), 7, start, colors, 2),
+        P.recertification_bars(
+            A.recertification_load(r.enrollments, h, curricula=A.curricula(spec)),
+            7,
+            start,
+            colors,
+            2,
+            A.recertification_load(r.enrollments, h, curricula=A.curricula(spec), by=None),
+            A.recertification_peak(r.enrollments, h, curricula=A.curricula(spec)),
+        ),
         P.compliance_curve(
             A.compliance(r.enrollments, r.events, ["COMP-CUR"], 365, h, 30),
             365,
@@ -107,7 +140,7 @@ def test_every_figure_has_a_title_and_labelled_axes(tmp_path):
         P.learner_gantt(
             A.learner_timeline(r.enrollments, r.jobs, "L0000001", 0, h), "L0000001", colors, start
         ),
-        P.seat_utilisation_bars(A.seat_utilisation(r.sessions), start, colors),
+        P.seat_utilisation_bars(A.seat_utilisation(r.sessions), start, colors, 2),
         P.wait_histogram(A.session_waits(r.events, r.enrollments)),
     ]
     for i, fig in enumerate(figures):
@@ -118,3 +151,200 @@ def test_every_figure_has_a_title_and_labelled_axes(tmp_path):
         assert (tmp_path / f"{i}.png").read_bytes().startswith(PNG)
     # the same course has the same colour in every figure
     assert colors["ONB-101"] == P.course_colors([c.id for c in spec.courses])["ONB-101"]
+
+
+LEARNERS_400 = """
+name: four hundred learners
+horizon_days: 20
+seed: 3
+courses:
+  - id: A
+    type: online
+    behaviour: {start_after_days: {dist: exponential, mean: 2}, duration_days: 1}
+population:
+  initial: 400
+  on_hire: [{course: A}]
+"""
+
+
+def test_a_two_variant_sweep_of_400_learners_reports_400_per_variant(tmp_path):
+    from postenroll_sim.runner import simulate_variants
+    from postenroll_sim.scenario.variants import variants
+    from postenroll_sim.summary import by_variant
+
+    path = tmp_path / "org.yaml"
+    path.write_text(LEARNERS_400)
+    result = simulate_variants(variants(path, ["horizon_days=10,20"]), replications=2)
+    split = result.split_variants()
+    assert [label for label, _ in split] == ["horizon_days=10", "horizon_days=20"]
+    assert [v.scenario.horizon_days for _, v in split] == [10, 20]  # each its own scenario
+    for _, single in split:
+        keys = A.key_numbers(single)
+        assert list(keys["learners"]) == [400.0, 400.0]
+    with pytest.raises(ValueError, match="sweep variants"):
+        A.enrollment_volume(result.enrollments, 20)  # never pooled silently
+    with pytest.raises(ValueError, match="sweep variants"):
+        A.key_numbers(result)
+    page = build_report(result, str(path))
+    learners_row = re.search(r"<tr><th>learners</th>(.*?)</tr>", page).group(1)
+    assert learners_row.count(">400<") == 2 and "800" not in learners_row
+    assert "2 variants compared" in page and "horizon_days=20 minus horizon_days=10" in page
+    assert by_variant(result)["enrollments"].max() <= 400
+    # written and read back, the folder makes the same comparison
+    result.write(tmp_path / "out", source=str(path))
+    again, _ = read_run(tmp_path / "out")
+    assert [v.scenario.horizon_days for _, v in again.split_variants()] == [10, 20]
+    assert build_report(again).count("<tr><th>learners</th>") == 2  # side by side; difference
+
+
+SCRIPTED = """
+name: three learners
+start_date: 2027-01-04
+horizon_days: 60
+courses:
+  - id: A
+    type: online
+    post_enrollments: [{id: R1, when: completed, delay_days: 5, courses: [B]}]
+  - id: B
+    type: online
+    allow_failure: true
+    post_enrollments:
+      - {id: R2, when: completed, delay_days: 0, courses: [C]}
+      - {id: R3, when: failed, delay_days: 1, courses: [FIX]}
+  - id: FIX
+    type: online
+    post_enrollments: [{id: R4, when: completed, delay_days: 0, courses: [B]}]
+  - {id: C, type: online}
+learners: [alice, bob, carol]
+script:
+  - {day: 0, action: enroll, learner: alice, course: A}
+  - {day: 0, action: enroll, learner: bob, course: A}
+  - {day: 1, action: enroll, learner: carol, course: A}
+  - {day: 3, action: complete, learner: alice, course: A}
+  - {day: 4, action: complete, learner: bob, course: A}
+  - {day: 10, action: complete, learner: alice, course: B}
+  - {day: 11, action: fail, learner: bob, course: B}
+  - {day: 14, action: complete, learner: bob, course: FIX}
+  - {day: 20, action: complete, learner: bob, course: B}
+  - {day: 25, action: complete, learner: alice, course: C}
+"""
+
+
+def cli(capsys, *args):
+    """The command line in this process (as `main` runs it): its exit code and output."""
+    from postenroll_sim.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main([*map(str, args), "--no-progress"] if args[0] != "report" else list(map(str, args)))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, done.value.code, out, err)
+
+
+def test_report_path_and_learner_options(tmp_path, capsys):
+    path = tmp_path / "three.yaml"
+    path.write_text(SCRIPTED)
+    out = tmp_path / "out"
+    proc = cli(
+        capsys, "run", path, "--out", out, "--report", "--learner", "alice", "--path", "B,C", "-q"
+    )
+    assert proc.returncode == 0, proc.stderr
+    page = (out / "report.html").read_text()
+    assert "One learner&#x27;s timeline: alice" in page and "chosen with --learner" in page
+    assert "Learning path: B → C" in page and "given with --path" in page
+    # without the options: the path from where learners enter, bob (most enrollments)
+    assert cli(capsys, "report", out).returncode == 0
+    page = (out / "report.html").read_text()
+    assert "Learning path: A → B → C" in page and "timeline: bob" in page
+    bad = cli(capsys, "report", out, "--learner", "nobody")
+    assert bad.returncode == 2 and "learner 'nobody' has no enrollment" in bad.stderr
+    # a bad path fails before the run; an unknown learner after it keeps the tables
+    early = cli(capsys, "run", path, "--out", tmp_path / "x", "--report", "--path", "A,Q")
+    assert early.returncode == 2 and "no course 'Q'" in early.stderr
+    assert not (tmp_path / "x" / "run.json").exists()
+    late = cli(
+        capsys, "run", path, "--out", tmp_path / "y", "--report", "--learner", "nobody", "-q"
+    )
+    assert late.returncode == 2 and "no report: learner 'nobody'" in late.stderr
+    assert (tmp_path / "y" / "run.json").exists() and not (tmp_path / "y" / "report.html").exists()
+    alone = cli(capsys, "run", path, "--out", tmp_path / "z", "--learner", "bob")
+    assert alone.returncode == 2 and "add --report" in alone.stderr
+    assert "Traceback" not in early.stderr + late.stderr + alone.stderr + bad.stderr
+
+
+def test_timeline_labels_never_overprint_and_have_a_legend():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from postenroll_sim import simulate
+
+    # bob is re-enrolled into B twice a day: twelve labels on one row within a week
+    lines = [f"  - {{day: {d / 2}, action: enroll, learner: bob, course: B}}" for d in range(12)]
+    spec = scenario(
+        "name: crowded\nhorizon_days: 30\ncourses:\n"
+        "  - {id: B, type: online, post_enrollments: "
+        "[{id: a-long-rule-name, when: enrolled, delay_days: 0, courses: [C]}]}\n"
+        "  - {id: C, type: online}\nlearners: [bob]\nscript:\n" + "\n".join(lines)
+    )
+    r = simulate(spec)
+    timeline = A.learner_timeline(r.enrollments, r.jobs, "bob", horizon_days=30)
+    fig = P.learner_gantt(timeline, "bob")
+    FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    texts = [t for t in ax.texts if t.get_visible() and t.get_text().strip()]
+    labels = [
+        t for t in texts if t.get_text().strip().split(" +")[0] in {"admin", "a-long-rule-name"}
+    ]
+    extents = [t.get_window_extent(renderer) for t in labels]
+    for i, a in enumerate(extents):
+        for b in extents[i + 1 :]:
+            assert not a.overlaps(b), "two labels overprint"
+    assert any("+" in t.get_text() for t in labels)  # the crowded ones are counted, not lost
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert {"completed", "failed", "in progress", "enrolled, not yet visible"} <= set(legend)
+
+
+def test_count_axes_tick_whole_numbers_for_a_tiny_run():
+    from postenroll_sim import simulate
+
+    spec = scenario(SCRIPTED)
+    r = simulate(spec)
+    h = spec.horizon_days
+    figures = [
+        (P.stacked_volume(A.enrollment_volume(r.enrollments, h), start_date=spec.start_date), "y"),
+        (P.backlog_curve(A.job_backlog(r.jobs, h)), "y"),
+        (P.rule_outcome_bars(A.rule_outcomes(r.jobs)), "x"),
+    ]
+    for fig, axis in figures:
+        ax = fig.axes[0]
+        ticks = ax.get_yticks() if axis == "y" else ax.get_xticks()
+        assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_figures_show_themselves_in_jupyter():
+    fig = P.backlog_curve(A.job_backlog(scenario_jobs(), 5))
+    assert fig._repr_png_().startswith(PNG)
+
+
+def scenario_jobs():
+    import pandas as pd
+
+    return pd.DataFrame(
+        {"replication": [0], "job_id": [0], "queued_day": [0.0], "processed_day": [2.0]}
+    )
+
+
+def test_reports_of_runs_where_nothing_happened(tmp_path):
+    from postenroll_sim.runner import simulate_variants
+    from postenroll_sim.scenario.variants import variants
+
+    path = tmp_path / "nobody.yaml"
+    path.write_text(
+        "name: nobody\nhorizon_days: 10\ncourses:\n"
+        "  - {id: A, type: online, post_enrollments: [{when: completed, delay_days: 0, courses: [B]}]}\n"
+        "  - {id: B, type: online}\n"
+    )
+    sweep = simulate_variants(variants(path, ["horizon_days=10,20"]), replications=2)
+    page = build_report(sweep)
+    assert "2 variants compared" in page and ">nan<" not in page.lower()
+    single = build_report(sweep.split_variants()[0][1])
+    assert "At a glance" in single and ">nan<" not in single.lower()

@@ -1,38 +1,64 @@
 """Answers read from the output tables, for any number of replications.
 
-Every function that counts over time works per replication first, fills the periods
-where nothing happened with zero, and then reports the mean over replications with a
-5-95% band (`mean`, `p05`, `p95`). Days are floats from day 0 like the tables; pass
-`start_date` to `with_dates` to get calendar dates.
+Every function works per replication first (counts over time fill the periods where
+nothing happened with zero), then reports the mean over replications with a 5-95% band
+(`mean`, `p05`, `p95`). Tables of a sweep hold several variants: analyse each on its
+own (`Result.split_variants()`); the functions refuse to add variants together. Days
+are floats from day 0 like the tables; pass `start_date` to `with_dates` to get
+calendar dates.
 """
 
-from .core import band, period_index, with_dates
-from .ilc import seat_utilisation, session_waits
+from .compare import difference, key_numbers
+from .core import band, one_variant, period_index, summarise, with_dates
+from .ilc import seat_summary, seat_utilisation, session_waits, wait_histogram_counts, wait_summary
 from .metrics import (
     compliance,
     enrollment_volume,
     job_backlog,
+    re_enrollments,
     recertification_load,
     recertification_peak,
     rule_outcomes,
+)
+from .rules import (
+    check_path,
+    curricula,
+    entry_courses,
+    learning_path,
+    recertifications,
+    remediation_targets,
 )
 from .timeline import learner_timeline
 from .timing import completion_curve, learning_path_timing, path_summary
 
 __all__ = [
     "band",
+    "check_path",
     "completion_curve",
     "compliance",
+    "curricula",
+    "difference",
     "enrollment_volume",
+    "entry_courses",
     "job_backlog",
+    "key_numbers",
     "learner_timeline",
+    "learning_path",
     "learning_path_timing",
+    "one_variant",
     "path_summary",
     "period_index",
+    "re_enrollments",
     "recertification_load",
     "recertification_peak",
+    "recertifications",
+    "remediation_targets",
     "rule_outcomes",
+    "seat_summary",
     "seat_utilisation",
     "session_waits",
+    "summarise",
+    "wait_histogram_counts",
+    "wait_summary",
     "with_dates",
 ]

@@ -20,6 +20,32 @@ def replications_of(*frames: pd.DataFrame) -> list[int]:
     return sorted(found) or [0]
 
 
+def one_variant(*frames: pd.DataFrame | None) -> None:
+    """Refuse tables that hold several sweep variants: counting them together would add
+    up different scenarios. Split them first (`Result.split_variants()`)."""
+    for frame in frames:
+        if frame is not None and "variant" in frame and len(frame):
+            labels = pd.unique(frame["variant"].dropna())
+            if len(labels) > 1:
+                raise ValueError(
+                    f"these tables hold {len(labels)} sweep variants; analyse each on its own "
+                    "(Result.split_variants()) instead of adding them together"
+                )
+
+
+def summarise(values) -> dict[str, float]:
+    """Mean and 5-95% band of one number per replication (NaN values are left out)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return {"mean": float("nan"), "p05": float("nan"), "p95": float("nan")}
+    return {
+        "mean": float(values.mean()),
+        "p05": float(np.quantile(values, LOW)),
+        "p95": float(np.quantile(values, HIGH)),
+    }
+
+
 def period_index(horizon_days: float, period_days: float) -> np.ndarray:
     """Start days of the periods covering [0, horizon]."""
     count = int(np.floor(horizon_days / period_days)) + 1

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..columns import OUTCOMES
-from .core import HIGH, LOW, as_str, band, period_index, replications_of
+from .core import HIGH, LOW, as_str, band, one_variant, period_index, replications_of, summarise
 
 
 def enrollment_volume(
@@ -18,6 +18,7 @@ def enrollment_volume(
 ) -> pd.DataFrame:
     """New enrollment records per period and `by` group (course_id, method, ...; None:
     all together, group "all"): columns period_day, <by or "group">, mean, p05, p95."""
+    one_variant(enrollments)
     periods = period_index(horizon_days, period_days)
     labels = (
         as_str(enrollments[by]).to_numpy() if by is not None else np.full(len(enrollments), "all")
@@ -44,49 +45,155 @@ def _categories(series: pd.Series) -> list[str]:
     return sorted(as_str(series.dropna()).unique())
 
 
+KINDS = ("rule", "curriculum member", "catalog re-take", "admin", "bundle")
+
+
+def re_enrollments(
+    enrollments: pd.DataFrame, curricula: dict[str, list[str]] | None = None
+) -> pd.DataFrame:
+    """Every new record of a course the learner had completed before, with its `kind`:
+
+    - `rule`: made by a Post Enrollment rule (a recertification);
+    - `curriculum member`: a member course re-taken while the learner's curriculum that
+      holds it is open (part of that curriculum's recertification, whoever enrolled it);
+    - `catalog re-take`: the learner enrolled themselves (not for a curriculum);
+    - `admin`, `bundle`: an administrator, or a bundle (S15).
+
+    `curricula` maps each curriculum to its member courses (`curricula(scenario)`);
+    tables that hold curricula need it, so members are never counted as extra people."""
+    e = enrollments
+    is_curriculum = e["course_type"].astype("str") == "curriculum" if "course_type" in e else None
+    if curricula is None:
+        if is_curriculum is not None and bool(is_curriculum.any()):
+            raise ValueError(
+                "these tables hold curricula: pass curricula=A.curricula(scenario), so a "
+                "curriculum's members are not counted as people of their own"
+            )
+        curricula = {}
+    e = e.assign(learner=as_str(e["learner_id"]), course=as_str(e["course_id"]))
+    e = e.sort_values(["replication", "learner", "course", "enrollment_id"], kind="stable")
+    done = e["completed_day"].notna().astype(int)
+    earlier = done.groupby([e["replication"], e["learner"], e["course"]]).cumsum() - done
+    again = e[earlier.to_numpy() > 0]
+    method = as_str(again["method"])
+    kind = pd.Series(
+        np.select(
+            [method == "post_enrollment", method == "self", method == "bundle"],
+            ["rule", "catalog re-take", "bundle"],
+            "admin",
+        ),
+        index=again.index,
+    )
+    member_of = [(c, m) for c, members in curricula.items() for m in members]
+    if member_of and len(again):
+        pairs = pd.DataFrame(member_of, columns=["curriculum", "course"])
+        open_curricula = e[e["course"].isin(curricula)][
+            ["replication", "learner", "course", "enrolled_day", "completed_day", "superseded_day"]
+        ].rename(
+            columns={
+                "course": "curriculum",
+                "enrolled_day": "c_enrolled",
+                "completed_day": "c_completed",
+                "superseded_day": "c_superseded",
+            }
+        )
+        candidates = (
+            again[["replication", "learner", "course", "enrolled_day"]]
+            .reset_index()
+            .merge(pairs, on="course")
+            .merge(open_curricula, on=["replication", "learner", "curriculum"])
+        )
+        t = candidates["enrolled_day"]
+        inside = (
+            (candidates["c_enrolled"] <= t)
+            & ~(candidates["c_completed"] < t)
+            & ~(candidates["c_superseded"] < t)
+        )
+        kind.loc[candidates.loc[inside, "index"].unique()] = "curriculum member"
+    return again.drop(columns=["learner", "course"]).assign(kind=kind.to_numpy())
+
+
 def recertification_load(
     enrollments: pd.DataFrame,
     horizon_days: float,
     period_days: float = 7.0,
     courses: list[str] | None = None,
+    curricula: dict[str, list[str]] | None = None,
+    by: str | None = "course_id",
+    kind: str = "rule",
 ) -> pd.DataFrame:
-    """Re-enrollments per period: new records of a course the learner had completed
-    before (recertification). Columns period_day, course_id, mean, p05, p95."""
-    e = enrollments
+    """People re-enrolled per period into a course they had completed before. By default
+    (`kind="rule"`) only re-enrollments made by a rule count (recertifications); a
+    curriculum counts once, its members apart (see `re_enrollments`); pass
+    `kind="catalog re-take"` for learners who enrolled themselves again. Each person
+    counts once per period and course (`by=None`: once per period, all courses together),
+    per replication, then mean and 5-95% band: columns period_day, course_id (or
+    group), mean, p05, p95."""
+    one_variant(enrollments)
+    if kind not in KINDS:
+        raise ValueError(f"kind is one of {', '.join(KINDS)}")
+    again = re_enrollments(enrollments, curricula)
+    again = again[again["kind"] == kind]
     if courses is not None:
-        e = e[as_str(e["course_id"]).isin(courses)]
-    e = e.sort_values(["replication", "learner_id", "course_id", "enrollment_id"])
-    keys = [e["replication"], as_str(e["learner_id"]), as_str(e["course_id"])]
-    done = e["completed_day"].notna().astype(int)
-    earlier_completions = done.groupby(keys).cumsum() - done
-    recert = e[earlier_completions.to_numpy() > 0]
+        again = again[as_str(again["course_id"]).isin(courses)]
     frame = pd.DataFrame(
         {
-            "replication": recert["replication"].to_numpy(),
-            "period_day": np.floor(recert["enrolled_day"].to_numpy() / period_days) * period_days,
-            "course_id": as_str(recert["course_id"]).to_numpy(),
-            "n": 1,
+            "replication": again["replication"].to_numpy(),
+            "period_day": np.floor(again["enrolled_day"].to_numpy() / period_days) * period_days,
+            "course_id": as_str(again["course_id"]).to_numpy(),
+            "learner": as_str(again["learner_id"]).to_numpy(),
         }
     )
-    groups = courses if courses is not None else _categories(enrollments["course_id"])
-    full = pd.MultiIndex.from_product(
-        [period_index(horizon_days, period_days), groups], names=["period_day", "course_id"]
+    periods = period_index(horizon_days, period_days)
+    if by is None:
+        people = frame.drop_duplicates(["replication", "period_day", "learner"]).assign(
+            group="all", n=1
+        )
+        full = pd.MultiIndex.from_product([periods, ["all"]], names=["period_day", "group"])
+        return band(people, ["period_day", "group"], "n", replications_of(enrollments), full)
+    people = frame.drop_duplicates(["replication", "period_day", "course_id", "learner"]).assign(
+        n=1
     )
-    return band(frame, ["period_day", "course_id"], "n", replications_of(enrollments), full)
+    groups = courses if courses is not None else _categories(enrollments["course_id"])
+    full = pd.MultiIndex.from_product([periods, groups], names=["period_day", "course_id"])
+    return band(people, ["period_day", "course_id"], "n", replications_of(enrollments), full)
 
 
-def recertification_peak(load: pd.DataFrame) -> dict:
-    """The busiest period of a recertification load (all courses together)."""
-    total = load.groupby("period_day", as_index=False)[["mean", "p05", "p95"]].sum()
-    if total.empty or total["mean"].max() <= 0:
+def recertification_peak(
+    enrollments: pd.DataFrame,
+    horizon_days: float,
+    period_days: float = 7.0,
+    courses: list[str] | None = None,
+    curricula: dict[str, list[str]] | None = None,
+) -> dict:
+    """The recertification peak in people: each replication's busiest period (people
+    re-enrolled by a rule into a course they completed, all courses together, each person
+    once), then mean and 5-95% band of those peaks (`mean`, `p05`, `p95`), and the
+    period that is busiest on average (`period_day`, None when nobody recertifies)."""
+    one_variant(enrollments)
+    again = re_enrollments(enrollments, curricula)
+    again = again[again["kind"] == "rule"]
+    if courses is not None:
+        again = again[as_str(again["course_id"]).isin(courses)]
+    periods = period_index(horizon_days, period_days)
+    replications = replications_of(enrollments)
+    counts = np.zeros((len(replications), len(periods)))
+    position = {r: i for i, r in enumerate(replications)}
+    people = pd.DataFrame(
+        {
+            "replication": again["replication"].to_numpy(),
+            "period": np.floor(again["enrolled_day"].to_numpy() / period_days).astype(int),
+            "learner": as_str(again["learner_id"]).to_numpy(),
+        }
+    ).drop_duplicates()
+    people = people[people["period"] < len(periods)]
+    np.add.at(
+        counts, (people["replication"].map(position).to_numpy(), people["period"].to_numpy()), 1
+    )
+    mean = counts.mean(axis=0)
+    if mean.max(initial=0) <= 0:
         return {"period_day": None, "mean": 0.0, "p05": 0.0, "p95": 0.0}
-    row = total.loc[total["mean"].idxmax()]
-    return {
-        "period_day": float(row["period_day"]),
-        "mean": float(row["mean"]),
-        "p05": float(row["p05"]),
-        "p95": float(row["p95"]),
-    }
+    return {"period_day": float(periods[int(mean.argmax())]), **summarise(counts.max(axis=1))}
 
 
 def compliance(
@@ -98,7 +205,9 @@ def compliance(
     step_days: float = 7.0,
 ) -> pd.DataFrame:
     """Share of the learners present at each time who hold a completion of one of
-    `courses` no older than `validity_days`. Columns day, mean, p05, p95 (shares)."""
+    `courses` no older than `validity_days` (each learner once), per replication, then
+    mean and 5-95% band. Columns day, mean, p05, p95 (shares)."""
+    one_variant(enrollments, events)
     grid = period_index(horizon_days, step_days)
     done = enrollments[
         as_str(enrollments["course_id"]).isin(courses) & enrollments["completed_day"].notna()
@@ -122,15 +231,20 @@ def compliance(
         present = (
             pd.DataFrame({"joined": joined}).join(left.rename("left")).fillna({"left": np.inf})
         )
+        joined_day = present["joined"].to_numpy()
+        left_day = present["left"].to_numpy()
         mine = done[done["replication"] == replication]
-        who = as_str(mine["learner_id"]).to_numpy()
+        who = present.index.get_indexer(as_str(mine["learner_id"]))  # -1: never present
         when = mine["completed_day"].to_numpy()
+        known = who >= 0
+        who, when = who[known], when[known]
         row = []
         for t in grid:
-            active = present[(present["joined"] <= t) & (present["left"] > t)].index
-            valid = (when <= t) & (when > t - validity_days)
-            holders = np.intersect1d(np.unique(who[valid]), active.to_numpy(dtype=str))
-            row.append(len(holders) / len(active) if len(active) else np.nan)
+            active = (joined_day <= t) & (left_day > t)
+            holds = np.zeros(len(active), dtype=bool)
+            holds[who[(when <= t) & (when > t - validity_days)]] = True
+            count = int(active.sum())
+            row.append(int((holds & active).sum()) / count if count else np.nan)
         shares.append(row)
     values = np.array(shares, dtype=float)
     return pd.DataFrame(
@@ -146,6 +260,7 @@ def compliance(
 def job_backlog(jobs: pd.DataFrame, horizon_days: float, step_days: float = 1.0) -> pd.DataFrame:
     """Jobs queued and not yet processed at each time (pending ones until the horizon).
     Columns day, mean, p05, p95."""
+    one_variant(jobs)
     grid = period_index(horizon_days, step_days)
     per_job = (
         jobs.groupby(["replication", "job_id"], observed=True)
@@ -174,7 +289,9 @@ def job_backlog(jobs: pd.DataFrame, horizon_days: float, step_days: float = 1.0)
 
 def rule_outcomes(jobs: pd.DataFrame) -> pd.DataFrame:
     """What each rule did: per rule and outcome, the mean count per replication (one
-    per job and target) and the share of the rule's outcomes. Zero where it never happened."""
+    per job and target) with its 5-95% band, and the share of the rule's outcomes. Zero
+    where it never happened."""
+    one_variant(jobs)
     frame = pd.DataFrame(
         {
             "replication": jobs["replication"].to_numpy(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .core import as_str
+from .core import as_str, one_variant
 
 
 def learner_timeline(
@@ -17,6 +17,7 @@ def learner_timeline(
     """One row per enrollment of the learner, in time order: course, method, the rule
     that made it, enrolled/visible/started/end days, how it ended, and the end of the
     bar to draw (`until_day`: the end, or when superseded, or the horizon)."""
+    one_variant(enrollments, jobs)
     e = enrollments[
         (enrollments["replication"] == replication)
         & (as_str(enrollments["learner_id"]) == learner_id)

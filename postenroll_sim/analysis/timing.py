@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .core import HIGH, LOW, as_str, replications_of
+from .core import HIGH, LOW, as_str, one_variant, replications_of, summarise
 
 END_TO_END = "end to end"
 
@@ -25,6 +25,7 @@ def learning_path_timing(
 
     A learner enters the path with their first enrollment in `path[0]`. Step i starts at
     their first enrollment in `path[i]` from then on and ends at its first completion."""
+    one_variant(enrollments)
     e = enrollments.assign(
         course=as_str(enrollments["course_id"]), learner=as_str(enrollments["learner_id"])
     )
@@ -124,23 +125,47 @@ def completion_curve(
     return pd.concat(frames, ignore_index=True)
 
 
-def path_summary(timing: pd.DataFrame) -> pd.DataFrame:
-    """Per step: learners who started it and the share completed (means per
-    replication), and the Kaplan-Meier median and 90th percentile in days."""
-    replications = replications_of(timing)
+SUMMARY_MEASURES = ("started", "completed_share", "median_days", "p90_days")
+
+
+def path_summary(timing: pd.DataFrame, replications: list[int] | None = None) -> pd.DataFrame:
+    """Per step, worked out in each replication, then the mean over replications with a
+    5-95% band: learners who started it (`started`), the share of them who completed it
+    by the horizon (`completed_share`), and the Kaplan-Meier median and 90th percentile
+    in days (`median_days`, `p90_days`). Each measure has `<measure>_p05` and
+    `<measure>_p95` columns; a percentile a replication never reached is left out of its
+    mean (`<measure>_reached` says in how many replications it was reached)."""
+    replications = replications or replications_of(timing)
     out = []
     for step, rows in timing.groupby("step", sort=False, observed=True):
-        grid = np.linspace(0.0, float(rows["duration_days"].max() or 1.0), 2000)
-        curve = kaplan_meier(rows["duration_days"].to_numpy(), rows["completed"].to_numpy(), grid)
-        out.append(
-            {
-                "step": step,
-                "started": len(rows) / len(replications),
-                "completed_share": rows["completed"].mean(),
-                "median_days": _quantile(grid, curve, 0.5),
-                "p90_days": _quantile(grid, curve, 0.9),
-            }
-        )
+        per = {name: [] for name in SUMMARY_MEASURES}
+        for replication in replications:
+            mine = rows[rows["replication"] == replication]
+            per["started"].append(len(mine))
+            per["completed_share"].append(mine["completed"].mean() if len(mine) else np.nan)
+            if len(mine):
+                top = float(mine["duration_days"].max()) or 1.0
+                grid = np.linspace(0.0, top, 2000)
+                curve = kaplan_meier(
+                    mine["duration_days"].to_numpy(), mine["completed"].to_numpy(), grid
+                )
+                per["median_days"].append(_quantile(grid, curve, 0.5))
+                per["p90_days"].append(_quantile(grid, curve, 0.9))
+            else:
+                per["median_days"].append(np.nan)
+                per["p90_days"].append(np.nan)
+        row = {"step": step}
+        for name, values in per.items():
+            band = summarise(values)
+            row[name], row[f"{name}_p05"], row[f"{name}_p95"] = (
+                band["mean"],
+                band["p05"],
+                band["p95"],
+            )
+            if name in ("median_days", "p90_days"):
+                row[f"{name}_reached"] = int(np.sum(~np.isnan(np.asarray(values, dtype=float))))
+        row["replications"] = len(replications)
+        out.append(row)
     return pd.DataFrame(out)
 
 

@@ -8,14 +8,15 @@ figure says what it counts and in which unit.
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.figure import Figure as _MatplotlibFigure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from ..analysis.timing import END_TO_END
 
@@ -29,6 +30,8 @@ OUTCOME_COLORS = {
     "cascade_limit": "#c62828",
     "pending": "#90a4ae",
 }
+VARIANT_STYLES = ["-", "--", "-.", ":"]
+VARIANT_COLORS = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037"]
 STYLE = {
     "figure.dpi": 110,
     "axes.spines.top": False,
@@ -43,6 +46,16 @@ STYLE = {
 }
 
 
+class Figure(_MatplotlibFigure):
+    """A matplotlib Figure that shows itself in Jupyter (as a PNG) without pyplot: figures
+    made here never go through pyplot, so no backend registers a display for them."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
 def course_colors(course_ids: list[str]) -> dict[str, tuple]:
     """One colour per course, in catalog order, so a course looks the same everywhere."""
     return {course: PALETTE[i % len(PALETTE)] for i, course in enumerate(course_ids)}
@@ -55,10 +68,19 @@ def _x(days, start_date: dt.date | None):
     return (pd.Timestamp(start_date) + pd.to_timedelta(days, unit="D")).to_numpy()
 
 
+def _edges(days, start_date: dt.date | None) -> np.ndarray:
+    """Period edges as numbers matplotlib can draw steps at (date numbers with a start date)."""
+    days = np.asarray(days, dtype=float)
+    if start_date is None:
+        return days
+    return mdates.date2num(_x(days, start_date))
+
+
 def _time_axis(ax, start_date: dt.date | None, label: str = "day of the simulation") -> None:
     if start_date is None:
         ax.set_xlabel(label)
     else:
+        ax.xaxis_date()
         locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -80,7 +102,16 @@ def _style(ax) -> None:
 
 
 def _replications_note(n: int | None) -> str:
-    return f"mean of {n} replications, band: 5-95%" if n and n > 1 else "one replication"
+    return (
+        f"counted per replication; mean of {n} replications, band: 5-95%"
+        if n and n > 1
+        else "one replication"
+    )
+
+
+def _counts(axis) -> None:
+    """A count axis: whole-number ticks only (never 0.25 of a learner)."""
+    axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=2))
 
 
 def completion_curves(
@@ -96,9 +127,23 @@ def completion_curves(
     for i, (step, rows) in enumerate(curve.groupby("step", sort=False)):
         color = "black" if step == END_TO_END else colors.get(step, PALETTE[i % len(PALETTE)])
         style = "--" if step == END_TO_END else "-"
-        ax.plot(rows["days"], rows["mean"], style, color=color, label=step, linewidth=2)
+        ax.plot(
+            rows["days"],
+            rows["mean"],
+            style,
+            color=color,
+            label=step,
+            linewidth=2,
+            drawstyle="steps-post",  # Kaplan-Meier curves are steps
+        )
         ax.fill_between(
-            rows["days"], rows["p05"], rows["p95"], color=color, alpha=0.15, linewidth=0
+            rows["days"],
+            rows["p05"],
+            rows["p95"],
+            color=color,
+            alpha=0.15,
+            linewidth=0,
+            step="post",
         )
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -121,6 +166,7 @@ def stacked_volume(
     replications: int | None = None,
     title: str = "New enrollments",
     total_band: pd.DataFrame | None = None,
+    ylabel: str = "records",
 ) -> Figure:
     """Stacked bars of new enrollment records per period and group (mean over replications);
     the grey band is the 5-95% range of the total."""
@@ -131,35 +177,40 @@ def stacked_volume(
     order = list(dict.fromkeys(volume[by]))  # the analysis keeps catalog order; pivot sorts
     table = table[[c for c in order if c in table.columns]]
     table = table.loc[:, table.sum() > 0]
-    x = _x(table.index, start_date)
-    width = period_days * 0.9 if start_date is None else pd.Timedelta(days=period_days * 0.9)
+    # one filled step outline per group (a bar per period, drawn as one shape: fast)
+    edges = _edges(
+        np.append(table.index.to_numpy(dtype=float), table.index.max() + period_days), start_date
+    )
     bottom = np.zeros(len(table))
     colors = colors or {}
     for i, column in enumerate(table.columns):
-        ax.bar(
-            x,
-            table[column].to_numpy(),
-            width=width,
-            bottom=bottom,
-            align="edge",
+        top = bottom + table[column].to_numpy()
+        ax.stairs(
+            top,
+            edges,
+            baseline=bottom.copy(),
+            fill=True,
             color=colors.get(column, PALETTE[i % len(PALETTE)]),
             label=column,
             linewidth=0,
         )
-        bottom += table[column].to_numpy()
-    if total_band is not None and replications and replications > 1:
-        mid = _x(total_band["period_day"] + period_days / 2, start_date)
-        ax.fill_between(
-            mid,
-            total_band["p05"],
-            total_band["p95"],
+        bottom = top
+    if total_band is not None and replications and replications > 1 and len(total_band):
+        days = total_band["period_day"].to_numpy(dtype=float)
+        ax.stairs(
+            total_band["p95"].to_numpy(),
+            _edges(np.append(days, days.max() + period_days), start_date),
+            baseline=total_band["p05"].to_numpy(),
+            fill=True,
             color="0.2",
-            alpha=0.15,
-            step="mid",
+            alpha=0.18,
+            linewidth=0,
             label="total, 5-95%",
         )
+    ax.set_ylim(bottom=0)
     unit = "week" if period_days == 7 else f"{period_days:g} days"
-    ax.set_ylabel(f"records per {unit}")
+    _counts(ax.yaxis)
+    ax.set_ylabel(f"{ylabel} per {unit}")
     ax.set_title(f"{title} per {unit}\n", loc="left")
     ax.text(
         0, 1.02, _replications_note(replications), transform=ax.transAxes, fontsize=9, color="0.4"
@@ -205,9 +256,12 @@ def backlog_curve(
     """Jobs queued and not yet processed, over time."""
     fig, ax = _figure(9, 3.6)
     x = _x(backlog["day"], start_date)
-    ax.plot(x, backlog["mean"], color="#6a1b9a", linewidth=2)
-    ax.fill_between(x, backlog["p05"], backlog["p95"], color="#6a1b9a", alpha=0.18, linewidth=0)
+    ax.plot(x, backlog["mean"], color="#6a1b9a", linewidth=2, drawstyle="steps-post")
+    ax.fill_between(
+        x, backlog["p05"], backlog["p95"], color="#6a1b9a", alpha=0.18, linewidth=0, step="post"
+    )
     ax.set_ylim(bottom=0)
+    _counts(ax.yaxis)
     ax.set_ylabel("jobs waiting")
     ax.set_title(
         "Job backlog: queued by a rule, not yet processed (delays and daily runs)\n", loc="left"
@@ -245,11 +299,15 @@ def rule_outcome_bars(outcomes: pd.DataFrame, replications: int | None = None) -
     ax.set_yticks(y, table.index)
     ax.invert_yaxis()
     ax.grid(axis="y", visible=False)
+    _counts(ax.xaxis)
     ax.set_xlabel(
         "outcomes (one per job and target course)"
         + (", mean per replication" if replications and replications > 1 else "")
     )
     ax.set_title("What each rule did\n", loc="left")
+    ax.text(
+        0, 1.02, _replications_note(replications), transform=ax.transAxes, fontsize=9, color="0.4"
+    )
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize=8)
     return fig
 
@@ -259,20 +317,25 @@ def learner_gantt(
     learner_id: str,
     colors: dict | None = None,
     start_date: dt.date | None = None,
+    note: str | None = None,
 ) -> Figure:
     """A learner's enrollments as bars, one row per course: hatched while the course was
-    invisible to them, pale before they started, solid while in progress; a tick where it
-    ended (complete) or a cross (failed)."""
+    invisible to them, pale before they started, solid while in progress; a dot where it
+    was completed, a cross where it was failed, a bar where a newer record moved it to
+    history. Each bar is labelled with the rule (or method) that enrolled; labels that
+    would overprint move below the bar, or are counted on the label before them."""
     courses = list(dict.fromkeys(timeline["course_id"]))
-    fig, ax = _figure(9, max(2.4, 0.5 * len(courses) + 1.5))
+    fig, ax = _figure(9, max(2.8, 0.62 * len(courses) + 2.2))
     colors = colors or {}
     row = {course: i for i, course in enumerate(courses)}
+    half = 0.2  # half the bar height; labels sit in the gap between rows
 
     def span(a, b):
         left = _x([a], start_date)[0]
         width = b - a if start_date is None else pd.Timedelta(days=float(b - a))
         return left, width
 
+    labels = []
     for _, r in timeline.iterrows():
         y = row[r["course_id"]]
         color = colors.get(r["course_id"], "0.4")
@@ -281,60 +344,149 @@ def learner_gantt(
         if visible > r["enrolled_day"]:
             ax.broken_barh(
                 [span(r["enrolled_day"], visible)],
-                (y - 0.3, 0.6),
+                (y - half, 2 * half),
                 facecolors="none",
                 edgecolors=color,
                 hatch="///",
                 linewidth=0.8,
             )
         if started > visible:
-            ax.broken_barh([span(visible, started)], (y - 0.3, 0.6), facecolors=color, alpha=0.3)
+            ax.broken_barh(
+                [span(visible, started)], (y - half, 2 * half), facecolors=color, alpha=0.3
+            )
         if r["until_day"] > started:
             ax.broken_barh(
-                [span(started, r["until_day"])], (y - 0.3, 0.6), facecolors=color, alpha=0.9
+                [span(started, r["until_day"])], (y - half, 2 * half), facecolors=color, alpha=0.9
             )
         if pd.notna(r["end_day"]):
-            marker = "v" if r["status"] == "complete" else "X"
-            ax.plot(_x([r["end_day"]], start_date), [y], marker=marker, color="black", markersize=6)
+            complete = r["status"] == "complete"
+            ax.plot(
+                _x([r["end_day"]], start_date),
+                [y],
+                marker="o" if complete else "X",
+                color="black",
+                markersize=6 if complete else 7,
+                linestyle="none",
+            )
+        elif pd.notna(r["superseded_day"]):
+            ax.plot(
+                _x([r["superseded_day"]], start_date),
+                [y],
+                marker="|",
+                color="black",
+                markersize=12,
+                linestyle="none",
+            )
         label = r["rule_id"] if isinstance(r["rule_id"], str) else r["method"]
-        ax.text(
-            _x([r["enrolled_day"]], start_date)[0],
-            y - 0.36,
-            f" {label}",
-            fontsize=7,
-            color="0.3",
-            va="bottom",
-        )
+        labels.append((y, r["enrolled_day"], str(label)))
     ax.set_yticks(range(len(courses)), courses)
-    ax.set_ylim(len(courses) - 0.4, -0.6)
+    ax.set_ylim(len(courses) - 0.5, -0.5)
     ax.grid(axis="y", visible=False)
     ax.set_title(
         f"Learner {learner_id}: enrollments over time (label: the rule or method that enrolled)\n",
         loc="left",
     )
+    if note:
+        ax.text(0, 1.02, note, transform=ax.transAxes, fontsize=9, color="0.4")
     _time_axis(ax, start_date)
+    fig.legend(handles=_gantt_legend(), loc="outside lower center", ncol=3, fontsize=8)
+    _place_labels(fig, ax, labels, start_date, half)
     return fig
 
 
+def _gantt_legend() -> list:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    grey = "0.45"
+    return [
+        Patch(facecolor="none", edgecolor=grey, hatch="///", label="enrolled, not yet visible"),
+        Patch(facecolor=grey, alpha=0.3, label="visible, not started"),
+        Patch(facecolor=grey, alpha=0.9, label="in progress"),
+        Line2D([], [], marker="o", color="black", linestyle="none", label="completed"),
+        Line2D([], [], marker="X", color="black", linestyle="none", label="failed"),
+        Line2D(
+            [],
+            [],
+            marker="|",
+            color="black",
+            markersize=12,
+            linestyle="none",
+            label="moved to history (newer record)",
+        ),
+    ]
+
+
+def _place_labels(fig, ax, labels, start_date, half) -> None:
+    """Write each bar's label above it; one that would overprint a label already placed
+    in its row goes below the bar; if both places are taken it is counted (`+n`) on the
+    label it would have covered."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    fig.draw_without_rendering()  # lay the figure out so text sizes are final
+    renderer = fig.canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    placed: dict[tuple[int, int], list] = {}  # (row, lane) -> [(text, extent)]
+    for y, day, label in sorted(labels, key=lambda item: (item[0], item[1])):
+        x = _x([day], start_date)[0]
+        for lane, (offset, va) in enumerate(((-half - 0.03, "bottom"), (half + 0.03, "top"))):
+            text = ax.text(
+                x, y + offset, f" {label}", fontsize=7, color="0.25", va=va, clip_on=True
+            )
+            extent = text.get_window_extent(renderer)
+            if extent.x1 > box.x1:  # near the right edge: end the label at the bar's start
+                text.set_horizontalalignment("right")
+                text.set_text(f"{label} ")
+                extent = text.get_window_extent(renderer)
+            taken = placed.setdefault((y, lane), [])
+            if not any(extent.overlaps(other) for _, other in taken):
+                taken.append((text, extent))
+                break
+            text.remove()
+        else:  # no room in either lane: count it on the last label above the bar
+            neighbour, _ = placed[(y, 0)][-1]
+            base, _, more = neighbour.get_text().partition(" +")
+            neighbour.set_text(f"{base} +{int(more or 0) + 1}")
+            placed[(y, 0)][-1] = (neighbour, neighbour.get_window_extent(renderer))
+
+
 def seat_utilisation_bars(
-    utilisation: pd.DataFrame, start_date: dt.date | None = None, colors: dict | None = None
+    utilisation: pd.DataFrame,
+    start_date: dt.date | None = None,
+    colors: dict | None = None,
+    replications: int | None = None,
 ) -> Figure:
-    """Seats booked and attended per ILC session, against capacity (mean over replications)."""
-    per_session = (
-        utilisation.groupby(["course_id", "day"], observed=True)[["capacity", "booked", "attended"]]
-        .mean()
-        .reset_index()
-    )
+    """Seats booked and attended per ILC session, against capacity: the mean over
+    replications, with the 5-95% band of seats booked as a whisker."""
+    grouped = utilisation.groupby(["course_id", "day"], observed=True)
+    per_session = grouped[["capacity", "booked", "attended"]].mean()
+    per_session["booked_p05"] = grouped["booked"].quantile(0.05)
+    per_session["booked_p95"] = grouped["booked"].quantile(0.95)
+    per_session = per_session.reset_index()
     fig, ax = _figure()
     colors = colors or {}
     for i, (course, rows) in enumerate(per_session.groupby("course_id", observed=True)):
         color = colors.get(str(course), PALETTE[i % len(PALETTE)])
         x = _x(rows["day"], start_date)
-        width = 3 if start_date is None else pd.Timedelta(days=3)
+        gaps = np.diff(np.sort(rows["day"].to_numpy()))
+        days = float(min(max(gaps.min() * 0.6, 1.0), 10.0)) if len(gaps) else 3.0
+        width = days if start_date is None else pd.Timedelta(days=days)
         ax.bar(x, rows["booked"], width=width, color=color, alpha=0.35, label=f"{course}: booked")
         ax.bar(
             x, rows["attended"], width=width, color=color, alpha=0.95, label=f"{course}: attended"
         )
+        if replications and replications > 1:
+            ax.errorbar(
+                x,
+                rows["booked"],
+                yerr=[rows["booked"] - rows["booked_p05"], rows["booked_p95"] - rows["booked"]],
+                fmt="none",
+                ecolor="0.3",
+                elinewidth=0.8,
+                capsize=1.5,
+                label="booked, 5-95%" if i == 0 else None,
+            )
         ax.step(
             x,
             rows["capacity"],
@@ -344,31 +496,91 @@ def seat_utilisation_bars(
             label="capacity" if i == 0 else None,
         )
     ax.set_ylim(bottom=0)
+    _counts(ax.yaxis)
     ax.set_ylabel("seats per session")
     ax.set_title("ILC sessions: seats booked and attended\n", loc="left")
+    ax.text(
+        0, 1.02, _replications_note(replications), transform=ax.transAxes, fontsize=9, color="0.4"
+    )
     _time_axis(ax, start_date)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
-def wait_histogram(waits: pd.DataFrame) -> Figure:
-    """Days from an ILC course becoming visible to attending a session."""
-    fig, ax = _figure(7, 3.6)
-    values = waits["wait_days"].dropna()
-    ax.hist(values, bins=min(40, max(5, len(values) // 10)), color="#00838f", alpha=0.85)
-    if len(values):
-        median = float(values.median())
-        ax.axvline(median, color="black", linestyle="--")
-        ax.text(median, ax.get_ylim()[1] * 0.95, f" median {median:.1f} days", va="top")
-    ax.set_xlabel("days from the course appearing to attending a session")
-    ax.set_ylabel("learners")
-    never = int(waits["attended_day"].isna().sum())
-    ax.set_title(
-        "Waiting for a seat"
-        + (f" ({never} never got one within the horizon)" if never else "")
-        + "\n",
-        loc="left",
+def wait_histogram(waits: pd.DataFrame, replications: list[int] | None = None) -> Figure:
+    """Two waits of ILC learners (docs/analysis.md), learners per bin counted in each
+    replication, then the mean (bars) and 5-95% band (whiskers): left, from the course
+    becoming visible to the first booking attempt (the learner's own delay); right, from
+    that attempt to the session attended."""
+    from ..analysis.core import replications_of
+    from ..analysis.ilc import wait_histogram_counts
+
+    replications = replications or replications_of(waits)
+    n = len(replications)
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(10, 3.8), layout="constrained")
+        axes = fig.subplots(1, 2)
+    panels = [
+        ("booking_delay_days", "days from the course appearing to booking", "#8e24aa"),
+        ("seat_wait_days", "days from booking to the session attended", "#00838f"),
+    ]
+    for ax, (column, label, color) in zip(axes, panels, strict=True):
+        _style(ax)
+        counts = wait_histogram_counts(waits, column, replications=replications)
+        widths = counts["right"] - counts["left"]
+        ax.bar(counts["left"], counts["mean"], width=widths * 0.92, align="edge", color=color)
+        if n > 1:
+            ax.errorbar(
+                counts["left"] + widths / 2,
+                counts["mean"],
+                yerr=[counts["mean"] - counts["p05"], counts["p95"] - counts["mean"]],
+                fmt="none",
+                ecolor="0.3",
+                elinewidth=0.8,
+                capsize=1.5,
+            )
+        medians = waits.dropna(subset=[column]).groupby("replication")[column].median()
+        if len(medians):
+            median = float(medians.mean())
+            ax.axvline(median, color="black", linestyle="--", linewidth=1)
+            ax.text(
+                median,
+                0.98,
+                f" median {median:.1f} days" + (" (mean of replications)" if n > 1 else ""),
+                va="top",
+                transform=ax.get_xaxis_transform(),
+                fontsize=9,
+            )
+        ax.set_xlabel(label)
+        ax.set_ylim(bottom=0)
+        _counts(ax.yaxis)
+        ax.set_ylabel("learners" + (" (mean per replication)" if n > 1 else ""))
+    no_seat = (
+        waits[waits["no_seat"]].groupby("replication").size().reindex(replications, fill_value=0)
     )
+    never = ""
+    if no_seat.sum():
+        never = f"; no seat within the horizon: {no_seat.mean():,.1f} learners"
+        if n > 1:
+            never += (
+                f" per replication (5-95%: {no_seat.quantile(0.05):,.0f}"
+                f"-{no_seat.quantile(0.95):,.0f})"
+            )
+    axes[0].set_title("ILC: booking delay (the learner's own)\n", loc="left")
+    axes[1].set_title("ILC: waiting for a seat\n", loc="left")
+    for ax in axes:
+        ax.text(
+            0,
+            1.02,
+            f"learners per bin counted per replication; mean of {n}, whiskers: 5-95%"
+            if n > 1
+            else "one replication",
+            transform=ax.transAxes,
+            fontsize=8,
+            color="0.4",
+        )
+    if never:
+        fig.supxlabel(never.lstrip("; "), x=0.01, ha="left", fontsize=9, color="0.3")
     return fig
 
 
@@ -378,8 +590,13 @@ def recertification_bars(
     start_date: dt.date | None = None,
     colors: dict | None = None,
     replications: int | None = None,
+    total_band: pd.DataFrame | None = None,
+    peak: dict | None = None,
 ) -> Figure:
-    """Re-enrollments (of a course completed before) per period, with the peak marked."""
+    """People re-enrolled by a rule into a course they completed before, per period and
+    course (a curriculum counts once, its members apart), with the 5-95% band of all
+    courses together (`total_band`: `recertification_load(..., by=None)`) and the peak
+    (`recertification_peak`) marked."""
     fig = stacked_volume(
         load,
         by="course_id",
@@ -387,19 +604,82 @@ def recertification_bars(
         start_date=start_date,
         colors=colors,
         replications=replications,
-        title="Recertification load: re-enrollments",
+        title="Recertification load: people re-enrolled",
+        total_band=total_band,
+        ylabel="people",
     )
     ax = fig.axes[0]
     total = load.groupby("period_day")["mean"].sum()
-    if len(total) and total.max() > 0:
-        peak_day = float(total.idxmax())
-        ax.set_ylim(top=total.max() * 1.12)
+    top = float(total.max()) if len(total) else 0.0
+    if total_band is not None and len(total_band):
+        top = max(top, float(total_band["p95"].max()))
+    if top > 0:
+        ax.set_ylim(top=top * 1.18)
+    if peak is not None and peak.get("period_day") is not None:
+        day = peak["period_day"]
+        who = "person" if round(peak["mean"], 1) == 1 else "people"
+        text = f"peak {peak['mean']:,.{0 if peak['mean'] >= 10 else 1}f} {who} in a week"
+        if replications and replications > 1:
+            text += f" (5-95%: {peak['p05']:,.0f}-{peak['p95']:,.0f})"
         ax.annotate(
-            f"peak {total.max():,.0f}",
-            xy=(_x([peak_day + period_days / 2], start_date)[0], total.max()),
-            xytext=(0, 8),
+            text,
+            xy=(_x([day + period_days / 2], start_date)[0], float(total.get(day, 0.0))),
+            xytext=(0, 12),
             textcoords="offset points",
             ha="center",
             fontsize=9,
+            arrowprops={"arrowstyle": "-", "color": "0.5"},
         )
+    return fig
+
+
+def variant_lines(
+    curves: dict[str, pd.DataFrame],
+    x: str,
+    title: str,
+    ylabel: str,
+    start_date: dt.date | None = None,
+    replications: int | None = None,
+    share: bool = False,
+    counts: bool = False,
+    xlabel: str | None = None,
+) -> Figure:
+    """One line per sweep variant (its mean over replications) with its 5-95% band: the
+    variants side by side, never added together. `x` is a day column (dates with
+    `start_date`) or "days" (a duration)."""
+    fig, ax = _figure(9, 4.2)
+    for i, (label, curve) in enumerate(curves.items()):
+        color = VARIANT_COLORS[i % len(VARIANT_COLORS)]
+        xs = curve[x].to_numpy() if x == "days" else _x(curve[x], start_date)
+        style = VARIANT_STYLES[i % len(VARIANT_STYLES)]  # overlapping lines stay apart
+        steps = "post" if x in ("period_day", "days") else None  # counts per period; KM steps
+        ax.plot(
+            xs,
+            curve["mean"],
+            style,
+            color=color,
+            linewidth=2,
+            label=label,
+            drawstyle="steps-post" if steps else "default",
+        )
+        ax.fill_between(
+            xs, curve["p05"], curve["p95"], color=color, alpha=0.15, linewidth=0, step=steps
+        )
+    if share:
+        ax.set_ylim(0, 1.02)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    else:
+        ax.set_ylim(bottom=0)
+    if counts:
+        _counts(ax.yaxis)
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{title}\n", loc="left")
+    ax.text(
+        0, 1.02, _replications_note(replications), transform=ax.transAxes, fontsize=9, color="0.4"
+    )
+    if x == "days":
+        ax.set_xlabel(xlabel or "days")
+    else:
+        _time_axis(ax, start_date)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="variant")
     return fig

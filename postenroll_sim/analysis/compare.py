@@ -1,0 +1,180 @@
+"""Key numbers per replication, and differences between variants with a 95% interval.
+
+Variants of a sweep share their replication seeds (common random numbers), so
+replication r of one variant and replication r of another met the same learners on
+the same days: the difference is taken replication by replication (paired), which
+removes most of the noise the two runs share. Variants that ran with different seeds
+(a sweep of `seed`) are compared as independent samples (Welch).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .core import as_str, one_variant, replications_of
+from .ilc import seat_summary, session_waits
+from .metrics import compliance, re_enrollments
+from .rules import curricula as curricula_of
+from .rules import recertifications
+from .timing import END_TO_END, learning_path_timing, path_summary
+
+# two-sided 95%: the 0.975 quantile of Student's t by degrees of freedom
+_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228]
+_T975 += [2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086]
+_T975 += [2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+_T975_TAIL = [(40, 2.021), (60, 2.000), (120, 1.980), (math.inf, 1.960)]
+
+
+def t975(df: float) -> float:
+    """The 0.975 quantile of Student's t (linear between tabulated degrees of freedom)."""
+    if df < 1:
+        return math.nan
+    if df <= 30:
+        low = int(math.floor(df))
+        if low == df or low == 30:
+            return _T975[low - 1]
+        a, b = _T975[low - 1], _T975[low]
+        return a + (b - a) * (df - low)
+    previous = (30, _T975[-1])
+    for limit, value in _T975_TAIL:
+        if df <= limit:
+            if math.isinf(limit):
+                return value
+            share = (df - previous[0]) / (limit - previous[0])
+            return previous[1] + (value - previous[1]) * share
+        previous = (limit, value)
+    return 1.960
+
+
+def difference(base: pd.Series, other: pd.Series, paired: bool = True) -> dict[str, float]:
+    """`other - base` (both one value per replication, indexed by replication): the mean
+    difference with a 95% interval (`low`, `high`; NaN with fewer than 2 replications).
+    Paired: replication by replication (common random numbers); else Welch."""
+    if paired:
+        both = pd.concat([base.rename("a"), other.rename("b")], axis=1).dropna()
+        d = (both["b"] - both["a"]).to_numpy(dtype=float)
+        n = len(d)
+        mean = float(d.mean()) if n else math.nan
+        if n < 2:
+            return {"mean": mean, "low": math.nan, "high": math.nan, "n": n}
+        half = t975(n - 1) * float(d.std(ddof=1)) / math.sqrt(n)
+        return {"mean": mean, "low": mean - half, "high": mean + half, "n": n}
+    a = base.dropna().to_numpy(dtype=float)
+    b = other.dropna().to_numpy(dtype=float)
+    n = min(len(a), len(b))
+    mean = float(b.mean() - a.mean()) if len(a) and len(b) else math.nan
+    if len(a) < 2 or len(b) < 2:
+        return {"mean": mean, "low": math.nan, "high": math.nan, "n": n}
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return {"mean": mean, "low": mean, "high": mean, "n": n}
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = t975(df) * se
+    return {"mean": mean, "low": mean - half, "high": mean + half, "n": n}
+
+
+def key_numbers(
+    result,
+    path: list[str] | None = None,
+    validity: dict[str, float] | None = None,
+    replications: list[int] | None = None,
+) -> pd.DataFrame:
+    """The numbers an analyst quotes, one row per replication (index `replication`), one
+    column per number. `result` is one variant's Result; `path` the learning path to
+    time (none: not timed); `validity` {course: days} the courses whose compliance at
+    the horizon to report (default: the scenario's recertifying courses)."""
+    scenario = result.scenario
+    e, j, ev, s = result.enrollments, result.jobs, result.events, result.sessions
+    one_variant(e, j, ev, s)  # a sweep: one variant at a time (Result.split_variants())
+    horizon = scenario.horizon_days
+    replications = replications or replications_of(*[t for t in (e, j, ev, s) if t is not None])
+    out = pd.DataFrame(index=pd.Index(replications, name="replication"))
+
+    def per_replication(series: pd.Series) -> pd.Series:
+        return series.reindex(replications, fill_value=0).astype(float)
+
+    if ev is not None:
+        added = ev[ev["event"] == "learner_added"]
+        out["learners"] = per_replication(added.groupby("replication").size())
+    if e is not None:
+        out["enrollment records"] = per_replication(e.groupby("replication").size())
+    if j is not None:
+        out["rule jobs"] = per_replication(j.groupby("replication")["job_id"].nunique())
+        pending = j[j["outcome"] == "pending"]
+        out["jobs pending at the horizon"] = per_replication(
+            pending.groupby("replication")["job_id"].nunique()
+        )
+    if e is not None and path:
+        timing = learning_path_timing(e, path, horizon)
+        whole = timing[timing["step"] == END_TO_END]
+        out["learning path: starters"] = per_replication(whole.groupby("replication").size())
+        out["learning path: share completed by the horizon"] = (
+            whole.groupby("replication")["completed"].mean().reindex(replications)
+        )
+        medians = {}
+        for replication in replications:
+            mine = timing[timing["replication"] == replication]
+            summary = path_summary(mine, [replication]) if len(mine) else None
+            medians[replication] = (
+                float(summary.set_index("step").loc[END_TO_END, "median_days"])
+                if summary is not None and END_TO_END in set(summary["step"])
+                else math.nan
+            )
+        out["learning path: median days end to end"] = pd.Series(medians)
+    validity = recertifications(scenario) if validity is None else validity
+    if e is not None and validity:
+        again = re_enrollments(e, curricula_of(scenario))
+        rule = again[again["kind"] == "rule"]
+        out["recertifications (people re-enrolled by a rule)"] = per_replication(
+            rule.groupby("replication").size()
+        )
+        weekly = rule.assign(
+            week=np.floor(rule["enrolled_day"] / 7.0), learner=as_str(rule["learner_id"])
+        ).drop_duplicates(["replication", "week", "learner"])
+        out["recertification peak (people in one week)"] = per_replication(
+            weekly.groupby(["replication", "week"]).size().groupby(level=0).max()
+        )
+        retakes = again[again["kind"] == "catalog re-take"]
+        out["catalog re-takes (self-enrolled again)"] = per_replication(
+            retakes.groupby("replication").size()
+        )
+        if ev is not None:
+            for course, days in validity.items():
+                out[f"compliant at the horizon: {course}"] = _compliance_at_horizon(
+                    e, ev, course, days, horizon, replications
+                )
+    if s is not None and len(s):
+        for course in seat_summary(s, replications)["course_id"].unique():
+            mine = s[as_str(s["course_id"]) == course]
+            per = mine.groupby("replication")[["booked", "capacity"]].sum().reindex(replications)
+            out[f"{course}: seats booked (share of capacity)"] = per["booked"] / per["capacity"]
+        if ev is not None and e is not None:
+            waits = session_waits(ev, e)
+            for course, mine in waits.groupby("course_id", sort=False):
+                seat = mine.dropna(subset=["seat_wait_days"])
+                out[f"{course}: median days from booking to the session"] = (
+                    seat.groupby("replication")["seat_wait_days"].median().reindex(replications)
+                )
+                out[f"{course}: learners with no seat at the horizon"] = per_replication(
+                    mine[mine["no_seat"]].groupby("replication").size()
+                )
+    return out
+
+
+def _compliance_at_horizon(e, ev, course, days, horizon, replications) -> pd.Series:
+    values = {}
+    for replication in replications:
+        curve = compliance(
+            e[e["replication"] == replication],
+            ev[ev["replication"] == replication],
+            [course],
+            days,
+            horizon,
+            horizon,
+        )
+        values[replication] = float(curve["mean"].iloc[-1])
+    return pd.Series(values)

@@ -1,0 +1,98 @@
+"""What a scenario's rule graph says is worth measuring: the learning path, the courses
+that recertify, the members of each curriculum."""
+
+from __future__ import annotations
+
+from ..scenario import Scenario
+from ..scenario.models import AddRule, Enroll, Rule
+
+
+def _rules(scenario: Scenario) -> list[tuple[str, Rule]]:
+    """(source course, rule) for every rule in the catalog or added by the script."""
+    found = [(c.id, r) for c in scenario.courses for r in c.post_enrollments]
+    found += [(a.course, a.rule) for a in scenario.script if isinstance(a, AddRule)]
+    return found
+
+
+def entry_courses(scenario: Scenario) -> list[str]:
+    """Courses learners enter without a rule, in catalog order: enrolled by an
+    administrator or by themselves in the script, on hire, or from the catalog
+    (`population.self_enroll`)."""
+    entered = {a.course for a in scenario.script if isinstance(a, Enroll)}
+    if scenario.population is not None:
+        entered |= {h.course for h in scenario.population.on_hire}
+        entered |= {s.course for s in scenario.population.self_enroll}
+    return [c.id for c in scenario.courses if c.id in entered]
+
+
+def remediation_targets(scenario: Scenario) -> set[str]:
+    """Courses a `failed` rule sends learners to."""
+    return {t for _, rule in _rules(scenario) if rule.when == "failed" for t in rule.courses}
+
+
+def learning_path(scenario: Scenario) -> list[str]:
+    """The longest chain of `completed` rules (A -> B -> C ...) that starts where learners
+    enter (`entry_courses`), never at a remediation target; without entries in the
+    scenario, from a course no rule leads to. Empty when no chain has two steps."""
+    edges: dict[str, list[str]] = {}
+    for source, rule in _rules(scenario):
+        if rule.when == "completed":
+            nexts = edges.setdefault(source, [])
+            nexts += [t for t in rule.courses if t != source and t not in nexts]
+    remedial = remediation_targets(scenario)
+    targets = {t for _, rule in _rules(scenario) for t in rule.courses}
+    starts = [c for c in entry_courses(scenario) if c not in remedial and c in edges]
+    if not starts:
+        starts = [c for c in edges if c not in targets and c not in remedial]
+    best: list[str] = []
+    for start in starts:
+        stack = [[start]]
+        while stack:
+            path = stack.pop()
+            nexts = [t for t in edges.get(path[-1], []) if t not in path]
+            if not nexts and len(path) > len(best):
+                best = path
+            stack.extend([*path, t] for t in reversed(nexts))
+    return best if len(best) >= 2 else []
+
+
+def recertifications(scenario: Scenario) -> dict[str, float]:
+    """Courses re-enrolled by their own `completed` rule with consecutive on: course ->
+    recertification interval in days (the validity of a completion)."""
+    found = {}
+    for source, rule in _rules(scenario):
+        if (
+            rule.when == "completed"
+            and rule.allow_consecutive
+            and source in rule.courses
+            and rule.delay_days
+            and source not in found
+        ):
+            found[source] = float(rule.delay_days)
+    return found
+
+
+def curricula(scenario: Scenario) -> dict[str, list[str]]:
+    """Each curriculum's member courses (of every group)."""
+    out = {}
+    for course in scenario.courses:
+        if course.type == "curriculum":
+            members = list(course.members or [])
+            for group in course.groups or []:
+                members += [m for m in group.courses if m not in members]
+            out[course.id] = members
+    return out
+
+
+def check_path(scenario: Scenario, path: list[str]) -> list[str]:
+    """A path given by hand, checked against the catalog (ValueError names the problem)."""
+    path = [p.strip() for p in path if p.strip()]
+    ids = {c.id for c in scenario.courses}
+    unknown = [p for p in path if p not in ids]
+    if unknown:
+        raise ValueError(f"path: no course {unknown[0]!r} in the scenario")
+    if not path:
+        raise ValueError("path: give at least one course")
+    if len(set(path)) != len(path):
+        raise ValueError("path: a course appears twice")
+    return path
