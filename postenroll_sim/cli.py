@@ -18,25 +18,14 @@ from pathlib import Path
 import click
 
 from .columns import FORMATS, TABLES
-from .outdir import OutputError, OutputFolder
-from .runner import (
-    SchedulerError,
-    simulate,
-    simulate_replications,
-    simulate_variants,
-    usable_workers,
-)
-from .scenario import ScenarioError, load_scenario
-from .scenario.schema import json_schema_text
-from .scenario.variants import variants as scenario_variants
-from .summary import summary_text, sweep_summary_text
+from .errors import OutputError, SchedulerError, UsageProblem
+from .scenario.errors import ScenarioError
+
+# Everything else is imported inside the command that needs it, so `--help`, `check` and
+# `lint` do not pay for pandas, the engine or matplotlib before they do anything.
 
 DEFAULT_SCENARIO = "default.yaml"
 MAX_REPLICATIONS = 100_000  # SeedSequence.spawn makes them all up front
-
-
-class UsageProblem(Exception):
-    """A bad argument or missing file: a one-line reason, exit 2."""
 
 
 def bundled_scenarios() -> Path:
@@ -54,6 +43,8 @@ def _fail(message: str) -> None:
 def _load(path: str):
     if not Path(path).is_file():
         _fail(f"no such scenario file: {path}")
+    from .scenario import load_scenario
+
     return load_scenario(path)
 
 
@@ -200,6 +191,8 @@ def _output_options(command):
 def _note_workers(workers: int, tasks: int, scheduler: str | None) -> None:
     if scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"):
         return
+    from .runner import usable_workers
+
     used = usable_workers(workers, tasks)
     if used < workers:
         click.echo(
@@ -225,7 +218,7 @@ def _check_size(scenarios, replications: int, confirmed: bool) -> None:
             )
 
 
-def _simulate_into(out: OutputFolder, run_it):
+def _simulate_into(out, run_it):
     """Run; if it fails, nothing is left behind in the output folder."""
     try:
         return run_it()
@@ -370,13 +363,17 @@ def run(
     path = _path_list(path)
     _check_choices(spec, make_report, path, learner)
     _check_size([spec], replications, confirmed)
+    from . import runner
+    from .outdir import OutputFolder
+    from .summary import summary_text
+
     folder = OutputFolder.claim(out, force)  # before the run: a bad --out fails at once
 
     def run_it():
         if replications == 1 and not scheduler:
-            return simulate(spec, seed=seed, tables=tables, progress=not no_progress)
+            return runner.simulate(spec, seed=seed, tables=tables, progress=not no_progress)
         _note_workers(workers, replications, scheduler)
-        return simulate_replications(
+        return runner.simulate_replications(
             spec,
             replications,
             seed=seed,
@@ -437,17 +434,23 @@ def sweep(
     if not Path(scenario).is_file():
         _fail(f"no such scenario file: {scenario}")
     try:
+        from .scenario.variants import variants as scenario_variants
+
         variants = scenario_variants(scenario, list(sets))
     except ValueError as exc:
         _fail(str(exc))
     _check_size([spec for _, spec in variants], replications, confirmed)
     path = _path_list(path)
     _check_choices(variants[0][1], make_report, path, learner)
+    from . import runner
+    from .outdir import OutputFolder
+    from .summary import sweep_summary_text
+
     folder = OutputFolder.claim(out, force)
     _note_workers(workers, replications * len(variants), scheduler)
     result = _simulate_into(
         folder,
-        lambda: simulate_variants(
+        lambda: runner.simulate_variants(
             variants,
             replications,
             seed=seed,
@@ -547,6 +550,7 @@ def lint(scenarios, fmt):
     severity, FILE:LINE, an explanation and a fix (docs/designer-tools.md). Exit 0: nothing
     at warning level or above; 1: a warning or an error; 2: a scenario is invalid."""
     from .lint import json_report, lint_scenario, text_report
+    from .scenario import load_scenario
 
     for path in scenarios:
         if not Path(path).is_file():
@@ -662,6 +666,7 @@ def explain(scenario, learner, course, replication, seed):
     outcome, with the evidence for each decision and the S-rule behind it."""
     from .explain import ExplainError, as_text
     from .explain import explain as explain_learner
+    from .runner import simulate
 
     spec = _load(scenario)
     result = simulate(spec, seed=seed, replication=replication)
@@ -719,6 +724,7 @@ def audit(scenario, history, map_file, tolerance_days, out, force, fmt, make_rep
         _fail(f"--tolerance-days must be a finite number of days >= 0, got {tolerance_days}")
     from .audit import audit as audit_history
     from .audit import load_map, read_history
+    from .outdir import OutputFolder
 
     spec = _load(scenario)
     mapping = load_map(map_file) if map_file is not None else None
@@ -749,6 +755,8 @@ def audit(scenario, history, map_file, tolerance_days, out, force, fmt, make_rep
 )
 def schema(out):
     """Print the JSON Schema of scenario files (for editor validation and completion)."""
+    from .scenario.schema import json_schema_text
+
     text = json_schema_text()
     if out:
         Path(out).write_text(text, encoding="utf-8")

@@ -26,11 +26,13 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .columns import AUDIT_TABLES, FORMATS, TABLES
+from .errors import OutputError  # noqa: F401 - re-exported
+
+if TYPE_CHECKING:  # pandas is imported where a table is read or written: a CLI that only
+    import pandas as pd  # checks a folder starts faster
 
 RUN_JSON = "run.json"
 REPORT_NAME = "report.html"
@@ -39,10 +41,6 @@ _STAGING = re.compile(rf"^{re.escape(STAGING_PREFIX)}(\d+)-[0-9a-f]+$")
 # Categories are kept in run.json up to this many (course and rule ids, vocabularies), so
 # a CSV read back has the same categories as the Parquet would; learner ids are left out.
 _KEEP_CATEGORIES = 2000
-
-
-class OutputError(Exception):
-    """An output folder that cannot be written or read: a one-line reason for the user."""
 
 
 def owned_names() -> frozenset[str]:
@@ -229,7 +227,9 @@ def _fingerprint(path: Path) -> dict[str, Any]:
     return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
 
 
-def _dtype_record(column: pd.Series) -> dict[str, Any]:
+def _dtype_record(column) -> dict[str, Any]:
+    import pandas as pd
+
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         record: dict[str, Any] = {"dtype": "category"}
@@ -286,6 +286,8 @@ def verify(folder: str | os.PathLike, meta: dict[str, Any]) -> None:
 
 def read_tables(folder: str | os.PathLike, meta: dict[str, Any]) -> dict[str, pd.DataFrame]:
     """The tables run.json lists, verified, with the dtypes they were written with."""
+    import pandas as pd
+
     folder = Path(folder)
     verify(folder, meta)
     tables = {}
@@ -306,6 +308,8 @@ def read_tables(folder: str | os.PathLike, meta: dict[str, Any]) -> dict[str, pd
 
 
 def _read_csv(path: Path, columns: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
     # Everything as text first: ids such as 007, NA, null or 1e3 must stay what they were.
     # Nulls were written as empty fields, and ids are never empty.
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from . import __version__
 from .columns import FORMATS, TABLES
 from .engine import Model, compile_plan
+from .errors import SchedulerError
 from .outdir import REPORT_NAME, OutputFolder
 from .progress import Status
 from .scenario import Scenario
@@ -242,10 +243,6 @@ class SerialExecutor(Executor):
 
 
 MAX_SCHEDULER_WAIT = 30  # seconds to reach a Dask scheduler before giving up
-
-
-class SchedulerError(Exception):
-    """The Dask scheduler cannot be reached (or was lost): a one-line reason."""
 
 
 def usable_workers(workers: int, tasks: int) -> int:

@@ -163,7 +163,7 @@ def test_unsafe_output_folders_are_refused_before_the_run(
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     ran = []
-    monkeypatch.setattr(cli, "simulate", lambda *a, **k: ran.append(1))
+    monkeypatch.setattr(runner, "simulate", lambda *a, **k: ran.append(1))
     code, _, err = invoke("run", SCENARIO, "--out", out, "-q")
     assert code == 2 and words in err and err.count("\n") == 1, err
     assert not ran  # refused before simulating anything
