@@ -1,53 +1,35 @@
-"""Shared helpers: scenarios written inline as YAML, and row filters over the tables."""
+"""Fixtures the tests share. Plain helper functions are in helpers.py."""
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
+from typing import NamedTuple
 
-import pandas as pd
 import pytest
 
-from postenroll_sim import ScenarioError, parse_scenario, simulate
 
-ROOT = Path(__file__).resolve().parent.parent
+class CliResult(NamedTuple):
+    """What a finished `postenroll-sim` command left: like subprocess.CompletedProcess."""
 
-
-def scenario(text: str):
-    return parse_scenario(textwrap.dedent(text), "inline.yaml")
-
-
-def run(text: str):
-    return simulate(scenario(text))
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def errors(text: str) -> list[str]:
-    """The located messages a scenario is rejected with (loading or running)."""
-    with pytest.raises(ScenarioError) as info:
-        run(text)
-    return [str(p) for p in info.value.problems]
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run `postenroll-sim ARGS...` in this process, as a user would type it: returns
+    (returncode, stdout, stderr). No new interpreter per call (tests/test_readme.py and
+    one test in test_cli.py run the real executable)."""
+    from postenroll_sim.cli import main
 
+    def call(*args, cwd=None) -> CliResult:
+        capsys.readouterr()  # what came before is not this command's
+        with monkeypatch.context() as scoped:
+            if cwd is not None:
+                scoped.chdir(cwd)
+            with pytest.raises(SystemExit) as info:
+                main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(info.value.code or 0, captured.out, captured.err)
 
-def rows(frame: pd.DataFrame, **fields) -> pd.DataFrame:
-    mask = pd.Series(True, index=frame.index)
-    for key, value in fields.items():
-        column = frame[key]
-        mask &= (
-            column.isna()
-            if value is None
-            else (column.astype("str") == str(value))
-            if isinstance(value, str)
-            else (column == value)
-        )
-    return frame[mask]
-
-
-def one(frame: pd.DataFrame, **fields) -> pd.Series:
-    found = rows(frame, **fields)
-    assert len(found) == 1, f"expected one row for {fields}, found {len(found)}:\n{found}"
-    return found.iloc[0]
-
-
-def per_course(frame: pd.DataFrame, column: str) -> dict[str, str]:
-    """{course id: value of `column`} for a table with one row per course."""
-    return dict(zip(frame["course_id"].astype(str), frame[column].astype(str), strict=True))
+    return call

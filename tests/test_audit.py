@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 from postenroll_sim import ScenarioError, load_scenario, parse_scenario, simulate
-from postenroll_sim import cli as cli_module
 from postenroll_sim.audit import (
     audit,
     history_from_enrollments,
@@ -24,7 +23,7 @@ from postenroll_sim.audit import (
     write_history,
 )
 
-from conftest import ROOT
+from helpers import ROOT
 
 EXAMPLE = ROOT / "examples" / "audit"
 HEADER = "learner,course,method,enrolled_day,started_day,completed_day,failed_day,status\n"
@@ -90,22 +89,9 @@ def test_the_example_honours_the_rule_change_in_its_script():
     assert row["offset_days"] == pytest.approx(7.0)
 
 
-@pytest.fixture
-def invoke(capsys):
-    """The command line in this process (cheaper than a subprocess): exit code, out, err."""
-
-    def call(*args):
-        with pytest.raises(SystemExit) as info:
-            cli_module.main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return info.value.code, captured.out, captured.err
-
-    return call
-
-
-def test_cli_audit_prints_counts_writes_the_folder_and_exits_1(tmp_path, invoke):
+def test_cli_audit_prints_counts_writes_the_folder_and_exits_1(tmp_path, cli):
     out = tmp_path / "audit"
-    code, stdout, stderr = invoke(
+    code, stdout, stderr = cli(
         "audit",
         EXAMPLE / "scenario.yaml",
         EXAMPLE / "history.csv",
@@ -129,28 +115,28 @@ def test_cli_audit_prints_counts_writes_the_folder_and_exits_1(tmp_path, invoke)
     page = (out / "report.html").read_text()
     assert "carl" in page and "off-time" in page and "safety-retry" in page
     # a run's report command refuses the folder: it holds an audit, not a run
-    code, _, stderr = invoke("report", out)
+    code, _, stderr = cli("report", out)
     assert code == 2 and "holds an audit" in stderr
 
 
-def test_cli_audit_exit_0_when_clean_and_2_for_bad_arguments(tmp_path, invoke):
+def test_cli_audit_exit_0_when_clean_and_2_for_bad_arguments(tmp_path, cli):
     showcase = ROOT / "scenarios/showcase.yaml"
     history = tmp_path / "clean.csv"
     write_history(history_from_enrollments(simulate(load_scenario(showcase)).enrollments), history)
-    code, out, _ = invoke("audit", showcase, history, "--out", tmp_path / "clean")
+    code, out, _ = cli("audit", showcase, history, "--out", tmp_path / "clean")
     assert code == 0 and "no discrepancies" in out
     assert len(pd.read_parquet(tmp_path / "clean" / "discrepancies.parquet")) == 0
-    code, _, err = invoke("audit", showcase, history, "--report")
+    code, _, err = cli("audit", showcase, history, "--report")
     assert code == 2 and "--out" in err
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
-    code, _, err = invoke("audit", showcase, history, "--out", tmp_path / "busy")
+    code, _, err = cli("audit", showcase, history, "--out", tmp_path / "busy")
     assert code == 2 and "did not write" in err
     assert sorted(p.name for p in (tmp_path / "busy").iterdir()) == ["notes.txt"]
-    code, _, err = invoke("audit", showcase, tmp_path / "nope.csv")
+    code, _, err = cli("audit", showcase, tmp_path / "nope.csv")
     assert code == 2 and "no such history file" in err
     for bad in ("-1", "nan", "inf"):
-        code, _, err = invoke("audit", showcase, history, "--tolerance-days", bad)
+        code, _, err = cli("audit", showcase, history, "--tolerance-days", bad)
         assert code == 2 and "tolerance-days" in err, err
 
 
@@ -559,15 +545,13 @@ def test_map_problems_and_missing_columns_are_located():
     ]
 
 
-def test_cli_bad_history_exit_2_with_located_lines_and_no_traceback(tmp_path, invoke):
+def test_cli_bad_history_exit_2_with_located_lines_and_no_traceback(tmp_path, cli):
     history = tmp_path / "vendor.csv"
     history.write_text(
         (EXAMPLE / "history.csv").read_text().replace("18/01/2025 02:01", "31/02/2025 02:01")
         + "zed,WELCOME,Imported,06/01/2025 09:00,,,Completed\n"
     )
-    code, _, err = invoke(
-        "audit", EXAMPLE / "scenario.yaml", history, "--map", EXAMPLE / "map.yaml"
-    )
+    code, _, err = cli("audit", EXAMPLE / "scenario.yaml", history, "--map", EXAMPLE / "map.yaml")
     assert code == 2
     assert "Traceback" not in err
     lines = err.strip().splitlines()

@@ -11,12 +11,13 @@ import pytest
 
 from postenroll_sim.scenario.schema import json_schema_text
 
-from conftest import ROOT
+from helpers import ROOT
 
 ACCEPTANCE = ROOT / "tests" / "acceptance"
 
 
-def cli(*args, cwd=None):
+def real_cli(*args, cwd=None):
+    """The installed command in its own process (most tests use the in-process `cli`)."""
     return subprocess.run(
         [sys.executable, "-m", "postenroll_sim", *map(str, args)],
         capture_output=True,
@@ -27,7 +28,7 @@ def cli(*args, cwd=None):
 
 
 def test_run_default_scenario_writes_tables_and_summary(tmp_path):
-    proc = cli("run", "--out", tmp_path / "out")
+    proc = real_cli("run", "--out", tmp_path / "out")  # the real executable, once
     assert proc.returncode == 0, proc.stderr
     assert "Enrollments by course and method" in proc.stdout and "Rule outcomes" in proc.stdout
     for table in ("enrollments", "jobs", "events"):
@@ -38,7 +39,7 @@ def test_run_default_scenario_writes_tables_and_summary(tmp_path):
     assert not list(tmp_path.glob(".out.*"))  # no staging folder left behind
 
 
-def test_csv_is_byte_identical_across_runs(tmp_path):
+def test_csv_is_byte_identical_across_runs(cli, tmp_path):
     scenario = ROOT / "scenarios" / "default.yaml"
     for name in ("a", "b"):
         assert (
@@ -50,7 +51,7 @@ def test_csv_is_byte_identical_across_runs(tmp_path):
         assert len(first.splitlines()) > 2
 
 
-def test_csv_nulls_are_empty_fields(tmp_path):
+def test_csv_nulls_are_empty_fields(cli, tmp_path):
     assert (
         cli(
             "run",
@@ -68,7 +69,7 @@ def test_csv_nulls_are_empty_fields(tmp_path):
     assert lines[1] == "0,0,alice,A,online,admin,,,0.0,0.0,,10.0,,,complete"
 
 
-def test_check_exit_codes(tmp_path):
+def test_check_exit_codes(cli, tmp_path):
     ok = cli("check", *sorted(ACCEPTANCE.glob("*.yaml")))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.count("PASS") == len(list(ACCEPTANCE.glob("*.yaml")))
@@ -95,7 +96,7 @@ def test_check_exit_codes(tmp_path):
     assert "Traceback" not in invalid.stderr and invalid.stderr.count("ten-mistakes.yaml:") == 10
 
 
-def test_check_expected_error_that_never_comes_fails(tmp_path):
+def test_check_expected_error_that_never_comes_fails(cli, tmp_path):
     path = tmp_path / "x.yaml"
     path.write_text(
         "name: x\nhorizon_days: 3\ncourses: [{id: A, type: online}]\nexpect:\n  - error: allow_failure\n"
@@ -104,13 +105,13 @@ def test_check_expected_error_that_never_comes_fails(tmp_path):
     assert proc.returncode == 1 and "but it ran" in proc.stdout
 
 
-def test_run_invalid_scenario_exit_2_nothing_written(tmp_path):
+def test_run_invalid_scenario_exit_2_nothing_written(cli, tmp_path):
     proc = cli("run", ROOT / "tests" / "scenarios" / "ten-mistakes.yaml", "--out", tmp_path / "out")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
 
 
-def test_run_time_script_error_exit_2_nothing_written(tmp_path):
+def test_run_time_script_error_exit_2_nothing_written(cli, tmp_path):
     path = tmp_path / "x.yaml"
     path.write_text(
         "name: x\nhorizon_days: 3\ncourses: [{id: A, type: online}]\nlearners: [ana]\n"
@@ -136,13 +137,13 @@ def test_run_time_script_error_exit_2_nothing_written(tmp_path):
         ("frobnicate",),
     ],
 )
-def test_bad_arguments_exit_2_one_line(args, tmp_path):
+def test_bad_arguments_exit_2_one_line(cli, args, tmp_path):
     proc = cli(*args, cwd=tmp_path)
     assert proc.returncode == 2, proc
     assert "Traceback" not in proc.stderr and proc.stderr.strip()
 
 
-def test_schema_is_json_and_committed_copy_is_current():
+def test_schema_is_json_and_committed_copy_is_current(cli):
     proc = cli("schema")
     assert proc.returncode == 0
     schema = json.loads(proc.stdout)
@@ -153,7 +154,7 @@ def test_schema_is_json_and_committed_copy_is_current():
     )
 
 
-def test_lint_reports_rules_that_can_never_act(tmp_path):
+def test_lint_reports_rules_that_can_never_act(cli, tmp_path):
     path = tmp_path / "x.yaml"
     path.write_text("""name: x
 horizon_days: 3
@@ -186,7 +187,7 @@ courses:
     assert clean.returncode == 0, clean.stdout
 
 
-def test_replications_stack_tables(tmp_path):
+def test_replications_stack_tables(cli, tmp_path):
     proc = cli(
         "run",
         ACCEPTANCE / "05-recertification.yaml",
@@ -204,7 +205,7 @@ def test_replications_stack_tables(tmp_path):
     assert (enrollments.groupby("replication").size() == 3).all()
 
 
-def test_tables_option_builds_and_writes_only_what_is_asked(tmp_path):
+def test_tables_option_builds_and_writes_only_what_is_asked(cli, tmp_path):
     scenario = ROOT / "scenarios" / "showcase.yaml"
     proc = cli("run", scenario, "--tables", "enrollments,jobs", "--out", tmp_path / "some", "-q")
     assert proc.returncode == 0, proc.stderr

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from conftest import one, rows, run
+from helpers import one, rows, run
 
 CATALOG = """
 name: s26-visible

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from postenroll_sim import cli, runner
+from postenroll_sim import runner
 
-from conftest import ROOT
+from helpers import ROOT
 
 SCENARIO = ROOT / "tests" / "acceptance" / "01-seed-completed-delay.yaml"
 SCRIPT_ERROR = (
@@ -15,37 +15,26 @@ SCRIPT_ERROR = (
 )
 
 
-@pytest.fixture
-def invoke(capsys):
-    def call(*args):
-        with pytest.raises(SystemExit) as info:
-            cli.main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return info.value.code, captured.out, captured.err
-
-    return call
-
-
 def test_an_internal_error_is_exit_3_with_a_hint_and_debug_shows_the_traceback(
-    invoke, tmp_path, monkeypatch
+    cli, tmp_path, monkeypatch
 ):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(runner, "simulate", broken)
-    code, _, err = invoke("run", SCENARIO, "--out", tmp_path / "out", "-q")
+    code, _, err = cli("run", SCENARIO, "--out", tmp_path / "out", "-q")
     assert code == 3 and "internal error: RuntimeError: boom" in err and "report" in err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()  # the folder made for the run is gone again
-    code, _, err = invoke("--debug", "run", SCENARIO, "--out", tmp_path / "out", "-q")
+    code, _, err = cli("--debug", "run", SCENARIO, "--out", tmp_path / "out", "-q")
     assert code == 3 and "Traceback" in err
 
 
-def test_a_run_time_script_error_in_a_worker_process_is_located(invoke, tmp_path):
+def test_a_run_time_script_error_in_a_worker_process_is_located(cli, tmp_path):
     path = tmp_path / "x.yaml"
     path.write_text(SCRIPT_ERROR)
     args = ("--replications", "2", "--workers", "2", "--out", tmp_path / "out", "-q")
-    code, _, err = invoke("run", path, *args)
+    code, _, err = cli("run", path, *args)
     assert code == 2 and "BrokenProcessPool" not in err
     assert err.strip().splitlines()[0] == (
         f"{path}:6: script.0: day 1: start ana A: cannot start: the learner has no enrollment "
@@ -53,7 +42,7 @@ def test_a_run_time_script_error_in_a_worker_process_is_located(invoke, tmp_path
     )
 
 
-def test_ctrl_c_stops_serial_replications_at_once(invoke, tmp_path, monkeypatch):
+def test_ctrl_c_stops_serial_replications_at_once(cli, tmp_path, monkeypatch):
     calls = []
 
     def interrupted(task):
@@ -61,15 +50,15 @@ def test_ctrl_c_stops_serial_replications_at_once(invoke, tmp_path, monkeypatch)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(runner, "run_task", interrupted)
-    code, _, err = invoke("run", SCENARIO, "--replications", "5", "--out", tmp_path / "o", "-q")
+    code, _, err = cli("run", SCENARIO, "--replications", "5", "--out", tmp_path / "o", "-q")
     assert code == 130 and "interrupted" in err and calls == [0]
     assert not (tmp_path / "o").exists()
 
 
-def test_an_unreachable_dask_scheduler_is_a_one_line_error(invoke, tmp_path, monkeypatch):
+def test_an_unreachable_dask_scheduler_is_a_one_line_error(cli, tmp_path, monkeypatch):
     pytest.importorskip("distributed")
     monkeypatch.setattr(runner, "MAX_SCHEDULER_WAIT", 1)
-    code, _, err = invoke(
+    code, _, err = cli(
         "run", SCENARIO, "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "o", "-q"
     )
     assert code == 2 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
@@ -85,12 +74,12 @@ def test_an_unreachable_dask_scheduler_is_a_one_line_error(invoke, tmp_path, mon
         (("lint", "missing.yaml"), "no such scenario file"),
     ],
 )
-def test_bad_arguments_are_exit_2(invoke, args, words):
-    code, _, err = invoke(*args)
+def test_bad_arguments_are_exit_2(cli, args, words):
+    code, _, err = cli(*args)
     assert code == 2 and words in err and "Traceback" not in err
 
 
-def test_workers_are_capped_at_tasks_and_cpus(invoke, tmp_path, monkeypatch):
+def test_workers_are_capped_at_tasks_and_cpus(cli, tmp_path, monkeypatch):
     started = []
     real = runner.ProcessPoolExecutor
 
@@ -100,18 +89,18 @@ def test_workers_are_capped_at_tasks_and_cpus(invoke, tmp_path, monkeypatch):
 
     monkeypatch.setattr(runner, "ProcessPoolExecutor", counting)
     monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
-    code, _, err = invoke(
+    code, _, err = cli(
         "run", SCENARIO, "--replications", "2", "--workers", "1000", "--out", tmp_path / "o", "-q"
     )
     assert code == 0 and started == [2] and "using 2 workers" in err
 
 
-def test_check_on_a_file_that_is_not_utf8(invoke, tmp_path):
+def test_check_on_a_file_that_is_not_utf8(cli, tmp_path):
     latin = tmp_path / "latin.yaml"
     latin.write_bytes(
         "name: caf\xe9\nhorizon_days: 3\ncourses: [{id: A, type: online}]\n".encode("latin-1")
     )
-    code, out, err = invoke("check", latin)
+    code, out, err = cli("check", latin)
     assert code == 2 and f"{latin}" in err and "utf-8" in err.lower() and "Traceback" not in err
 
 

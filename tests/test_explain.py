@@ -7,7 +7,7 @@ import pytest
 from postenroll_sim import load_scenario, simulate
 from postenroll_sim.explain import ExplainError, as_text, explain
 
-from conftest import ROOT
+from helpers import ROOT
 
 STORY = ROOT / "tests" / "scenarios" / "explain-story.yaml"
 
@@ -103,9 +103,10 @@ def test_unknown_learner_or_course_is_a_clear_error(story):
         explain(story, "alice", course="CRET")
 
 
-def test_the_command_line(tmp_path):
-    from postenroll_sim import cli
-
-    with pytest.raises(SystemExit) as info:
-        cli.main(["explain", str(STORY), "--learner", "alice", "--course", "CERT"])
-    assert info.value.code in (0, None)
+def test_the_command_line(cli):
+    code, out, _ = cli("explain", STORY, "--learner", "alice", "--course", "CERT")
+    assert code == 0 and out.splitlines()[0] == (
+        "alice was never enrolled in CERT; what could have led there:"
+    )
+    code, _, err = cli("explain", STORY, "--learner", "zed")
+    assert code == 2 and err == "postenroll-sim: no learner 'zed' in this run\n"

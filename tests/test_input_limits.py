@@ -15,7 +15,7 @@ from postenroll_sim import ScenarioError, load_scenario, parse_scenario
 from postenroll_sim.scenario import yamlread
 from postenroll_sim.scenario.loader import read_yaml
 
-from conftest import ROOT
+from helpers import ROOT
 
 PARSERS = yamlread.parser_names()
 MINIMAL = "name: x\nhorizon_days: 10\ncourses: [{id: A, type: online}]\n"

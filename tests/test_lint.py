@@ -13,14 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from test_properties import scenarios as random_scenarios
 
 from postenroll_sim import parse_scenario, simulate
-from postenroll_sim.cli import main
 from postenroll_sim.lint import lint_scenario, text_report
 from postenroll_sim.plots.rulegraph import layout
 from postenroll_sim.rulegraph import build
 from postenroll_sim.scenario.errors import dotted
 from postenroll_sim.scenario.lintcodes import CODES
 
-from conftest import ROOT, errors, one, rows, run, scenario
+from helpers import ROOT, errors, one, rows, run, scenario
 
 LEARNER_A = """learners: [ana]
 script:
@@ -615,38 +614,31 @@ def test_an_unknown_code_is_a_located_scenario_error():
 # ----- the command ----------------------------------------------------------------------------
 
 
-def _lint_cli(capsys, *args) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(["lint", *map(str, args)])
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
-
-
-def test_lint_command_text_and_exit_codes(tmp_path, capsys):
+def test_lint_command_text_and_exit_codes(cli, tmp_path):
     trap, info, clean = tmp_path / "trap.yaml", tmp_path / "info.yaml", tmp_path / "clean.yaml"
     trap.write_text(CASES["PE101"][0])
     info.write_text(CASES["PE303"][0])
     clean.write_text(fixed("PE101"))
-    status, out, _ = _lint_cli(capsys, trap)
+    status, out, _ = cli("lint", trap)
     assert status == 1
     assert out.splitlines()[0].startswith(
         f"{trap}:8: courses.0.post_enrollments.0.allow_consecutive: PE101 warning: repeat-failure trap"
     )
     assert out.splitlines()[-1] == f"{trap}: 1 warning"
-    assert _lint_cli(capsys, info)[0] == 0  # info only
-    status, out, _ = _lint_cli(capsys, clean)
+    assert cli("lint", info)[0] == 0  # info only
+    status, out, _ = cli("lint", clean)
     assert (status, out) == (0, f"{clean}: no problems found\n")
-    assert _lint_cli(capsys, clean, trap)[0] == 1
+    assert cli("lint", clean, trap)[0] == 1
 
 
-def test_lint_command_json(tmp_path, capsys):
+def test_lint_command_json(cli, tmp_path):
     path = tmp_path / "trap.yaml"
     path.write_text(
         CASES["PE402"][0].replace(
             "horizon_days: 30\n", "horizon_days: 30\nlint: {ignore: [PE303]}\n"
         )
     )
-    status, out, _ = _lint_cli(capsys, path, "--format", "json")
+    status, out, _ = cli("lint", path, "--format", "json")
     report = json.loads(out)
     assert status == 1
     assert [(f["code"], f["severity"], f["line"], f["path"]) for f in report["findings"]] == [
@@ -660,9 +652,9 @@ def test_lint_command_json(tmp_path, capsys):
     assert report["suppressed"] == [] and report["invalid"] == []
 
 
-def test_lint_command_invalid_scenario_exits_2(tmp_path, capsys):
+def test_lint_command_invalid_scenario_exits_2(cli, tmp_path):
     bad = ROOT / "tests" / "scenarios" / "ten-mistakes.yaml"
-    status, out, err = _lint_cli(capsys, bad, "--format", "json")
+    status, out, err = cli("lint", bad, "--format", "json")
     assert status == 2 and "procesing: unknown key" in err
     assert json.loads(out)["invalid"][0]["path"] == "procesing"
 

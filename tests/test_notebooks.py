@@ -10,7 +10,7 @@ import jupytext
 import pytest
 from nbclient import NotebookClient
 
-from conftest import ROOT
+from helpers import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
 PLOTS = re.compile(r"\bP\.(?!course_colors\b)\w+\(")  # a call that draws a figure

@@ -15,27 +15,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from postenroll_sim import cli, load_scenario, outdir, runner, simulate
+from postenroll_sim import load_scenario, outdir, runner, simulate
 from postenroll_sim.outdir import OutputError, OutputFolder, read_meta
 from postenroll_sim.report import read_run
 
-from conftest import ROOT
+from helpers import ROOT
 
 SCENARIO = ROOT / "tests" / "acceptance" / "01-seed-completed-delay.yaml"
 STOCHASTIC = ROOT / "scenarios" / "remediation-on-failure.yaml"
-
-
-@pytest.fixture
-def invoke(capsys):
-    """Run `postenroll-sim ARGS...` in this process: (exit code, stdout, stderr)."""
-
-    def call(*args):
-        with pytest.raises(SystemExit) as info:
-            cli.main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return info.value.code, captured.out, captured.err
-
-    return call
 
 
 def _listed(folder: Path) -> list[str]:
@@ -46,20 +33,20 @@ def _files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def test_a_new_run_replaces_every_file_of_the_old_one(invoke, tmp_path):
+def test_a_new_run_replaces_every_file_of_the_old_one(cli, tmp_path):
     out = tmp_path / "out"
-    assert invoke("run", SCENARIO, "--out", out, "--format", "csv", "--report", "-q")[0] == 0
+    assert cli("run", SCENARIO, "--out", out, "--format", "csv", "--report", "-q")[0] == 0
     assert "report.html" in _files(out) and "events.csv" in _files(out)
-    code, _, err = invoke("run", SCENARIO, "--out", out, "--tables", "enrollments,jobs", "-q")
+    code, _, err = cli("run", SCENARIO, "--out", out, "--tables", "enrollments,jobs", "-q")
     assert code == 0, err
     # nothing of the first run is left: not the other format, not its report
     assert _files(out) == ["enrollments.parquet", "jobs.parquet", "run.json"]
     assert _listed(out) == ["enrollments.parquet", "jobs.parquet"]
 
 
-def test_run_json_records_what_ran(invoke, tmp_path):
+def test_run_json_records_what_ran(cli, tmp_path):
     out = tmp_path / "out"
-    code, _, err = invoke("run", SCENARIO, "--out", out, "--seed", "99", "-q")
+    code, _, err = cli("run", SCENARIO, "--out", out, "--seed", "99", "-q")
     assert code == 0, err
     meta = json.loads((out / "run.json").read_text())
     assert meta["complete"] is True and meta["seed"] == 99 and meta["replications"] == 1
@@ -81,10 +68,10 @@ def test_a_sweep_records_its_variants_and_honours_a_swept_seed(tmp_path):
 
 
 def test_a_failure_during_the_final_moves_leaves_a_visibly_incomplete_folder(
-    invoke, tmp_path, monkeypatch
+    cli, tmp_path, monkeypatch
 ):
     out = tmp_path / "out"
-    assert invoke("run", SCENARIO, "--out", out, "-q")[0] == 0
+    assert cli("run", SCENARIO, "--out", out, "-q")[0] == 0
     real_replace, moves = os.replace, []
 
     def replace_then_die(src, dst):
@@ -94,33 +81,33 @@ def test_a_failure_during_the_final_moves_leaves_a_visibly_incomplete_folder(
         return real_replace(src, dst)
 
     monkeypatch.setattr(outdir.os, "replace", replace_then_die)
-    code, _, err = invoke("run", SCENARIO, "--out", out, "--format", "csv", "-q")
+    code, _, err = cli("run", SCENARIO, "--out", out, "--format", "csv", "-q")
     monkeypatch.setattr(outdir.os, "replace", real_replace)
     assert code == 2 and "No space left on device" in err and "incomplete" in err
     assert json.loads((out / "run.json").read_text())["complete"] is False
     with pytest.raises(OutputError, match="incomplete"):
         read_run(out)
-    code, _, err = invoke("report", out)
+    code, _, err = cli("report", out)
     assert code == 2 and err.count("\n") == 1 and "incomplete" in err
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging left
 
 
-def test_a_failure_while_staging_keeps_the_previous_run_whole(invoke, tmp_path, monkeypatch):
+def test_a_failure_while_staging_keeps_the_previous_run_whole(cli, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    assert invoke("run", SCENARIO, "--out", out, "-q")[0] == 0
+    assert cli("run", SCENARIO, "--out", out, "-q")[0] == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
-    code, _, err = invoke("run", SCENARIO, "--out", out, "--format", "csv", "-q")
+    code, _, err = cli("run", SCENARIO, "--out", out, "--format", "csv", "-q")
     assert code == 2 and err.startswith("postenroll-sim: ") and "Traceback" not in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     read_run(out)  # still complete and verified
 
 
-def test_a_killed_runs_staging_folder_is_cleaned_by_the_next_run(invoke, tmp_path):
+def test_a_killed_runs_staging_folder_is_cleaned_by_the_next_run(cli, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     dead = subprocess.run(
@@ -132,7 +119,7 @@ def test_a_killed_runs_staging_folder_is_cleaned_by_the_next_run(invoke, tmp_pat
     legacy = tmp_path / ".out.x1y2.tmp"  # how an older version staged, beside the folder
     legacy.mkdir()
     (legacy / "jobs.csv").write_text("x")
-    assert invoke("run", SCENARIO, "--out", out, "-q")[0] == 0
+    assert cli("run", SCENARIO, "--out", out, "-q")[0] == 0
     assert not leftover.exists() and not legacy.exists()
 
 
@@ -155,36 +142,34 @@ def test_a_folder_another_live_run_is_writing_is_refused(tmp_path):
         ("mine", "did not write (notes.txt)"),
     ],
 )
-def test_unsafe_output_folders_are_refused_before_the_run(
-    invoke, tmp_path, monkeypatch, out, words
-):
+def test_unsafe_output_folders_are_refused_before_the_run(cli, tmp_path, monkeypatch, out, words):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "afile").write_text("keep me")
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     ran = []
     monkeypatch.setattr(runner, "simulate", lambda *a, **k: ran.append(1))
-    code, _, err = invoke("run", SCENARIO, "--out", out, "-q")
+    code, _, err = cli("run", SCENARIO, "--out", out, "-q")
     assert code == 2 and words in err and err.count("\n") == 1, err
     assert not ran  # refused before simulating anything
     assert (tmp_path / "afile").read_text() == "keep me"
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
 
 
-def test_force_writes_beside_other_files_and_keeps_them(invoke, tmp_path):
+def test_force_writes_beside_other_files_and_keeps_them(cli, tmp_path):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
-    assert invoke("run", SCENARIO, "--out", out, "--force", "-q")[0] == 0
+    assert cli("run", SCENARIO, "--out", out, "--force", "-q")[0] == 0
     assert (out / "notes.txt").read_text() == "keep me" and read_meta(out)["complete"]
 
 
-def test_a_folder_that_cannot_be_written_is_one_line_before_the_run(invoke, tmp_path, monkeypatch):
+def test_a_folder_that_cannot_be_written_is_one_line_before_the_run(cli, tmp_path, monkeypatch):
     def denied(self, *args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(Path, "mkdir", denied)
-    code, _, err = invoke("run", SCENARIO, "--out", tmp_path / "ro", "-q")
+    code, _, err = cli("run", SCENARIO, "--out", tmp_path / "ro", "-q")
     assert (
         code == 2
         and err.strip() == f"postenroll-sim: cannot create {tmp_path / 'ro'}: Permission denied"
@@ -192,12 +177,12 @@ def test_a_folder_that_cannot_be_written_is_one_line_before_the_run(invoke, tmp_
 
 
 @pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs a second filesystem")
-def test_out_through_a_symlink_to_another_filesystem(invoke, tmp_path):
+def test_out_through_a_symlink_to_another_filesystem(cli, tmp_path):
     target = Path("/dev/shm") / f"postenroll-test-{os.getpid()}"
     link = tmp_path / "link"
     link.symlink_to(target, target_is_directory=True)
     try:
-        code, _, err = invoke("run", SCENARIO, "--out", link, "-q")
+        code, _, err = cli("run", SCENARIO, "--out", link, "-q")
         assert code == 0, err
         assert read_meta(target)["complete"] and (target / "enrollments.parquet").is_file()
     finally:
@@ -206,23 +191,23 @@ def test_out_through_a_symlink_to_another_filesystem(invoke, tmp_path):
         shutil.rmtree(target, ignore_errors=True)
 
 
-def test_report_refuses_damaged_folders_in_one_line(invoke, tmp_path):
+def test_report_refuses_damaged_folders_in_one_line(cli, tmp_path):
     out = tmp_path / "out"
-    assert invoke("run", SCENARIO, "--out", out, "-q")[0] == 0
+    assert cli("run", SCENARIO, "--out", out, "-q")[0] == 0
     data = (out / "events.parquet").read_bytes()
     (out / "events.parquet").write_bytes(data[: len(data) // 2])  # truncated
-    code, _, err = invoke("report", out)
+    code, _, err = cli("report", out)
     assert code == 2 and "changed since the run" in err and err.count("\n") == 1
     (out / "events.parquet").write_bytes(data)
-    assert invoke("report", out)[0] == 0 and "report.html" in _listed(out)
+    assert cli("report", out)[0] == 0 and "report.html" in _listed(out)
     (out / "run.json").write_text('{"complete": tr')
-    code, _, err = invoke("report", out)
+    code, _, err = cli("report", out)
     assert code == 2 and "run.json is damaged" in err and err.count("\n") == 1
-    code, _, err = invoke("report", tmp_path / "nowhere")
+    code, _, err = cli("report", tmp_path / "nowhere")
     assert code == 2 and "no such folder" in err
 
 
-def test_csv_read_back_keeps_ids_as_text_and_dtypes(invoke, tmp_path):
+def test_csv_read_back_keeps_ids_as_text_and_dtypes(cli, tmp_path):
     path = tmp_path / "ids.yaml"
     path.write_text(
         "name: ids\nhorizon_days: 5\ncourses: [{id: '1e3', type: online}, {id: 'NA', type: online}]\n"
@@ -232,7 +217,7 @@ def test_csv_read_back_keeps_ids_as_text_and_dtypes(invoke, tmp_path):
         "  - {day: 1, action: enroll, learner: 'null', course: 'NA'}\n"
         "  - {day: 2, action: complete, learner: '007', course: '1e3'}\n"
     )
-    assert invoke("run", path, "--out", tmp_path / "csv", "--format", "csv", "-q")[0] == 0
+    assert cli("run", path, "--out", tmp_path / "csv", "--format", "csv", "-q")[0] == 0
     from_csv, _ = read_run(tmp_path / "csv")
     assert list(from_csv.enrollments["learner_id"]) == ["007", "null"]
     assert list(from_csv.enrollments["course_id"]) == ["1e3", "NA"]

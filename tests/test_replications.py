@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 
 import pandas as pd
@@ -14,7 +13,7 @@ from postenroll_sim.runner import SerialExecutor, simulate_variants
 from postenroll_sim.scenario import ScenarioError
 from postenroll_sim.scenario.variants import variants
 
-from conftest import ROOT, scenario
+from helpers import ROOT, scenario
 
 ORG = """
 name: small org
@@ -134,30 +133,22 @@ def test_sweep_errors_are_clear(tmp_path):
         variants(path, ["courses.A.behaviour.pass_rate=0.5,1.5"])
 
 
-def test_sweep_command(tmp_path):
+def test_sweep_command(cli, tmp_path):
     path = tmp_path / "org.yaml"
     path.write_text(ORG)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "postenroll_sim",
-            "sweep",
-            str(path),
-            "--set",
-            "courses.A.behaviour.pass_rate=0.5,0.9",
-            "--replications",
-            "2",
-            "--out",
-            str(tmp_path / "out"),
-            "--format",
-            "csv",
-            "--no-progress",
-            "--report",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    proc = cli(
+        "sweep",
+        path,
+        "--set",
+        "courses.A.behaviour.pass_rate=0.5,0.9",
+        "--replications",
+        "2",
+        "--out",
+        tmp_path / "out",
+        "--format",
+        "csv",
+        "--no-progress",
+        "--report",
     )
     assert proc.returncode == 0, proc.stderr
     assert "pass_rate=0.5" in proc.stdout and "pass_rate=0.9" in proc.stdout
@@ -175,11 +166,7 @@ def test_sweep_command(tmp_path):
     assert set(jobs["variant"]) == {"pass_rate=0.5", "pass_rate=0.9"}
     failed_share = jobs[jobs["rule_id"] == "again"].groupby("variant").size()
     assert failed_share["pass_rate=0.5"] > failed_share["pass_rate=0.9"]
-    bad = subprocess.run(
-        [sys.executable, "-m", "postenroll_sim", "sweep", str(path), "--set", "nonsense"],
-        capture_output=True,
-        text=True,
-    )
+    bad = cli("sweep", path, "--set", "nonsense")
     assert (
         bad.returncode == 2
         and "expected PATH=V1,V2" in bad.stderr

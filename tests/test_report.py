@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -20,7 +18,7 @@ from postenroll_sim.report import (
     write_report,
 )
 
-from conftest import ROOT, scenario
+from helpers import ROOT, scenario
 
 LIBRARY = sorted((ROOT / "scenarios").glob("*.yaml"))
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -73,34 +71,18 @@ def test_the_learning_path_starts_where_learners_enter_never_at_a_remediation_co
         A.check_path(scripted, ["A", "Q"])
 
 
-def test_run_report_and_report_command(tmp_path, capsys):
+def test_run_report_and_report_command(cli, tmp_path):
     path = ROOT / "scenarios" / "ilc-capacity-under-recertification.yaml"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "postenroll_sim",
-            "run",
-            str(path),
-            "--out",
-            str(tmp_path),
-            "--report",
-            "-q",
-            "--format",
-            "csv",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    proc = cli("run", path, "--out", tmp_path, "--report", "-q", "--format", "csv")
     assert proc.returncode == 0, proc.stderr
     page = (tmp_path / "report.html").read_text()
     assert "Instructor-led sessions" in page and "Compliance: FIRST-AID" in page
     (tmp_path / "report.html").unlink()
-    again = cli(capsys, "report", tmp_path)  # the same entry point, in this process
+    again = cli("report", tmp_path)  # the same entry point, in this process
     assert again.returncode == 0 and (tmp_path / "report.html").exists()
     result, source = read_run(tmp_path)
     assert source == str(path) and result.scenario.name.startswith("ILC capacity")
-    empty = cli(capsys, "report", tmp_path / "nothing")
+    empty = cli("report", tmp_path / "nothing")
     assert (
         empty.returncode == 2
         and "no such folder" in empty.stderr
@@ -230,43 +212,29 @@ script:
 """
 
 
-def cli(capsys, *args):
-    """The command line in this process (as `main` runs it): its exit code and output."""
-    from postenroll_sim.cli import main
-
-    with pytest.raises(SystemExit) as done:
-        main([*map(str, args), "--no-progress"] if args[0] != "report" else list(map(str, args)))
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(args, done.value.code, out, err)
-
-
-def test_report_path_and_learner_options(tmp_path, capsys):
+def test_report_path_and_learner_options(cli, tmp_path):
     path = tmp_path / "three.yaml"
     path.write_text(SCRIPTED)
     out = tmp_path / "out"
-    proc = cli(
-        capsys, "run", path, "--out", out, "--report", "--learner", "alice", "--path", "B,C", "-q"
-    )
+    proc = cli("run", path, "--out", out, "--report", "--learner", "alice", "--path", "B,C", "-q")
     assert proc.returncode == 0, proc.stderr
     page = (out / "report.html").read_text()
     assert "One learner&#x27;s timeline: alice" in page and "chosen with --learner" in page
     assert "Learning path: B → C" in page and "given with --path" in page
     # without the options: the path from where learners enter, bob (most enrollments)
-    assert cli(capsys, "report", out).returncode == 0
+    assert cli("report", out).returncode == 0
     page = (out / "report.html").read_text()
     assert "Learning path: A → B → C" in page and "timeline: bob" in page
-    bad = cli(capsys, "report", out, "--learner", "nobody")
+    bad = cli("report", out, "--learner", "nobody")
     assert bad.returncode == 2 and "learner 'nobody' has no enrollment" in bad.stderr
     # a bad path fails before the run; an unknown learner after it keeps the tables
-    early = cli(capsys, "run", path, "--out", tmp_path / "x", "--report", "--path", "A,Q")
+    early = cli("run", path, "--out", tmp_path / "x", "--report", "--path", "A,Q")
     assert early.returncode == 2 and "no course 'Q'" in early.stderr
     assert not (tmp_path / "x" / "run.json").exists()
-    late = cli(
-        capsys, "run", path, "--out", tmp_path / "y", "--report", "--learner", "nobody", "-q"
-    )
+    late = cli("run", path, "--out", tmp_path / "y", "--report", "--learner", "nobody", "-q")
     assert late.returncode == 2 and "no report: learner 'nobody'" in late.stderr
     assert (tmp_path / "y" / "run.json").exists() and not (tmp_path / "y" / "report.html").exists()
-    alone = cli(capsys, "run", path, "--out", tmp_path / "z", "--learner", "bob")
+    alone = cli("run", path, "--out", tmp_path / "z", "--learner", "bob")
     assert alone.returncode == 2 and "add --report" in alone.stderr
     assert "Traceback" not in early.stderr + late.stderr + alone.stderr + bad.stderr
 

@@ -9,7 +9,6 @@ import textwrap
 import pytest
 
 from postenroll_sim import simulate_replications
-from postenroll_sim.cli import main
 from postenroll_sim.plots.rulegraph import layout, rule_graph_figure
 from postenroll_sim.report import build_report
 from postenroll_sim.rulegraph import (
@@ -21,7 +20,7 @@ from postenroll_sim.rulegraph import (
 )
 from postenroll_sim.scenario.errors import dotted
 
-from conftest import ROOT, scenario
+from helpers import ROOT, scenario
 
 SMALL = """name: small
 horizon_days: 60
@@ -226,29 +225,22 @@ def test_twenty_courses_in_layers_along_the_rules():
 # ----- the command and the report ----------------------------------------------------------
 
 
-def _graph_cli(capsys, *args) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(["graph", *map(str, args)])
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
-
-
-def test_graph_command_writes_mermaid_png_svg_and_markdown(tmp_path, capsys):
+def test_graph_command_writes_mermaid_png_svg_and_markdown(cli, tmp_path):
     path = tmp_path / "small.yaml"
     path.write_text(SMALL)
-    status, out, _ = _graph_cli(capsys, path)
+    status, out, _ = cli("graph", path)
     assert status == 0 and out == mermaid(build(scenario(SMALL)))
     for name, start in (
         ("g/rules.png", b"\x89PNG"),
         ("g/rules.svg", b"<?xml"),
         ("rules.md", b"# Rule graph: small"),
     ):
-        status, out, _ = _graph_cli(capsys, path, "--out", tmp_path / name)
+        status, out, _ = cli("graph", path, "--out", tmp_path / name)
         assert (status, out) == (0, f"wrote {tmp_path / name}\n")
         assert (tmp_path / name).read_bytes().startswith(start)
     page = (tmp_path / "rules.md").read_text()
     assert "\n```mermaid\nflowchart LR\n" in page and "\n```\n\nBoxes are courses" in page
-    status, _, err = _graph_cli(capsys, path, "--out", tmp_path / "rules.jpg")
+    status, _, err = cli("graph", path, "--out", tmp_path / "rules.jpg")
     assert status == 2
     assert (
         err
@@ -256,14 +248,12 @@ def test_graph_command_writes_mermaid_png_svg_and_markdown(tmp_path, capsys):
     )
 
 
-def test_graph_command_with_a_run(tmp_path, capsys):
+def test_graph_command_with_a_run(cli, tmp_path):
     path = tmp_path / "small.yaml"
     path.write_text(SMALL)
     result = simulate_replications(scenario(SMALL), 2)
     result.write(tmp_path / "run", source=str(path))
-    status, out, err = _graph_cli(
-        capsys, path, "--run", tmp_path / "run", "--out", tmp_path / "r.md"
-    )
+    status, out, err = cli("graph", path, "--run", tmp_path / "run", "--out", tmp_path / "r.md")
     assert status == 0 and err == ""
     page = (tmp_path / "r.md").read_text()
     assert "with what each rule did in" in page
@@ -271,13 +261,13 @@ def test_graph_command_with_a_run(tmp_path, capsys):
         "remedial<br/>failed · +1 d<br/>consecutive off<br/>2 jobs: 1 enrolled<br/>1 already completed"
         in page
     )
-    assert _graph_cli(capsys, path, "--run", tmp_path / "run", "--out", tmp_path / "r.png")[0] == 0
+    assert cli("graph", path, "--run", tmp_path / "run", "--out", tmp_path / "r.png")[0] == 0
     other = tmp_path / "other.yaml"
     other.write_text(SMALL.replace("id: remedial", "id: remedy"))
-    status, _, err = _graph_cli(capsys, other, "--run", tmp_path / "run")
+    status, _, err = cli("graph", other, "--run", tmp_path / "run")
     assert status == 0 and "rules not drawn: remedial" in err
     (tmp_path / "run" / "run.json").unlink()
-    status, _, err = _graph_cli(capsys, path, "--run", tmp_path / "run")
+    status, _, err = cli("graph", path, "--run", tmp_path / "run")
     assert status == 2
     assert (
         err

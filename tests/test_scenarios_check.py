@@ -11,7 +11,7 @@ from postenroll_sim import ScenarioError, load_scenario, simulate
 from postenroll_sim.expect import check_expectations
 from postenroll_sim.scenario.models import ExpectError
 
-from conftest import ROOT
+from helpers import ROOT
 
 ACCEPTANCE = sorted((ROOT / "tests" / "acceptance").glob("*.yaml"))
 LIBRARY = sorted((ROOT / "scenarios").glob("*.yaml"))

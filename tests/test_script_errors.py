@@ -7,12 +7,9 @@ rejected as a whole: exit 2 from the CLI, no tables written."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from conftest import errors, run
+from helpers import errors, run
 
 # Line 15 is script.0, line 16 script.1, and so on.
 BASE = """
@@ -257,7 +254,7 @@ def test_the_set_up_steps_of_these_cases_run():
     ],
     ids=["static", "run-time"],
 )
-def test_cli_exit_2_and_no_tables(tmp_path, step, message):
+def test_cli_exit_2_and_no_tables(cli, tmp_path, step, message):
     path = tmp_path / "x.yaml"
     path.write_text(
         "name: x\nhorizon_days: 3\n"
@@ -267,12 +264,7 @@ def test_cli_exit_2_and_no_tables(tmp_path, step, message):
         "  - {day: 0, action: enroll, learner: ana, course: " + step.split("course: ")[1] + "\n"
         "  - " + step + "\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-m", "postenroll_sim", "run", str(path), "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = cli("run", path, "--out", tmp_path / "out")
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().startswith(f"{path}:7: {message}"), proc.stderr
     assert "Traceback" not in proc.stderr

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from conftest import errors, one, per_course, rows, run
+from helpers import errors, one, per_course, rows, run
 
 TWO = """
 name: two courses

@@ -14,7 +14,7 @@ import pytest
 from postenroll_sim.engine.random import Streams, sampler
 from postenroll_sim.scenario import stochastic as st
 
-from conftest import rows, run
+from helpers import rows, run
 
 Z = 4.5
 

@@ -8,7 +8,7 @@ import pytest
 
 from postenroll_sim import ScenarioError, load_scenario, parse_scenario
 
-from conftest import ROOT, errors
+from helpers import ROOT, errors
 
 LOCATED = re.compile(r"^[^:]+:\d+: [\w.#-]+|\(top\): .+")
 
