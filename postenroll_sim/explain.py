@@ -214,7 +214,8 @@ def _enrollment_text(run: _Run, e: pd.Series, learner: str) -> str:
 
 
 def _past(trigger: str) -> str:
-    return {"enrolled": "was enrolled in", "completed": "completed", "failed": "failed"}[trigger]
+    words = {"enrolled": "was enrolled in", "completed": "completed", "failed": "failed"}
+    return words.get(trigger, f"triggered '{trigger}' on")
 
 
 def _event_text(run: _Run, scenario: Scenario, learner: str, ev, rules: pd.DataFrame) -> str | None:
@@ -254,7 +255,7 @@ def _event_text(run: _Run, scenario: Scenario, learner: str, ev, rules: pd.DataF
         delay = float(j["due_day"]) - float(j["queued_day"])
         when = "at once" if delay == 0 else f"{_day(delay)} days later"
         return (
-            f"{_VERB[str(j['trigger'])]} {course} queued job {job} of rule {ev.rule_id}: "
+            f"{_VERB.get(str(j['trigger']), str(j['trigger']))} {course} queued job {job} of rule {ev.rule_id}: "
             f"due day {_day(j['due_day'])} ({when}, S3)"
         )
     if kind == "job_processed":

@@ -622,9 +622,9 @@ class _Linter:
             if e.when == "failed" and e.source not in reach.failable:
                 continue
             text = (
-                f"rule {e.rule} enrolls them in {course} again when they {VERB[e.when]} {e.source}"
+                f"rule {e.rule} enrolls them in {course} again when they {VERB.get(e.when, e.when)} {e.source}"
                 if e.source != course
-                else f"rule {e.rule} re-enrolls them {e.delay} days after they {VERB[e.when]} it"
+                else f"rule {e.rule} re-enrolls them {e.delay} days after they {VERB.get(e.when, e.when)} it"
             )
             if text not in ways:
                 ways.append(text)

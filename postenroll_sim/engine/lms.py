@@ -125,7 +125,7 @@ class LMS:
 
     def _refresh(self, course: int) -> None:
         versions = [self.version_of[r] for r in self.course_rules[course]]
-        for trigger in (ENROLLED, COMPLETED, FAILED):
+        for trigger in range(N_TRIGGERS):  # every trigger of columns.TRIGGERS
             self.in_force[course * N_TRIGGERS + trigger] = tuple(
                 v for v in versions if v.when == trigger
             )
