@@ -214,6 +214,47 @@ def scaling_figure(results: list[dict], path: str) -> None:
     fig.savefig(path, dpi=110)
 
 
+STARTUP_SCENARIO = """name: three learners
+horizon_days: 30
+courses:
+  - {id: A, type: online, post_enrollments: [{id: R1, when: completed, delay_days: 5, courses: [B]}]}
+  - {id: B, type: online}
+learners: [ann, bo, cy]
+script:
+  - {day: 0, action: enroll, learner: ann, course: A}
+  - {day: 10, action: complete, learner: ann, course: A}
+expect:
+  - enrollment: {learner: ann, course: B, rule: R1, enrolled_day: 15}
+"""
+
+
+def startup(repeats: int = 7) -> dict:
+    """Wall time of what a QA suite pays per process: the best of `repeats` fresh runs."""
+    import tempfile
+    import time
+
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "three.yaml"
+    path.write_text(STARTUP_SCENARIO)
+    command = [str(Path(sys.executable).with_name("postenroll-sim"))]
+    cases = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "import postenroll_sim": [sys.executable, "-c", "import postenroll_sim"],
+        "postenroll-sim --help": [*command, "--help"],
+        "postenroll-sim check (3 learners)": [*command, "check", str(path)],
+        "postenroll-sim check x 20 files": [*command, "check", *[str(path)] * 20],
+    }
+    results = {}
+    for name, argv in cases.items():
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run(argv, check=True, capture_output=True)
+            best = min(best, time.perf_counter() - start)
+        results[name] = round(best, 3)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -227,7 +268,14 @@ def main() -> None:
     )
     parser.add_argument("--figure", help="with --scaling: save the scaling figure here")
     parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--startup", action="store_true", help="start-up of the command line (best of 7)"
+    )
     args = parser.parse_args()
+    if args.startup:
+        for name, seconds in startup().items():
+            print(f"| {name} | {seconds:.2f} |")
+        return
     if args.one:
         print(json.dumps(measure(int(args.one[0]), float(args.one[1]), args.one[2])))
         return
