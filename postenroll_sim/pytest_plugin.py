@@ -90,22 +90,17 @@ def _result(path: Path):
 
 class ScenarioFile(pytest.File):
     def collect(self):
-        from .scenario import expectations_of
+        from .checking import _describe, _expectations_despite
+        from .scenario.errors import dotted
 
-        try:
-            expectations = expectations_of(self.path.read_text(encoding="utf-8"), str(self.path))
-        except (OSError, UnicodeDecodeError):
-            expectations = None
+        expectations, prefix, _ = _expectations_despite(str(self.path))
         if not expectations:  # the expect block itself is malformed: one item says why
             yield ScenarioItem.from_parent(self, name="load", index=None, description="load")
             return
-        from .checking import _describe
-
         for index, item in enumerate(expectations):
             description = _describe(item)
-            yield ScenarioItem.from_parent(
-                self, name=f"expect.{index}: {description}", index=index, description=description
-            )
+            name = f"{dotted((*prefix, index))}: {description}"  # expect.N or expect.items.N
+            yield ScenarioItem.from_parent(self, name=name, index=index, description=description)
 
 
 class ScenarioExpectationFailed(Exception):
