@@ -189,6 +189,23 @@ def test_the_plain_forms_keep_their_messages(tmp_path):
     )
 
 
+def test_a_share_counts_every_learner_present_in_a_single_run(tmp_path):
+    # bo joins but is never enrolled (his self-enrollment is rejected): he still counts
+    text = BASE + (
+        "  - enrollment: {course: A}\n    share: {min: 0.5, max: 0.5}\n"
+        "  - event: {event: self_enroll_rejected}\n    share: {min: 0.6}\n"
+        "  - enrollment: {method: admin}\n    mean: {min: 1, max: 1}\n"
+    )
+    path = write(tmp_path, text)
+    result = check(path)
+    assert [e.ok for e in result.expectations] == [True, False, True]
+    assert failures(result) == [
+        f"{path}:{line(text, 'self_enroll_rejected}')}: expect.1: expected a share of at least 0.6 "
+        "of learners with an event row matching {event: self_enroll_rejected}, found 0.5 "
+        "(1 of 2 learners)"
+    ]
+
+
 # ----- what is refused when the file is loaded --------------------------------------
 
 
