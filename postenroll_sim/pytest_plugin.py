@@ -2,11 +2,13 @@
 
 Installed with the package (the `pytest11` entry point), so in any project that has
 postenroll-sim installed, `pytest path/` runs every scenario file under `path` that
-has an `expect` block: one test item per expectation, named `expect.N: <the item>`,
-failing with `FILE:LINE: expect.N: ...` and what was found instead. A scenario that
-cannot be loaded or run is one failing item (unless it expects exactly that error).
-Each file is simulated once per test process, however many items it has; with
-`pytest -n auto` (pytest-xdist) items may be spread over processes.
+has an `expect` block: one test item per expectation, named `expect.N: <the item>`
+(`expect.items.N` when the block is `{replications: N, items: [...]}`), failing with
+`FILE:LINE: expect.N: ...` and what was found instead. A scenario that cannot be loaded
+or run is one failing item (unless it expects exactly that error). Each file is
+simulated once per test process (over the replications its block asks for), however
+many items it has; with `pytest -n auto` (pytest-xdist) items may be spread over
+processes.
 
 Select with the usual means: a path, `-k NAME` (file and expectation names), or
 `-m postenroll_sim` for scenario items only. `--no-scenarios` (or the ini option
