@@ -18,7 +18,7 @@ from typing import Any, Literal
 from .scenario import Scenario, ScenarioError, expectations_of, load_scenario
 from .scenario.errors import Origin
 from .scenario.loader import read_yaml
-from .scenario.models import ExpectError
+from .scenario.models import MAX_EXPECT_REPLICATIONS, ExpectError, expect_items
 
 Status = Literal["pass", "fail", "invalid", "no_expectations"]
 EXIT_CODES = {"pass": 0, "no_expectations": 0, "fail": 1, "invalid": 2}
@@ -46,6 +46,7 @@ class CheckResult:
     status: Status
     expectations: list[Expectation] = field(default_factory=list)
     error: str | None = None  # the located problems, when the scenario was rejected
+    replications: int = 1  # how many replications the expectations were checked over
 
     @property
     def ok(self) -> bool:
@@ -61,10 +62,12 @@ class CheckResult:
 
     def summary(self) -> str:
         n = len(self.expectations)
+        over = f" over {self.replications} replications" if self.replications > 1 else ""
         if self.status == "pass":
-            return f"PASS {self.path} ({_plural(n, 'expectation')})"
+            return f"PASS {self.path} ({_plural(n, 'expectation')}{over})"
         if self.status == "fail":
-            return f"FAIL {self.path}: {len(self.failures)} of {_plural(n, 'expectation')} failed"
+            failed = f"{len(self.failures)} of {_plural(n, 'expectation')} failed"
+            return f"FAIL {self.path}: {failed}{over}"
         if self.status == "invalid":
             return f"INVALID {self.path}"
         return f"NO EXPECTATIONS {self.path}: it ran, but has no `expect` block to check"
@@ -81,13 +84,20 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def check(source: str | os.PathLike | Scenario) -> CheckResult:
+def check(source: str | os.PathLike | Scenario, replications: int | None = None) -> CheckResult:
     """Load and simulate a scenario (a file, or a loaded `Scenario`) and check each item of
-    its `expect` block. An invalid scenario is `invalid` unless it expects that error."""
-    from .runner import simulate
+    its `expect` block. An invalid scenario is `invalid` unless it expects that error.
 
+    The scenario is simulated once: over the replications its block asks for
+    (`expect: {replications: N, items: [...]}`), or `replications` when given, with the
+    standard streams (`SeedSequence(seed).spawn(N)`), so a check is reproducible."""
+    if replications is not None and not 1 <= replications <= MAX_EXPECT_REPLICATIONS:
+        raise ValueError(
+            f"replications must be 1 to {MAX_EXPECT_REPLICATIONS:,}, got {replications}"
+        )
     error = tables = None
     expectations: list[Any] | None = None
+    prefix: tuple = ("expect",)
     if isinstance(source, Scenario):
         path = source.origin.file if source.origin is not None else "<scenario>"
         scenario, origin = source, source.origin
@@ -97,62 +107,81 @@ def check(source: str | os.PathLike | Scenario) -> CheckResult:
         if scenario is None:
             scenario = load_scenario(path)
             origin = scenario.origin
-        expectations = list(scenario.expect)
-        tables = simulate(scenario).tables()
+        expectations, prefix, asked = expect_items(scenario.expect)
+        replications = replications or asked
+        tables = _simulate(scenario, replications)
     except ScenarioError as exc:
         error = str(exc)
         if expectations is None:
-            expectations, origin = _expectations_despite(path)
+            expectations, prefix, origin = _expectations_despite(path)
     if error is not None and not any(isinstance(e, ExpectError) for e in expectations or ()):
         return CheckResult(path, "invalid", error=error)
-    return _result(path, expectations or [], tables, error, origin)
+    return _result(path, expectations or [], tables, error, origin, prefix, replications or 1)
 
 
-def _result(path, expectations, tables, error, origin) -> CheckResult:
+def _simulate(scenario: Scenario, replications: int) -> dict[str, Any]:
+    from .runner import SerialExecutor, simulate, simulate_replications
+
+    if replications == 1:
+        return simulate(scenario).tables()
+    # in this process: a check is one of many (files, pytest items), each cheap
+    return simulate_replications(scenario, replications, executor=SerialExecutor()).tables()
+
+
+def _result(path, expectations, tables, error, origin, prefix, replications) -> CheckResult:
     from .expect import check_expectations
 
     if not expectations:
         return CheckResult(path, "no_expectations")
-    failures = {f.index: f for f in check_expectations(expectations, tables, error, origin, path)}
+    failures = {
+        f.index: f
+        for f in check_expectations(expectations, tables, error, origin, path, prefix, replications)
+    }
     items = [
         Expectation(
             index,
-            _where(path, origin, index),
+            _where(path, origin, index, prefix),
             _describe(item),
             failures[index].message if index in failures else None,
         )
         for index, item in enumerate(expectations)
     ]
-    return CheckResult(path, "fail" if failures else "pass", items, error)
+    return CheckResult(path, "fail" if failures else "pass", items, error, replications)
 
 
-def _expectations_despite(path: str) -> tuple[list[Any] | None, Origin | None]:
-    """The `expect` block of a file that was rejected (it may expect exactly that)."""
+def _expectations_despite(path: str) -> tuple[list[Any] | None, tuple, Origin | None]:
+    """The items of the `expect` block of a file that was rejected (it may expect exactly
+    that), the path of their list (`expect` or `expect.items`) and the file's lines."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return None, None
+        return None, ("expect",), None
     try:
-        origin = read_yaml(text, path)[1]
+        data, origin = read_yaml(text, path)
     except ScenarioError:
-        origin = None
-    return expectations_of(text, path), origin
+        data, origin = None, None
+    block = isinstance(data, dict) and isinstance(data.get("expect"), dict)
+    return expectations_of(text, path), ("expect", "items") if block else ("expect",), origin
 
 
-def _where(path: str, origin: Origin | None, index: int) -> str:
+def _where(path: str, origin: Origin | None, index: int, prefix: tuple = ("expect",)) -> str:
     from .expect import where
 
-    return where(path, origin, index)
+    return where(path, origin, index, prefix)
 
 
 def _describe(item: Any) -> str:
+    """The item as written: `job {learner: alice, outcome: enrolled} count: {min: 1}`."""
     data = item.model_dump(exclude_defaults=True)
-    kind = next(iter(data), "expect")
-    value = data.get(kind)
-    if isinstance(value, dict):
-        fields = ", ".join(f"{k}: {'null' if v is None else v}" for k, v in value.items())
-        text = f"{kind} {{{fields}}}"
-    else:
-        text = f"{kind}: {value}"
-    extra = {k: v for k, v in data.items() if k != kind}
-    return text + "".join(f" {k}: {v}" for k, v in extra.items())
+    kind = getattr(item, "kind", None) or next(iter(data), "expect")
+    value = data.pop(kind, None)
+    text = f"{kind} {_mapping(value)}" if isinstance(value, dict) else f"{kind}: {value}"
+    for key, extra in data.items():
+        if isinstance(extra, dict):  # a range: the bounds given
+            extra = _mapping({k: v for k, v in extra.items() if v is not None})
+        text += f" {key}: {extra}"
+    return text
+
+
+def _mapping(value: dict) -> str:
+    return "{" + ", ".join(f"{k}: {'null' if v is None else v}" for k, v in value.items()) + "}"

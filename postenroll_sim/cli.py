@@ -507,22 +507,29 @@ def report(outdir, path, learner, no_progress):
 
 @cli.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def check(scenarios):
+@click.option(
+    "--replications",
+    type=click.IntRange(1, 10_000),
+    default=None,
+    help="Check over N replications (random streams from SeedSequence(seed).spawn), "
+    "instead of the N of each file's `expect: {replications: N, items: [...]}` (default 1).",
+)
+def check(scenarios, replications):
     """Run each SCENARIO and check its `expect` block. Exit 0: all hold; 1: an expectation
     failed; 2: a scenario is invalid (and expected no such error)."""
     status = 0
     for path in scenarios:
-        status = max(status, _check_one(path))
+        status = max(status, _check_one(path, replications))
     sys.exit(status)
 
 
-def _check_one(path: str) -> int:
+def _check_one(path: str, replications: int | None = None) -> int:
     from .checking import check as check_scenario
 
     if not Path(path).is_file():
         click.echo(f"{path}: no such file", err=True)
         return 2
-    result = check_scenario(path)
+    result = check_scenario(path, replications=replications)
     if result.status == "invalid":
         click.echo(result.error, err=True)
     for failure in result.failures:

@@ -108,4 +108,5 @@ EXPECT_ALIASES = {
     "course": "course_id",
     "rule": "rule_id",
     "target": "target_course_id",
+    "job": "job_id",
 }

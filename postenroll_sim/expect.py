@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import ENROLLMENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS
+from .columns import ENROLLMENT_COLUMNS, EVENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS
 from .scenario import models
-from .scenario.errors import Origin
+from .scenario.errors import Origin, Path, dotted
 
 DAY_TOLERANCE = 1e-6
 _IDENTITY = ("learner", "course", "target", "rule")  # what "found instead" is narrowed by
@@ -62,14 +62,16 @@ def _describe(fields: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{k}: {'null' if v is None else v}" for k, v in fields.items()) + "}"
 
 
-def _found_instead(frame: pd.DataFrame, fields: dict[str, Any], shown: list[str]) -> str:
+def _found_instead(
+    frame: pd.DataFrame, fields: dict[str, Any], shown: list[str], scope: str = ""
+) -> str:
     identity = {k: v for k, v in fields.items() if k in _IDENTITY and v is not None}
     rows = matching(frame, identity) if identity else frame.iloc[:0]
     if rows.empty:
-        scope = _describe(identity) if identity else "these fields"
-        return f"no rows at all for {scope}"
+        what = _describe(identity) if identity else "these fields"
+        return f"no rows at all for {what}{scope}"
     columns = [c for c in shown if c in rows.columns]
-    lines = [f"rows for {_describe(identity)}:"]
+    lines = [f"rows for {_describe(identity)}{scope}:"]
     for _, row in rows.head(8).iterrows():
         lines.append("  " + ", ".join(f"{c}={_fmt(row[c])}" for c in columns))
     if len(rows) > 8:
@@ -85,10 +87,12 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def where(file: str, origin: Origin | None, index: int) -> str:
-    """`FILE:LINE: expect.N`, the location every expectation message starts with."""
-    line = origin.line_of(("expect", index)) if origin is not None else None
-    return f"{file}:{line}: expect.{index}" if line else f"{file}: expect.{index}"
+def where(file: str, origin: Origin | None, index: int, prefix: Path = ("expect",)) -> str:
+    """`FILE:LINE: expect.N` (`expect.items.N` in the block form), the location every
+    expectation message starts with."""
+    path = (*prefix, index)
+    line = origin.line_of(path) if origin is not None else None
+    return f"{file}:{line}: {dotted(path)}" if line else f"{file}: {dotted(path)}"
 
 
 def check_expectations(
@@ -97,11 +101,16 @@ def check_expectations(
     error: str | None,
     origin: Origin | None,
     file: str,
+    prefix: Path = ("expect",),
+    replications: int = 1,
 ) -> list[Failure]:
-    """Each expectation against the tables of a run (or the error that stopped it)."""
+    """Each expectation against the tables of a run (or the error that stopped it).
+    With `replications` > 1 the tables hold that many replications (column
+    `replication`, 0 to N-1): `count` must hold in each, `share` and `mean` are
+    averaged over them."""
     failures = []
     for index, item in enumerate(expectations):
-        here = where(file, origin, index)
+        here = where(file, origin, index, prefix)
         if isinstance(item, models.ExpectError):
             if error is None:
                 failures.append(
@@ -127,20 +136,137 @@ def check_expectations(
                 )
             )
             continue
-        if isinstance(item, models.ExpectEnrollment):
-            table, fields, noun = tables["enrollments"], item.enrollment, "enrollment"
-            shown = [c for c in ENROLLMENT_COLUMNS if c not in _IDENTITY_COLUMNS]
-        else:
-            table, fields, noun = tables["jobs"], item.job, "job"
-            shown = [c for c in JOB_COLUMNS if c not in _IDENTITY_COLUMNS]
-        found = len(matching(table, fields))
-        if found != item.count:
-            rows = "row" if item.count == 1 else "rows"
-            message = (
-                f"expected {item.count} {noun} {rows} matching {_describe(fields)}, found {found}"
-            )
-            shown = list(dict.fromkeys([EXPECT_ALIASES.get(k, k) for k in fields] + shown))
-            failures.append(
-                Failure(index, here, message + "\n" + _found_instead(table, fields, shown))
-            )
+        message = _check_rows(item, tables, replications)
+        if message is not None:
+            failures.append(Failure(index, here, message))
     return failures
+
+
+_SHOWN = {
+    "enrollments": [c for c in ENROLLMENT_COLUMNS if c not in _IDENTITY_COLUMNS],
+    "jobs": [c for c in JOB_COLUMNS if c not in _IDENTITY_COLUMNS],
+    "events": [c for c in EVENT_COLUMNS if c not in _IDENTITY_COLUMNS],
+}
+_TOLERANCE = 1e-9  # shares and means are compared with their bounds this loosely
+_LISTED = 20  # per-replication values listed in a message, at most
+
+
+def _check_rows(item: Any, tables: dict[str, pd.DataFrame], replications: int) -> str | None:
+    """What is wrong with one `enrollment:`, `job:` or `event:` item, or None."""
+    table, fields, noun = tables[item.table], item.row_fields, item.kind
+    rows = matching(table, fields)
+    counts = _per_replication(rows, replications)
+    shown = list(dict.fromkeys([EXPECT_ALIASES.get(k, k) for k in fields] + _SHOWN[item.table]))
+    if replications > 1:
+        shown = ["replication", *shown]
+    described = _describe(fields)
+    if item.measure == "count":
+        low, high = item.count_range
+        bad = [r for r, n in enumerate(counts) if not _within(n, low, high)]
+        if not bad:
+            return None
+        expected = f"expected {_bounds(low, high)} {noun} {_rows(low, high)} matching "
+        expected += described
+        if replications == 1:
+            message = f"{expected}, found {counts[0]}"
+            return message + "\n" + _found_instead(table, fields, shown)
+        if len(bad) == replications:
+            found = f"found {_values(counts)}"
+        else:
+            found = "found " + ", ".join(f"{counts[r]} in replication {r}" for r in bad[:5])
+            if len(bad) > 5:
+                more = len(bad) - 5
+                found += f" and in {more} more replication{'s' if more > 1 else ''}"
+            found += f" (per replication: {_values(counts)})"
+        message = f"{expected} in each of {replications} replications, {found}"
+        first = table[table["replication"] == bad[0]]
+        return message + "\n" + _found_instead(first, fields, shown, f" in replication {bad[0]}")
+    if item.measure == "mean":
+        value = float(np.mean(counts))
+        if item.mean.holds(value, _TOLERANCE):
+            return None
+        number = _bounds(item.mean.min, item.mean.max)
+        message = (
+            f"expected a mean of {number} {noun} {_rows(item.mean.min, item.mean.max)} "
+            f"per replication matching "
+            f"{described}, found {_num(value)}"
+        )
+        if replications > 1:
+            message += f" over {replications} replications (per replication: {_values(counts)})"
+    else:
+        present = _present_learners(tables, replications)
+        with_match = _learners_with_a_row(rows, replications)
+        shares = [m / p if p else 0.0 for m, p in zip(with_match, present, strict=True)]
+        value = float(np.mean(shares))
+        if item.share.holds(value, _TOLERANCE):
+            return None
+        number = _bounds(item.share.min, item.share.max)
+        message = (
+            f"expected a share of {number} of learners with {_a(noun)} row matching "
+            f"{described}, found {_num(value)}"
+        )
+        each = [
+            f"{_num(s)} ({m} of {p})" for s, m, p in zip(shares, with_match, present, strict=True)
+        ]
+        if replications == 1:
+            message += f" ({with_match[0]} of {present[0]} learners)"
+        else:
+            listed = ", ".join(each[:_LISTED]) + (", ..." if len(each) > _LISTED else "")
+            message += (
+                f" over {replications} replications (per replication, of the learners "
+                f"present: {listed})"
+            )
+    if rows.empty:  # nothing matched at all: what is there instead
+        message += "\n" + _found_instead(table, fields, shown)
+    return message
+
+
+def _rows(low: float | None, high: float | None) -> str:
+    """`row` after 1, at least 1 and at most 1; `rows` otherwise (0 rows, 1 to 3 rows)."""
+    one = (low == high == 1) or (1 in (low, high) and None in (low, high))
+    return "row" if one else "rows"
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
+def _per_replication(rows: pd.DataFrame, replications: int) -> list[int]:
+    codes = rows["replication"].to_numpy(dtype=np.int64)
+    return [int(n) for n in np.bincount(codes, minlength=replications)[:replications]]
+
+
+def _present_learners(tables: dict[str, pd.DataFrame], replications: int) -> list[int]:
+    """Learners present in each replication: everyone who joined (a `learner_added` event)."""
+    events = tables["events"]
+    joined = events.loc[events["event"] == "learner_added", ["replication", "learner_id"]]
+    return _per_replication(joined.drop_duplicates(), replications)
+
+
+def _learners_with_a_row(rows: pd.DataFrame, replications: int) -> list[int]:
+    learners = rows.loc[rows["learner_id"].notna(), ["replication", "learner_id"]]
+    return _per_replication(learners.drop_duplicates(), replications)
+
+
+def _within(value: float, low: float | None, high: float | None) -> bool:
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _bounds(low: float | None, high: float | None) -> str:
+    """`1`, `1 to 3`, `at least 1`, `at most 3`."""
+    if high == 0:
+        return "0"
+    if low is not None and high is not None:
+        return _num(low) if low == high else f"{_num(low)} to {_num(high)}"
+    return f"at least {_num(low)}" if low is not None else f"at most {_num(high)}"
+
+
+def _num(value: float) -> str:
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.1f}"
+
+
+def _values(values: list[float]) -> str:
+    text = ", ".join(_num(v) for v in values[:_LISTED])
+    return text + (", ..." if len(values) > _LISTED else "")

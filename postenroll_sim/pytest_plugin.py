@@ -2,11 +2,13 @@
 
 Installed with the package (the `pytest11` entry point), so in any project that has
 postenroll-sim installed, `pytest path/` runs every scenario file under `path` that
-has an `expect` block: one test item per expectation, named `expect.N: <the item>`,
-failing with `FILE:LINE: expect.N: ...` and what was found instead. A scenario that
-cannot be loaded or run is one failing item (unless it expects exactly that error).
-Each file is simulated once per test process, however many items it has; with
-`pytest -n auto` (pytest-xdist) items may be spread over processes.
+has an `expect` block: one test item per expectation, named `expect.N: <the item>`
+(`expect.items.N` when the block is `{replications: N, items: [...]}`), failing with
+`FILE:LINE: expect.N: ...` and what was found instead. A scenario that cannot be loaded
+or run is one failing item (unless it expects exactly that error). Each file is
+simulated once per test process (over the replications its block asks for), however
+many items it has; with `pytest -n auto` (pytest-xdist) items may be spread over
+processes.
 
 Select with the usual means: a path, `-k NAME` (file and expectation names), or
 `-m postenroll_sim` for scenario items only. `--no-scenarios` (or the ini option
@@ -90,22 +92,17 @@ def _result(path: Path):
 
 class ScenarioFile(pytest.File):
     def collect(self):
-        from .scenario import expectations_of
+        from .checking import _describe, _expectations_despite
+        from .scenario.errors import dotted
 
-        try:
-            expectations = expectations_of(self.path.read_text(encoding="utf-8"), str(self.path))
-        except (OSError, UnicodeDecodeError):
-            expectations = None
+        expectations, prefix, _ = _expectations_despite(str(self.path))
         if not expectations:  # the expect block itself is malformed: one item says why
             yield ScenarioItem.from_parent(self, name="load", index=None, description="load")
             return
-        from .checking import _describe
-
         for index, item in enumerate(expectations):
             description = _describe(item)
-            yield ScenarioItem.from_parent(
-                self, name=f"expect.{index}: {description}", index=index, description=description
-            )
+            name = f"{dotted((*prefix, index))}: {description}"  # expect.N or expect.items.N
+            yield ScenarioItem.from_parent(self, name=name, index=index, description=description)
 
 
 class ScenarioExpectationFailed(Exception):

@@ -19,7 +19,19 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ..columns import ENROLLMENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS, LEARNING_TYPES
+from ..columns import (
+    COURSE_TYPES,
+    ENROLLMENT_COLUMNS,
+    EVENT_COLUMNS,
+    EVENTS,
+    EXPECT_ALIASES,
+    JOB_COLUMNS,
+    LEARNING_TYPES,
+    METHODS,
+    OUTCOMES,
+    STATUSES,
+    TRIGGERS,
+)
 from . import models, stochastic
 from .base import FIRST_DATE, LAST_DATE, MAX_DAYS, MAX_LEARNERS, MAX_SESSIONS
 from .errors import Path
@@ -30,7 +42,6 @@ Found = list[tuple[Path, str]]
 
 _ACTION = TypeAdapter(models.ScriptAction)
 _LEARNER = TypeAdapter(models.LearnerItem)
-_EXPECT = TypeAdapter(models.ExpectItem)
 COURSE_KINDS = LEARNING_TYPES  # what curricula and bundles may hold
 
 
@@ -561,35 +572,67 @@ def _check_script(
     return set(learners) | set(added_when), set(walk.ever_rules)
 
 
+# The fixed vocabularies of the tables' categorical columns: a value outside is a typo.
+VOCABULARIES = {
+    "method": METHODS,
+    "status": STATUSES,
+    "course_type": COURSE_TYPES,
+    "trigger": TRIGGERS,
+    "outcome": OUTCOMES,
+    "event": EVENTS,
+}
+_EXPECT_COLUMNS = {
+    "enrollment": ENROLLMENT_COLUMNS,
+    "job": JOB_COLUMNS,
+    "event": EVENT_COLUMNS,
+}
+
+
+def expect_fields(kind: str) -> list[str]:
+    """The field names an `enrollment:`, `job:` or `event:` item may use."""
+    columns = _EXPECT_COLUMNS[kind]
+    aliases = {k for k, c in EXPECT_ALIASES.items() if c in columns}
+    if kind != "job":
+        aliases.discard("target")  # target_course_id is a job column only
+    return sorted(set(columns) | aliases)
+
+
 def _check_expect(
     raw: Any, catalog: _Catalog, learners: set[str], rules: set[str], found: Found
 ) -> None:
-    if not isinstance(raw, list):
+    if isinstance(raw, dict) and isinstance(raw.get("items"), list):
+        raw, prefix = raw["items"], ("expect", "items")
+    elif isinstance(raw, list):
+        prefix = ("expect",)
+    else:
         return
     for index, item in enumerate(raw):
-        expectation = _valid(_EXPECT, item)
-        if isinstance(expectation, models.ExpectEnrollment):
-            table, fields, columns = "enrollment", expectation.enrollment, ENROLLMENT_COLUMNS
-        elif isinstance(expectation, models.ExpectJob):
-            table, fields, columns = "job", expectation.job, JOB_COLUMNS
-        else:
+        # Checked on the plain data: a bad `count` does not hide a misspelled field.
+        kind = (
+            next((k for k in models.EXPECT_KINDS[:3] if k in item), None)
+            if isinstance(item, dict)
+            else None
+        )
+        if kind is None or not isinstance(item[kind], dict):
             continue
-        for key, value in fields.items():
-            path: Path = ("expect", index, table, key)
-            column = EXPECT_ALIASES.get(key, key)
-            if column not in columns or (key == "target" and table == "enrollment"):
-                names = sorted(
-                    set(columns) | {k for k, c in EXPECT_ALIASES.items() if c in columns}
-                )
+        here: Path = (*prefix, index)
+        names = expect_fields(kind)
+        for key, value in item[kind].items():
+            path: Path = (*here, kind, key)
+            if key not in names:
+                close = close_match(str(key), names)
+                hint = f" (did you mean '{close}'?)" if close else ""
                 found.append(
                     (
                         path,
-                        f"unknown field '{key}' for {table} rows; fields are: {', '.join(names)}",
+                        f"unknown field '{key}' for {kind} rows{hint}; "
+                        f"fields are: {', '.join(names)}",
                     )
                 )
                 continue
             if value is None:
                 continue
+            column = EXPECT_ALIASES.get(key, key)
             if column == "learner_id" and str(value) not in learners:
                 found.append((path, _unknown("learner", str(value), learners)))
             elif (
@@ -599,6 +642,17 @@ def _check_expect(
                 found.append((path, _unknown("course", str(value), catalog.types)))
             elif column == "rule_id" and str(value) not in rules:
                 found.append((path, _unknown("rule", str(value), rules)))
+            elif column in VOCABULARIES and str(value) not in VOCABULARIES[column]:
+                found.append((path, _unknown_value(column, value, VOCABULARIES[column])))
+
+
+def _unknown_value(column: str, value: Any, vocabulary: tuple[str, ...]) -> str:
+    """`unknown outcome 'enroled' (did you mean 'enrolled'?)`, or the values to choose from."""
+    text = str(value)
+    close = close_match(text, vocabulary)
+    if close:
+        return f"unknown {column.replace('_', ' ')} '{text}' (did you mean '{close}'?)"
+    return f"unknown {column.replace('_', ' ')} '{text}'; the values are: {', '.join(vocabulary)}"
 
 
 def _day(value: float) -> str:

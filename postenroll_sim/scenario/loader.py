@@ -26,7 +26,8 @@ def read_yaml(text: str, file: str, parser: str | None = None) -> tuple[Any, Ori
 
 def _all_models() -> list[type[BaseModel]]:
     stack: list[type[BaseModel]] = [models.Scenario, *models.ACTION_MODELS.values()]
-    stack += [models.ExpectEnrollment, models.ExpectJob, models.ExpectError, models.RuleEdit]
+    stack += [models.ExpectEnrollment, models.ExpectJob, models.ExpectEvent, models.ExpectError]
+    stack += [models.ExpectBlock, models.RuleEdit]
     stack += list(stochastic.DISTRIBUTION_MODELS)
     seen: set[type] = set()
     while stack:
@@ -225,7 +226,8 @@ def load_scenario(path: str | FsPath) -> models.Scenario:
 
 
 def expectations_of(text: str, file: str) -> list[Any] | None:
-    """The `expect` block of a scenario, even when the rest is invalid (for `check`)."""
+    """The items of the `expect` block of a scenario, even when the rest is invalid (for
+    `check`): a list, whether the block is a list or `{replications: N, items: [...]}`."""
     try:
         data, _ = read_yaml(text, file)
     except ScenarioError:
@@ -233,6 +235,7 @@ def expectations_of(text: str, file: str) -> list[Any] | None:
     if not isinstance(data, dict) or "expect" not in data:
         return None
     try:
-        return TypeAdapter(list[models.ExpectItem]).validate_python(data["expect"])
+        expect = TypeAdapter(models.Expect).validate_python(data["expect"])
     except ValidationError:
         return None
+    return models.expect_items(expect)[0]

@@ -8,9 +8,17 @@ so every problem can be reported with its own location, all at once.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, PrivateAttr, Tag
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    model_validator,
+)
 
 from ..columns import COURSE_TYPES
 from .actions import (  # noqa: F401 - re-exported: each action is defined once, in actions.py
@@ -37,11 +45,14 @@ from .base import (
     Count,
     Day,
     Id,
+    NonNegative,
     PositiveCount,
     PositiveDays,
+    Probability,
     Spec,
+    at_most,
 )
-from .errors import Origin
+from .errors import Origin, Path
 from .rules import DelayDays, LintSettings, Rule, RuleEdit  # noqa: F401 - re-exported
 from .stochastic import Behaviour, Population, SessionSpec
 
@@ -106,41 +117,217 @@ def _calendar_date(value: dt.date) -> dt.date:
 
 # ----- expectations -----------------------------------------------------------------
 
+MAX_EXPECT_REPLICATIONS = 10_000  # `expect: {replications: N}` and `check --replications`
 
-class ExpectEnrollment(Spec):
+
+class _Bounds(Spec):
+    """`{min: A, max: B}`, either bound optional but not both, A <= B."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Bounds:
+        low, high = self.min, self.max  # type: ignore[attr-defined]
+        if low is None and high is None:
+            raise ValueError("give `min`, `max` or both")
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min ({low:g}) is greater than max ({high:g})")
+        return self
+
+    def holds(self, value: float, tolerance: float = 0.0) -> bool:
+        low, high = self.min, self.max  # type: ignore[attr-defined]
+        return (low is None or value >= low - tolerance) and (
+            high is None or value <= high + tolerance
+        )
+
+
+class CountRange(_Bounds):
+    """`count: {min: A, max: B}`: how many rows may match (per replication)."""
+
+    min: Annotated[Count, Field(ge=0)] | None = None
+    max: Annotated[Count, Field(ge=0)] | None = None
+
+
+class ShareRange(_Bounds):
+    """`share: {min: A, max: B}`: the share of learners with a match, 0 to 1."""
+
+    min: Probability | None = None
+    max: Probability | None = None
+
+
+class MeanRange(_Bounds):
+    """`mean: {min: A, max: B}`: the mean number of matching rows per replication."""
+
+    min: NonNegative | None = None
+    max: NonNegative | None = None
+
+
+def _count_kind(value: Any) -> str | None:
+    if isinstance(value, dict | CountRange):
+        return "range"
+    if isinstance(value, int | float | str | bool):
+        return "number"  # the number's own check says what is wrong with 1.5 or "x"
+    return None
+
+
+CountSpec = Annotated[
+    Annotated[Annotated[Count, Field(ge=0)], Tag("number")] | Annotated[CountRange, Tag("range")],
+    Discriminator(
+        _count_kind,
+        custom_error_type="count_kind",
+        custom_error_message="`count` is a whole number or a range {min: A, max: B}",
+    ),
+]
+
+
+class _Matching(Spec):
+    """An expectation on the rows of one table: how many match (`count`, default 1, in
+    every replication), or over replications the share of learners with a match
+    (`share`) or the mean number of matches (`mean`). One of the three."""
+
+    count: Annotated[
+        CountSpec,
+        Field(
+            description="how many rows match, in every replication: a number or "
+            "{min: A, max: B} (default 1)"
+        ),
+    ] = 1
+    share: Annotated[
+        ShareRange | None,
+        Field(
+            description="{min: A, max: B}: the share of the learners present with at least "
+            "one matching row, averaged over the replications"
+        ),
+    ] = None
+    mean: Annotated[
+        MeanRange | None,
+        Field(description="{min: A, max: B}: the mean number of matching rows per replication"),
+    ] = None
+
+    @model_validator(mode="after")
+    def _one_measure(self) -> _Matching:
+        given = [
+            name
+            for name in ("count", "share", "mean")
+            if name in self.model_fields_set and getattr(self, name) is not None
+        ]
+        if len(given) > 1:
+            raise ValueError(f"give one of `count`, `share` or `mean`, not {' and '.join(given)}")
+        return self
+
+    @property
+    def row_fields(self) -> dict[str, Any]:
+        """The fields a row must match (the item's `enrollment:`, `job:` or `event:`)."""
+        return getattr(self, self.kind)
+
+    @property
+    def measure(self) -> str:
+        """`count`, `share` or `mean`: what this item bounds."""
+        if self.share is not None:
+            return "share"
+        if self.mean is not None:
+            return "mean"
+        return "count"
+
+    @property
+    def count_range(self) -> tuple[int | None, int | None]:
+        if isinstance(self.count, CountRange):
+            return self.count.min, self.count.max
+        return self.count, self.count
+
+
+class ExpectEnrollment(_Matching):
+    """Rows of the enrollments table matching every field given (docs/scenarios.md)."""
+
+    kind: ClassVar[str] = "enrollment"
+    table: ClassVar[str] = "enrollments"
     enrollment: dict[str, Any]
-    count: Annotated[Count, Field(ge=0)] = 1
 
 
-class ExpectJob(Spec):
+class ExpectJob(_Matching):
+    """Rows of the jobs table matching every field given (docs/scenarios.md)."""
+
+    kind: ClassVar[str] = "job"
+    table: ClassVar[str] = "jobs"
     job: dict[str, Any]
-    count: Annotated[Count, Field(ge=0)] = 1
+
+
+class ExpectEvent(_Matching):
+    """Rows of the events table matching every field given (docs/scenarios.md)."""
+
+    kind: ClassVar[str] = "event"
+    table: ClassVar[str] = "events"
+    event: dict[str, Any]
 
 
 class ExpectError(Spec):
+    """Loading or running the scenario must fail with a message containing this text."""
+
+    kind: ClassVar[str] = "error"
     error: Annotated[str, Field(min_length=1)]
 
 
+EXPECT_KINDS = ("enrollment", "job", "event", "error")
+_EXPECT_MODELS = (ExpectEnrollment, ExpectJob, ExpectEvent, ExpectError)
+
+
 def _expect_kind(value: Any) -> str | None:
+    # Tags are not the keys themselves: pydantic puts the tag in an error's location,
+    # where `job` would be read as the item's `job:` mapping, not the union branch.
     if isinstance(value, dict):
-        for kind in ("enrollment", "job", "error"):
+        for kind in EXPECT_KINDS:
             if kind in value:
-                return kind
-    elif isinstance(value, ExpectEnrollment | ExpectJob | ExpectError):
-        return type(value).__name__.removeprefix("Expect").lower()
+                return f"expect-{kind}"
+    elif isinstance(value, _EXPECT_MODELS):
+        return f"expect-{value.kind}"
     return None
 
 
 ExpectItem = Annotated[
-    Annotated[ExpectEnrollment, Tag("enrollment")]
-    | Annotated[ExpectJob, Tag("job")]
-    | Annotated[ExpectError, Tag("error")],
+    Annotated[ExpectEnrollment, Tag("expect-enrollment")]
+    | Annotated[ExpectJob, Tag("expect-job")]
+    | Annotated[ExpectEvent, Tag("expect-event")]
+    | Annotated[ExpectError, Tag("expect-error")],
     Discriminator(
         _expect_kind,
         custom_error_type="expect_kind",
-        custom_error_message="an expectation is one of `enrollment:`, `job:` or `error:`",
+        custom_error_message="an expectation is one of `enrollment:`, `job:`, `event:` or `error:`",
     ),
 ]
+
+
+class ExpectBlock(Spec):
+    """`expect: {replications: N, items: [...]}`: the items checked over N replications."""
+
+    replications: Annotated[
+        PositiveCount, at_most(MAX_EXPECT_REPLICATIONS, "replications of one check")
+    ] = 1
+    items: list[ExpectItem]
+
+
+def _block_kind(value: Any) -> str | None:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict | ExpectBlock):
+        return "block"
+    return None
+
+
+Expect = Annotated[
+    Annotated[list[ExpectItem], Tag("list")] | Annotated[ExpectBlock, Tag("block")],
+    Discriminator(
+        _block_kind,
+        custom_error_type="expect_block",
+        custom_error_message="`expect` is a list of expectations, or "
+        "{replications: N, items: [...]}",
+    ),
+]
+
+
+def expect_items(expect: Any) -> tuple[list[Any], Path, int]:
+    """The items of an `expect` value (a list or a block), the path of item 0's parent
+    and the replications it asks for."""
+    if isinstance(expect, ExpectBlock):
+        return list(expect.items), ("expect", "items"), expect.replications
+    return list(expect or ()), ("expect",), 1
 
 
 class Scenario(Spec):
@@ -155,7 +342,7 @@ class Scenario(Spec):
     courses: Annotated[list[Course], Field(min_length=1)]
     learners: list[Annotated[Learner, BeforeValidator(_learner_shorthand)]] = []
     script: list[ScriptAction] = []
-    expect: list[ExpectItem] = []
+    expect: Expect = []
     default_behaviour: Behaviour | None = None
     population: Population | None = None
     lint: LintSettings | None = None
@@ -169,16 +356,31 @@ class Scenario(Spec):
         (`origin.line_of(path)`); None for a scenario built in Python."""
         return self._origin
 
+    @property
+    def expectations(self) -> list[ExpectItem]:
+        """The items of the `expect` block, in either of its forms."""
+        return expect_items(self.expect)[0]
+
+    @property
+    def expect_replications(self) -> int:
+        """How many replications the `expect` block is checked over (1 unless it says)."""
+        return expect_items(self.expect)[2]
+
 
 LearnerItem = Annotated[Learner, BeforeValidator(_learner_shorthand)]
 
 __all__ = [
     "ACTION_MODELS",
+    "CountRange",
     "Course",
+    "Expect",
+    "ExpectBlock",
     "ExpectEnrollment",
     "ExpectError",
+    "ExpectEvent",
     "ExpectItem",
     "ExpectJob",
+    "MeanRange",
     "Group",
     "Learner",
     "LearnerItem",
@@ -189,4 +391,6 @@ __all__ = [
     "RuleEdit",
     "Scenario",
     "ScriptAction",
+    "ShareRange",
+    "expect_items",
 ]
