@@ -185,3 +185,35 @@ def _describe(item: Any) -> str:
 
 def _mapping(value: dict) -> str:
     return "{" + ", ".join(f"{k}: {'null' if v is None else v}" for k, v in value.items()) + "}"
+
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def is_scenario_with_expectations(path: str | os.PathLike) -> bool:
+    """A YAML mapping with `expect` and a scenario's own keys; other YAML is left alone."""
+    path = Path(path)
+    if path.suffix not in SUFFIXES:
+        return False
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if "expect" not in text:  # cheap: most YAML files are not scenarios
+        return False
+    try:
+        data, _ = read_yaml(text, str(path))
+    except ScenarioError:
+        return False
+    return (
+        isinstance(data, dict)
+        and "expect" in data
+        and ("courses" in data or "horizon_days" in data)
+    )
+
+
+def scenario_files(folder: str | os.PathLike) -> list[Path]:
+    """Every scenario file with an `expect` block below `folder`, in path order."""
+    return sorted(
+        p for p in Path(folder).rglob("*") if p.is_file() and is_scenario_with_expectations(p)
+    )

@@ -506,7 +506,7 @@ def report(outdir, path, learner, no_progress):
 
 
 @cli.command()
-@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--replications",
     type=click.IntRange(1, 10_000),
@@ -515,12 +515,29 @@ def report(outdir, path, learner, no_progress):
     "instead of the N of each file's `expect: {replications: N, items: [...]}` (default 1).",
 )
 def check(scenarios, replications):
-    """Run each SCENARIO and check its `expect` block. Exit 0: all hold; 1: an expectation
-    failed; 2: a scenario is invalid (and expected no such error)."""
-    status = 0
-    for path in scenarios:
-        status = max(status, _check_one(path, replications))
-    sys.exit(status)
+    """Run each SCENARIO and check its `expect` block; a folder means every scenario file
+    with an `expect` block below it. Exit 0: all hold; 1: an expectation failed; 2: a
+    scenario is invalid (and expected no such error)."""
+    from .checking import scenario_files
+
+    paths = []
+    for given in scenarios:
+        if Path(given).is_dir():
+            found = scenario_files(given)
+            if not found:
+                click.echo(f"{given}: no scenario files with an `expect` block here", err=True)
+            paths += [str(p) for p in found]
+        else:
+            paths.append(given)
+    codes = [_check_one(path, replications) for path in paths]
+    if len(codes) > 1:
+        counts = {word: codes.count(code) for code, word in ((0, "held"), (1, "failed"))}
+        invalid = sum(code == 2 for code in codes)
+        click.echo(
+            f"{len(codes)} files: {counts['held']} held, {counts['failed']} failed"
+            + (f", {invalid} invalid" if invalid else "")
+        )
+    sys.exit(max(codes, default=2))
 
 
 def _check_one(path: str, replications: int | None = None) -> int:

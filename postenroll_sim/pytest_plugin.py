@@ -54,31 +54,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     config = parent.config
     if config.getoption("--no-scenarios") or not config.getini("postenroll_sim_scenarios"):
         return None
-    if not _looks_like_a_scenario_with_expectations(file_path):
+    from .checking import is_scenario_with_expectations
+
+    if not is_scenario_with_expectations(file_path):
         return None
     return ScenarioFile.from_parent(parent, path=file_path)
-
-
-def _looks_like_a_scenario_with_expectations(path: Path) -> bool:
-    """A YAML mapping with `expect` and a scenario's own keys; other YAML is left alone."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    if "expect" not in text:  # cheap: most YAML files are not scenarios
-        return False
-    from .scenario.errors import ScenarioError
-    from .scenario.loader import read_yaml
-
-    try:
-        data, _ = read_yaml(text, str(path))
-    except ScenarioError:
-        return False
-    return (
-        isinstance(data, dict)
-        and "expect" in data
-        and ("courses" in data or "horizon_days" in data)
-    )
 
 
 def _result(path: Path):

@@ -223,3 +223,24 @@ def test_tables_option_builds_and_writes_only_what_is_asked(cli, tmp_path):
         )
     bad = cli("run", scenario, "--tables", "enrolments")
     assert bad.returncode == 2 and "tables are enrollments, jobs, events, sessions" in bad.stderr
+
+
+def test_check_takes_folders_and_many_files_in_one_process(cli, tmp_path):
+    proc = cli("check", ACCEPTANCE)
+    count = len(list(ACCEPTANCE.glob("*.yaml")))
+    assert proc.returncode == 0 and proc.stdout.splitlines()[-1] == (
+        f"{count} files: {count} held, 0 failed"
+    )
+    (tmp_path / "deep").mkdir()
+    good = (ACCEPTANCE / "01-seed-completed-delay.yaml").read_text()
+    (tmp_path / "deep" / "good.yaml").write_text(good)
+    (tmp_path / "bad.yml").write_text(good.replace("enrolled_day: 15}", "enrolled_day: 16}"))
+    (tmp_path / "notes.yaml").write_text("expect: [1]\n")  # YAML, but not a scenario
+    proc = cli("check", tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[-1] == "2 files: 1 held, 1 failed"
+    empty = cli("check", tmp_path / "deep" / "..")  # the same folder, said differently
+    assert empty.returncode == 1
+    (tmp_path / "void").mkdir()
+    proc = cli("check", tmp_path / "void")
+    assert proc.returncode == 2 and "no scenario files with an `expect` block" in proc.stderr
