@@ -351,7 +351,8 @@ def _single(
                 f"Replication {replication}: {esc(how)}.",
                 _img(
                     P.learner_gantt(timeline, who, colors, start, note=f"replication {replication}")
-                ),
+                )
+                + _story(result, who, replication),
             )
         )
 
@@ -638,7 +639,8 @@ def _comparison(
                             v.scenario.start_date,
                             note=f"variant {label}, replication {replication}",
                         )
-                    ),
+                    )
+                    + _story(v, who, replication, label),
                 )
             )
 
@@ -984,3 +986,24 @@ def read_run(folder: str | Path) -> tuple[Result, str]:
         variants=meta.get("variants", []),
     )
     return result, meta.get("source", "")
+
+
+def _story(result: Result, learner: str, replication: int, variant: str | None = None) -> str:
+    """The learner's account from `explain` (docs/explain.md), under the timeline."""
+    if result.events is None:
+        return "<p>(The events table was left out of this run, so there is no account.)</p>"
+    from .explain import explain
+
+    if variant is not None and "variant" not in result.events.columns:
+        variant = None  # a variant already split out of its sweep
+    frame = explain(result, learner, replication=replication, variant=variant)
+    rows = "".join(
+        f"<tr><td>{'' if math.isnan(day) else f'{day:g}'}</td><td>{html.escape(str(text))}</td></tr>"
+        for day, text in zip(frame["day"], frame["text"], strict=True)
+    )
+    return (
+        f"<h3>What happened to {html.escape(learner)}, and why</h3>"
+        "<p>Each step with its reason and the rule of docs/semantics.md behind it "
+        f"(<code>postenroll-sim explain SCENARIO --learner {html.escape(learner)}</code>).</p>"
+        f"<table class='story'><tr><th>day</th><th>what happened</th></tr>{rows}</table>"
+    )

@@ -316,3 +316,16 @@ def test_reports_of_runs_where_nothing_happened(tmp_path):
     assert "2 variants compared" in page and ">nan<" not in page.lower()
     single = build_report(sweep.split_variants()[0][1])
     assert "At a glance" in single and ">nan<" not in single.lower()
+
+
+def test_the_report_tells_the_chosen_learners_story(cli, tmp_path):
+    path = ROOT / "tests" / "scenarios" / "explain-story.yaml"
+    assert (
+        cli("run", path, "--out", tmp_path, "--report", "--learner", "alice", "-q").returncode == 0
+    )
+    page = (tmp_path / "report.html").read_text()
+    assert "What happened to alice, and why" in page
+    assert (
+        "<td>8</td><td>job 0 (rule R2) skipped B: alice&#x27;s enrollment 1 in B (since day 0) was "
+        "still open, and a rule never resets an open enrollment (S19.2)" in page
+    )
