@@ -46,30 +46,30 @@ class Step(NamedTuple):
     action: object  # a models.* action, or the learner code for a join
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
+    """A scenario compiled to int codes: built whole by `compile_plan`, never changed."""
+
     scenario: models.Scenario
-    learner_ids: list[str]
+    learner_ids: list[str]  # named learners; a run copies it and appends hires
     course_ids: list[str]
     course_types: list[int]
     allow_failure: list[bool]
-    active: list[bool]
+    active: list[bool]  # at day 0
     prerequisites: list[tuple[tuple[int, ...], int] | None]
-    groups: list[
-        tuple[tuple[tuple[int, ...], int], ...]
-    ]  # curricula: (members, required) per group
-    bundle_members: list[list[int]]
+    groups: list[tuple[tuple[tuple[int, ...], int], ...]]  # curricula: (members, required)
+    bundle_members: list[list[int]]  # at day 0
     curricula_of: list[tuple[int, ...]]  # course -> curricula holding it
     rule_ids: list[str]
     initial_rules: list[RuleVersion]
-    added_rule_ids: dict[int, int] = field(default_factory=dict)  # script index -> rule code
-    timeline: list[list[Step]] = field(default_factory=list)  # grouped by day, in S23 order
-    initial_learners: list[int] = field(default_factory=list)
-    behaviour: list[Behaviour | None] = field(default_factory=list)  # own, or default_behaviour
-    sessions: list[list[Session]] = field(default_factory=list)  # ilc: by day (S30)
-    course_code: dict[str, int] = field(default_factory=dict, repr=False)
-    learner_code: dict[str, int] = field(default_factory=dict, repr=False)
-    rule_code: dict[str, int] = field(default_factory=dict, repr=False)
+    added_rule_ids: dict[int, int]  # script index of an add_rule -> its rule code
+    timeline: list[list[Step]]  # grouped by day, in S23 order
+    initial_learners: list[int]
+    behaviour: list[Behaviour | None]  # the course's own, or default_behaviour
+    sessions: list[list[Session]]  # ilc: by day (S30)
+    course_code: dict[str, int] = field(repr=False)
+    learner_code: dict[str, int] = field(repr=False)
+    rule_code: dict[str, int] = field(repr=False)
 
     @property
     def n_courses(self) -> int:
@@ -92,19 +92,29 @@ class Plan:
         base: RuleVersion | None = None,
     ) -> RuleVersion:
         """A new snapshot of rule `rule`: `spec`'s fields over `base` (for edits)."""
-        when = spec.when if spec.when is not None else None
-        return RuleVersion(
-            rule=rule,
-            source=source,
-            when=TRIGGER_CODE[when] if when is not None else base.when,
-            delay=spec.delay_days if spec.delay_days is not None else base.delay,
-            targets=tuple(self.course(c) for c in spec.courses)
-            if spec.courses is not None
-            else base.targets,
-            consecutive=spec.allow_consecutive
-            if spec.allow_consecutive is not None
-            else base.consecutive,
-        )
+        return rule_version(rule, source, spec, self.course_code, base)
+
+
+def rule_version(
+    rule: int,
+    source: int,
+    spec: models.Rule | models.RuleEdit,
+    course_code: dict[str, int],
+    base: RuleVersion | None = None,
+) -> RuleVersion:
+    """A snapshot of a rule (S18): `spec`'s fields, over `base`'s where an edit leaves one out."""
+    return RuleVersion(
+        rule=rule,
+        source=source,
+        when=TRIGGER_CODE[spec.when] if spec.when is not None else base.when,
+        delay=spec.delay_days if spec.delay_days is not None else base.delay,
+        targets=tuple(course_code[c] for c in spec.courses)
+        if spec.courses is not None
+        else base.targets,
+        consecutive=spec.allow_consecutive
+        if spec.allow_consecutive is not None
+        else base.consecutive,
+    )
 
 
 def compile_plan(scenario: models.Scenario) -> Plan:
@@ -116,33 +126,17 @@ def compile_plan(scenario: models.Scenario) -> Plan:
 
     # S12: rule ids, defaults numbered per course in file order, continued by add_rule.
     rule_ids: list[str] = []
-    rule_specs: list[tuple[str, models.Rule]] = []
+    initial_rules: list[RuleVersion] = []
     added_rule_ids: dict[int, int] = {}
     for rule_id, source, rule, script_index, _ in scenario_rules(scenario):
+        code = len(rule_ids)
         if script_index is None:
-            rule_specs.append((source, rule))
+            initial_rules.append(rule_version(code, course_code[source], rule, course_code))
         else:
-            added_rule_ids[script_index] = len(rule_ids)
+            added_rule_ids[script_index] = code
         rule_ids.append(rule_id)
-    order = script_order(scenario.script)
 
-    groups = []
-    for course in scenario.courses:
-        if course.type != "curriculum":
-            groups.append(())
-            continue
-        raw_groups = (
-            [models.Group(courses=course.members)] if course.members is not None else course.groups
-        )
-        groups.append(
-            tuple(
-                (
-                    tuple(course_code[m] for m in g.courses),
-                    g.required if g.required is not None else len(g.courses),
-                )
-                for g in raw_groups
-            )
-        )
+    groups = [_groups(course, course_code) for course in scenario.courses]
     curricula_of: list[list[int]] = [[] for _ in course_ids]
     for cur, cur_groups in enumerate(groups):
         for members, _ in cur_groups:
@@ -150,24 +144,15 @@ def compile_plan(scenario: models.Scenario) -> Plan:
                 if cur not in curricula_of[member]:
                     curricula_of[member].append(cur)
 
-    plan = Plan(
+    default = scenario.default_behaviour
+    return Plan(
         scenario=scenario,
         learner_ids=learner_ids,
         course_ids=course_ids,
         course_types=[TYPE_CODE[c.type] for c in scenario.courses],
         allow_failure=[c.allow_failure for c in scenario.courses],
         active=[c.active for c in scenario.courses],
-        prerequisites=[
-            (
-                tuple(course_code[p] for p in c.prerequisites.courses),
-                c.prerequisites.required
-                if c.prerequisites.required is not None
-                else len(c.prerequisites.courses),
-            )
-            if c.prerequisites is not None
-            else None
-            for c in scenario.courses
-        ],
+        prerequisites=[_prerequisites(c, course_code) for c in scenario.courses],
         groups=groups,
         bundle_members=[
             [course_code[m] for m in (c.members or ())] if c.type == "bundle" else []
@@ -175,43 +160,69 @@ def compile_plan(scenario: models.Scenario) -> Plan:
         ],
         curricula_of=[tuple(x) for x in curricula_of],
         rule_ids=rule_ids,
-        initial_rules=[],
+        initial_rules=initial_rules,
         added_rule_ids=added_rule_ids,
+        timeline=_timeline(scenario, learner_code),
+        initial_learners=[learner_code[ln.id] for ln in scenario.learners if ln.joined_day == 0],
+        behaviour=[
+            c.behaviour
+            if c.behaviour is not None
+            else (default if c.type in LEARNING_TYPES else None)
+            for c in scenario.courses
+        ],
+        sessions=[
+            _expand_sessions(course_code[c.id], c, scenario.horizon_days) for c in scenario.courses
+        ],
+        course_code=course_code,
+        learner_code=learner_code,
+        rule_code={rid: i for i, rid in enumerate(rule_ids)},
     )
-    plan.course_code = course_code
-    plan.learner_code = learner_code
-    plan.rule_code = {rid: i for i, rid in enumerate(rule_ids)}
-    plan.initial_rules = [
-        plan.version(code, course_code[source], spec)
-        for code, (source, spec) in enumerate(rule_specs)
-    ]
 
-    # The timeline: learners joining after day 0, then script actions; at one instant
-    # joins come first, then actions in file order (S23).
+
+def _groups(course: models.Course, course_code: dict[str, int]):
+    """S26: a curriculum's groups as (member codes, required count); () for other courses."""
+    if course.type != "curriculum":
+        return ()
+    raw = [models.Group(courses=course.members)] if course.members is not None else course.groups
+    return tuple(
+        (
+            tuple(course_code[m] for m in g.courses),
+            g.required if g.required is not None else len(g.courses),
+        )
+        for g in raw
+    )
+
+
+def _prerequisites(course: models.Course, course_code: dict[str, int]):
+    """S7: (course codes, how many must be completed), or None."""
+    pre = course.prerequisites
+    if pre is None:
+        return None
+    return (
+        tuple(course_code[p] for p in pre.courses),
+        pre.required if pre.required is not None else len(pre.courses),
+    )
+
+
+def _timeline(scenario: models.Scenario, learner_code: dict[str, int]) -> list[list[Step]]:
+    """Learners joining after day 0 and the script's actions, grouped by day; at one
+    instant joins come first, then actions in file order (S23)."""
     steps = [
         Step(ln.joined_day, None, learner_code[ln.id])
         for ln in scenario.learners
         if ln.joined_day > 0
     ]
-    steps += [Step(scenario.script[i].day, i, scenario.script[i]) for i in order]
+    steps += [
+        Step(scenario.script[i].day, i, scenario.script[i]) for i in script_order(scenario.script)
+    ]
     steps.sort(key=lambda s: (s.day, s.script_index is not None))  # joins first
-    plan.initial_learners = [learner_code[ln.id] for ln in scenario.learners if ln.joined_day == 0]
     timeline: list[list[Step]] = []
     for step in steps:
         if timeline and timeline[-1][0].day == step.day:
             timeline[-1].append(step)
         else:
             timeline.append([step])
-    plan.timeline = timeline
-    default = scenario.default_behaviour
-    plan.behaviour = [
-        c.behaviour if c.behaviour is not None else (default if c.type in LEARNING_TYPES else None)
-        for c in scenario.courses
-    ]
-    plan.sessions = [
-        _expand_sessions(course_code[c.id], c, scenario.horizon_days) for c in scenario.courses
-    ]
-    return plan
+    return timeline
 
 
 def _expand_sessions(code: int, course: models.Course, horizon: float) -> list[Session]:
