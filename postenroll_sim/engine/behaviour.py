@@ -8,6 +8,8 @@ the script, or the learner removed in the meantime) and does nothing if it chang
 
 from __future__ import annotations
 
+from math import isnan
+
 from ..columns import EVENT_CODE
 from ..scenario.stochastic import Behaviour
 from .clock import Clock
@@ -91,7 +93,7 @@ class Behaviours:
         ens = self.enrollments
         return (
             ens.status[enrollment] == status
-            and ens.is_current(enrollment)
+            and isnan(ens.superseded[enrollment])  # still current (S14); inline: a hot path
             and not self.lms.removed[ens.learner[enrollment]]
         )
 

@@ -178,13 +178,13 @@ class LMS:
         if count > self.cascade_limit:
             self._cascade_stop(job, learner, version)
             return
-        nc = self.nc
+        nc, status = self.nc, self.enrollments.status
         for position, target in enumerate(version.targets):
             key = learner * nc + target
             enrollment = reason = NONE  # reason: the enrollment that decided a skip (evidence)
             if self.removed[learner]:
                 outcome = O_REMOVED  # S19.1
-            elif (cur := self.current[key]) >= 0 and self.enrollments.status[cur] < COMPLETE:
+            elif (cur := self.current[key]) >= 0 and status[cur] < COMPLETE:
                 outcome, reason = O_OPEN, cur  # S19.2: an open enrollment is never reset by a rule
             elif not version.consecutive and self.last_completed[key] != NEVER:
                 # S19.3 (S20: with consecutive on this step is skipped)
@@ -254,17 +254,15 @@ class LMS:
     ) -> int:
         """Create a new current enrollment, superseding the previous one (S14), and fire its
         `enrolled` trigger (S17). Callers have already applied their own gates (S16, S19, S27)."""
-        rec = self.rec
+        rec, ens = self.rec, self.enrollments
         now = self.clock.now
         key = learner * self.nc + course
         previous = self.current[key]
         if previous >= 0:  # S14: the old record moves to history with its status
-            self.enrollments.superseded[previous] = now
+            ens.superseded[previous] = now
             rec.event(now, EV_SUPERSEDED, learner, course, previous)
         active = self.active[course]
-        enrollment = self.enrollments.new(
-            learner, course, method, rule, job, now, now if active else NAN
-        )
+        enrollment = ens.new(learner, course, method, rule, job, now, now if active else NAN)
         self.current[key] = enrollment
         if not active:  # S21: created and reported, invisible until the course is active
             self.invisible.setdefault(course, []).append(enrollment)
@@ -332,30 +330,25 @@ class LMS:
         return sum(1 for c in courses if self.last_completed[base + c] != NEVER) >= required
 
     def start(self, enrollment: int) -> None:
-        rec = self.rec
-        self.enrollments.status[enrollment] = IN_PROGRESS
-        self.enrollments.started[enrollment] = self.clock.now
-        rec.event(
-            self.clock.now,
-            EV_STARTED,
-            self.enrollments.learner[enrollment],
-            self.enrollments.course[enrollment],
-            enrollment,
-        )
+        ens, now = self.enrollments, self.clock.now
+        ens.status[enrollment] = IN_PROGRESS
+        ens.started[enrollment] = now
+        self.rec.event(now, EV_STARTED, ens.learner[enrollment], ens.course[enrollment], enrollment)
 
     def complete(self, enrollment: int) -> None:
         """A pass: the `completed` trigger (S17), then every curriculum holding the course (S26)."""
-        rec = self.rec
-        learner, course = self.enrollments.learner[enrollment], self.enrollments.course[enrollment]
-        self.enrollments.status[enrollment] = COMPLETE
-        self.enrollments.completed[enrollment] = self.clock.now
-        self.last_completed[learner * self.nc + course] = self.clock.now
-        self.completed_by[learner * self.nc + course] = enrollment
-        rec.event(self.clock.now, EV_COMPLETED, learner, course, enrollment)
+        ens, now = self.enrollments, self.clock.now
+        learner, course = ens.learner[enrollment], ens.course[enrollment]
+        ens.status[enrollment] = COMPLETE
+        ens.completed[enrollment] = now
+        key = learner * self.nc + course
+        self.last_completed[key] = now
+        self.completed_by[key] = enrollment
+        self.rec.event(now, EV_COMPLETED, learner, course, enrollment)
         self._trigger(learner, course, COMPLETED, enrollment)
         for curriculum in self.plan.curricula_of[course]:
             current = self.current[learner * self.nc + curriculum]
-            if current >= 0 and self.enrollments.status[current] < COMPLETE:
+            if current >= 0 and ens.status[current] < COMPLETE:
                 self.check_curriculum(learner, curriculum, current)
 
     def fail(self, enrollment: int) -> None:
