@@ -9,6 +9,7 @@ calendar dates.
 """
 
 from .compare import (
+    COUNTED,
     ENROLLMENTS,
     KEY_NUMBERS,
     RULE_OUTCOMES,
@@ -40,6 +41,7 @@ from .timeline import learner_timeline
 from .timing import completion_curve, learning_path_timing, path_summary
 
 __all__ = [
+    "COUNTED",
     "ENROLLMENTS",
     "KEY_NUMBERS",
     "RULE_OUTCOMES",
