@@ -208,10 +208,12 @@ def _plain_number(value: float, kind: str, whole: bool) -> str:
 def _signed_number(value: float, kind: str, whole: bool) -> str:
     if value != value:
         return "–"
+    if value == 0:
+        return "0"
     if kind == "share":
         return f"{value * 100:+.1f} pts"
     if kind == "count" and whole:
-        return "0" if value == 0 else f"{value:+,.0f}"
+        return f"{value:+,.0f}"
     return f"{value:+,.1f}"
 
 
@@ -228,6 +230,8 @@ def comparison_lines(table: pd.DataFrame, replications: int, exact: bool = False
             whole = all(v != v or float(v).is_integer() for v in values)
             if row["exact"]:
                 interval = "exact" if exact else "the same in every replication"
+            elif row["n"] == 0:
+                interval = "no value in A or B"
             elif row["low"] != row["low"]:
                 interval = "–"
             else:
