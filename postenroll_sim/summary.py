@@ -241,15 +241,16 @@ def comparison_lines(table: pd.DataFrame, replications: int, exact: bool = False
                 )
                 interval = f"[{low}, {high}]" + (" pts" if kind == "share" else "")
             if 0 < row["n"] < replications:
-                interval += (
-                    f" ({row['n']} of {replications} replications: the others have no value "
-                    "in A or B)"
-                )
+                interval += f" ({row['n']} paired)"
+            means = [
+                _plain_number(row[run], kind, whole)
+                + (f" ({row[f'n_{run}']}/{replications})" if row[f"n_{run}"] < replications else "")
+                for run in ("base", "other")
+            ]
             rows.append(
                 (
                     f"  {name}",
-                    _plain_number(row["base"], kind, whole),
-                    _plain_number(row["other"], kind, whole),
+                    *means,
                     _signed_number(row["difference"], kind, whole),
                     interval + ("  *" if row["changed"] else ""),
                 )
@@ -267,6 +268,13 @@ def comparison_lines(table: pd.DataFrame, replications: int, exact: bool = False
     out = [line(header)]
     for r in rows:
         out.append(r if isinstance(r, str) else line(r))
+    if ((table["n_base"] < replications) | (table["n_other"] < replications)).any():
+        out += [
+            "",
+            "(k/N): the number exists in k of the N replications (a percentile not reached, "
+            "no one waiting, ...);",
+            "the difference is taken over the replications where both runs have it (paired).",
+        ]
     return out
 
 

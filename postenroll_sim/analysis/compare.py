@@ -255,7 +255,9 @@ def compare_numbers(
     """Each number of two runs (`comparison_numbers` of each) side by side, and the
     difference `other - base` with its 95% interval (`difference`). One row per (group,
     number), in order; columns `base` and `other` (means per replication), `difference`,
-    `low`, `high`, `n` (replications compared), `exact` (the difference was the same in
+    `low`, `high`, `n` (replications compared: those where both runs have the number;
+    `n_base`, `n_other`: where each has it, e.g. a percentile reached), `exact` (the
+    difference was the same in
     every replication, or `exact` says no number is random) and `changed`: the interval
     excludes 0 (an exact difference: it is not 0). With one replication and nothing
     exact there is no interval and nothing is `changed`."""
@@ -292,10 +294,13 @@ def compare_numbers(
                     "low": low,
                     "high": high,
                     "n": d["n"],
+                    "n_base": int(xa.notna().sum()),
+                    "n_other": int(xb.notna().sum()),
                     "exact": is_exact,
                     "changed": changed,
                 }
             )
     columns = ["group", "number", "base", "other", "difference", "low", "high", "n"]
+    columns += ["n_base", "n_other"]
     table = pd.DataFrame(rows, columns=[*columns, "exact", "changed"])
     return table.set_index(["group", "number"])
