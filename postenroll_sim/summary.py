@@ -231,7 +231,12 @@ def comparison_lines(table: pd.DataFrame, replications: int, exact: bool = False
             if row["exact"]:
                 interval = "exact" if exact else "the same in every replication"
             elif row["n"] == 0:
-                interval = "no value in A or B"
+                missing = [r for r, n in (("A", row["n_base"]), ("B", row["n_other"])) if not n]
+                interval = (
+                    f"no value in {' or '.join(missing)}"
+                    if missing
+                    else "no replication has it in both"
+                )
             elif row["low"] != row["low"]:
                 interval = "–"
             else:

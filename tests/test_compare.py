@@ -154,6 +154,9 @@ def test_consecutive_off_shows_fewer_refreshers_beyond_noise(tmp_path, capsys):
     # the time to finish the path for those who do: random, and not changed beyond noise
     median = row(out, "learning path: median days end to end")
     assert median[-1].startswith("[") and not median[-1].endswith("*")
+    # a quarter never finish: 90% is never reached in B, and the table says so
+    assert row(out, "learning path: p90 days end to end")[1:] == ["– (0/8)", "–", "no value in B"]
+    assert "(k/N): the number exists in k of the N replications" in out
     assert re.search(r"\* changed beyond noise \(the 95% interval excludes 0\): \d+ of \d+", out)
 
 
