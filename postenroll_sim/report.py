@@ -113,10 +113,13 @@ def _signed(value: float, kind: str) -> str:
     if value == 0:
         return "0"
     if kind == "share":
-        return f"{value * 100:+.1f} pts"
-    if kind == "days":
-        return f"{value:+,.1f}"
-    return f"{value:+,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:+,.1f}"
+        text = f"{value * 100:+.1f} pts"
+    elif kind == "days":
+        text = f"{value:+,.1f}"
+    else:
+        whole = float(value).is_integer() or abs(value) >= 100
+        text = f"{value:+,.0f}" if whole else f"{value:+,.1f}"
+    return text[1:] if not text.strip("-+0.,pts ") else text  # -0.0 (rounded): 0.0
 
 
 def _table(frame: pd.DataFrame, digits: int = 1, raw: bool = False) -> str:
@@ -749,21 +752,38 @@ def _difference_table(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _overlay_period(horizon_days: float) -> tuple[float, str]:
+    """The period of the overlaid count lines: weeks, or 4 weeks past a year (weekly
+    counts that alternate with fortnightly sessions would draw two combs over each other)."""
+    return (7.0, "week") if horizon_days <= 366 else (28.0, "4 weeks")
+
+
+def _whole_periods(curve: pd.DataFrame, days: float, horizon_days: float) -> pd.DataFrame:
+    """The periods that end by the horizon: a last, shorter period would draw as a drop."""
+    whole = curve[curve["period_day"] + days <= horizon_days + 1e-9]
+    return whole if len(whole) else curve
+
+
 def _compare_volumes(variants, replications, progress) -> list[Section]:
     if any(v.enrollments is None for _, v in variants):
         return []
     _say(progress, "enrollment volume")
     reps = len(replications)
+    first = variants[0][1].scenario
+    days, period = _overlay_period(first.horizon_days)
     curves = {
-        label: A.enrollment_volume(v.enrollments, v.scenario.horizon_days, 7.0, by=None)
+        label: _whole_periods(
+            A.enrollment_volume(v.enrollments, v.scenario.horizon_days, days, by=None),
+            days,
+            v.scenario.horizon_days,
+        )
         for label, v in variants
     }
-    first = variants[0][1].scenario
     fig = P.variant_lines(
         curves,
         "period_day",
-        "New enrollment records per week, by variant",
-        "records per week",
+        f"New enrollment records per {period}, by variant",
+        f"records per {period}",
         first.start_date,
         reps,
         counts=True,
@@ -780,7 +800,7 @@ def _compare_volumes(variants, replications, progress) -> list[Section]:
     return [
         (
             "Enrollment volume",
-            "All courses together per week; the table gives the records per course over the "
+            f"All courses together per {period}; the table gives the records per course over the "
             "whole run (mean per replication).",
             _img(fig) + _table(table),
         )
@@ -890,10 +910,15 @@ def _compare_recertification(variants, validity, replications, progress) -> list
     reps = len(replications)
     first = variants[0][1].scenario
     curves, peaks = {}, {}
+    days, period = _overlay_period(first.horizon_days)
     for label, v in variants:
         members = curricula(v.scenario)
-        curves[label] = A.recertification_load(
-            v.enrollments, v.scenario.horizon_days, 7.0, curricula=members, by=None
+        curves[label] = _whole_periods(
+            A.recertification_load(
+                v.enrollments, v.scenario.horizon_days, days, curricula=members, by=None
+            ),
+            days,
+            v.scenario.horizon_days,
         )
         peak = A.recertification_peak(
             v.enrollments, v.scenario.horizon_days, 7.0, curricula=members
@@ -904,15 +929,15 @@ def _compare_recertification(variants, validity, replications, progress) -> list
     sections = [
         (
             "Recertification load",
-            "People re-enrolled by a rule into a course they completed before, per week, all "
-            "courses together (each person once; a curriculum's members are not counted "
-            "again). " + _reps_text(reps),
+            f"People re-enrolled by a rule into a course they completed before, per {period}, "
+            "all courses together (each person once; a curriculum's members are not counted "
+            "again); the peak is each replication's busiest week. " + _reps_text(reps),
             _img(
                 P.variant_lines(
                     curves,
                     "period_day",
-                    "Recertification load: people re-enrolled per week, by variant",
-                    "people per week",
+                    f"Recertification load: people re-enrolled per {period}, by variant",
+                    f"people per {period}",
                     first.start_date,
                     reps,
                     counts=True,

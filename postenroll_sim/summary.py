@@ -211,10 +211,12 @@ def _signed_number(value: float, kind: str, whole: bool) -> str:
     if value == 0:
         return "0"
     if kind == "share":
-        return f"{value * 100:+.1f} pts"
-    if kind == "count" and whole:
-        return f"{value:+,.0f}"
-    return f"{value:+,.1f}"
+        text = f"{value * 100:+.1f} pts"
+    elif kind == "count" and whole:
+        text = f"{value:+,.0f}"
+    else:
+        text = f"{value:+,.1f}"
+    return text[1:] if not text.strip("-+0.,pts ") else text  # -0.0 (rounded): 0.0
 
 
 def comparison_lines(table: pd.DataFrame, replications: int, exact: bool = False) -> list[str]:
