@@ -628,7 +628,7 @@ def _comparison(
         count = sum(int(t["changed"].sum()) for t in tables.values())
         note += (
             f" <span class='changed'>Highlighted</span>: {marked} ({count} "
-            f"{'number' if count == 1 else 'numbers'})."
+            f"{'difference' if count == 1 else 'differences'})."
             if exact or reps > 1
             else ""
         )
