@@ -480,6 +480,169 @@ def _choices(command):
     return command
 
 
+def compare_labels(a: str, b: str) -> tuple[str, str]:
+    """The two runs' labels: the files' stems; their paths when the stems are equal."""
+    if Path(a).stem != Path(b).stem:
+        return Path(a).stem, Path(b).stem
+    if a != b:
+        return a, b
+    return f"{a} (A)", f"{b} (B)"
+
+
+@cli.command()
+@click.argument("a", type=click.Path(dir_okay=False))
+@click.argument("b", type=click.Path(dir_okay=False))
+@click.option(
+    "--replications",
+    type=click.IntRange(min=1, max=MAX_REPLICATIONS),
+    default=1,
+    show_default=True,
+    help="Replications of each file, paired: replication r of A and of B draw from the "
+    "same random streams. 20 give a useful 95% interval; 1 gives none.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0, max=2**128 - 1),
+    default=None,
+    help="The seed of both runs (default: the files' seed, which must then be the same).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Local processes running replications in parallel.",
+)
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(),
+    help="Also write both runs' tables here (a `variant` column says which), with run.json.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a folder that holds other files; only the tool's own files are replaced.",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True)
+@click.option(
+    "--report",
+    "make_report",
+    is_flag=True,
+    help="Also write report.html comparing the two runs, figures overlaid (needs --out).",
+)
+@_choices
+@click.option(
+    "--fail-on-change",
+    is_flag=True,
+    help="Exit 1 when a number changed beyond noise (for CI: a rule edit that should "
+    "change nothing).",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar on long runs.")
+@click.option(
+    "--yes",
+    "-y",
+    "confirmed",
+    is_flag=True,
+    help="Run even when the estimated work is past a soft limit (docs/scenarios.md).",
+)
+def compare(
+    a,
+    b,
+    replications,
+    seed,
+    workers,
+    out,
+    force,
+    fmt,
+    make_report,
+    path,
+    learner,
+    fail_on_change,
+    no_progress,
+    confirmed,
+):
+    """What-if: run A and B (the same catalog and population, other rules) with common
+    random numbers and print the paired difference of each number with its 95% interval,
+    marking what changed beyond noise. Exit 0: compared (whatever changed; 1 with
+    --fail-on-change when something did); 2: bad input or the files cannot be compared."""
+    if make_report and out is None:
+        _fail("--report writes report.html into the --out folder: name one with --out DIR")
+    spec_a, spec_b = _load(a), _load(b)
+    from .scenario.diff import compare_scenarios, draws_nothing_at_random
+
+    found = compare_scenarios(spec_a, spec_b, ("A", "B"), seed_given=seed is not None)
+    if found.blocking:
+        _fail(f"cannot compare {a} (A) with {b} (B): " + "; ".join(found.blocking))
+    path = _path_list(path)
+    _check_choices(spec_a, make_report, path, learner)
+    _check_size([spec_a, spec_b], replications, confirmed)
+    from . import runner
+    from .analysis.compare import compare_numbers, comparison_numbers
+    from .analysis.rules import learning_path, recertifications
+    from .outdir import OutputFolder
+    from .summary import comparison_text
+
+    labels = compare_labels(a, b)
+    folder = OutputFolder.claim(out, force) if out is not None else None
+    _note_workers(workers, 2 * replications, None)
+
+    def run_it():
+        return runner.simulate_variants(
+            [(labels[0], spec_a), (labels[1], spec_b)],
+            replications,
+            seed=seed,
+            workers=workers,
+            progress=not no_progress,
+        )
+
+    result = _simulate_into(folder, run_it) if folder is not None else run_it()
+    result.command = "compare"
+    for record, source in zip(result.variants, (a, b), strict=True):
+        record["source"] = source
+    (_, run_a), (_, run_b) = result.split_variants()
+    timed = path if path is not None else learning_path(spec_a)
+    validity = recertifications(spec_a)
+    for course, days in recertifications(spec_b).items():
+        validity.setdefault(course, days)
+    reps = list(range(replications))
+    exact = draws_nothing_at_random(spec_a) and draws_nothing_at_random(spec_b)
+    table = compare_numbers(
+        comparison_numbers(run_a, timed, validity, reps),
+        comparison_numbers(run_b, timed, validity, reps),
+        exact=exact,
+    )
+    text = comparison_text(
+        table,
+        labels,
+        (a, b),
+        found.changes,
+        replications,
+        result.seed,
+        spec_a.horizon_days,
+        exact=exact,
+    )
+    if folder is None:
+        for warning in dict.fromkeys(result.warnings):
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(text)
+    else:
+        _finish(
+            result,
+            folder,
+            fmt,
+            False,
+            f"{a} vs {b}",
+            lambda *_: text,
+            report=make_report,
+            path=path,
+            learner=learner,
+            progress=not no_progress,
+        )
+    if fail_on_change and table["changed"].any():
+        sys.exit(1)
+
+
 @cli.command()
 @click.argument("outdir", type=click.Path(file_okay=False))
 @_choices

@@ -32,6 +32,7 @@ from .columns import TABLES
 from .outdir import REPORT_NAME, OutputError, OutputFolder, read_meta, read_tables
 from .runner import Result
 from .scenario import Scenario
+from .scenario.diff import compare_scenarios, draws_nothing_at_random
 from .summary import enrollments_by_course
 
 __all__ = [
@@ -109,11 +110,16 @@ def _band(mean: float, p05: float, p95: float, kind: str, reps: int) -> str:
 def _signed(value: float, kind: str) -> str:
     if value is None or math.isnan(value):
         return "–"
+    if value == 0:
+        return "0"
     if kind == "share":
-        return f"{value * 100:+.1f} pts"
-    if kind == "days":
-        return f"{value:+,.1f}"
-    return f"{value:+,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:+,.1f}"
+        text = f"{value * 100:+.1f} pts"
+    elif kind == "days":
+        text = f"{value:+,.1f}"
+    else:
+        whole = float(value).is_integer() or abs(value) >= 100
+        text = f"{value:+,.0f}" if whole else f"{value:+,.1f}"
+    return text[1:] if not text.strip("-+0.,pts ") else text  # -0.0 (rounded): 0.0
 
 
 def _table(frame: pd.DataFrame, digits: int = 1, raw: bool = False) -> str:
@@ -528,20 +534,44 @@ def _comparison(
     paired = len(seeds) == 1
     sections: list[Section] = []
 
+    records = {str(r.get("label")): r for r in result.variants}
+    compared = result.command == "compare"  # `postenroll-sim compare A B`: two files
     described = pd.DataFrame(
         {
-            "seed": [
-                str(next((r.get("seed") for r in result.variants if r["label"] == label), ""))
-                for label, _ in variants
-            ],
+            **(
+                {"file": [str(records.get(label, {}).get("source", "")) for label, _ in variants]}
+                if compared
+                else {}
+            ),
+            "seed": [str(records.get(label, {}).get("seed", "")) for label, _ in variants],
             "horizon (days)": [f"{v.scenario.horizon_days:g}" for _, v in variants],
         },
         index=pd.Index([label for label, _ in variants], name="variant"),
     )
+    changes = ""
+    if compared and len(variants) == 2:
+        found = compare_scenarios(first, variants[1][1].scenario, ("A", "B"), seed_given=True)
+        items = "".join(f"<li>{esc(c)}</li>" for c in found.changes)
+        changes = (
+            f"<p>What differs in B ({esc(variants[1][0])}) against A ({esc(variants[0][0])}):</p>"
+            f"<ul>{items}</ul>"
+            if items
+            else "<p>The two scenarios run the same rules: every difference should be 0.</p>"
+        )
     sections.append(
         (
-            f"{len(variants)} variants, {reps} replication{'s' if reps > 1 else ''} each",
-            "Each variant is one scenario run on its own; nothing below adds variants together. "
+            (
+                f"A: {variants[0][0]}, B: {variants[1][0]}; {reps} replication"
+                f"{'s' if reps > 1 else ''} each"
+                if compared and len(variants) == 2
+                else f"{len(variants)} variants, {reps} replication{'s' if reps > 1 else ''} each"
+            ),
+            (
+                "A and B are each run on their own; nothing below adds them together. "
+                if compared
+                else "Each variant is one scenario run on its own; nothing below adds "
+                "variants together. "
+            )
             + (
                 "The variants share their replication seeds (common random numbers): "
                 "replication r of every variant met the same learners on the same days."
@@ -549,68 +579,78 @@ def _comparison(
                 else "The variants ran with different seeds: differences are between "
                 "independent samples."
             ),
-            _table(described),
+            _table(described) + changes,
         )
     )
 
     keys = {}
     for label, v in variants:
         _say(progress, f"key numbers: {label}")
-        keys[label] = A.key_numbers(v, path, validity, replications)
-    names = list(dict.fromkeys(n for k in keys.values() for n in k.columns))
-    side = pd.DataFrame(index=pd.Index(names, name="key number"))
-    for label, frame in keys.items():
-        cells = []
-        for name in names:
-            band = A.summarise(frame[name]) if name in frame else A.summarise([])
-            cells.append(_band(band["mean"], band["p05"], band["p95"], _kind(name), reps))
-        side[label] = cells
-    sections.append(
-        (
-            "Key numbers side by side",
-            _reps_text(reps) + (f" Learning path: {esc(' → '.join(path))}." if path else ""),
-            _table(side, raw=True),
+        keys[label] = A.comparison_numbers(v, path, validity, replications)
+    names = list(dict.fromkeys(n for k in keys.values() for n in k[A.KEY_NUMBERS].columns))
+    if not (compared and len(variants) == 2):  # compare: the means go in the table of changes
+        side = pd.DataFrame(index=pd.Index(names, name="key number"))
+        for label, numbers in keys.items():
+            frame = numbers[A.KEY_NUMBERS]
+            side[label] = [_mean_cell(frame, name, reps) for name in names]
+        sections.append(
+            (
+                "Key numbers side by side",
+                _reps_text(reps) + (f" Learning path: {esc(' → '.join(path))}." if path else ""),
+                _table(side, raw=True),
+            )
         )
-    )
 
-    base_label, base = next(iter(keys.items()))
     if len(variants) > 1:
-        diff = pd.DataFrame(index=pd.Index(names, name="key number"))
-        for label, frame in list(keys.items())[1:]:
-            cells = []
-            for name in names:
-                if name not in frame or name not in base:
-                    cells.append("–")
-                    continue
-                d = A.difference(base[name], frame[name], paired=paired)
-                kind = _kind(name)
-                cell = _signed(d["mean"], kind)
-                if d["low"] == d["high"] == d["mean"]:
-                    cell += " <span class='band'>(the same in every replication)</span>"
-                elif not math.isnan(d["low"]):
-                    cell += (
-                        f" <span class='band'>[{_signed(d['low'], kind)}, "
-                        f"{_signed(d['high'], kind)}]</span>"
-                    )
-                cells.append(cell)
-            diff[f"{label} minus {base_label}"] = cells
+        exact = all(draws_nothing_at_random(v.scenario) for _, v in variants)
+        base_label, base = next(iter(keys.items()))
+        tables = {
+            f"{label} minus {base_label}": A.compare_numbers(base, numbers, paired, exact)
+            for label, numbers in list(keys.items())[1:]
+        }
         how = (
             "paired replication by replication (common random numbers)"
             if paired
             else "as independent samples (Welch)"
         )
-        sections.append(
-            (
-                f"Difference against the first variant ({base_label})",
-                f"Mean difference with its 95% interval in brackets, {esc(how)}"
-                + (
-                    "."
-                    if reps > 1
-                    else "; one replication gives no interval: run with --replications 2 or more."
-                ),
-                _table(diff, raw=True),
+        if exact:
+            note = (
+                "The scenarios draw nothing at random (no population, no behaviour): every "
+                "replication is the same, so each difference is exact."
             )
+        elif reps > 1:
+            note = f"Mean difference with its 95% interval in brackets, {esc(how)}."
+        else:
+            note = (
+                "Mean difference; one replication gives no interval, so nothing is marked: "
+                "run with --replications 20."
+            )
+        marked = "changed" if exact else "changed beyond noise: the 95% interval excludes 0"
+        count = sum(int(t["changed"].sum()) for t in tables.values())
+        note += (
+            f" <span class='changed'>Highlighted</span>: {marked} ({count} "
+            f"{'difference' if count == 1 else 'differences'})."
+            if exact or reps > 1
+            else ""
         )
+        if compared and len(variants) == 2:
+            sections.append(
+                (
+                    f"What changed: B ({variants[1][0]}) minus A ({base_label})",
+                    f"A and B: {_reps_text(reps).lower()[:-1]}"
+                    + (f"; learning path: {esc(' → '.join(path))}" if path else "")
+                    + f". B minus A: {note[0].lower()}{note[1:]}",
+                    _difference_table(tables, exact, reps, means=keys),
+                )
+            )
+        else:
+            sections.append(
+                (
+                    f"Difference against the first variant ({base_label})",
+                    note,
+                    _difference_table(tables, exact, reps),
+                )
+            )
 
     sections += _compare_volumes(variants, replications, progress)
     sections += _compare_rules(variants, progress)
@@ -647,9 +687,83 @@ def _comparison(
     if result.warnings:
         items = "".join(f"<li>{html.escape(w)}</li>" for w in dict.fromkeys(result.warnings))
         sections.append(("Warnings", "", f"<ul>{items}</ul>"))
-    return _page(
-        f"{first.name}: {len(variants)} variants compared", first.description, source, sections
+    title = (
+        f"{variants[0][0]} compared with {variants[1][0]}"
+        if compared and len(variants) == 2
+        else f"{first.name}: {len(variants)} variants compared"
     )
+    return _page(title, first.description, source, sections)
+
+
+def _mean_cell(frame: pd.DataFrame, name: str, reps: int) -> str:
+    """A number's mean over replications with its 5-95% band (HTML)."""
+    values = frame[name] if name in frame else pd.Series(dtype=float)
+    band = A.summarise(values)
+    cell = _band(band["mean"], band["p05"], band["p95"], _kind(name), reps)
+    have = int(values.notna().sum())
+    if 0 < have < reps:  # a percentile some replications never reached, ...
+        cell += f" <span class='band'>in {have} of {reps} replications</span>"
+    return cell
+
+
+def _difference_table(
+    tables: dict[str, pd.DataFrame],
+    exact: bool,
+    reps: int,
+    means: dict[str, dict[str, pd.DataFrame]] | None = None,
+) -> str:
+    """The differences of `A.compare_numbers` (one column per variant against the first),
+    a header row per group, each cell that changed highlighted; with `means` (each
+    variant's `A.comparison_numbers`), first a column of means per variant."""
+    first = next(iter(tables.values()))
+    means = means or {}
+    columns = [
+        *(f"{'AB'[i]}: {label}" if len(means) == 2 else label for i, label in enumerate(means)),
+        *(("B minus A",) if len(means) == 2 else tables),
+    ]
+    head = "".join(f"<th>{esc(c)}</th>" for c in ["number", *columns])
+    rows = []
+    for group, frame in first.groupby(level="group", sort=False):
+        rows.append(f"<tr class='group'><th colspan='{len(columns) + 1}'>{esc(group)}</th></tr>")
+        for key in frame.index:
+            cells = [
+                f"<td>{_mean_cell(numbers.get(key[0], pd.DataFrame()), key[1], reps)}</td>"
+                if key[1] in numbers.get(key[0], pd.DataFrame()) or key[0] not in A.COUNTED
+                else f"<td>{_number(0.0)}</td>"
+                for numbers in means.values()
+            ]
+            for table in tables.values():
+                if key not in table.index:
+                    cells.append("<td>–</td>")
+                    continue
+                d = table.loc[key]
+                kind = _kind(key[1])
+                cell = _signed(d["difference"], kind)
+                if d["exact"] and not exact:
+                    cell += " <span class='band'>(the same in every replication)</span>"
+                elif not d["exact"] and not math.isnan(d["low"]):
+                    cell += (
+                        f" <span class='band'>[{_signed(d['low'], kind)}, "
+                        f"{_signed(d['high'], kind)}]</span>"
+                    )
+                if 0 < d["n"] < reps:  # a number some replications do not have
+                    cell += f" <span class='band'>in {d['n']} of {reps} replications</span>"
+                changed = " class='changed'" if d["changed"] else ""
+                cells.append(f"<td{changed}>{cell}</td>")
+            rows.append(f"<tr><th>{esc(key[1])}</th>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _overlay_period(horizon_days: float) -> tuple[float, str]:
+    """The period of the overlaid count lines: weeks, or 4 weeks past a year (weekly
+    counts that alternate with fortnightly sessions would draw two combs over each other)."""
+    return (7.0, "week") if horizon_days <= 366 else (28.0, "4 weeks")
+
+
+def _whole_periods(curve: pd.DataFrame, days: float, horizon_days: float) -> pd.DataFrame:
+    """The periods that end by the horizon: a last, shorter period would draw as a drop."""
+    whole = curve[curve["period_day"] + days <= horizon_days + 1e-9]
+    return whole if len(whole) else curve
 
 
 def _compare_volumes(variants, replications, progress) -> list[Section]:
@@ -657,16 +771,21 @@ def _compare_volumes(variants, replications, progress) -> list[Section]:
         return []
     _say(progress, "enrollment volume")
     reps = len(replications)
+    first = variants[0][1].scenario
+    days, period = _overlay_period(first.horizon_days)
     curves = {
-        label: A.enrollment_volume(v.enrollments, v.scenario.horizon_days, 7.0, by=None)
+        label: _whole_periods(
+            A.enrollment_volume(v.enrollments, v.scenario.horizon_days, days, by=None),
+            days,
+            v.scenario.horizon_days,
+        )
         for label, v in variants
     }
-    first = variants[0][1].scenario
     fig = P.variant_lines(
         curves,
         "period_day",
-        "New enrollment records per week, by variant",
-        "records per week",
+        f"New enrollment records per {period}, by variant",
+        f"records per {period}",
         first.start_date,
         reps,
         counts=True,
@@ -683,7 +802,7 @@ def _compare_volumes(variants, replications, progress) -> list[Section]:
     return [
         (
             "Enrollment volume",
-            "All courses together per week; the table gives the records per course over the "
+            f"All courses together per {period}; the table gives the records per course over the "
             "whole run (mean per replication).",
             _img(fig) + _table(table),
         )
@@ -747,13 +866,21 @@ def _compare_path(variants, path, reason, replications, progress) -> list[Sectio
                 "share",
                 reps,
             ),
-            "median days end to end": _band(
-                whole["median_days"],
-                whole["median_days_p05"],
-                whole["median_days_p95"],
-                "days",
-                reps,
-            ),
+            **{
+                f"{name} days end to end": _band(
+                    whole[f"{key}_days"],
+                    whole[f"{key}_days_p05"],
+                    whole[f"{key}_days_p95"],
+                    "days",
+                    reps,
+                )
+                + (
+                    f" <span class='band'>reached in {int(whole[f'{key}_days_reached'])} of {reps}</span>"
+                    if whole[f"{key}_days_reached"] < reps
+                    else ""
+                )
+                for name, key in (("median", "median"), ("p90", "p90"))
+            },
         }
     if not curves:
         return []
@@ -785,10 +912,15 @@ def _compare_recertification(variants, validity, replications, progress) -> list
     reps = len(replications)
     first = variants[0][1].scenario
     curves, peaks = {}, {}
+    days, period = _overlay_period(first.horizon_days)
     for label, v in variants:
         members = curricula(v.scenario)
-        curves[label] = A.recertification_load(
-            v.enrollments, v.scenario.horizon_days, 7.0, curricula=members, by=None
+        curves[label] = _whole_periods(
+            A.recertification_load(
+                v.enrollments, v.scenario.horizon_days, days, curricula=members, by=None
+            ),
+            days,
+            v.scenario.horizon_days,
         )
         peak = A.recertification_peak(
             v.enrollments, v.scenario.horizon_days, 7.0, curricula=members
@@ -799,15 +931,15 @@ def _compare_recertification(variants, validity, replications, progress) -> list
     sections = [
         (
             "Recertification load",
-            "People re-enrolled by a rule into a course they completed before, per week, all "
-            "courses together (each person once; a curriculum's members are not counted "
-            "again). " + _reps_text(reps),
+            f"People re-enrolled by a rule into a course they completed before, per {period}, "
+            "all courses together (each person once; a curriculum's members are not counted "
+            "again); the peak is each replication's busiest week. " + _reps_text(reps),
             _img(
                 P.variant_lines(
                     curves,
                     "period_day",
-                    "Recertification load: people re-enrolled per week, by variant",
-                    "people per week",
+                    f"Recertification load: people re-enrolled per {period}, by variant",
+                    f"people per {period}",
                     first.start_date,
                     reps,
                     counts=True,
@@ -916,6 +1048,9 @@ th:first-child {{ text-align: left; }}
 thead th {{ border-bottom: 2px solid #ccc; }}
 table.facts th {{ text-align: left; font-weight: normal; color: #555; }}
 table.facts td {{ font-weight: 600; }}
+tr.group th {{ text-align: left; padding-top: 10px; color: #555; font-style: italic; }}
+td.changed {{ background: #fff3cd; font-weight: 600; }}
+span.changed {{ background: #fff3cd; font-weight: 600; padding: 0 3px; }}
 .band {{ color: #777; font-weight: normal; font-size: 12px; white-space: nowrap; }}
 footer {{ color: #888; font-size: 12px; text-align: center; }}
 </style></head>
@@ -984,6 +1119,7 @@ def read_run(folder: str | Path) -> tuple[Result, str]:
         seed=meta.get("seed"),
         replications=meta.get("replications", 1),
         variants=meta.get("variants", []),
+        command=meta.get("command"),
     )
     return result, meta.get("source", "")
 

@@ -48,6 +48,7 @@ class Result:
     seed: int | None = None
     replications: int = 1
     variants: list[dict[str, Any]] = field(default_factory=list)  # [{label, seed, scenario}]
+    command: str | None = None  # "compare" for `postenroll-sim compare` (run.json says so)
     started: str = field(default_factory=_now)
     finished: str | None = None
 
@@ -107,6 +108,7 @@ class Result:
         return {
             "tool": "postenroll-sim",
             "version": __version__,
+            **({"command": self.command} if self.command else {}),
             "engine": ENGINE,
             "arguments": list(arguments) if arguments is not None else None,
             "source": source,

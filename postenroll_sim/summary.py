@@ -180,3 +180,159 @@ def sweep_summary_text(result, source: str) -> str:
     table = by_variant(result)
     lines.append(_fmt(table) if len(table.columns) else "(enrollments and jobs not built)")
     return "\n".join(lines)
+
+
+# ----- two runs compared: `postenroll-sim compare` ---------------------------------------
+
+
+def number_kind(name: str) -> str:
+    """How a number reads: a share (printed in %), days, or a count."""
+    lowered = name.lower()
+    if "share" in lowered or "compliant" in lowered:
+        return "share"
+    if "days" in lowered:
+        return "days"
+    return "count"
+
+
+def _plain_number(value: float, kind: str, whole: bool) -> str:
+    if value != value:  # NaN
+        return "–"
+    if kind == "share":
+        return f"{value:.1%}"
+    if kind == "count" and whole:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def _signed_number(value: float, kind: str, whole: bool) -> str:
+    if value != value:
+        return "–"
+    if value == 0:
+        return "0"
+    if kind == "share":
+        text = f"{value * 100:+.1f} pts"
+    elif kind == "count" and whole:
+        text = f"{value:+,.0f}"
+    else:
+        text = f"{value:+,.1f}"
+    return text[1:] if not text.strip("-+0.,pts ") else text  # -0.0 (rounded): 0.0
+
+
+def comparison_lines(table: pd.DataFrame, replications: int, exact: bool = False) -> list[str]:
+    """The table of `analysis.compare.compare_numbers` as text: each number's mean in A
+    and in B, B - A and its 95% interval, `*` where it changed beyond noise."""
+    header = ("", "A", "B", "B - A", "95% interval")
+    rows: list[tuple[str, ...] | str] = []
+    for group, frame in table.groupby(level="group", sort=False):
+        rows.append(group)
+        for (_, name), row in frame.iterrows():
+            kind = number_kind(name)
+            values = [row["base"], row["other"], row["difference"]]
+            whole = all(v != v or float(v).is_integer() for v in values)
+            if row["exact"]:
+                interval = "exact" if exact else "the same in every replication"
+            elif row["n"] == 0:
+                missing = [r for r, n in (("A", row["n_base"]), ("B", row["n_other"])) if not n]
+                interval = (
+                    f"no value in {' or '.join(missing)}"
+                    if missing
+                    else "no replication has it in both"
+                )
+            elif row["low"] != row["low"]:
+                interval = "–"
+            else:
+                low, high = (
+                    _signed_number(row[end] * (100 if kind == "share" else 1), "days", False)
+                    for end in ("low", "high")
+                )
+                interval = f"[{low}, {high}]" + (" pts" if kind == "share" else "")
+            if 0 < row["n"] < replications:
+                interval += f" ({row['n']} paired)"
+            means = [
+                _plain_number(row[run], kind, whole)
+                + (f" ({row[f'n_{run}']}/{replications})" if row[f"n_{run}"] < replications else "")
+                for run in ("base", "other")
+            ]
+            rows.append(
+                (
+                    f"  {name}",
+                    *means,
+                    _signed_number(row["difference"], kind, whole),
+                    interval + ("  *" if row["changed"] else ""),
+                )
+            )
+    cells = [r for r in rows if isinstance(r, tuple)]
+    widths = [max(len(str(r[i])) for r in [header, *cells]) for i in range(len(header))]
+
+    def line(r: tuple[str, ...]) -> str:
+        return (
+            f"{r[0]:<{widths[0]}}  "
+            + "  ".join(f"{r[i]:>{widths[i]}}" for i in range(1, 4))
+            + f"  {r[4]}"
+        ).rstrip()
+
+    out = [line(header)]
+    for r in rows:
+        out.append(r if isinstance(r, str) else line(r))
+    if ((table["n_base"] < replications) | (table["n_other"] < replications)).any():
+        out += [
+            "",
+            "(k/N): the number exists in k of the N replications (a percentile not reached, "
+            "no one waiting, ...);",
+            "the difference is taken over the replications where both runs have it (paired).",
+        ]
+    return out
+
+
+def comparison_text(
+    table: pd.DataFrame,
+    labels: tuple[str, str],
+    sources: tuple[str, str],
+    changes: list[str],
+    replications: int,
+    seed: int | None,
+    horizon_days: float,
+    exact: bool = False,
+) -> str:
+    """What `postenroll-sim compare` prints: the two runs, what differs between the
+    scenarios, the table of differences and what changed beyond noise."""
+    reps = f"{replications} replication{'s' if replications != 1 else ''}"
+    lines = [
+        *(
+            f"{which}: {label}" + (f" ({source})" if source not in label else "")
+            for which, label, source in zip("AB", labels, sources, strict=True)
+        ),
+        f"horizon {horizon_days:g} days, seed {seed}, {reps} of each"
+        + (
+            ", paired: replication r of A and of B draw from the same random streams"
+            if replications > 1 and not exact
+            else ""
+        ),
+    ]
+    if changes:
+        lines += ["", "What differs (B against A):", *(f"  {c}" for c in changes)]
+    else:
+        lines += ["", "The two scenarios run the same rules: every difference should be 0."]
+    lines += ["", *comparison_lines(table, replications, exact)]
+    changed = table[table["changed"]]
+    names = [name for _, name in changed.index]
+    lines.append("")
+    if exact:
+        lines.append(
+            "The scenarios draw nothing at random (no population, no behaviour): every "
+            "replication is the same, so each difference is exact."
+        )
+    elif replications < 2:
+        lines.append(
+            "One replication gives no interval, so nothing is flagged: run with "
+            "--replications 20 to see what changed beyond noise."
+        )
+    if exact or replications >= 2:
+        what = "changed" if exact else "changed beyond noise (the 95% interval excludes 0)"
+        lines.append(
+            f"* {what}: {len(names)} of {len(table)} numbers"
+            if names
+            else f"Nothing {what.split(' (')[0]}."
+        )
+    return "\n".join(lines)

@@ -56,6 +56,12 @@ def test_readme_console_command_runs(command, tmp_path):
     if " audit " in command:
         assert "3 discrepancies: 1 missing, 1 unexpected, 1 off-time" in proc.stdout
         assert (tmp_path / "out" / "audit" / "report.html").exists()
+    elif " compare " in command:  # the excerpt the README shows is what it prints
+        (shown,) = [b for b in _blocks("text") if "What differs (B against A)" in b]
+        for line in shown.splitlines():
+            if line.strip() != "...":
+                assert line in proc.stdout.splitlines(), line
+        assert (tmp_path / "out" / "compare" / "report.html").exists()
     elif example:
         shown = [b for b in _blocks("console") if example in b][0]
         for line in shown.splitlines()[1:]:

@@ -8,7 +8,16 @@ are floats from day 0 like the tables; pass `start_date` to `with_dates` to get
 calendar dates.
 """
 
-from .compare import difference, key_numbers
+from .compare import (
+    COUNTED,
+    ENROLLMENTS,
+    KEY_NUMBERS,
+    RULE_OUTCOMES,
+    compare_numbers,
+    comparison_numbers,
+    difference,
+    key_numbers,
+)
 from .core import band, one_variant, period_index, summarise, with_dates
 from .ilc import seat_summary, seat_utilisation, session_waits, wait_histogram_counts, wait_summary
 from .metrics import (
@@ -32,9 +41,15 @@ from .timeline import learner_timeline
 from .timing import completion_curve, learning_path_timing, path_summary
 
 __all__ = [
+    "COUNTED",
+    "ENROLLMENTS",
+    "KEY_NUMBERS",
+    "RULE_OUTCOMES",
     "band",
     "check_path",
     "completion_curve",
+    "compare_numbers",
+    "comparison_numbers",
     "compliance",
     "curricula",
     "difference",

@@ -115,16 +115,21 @@ def key_numbers(
         out["learning path: share completed by the horizon"] = (
             whole.groupby("replication")["completed"].mean().reindex(replications)
         )
-        medians = {}
+        medians, p90s = {}, {}
         for replication in replications:
             mine = timing[timing["replication"] == replication]
             summary = path_summary(mine, [replication]) if len(mine) else None
-            medians[replication] = (
-                float(summary.set_index("step").loc[END_TO_END, "median_days"])
+            whole_row = (
+                summary.set_index("step").loc[END_TO_END]
                 if summary is not None and END_TO_END in set(summary["step"])
-                else math.nan
+                else None
             )
+            medians[replication] = (
+                float(whole_row["median_days"]) if whole_row is not None else math.nan
+            )
+            p90s[replication] = float(whole_row["p90_days"]) if whole_row is not None else math.nan
         out["learning path: median days end to end"] = pd.Series(medians)
+        out["learning path: p90 days end to end"] = pd.Series(p90s)
     validity = recertifications(scenario) if validity is None else validity
     if e is not None and validity:
         again = re_enrollments(e, curricula_of(scenario))
@@ -178,3 +183,124 @@ def _compliance_at_horizon(e, ev, course, days, horizon, replications) -> pd.Ser
         )
         values[replication] = float(curve["mean"].iloc[-1])
     return pd.Series(values)
+
+
+# ----- every number a comparison looks at -------------------------------------------
+
+KEY_NUMBERS = "key numbers"
+ENROLLMENTS = "enrollment records by course"
+RULE_OUTCOMES = "rule outcomes (one per job and target course)"
+GROUPS = (KEY_NUMBERS, ENROLLMENTS, RULE_OUTCOMES)
+COUNTED = (ENROLLMENTS, RULE_OUTCOMES)  # a number missing from one run is 0 there
+
+
+def comparison_numbers(
+    result,
+    path: list[str] | None = None,
+    validity: dict[str, float] | None = None,
+    replications: list[int] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Every number a comparison looks at, one row per replication, by group: the key
+    numbers (`key_numbers`), the enrollment records of each course of the catalog, and
+    what each rule did (`rule: outcome`, one per job and target course; every outcome
+    of every rule, zero where it did not happen)."""
+    from ..columns import OUTCOMES
+    from ..scenario.rules import scenario_rules
+
+    scenario = result.scenario
+    e, j = result.enrollments, result.jobs
+    replications = replications or replications_of(*result.tables().values())
+    out = {KEY_NUMBERS: key_numbers(result, path, validity, replications)}
+    index = pd.Index(replications, name="replication")
+    if e is not None:
+        courses = [c.id for c in scenario.courses]
+        counts = pd.crosstab(e["replication"], as_str(e["course_id"]))
+        out[ENROLLMENTS] = (
+            counts.reindex(index=index, columns=courses, fill_value=0).astype(float)
+            if len(e)
+            else pd.DataFrame(0.0, index=index, columns=courses)
+        )
+    if j is not None:
+        order = list(dict.fromkeys(rule_id for rule_id, *_ in scenario_rules(scenario)))
+        frame = j.assign(rule=as_str(j["rule_id"]), outcome_name=as_str(j["outcome"]))
+        found = set(zip(frame["rule"], frame["outcome_name"], strict=True))
+        rules = order + sorted({r for r, _ in found} - set(order))
+        columns = [(r, o) for r in rules for o in OUTCOMES]  # zero rows: dropped when compared
+        counts = frame.groupby(["replication", "rule", "outcome_name"]).size()
+        table = (
+            counts.unstack(["rule", "outcome_name"])
+            .reindex(
+                index=index,
+                columns=pd.MultiIndex.from_tuples(columns, names=["rule", "outcome_name"]),
+            )
+            .fillna(0)
+            .astype(float)
+        )
+        table.columns = [outcome_label(r, o) for r, o in columns]
+        out[RULE_OUTCOMES] = table
+    return out
+
+
+def outcome_label(rule: str, outcome: str) -> str:
+    """'exam-failed: skipped already completed'."""
+    return f"{rule}: {outcome.replace('_', ' ')}"
+
+
+def compare_numbers(
+    base: dict[str, pd.DataFrame],
+    other: dict[str, pd.DataFrame],
+    paired: bool = True,
+    exact: bool = False,
+) -> pd.DataFrame:
+    """Each number of two runs (`comparison_numbers` of each) side by side, and the
+    difference `other - base` with its 95% interval (`difference`). One row per (group,
+    number), in order; columns `base` and `other` (means per replication), `difference`,
+    `low`, `high`, `n` (replications compared: those where both runs have the number;
+    `n_base`, `n_other`: where each has it, e.g. a percentile reached), `exact` (the
+    difference was the same in
+    every replication, or `exact` says no number is random) and `changed`: the interval
+    excludes 0 (an exact difference: it is not 0). With one replication and nothing
+    exact there is no interval and nothing is `changed`."""
+    rows = []
+    for group in dict.fromkeys([*base, *other]):
+        a = base.get(group, pd.DataFrame())
+        b = other.get(group, pd.DataFrame())
+        for name in dict.fromkeys([*a.columns, *b.columns]):
+            fill = 0.0 if group in COUNTED else math.nan
+            index = a.index if name in a else b.index
+            xa = a[name] if name in a else pd.Series(fill, index=index)
+            xb = b[name] if name in b else pd.Series(fill, index=index)
+            if group in COUNTED and not (xa.any() or xb.any()):
+                continue  # a course or outcome that neither run has
+            d = difference(xa, xb, paired=paired)
+            both = pd.concat([xa.rename("a"), xb.rename("b")], axis=1).dropna()
+            deltas = (both["b"] - both["a"]).to_numpy(dtype=float)
+            same = paired and len(deltas) > 0 and bool(np.ptp(deltas) <= 1e-9)
+            is_exact = same and (len(deltas) > 1 or exact)
+            low, high = d["low"], d["high"]
+            if is_exact:
+                low = high = d["mean"]
+            if is_exact:
+                changed = abs(d["mean"]) > 1e-9
+            else:
+                changed = bool(low > 0 or high < 0) if not math.isnan(low) else False
+            rows.append(
+                {
+                    "group": group,
+                    "number": name,
+                    "base": float(xa.mean()),
+                    "other": float(xb.mean()),
+                    "difference": d["mean"],
+                    "low": low,
+                    "high": high,
+                    "n": d["n"],
+                    "n_base": int(xa.notna().sum()),
+                    "n_other": int(xb.notna().sum()),
+                    "exact": is_exact,
+                    "changed": changed,
+                }
+            )
+    columns = ["group", "number", "base", "other", "difference", "low", "high", "n"]
+    columns += ["n_base", "n_other"]
+    table = pd.DataFrame(rows, columns=[*columns, "exact", "changed"])
+    return table.set_index(["group", "number"])

@@ -650,6 +650,9 @@ def variant_lines(
     fig, ax = _figure(9, 4.2)
     for i, (label, curve) in enumerate(curves.items()):
         color = VARIANT_COLORS[i % len(VARIANT_COLORS)]
+        if x == "period_day" and len(curve) >= 2:  # the last period drawn as wide as the rest
+            last = curve.iloc[[-1]].assign(period_day=2 * curve[x].iloc[-1] - curve[x].iloc[-2])
+            curve = pd.concat([curve, last], ignore_index=True)
         xs = curve[x].to_numpy() if x == "days" else _x(curve[x], start_date)
         style = VARIANT_STYLES[i % len(VARIANT_STYLES)]  # overlapping lines stay apart
         steps = "post" if x in ("period_day", "days") else None  # counts per period; KM steps
