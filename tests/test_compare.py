@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from postenroll_sim.cli import compare_labels, main
+from postenroll_sim.cli import compare_labels
 from postenroll_sim.scenario.diff import compare_scenarios
 
-from conftest import ROOT, scenario
+from helpers import ROOT, scenario
 
 TRAP = ROOT / "tests" / "scenarios" / "repeat-failure.yaml"
 FIXED = ROOT / "tests" / "scenarios" / "repeat-failure-fixed.yaml"
@@ -53,11 +53,10 @@ CONSECUTIVE_ON = "courses: [REFRESH], allow_consecutive: true"
 CONSECUTIVE_OFF = "courses: [REFRESH], allow_consecutive: false"
 
 
-def compare(capsys, *args) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(["compare", *map(str, args), "--no-progress"])
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
+@pytest.fixture
+def compare(cli):
+    """`postenroll-sim compare ARGS...` in this process: (exit code, stdout, stderr)."""
+    return lambda *args: cli("compare", *args, "--no-progress")
 
 
 def write(tmp_path, name: str, text: str):
@@ -76,8 +75,8 @@ def row(out: str, name: str) -> list[str]:
 # ----- scripted: exact output -------------------------------------------------------------
 
 
-def test_the_repeat_failure_trap_against_its_fix_exactly(capsys):
-    code, out, err = compare(capsys, TRAP, FIXED)
+def test_the_repeat_failure_trap_against_its_fix_exactly(compare):
+    code, out, err = compare(TRAP, FIXED)
     assert code == 0 and err == ""
     assert out == (
         f"A: repeat-failure ({TRAP})\n"
@@ -107,8 +106,8 @@ def test_the_repeat_failure_trap_against_its_fix_exactly(capsys):
     )
 
 
-def test_a_file_against_itself_changes_nothing(capsys):
-    code, out, _ = compare(capsys, TRAP, TRAP, "--replications", "2", "--fail-on-change")
+def test_a_file_against_itself_changes_nothing(compare):
+    code, out, _ = compare(TRAP, TRAP, "--replications", "2", "--fail-on-change")
     assert code == 0  # nothing changed: --fail-on-change does not fail
     assert f"A: {TRAP} (A)\nB: {TRAP} (B)\n" in out  # same stem, same path: told apart
     assert "The two scenarios run the same rules: every difference should be 0." in out
@@ -117,18 +116,18 @@ def test_a_file_against_itself_changes_nothing(capsys):
         assert row(out, name)[2:] == ["0", "exact"]
 
 
-def test_fail_on_change_exits_1_when_something_changed(capsys):
-    code, out, _ = compare(capsys, TRAP, FIXED, "--fail-on-change")
+def test_fail_on_change_exits_1_when_something_changed(compare):
+    code, out, _ = compare(TRAP, FIXED, "--fail-on-change")
     assert code == 1 and "* changed: 4 of 9 numbers" in out
 
 
 # ----- stochastic: common random numbers, paired intervals ---------------------------------
 
 
-def test_consecutive_off_shows_fewer_refreshers_beyond_noise(tmp_path, capsys):
+def test_consecutive_off_shows_fewer_refreshers_beyond_noise(compare, tmp_path):
     a = write(tmp_path, "on.yaml", SMALL)
     b = write(tmp_path, "off.yaml", SMALL.replace(CONSECUTIVE_ON, CONSECUTIVE_OFF))
-    code, out, _ = compare(capsys, a, b, "--replications", "8")
+    code, out, _ = compare(a, b, "--replications", "8")
     assert code == 0
     assert "8 replications of each, paired" in out
     assert (
@@ -160,10 +159,10 @@ def test_consecutive_off_shows_fewer_refreshers_beyond_noise(tmp_path, capsys):
     assert re.search(r"\* changed beyond noise \(the 95% interval excludes 0\): \d+ of \d+", out)
 
 
-def test_identical_stochastic_files_differ_by_zero_everywhere(tmp_path, capsys):
+def test_identical_stochastic_files_differ_by_zero_everywhere(compare, tmp_path):
     a = write(tmp_path, "a.yaml", SMALL)
     b = write(tmp_path, "b.yaml", SMALL)
-    code, out, _ = compare(capsys, a, b, "--replications", "3")
+    code, out, _ = compare(a, b, "--replications", "3")
     assert code == 0 and out.endswith("Nothing changed beyond noise.\n")
     table = out.split("95% interval\n", 1)[1].split("\n\n")[0]
     numbers = [li for li in table.splitlines() if li.startswith("  ")]
@@ -172,10 +171,10 @@ def test_identical_stochastic_files_differ_by_zero_everywhere(tmp_path, capsys):
         assert line.endswith("  0  the same in every replication"), line
 
 
-def test_one_replication_has_no_interval_and_says_so(tmp_path, capsys):
+def test_one_replication_has_no_interval_and_says_so(compare, tmp_path):
     a = write(tmp_path, "on.yaml", SMALL)
     b = write(tmp_path, "off.yaml", SMALL.replace(CONSECUTIVE_ON, CONSECUTIVE_OFF))
-    code, out, _ = compare(capsys, a, b, "--fail-on-change")
+    code, out, _ = compare(a, b, "--fail-on-change")
     assert code == 0  # nothing is flagged without an interval
     assert row(out, "REFRESH")[-1] == "–" and "*" not in out
     assert out.endswith(
@@ -184,16 +183,16 @@ def test_one_replication_has_no_interval_and_says_so(tmp_path, capsys):
     )
 
 
-def test_different_seeds_need_seed(tmp_path, capsys):
+def test_different_seeds_need_seed(compare, tmp_path):
     a = write(tmp_path, "a.yaml", SMALL)
     b = write(tmp_path, "b.yaml", SMALL.replace("seed: 5", "seed: 6"))
-    code, _, err = compare(capsys, a, b)
+    code, _, err = compare(a, b)
     assert code == 2
     assert err == (
         f"postenroll-sim: cannot compare {a} (A) with {b} (B): the seeds differ (5 in A, 6 in "
         "B): common random numbers need one seed; make them equal or pass --seed\n"
     )
-    code, out, _ = compare(capsys, a, b, "--seed", "9", "--replications", "2")
+    code, out, _ = compare(a, b, "--seed", "9", "--replications", "2")
     assert code == 0 and "seed 9, 2 replications" in out
     assert out.endswith("Nothing changed beyond noise.\n")  # the same scenario, one seed
 
@@ -223,21 +222,21 @@ def test_different_seeds_need_seed(tmp_path, capsys):
         ),
     ],
 )
-def test_incomparable_files_are_refused_in_one_line(tmp_path, capsys, change, message):
+def test_incomparable_files_are_refused_in_one_line(compare, tmp_path, change, message):
     a = write(tmp_path, "a.yaml", SMALL)
     text = SMALL.replace(*change)
     if "TOURS" in text:
         text = text.replace("courses: [TOUR]", "courses: [TOURS]")
     b = write(tmp_path, "b.yaml", text)
-    code, out, err = compare(capsys, a, b)
+    code, out, err = compare(a, b)
     assert code == 2 and out == ""
     assert err == f"postenroll-sim: cannot compare {a} (A) with {b} (B): {message}\n"
 
 
-def test_a_script_that_makes_learners_do_other_things_is_refused(tmp_path, capsys):
+def test_a_script_that_makes_learners_do_other_things_is_refused(compare, tmp_path):
     other = TRAP.read_text().replace("{day: 3, action: complete", "{day: 2, action: complete")
     b = write(tmp_path, "b.yaml", other)
-    code, _, err = compare(capsys, TRAP, b)
+    code, _, err = compare(TRAP, b)
     assert code == 2 and err.count("\n") == 1
     assert (
         f"the scripts differ in what learners do ({TRAP}:29: day 3 complete (learner ana, "
@@ -245,12 +244,12 @@ def test_a_script_that_makes_learners_do_other_things_is_refused(tmp_path, capsy
     )
 
 
-def test_bad_input_exits_2(tmp_path, capsys):
-    code, _, err = compare(capsys, TRAP, tmp_path / "missing.yaml")
+def test_bad_input_exits_2(compare, tmp_path):
+    code, _, err = compare(TRAP, tmp_path / "missing.yaml")
     assert code == 2 and "no such scenario file" in err
-    code, _, err = compare(capsys, TRAP, FIXED, "--report")
+    code, _, err = compare(TRAP, FIXED, "--report")
     assert code == 2 and "--report writes report.html into the --out folder" in err
-    code, _, err = compare(capsys, TRAP, ROOT / "tests" / "scenarios" / "ten-mistakes.yaml")
+    code, _, err = compare(TRAP, ROOT / "tests" / "scenarios" / "ten-mistakes.yaml")
     assert code == 2 and "ten-mistakes.yaml:4: procesing" in err
 
 
@@ -301,13 +300,13 @@ def test_the_example_differs_from_the_bundled_scenario_in_one_rule_only():
 # ----- the folder and the comparison page ---------------------------------------------------
 
 
-def test_out_and_report_write_one_run_and_a_comparison_page(tmp_path, capsys):
+def test_out_and_report_write_one_run_and_a_comparison_page(compare, tmp_path):
     from postenroll_sim.report import write_report
 
     a = write(tmp_path, "on.yaml", SMALL)
     b = write(tmp_path, "off.yaml", SMALL.replace(CONSECUTIVE_ON, CONSECUTIVE_OFF))
     out_dir = tmp_path / "out"
-    code, out, _ = compare(capsys, a, b, "--replications", "3", "--out", out_dir, "--report")
+    code, out, _ = compare(a, b, "--replications", "3", "--out", out_dir, "--report")
     assert code == 0 and "What differs (B against A):" in out
     assert out.splitlines()[-1].startswith(f"wrote {out_dir / 'enrollments.parquet'}")
     meta = json.loads((out_dir / "run.json").read_text())
