@@ -19,7 +19,7 @@ demo: $(STAMP)  ## run the bundled default scenario into out/
 
 test: $(STAMP)  ## lint, then the whole test suite
 	$(BIN)/ruff check postenroll_sim tests
-	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check postenroll_sim tests

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import pytest
 
-
-class CliResult(NamedTuple):
-    """What a finished `postenroll-sim` command left: like subprocess.CompletedProcess."""
-
-    returncode: int
-    stdout: str
-    stderr: str
+from helpers import CliResult
 
 
 @pytest.fixture

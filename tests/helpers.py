@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import pytest
@@ -52,3 +53,11 @@ def one(frame: pd.DataFrame, **fields) -> pd.Series:
 def per_course(frame: pd.DataFrame, column: str) -> dict[str, str]:
     """{course id: value of `column`} for a table with one row per course."""
     return dict(zip(frame["course_id"].astype(str), frame[column].astype(str), strict=True))
+
+
+class CliResult(NamedTuple):
+    """What a finished `postenroll-sim` command left: like subprocess.CompletedProcess."""
+
+    returncode: int
+    stdout: str
+    stderr: str

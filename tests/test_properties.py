@@ -165,7 +165,7 @@ def _check_invariants(text: str):
     return result
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_invariants_hold_for_random_rule_sets(text):
     _check_invariants(text)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import glob
 import re
+import shlex
 import subprocess
 import sys
 
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, CliResult
 
 README = (ROOT / "README.md").read_text()
 BIN = f"{sys.executable.rsplit('/', 1)[0]}/"
@@ -35,14 +37,29 @@ def test_the_readme_shows_commands():
     assert len(COMMANDS) >= 4
 
 
+def _run_as_typed(command: str, cli) -> CliResult:
+    """A README line run as the shell would (`&&` chains, globs), each `postenroll-sim`
+    through the command line's own `main` in this process (the installed executable is
+    run for real in tests/test_cli.py): what it prints and its exit code."""
+    out, err = [], []
+    for part in command.split("&&"):
+        words = shlex.split(part)
+        assert words[0] == ".venv/bin/postenroll-sim", command
+        args = [w for word in words[1:] for w in (sorted(glob.glob(word, root_dir=ROOT)) or [word])]
+        proc = cli(*args, cwd=ROOT)
+        out.append(proc.stdout)
+        err.append(proc.stderr)
+        if proc.returncode != 0:
+            break
+    return CliResult(proc.returncode, "".join(out), "".join(err))
+
+
 @pytest.mark.parametrize("command", COMMANDS)  # one test each: the suite runs them in parallel
-def test_readme_console_command_runs(command, tmp_path):
-    command = command.replace(".venv/bin/", BIN).replace("--out out", f"--out {tmp_path}/out")
+def test_readme_console_command_runs(command, tmp_path, cli):
+    command = command.replace("--out out", f"--out {tmp_path}/out")
     command = command.replace("--run out", f"--run {tmp_path}/out")
     command = command.replace("--out docs/scenario.schema.json", f"--out {tmp_path}/schema.json")
-    proc = subprocess.run(
-        command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
+    proc = _run_as_typed(command, cli)
     # the examples of what goes wrong: an invalid scenario (2), a lint finding (1), and
     # `audit` of the example (1: it finds the discrepancies the example holds)
     shown_in = {
