@@ -102,6 +102,8 @@ def explain(
         raise ExplainError(
             f"no course '{course}' in this scenario{_close(course, [c.id for c in scenario.courses])}"
         )
+    # every job this account quotes is the learner's own: filter the jobs table once
+    run.jobs = run.jobs[run.jobs["learner_id"].astype(str) == learner]
     rows = _account(run, scenario, learner)
     if course is not None:
         leading = set(run.jobs.loc[run.jobs["target_course_id"] == course, "job_id"].tolist())
