@@ -96,8 +96,25 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(status if isinstance(status, int) else 0)
 
 
+def _show_version(ctx: click.Context, _param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from . import __version__
+    from .compiled_core import describe
+
+    click.echo(f"postenroll-sim {__version__} ({describe()})")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="postenroll-sim")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version and which engine runs (compiled or interpreted), then exit.",
+)
 @click.option("--debug", is_flag=True, help="Show the Python traceback of an internal error.")
 def cli(debug: bool) -> None:
     """Simulate LMS Post Enrollment rules: who gets enrolled where and when."""

@@ -19,16 +19,13 @@ from tqdm import tqdm
 
 from . import __version__
 from .columns import FORMATS, TABLES
-from .engine import Model, compile_plan
+from .engine import ENGINE, ENGINE_REASON, Model, compile_plan
 from .errors import SchedulerError
 from .outdir import REPORT_NAME, OutputFolder
 from .progress import Status
 from .scenario import Scenario
 
 __all__ = ["FORMATS", "TABLES", "Result", "simulate", "simulate_replications", "simulate_variants"]
-
-ENGINE = "python"  # which engine ran: recorded in run.json
-
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -109,7 +106,8 @@ class Result:
             "tool": "postenroll-sim",
             "version": __version__,
             **({"command": self.command} if self.command else {}),
-            "engine": ENGINE,
+            "engine": ENGINE,  # compiled or interpreted (compiled_core.py)
+            "engine_detail": ENGINE_REASON,
             "arguments": list(arguments) if arguments is not None else None,
             "source": source,
             "seed": self.seed,

@@ -1,0 +1,157 @@
+"""Build hook: compile the engine's hot modules with Cython when a C compiler is there.
+
+The modules (postenroll_sim/compiled_core.py, MODULES) are ordinary Python, typed
+with Cython's pure-Python annotations; compiled, they run the same semantics several
+times faster. Without Cython or a C compiler the package installs as it is and runs
+interpreted: the build prints one line saying so and still succeeds.
+
+    pip install .            # a wheel with the compiled modules (or without, see above)
+    pip install -e .         # compiles in place, beside the sources (make setup)
+    python hatch_build.py    # recompile in place what changed since (make does it)
+
+POSTENROLL_SIM_BUILD=interpreted skips the compilation. A manifest
+(postenroll_sim/engine/_compiled.json) records how the build went and a checksum of
+each source it compiled, so a source edited afterwards is never shadowed by a stale
+compiled module: the engine then runs interpreted until it is rebuilt.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+ENGINE = ROOT / "postenroll_sim" / "engine"
+SKIP_ENV = "POSTENROLL_SIM_BUILD"
+
+
+def _selection():
+    """postenroll_sim/compiled_core.py, loaded by path (the package's dependencies may
+    not be installed in the build environment)."""
+    spec = importlib.util.spec_from_file_location(
+        "_engine_selection", ROOT / "postenroll_sim" / "compiled_core.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _notice(message: str) -> None:
+    print(f"postenroll-sim: {message}", file=sys.stderr, flush=True)
+
+
+def compile_engine(build_dir: Path, inplace: bool) -> dict:
+    """Compile every module; returns the manifest. Raises when it cannot."""
+    selection = _selection()
+    import Cython
+    from Cython.Build import cythonize
+    from setuptools import Distribution, Extension
+
+    extensions = [
+        Extension(f"{selection.PACKAGE}.{name}", [str(ENGINE / f"{name}.py")])
+        for name in selection.MODULES
+    ]
+    modules = cythonize(
+        extensions,
+        language_level=3,
+        quiet=True,
+        build_dir=str(build_dir / "c"),
+        # bounds and negative indices are checked as in Python: the same results, and an
+        # IndexError rather than a crash if the engine ever had a bug
+        compiler_directives={"binding": False, "embedsignature": False},
+    )
+    distribution = Distribution({"name": "postenroll-sim-engine", "ext_modules": modules})
+    distribution.script_name = "hatch_build.py"
+    command = distribution.get_command_obj("build_ext")
+    command.inplace = False
+    command.build_lib = str(build_dir / "lib")
+    command.build_temp = str(build_dir / "tmp")
+    command.parallel = os.cpu_count() or 1
+    command.ensure_finalized()
+    command.run()
+    built = {}
+    for name in selection.MODULES:
+        [artifact] = (build_dir / "lib" / "postenroll_sim" / "engine").glob(f"{name}.*")
+        built[name] = artifact
+    if inplace:
+        for artifact in built.values():
+            shutil.copy2(artifact, ENGINE / artifact.name)
+    return {
+        "engine": "compiled",
+        "cython": Cython.__version__,
+        "platform": sysconfig.get_platform(),
+        "sources": {name: selection.source_digest(ENGINE / f"{name}.py") for name in built},
+        "artifacts": {name: artifact.name for name, artifact in built.items()},
+        "_built": {name: str(artifact) for name, artifact in built.items()},
+    }
+
+
+def build(build_dir: Path, inplace: bool) -> dict:
+    """Compile if possible; the manifest either way (with the reason when not compiled)."""
+    selection = _selection()
+    for stale in ENGINE.glob("*" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")):
+        if inplace and stale.stem.split(".")[0] in selection.MODULES:
+            stale.unlink()
+    if os.environ.get(SKIP_ENV, "").strip().lower() == "interpreted":
+        manifest = {"engine": "interpreted", "reason": f"built with {SKIP_ENV}=interpreted"}
+    else:
+        try:
+            manifest = compile_engine(build_dir, inplace)
+        except Exception as exc:  # no Cython, no compiler, no Python headers: run interpreted
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            manifest = {"engine": "interpreted", "reason": f"not compiled: {reason}"}
+    if manifest["engine"] == "compiled":
+        _notice(f"compiled the engine core with Cython {manifest['cython']}")
+    else:
+        _notice(f"the engine will run interpreted ({manifest['reason']})")
+    public = {k: v for k, v in manifest.items() if not k.startswith("_")}
+    (build_dir / selection.MANIFEST).write_text(json.dumps(public, indent=2) + "\n")
+    if inplace:
+        shutil.copy2(build_dir / selection.MANIFEST, ENGINE / selection.MANIFEST)
+    return manifest
+
+
+try:
+    from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+except ImportError:  # run as a script: no hatchling needed
+    BuildHookInterface = object
+
+
+class CompiledEngineHook(BuildHookInterface):
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict) -> None:
+        if self.target_name != "wheel":
+            return
+        build_dir = Path(tempfile.mkdtemp(prefix="postenroll-build-"))
+        self._build_dir = build_dir
+        selection = _selection()
+        if version == "editable":  # the sources are imported in place: compile beside them
+            build(build_dir, inplace=True)
+            return
+        manifest = build(build_dir, inplace=False)
+        include = build_data.setdefault("force_include", {})
+        include[str(build_dir / selection.MANIFEST)] = f"postenroll_sim/engine/{selection.MANIFEST}"
+        if manifest["engine"] == "compiled":
+            for artifact in manifest["_built"].values():
+                include[artifact] = f"postenroll_sim/engine/{Path(artifact).name}"
+            build_data["pure_python"] = False
+            build_data["infer_tag"] = True
+
+    def finalize(self, version: str, build_data: dict, artifact_path: str) -> None:
+        shutil.rmtree(getattr(self, "_build_dir", ""), ignore_errors=True)
+
+
+if __name__ == "__main__":
+    engine, why = _selection().built()
+    if engine == "compiled" and "--force" not in sys.argv:
+        sys.exit(0)  # every module is compiled from its current source
+    with tempfile.TemporaryDirectory(prefix="postenroll-build-") as folder:
+        result = build(Path(folder), inplace=True)
+    sys.exit(0 if result["engine"] == "compiled" or "--allow-interpreted" in sys.argv else 1)

@@ -1,0 +1,125 @@
+"""The compiled engine core (hatch_build.py, postenroll_sim/compiled_core.py): which engine
+runs, that a stale build never shadows its source, and that both engines write the same
+tables byte for byte. (`make test` also runs the semantic tests on the interpreted engine.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from postenroll_sim import compiled_core
+from postenroll_sim.engine import ENGINE
+
+from helpers import ROOT
+
+# The bundled scenarios that use the most of the engine: script, rule edits, bundles and
+# curricula, ILC sessions, hires and attrition, several replications.
+SCENARIOS = ("showcase", "ilc-capacity-under-recertification", "curriculum-automation")
+WRITE_TABLES = """
+import sys
+from pathlib import Path
+from postenroll_sim import load_scenario, simulate_replications
+from postenroll_sim.engine import ENGINE
+out = Path(sys.argv[1])
+for name in sys.argv[2:]:
+    result = simulate_replications(load_scenario(f"scenarios/{name}.yaml"), 2, workers=1)
+    for table, frame in result.tables().items():
+        frame.to_csv(out / f"{name}-{table}.csv", index=False)
+print(ENGINE)
+"""
+
+
+def _tables_with(engine: str, folder) -> str:
+    folder.mkdir()
+    env = {**os.environ, compiled_core.ENV: engine}
+    done = subprocess.run(
+        [sys.executable, "-c", WRITE_TABLES, str(folder), *SCENARIOS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif(ENGINE != "compiled", reason="built without the compiled core")
+def test_compiled_and_interpreted_engines_write_identical_tables(tmp_path):
+    assert _tables_with("compiled", tmp_path / "compiled") == "compiled"
+    assert _tables_with("interpreted", tmp_path / "interpreted") == "interpreted"
+    files = sorted(p.name for p in (tmp_path / "compiled").iterdir())
+    assert len(files) == 4 * len(SCENARIOS)
+    assert files == sorted(p.name for p in (tmp_path / "interpreted").iterdir())
+    for name in files:
+        compiled = (tmp_path / "compiled" / name).read_bytes()
+        assert compiled == (tmp_path / "interpreted" / name).read_bytes(), name
+    assert any(len((tmp_path / "compiled" / n).read_bytes()) > 10_000 for n in files)
+
+
+def test_the_engine_that_runs_is_the_one_reported(tmp_path):
+    script = "import postenroll_sim.engine as e, postenroll_sim.engine.lms as m; print(e.ENGINE, m.__file__)"
+    env = {**os.environ, compiled_core.ENV: "interpreted"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    engine, path = done.stdout.split()
+    assert engine == "interpreted" and path.endswith("lms.py")
+    version = subprocess.run(
+        [sys.executable, "-m", "postenroll_sim.cli", "--version"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "engine: interpreted, POSTENROLL_SIM_ENGINE=interpreted" in version.stdout
+
+
+@pytest.mark.parametrize("value", ["bogus", "compiled"])
+def test_an_engine_that_cannot_run_is_a_one_line_error(value):
+    if value == "compiled" and ENGINE == "compiled":
+        pytest.skip("the compiled core is built here: asking for it is fine")
+    env = {**os.environ, compiled_core.ENV: value}
+    done = subprocess.run(
+        [sys.executable, "-m", "postenroll_sim.cli", "check", "tests/acceptance"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert compiled_core.ENV in done.stderr.strip().splitlines()[-1]
+
+
+def _fake_build(folder, sources: dict[str, bytes], compiled: set[str]):
+    digests = {}
+    for module, text in sources.items():
+        (folder / f"{module}.py").write_bytes(text)
+        digests[module] = compiled_core.source_digest(folder / f"{module}.py")
+    for module in compiled:
+        (folder / f"{module}{compiled_core.importlib.machinery.EXTENSION_SUFFIXES[0]}").touch()
+    manifest = {"engine": "compiled", "cython": "3.x", "sources": digests}
+    (folder / compiled_core.MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_a_source_edited_after_compilation_runs_interpreted(tmp_path):
+    sources = {module: f"# {module}\n".encode() for module in compiled_core.MODULES}
+    _fake_build(tmp_path, sources, set(compiled_core.MODULES))
+    assert compiled_core.built(tmp_path) == ("compiled", "Cython 3.x")
+    (tmp_path / "lms.py").write_text("# lms, edited\n")
+    engine, why = compiled_core.built(tmp_path)
+    assert engine == "interpreted" and why.startswith("lms.py changed after it was compiled")
+
+
+def test_a_missing_module_or_manifest_runs_interpreted(tmp_path):
+    sources = {module: b"" for module in compiled_core.MODULES}
+    _fake_build(tmp_path, sources, set(compiled_core.MODULES) - {"clock"})
+    assert compiled_core.built(tmp_path)[0] == "interpreted"
+    assert "clock was not compiled" in compiled_core.built(tmp_path)[1]
+    (tmp_path / compiled_core.MANIFEST).unlink()
+    assert compiled_core.built(tmp_path)[0] == "interpreted"
+    (tmp_path / compiled_core.MANIFEST).write_text(
+        json.dumps({"engine": "interpreted", "reason": "not compiled: no C compiler"})
+    )
+    assert compiled_core.built(tmp_path) == ("interpreted", "not compiled: no C compiler")
