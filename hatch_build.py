@@ -62,9 +62,11 @@ def compile_engine(build_dir: Path, inplace: bool) -> dict:
         language_level=3,
         quiet=True,
         build_dir=str(build_dir / "c"),
-        # bounds and negative indices are checked as in Python: the same results, and an
-        # IndexError rather than a crash if the engine ever had a bug
-        compiler_directives={"binding": False, "embedsignature": False},
+        include_path=[str(ROOT)],  # the .pxd files beside the modules give their C types
+        # Python annotations are for readers and type checkers; C types come from the .pxd
+        # files. Bounds and negative indices stay checked as in Python: the same results,
+        # and an IndexError rather than a crash if the engine ever had a bug.
+        compiler_directives={"binding": False, "annotation_typing": False},
     )
     distribution = Distribution({"name": "postenroll-sim-engine", "ext_modules": modules})
     distribution.script_name = "hatch_build.py"

@@ -10,14 +10,14 @@ categories are the scenario's own id lists.
 from __future__ import annotations
 
 import datetime as dt
-import struct
 from array import array
 
 import numpy as np
 import pandas as pd
 
 from .columns import COURSE_TYPES, EVENTS, METHODS, OUTCOMES, STATUSES, TABLES, TRIGGERS
-from .engine.store import JOB_DTYPE, NONE, OUTCOME_DTYPE, Store
+from .engine.log import EVENT_ROW, EventLog
+from .engine.store import JOB_DTYPE, OUTCOME_DTYPE, Store
 
 
 def _categorical(codes: np.ndarray, categories: list[str] | tuple[str, ...]) -> pd.Categorical:
@@ -30,8 +30,7 @@ def _nullable_int(codes: np.ndarray) -> pd.arrays.IntegerArray:
 
 _DTYPES = {"b": np.int8, "i": np.int32, "d": np.float64}
 
-# day; event, learner, course, enrollment, rule, job, detail. Native sizes, no padding.
-EVENT_ROW = struct.Struct("=d7i")
+# day; event, learner, course, enrollment, rule, job, detail: the log's rows (engine/log.py)
 EVENT_DTYPE = np.dtype(
     [("day", "=f8")]
     + [(f, "=i4") for f in ("event", "learner", "course", "enrollment", "rule", "job", "detail")]
@@ -59,44 +58,31 @@ def _view(column: array, copy: bool = True) -> np.ndarray:
 
 
 class Recorder:
-    """The events log of one replication, and the tables made from a run's store."""
+    """Builds the tables of one replication from a run's store and its event log."""
 
-    def __init__(self, course_ids: list[str], course_types: list[int], rule_ids: list[str]):
+    def __init__(
+        self,
+        course_ids: list[str],
+        course_types: list[int],
+        rule_ids: list[str],
+        log: EventLog | None = None,
+    ):
         self.course_ids = course_ids
         self.course_types = np.asarray(course_types, dtype=np.int8)
         self.rule_ids = rule_ids
-        self.v_rows = bytearray()  # events, one EVENT_ROW each, in the order they happened
-        self.details: list[str] = []
+        self.log = log if log is not None else EventLog()  # the engine writes, we read
         self._copy = True
-        self._detail_code: dict[str, int] = {}
-
-    # ----- observing (hot path) -----------------------------------------------------
 
     def code(self, detail: str) -> int:
-        """The code of a `detail` text (interned: each text is stored once)."""
-        code = self._detail_code.get(detail)
-        if code is None:
-            code = self._detail_code[detail] = len(self.details)
-            self.details.append(detail)
-        return code
+        return self.log.code(detail)
 
-    def event(
-        self,
-        day: float,
-        event: int,
-        learner: int = NONE,
-        course: int = NONE,
-        enrollment: int = NONE,
-        rule: int = NONE,
-        job: int = NONE,
-        detail: int = NONE,
-    ) -> None:
-        """Log one event; `detail` is a code from `code()`."""
-        self.v_rows += EVENT_ROW.pack(day, event, learner, course, enrollment, rule, job, detail)
+    @property
+    def details(self) -> list[str]:
+        return self.log.details
 
     @property
     def n_events(self) -> int:
-        return len(self.v_rows) // EVENT_ROW.size
+        return len(self.log)
 
     # ----- tables -----------------------------------------------------------------
 
@@ -203,7 +189,7 @@ class Recorder:
             name: np.empty(n, _code_dtype(widths[name]) if name in widths else dt_)
             for name, (dt_, _) in EVENT_DTYPE.fields.items()
         }
-        log, size = self.v_rows, EVENT_ROW.size
+        log, size = self.log.rows, EVENT_ROW.size
         end = n
         while end > 0:
             start = max(0, end - EVENT_CHUNK)
@@ -229,13 +215,6 @@ class Recorder:
                 "detail": _categorical(columns["detail"], self.details),
             },
         )
-
-
-class NullRecorder(Recorder):
-    """A recorder that keeps no events: for runs whose events table nobody asked for."""
-
-    def event(self, *args, **kwargs) -> None:
-        return None
 
 
 SESSION_ROWS = list[tuple[str, int, float, int, int, int, int]]

@@ -27,6 +27,7 @@ from .scenario import Scenario
 
 __all__ = ["FORMATS", "TABLES", "Result", "simulate", "simulate_replications", "simulate_variants"]
 
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 

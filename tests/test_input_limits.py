@@ -786,3 +786,13 @@ def test_mutated_scenarios_through_the_command_line_exit_0_or_2_and_leave_no_par
         verify(out, read_meta(out))  # complete, every file as run.json records it
     else:
         assert not out.exists(), sorted(p.name for p in out.iterdir())
+
+
+def test_a_value_with_a_newline_is_quoted_on_one_line():
+    # found by the mutation test above: an unknown action "\n" was echoed raw
+    text = VALID.replace("action: start, learner: ana", 'action: "\\n", learner: ana', 1)
+    assert text != VALID
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "m.yaml")
+    [problem] = [str(p) for p in info.value.problems if "unknown action" in str(p)]
+    assert "\n" not in problem and "unknown action '\\n'" in problem

@@ -51,7 +51,11 @@ def test_run_json_records_what_ran(cli, tmp_path):
     meta = json.loads((out / "run.json").read_text())
     assert meta["complete"] is True and meta["seed"] == 99 and meta["replications"] == 1
     assert meta["arguments"] == ["run", str(SCENARIO), "--out", str(out), "--seed", "99", "-q"]
-    assert meta["engine"] in ("compiled", "interpreted") and meta["version"] and meta["started"] <= meta["finished"]
+    assert (
+        meta["engine"] in ("compiled", "interpreted")
+        and meta["version"]
+        and meta["started"] <= meta["finished"]
+    )
     enrollments = next(f for f in meta["files"] if f["table"] == "enrollments")
     assert enrollments["rows"] == len(pd.read_parquet(out / "enrollments.parquet")) == 3
     outdir.verify(out, meta)  # sizes and checksums match the files

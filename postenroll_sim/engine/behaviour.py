@@ -16,7 +16,7 @@ from .clock import Clock
 from .lms import LMS
 from .plan import CURRICULUM, ILC, Plan, Session
 from .random import Streams, constant, sampler, uniforms
-from .store import COMPLETE, IN_PROGRESS, NOT_STARTED
+from .store import COMPLETE, IN_PROGRESS, NONE, NOT_STARTED
 
 E = EVENT_CODE
 EV_SESSION_ATTENDED = E["session_attended"]
@@ -187,7 +187,9 @@ class Behaviours:
                 learner,
                 course,
                 enrollment,
-                detail=state.detail,
+                NONE,
+                NONE,
+                state.detail,
             )
             self.clock.call_at(state.session.day, self._attend, (enrollment, candidate))
             return
@@ -206,11 +208,11 @@ class Behaviours:
         learner = ens.learner[enrollment]
         if behaviour.no_show_rate and behaviour.uniform() < behaviour.no_show_rate:
             state.missed += 1
-            rec.event(at, EV_SESSION_MISSED, learner, course, enrollment, detail=state.detail)
+            rec.event(at, EV_SESSION_MISSED, learner, course, enrollment, NONE, NONE, state.detail)
             self._book_after(enrollment, state.session.day, strictly=True)  # a no-show books again
             return
         state.attended += 1
-        rec.event(at, EV_SESSION_ATTENDED, learner, course, enrollment, detail=state.detail)
+        rec.event(at, EV_SESSION_ATTENDED, learner, course, enrollment, NONE, NONE, state.detail)
         if status == NOT_STARTED:
             lms.start(enrollment)
         self._result(enrollment)

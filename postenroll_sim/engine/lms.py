@@ -4,7 +4,7 @@ The LMS owns the run's state (engine/store.py: every enrollment and job, in type
 columns) and knows nothing of SimPy: it reads the current instant from the clock
 (`clock.now`, set by the clock alone) and hands the jobs it queues to
 `schedule_job(job_id, due_day)`; the model decides when they run. It tells the
-recorder what happened (`recorder.event`), and never reads anything back from it.
+event log what happened (`log.event`), and never reads anything back from it.
 Learners are data: int codes into flat arrays, never an object each.
 """
 
@@ -14,8 +14,8 @@ from array import array
 from collections.abc import Callable
 
 from ..columns import EVENT_CODE, METHOD_CODE, OUTCOME_CODE, TRIGGERS
-from ..recorder import Recorder
 from .clock import Clock
+from .log import EventLog
 from .plan import BUNDLE, COMPLETED, CURRICULUM, ENROLLED, FAILED, Plan, RuleVersion
 from .store import COMPLETE, IN_PROGRESS, NAN, NONE, NOT_STARTED, Store
 from .store import FAILED as FAILED_STATUS
@@ -65,7 +65,7 @@ class LMS:
         self,
         plan: Plan,
         clock: Clock,
-        recorder: Recorder,
+        log: EventLog,
         schedule_job: Callable[[int, float], None],
     ):
         self.plan = plan
@@ -74,21 +74,25 @@ class LMS:
         self.learner_ids = self.store.learner_ids
         self.enrollments = self.store.enrollments
         self.jobs = self.store.jobs
-        self.rec = recorder
+        self.rec = log  # what happened, for the events table (never read back)
         self.schedule_job = schedule_job
         self.nc = plan.n_courses
         self.course_types = plan.course_types
         self.active = list(plan.active)
         self.bundle_members = [list(m) for m in plan.bundle_members]
-        self.removed = [False] * len(self.learner_ids)
-        # Per learner and course, in flat typed arrays indexed by learner * nc + course
-        # (learners are dense codes): no hashing, 4 or 8 bytes a slot.
-        slots = len(self.learner_ids) * self.nc
+        # Per learner, and per learner and course in flat typed arrays indexed by
+        # learner * nc + course (learners are dense codes): no hashing, 1-8 bytes a slot.
+        # Compiled, the attributes are typed views of these arrays (lms.pxd).
+        learners, slots = len(self.learner_ids), len(self.learner_ids) * self.nc
         self._no_courses = array("i", [NONE]) * self.nc  # one learner's empty slots
         self._never_completed = array("d", [NEVER]) * self.nc
-        self.current = array("i", [NONE]) * slots  # the current enrollment (S14), or NONE
-        self.last_completed = array("d", [NEVER]) * slots  # the last completion day, or NEVER
-        self.completed_by = array("i", [NONE]) * slots  # ... and its enrollment (evidence)
+        self._arrays = (
+            array("b", [False]) * learners,  # removed (S29)
+            array("i", [NONE]) * slots,  # the current enrollment (S14), or NONE
+            array("d", [NEVER]) * slots,  # the last completion day, or NEVER
+            array("i", [NONE]) * slots,  # ... and its enrollment (evidence)
+        )
+        self._view_arrays()
         self.invisible: dict[
             int, list[int]
         ] = {}  # course -> enrollments waiting for activation (S21)
@@ -111,8 +115,10 @@ class LMS:
         # Called with an enrollment id when its learner can first see it (S21); the
         # behaviour layer sets it. None: learners do nothing on their own.
         self.on_visible: Callable[[int], None] | None = None
-        self.method_detail = [recorder.code(m) for m in METHOD_CODE]
-        self.outcome_detail = {code: recorder.code(name) for name, code in OUTCOME_CODE.items()}
+        self.method_detail = [log.code(m) for m in METHOD_CODE]
+        self.outcome_detail = [
+            log.code(name) for name in sorted(OUTCOME_CODE, key=OUTCOME_CODE.get)
+        ]
 
     # ----- rules in force (S18) -------------------------------------------------------
 
@@ -133,20 +139,20 @@ class LMS:
     def add_rule(self, version: RuleVersion) -> None:
         """S18: a new rule acts on triggers from now on, never on earlier ones."""
         self._put_rule(version)
-        self.rec.event(self.clock.now, EV_RULE_ADDED, course=version.source, rule=version.rule)
+        self.rec.event(self.clock.now, EV_RULE_ADDED, NONE, version.source, NONE, version.rule)
 
     def edit_rule(self, rule: int, spec) -> None:
         """S18 [decision]: jobs already queued keep the snapshot they were queued with."""
         old = self.version_of[rule]
         self._put_rule(self.plan.version(rule, old.source, spec, base=old))
-        self.rec.event(self.clock.now, EV_RULE_EDITED, course=old.source, rule=rule)
+        self.rec.event(self.clock.now, EV_RULE_EDITED, NONE, old.source, NONE, rule)
 
     def remove_rule(self, rule: int) -> None:
         """S18: removing a rule never cancels jobs already queued."""
         version = self.version_of.pop(rule)
         self.course_rules[version.source].remove(rule)
         self._refresh(version.source)
-        self.rec.event(self.clock.now, EV_RULE_REMOVED, course=version.source, rule=rule)
+        self.rec.event(self.clock.now, EV_RULE_REMOVED, NONE, version.source, NONE, rule)
 
     # ----- triggers and jobs (S17-S24) ------------------------------------------------
 
@@ -158,10 +164,11 @@ class LMS:
         now = self.clock.now
         rec = self.rec
         for version in versions:
-            due = now + version.delay  # S3: due at t + d
-            job = self.jobs.new(version.rule, learner, course, trigger, enrollment, now, due)
+            rule, _, _, delay, _, _ = version
+            due = now + delay  # S3: due at t + d
+            job = self.jobs.new(rule, learner, course, trigger, enrollment, now, due)
             self.job_version.append(version)
-            rec.event(now, EV_JOB_QUEUED, learner, course, enrollment, version.rule, job)
+            rec.event(now, EV_JOB_QUEUED, learner, course, enrollment, rule, job)
             self.schedule_job(job, due)
 
     def process_job(self, job: int) -> None:
@@ -179,14 +186,15 @@ class LMS:
             self._cascade_stop(job, learner, version)
             return
         nc, status = self.nc, self.enrollments.status
-        for position, target in enumerate(version.targets):
+        rule, _, _, _, targets, consecutive = version
+        for position, target in enumerate(targets):
             key = learner * nc + target
             enrollment = reason = NONE  # reason: the enrollment that decided a skip (evidence)
             if self.removed[learner]:
                 outcome = O_REMOVED  # S19.1
             elif (cur := self.current[key]) >= 0 and status[cur] < COMPLETE:
                 outcome, reason = O_OPEN, cur  # S19.2: an open enrollment is never reset by a rule
-            elif not version.consecutive and self.last_completed[key] != NEVER:
+            elif not consecutive and self.last_completed[key] != NEVER:
                 # S19.3 (S20: with consecutive on this step is skipped)
                 outcome, reason = O_COMPLETED, self.completed_by[key]
             else:
@@ -199,12 +207,12 @@ class LMS:
                 learner,
                 target,
                 enrollment,
-                version.rule,
+                rule,
                 job,
                 self.outcome_detail[outcome],
             )
             if outcome == O_ENROLLED:
-                self.post_enroll(learner, target, version.rule, job)
+                self.post_enroll(learner, target, rule, job)
 
     def post_enroll(self, learner: int, target: int, rule: int, job: int) -> None:
         """S19.4: the job enrolls the learner (an audit of a real LMS history overrides this
@@ -236,9 +244,10 @@ class LMS:
                 EV_CASCADE_LIMIT,
                 learner,
                 version.source,
-                rule=version.rule,
-                job=job,
-                detail=self.rec.code(f"more than {self.cascade_limit} jobs at one instant"),
+                NONE,
+                version.rule,
+                job,
+                self.rec.code(f"more than {self.cascade_limit} jobs at one instant"),
             )
 
     def pending_jobs(self, jobs: list[int]) -> None:
@@ -297,7 +306,9 @@ class LMS:
             learner,
             course,
             self.current[learner * self.nc + course],
-            detail=self.rec.code(reason),
+            NONE,
+            NONE,
+            self.rec.code(reason),
         )
 
     def is_open(self, learner: int, course: int) -> bool:
@@ -316,7 +327,14 @@ class LMS:
         else:
             return self.enroll(learner, course, SELF)
         self.rec.event(
-            self.clock.now, EV_SELF_ENROLL_REJECTED, learner, course, detail=self.rec.code(reason)
+            self.clock.now,
+            EV_SELF_ENROLL_REJECTED,
+            learner,
+            course,
+            NONE,
+            NONE,
+            NONE,
+            self.rec.code(reason),
         )
         return NONE
 
@@ -327,7 +345,11 @@ class LMS:
             return True
         courses, required = requirement
         base = learner * self.nc
-        return sum(1 for c in courses if self.last_completed[base + c] != NEVER) >= required
+        done = 0
+        for needed in courses:
+            if self.last_completed[base + needed] != NEVER:
+                done += 1
+        return done >= required
 
     def start(self, enrollment: int) -> None:
         ens, now = self.enrollments, self.clock.now
@@ -380,7 +402,10 @@ class LMS:
         satisfied = True
         progress = False
         for members, required in self.plan.groups[curriculum]:
-            done = sum(1 for m in members if self.counts_for(learner, curriculum, m))
+            done = 0
+            for member in members:
+                if self.counts_for(learner, curriculum, member):
+                    done += 1
             progress = progress or done > 0
             satisfied = satisfied and done >= required
         return satisfied, progress
@@ -406,7 +431,7 @@ class LMS:
         was_active = self.active[course]
         self.active[course] = active
         self.rec.event(
-            self.clock.now, EV_COURSE_ACTIVATED if active else EV_COURSE_DEACTIVATED, course=course
+            self.clock.now, EV_COURSE_ACTIVATED if active else EV_COURSE_DEACTIVATED, NONE, course
         )
         if active and not was_active:
             rec = self.rec
@@ -435,8 +460,12 @@ class LMS:
         self.rec.event(
             self.clock.now,
             EV_BUNDLE_COURSE_ADDED,
-            course=course,
-            detail=self.rec.code(self.plan.course_ids[bundle]),
+            NONE,
+            course,
+            NONE,
+            NONE,
+            NONE,
+            self.rec.code(self.plan.course_ids[bundle]),
         )
         holders = sorted(self.bundle_holders[bundle].items(), key=lambda item: item[1])
         for learner, _ in holders:
@@ -448,8 +477,12 @@ class LMS:
         self.rec.event(
             self.clock.now,
             EV_BUNDLE_COURSE_REMOVED,
-            course=course,
-            detail=self.rec.code(self.plan.course_ids[bundle]),
+            NONE,
+            course,
+            NONE,
+            NONE,
+            NONE,
+            self.rec.code(self.plan.course_ids[bundle]),
         )
 
     # ----- learners (S29) --------------------------------------------------------------
@@ -457,14 +490,21 @@ class LMS:
     def add_learner(self, learner: int) -> None:
         self.rec.event(self.clock.now, EV_LEARNER_ADDED, learner)
 
+    def _view_arrays(self) -> None:
+        self.removed, self.current, self.last_completed, self.completed_by = self._arrays
+
     def new_learner(self, learner_id: str) -> int:
         """A generated learner joins now; returns its code."""
         code = len(self.learner_ids)
         self.learner_ids.append(learner_id)
-        self.removed.append(False)
-        self.current.extend(self._no_courses)
-        self.last_completed.extend(self._never_completed)
-        self.completed_by.extend(self._no_courses)
+        # a compiled view pins its array's memory: let go of the views while they grow
+        self.removed = self.current = self.last_completed = self.completed_by = None
+        removed, current, last_completed, completed_by = self._arrays
+        removed.append(False)
+        current.extend(self._no_courses)
+        last_completed.extend(self._never_completed)
+        completed_by.extend(self._no_courses)
+        self._view_arrays()
         self.add_learner(code)
         return code
 

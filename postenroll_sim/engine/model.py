@@ -18,12 +18,13 @@ import numpy as np
 import simpy
 
 from ..columns import TABLES
-from ..recorder import NullRecorder, Recorder
+from ..recorder import Recorder
 from ..scenario import ScenarioError
 from ..scenario.errors import Problem
 from .behaviour import Behaviours
 from .clock import Clock
 from .lms import LMS, ActionError
+from .log import EventLog, NullLog
 from .plan import Plan, Step
 from .population import PopulationDriver
 from .random import Streams
@@ -52,12 +53,12 @@ class Model:
         year), for progress displays."""
         self.plan = plan
         self.env = simpy.Environment()
-        # nobody asked for the events table: a recorder that logs nothing
-        recorder_type = Recorder if record_events else NullRecorder
-        self.recorder = recorder_type(plan.course_ids, plan.course_types, plan.rule_ids)
+        # nobody asked for the events table: a log that keeps nothing
+        self.log = EventLog() if record_events else NullLog()
+        self.recorder = Recorder(plan.course_ids, plan.course_types, plan.rule_ids, self.log)
         self.clock = Clock(self.env, plan.scenario.horizon_days)
         self.clock.on_advance = on_advance
-        self.lms = self.lms_type(plan, self.clock, self.recorder, self._schedule_job)
+        self.lms = self.lms_type(plan, self.clock, self.log, self._schedule_job)
         self.store = self.lms.store
         streams = Streams(seed if seed is not None else np.random.SeedSequence(plan.scenario.seed))
         self.behaviours = Behaviours(self.clock, self.lms, plan, streams)

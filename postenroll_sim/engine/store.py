@@ -31,9 +31,10 @@ assert NOT_STARTED < IN_PROGRESS < COMPLETE < FAILED
 
 
 class Enrollments:
-    """Every enrollment record (S13-S14), current and history, indexed by enrollment id."""
+    """Every enrollment record (S13-S14), current and history, indexed by enrollment id.
+    (Compiled, this is a C type: store.pxd declares its fields.)"""
 
-    __slots__ = (
+    COLUMNS = (
         "learner",
         "course",
         "method",
@@ -98,7 +99,7 @@ class Enrollments:
 
     def release(self) -> None:
         """Drop every record (the run is over and its table is built)."""
-        for name in self.__slots__:
+        for name in self.COLUMNS:
             setattr(self, name, array(getattr(self, name).typecode))
 
 
@@ -133,8 +134,6 @@ assert JOB_DTYPE.itemsize == JOB_ROW.size and OUTCOME_DTYPE.itemsize == OUTCOME_
 
 class Jobs:
     """Every job (S18), indexed by job id, and its outcome for each target (S19-S24)."""
-
-    __slots__ = ("learner", "rows", "outcomes")
 
     def __init__(self) -> None:
         self.learner = array("i")  # read by id while the run goes
@@ -182,8 +181,6 @@ class Jobs:
 class Store:
     """All of a run's state the tables are made from: learner ids (they grow with hires),
     enrollments and jobs."""
-
-    __slots__ = ("learner_ids", "enrollments", "jobs")
 
     def __init__(self, learner_ids: list[str]) -> None:
         self.learner_ids = learner_ids

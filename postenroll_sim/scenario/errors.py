@@ -20,7 +20,15 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        return f"{where}: {dotted(self.path)}: {self.message}"
+        return f"{where}: {dotted(self.path)}: {one_line(self.message)}"
+
+
+def one_line(text: str) -> str:
+    """A message stays one line whatever text from the file it quotes: control characters
+    (a newline inside a value, say) are shown escaped, as `\\n`."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class ScenarioError(Exception):

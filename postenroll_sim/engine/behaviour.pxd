@@ -1,0 +1,51 @@
+# C declarations of behaviour.py for the compiled engine core (see store.pxd).
+cimport cython
+
+from postenroll_sim.engine.clock cimport Clock
+from postenroll_sim.engine.lms cimport LMS
+from postenroll_sim.engine.log cimport EventLog
+from postenroll_sim.engine.store cimport Enrollments
+
+
+cdef class CourseBehaviour:
+    cdef public object start_after, duration, uniform
+    cdef public double pass_rate, abandon_rate, no_show_rate
+
+
+cdef class SessionState:
+    cdef public object session
+    cdef public int detail
+    cdef public Py_ssize_t booked, attended, missed
+
+
+cdef class Behaviours:
+    cdef public Clock clock
+    cdef public LMS lms
+    cdef public EventLog rec
+    cdef public Enrollments enrollments
+    cdef public object plan
+    cdef public list by_course, sessions, first_open_session, waiting, first_step
+
+    cdef bint _still_open(self, Py_ssize_t enrollment, int status) except -1
+
+    @cython.locals(course=Py_ssize_t, behaviour=CourseBehaviour)
+    cpdef on_visible(self, Py_ssize_t enrollment)
+
+    @cython.locals(behaviour=CourseBehaviour)
+    cpdef _start(self, double at, Py_ssize_t enrollment)
+
+    cpdef _finish(self, double at, Py_ssize_t enrollment)
+
+    @cython.locals(behaviour=CourseBehaviour)
+    cdef _result(self, Py_ssize_t enrollment)
+
+    @cython.locals(behaviour=CourseBehaviour)
+    cpdef _book(self, double at, Py_ssize_t enrollment)
+
+    @cython.locals(course=Py_ssize_t, index=Py_ssize_t, learner=Py_ssize_t,
+                   candidate=Py_ssize_t, state=SessionState)
+    cdef _book_after(self, Py_ssize_t enrollment, double day, bint strictly)
+
+    @cython.locals(enrollment=Py_ssize_t, index=Py_ssize_t, status=int, course=Py_ssize_t,
+                   state=SessionState, behaviour=CourseBehaviour, learner=Py_ssize_t)
+    cpdef _attend(self, double at, tuple payload)

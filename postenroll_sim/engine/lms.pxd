@@ -1,0 +1,86 @@
+# C declarations of lms.py for the compiled engine core (see store.pxd). Methods an audit
+# replay overrides (postenroll_sim/audit/replay.py) are cpdef: a Python subclass still wins.
+cimport cython
+
+from postenroll_sim.engine.clock cimport Clock
+from postenroll_sim.engine.log cimport EventLog
+from postenroll_sim.engine.store cimport Enrollments, Jobs, Store
+
+
+cdef class LMS:
+    cdef public object plan
+    cdef public Clock clock
+    cdef public Store store
+    cdef public list learner_ids
+    cdef public Enrollments enrollments
+    cdef public Jobs jobs
+    cdef public EventLog rec
+    cdef public object schedule_job
+    cdef public Py_ssize_t nc
+    cdef public object course_types
+    cdef public list active, bundle_members
+    cdef public object _no_courses, _never_completed
+    cdef public tuple _arrays
+    cdef public signed char[:] removed
+    cdef public int[:] current, completed_by
+    cdef public double[:] last_completed
+    cdef public dict invisible
+    cdef public list bundle_holders
+    cdef public dict version_of
+    cdef public list course_rules, in_force, job_version
+    cdef public Py_ssize_t cascade_limit
+    cdef public double _guard_at
+    cdef public dict _guard_counts
+    cdef public list warnings
+    cdef public object on_visible
+    cdef public list method_detail
+    cdef public list outcome_detail
+
+    @cython.locals(versions=tuple, now=double, due=double, job=Py_ssize_t, rule=Py_ssize_t,
+                   delay=double)
+    cdef _trigger(self, Py_ssize_t learner, Py_ssize_t course, int trigger, Py_ssize_t enrollment)
+
+    @cython.locals(learner=Py_ssize_t, now=double, count=Py_ssize_t, nc=Py_ssize_t,
+                   position=Py_ssize_t, target=Py_ssize_t, key=Py_ssize_t,
+                   enrollment=Py_ssize_t, reason=Py_ssize_t, outcome=int, cur=Py_ssize_t,
+                   rule=Py_ssize_t, targets=tuple, consecutive=bint, status=object)
+    cpdef process_job(self, Py_ssize_t job)
+
+    cpdef post_enroll(self, Py_ssize_t learner, Py_ssize_t target, Py_ssize_t rule,
+                      Py_ssize_t job)
+
+    @cython.locals(now=double, key=Py_ssize_t, previous=Py_ssize_t, active=bint,
+                   enrollment=Py_ssize_t, kind=int)
+    cpdef Py_ssize_t enroll(self, Py_ssize_t learner, Py_ssize_t course, int method,
+                            Py_ssize_t rule=*, Py_ssize_t job=*) except? -2
+
+    cpdef enroll_from_bundle(self, Py_ssize_t learner, Py_ssize_t course, Py_ssize_t bundle)
+
+    @cython.locals(current=Py_ssize_t)
+    cpdef bint is_open(self, Py_ssize_t learner, Py_ssize_t course) except -1
+
+    cpdef Py_ssize_t self_enroll(self, Py_ssize_t learner, Py_ssize_t course) except? -2
+
+    @cython.locals(base=Py_ssize_t, required=Py_ssize_t, done=Py_ssize_t,
+                   needed=Py_ssize_t)
+    cpdef bint prerequisites_met(self, Py_ssize_t learner, Py_ssize_t course) except -1
+
+    @cython.locals(now=double)
+    cpdef start(self, Py_ssize_t enrollment)
+
+    @cython.locals(now=double, learner=Py_ssize_t, course=Py_ssize_t, key=Py_ssize_t,
+                   current=Py_ssize_t)
+    cpdef complete(self, Py_ssize_t enrollment)
+
+    cpdef fail(self, Py_ssize_t enrollment)
+
+    @cython.locals(base=Py_ssize_t)
+    cpdef bint counts_for(self, Py_ssize_t learner, Py_ssize_t curriculum,
+                          Py_ssize_t member) except -1
+
+    @cython.locals(satisfied=bint, progress=bint, done=Py_ssize_t, required=Py_ssize_t,
+                   member=Py_ssize_t)
+    cdef tuple _curriculum_progress(self, Py_ssize_t learner, Py_ssize_t curriculum)
+
+    cpdef check_curriculum(self, Py_ssize_t learner, Py_ssize_t curriculum,
+                           Py_ssize_t enrollment)

@@ -1,0 +1,26 @@
+# C declarations of model.py for the compiled engine core (see store.pxd).
+cimport cython
+
+from postenroll_sim.engine.clock cimport Clock
+from postenroll_sim.engine.lms cimport LMS
+from postenroll_sim.engine.log cimport EventLog
+from postenroll_sim.engine.store cimport Store
+
+
+cdef class Model:
+    cdef public object plan, env, recorder, behaviours, population, _daily_hour, _step
+    cdef public EventLog log
+    cdef public Clock clock
+    cdef public LMS lms
+    cdef public Store store
+    cdef public dict _buckets
+
+    @cython.locals(at=double, bucket=list)
+    cpdef _schedule_job(self, Py_ssize_t job, double due)
+
+    @cython.locals(lms=LMS, bucket=list, index=Py_ssize_t)
+    cpdef _run_jobs(self, double at, object _payload)
+
+
+@cython.locals(offset=double)
+cpdef double daily_run_at(double due, int hour)

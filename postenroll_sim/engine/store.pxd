@@ -1,0 +1,26 @@
+cimport cython
+
+# C declarations of store.py for the compiled engine core (hatch_build.py): the Python
+# source stays the one definition; this file only gives its classes C fields and methods.
+
+cdef class Enrollments:
+    cdef public object learner, course, method, rule, job, enrolled, visible
+    cdef public object started, completed, failed, superseded, status
+    cpdef Py_ssize_t new(self, int learner, int course, int method, int rule, int job,
+                         double day, double visible) except -1
+    cpdef bint is_current(self, Py_ssize_t enrollment) except -1
+    cpdef bint is_visible(self, Py_ssize_t enrollment) except -1
+
+
+cdef class Jobs:
+    cdef public object learner, rows, outcomes
+    cpdef Py_ssize_t new(self, int rule, int learner, int source, int trigger,
+                         int trigger_enrollment, double queued, double due) except -1
+    cpdef int outcome(self, int job, int position, int target, int outcome, double processed,
+                      int enrollment, int reason=*) except -1
+
+
+cdef class Store:
+    cdef public object learner_ids
+    cdef public Enrollments enrollments
+    cdef public Jobs jobs
