@@ -51,9 +51,10 @@ def _field(rows: np.ndarray, name: str) -> np.ndarray:
 
 def _view(column: array, copy: bool = True) -> np.ndarray:
     """A numpy array of an array column: a copy while the column may still grow, else a view."""
+    dtype = _DTYPES[column.typecode if isinstance(column, array) else column.format]
     if not len(column):
-        return np.zeros(0, dtype=_DTYPES[column.typecode])
-    view = np.frombuffer(column, dtype=_DTYPES[column.typecode])
+        return np.zeros(0, dtype=dtype)
+    view = np.frombuffer(column, dtype=dtype)
     return view.copy() if copy else view
 
 
@@ -122,27 +123,27 @@ class Recorder:
     def enrollments(self, store: Store, replication: int = 0) -> pd.DataFrame:
         e = store.enrollments
         n = len(e)
-        course = self._col(e.course)
+        course = self._col(e.column("course"))
         return pd.DataFrame(
             copy=False,
             data={
                 "replication": np.full(n, replication, dtype=np.int32),
                 "enrollment_id": np.arange(n, dtype=np.int32),
-                "learner_id": _categorical(self._col(e.learner), store.learner_ids),
+                "learner_id": _categorical(self._col(e.column("learner")), store.learner_ids),
                 "course_id": _categorical(course, self.course_ids),
                 "course_type": _categorical(
                     self.course_types[course] if n else np.zeros(0, np.int8), COURSE_TYPES
                 ),
-                "method": _categorical(self._col(e.method), METHODS),
-                "rule_id": _categorical(self._col(e.rule), self.rule_ids),
-                "job_id": _nullable_int(self._col(e.job)),
-                "enrolled_day": self._col(e.enrolled),
-                "visible_day": self._col(e.visible),
-                "started_day": self._col(e.started),
-                "completed_day": self._col(e.completed),
-                "failed_day": self._col(e.failed),
-                "superseded_day": self._col(e.superseded),
-                "status": _categorical(self._col(e.status), STATUSES),
+                "method": _categorical(self._col(e.column("method")), METHODS),
+                "rule_id": _categorical(self._col(e.column("rule")), self.rule_ids),
+                "job_id": _nullable_int(self._col(e.column("job"))),
+                "enrolled_day": self._col(e.column("enrolled")),
+                "visible_day": self._col(e.column("visible")),
+                "started_day": self._col(e.column("started")),
+                "completed_day": self._col(e.column("completed")),
+                "failed_day": self._col(e.column("failed")),
+                "superseded_day": self._col(e.column("superseded")),
+                "status": _categorical(self._col(e.column("status")), STATUSES),
             },
         )
 

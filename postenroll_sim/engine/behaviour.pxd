@@ -26,6 +26,7 @@ cdef class Behaviours:
     cdef public object plan
     cdef public list by_course, sessions, first_open_session, waiting, first_step
 
+    @cython.locals(ens=Enrollments)
     cdef bint _still_open(self, Py_ssize_t enrollment, int status) except -1
 
     @cython.locals(course=Py_ssize_t, behaviour=CourseBehaviour)
@@ -47,5 +48,6 @@ cdef class Behaviours:
     cdef _book_after(self, Py_ssize_t enrollment, double day, bint strictly)
 
     @cython.locals(enrollment=Py_ssize_t, index=Py_ssize_t, status=int, course=Py_ssize_t,
-                   state=SessionState, behaviour=CourseBehaviour, learner=Py_ssize_t)
+                   state=SessionState, behaviour=CourseBehaviour, learner=Py_ssize_t,
+                   rec=EventLog, lms=LMS, ens=Enrollments)
     cpdef _attend(self, double at, tuple payload)

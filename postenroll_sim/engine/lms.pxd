@@ -43,14 +43,14 @@ cdef class LMS:
     @cython.locals(learner=Py_ssize_t, now=double, count=Py_ssize_t, nc=Py_ssize_t,
                    position=Py_ssize_t, target=Py_ssize_t, key=Py_ssize_t,
                    enrollment=Py_ssize_t, reason=Py_ssize_t, outcome=int, cur=Py_ssize_t,
-                   rule=Py_ssize_t, targets=tuple, consecutive=bint, status=object)
+                   rule=Py_ssize_t, targets=tuple, consecutive=bint, ens=Enrollments)
     cpdef process_job(self, Py_ssize_t job)
 
     cpdef post_enroll(self, Py_ssize_t learner, Py_ssize_t target, Py_ssize_t rule,
                       Py_ssize_t job)
 
     @cython.locals(now=double, key=Py_ssize_t, previous=Py_ssize_t, active=bint,
-                   enrollment=Py_ssize_t, kind=int)
+                   enrollment=Py_ssize_t, kind=int, rec=EventLog, ens=Enrollments)
     cpdef Py_ssize_t enroll(self, Py_ssize_t learner, Py_ssize_t course, int method,
                             Py_ssize_t rule=*, Py_ssize_t job=*) except? -2
 
@@ -65,11 +65,11 @@ cdef class LMS:
                    needed=Py_ssize_t)
     cpdef bint prerequisites_met(self, Py_ssize_t learner, Py_ssize_t course) except -1
 
-    @cython.locals(now=double)
+    @cython.locals(now=double, ens=Enrollments)
     cpdef start(self, Py_ssize_t enrollment)
 
     @cython.locals(now=double, learner=Py_ssize_t, course=Py_ssize_t, key=Py_ssize_t,
-                   current=Py_ssize_t)
+                   current=Py_ssize_t, ens=Enrollments)
     cpdef complete(self, Py_ssize_t enrollment)
 
     cpdef fail(self, Py_ssize_t enrollment)

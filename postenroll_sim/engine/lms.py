@@ -185,21 +185,21 @@ class LMS:
         if count > self.cascade_limit:
             self._cascade_stop(job, learner, version)
             return
-        nc, status = self.nc, self.enrollments.status
+        nc, ens = self.nc, self.enrollments
         rule, _, _, _, targets, consecutive = version
         for position, target in enumerate(targets):
             key = learner * nc + target
             enrollment = reason = NONE  # reason: the enrollment that decided a skip (evidence)
             if self.removed[learner]:
                 outcome = O_REMOVED  # S19.1
-            elif (cur := self.current[key]) >= 0 and status[cur] < COMPLETE:
+            elif (cur := self.current[key]) >= 0 and ens.status[cur] < COMPLETE:
                 outcome, reason = O_OPEN, cur  # S19.2: an open enrollment is never reset by a rule
             elif not consecutive and self.last_completed[key] != NEVER:
                 # S19.3 (S20: with consecutive on this step is skipped)
                 outcome, reason = O_COMPLETED, self.completed_by[key]
             else:
                 outcome = O_ENROLLED  # S19.4
-                enrollment = len(self.enrollments.learner)  # the id enroll() is about to create
+                enrollment = self.enrollments.n  # the id enroll() is about to create
             self.jobs.outcome(job, position, target, outcome, now, enrollment, reason)
             rec.event(
                 now,

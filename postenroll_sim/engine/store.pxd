@@ -4,8 +4,12 @@ cimport cython
 # source stays the one definition; this file only gives its classes C fields and methods.
 
 cdef class Enrollments:
-    cdef public object learner, course, method, rule, job, enrolled, visible
-    cdef public object started, completed, failed, superseded, status
+    cdef public Py_ssize_t n
+    cdef public tuple _arrays
+    cdef public int[:] learner, course, rule, job
+    cdef public signed char[:] method, status
+    cdef public double[:] enrolled, visible, started, completed, failed, superseded
+    @cython.locals(eid=Py_ssize_t)
     cpdef Py_ssize_t new(self, int learner, int course, int method, int rule, int job,
                          double day, double visible) except -1
     cpdef bint is_current(self, Py_ssize_t enrollment) except -1

@@ -30,41 +30,69 @@ FAILED = STATUS_CODE["failed"]
 assert NOT_STARTED < IN_PROGRESS < COMPLETE < FAILED
 
 
+def _zeros(typecode: str, length: int) -> array:
+    return array(typecode, bytes(length * array(typecode).itemsize))
+
+
 class Enrollments:
     """Every enrollment record (S13-S14), current and history, indexed by enrollment id.
-    (Compiled, this is a C type: store.pxd declares its fields.)"""
 
-    COLUMNS = (
-        "learner",
-        "course",
-        "method",
-        "rule",
-        "job",
-        "enrolled",
-        "visible",
-        "started",
-        "completed",
-        "failed",
-        "superseded",
-        "status",
-    )
+    Each field is a typed array with room to spare; records are written in place and
+    `n` counts them (`column()` gives the filled part). Compiled, the field attributes
+    are typed views of those arrays (store.pxd), let go of while the arrays grow."""
 
-    def __init__(self) -> None:
-        self.learner = array("i")
-        self.course = array("i")
-        self.method = array("b")
-        self.rule = array("i")
-        self.job = array("i")
-        self.enrolled = array("d")
-        self.visible = array("d")  # NaN until the learner can see it (S21)
-        self.started = array("d")
-        self.completed = array("d")
-        self.failed = array("d")
-        self.superseded = array("d")  # NaN while current (S14)
-        self.status = array("b")
+    COLUMNS = {  # field: its array's typecode
+        "learner": "i",
+        "course": "i",
+        "method": "b",
+        "rule": "i",
+        "job": "i",
+        "enrolled": "d",
+        "visible": "d",  # NaN until the learner can see it (S21)
+        "started": "d",
+        "completed": "d",
+        "failed": "d",
+        "superseded": "d",  # NaN while current (S14)
+        "status": "b",
+    }
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.n = 0
+        self._arrays = tuple(_zeros(code, capacity) for code in self.COLUMNS.values())
+        self._view_arrays()
+
+    def _view_arrays(self) -> None:
+        (
+            self.learner,
+            self.course,
+            self.method,
+            self.rule,
+            self.job,
+            self.enrolled,
+            self.visible,
+            self.started,
+            self.completed,
+            self.failed,
+            self.superseded,
+            self.status,
+        ) = self._arrays
+
+    def _grow(self) -> None:
+        """Twice the room (amortised: a record costs a few writes, not a reallocation)."""
+        self.learner = self.course = self.method = self.rule = self.job = None
+        self.enrolled = self.visible = self.started = self.completed = None
+        self.failed = self.superseded = self.status = None
+        for column in self._arrays:
+            column.extend(_zeros(column.typecode, len(column)))
+        self._view_arrays()
 
     def __len__(self) -> int:
-        return len(self.learner)
+        return self.n
+
+    def column(self, name: str) -> memoryview:
+        """The filled part of one field's array, without copying it (for the tables, once
+        the run is over: while a view is held its array cannot grow)."""
+        return memoryview(self._arrays[list(self.COLUMNS).index(name)])[: self.n]
 
     def new(
         self,
@@ -76,19 +104,22 @@ class Enrollments:
         day: float,
         visible: float,
     ) -> int:
-        eid = len(self.learner)
-        self.learner.append(learner)
-        self.course.append(course)
-        self.method.append(method)
-        self.rule.append(rule)
-        self.job.append(job)
-        self.enrolled.append(day)
-        self.visible.append(visible)
-        self.started.append(NAN)
-        self.completed.append(NAN)
-        self.failed.append(NAN)
-        self.superseded.append(NAN)
-        self.status.append(NOT_STARTED)
+        eid = self.n
+        if eid == len(self._arrays[0]):
+            self._grow()
+        self.learner[eid] = learner
+        self.course[eid] = course
+        self.method[eid] = method
+        self.rule[eid] = rule
+        self.job[eid] = job
+        self.enrolled[eid] = day
+        self.visible[eid] = visible
+        self.started[eid] = NAN
+        self.completed[eid] = NAN
+        self.failed[eid] = NAN
+        self.superseded[eid] = NAN
+        self.status[eid] = NOT_STARTED
+        self.n = eid + 1
         return eid
 
     def is_current(self, enrollment: int) -> bool:
@@ -99,8 +130,9 @@ class Enrollments:
 
     def release(self) -> None:
         """Drop every record (the run is over and its table is built)."""
-        for name in self.COLUMNS:
-            setattr(self, name, array(getattr(self, name).typecode))
+        self.n = 0
+        self._arrays = tuple(array(code) for code in self.COLUMNS.values())
+        self._view_arrays()
 
 
 # rule, source, trigger, trigger enrollment, queued, due
