@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 import os
 import sys
-import traceback
-from importlib import resources
 from pathlib import Path
 
 import click
@@ -30,6 +28,8 @@ MAX_REPLICATIONS = 100_000  # SeedSequence.spawn makes them all up front
 
 def bundled_scenarios() -> Path:
     """The scenario library: shipped inside the wheel, or the repo's `scenarios/` in a checkout."""
+    from importlib import resources  # 15 ms (tempfile, zipfile): only the commands that need it
+
     packaged = resources.files("postenroll_sim") / "_bundled_scenarios"
     if packaged.is_dir():
         return Path(str(packaged))
@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(3)
     except Exception as exc:
         if debug:
+            import traceback
+
             traceback.print_exc()
         click.echo(
             f"postenroll-sim: internal error: {type(exc).__name__}: {exc}\n"
