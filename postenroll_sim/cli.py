@@ -8,6 +8,7 @@ that cannot be written or read); 3 an internal error (a bug: please report it);
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import sys
@@ -51,6 +52,19 @@ def _load(path: str):
 def main(argv: list[str] | None = None) -> None:
     """The entry point: runs the commands and turns every failure into its exit code and a
     message, never a traceback (`--debug` or POSTENROLL_DEBUG=1 show one)."""
+    try:
+        _main(argv)
+    finally:
+        if argv is None:
+            # The command itself (not a call from Python): the process ends right after
+            # this. Freezing what is there spares the interpreter's exit a garbage
+            # collection of every object the imports made (pydantic's validators, numpy):
+            # 60-80 ms of a tiny `check`. Objects are still freed by their reference
+            # counts; files are closed by the commands themselves.
+            gc.freeze()
+
+
+def _main(argv: list[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or bool(os.environ.get("POSTENROLL_DEBUG"))
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -281,3 +282,21 @@ def test_check_imports_no_pandas_nor_plotting_even_when_expectations_fail(tmp_pa
     }
     assert "postenroll_sim.engine.model" in imported  # it did simulate
     assert not sorted(m for m in imported if m.split(".")[0] in HEAVY)
+
+
+def test_only_the_command_itself_freezes_its_objects_before_exiting(cli):
+    """The real command freezes the garbage collector's objects so the interpreter's exit
+    does not collect them all; a call from Python (tests, notebooks) must not."""
+    before = gc.get_freeze_count()
+    code, out, _ = cli("check", ACCEPTANCE / "01-seed-completed-delay.yaml")
+    assert code == 0 and "PASS" in out
+    assert gc.get_freeze_count() == before
+    script = (
+        "import gc, sys\nfrom postenroll_sim.cli import main\n"
+        f"sys.argv = ['postenroll-sim', 'check', {str(ACCEPTANCE / '01-seed-completed-delay.yaml')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    print(exc.code, gc.get_freeze_count() > 0)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert proc.stdout.split()[-2:] == ["0", "True"], proc.stdout + proc.stderr
