@@ -229,7 +229,9 @@ expect:
 
 
 def startup(repeats: int = 7) -> dict:
-    """Wall time of what a QA suite pays per process: the best of `repeats` fresh runs."""
+    """Wall time of what a QA suite pays per process, over `repeats` fresh runs of each
+    command: (min, median, max) seconds."""
+    import statistics
     import tempfile
     import time
 
@@ -246,12 +248,12 @@ def startup(repeats: int = 7) -> dict:
     }
     results = {}
     for name, argv in cases.items():
-        best = float("inf")
+        times = []
         for _ in range(repeats):
             start = time.perf_counter()
             subprocess.run(argv, check=True, capture_output=True)
-            best = min(best, time.perf_counter() - start)
-        results[name] = round(best, 3)
+            times.append(time.perf_counter() - start)
+        results[name] = (min(times), statistics.median(times), max(times))
     return results
 
 
@@ -269,12 +271,16 @@ def main() -> None:
     parser.add_argument("--figure", help="with --scaling: save the scaling figure here")
     parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument(
-        "--startup", action="store_true", help="start-up of the command line (best of 7)"
+        "--startup",
+        action="store_true",
+        help="start-up of the command line (min, median and max of --repeats runs)",
     )
+    parser.add_argument("--repeats", type=int, default=7, help="with --startup: runs of each")
     args = parser.parse_args()
     if args.startup:
-        for name, seconds in startup().items():
-            print(f"| {name} | {seconds:.2f} |")
+        print("| command | min | median | max |\n|---|---:|---:|---:|")
+        for name, (low, middle, high) in startup(args.repeats).items():
+            print(f"| {name} | {low:.2f} | {middle:.2f} | {high:.2f} |")
         return
     if args.one:
         print(json.dumps(measure(int(args.one[0]), float(args.one[1]), args.one[2])))

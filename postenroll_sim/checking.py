@@ -120,12 +120,11 @@ def check(source: str | os.PathLike | Scenario, replications: int | None = None)
 
 
 def _simulate(scenario: Scenario, replications: int) -> dict[str, Any]:
-    from .runner import SerialExecutor, simulate, simulate_replications
+    # plain columns, no DataFrames (pandas is not even imported), in this process: a
+    # check is one of many (files, pytest items), each cheap
+    from .lightrun import simulate_columns
 
-    if replications == 1:
-        return simulate(scenario).tables()
-    # in this process: a check is one of many (files, pytest items), each cheap
-    return simulate_replications(scenario, replications, executor=SerialExecutor()).tables()
+    return simulate_columns(scenario, replications)
 
 
 def _result(path, expectations, tables, error, origin, prefix, replications) -> CheckResult:

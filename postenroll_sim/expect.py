@@ -1,4 +1,8 @@
-"""Checking a scenario's `expect` block against its output tables (docs/scenarios.md, section `expect`)."""
+"""Checking a scenario's `expect` block against its output tables (docs/scenarios.md, section `expect`).
+
+The tables are the plain columns of columnar.py (what the recorder's `column_tables`
+builds), not DataFrames: a check never imports pandas.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from .columnar import Floats, Table, Times
 from .columns import ENROLLMENT_COLUMNS, EVENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS
 from .scenario import models
 from .scenario.errors import Origin, Path, dotted
@@ -34,53 +38,54 @@ class Failure:
         return f"{self.where}: {self.message}"
 
 
-def _mask(frame: pd.DataFrame, key: str, value: Any) -> np.ndarray:
+def _mask(table: Table, key: str, value: Any) -> np.ndarray:
+    """Where the column `key` (or the column it is short for) matches `value`: None
+    matches a missing value, a `*_day` number the days within DAY_TOLERANCE, a `*_at`
+    timestamp that instant, anything else the value's text (a missing value matches no
+    text)."""
     column = EXPECT_ALIASES.get(key, key)
-    series = frame[column]
+    values = table[column]
     if value is None:
-        return series.isna().to_numpy()
-    if column == "day" or column.endswith("_day"):
+        return values.missing()
+    if (column == "day" or column.endswith("_day")) and isinstance(values, Floats):
         try:
             target = float(value)
         except (TypeError, ValueError):
-            return np.zeros(len(frame), dtype=bool)
-        return ((series - target).abs() <= DAY_TOLERANCE).fillna(False).to_numpy(dtype=bool)
-    if column == "at" or column.endswith("_at"):
-        return (series == pd.Timestamp(value)).fillna(False).to_numpy(dtype=bool)
-    text = series.astype("str")
-    return (text == str(value)).fillna(False).to_numpy(dtype=bool)
+            return np.zeros(len(table), dtype=bool)
+        return values.near(target, DAY_TOLERANCE)
+    if (column == "at" or column.endswith("_at")) and isinstance(values, Times):
+        return values.equals(value)
+    return values.equals_text(str(value))
 
 
-def matching(frame: pd.DataFrame, fields: dict[str, Any]) -> pd.DataFrame:
-    mask = np.ones(len(frame), dtype=bool)
+def matching(table: Table, fields: dict[str, Any]) -> Table:
+    mask = np.ones(len(table), dtype=bool)
     for key, value in fields.items():
-        mask &= _mask(frame, key, value)
-    return frame[mask]
+        mask &= _mask(table, key, value)
+    return table.take(mask)
 
 
 def _describe(fields: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{k}: {'null' if v is None else v}" for k, v in fields.items()) + "}"
 
 
-def _found_instead(
-    frame: pd.DataFrame, fields: dict[str, Any], shown: list[str], scope: str = ""
-) -> str:
+def _found_instead(table: Table, fields: dict[str, Any], shown: list[str], scope: str = "") -> str:
     identity = {k: v for k, v in fields.items() if k in _IDENTITY and v is not None}
-    rows = matching(frame, identity) if identity else frame.iloc[:0]
-    if rows.empty:
+    rows = matching(table, identity) if identity else table.head(0)
+    if not len(rows):
         what = _describe(identity) if identity else "these fields"
         return f"no rows at all for {what}{scope}"
-    columns = [c for c in shown if c in rows.columns]
+    columns = [c for c in shown if c in rows]
     lines = [f"rows for {_describe(identity)}{scope}:"]
-    for _, row in rows.head(8).iterrows():
-        lines.append("  " + ", ".join(f"{c}={_fmt(row[c])}" for c in columns))
+    for row in range(min(len(rows), 8)):
+        lines.append("  " + ", ".join(f"{c}={_fmt(rows.value(c, row))}" for c in columns))
     if len(rows) > 8:
         lines.append(f"  ... and {len(rows) - 8} more")
     return "\n".join(lines)
 
 
 def _fmt(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
         return "null"
     if isinstance(value, float):
         return f"{value:g}"
@@ -97,7 +102,7 @@ def where(file: str, origin: Origin | None, index: int, prefix: Path = ("expect"
 
 def check_expectations(
     expectations: list[Any],
-    tables: dict[str, pd.DataFrame] | None,
+    tables: dict[str, Table] | None,
     error: str | None,
     origin: Origin | None,
     file: str,
@@ -151,7 +156,7 @@ _TOLERANCE = 1e-9  # shares and means are compared with their bounds this loosel
 _LISTED = 20  # per-replication values listed in a message, at most
 
 
-def _check_rows(item: Any, tables: dict[str, pd.DataFrame], replications: int) -> str | None:
+def _check_rows(item: Any, tables: dict[str, Table], replications: int) -> str | None:
     """What is wrong with one `enrollment:`, `job:` or `event:` item, or None."""
     table, fields, noun = tables[item.table], item.row_fields, item.kind
     rows = matching(table, fields)
@@ -179,7 +184,7 @@ def _check_rows(item: Any, tables: dict[str, pd.DataFrame], replications: int) -
                 found += f" and in {more} more replication{'s' if more > 1 else ''}"
             found += f" (per replication: {_values(counts)})"
         message = f"{expected} in each of {replications} replications, {found}"
-        first = table[table["replication"] == bad[0]]
+        first = table.take(table["replication"].values == bad[0])
         return message + "\n" + _found_instead(first, fields, shown, f" in replication {bad[0]}")
     if item.measure == "mean":
         value = float(np.mean(counts))
@@ -216,7 +221,7 @@ def _check_rows(item: Any, tables: dict[str, pd.DataFrame], replications: int) -
                 f" over {replications} replications (per replication, of the learners "
                 f"present: {listed})"
             )
-    if rows.empty:  # nothing matched at all: what is there instead
+    if not len(rows):  # nothing matched at all: what is there instead
         message += "\n" + _found_instead(table, fields, shown)
     return message
 
@@ -231,21 +236,33 @@ def _a(noun: str) -> str:
     return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
-def _per_replication(rows: pd.DataFrame, replications: int) -> list[int]:
-    codes = rows["replication"].to_numpy(dtype=np.int64)
+def _per_replication(rows: Table, replications: int) -> list[int]:
+    return _count(rows["replication"].values, replications)
+
+
+def _count(replication: np.ndarray, replications: int) -> list[int]:
+    codes = replication.astype(np.int64, copy=False)
     return [int(n) for n in np.bincount(codes, minlength=replications)[:replications]]
 
 
-def _present_learners(tables: dict[str, pd.DataFrame], replications: int) -> list[int]:
+def _present_learners(tables: dict[str, Table], replications: int) -> list[int]:
     """Learners present in each replication: everyone who joined (a `learner_added` event)."""
     events = tables["events"]
-    joined = events.loc[events["event"] == "learner_added", ["replication", "learner_id"]]
-    return _per_replication(joined.drop_duplicates(), replications)
+    return _distinct_learners(
+        events.take(events["event"].equals_text("learner_added")), replications
+    )
 
 
-def _learners_with_a_row(rows: pd.DataFrame, replications: int) -> list[int]:
-    learners = rows.loc[rows["learner_id"].notna(), ["replication", "learner_id"]]
-    return _per_replication(learners.drop_duplicates(), replications)
+def _learners_with_a_row(rows: Table, replications: int) -> list[int]:
+    return _distinct_learners(rows.take(~rows["learner_id"].missing()), replications)
+
+
+def _distinct_learners(rows: Table, replications: int) -> list[int]:
+    """How many different learners the rows name, in each replication."""
+    learner = rows["learner_id"].codes.astype(np.int64) + 1  # 0: none
+    replication = rows["replication"].values.astype(np.int64)
+    pairs = np.unique(replication * (len(rows["learner_id"].categories) + 1) + learner)
+    return _count(pairs // (len(rows["learner_id"].categories) + 1), replications)
 
 
 def _within(value: float, low: float | None, high: float | None) -> bool:

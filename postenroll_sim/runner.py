@@ -21,6 +21,7 @@ from . import __version__
 from .columns import FORMATS, TABLES
 from .engine import ENGINE, ENGINE_REASON, Model, compile_plan
 from .errors import SchedulerError
+from .lightrun import replication_seeds
 from .outdir import REPORT_NAME, OutputFolder
 from .progress import Status
 from .scenario import Scenario
@@ -199,11 +200,6 @@ def simulate(
         started=started,
         finished=_now(),
     )
-
-
-def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
-    """Independent per-replication streams: SeedSequence(seed).spawn(n)."""
-    return np.random.SeedSequence(seed).spawn(replications)
 
 
 class Task(NamedTuple):

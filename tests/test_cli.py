@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -244,3 +245,58 @@ def test_check_takes_folders_and_many_files_in_one_process(cli, tmp_path):
     (tmp_path / "void").mkdir()
     proc = cli("check", tmp_path / "void")
     assert proc.returncode == 2 and "no scenario files with an `expect` block" in proc.stderr
+
+
+HEAVY = ("pandas", "pyarrow", "matplotlib", "tqdm", "dask", "distributed")
+
+
+def test_check_imports_no_pandas_nor_plotting_even_when_expectations_fail(tmp_path):
+    """`check` matches on plain columns: its start-up pays for none of the table or figure
+    libraries, on the failure paths (what was found instead, per replication) too."""
+    holds = tmp_path / "holds.yaml"
+    holds.write_text((ACCEPTANCE / "01-seed-completed-delay.yaml").read_text())
+    fails = tmp_path / "fails.yaml"
+    fails.write_text(
+        "name: fails\nhorizon_days: 30\nstart_date: 2024-01-01\n"
+        "courses:\n  - {id: A, type: online, post_enrollments: [{id: R1, when: completed, "
+        "delay_days: 5, courses: [B]}]}\n  - {id: B, type: online}\n"
+        "learners: [ann, bo]\nscript:\n  - {day: 0, action: enroll, learner: ann, course: A}\n"
+        "  - {day: 10, action: complete, learner: ann, course: A}\n"
+        "expect:\n  replications: 2\n  items:\n"
+        "    - enrollment: {learner: ann, course: B, enrolled_day: 16}\n"
+        "    - enrollment: {course: B}\n      share: {min: 0.9}\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "postenroll_sim", "check", holds, fails],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "enrolled_day=15" in proc.stdout  # what was found instead
+    assert "found 0.5 over 2 replications" in proc.stdout
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "postenroll_sim.engine.model" in imported  # it did simulate
+    assert not sorted(m for m in imported if m.split(".")[0] in HEAVY)
+
+
+def test_only_the_command_itself_freezes_its_objects_before_exiting(cli):
+    """The real command freezes the garbage collector's objects so the interpreter's exit
+    does not collect them all; a call from Python (tests, notebooks) must not."""
+    before = gc.get_freeze_count()
+    code, out, _ = cli("check", ACCEPTANCE / "01-seed-completed-delay.yaml")
+    assert code == 0 and "PASS" in out
+    assert gc.get_freeze_count() == before
+    script = (
+        "import gc, sys\nfrom postenroll_sim.cli import main\n"
+        f"sys.argv = ['postenroll-sim', 'check', {str(ACCEPTANCE / '01-seed-completed-delay.yaml')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    print(exc.code, gc.get_freeze_count() > 0)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert proc.stdout.split()[-2:] == ["0", "True"], proc.stdout + proc.stderr

@@ -6,17 +6,23 @@ silently change them: the order calls run in, and tables built from packed logs.
 
 from __future__ import annotations
 
+import json
 import random
 
+import numpy as np
+import pandas as pd
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import postenroll_sim.recorder as recorder_module
 from benchmarks.reference import reference_scenario
-from postenroll_sim import parse_scenario
+from postenroll_sim import columnar, parse_scenario
+from postenroll_sim.columns import TABLES
 from postenroll_sim.engine import Model, compile_plan
 from postenroll_sim.engine.clock import SLOTS_PER_DAY, Clock
+from postenroll_sim.lightrun import simulate_columns
+from postenroll_sim.runner import SerialExecutor, simulate_replications
 
 
 def run_clock(setup, horizon=100.0):
@@ -191,3 +197,56 @@ def test_no_engine_module_but_the_clock_sets_the_time_or_reads_recorder_columns(
         if path.name != "clock.py":
             assert ".now = " not in text, f"{path} sets the time"
         assert "rec.e_" not in text and "rec.j_" not in text, f"{path} reads recorder columns"
+
+
+def _read(column) -> list:
+    """A column's values as they read: texts, numbers, timestamps as text; None if missing."""
+    if hasattr(column, "cat") or str(column.dtype) in ("Int32", "str"):
+        return [None if pd.isna(v) else v for v in column.astype(object)]
+    if str(column.dtype).startswith("datetime64"):
+        return [None if pd.isna(v) else str(v) for v in column]
+    return [None if v != v else v for v in column.tolist()]
+
+
+def _read_light(table, name) -> list:
+    column = table[name]
+    values = [column.value(row) for row in range(len(table))]
+    if isinstance(column, columnar.Times):
+        return [None if str(v) == "NaT" else str(v) for v in values]
+    return [None if v is None or v != v else v for v in values]
+
+
+def test_the_column_tables_of_a_check_read_as_the_dataframes_of_a_run():
+    """`check` matches on plain columns (columnar.py), `run` writes DataFrames: both from
+    the same store, so every value, missing value and timestamp (to the nanosecond) and
+    the stacking of replications must agree."""
+    data = json.loads(reference_scenario(60, 0.5, seed=3))
+    data["start_date"] = "2024-02-29"
+    scenario = parse_scenario(json.dumps(data), "reference.yaml")
+    frames = simulate_replications(scenario, 2, executor=SerialExecutor()).tables()
+    light = simulate_columns(scenario, 2, tables=TABLES)
+    fractions = 0
+    for name, frame in frames.items():
+        assert list(light[name].columns) == list(frame.columns), name
+        assert len(light[name]) == len(frame) > 0, name
+        for column in frame.columns:
+            assert _read_light(light[name], column) == _read(frame[column]), (name, column)
+        if "queued_at" in frame:
+            fractions += int((frame["queued_at"].dt.nanosecond % 1000 != 0).sum())
+    assert fractions > 0  # timestamps with nanoseconds were compared too
+
+
+def test_stacking_column_tables_unites_the_ids_of_each_replication():
+    def table(replication, codes, ids):
+        return columnar.Table(
+            {
+                "replication": columnar.Ints(np.full(len(codes), replication)),
+                "learner_id": columnar.Coded(np.array(codes, dtype=np.int8), ids),
+                "job_id": columnar.Ints(np.array(codes), nullable=True),
+            }
+        )
+
+    both = columnar.concat([table(0, [0, -1, 1], ["x", "y"]), table(1, [1, 0, -1], ["y", "z"])])
+    assert [both.value("learner_id", row) for row in range(6)] == ["x", None, "y", "z", "y", None]
+    assert [both.value("job_id", row) for row in range(6)] == [0, None, 1, 1, 0, None]
+    assert both["replication"].values.tolist() == [0, 0, 0, 1, 1, 1]
