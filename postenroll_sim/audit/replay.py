@@ -35,16 +35,21 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from ..columns import METHOD_CODE, TRIGGERS
-from ..engine.lms import LMS, NEVER, O_CASCADE, O_COMPLETED, O_OPEN, O_REMOVED, POST_ENROLLMENT
+from ..columns import METHOD_CODE, OUTCOME_CODE, TRIGGERS
+from ..engine.lms import LMS
 from ..engine.model import Model, daily_run_at
 from ..engine.plan import CURRICULUM, Plan
-from ..engine.store import COMPLETE, JOB_ROW, NONE, NOT_STARTED, OUTCOME_ROW
+from ..engine.store import COMPLETE, JOB_ROW, NEVER, NONE, NOT_STARTED, OUTCOME_ROW
 from ..scenario import models
 from .history import SAME_INSTANT, History, Record
 
 LEARNER_ACTIONS = (models.Enroll, models.Start, models.Complete, models.Fail)
 ENROLL, START, COMPLETE_EVENT, FAIL, REMOVE = range(5)
+POST_ENROLLMENT = METHOD_CODE["post_enrollment"]
+O_OPEN = OUTCOME_CODE["skipped_already_enrolled"]
+O_COMPLETED = OUTCOME_CODE["skipped_already_completed"]
+O_REMOVED = OUTCOME_CODE["skipped_learner_removed"]
+O_CASCADE = OUTCOME_CODE["cascade_limit"]
 _VERB = {"enrolled": "was enrolled in", "completed": "completed", "failed": "failed"}
 
 

@@ -4,7 +4,11 @@ cimport cython
 from postenroll_sim.engine.clock cimport Clock
 from postenroll_sim.engine.lms cimport LMS
 from postenroll_sim.engine.log cimport EventLog
-from postenroll_sim.engine.store cimport Enrollments
+from postenroll_sim.engine.store cimport Enrollments, unset
+
+# the module's constants as C values (see lms.pxd)
+cdef int EV_SESSION_ATTENDED, EV_SESSION_BOOKED, EV_SESSION_MISSED, EV_SESSION_WAITLISTED
+cdef int COMPLETE, IN_PROGRESS, NONE, NOT_STARTED, CURRICULUM, ILC
 
 
 cdef class CourseBehaviour:

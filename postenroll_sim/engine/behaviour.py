@@ -8,15 +8,13 @@ the script, or the learner removed in the meantime) and does nothing if it chang
 
 from __future__ import annotations
 
-from math import isnan
-
 from ..columns import EVENT_CODE
 from ..scenario.stochastic import Behaviour
 from .clock import Clock
 from .lms import LMS
 from .plan import CURRICULUM, ILC, Plan, Session
 from .random import Streams, constant, sampler, uniforms
-from .store import COMPLETE, IN_PROGRESS, NONE, NOT_STARTED
+from .store import COMPLETE, IN_PROGRESS, NONE, NOT_STARTED, unset
 
 E = EVENT_CODE
 EV_SESSION_ATTENDED = E["session_attended"]
@@ -93,7 +91,7 @@ class Behaviours:
         ens = self.enrollments
         return (
             ens.status[enrollment] == status
-            and isnan(ens.superseded[enrollment])  # still current (S14); inline: a hot path
+            and unset(ens.superseded[enrollment])  # still current (S14)
             and not self.lms.removed[ens.learner[enrollment]]
         )
 

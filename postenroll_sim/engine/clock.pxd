@@ -6,6 +6,7 @@ cdef class Clock:
     cdef public object env
     cdef public double horizon
     cdef readonly double now
+    cdef readonly double slots_per_day
     cdef dict _slots, _urgent
     cdef list _slot_heap, _hot
     cdef Py_ssize_t _running

@@ -43,6 +43,7 @@ class Clock:
         self.env = env
         self.horizon = horizon
         self.now = 0.0  # the instant of the call being run (set by the clock alone)
+        self.slots_per_day = SLOTS_PER_DAY
         # slot -> (instants, callbacks, payloads) of its ordinary calls, in scheduling order
         self._slots: dict[int, tuple[array, list[Callback], list[object]]] = {}
         self._urgent: dict[int, list[tuple]] = {}  # slot -> (at, URGENT, seq, callback, payload)
@@ -61,7 +62,7 @@ class Clock:
             return
         if at < self.now:
             raise ValueError(f"cannot schedule a call at day {at!r}, before now ({self.now!r})")
-        slot = int(at * SLOTS_PER_DAY)
+        slot = int(at * self.slots_per_day)
         if slot <= self._running:
             heappush(self._hot, (at, NORMAL, self._seq(), callback, payload))
             return
@@ -83,7 +84,7 @@ class Clock:
             return
         if at < self.now:
             raise ValueError(f"cannot schedule a call at day {at!r}, before now ({self.now!r})")
-        slot = int(at * SLOTS_PER_DAY)
+        slot = int(at * self.slots_per_day)
         if slot <= self._running:
             heappush(self._hot, (at, URGENT, self._seq(), callback, payload))
             return

@@ -6,6 +6,19 @@ from postenroll_sim.engine.clock cimport Clock
 from postenroll_sim.engine.log cimport EventLog
 from postenroll_sim.engine.store cimport Enrollments, Jobs, Store
 
+# the module's constants as C values (lms.py sets them; other modules import theirs
+# from where they are defined, columns.py and store.py)
+cdef int ADMIN, SELF, POST_ENROLLMENT, BUNDLE_METHOD, N_TRIGGERS
+cdef int EV_BUNDLE_COURSE_ADDED, EV_BUNDLE_COURSE_REMOVED, EV_BUNDLE_MEMBER_SKIPPED
+cdef int EV_CASCADE_LIMIT, EV_COMPLETED, EV_COURSE_ACTIVATED, EV_COURSE_DEACTIVATED
+cdef int EV_ENROLLED, EV_FAILED, EV_JOB_PROCESSED, EV_JOB_QUEUED, EV_LEARNER_ADDED
+cdef int EV_LEARNER_REMOVED, EV_RULE_ADDED, EV_RULE_EDITED, EV_RULE_REMOVED
+cdef int EV_SELF_ENROLL_REJECTED, EV_STARTED, EV_SUPERSEDED, EV_VISIBLE
+cdef int O_ENROLLED, O_OPEN, O_COMPLETED, O_REMOVED, O_CASCADE, O_PENDING
+cdef int BUNDLE, COMPLETED, CURRICULUM, ENROLLED, FAILED
+cdef int COMPLETE, IN_PROGRESS, NONE, NOT_STARTED, FAILED_STATUS
+cdef double NAN, NEVER
+
 
 cdef class LMS:
     cdef public object plan

@@ -17,7 +17,7 @@ from ..columns import EVENT_CODE, METHOD_CODE, OUTCOME_CODE, TRIGGERS
 from .clock import Clock
 from .log import EventLog
 from .plan import BUNDLE, COMPLETED, CURRICULUM, ENROLLED, FAILED, Plan, RuleVersion
-from .store import COMPLETE, IN_PROGRESS, NAN, NONE, NOT_STARTED, Store
+from .store import COMPLETE, IN_PROGRESS, NAN, NEVER, NONE, NOT_STARTED, Store
 from .store import FAILED as FAILED_STATUS
 
 ADMIN = METHOD_CODE["admin"]
@@ -53,7 +53,6 @@ O_COMPLETED = OUTCOME_CODE["skipped_already_completed"]
 O_REMOVED = OUTCOME_CODE["skipped_learner_removed"]
 O_CASCADE = OUTCOME_CODE["cascade_limit"]
 O_PENDING = OUTCOME_CODE["pending"]
-NEVER = float("-inf")
 
 
 class ActionError(Exception):

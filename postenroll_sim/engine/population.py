@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 
+from ..columns import METHOD_CODE
 from ..scenario.stochastic import Population
 from .clock import Clock
-from .lms import ADMIN, LMS, SELF
+from .lms import LMS
 from .plan import Plan
 from .random import Streams, exponential, sampler
 
+ADMIN, SELF = METHOD_CODE["admin"], METHOD_CODE["self"]
 ID_DIGITS = 7  # L0000001: sortable as text up to ten million learners
 
 

@@ -3,6 +3,9 @@ cimport cython
 # C declarations of store.py for the compiled engine core (hatch_build.py): the Python
 # source stays the one definition; this file only gives its classes C fields and methods.
 
+cpdef bint unset(double day) noexcept
+
+
 cdef class Enrollments:
     cdef public Py_ssize_t n
     cdef public tuple _arrays

@@ -13,7 +13,6 @@ other fields are packed rows in a bytearray (one C call a row).
 
 from __future__ import annotations
 
-import math
 import struct
 from array import array
 
@@ -23,11 +22,18 @@ from ..columns import STATUS_CODE
 
 NAN = float("nan")
 NONE = -1  # the code of a missing id (no rule, no job, no enrollment)
+NEVER = float("-inf")  # the last completion day of a course never completed
 NOT_STARTED = STATUS_CODE["not_started"]
 IN_PROGRESS = STATUS_CODE["in_progress"]
 COMPLETE = STATUS_CODE["complete"]  # complete and failed are terminal; codes below are open
 FAILED = STATUS_CODE["failed"]
 assert NOT_STARTED < IN_PROGRESS < COMPLETE < FAILED
+
+
+def unset(day: float) -> bool:
+    """A day column's value for "not yet": NaN, the one float unequal to itself (compiled,
+    a C comparison rather than a call of math.isnan)."""
+    return day != day
 
 
 def _zeros(typecode: str, length: int) -> array:
@@ -123,10 +129,10 @@ class Enrollments:
         return eid
 
     def is_current(self, enrollment: int) -> bool:
-        return math.isnan(self.superseded[enrollment])
+        return unset(self.superseded[enrollment])
 
     def is_visible(self, enrollment: int) -> bool:
-        return not math.isnan(self.visible[enrollment])
+        return not unset(self.visible[enrollment])
 
     def release(self) -> None:
         """Drop every record (the run is over and its table is built)."""
