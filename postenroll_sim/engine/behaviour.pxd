@@ -29,6 +29,7 @@ cdef class Behaviours:
     cdef public Enrollments enrollments
     cdef public object plan
     cdef public list by_course, sessions, first_open_session, waiting, first_step
+    cdef object _finish_call, _attend_call
 
     @cython.locals(ens=Enrollments)
     cdef bint _still_open(self, Py_ssize_t enrollment, int status) except -1

@@ -85,6 +85,8 @@ class Behaviours:
             else self._start
             for c, kind in enumerate(plan.course_types)
         ]
+        # the callbacks the clock is handed over and over, made once
+        self._finish_call, self._attend_call = self._finish, self._attend
         lms.on_visible = self.on_visible if any(self.by_course) else None
 
     def _still_open(self, enrollment: int, status: int) -> bool:
@@ -116,7 +118,7 @@ class Behaviours:
         behaviour = self.by_course[self.enrollments.course[enrollment]]
         if behaviour.abandon_rate and behaviour.uniform() < behaviour.abandon_rate:
             return  # started, never finished
-        self.clock.call_at(at + behaviour.duration(), self._finish, enrollment)
+        self.clock.call_at(at + behaviour.duration(), self._finish_call, enrollment)
 
     def _finish(self, at: float, enrollment: int) -> None:
         if not self._still_open(enrollment, IN_PROGRESS):
@@ -189,7 +191,7 @@ class Behaviours:
                 NONE,
                 state.detail,
             )
-            self.clock.call_at(state.session.day, self._attend, (enrollment, candidate))
+            self.clock.call_at(state.session.day, self._attend_call, (enrollment, candidate))
             return
         self.waiting[course].append(enrollment)
         self.rec.event(self.clock.now, EV_SESSION_WAITLISTED, learner, course, enrollment)

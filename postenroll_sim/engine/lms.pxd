@@ -30,6 +30,7 @@ cdef class LMS:
     cdef public EventLog rec
     cdef public object schedule_job
     cdef public Py_ssize_t nc
+    cdef public object prerequisites, curricula_of, groups
     cdef public object course_types
     cdef public list active, bundle_members
     cdef public object _no_courses, _never_completed

@@ -76,6 +76,10 @@ class LMS:
         self.rec = log  # what happened, for the events table (never read back)
         self.schedule_job = schedule_job
         self.nc = plan.n_courses
+        # the catalog's structure, read on every completion (S7, S26)
+        self.prerequisites = plan.prerequisites
+        self.curricula_of = plan.curricula_of
+        self.groups = plan.groups
         self.course_types = plan.course_types
         self.active = list(plan.active)
         self.bundle_members = [list(m) for m in plan.bundle_members]
@@ -339,7 +343,7 @@ class LMS:
 
     def prerequisites_met(self, learner: int, course: int) -> bool:
         """S7: enough of the listed courses completed, ever (current or history)."""
-        requirement = self.plan.prerequisites[course]
+        requirement = self.prerequisites[course]
         if requirement is None:
             return True
         courses, required = requirement
@@ -367,7 +371,7 @@ class LMS:
         self.completed_by[key] = enrollment
         self.rec.event(now, EV_COMPLETED, learner, course, enrollment)
         self._trigger(learner, course, COMPLETED, enrollment)
-        for curriculum in self.plan.curricula_of[course]:
+        for curriculum in self.curricula_of[course]:
             current = self.current[learner * self.nc + curriculum]
             if current >= 0 and ens.status[current] < COMPLETE:
                 self.check_curriculum(learner, curriculum, current)
@@ -400,7 +404,7 @@ class LMS:
         """S26: (every group has its required count, at least one member completion counts)."""
         satisfied = True
         progress = False
-        for members, required in self.plan.groups[curriculum]:
+        for members, required in self.groups[curriculum]:
             done = 0
             for member in members:
                 if self.counts_for(learner, curriculum, member):

@@ -14,6 +14,7 @@ cdef class Model:
     cdef public LMS lms
     cdef public Store store
     cdef public dict _buckets
+    cdef object _run_jobs_call
 
     @cython.locals(at=double, bucket=list)
     cpdef _schedule_job(self, Py_ssize_t job, double due)

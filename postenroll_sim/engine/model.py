@@ -71,6 +71,7 @@ class Model:
         processing = plan.scenario.processing
         self._daily_hour = processing.hour if processing.mode == "daily" else None
         self._buckets: dict[float, list[int]] = {}
+        self._run_jobs_call = self._run_jobs  # handed to the clock at every instant with jobs
         self._step: Step | None = None
 
     # ----- jobs -------------------------------------------------------------------
@@ -80,7 +81,7 @@ class Model:
         bucket = self._buckets.get(at)
         if bucket is None:
             self._buckets[at] = [job]
-            self.clock.call_at(at, self._run_jobs)
+            self.clock.call_at(at, self._run_jobs_call)
         else:
             bucket.append(job)
 
