@@ -197,7 +197,7 @@ class Recorder:
             "replication": Ints(np.full(len(job), replication, dtype=np.int32)),
             "job_id": Ints(job),
             "rule_id": Coded(_field(jobs, "rule"), self.rule_ids),
-            "learner_id": Coded(self._col(store.jobs.learner)[job], store.learner_ids),
+            "learner_id": Coded(self._col(store.jobs.column("learner"))[job], store.learner_ids),
             "source_course_id": Coded(_field(jobs, "source"), self.course_ids),
             "trigger": Coded(_field(jobs, "trigger"), TRIGGERS),
             "trigger_enrollment_id": Ints(_field(jobs, "trigger_enrollment")),

@@ -20,7 +20,10 @@ cdef class Enrollments:
 
 
 cdef class Jobs:
-    cdef public object learner, rows, outcomes
+    cdef public Py_ssize_t n
+    cdef public object _learner, rows, outcomes
+    cdef public int[:] learner
+    @cython.locals(jid=Py_ssize_t)
     cpdef Py_ssize_t new(self, int rule, int learner, int source, int trigger,
                          int trigger_enrollment, double queued, double due) except -1
     cpdef int outcome(self, int job, int position, int target, int outcome, double processed,

@@ -173,13 +173,23 @@ assert JOB_DTYPE.itemsize == JOB_ROW.size and OUTCOME_DTYPE.itemsize == OUTCOME_
 class Jobs:
     """Every job (S18), indexed by job id, and its outcome for each target (S19-S24)."""
 
-    def __init__(self) -> None:
-        self.learner = array("i")  # read by id while the run goes
+    def __init__(self, capacity: int = 1024) -> None:
+        self.n = 0
+        # each job's learner, read by id while the run goes: a typed array with room to
+        # spare, as the enrollments' fields (compiled, `learner` is a typed view of it)
+        self._learner = _zeros("i", capacity)
+        self.learner = self._learner
         self.rows = bytearray()  # packed JOB_ROWs, in job id order
         self.outcomes = bytearray()  # packed OUTCOME_ROWs, in processing order
 
     def __len__(self) -> int:
-        return len(self.learner)
+        return self.n
+
+    def column(self, name: str) -> memoryview:
+        """The filled part of the `learner` field (see Enrollments.column)."""
+        if name != "learner":
+            raise KeyError(name)
+        return memoryview(self._learner)[: self.n]
 
     def new(
         self,
@@ -191,8 +201,13 @@ class Jobs:
         queued: float,
         due: float,
     ) -> int:
-        jid = len(self.learner)
-        self.learner.append(learner)
+        jid = self.n
+        if jid == len(self._learner):
+            self.learner = None  # let go of the view while the array grows
+            self._learner.extend(_zeros("i", jid))
+            self.learner = self._learner
+        self.learner[jid] = learner
+        self.n = jid + 1
         self.rows += JOB_ROW.pack(rule, source, trigger, trigger_enrollment, queued, due)
         return jid
 
@@ -211,7 +226,9 @@ class Jobs:
         )
 
     def release(self) -> None:
-        self.learner = array("i")
+        self.n = 0
+        self._learner = array("i")
+        self.learner = self._learner
         self.rows = bytearray()
         self.outcomes = bytearray()
 
