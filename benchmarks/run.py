@@ -55,6 +55,7 @@ def measure(learners: int, years: float, tables: str) -> dict:
     from benchmarks.reference import reference_scenario
     from postenroll_sim import parse_scenario
     from postenroll_sim.engine import Model, compile_plan
+    from postenroll_sim.outdir import write_parquet
 
     scenario = parse_scenario(reference_scenario(learners, years), "reference.yaml")
     which = tuple(tables.split(","))
@@ -73,7 +74,7 @@ def measure(learners: int, years: float, tables: str) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         for name, frame in frames.items():
-            frame.to_parquet(Path(folder) / f"{name}.parquet", index=False)
+            write_parquet(frame, Path(folder) / f"{name}.parquet")  # as `run` writes it
         parquet_seconds = time.perf_counter() - start
     result = {
         "learners": learners,

@@ -228,3 +228,16 @@ def test_csv_read_back_keeps_ids_as_text_and_dtypes(cli, tmp_path):
     original = simulate(load_scenario(path))
     for name in ("enrollments", "jobs", "events"):
         pd.testing.assert_frame_equal(getattr(from_csv, name), getattr(original, name))
+
+
+def test_parquet_files_are_the_ones_pandas_writes(tmp_path):
+    # outdir writes through pyarrow directly, for speed: the bytes must not change
+    from postenroll_sim import load_scenario, simulate
+    from postenroll_sim.outdir import write_parquet
+
+    result = simulate(load_scenario(SCENARIO))
+    for name, frame in result.tables().items():
+        write_parquet(frame, tmp_path / f"{name}.fast.parquet")
+        frame.to_parquet(tmp_path / f"{name}.pandas.parquet", index=False)
+        fast = (tmp_path / f"{name}.fast.parquet").read_bytes()
+        assert fast == (tmp_path / f"{name}.pandas.parquet").read_bytes(), name
