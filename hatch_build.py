@@ -94,6 +94,17 @@ def compile_engine(build_dir: Path, inplace: bool) -> dict:
     }
 
 
+def _why(exc: Exception) -> str:
+    """A few words on why the core was not compiled."""
+    if isinstance(exc, ImportError):
+        return f"{exc.name or 'Cython'} is not installed"
+    kind = type(exc).__name__
+    if "Compile" in kind or "Exec" in kind or "Link" in kind:
+        return "no working C compiler (or no Python headers) here"
+    text = " ".join(str(exc).split())
+    return f"{kind}: {text[:160]}"
+
+
 def build(build_dir: Path, inplace: bool) -> dict:
     """Compile if possible; the manifest either way (with the reason when not compiled)."""
     selection = _selection()
@@ -106,8 +117,7 @@ def build(build_dir: Path, inplace: bool) -> dict:
         try:
             manifest = compile_engine(build_dir, inplace)
         except Exception as exc:  # no Cython, no compiler, no Python headers: run interpreted
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            manifest = {"engine": "interpreted", "reason": f"not compiled: {reason}"}
+            manifest = {"engine": "interpreted", "reason": f"not compiled: {_why(exc)}"}
     if manifest["engine"] == "compiled":
         _notice(f"compiled the engine core with Cython {manifest['cython']}")
     else:

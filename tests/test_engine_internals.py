@@ -250,3 +250,20 @@ def test_stacking_column_tables_unites_the_ids_of_each_replication():
     assert [both.value("learner_id", row) for row in range(6)] == ["x", None, "y", "z", "y", None]
     assert [both.value("job_id", row) for row in range(6)] == [0, None, 1, 1, 0, None]
     assert both["replication"].values.tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_the_event_log_holds_exactly_the_packed_rows_however_many():
+    # compiled, rows are written in place into room kept ahead (which grows many times
+    # here); interpreted, packed and appended: the same bytes either way
+    from postenroll_sim.engine.log import EVENT_ROW, EventLog
+
+    log = EventLog()
+    expected = bytearray()
+    for i in range(150_000):
+        row = (i / 7, i % 40, i, -1, 2 * i, i % 3 - 1, -1, 5)
+        log.event(*row)
+        expected += EVENT_ROW.pack(*row)
+    assert len(log) == 150_000
+    log.finish()
+    assert bytes(log.rows) == bytes(expected)
+    assert len(log) == 150_000

@@ -1,10 +1,22 @@
 # C declarations of log.py for the compiled engine core (see store.pxd).
+cimport cython
+
+cdef bint COMPILED
+
 
 cdef class EventLog:
     cdef public object rows, details, _detail_code
+    cdef public Py_ssize_t n
+    cdef unsigned char[:] _view
     cpdef int code(self, object detail) except -1
     cpdef event(self, double day, int event, int learner=*, int course=*, int enrollment=*,
                 int rule=*, int job=*, int detail=*)
+
+    @cython.locals(offset=Py_ssize_t, at=cython.p_uchar, fields=cython.p_int)
+    cdef _write(self, double day, int event, int learner, int course, int enrollment,
+                int rule, int job, int detail)
+
+    cpdef finish(self)
 
 
 cdef class NullLog(EventLog):

@@ -127,6 +127,7 @@ class Model:
             if collecting:
                 gc.enable()
         self.clock.finish()
+        self.log.finish()
         self.lms.pending_jobs([job for bucket in self._buckets.values() for job in bucket])
 
     def tables(
