@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml hatch_build.py
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-$(CORE): $(STAMP) $(wildcard postenroll_sim/engine/*.py)
+$(CORE): $(STAMP) $(wildcard postenroll_sim/engine/*.py postenroll_sim/engine/*.pxd)
 	$(BIN)/python hatch_build.py --allow-interpreted
+	@touch $(CORE)
 	@$(BIN)/postenroll-sim --version
 
 setup: $(CORE)  ## create .venv, install the package with its dev tools, compile the core
