@@ -38,7 +38,12 @@ HERE = Path(__file__).resolve().parent / "engine"  # the modules and their manif
 
 
 def source_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """A checksum of a module's source and of its C declarations (the `.pxd` beside it)."""
+    digest = hashlib.sha256(path.read_bytes())
+    declarations = path.with_suffix(".pxd")
+    if declarations.exists():
+        digest.update(declarations.read_bytes())
+    return digest.hexdigest()
 
 
 def _extension(folder: Path, module: str) -> Path | None:
@@ -74,7 +79,7 @@ def built(folder: Path = HERE) -> tuple[str, str]:
             return "interpreted", f"{module} was not compiled; `make setup` rebuilds the core"
         if source.exists() and source_digest(source) != digests[module]:
             return "interpreted", (
-                f"{module}.py changed after it was compiled; `make setup` rebuilds the core"
+                f"{module}.py or .pxd changed after it was compiled; `make setup` rebuilds the core"
             )
     return "compiled", f"Cython {manifest.get('cython', '?')}"
 

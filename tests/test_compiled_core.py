@@ -109,7 +109,11 @@ def test_a_source_edited_after_compilation_runs_interpreted(tmp_path):
     assert compiled_core.built(tmp_path) == ("compiled", "Cython 3.x")
     (tmp_path / "lms.py").write_text("# lms, edited\n")
     engine, why = compiled_core.built(tmp_path)
-    assert engine == "interpreted" and why.startswith("lms.py changed after it was compiled")
+    assert engine == "interpreted" and why.startswith("lms.py or .pxd changed after it")
+    (tmp_path / "lms.py").write_text("# lms\n")
+    assert compiled_core.built(tmp_path)[0] == "compiled"
+    (tmp_path / "clock.pxd").write_text("cdef class Clock: pass\n")  # new C declarations
+    assert compiled_core.built(tmp_path)[1].startswith("clock.py or .pxd changed")
 
 
 def test_a_missing_module_or_manifest_runs_interpreted(tmp_path):
