@@ -267,3 +267,22 @@ def test_the_event_log_holds_exactly_the_packed_rows_however_many():
     log.finish()
     assert bytes(log.rows) == bytes(expected)
     assert len(log) == 150_000
+
+
+def test_job_rows_and_outcomes_are_exactly_the_packed_rows_however_many():
+    # as the event log: compiled, written in place into room kept ahead; the same bytes
+    from postenroll_sim.engine.store import JOB_ROW, OUTCOME_ROW, Jobs
+
+    jobs = Jobs(capacity=4)
+    rows, outcomes = bytearray(), bytearray()
+    for i in range(60_000):
+        job = (i % 11, i % 5, i % 3, i * 2 - 1, i / 3, i / 3 + 7)
+        assert jobs.new(job[0], i % 97, *job[1:]) == i
+        rows += JOB_ROW.pack(*job)
+        outcome = (i, 0, i % 9, i % 6, i / 2, -1, i - 1)
+        jobs.outcome(*outcome)
+        outcomes += OUTCOME_ROW.pack(*outcome)
+    jobs.finish()
+    assert (len(jobs), jobs.n_outcomes) == (60_000, 60_000)
+    assert bytes(jobs.rows) == bytes(rows) and bytes(jobs.outcomes) == bytes(outcomes)
+    assert list(jobs.column("learner")[:5]) == [0, 1, 2, 3, 4]

@@ -384,7 +384,7 @@ class Replay(Model):
     def _decisions(self) -> None:
         """Read the jobs' outcomes written since the last call (engine/store.py)."""
         outcomes = self.lms.jobs.outcomes
-        end = len(outcomes) - (len(outcomes) - self._decoded) % OUTCOME_ROW.size
+        end = self.lms.jobs.n_outcomes * OUTCOME_ROW.size  # compiled, room follows them
         learners = self.lms.jobs.learner
         for job, _, target, outcome, processed, _, reason in OUTCOME_ROW.iter_unpack(
             bytes(outcomes[self._decoded : end])

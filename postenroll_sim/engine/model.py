@@ -129,6 +129,7 @@ class Model:
         self.clock.finish()
         self.log.finish()
         self.lms.pending_jobs([job for bucket in self._buckets.values() for job in bucket])
+        self.store.jobs.finish()
 
     def tables(
         self,

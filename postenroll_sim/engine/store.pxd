@@ -19,10 +19,25 @@ cdef class Enrollments:
     cpdef bint is_visible(self, Py_ssize_t enrollment) except -1
 
 
+cdef bint COMPILED
+cdef Py_ssize_t _JOB_SIZE, _OUTCOME_SIZE
+
+
 cdef class Jobs:
-    cdef public Py_ssize_t n
+    cdef public Py_ssize_t n, n_outcomes
     cdef public object _learner, rows, outcomes
     cdef public int[:] learner
+    cdef unsigned char[:] _rows_view, _outcomes_view
+
+    @cython.locals(offset=Py_ssize_t, at=cython.p_uchar)
+    cdef _write_job(self, Py_ssize_t jid, int rule, int source, int trigger,
+                    int trigger_enrollment, double queued, double due)
+
+    @cython.locals(offset=Py_ssize_t, at=cython.p_uchar)
+    cdef _write_outcome(self, int job, int position, int target, int outcome,
+                        double processed, int enrollment, int reason)
+
+    cpdef finish(self)
     @cython.locals(jid=Py_ssize_t)
     cpdef Py_ssize_t new(self, int rule, int learner, int source, int trigger,
                          int trigger_enrollment, double queued, double due) except -1
