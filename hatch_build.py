@@ -46,6 +46,14 @@ def _notice(message: str) -> None:
     print(f"postenroll-sim: {message}", file=sys.stderr, flush=True)
 
 
+def _replace(source: Path, target: Path) -> None:
+    """Put a file in place by renaming a copy over it: a process that has the old compiled
+    module loaded keeps it intact (writing over a loaded library would crash it)."""
+    partial = target.with_name(target.name + ".part")
+    shutil.copy2(source, partial)
+    os.replace(partial, target)
+
+
 def compile_engine(build_dir: Path, inplace: bool) -> dict:
     """Compile every module; returns the manifest. Raises when it cannot."""
     selection = _selection()
@@ -83,7 +91,7 @@ def compile_engine(build_dir: Path, inplace: bool) -> dict:
         built[name] = artifact
     if inplace:
         for artifact in built.values():
-            shutil.copy2(artifact, ENGINE / artifact.name)
+            _replace(artifact, ENGINE / artifact.name)
     return {
         "engine": "compiled",
         "cython": Cython.__version__,
@@ -125,7 +133,7 @@ def build(build_dir: Path, inplace: bool) -> dict:
     public = {k: v for k, v in manifest.items() if not k.startswith("_")}
     (build_dir / selection.MANIFEST).write_text(json.dumps(public, indent=2) + "\n")
     if inplace:
-        shutil.copy2(build_dir / selection.MANIFEST, ENGINE / selection.MANIFEST)
+        _replace(build_dir / selection.MANIFEST, ENGINE / selection.MANIFEST)
     return manifest
 
 

@@ -54,9 +54,13 @@ def _extension(folder: Path, module: str) -> Path | None:
     return None
 
 
+def _wanted() -> str:
+    return os.environ.get(ENV, "auto").strip().lower() or "auto"
+
+
 def status(folder: Path = HERE) -> tuple[str, str]:
     """(engine, why): "compiled" or "interpreted", and a few words on why."""
-    wanted = os.environ.get(ENV, "auto").strip().lower() or "auto"
+    wanted = _wanted()
     if wanted not in CHOICES:
         return "interpreted", f"{ENV}={wanted!r} is not one of {', '.join(CHOICES)}"
     if wanted == "interpreted":
@@ -97,7 +101,7 @@ class _SourceFinder(importlib.abc.MetaPathFinder):
 def choose() -> tuple[str, str]:
     """Decide for this process (before the engine's modules are imported)."""
     engine, why = status()
-    wanted = os.environ.get(ENV, "auto").strip().lower() or "auto"
+    wanted = _wanted()
     if wanted not in CHOICES or (wanted == "compiled" and engine != "compiled"):
         from .errors import UsageProblem
 

@@ -1,6 +1,8 @@
 # C declarations of log.py for the compiled engine core (see store.pxd).
 cimport cython
 
+from postenroll_sim.engine.store cimport room
+
 cdef bint COMPILED
 
 

@@ -21,7 +21,7 @@ try:
 except ImportError:  # Cython is needed to build the compiled core, not to run
     COMPILED = False
 
-from .store import NONE
+from .store import NONE, room
 
 # day; event, learner, course, enrollment, rule, job, detail. Native sizes, no padding.
 EVENT_ROW = struct.Struct("=d7i")
@@ -66,7 +66,7 @@ class EventLog:
         offset = self.n * ROW_SIZE
         if offset + ROW_SIZE > len(self.rows):
             self._view = None  # a view pins the bytearray: let go of it while it grows
-            self.rows.extend(bytes(max(len(self.rows), 1 << 16)))
+            self.rows.extend(bytes(room(len(self.rows))))
             self._view = self.rows
         at = cython.address(self._view[offset])
         cython.cast(cython.pointer(cython.double), at)[0] = day

@@ -4,6 +4,7 @@ cimport cython
 # source stays the one definition; this file only gives its classes C fields and methods.
 
 cpdef bint unset(double day) noexcept
+cpdef Py_ssize_t room(Py_ssize_t size)
 
 
 cdef class Enrollments:

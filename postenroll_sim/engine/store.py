@@ -43,6 +43,12 @@ def unset(day: float) -> bool:
     return day != day
 
 
+def room(size: int) -> int:
+    """How much to grow a column or a buffer of `size` by: a quarter of it (enough to make
+    growing rare, little enough not to matter at the peak), at least 64 KiB worth."""
+    return max(size // 4, 1 << 16)
+
+
 def _zeros(typecode: str, length: int) -> array:
     return array(typecode, bytes(length * array(typecode).itemsize))
 
@@ -91,12 +97,13 @@ class Enrollments:
         ) = self._arrays
 
     def _grow(self) -> None:
-        """Twice the room (amortised: a record costs a few writes, not a reallocation)."""
+        """A quarter more room (amortised: a record costs a few writes, not a reallocation;
+        a quarter, not double, so that room kept ahead costs little memory at the peak)."""
         self.learner = self.course = self.method = self.rule = self.job = None
         self.enrolled = self.visible = self.started = self.completed = None
         self.failed = self.superseded = self.status = None
         for column in self._arrays:
-            column.extend(_zeros(column.typecode, len(column)))
+            column.extend(_zeros(column.typecode, room(len(column))))
         self._view_arrays()
 
     def __len__(self) -> int:
@@ -216,7 +223,7 @@ class Jobs:
         jid = self.n
         if jid == len(self._learner):
             self.learner = None  # let go of the view while the array grows
-            self._learner.extend(_zeros("i", jid))
+            self._learner.extend(_zeros("i", room(jid)))
             self.learner = self._learner
         self.learner[jid] = learner
         self.n = jid + 1
@@ -232,7 +239,7 @@ class Jobs:
         offset = jid * _JOB_SIZE
         if offset + _JOB_SIZE > len(self.rows):
             self._rows_view = None  # a view pins the bytearray: let go while it grows
-            self.rows.extend(bytes(max(len(self.rows), 1 << 16)))
+            self.rows.extend(bytes(room(len(self.rows))))
             self._rows_view = self.rows
         at = cython.address(self._rows_view[offset])
         cython.cast(cython.pointer(cython.int), at)[0] = rule
@@ -265,7 +272,7 @@ class Jobs:
         offset = self.n_outcomes * _OUTCOME_SIZE
         if offset + _OUTCOME_SIZE > len(self.outcomes):
             self._outcomes_view = None
-            self.outcomes.extend(bytes(max(len(self.outcomes), 1 << 16)))
+            self.outcomes.extend(bytes(room(len(self.outcomes))))
             self._outcomes_view = self.outcomes
         at = cython.address(self._outcomes_view[offset])
         cython.cast(cython.pointer(cython.int), at)[0] = job
