@@ -1,6 +1,8 @@
 # C declarations of clock.py for the compiled engine core (see store.pxd).
 cimport cython
 
+cdef int URGENT, NORMAL  # the priorities at one instant, as C values
+
 
 cdef class Clock:
     cdef public object env
@@ -20,7 +22,7 @@ cdef class Clock:
     cpdef urgent_at(self, double at, object callback, object payload=*)
 
     @cython.locals(hot=list, at=double, index=Py_ssize_t, entry=tuple, callbacks=list,
-                   payloads=list)
+                   payloads=list, instants="double[:]")
     cdef _run_slot(self, Py_ssize_t slot)
 
     cpdef finish(self)
