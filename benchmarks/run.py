@@ -5,6 +5,8 @@
     .venv/bin/python -m benchmarks.run --scaling --figure docs/scaling.png
                                                              # cost against learners x years
     .venv/bin/python -m benchmarks.run --parallel            # replications on 1 vs 2 workers
+    .venv/bin/python -m benchmarks.run --cli --learners 1000000
+                                                             # the whole `postenroll-sim run`
 
 Each size runs in a fresh process, so peak RSS is that run's own. Model throughput is
 rows of the `events` table per second of simulation; the bare SimPy figure is a loop of
@@ -111,6 +113,38 @@ def in_subprocess(learners: int, years: float, tables: str) -> dict:
     best = min(runs, key=lambda r: r["run_s"])
     best["repeats"] = repeats
     return best
+
+
+def cli_run(learners: int, years: float) -> dict:
+    """The whole `postenroll-sim run` of the reference scenario, as a user runs it (every
+    table written as Parquet, the summary printed): wall time and the peak memory of that
+    process, from the kernel's own account of it."""
+    import os
+
+    from benchmarks.reference import reference_scenario
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "reference.yaml"
+        path.write_text(reference_scenario(learners, years))
+        out = Path(folder) / "out"
+        command = Path(sys.executable).with_name("postenroll-sim")
+        argv = [str(command), "run", str(path), "--out", str(out), "--yes", "--no-progress"]
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode:
+            raise SystemExit(f"postenroll-sim run failed with exit code {process.returncode}")
+        meta = json.loads((out / "run.json").read_text())
+    return {
+        "learners": learners,
+        "years": years,
+        "cli_wall_s": wall,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "engine": meta["engine"],
+        "rows": {item["table"]: item["rows"] for item in meta["files"] if "table" in item},
+    }
 
 
 def parallel(learners: int, replications: int) -> dict:
@@ -277,7 +311,16 @@ def main() -> None:
         help="start-up of the command line (min, median and max of --repeats runs)",
     )
     parser.add_argument("--repeats", type=int, default=7, help="with --startup: runs of each")
+    parser.add_argument(
+        "--cli",
+        action="store_true",
+        help="the whole `postenroll-sim run` of each --learners size: wall time, peak memory",
+    )
     args = parser.parse_args()
+    if args.cli:
+        for n in args.learners.split(","):
+            print(json.dumps(cli_run(int(n), args.years)))
+        return
     if args.startup:
         print("| command | min | median | max |\n|---|---:|---:|---:|")
         for name, (low, middle, high) in startup(args.repeats).items():

@@ -327,6 +327,16 @@ def _finish(
     progress=True,
 ) -> None:
     from .progress import Status
+    from .runner import Staged
+
+    staged = None
+    if isinstance(result, Staged):  # written as it was built: commit what is staged
+        digest, staged, result = result.digest, result.files, result.result
+
+        def summary(result, source, _digest=digest):
+            from .summary import digest_text
+
+            return digest_text(_digest, result.scenario, source)
 
     status = Status(progress)
     builder = None
@@ -350,11 +360,14 @@ def _finish(
                     progress=lambda what: status(f"report: {what}"),
                 )
 
-    status("writing the tables")
     try:
-        written = result.write(
-            out, format=fmt, source=source, report=builder, arguments=_arguments()
-        )
+        if staged is None:
+            status("writing the tables")
+            written = result.write(
+                out, format=fmt, source=source, report=builder, arguments=_arguments()
+            )
+        else:
+            written = result.commit(out, staged, fmt, source, builder, _arguments())
     finally:
         status.done()
     for warning in dict.fromkeys(result.warnings):
@@ -403,8 +416,16 @@ def run(
     folder = OutputFolder.claim(out, force)  # before the run: a bad --out fails at once
 
     def run_it():
-        if replications == 1 and not scheduler:
-            return runner.simulate(spec, seed=seed, tables=tables, progress=not no_progress)
+        if replications == 1 and not scheduler:  # each table written as it is built
+            return runner.simulate_into(
+                folder,
+                spec,
+                fmt,
+                seed=seed,
+                tables=tables,
+                progress=not no_progress,
+                keep=make_report,  # the report's figures are drawn from the tables
+            )
         _note_workers(workers, replications, scheduler)
         return runner.simulate_replications(
             spec,

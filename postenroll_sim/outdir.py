@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,14 +64,65 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+# rows of a Parquet row group (pyarrow's default, said here so that a table written in
+# parts of this many rows is the same file as the table written whole)
+ROW_GROUP_ROWS = 1 << 20
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """The file `frame.to_parquet(path, index=False)` writes, byte for byte, through
     pyarrow directly: a quarter less time (pandas' own wrapper costs that), and writing
     is most of what a big run spends after simulating (docs/performance.md)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    with _ParquetParts(path) as writer:
+        writer.write(frame)
 
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+class _ParquetParts:
+    """A Parquet file written part by part (pyarrow's `write_table` is a ParquetWriter
+    writing one part): parts of ROW_GROUP_ROWS rows make the file one whole table makes.
+    The first part is converted by pyarrow's own `from_pandas`, which gives the schema;
+    later parts reuse its Arrow dictionaries for the categorical columns, so a million
+    learner ids are converted once, not once a part."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.writer = None
+        self.dictionaries: dict[str, Any] = {}
+
+    def write(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            self.writer = pq.ParquetWriter(self.path, table.schema)
+            for name, column in zip(table.column_names, table.columns, strict=True):
+                if pa.types.is_dictionary(column.type) and column.num_chunks == 1:
+                    self.dictionaries[name] = column.chunk(0).dictionary
+        else:
+            arrays = []
+            for name in frame.columns:
+                series = frame[name]
+                if name in self.dictionaries:
+                    codes = series.cat.codes.to_numpy()
+                    missing = codes < 0
+                    indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
+                    arrays.append(pa.DictionaryArray.from_arrays(indices, self.dictionaries[name]))
+                else:
+                    arrays.append(pa.array(series, from_pandas=True))
+            table = pa.Table.from_arrays(arrays, schema=self.writer.schema)
+        self.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+
+    def __enter__(self) -> _ParquetParts:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _is_frame(frames: object) -> bool:
+    return hasattr(frames, "columns") and hasattr(frames, "to_csv")
 
 
 @dataclass
@@ -186,22 +238,39 @@ class OutputFolder:
 
     # ----- staging ---------------------------------------------------------------------
 
-    def stage_table(self, name: str, frame: pd.DataFrame, fmt: str) -> dict[str, Any]:
-        """Write one table into the staging area; returns its entry for run.json."""
+    def stage_table(
+        self, name: str, frames: pd.DataFrame | Iterable[pd.DataFrame], fmt: str
+    ) -> dict[str, Any]:
+        """Write one table into the staging area; returns its entry for run.json. `frames`
+        is the table, or its parts in order (all of one schema), written one after the
+        other: the same bytes as the whole table would make, when each Parquet part but
+        the last has ROW_GROUP_ROWS rows."""
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
         file_name = f"{name}.{fmt}"
         path = self.staging / file_name
+        parts = iter([frames] if _is_frame(frames) else frames)
+        first = next(parts)
+        rows = len(first)
+        columns = {column: _dtype_record(first[column]) for column in first.columns}
         if fmt == "csv":
-            frame.to_csv(path, index=False, lineterminator="\n")
+            first.to_csv(path, index=False, lineterminator="\n")
+            for frame in parts:
+                frame.to_csv(path, index=False, lineterminator="\n", header=False, mode="a")
+                rows += len(frame)
         else:
-            write_parquet(frame, path)
+            with _ParquetParts(path) as writer:
+                writer.write(first)
+                del first
+                for frame in parts:
+                    writer.write(frame)
+                    rows += len(frame)
         return {
             "name": file_name,
             "table": name,
             "format": fmt,
-            "rows": len(frame),
-            "columns": {column: _dtype_record(frame[column]) for column in frame.columns},
+            "rows": rows,
+            "columns": columns,
             **_fingerprint(path),
         }
 

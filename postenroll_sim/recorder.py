@@ -2,17 +2,19 @@
 
 When the run is over it reads the engine's own state (engine/store.py) for the
 `enrollments` and `jobs` tables and the engine's event log (engine/log.py: packed rows,
-written as things happened) for `events`. It never holds or changes the model's state. Each table is read once into plain columns (columnar.py):
-`tables` wraps them into DataFrames, with categorical ids whose categories are the
-scenario's own id lists; `column_tables` hands them over as they are (what `check`
-matches on, without importing pandas).
+written as things happened) for `events`. It never holds or changes the model's state.
+Each table is read once into plain columns (columnar.py): `tables` wraps them into
+DataFrames, with categorical ids whose categories are the scenario's own id lists;
+`column_tables` hands them over as they are (what `check` matches on, without importing
+pandas); `frame_batches` builds them one at a time, the events table in batches, for a
+run written to disk as it is built (`runner.simulate_into`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -48,7 +50,9 @@ EVENT_DTYPE = np.dtype(
 assert EVENT_DTYPE.itemsize == EVENT_ROW.size
 
 
-EVENT_CHUNK = 1 << 20  # rows converted at a time when the events table is built
+# rows of a table built at a time when it is written as it is built: one Parquet row
+# group (outdir.ROW_GROUP_ROWS), so the file is the one the whole table makes
+BATCH_ROWS = 1 << 20
 
 
 def _rows(log: bytearray, dtype: np.dtype) -> np.ndarray:
@@ -82,7 +86,6 @@ class Recorder:
         self.course_types = np.asarray(course_types, dtype=np.int8)
         self.rule_ids = rule_ids
         self.log = log if log is not None else EventLog()  # the engine writes, we read
-        self._copy = True
 
     def code(self, detail: str) -> int:
         return self.log.code(detail)
@@ -125,20 +128,9 @@ class Recorder:
         return self._build(store, session_rows, replication, start_date, which, release, False)
 
     def _build(self, store, session_rows, replication, start_date, which, release, frames):
-        builders = {
-            "enrollments": (lambda: self.enrollment_columns(store, replication), store.enrollments),
-            "jobs": (lambda: self.job_columns(store, replication), store.jobs),
-            "events": (lambda: self.event_columns(store, replication), None),  # cut back as built
-            "sessions": (
-                lambda: session_columns(session_rows, self.course_ids, replication),
-                None,
-            ),
-        }
-        self._copy = not release
         built = {}
         for name in sorted(which, key=lambda n: n != "events"):  # the largest first
-            make, source = builders[name]
-            columns = make()
+            columns = self._columns(name, store, session_rows, replication, release)
             if frames:
                 frame = to_frame(columns)
                 built[name] = add_timestamps(frame, start_date) if start_date is not None else frame
@@ -146,13 +138,56 @@ class Recorder:
                 table = Table(columns)
                 built[name] = with_timestamps(table, start_date) if start_date else table
             del columns
-            if release and source is not None:
-                source.release()
-        self._copy = True
+            self._release(name, store, release)
         return {name: built[name] for name in which}
 
-    def _col(self, column: array) -> np.ndarray:
-        return _view(column, copy=self._copy)
+    def _columns(self, name, store, session_rows, replication, release) -> dict[str, Column]:
+        """One whole table; with `release`, columns are the store's own arrays, not copies."""
+        if name == "enrollments":
+            return self.enrollment_columns(store, replication, copy=not release)
+        if name == "jobs":
+            return self.job_columns(store, replication, copy=not release)
+        if name == "events":
+            return self.event_columns(store, replication, release)
+        return session_columns(session_rows, self.course_ids, replication)
+
+    @staticmethod
+    def _release(name: str, store: Store, release: bool) -> None:
+        if release and name in ("enrollments", "jobs"):
+            getattr(store, name).release()
+
+    def frame_batches(
+        self,
+        store: Store,
+        session_rows: SESSION_ROWS = (),
+        replication: int = 0,
+        start_date: dt.date | None = None,
+        which: tuple[str, ...] = TABLES,
+        rows: int | None = BATCH_ROWS,
+    ) -> Iterator[tuple[str, Iterator[pd.DataFrame]]]:
+        """Each table named in `which`, in that order, as DataFrames of `rows` rows (the
+        last fewer; None: whole). A table is built only when its frames are asked for and
+        its sources are let go of once it is passed on, so writing them one after the
+        other holds the run's state plus one batch at a time (the events table is built
+        batch by batch from the log; the others are views of the store, or one copy of
+        the jobs, sliced). The run must be over; this empties its store and log."""
+
+        def frames(name: str) -> Iterator[pd.DataFrame]:
+            if name == "events":  # in batches from the log, which lets go of them as read
+                batches = self.event_batches(store, replication, rows, release=True)
+            else:  # built whole (views of the store), passed on in slices
+                whole = self._columns(name, store, session_rows, replication, True)
+                batches = _slices(whole, rows)
+                del whole
+            dtypes: dict[str, pd.CategoricalDtype] = {}
+            for columns in batches:
+                frame = to_frame(columns, dtypes)
+                del columns
+                yield add_timestamps(frame, start_date) if start_date is not None else frame
+            self._release(name, store, True)
+
+        for name in which:
+            yield name, frames(name)
 
     def enrollments(self, store: Store, replication: int = 0) -> pd.DataFrame:
         return to_frame(self.enrollment_columns(store, replication))
@@ -163,31 +198,40 @@ class Recorder:
     def events(self, store: Store, replication: int = 0) -> pd.DataFrame:
         return to_frame(self.event_columns(store, replication))
 
-    def enrollment_columns(self, store: Store, replication: int = 0) -> dict[str, Column]:
+    def enrollment_columns(
+        self, store: Store, replication: int = 0, copy: bool = True
+    ) -> dict[str, Column]:
+        """`copy=False`: the store's own arrays (the run is over and nothing will grow them)."""
         e = store.enrollments
+
+        def col(name: str) -> np.ndarray:
+            return _view(e.column(name), copy=copy)
+
         n = len(e)
-        course = self._col(e.column("course"))
+        course = col("course")
         return {
             "replication": Ints(np.full(n, replication, dtype=np.int32)),
             "enrollment_id": Ints(np.arange(n, dtype=np.int32)),
-            "learner_id": Coded(self._col(e.column("learner")), store.learner_ids),
+            "learner_id": Coded(col("learner"), store.learner_ids),
             "course_id": Coded(course, self.course_ids),
             "course_type": Coded(
                 self.course_types[course] if n else np.zeros(0, np.int8), COURSE_TYPES
             ),
-            "method": Coded(self._col(e.column("method")), METHODS),
-            "rule_id": Coded(self._col(e.column("rule")), self.rule_ids),
-            "job_id": Ints(self._col(e.column("job")), nullable=True),
-            "enrolled_day": Floats(self._col(e.column("enrolled"))),
-            "visible_day": Floats(self._col(e.column("visible"))),
-            "started_day": Floats(self._col(e.column("started"))),
-            "completed_day": Floats(self._col(e.column("completed"))),
-            "failed_day": Floats(self._col(e.column("failed"))),
-            "superseded_day": Floats(self._col(e.column("superseded"))),
-            "status": Coded(self._col(e.column("status")), STATUSES),
+            "method": Coded(col("method"), METHODS),
+            "rule_id": Coded(col("rule"), self.rule_ids),
+            "job_id": Ints(col("job"), nullable=True),
+            "enrolled_day": Floats(col("enrolled")),
+            "visible_day": Floats(col("visible")),
+            "started_day": Floats(col("started")),
+            "completed_day": Floats(col("completed")),
+            "failed_day": Floats(col("failed")),
+            "superseded_day": Floats(col("superseded")),
+            "status": Coded(col("status"), STATUSES),
         }
 
-    def job_columns(self, store: Store, replication: int = 0) -> dict[str, Column]:
+    def job_columns(
+        self, store: Store, replication: int = 0, copy: bool = True
+    ) -> dict[str, Column]:
         outcomes = _rows(store.jobs.outcomes, OUTCOME_DTYPE)
         order = np.lexsort((outcomes["position"], outcomes["job"]))
         outcomes = outcomes[order]  # a copy, in job and target order
@@ -197,7 +241,9 @@ class Recorder:
             "replication": Ints(np.full(len(job), replication, dtype=np.int32)),
             "job_id": Ints(job),
             "rule_id": Coded(_field(jobs, "rule"), self.rule_ids),
-            "learner_id": Coded(self._col(store.jobs.column("learner"))[job], store.learner_ids),
+            "learner_id": Coded(
+                _view(store.jobs.column("learner"), copy=copy)[job], store.learner_ids
+            ),
             "source_course_id": Coded(_field(jobs, "source"), self.course_ids),
             "trigger": Coded(_field(jobs, "trigger"), TRIGGERS),
             "trigger_enrollment_id": Ints(_field(jobs, "trigger_enrollment")),
@@ -210,8 +256,9 @@ class Recorder:
             "reason_enrollment_id": Ints(_field(outcomes, "reason"), nullable=True),
         }
 
-    def event_columns(self, store: Store, replication: int = 0) -> dict[str, Column]:
-        n = self.n_events
+    def _event_dtypes(self, store: Store) -> dict[str, np.dtype]:
+        """Each field of the log in the dtype its table column keeps (categorical codes as
+        narrow as pandas makes them)."""
         widths = {
             "event": len(EVENTS),
             "learner": len(store.learner_ids),
@@ -219,28 +266,59 @@ class Recorder:
             "rule": len(self.rule_ids),
             "detail": len(self.details),
         }
-        # each column in the dtype its table column keeps (categorical codes as narrow as
-        # pandas makes them), filled from the end of the log in chunks; once the run is
-        # over the log is cut back behind each chunk, so the log and the table never both
-        # hold every row (at a million learners that is a gigabyte less at the peak)
-        columns = {
-            name: np.empty(n, _code_dtype(widths[name]) if name in widths else dt_)
-            for name, (dt_, _) in EVENT_DTYPE.fields.items()
-        }
-        log, size = self.log.rows, EVENT_ROW.size
-        end = n
-        while end > 0:
-            start = max(0, end - EVENT_CHUNK)
-            with memoryview(log)[start * size : end * size] as chunk:
-                rows = np.frombuffer(chunk, dtype=EVENT_DTYPE)
-                for name, column in columns.items():
-                    column[start:end] = rows[name]
-                del rows
-            if not self._copy:
-                del log[start * size :]
-            end = start
         return {
-            "replication": Ints(np.full(n, replication, dtype=np.int32)),
+            name: _code_dtype(widths[name]) if name in widths else dtype
+            for name, (dtype, _) in EVENT_DTYPE.fields.items()
+        }
+
+    def event_columns(
+        self, store: Store, replication: int = 0, release: bool = False
+    ) -> dict[str, Column]:
+        """The whole events table. With `release` (the run is over) the log lets go of each
+        chunk as soon as it is copied, so the log and the table never both hold every row
+        (at a million learners that is a gigabyte less at the peak)."""
+        (table,) = self.event_batches(store, replication, rows=None, release=release)
+        return table  # (unpacked, so the generator runs to its end: the log let go of all)
+
+    def event_batches(
+        self,
+        store: Store,
+        replication: int = 0,
+        rows: int | None = BATCH_ROWS,
+        release: bool = False,
+    ) -> Iterator[dict[str, Column]]:
+        """The events table `rows` rows at a time, in order (the last batch fewer; one
+        batch, maybe empty, when `rows` is None), for writing it without ever holding it
+        whole. With `release` (the run is over) the log is emptied as it is read."""
+        size = self.n_events if rows is None else rows
+        dtypes = self._event_dtypes(store)
+        batch, filled, yielded = None, 0, False
+        for chunk in self.log.chunks(release):
+            data = np.frombuffer(chunk, dtype=EVENT_DTYPE)
+            while len(data):
+                if batch is None:
+                    batch, filled = {f: np.empty(size, d) for f, d in dtypes.items()}, 0
+                take = min(size - filled, len(data))
+                for field, column in batch.items():
+                    column[filled : filled + take] = data[field][:take]
+                filled += take
+                data = data[take:]
+                if filled == size:
+                    yield self._event_table(batch, store, replication)
+                    batch, yielded = None, True
+            del data
+        if batch is not None:
+            yield self._event_table({f: c[:filled] for f, c in batch.items()}, store, replication)
+        elif not yielded:  # no events: an empty table, which still has its columns
+            yield self._event_table(
+                {f: np.empty(0, d) for f, d in dtypes.items()}, store, replication
+            )
+
+    def _event_table(
+        self, columns: dict[str, np.ndarray], store: Store, replication: int
+    ) -> dict[str, Column]:
+        return {
+            "replication": Ints(np.full(len(columns["day"]), replication, dtype=np.int32)),
             "day": Floats(columns["day"]),
             "event": Coded(columns["event"], EVENTS),
             "learner_id": Coded(columns["learner"], store.learner_ids),
@@ -253,6 +331,15 @@ class Recorder:
 
 
 SESSION_ROWS = list[tuple[str, int, float, int, int, int, int]]
+
+
+def _slices(columns: dict[str, Column], rows: int | None) -> Iterator[dict[str, Column]]:
+    """The table in slices of `rows` rows (views, not copies); one, maybe empty, at least."""
+    n = len(next(iter(columns.values())))
+    step = max(n, 1) if rows is None else rows
+    for start in range(0, max(n, 1), step):
+        window = slice(start, start + step)
+        yield {name: column.take(window) for name, column in columns.items()}
 
 
 def _code_dtype(categories: int) -> np.dtype:
@@ -284,15 +371,25 @@ def sessions_frame(rows: SESSION_ROWS, course_ids: list[str], replication: int =
     return to_frame(session_columns(rows, course_ids, replication))
 
 
-def to_frame(columns: dict[str, Column]) -> pd.DataFrame:
+def to_frame(
+    columns: dict[str, Column], dtypes: dict[str, pd.CategoricalDtype] | None = None
+) -> pd.DataFrame:
     """A DataFrame of the columns, without copying them: ids and vocabularies become
-    categoricals whose categories are the scenario's own id lists, nullable ids Int32."""
+    categoricals whose categories are the scenario's own id lists, nullable ids Int32.
+    `dtypes` keeps each categorical's dtype for the next batch of the same table (at a
+    million learners, making the learner ids an index again costs a tenth of a second)."""
     import pandas as pd
 
     data = {}
     for name, column in columns.items():
         if isinstance(column, Coded):
-            data[name] = _categorical(column.codes, column.categories)
+            if dtypes is None:
+                data[name] = _categorical(column.codes, column.categories)
+                continue
+            dtype = dtypes.get(name)
+            if dtype is None:
+                dtype = dtypes[name] = _categorical(column.codes[:0], column.categories).dtype
+            data[name] = pd.Categorical.from_codes(column.codes, dtype=dtype)
         elif isinstance(column, Ints) and column.nullable:
             data[name] = _nullable_int(column.values)
         else:

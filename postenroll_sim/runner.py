@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 from tqdm import tqdm
 
-from . import __version__
+from . import __version__, outdir
 from .columns import FORMATS, TABLES
 from .engine import ENGINE, ENGINE_REASON, Model, compile_plan
 from .errors import SchedulerError
@@ -25,6 +26,7 @@ from .lightrun import replication_seeds
 from .outdir import REPORT_NAME, OutputFolder
 from .progress import Status
 from .scenario import Scenario
+from .summary import Digest
 
 __all__ = ["FORMATS", "TABLES", "Result", "simulate", "simulate_replications", "simulate_variants"]
 
@@ -50,9 +52,12 @@ class Result:
     command: str | None = None  # "compare" for `postenroll-sim compare` (run.json says so)
     started: str = field(default_factory=_now)
     finished: str | None = None
+    # the tables a run written as it was built wrote (`simulate_into`), kept in memory or not
+    written: list[str] = field(default_factory=list)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The tables this run built (all four unless fewer were asked for)."""
+        """The tables this run built and keeps in memory (all four unless fewer were asked
+        for; none when they were written to disk as they were built and not kept)."""
         return {name: getattr(self, name) for name in TABLES if getattr(self, name) is not None}
 
     def variant_labels(self) -> list[str]:
@@ -115,7 +120,7 @@ class Result:
             "seed": self.seed,
             "replications": self.replications,
             "variants": self.variants,
-            "tables": list(self.tables()),
+            "tables": list(self.written or self.tables()),
             "warnings": list(dict.fromkeys(self.warnings)),
             "started": self.started,
             "scenario": self.scenario.model_dump(mode="json", by_alias=True),
@@ -140,8 +145,25 @@ class Result:
         out = folder if isinstance(folder, OutputFolder) else OutputFolder.claim(folder, force)
         try:
             staged = [out.stage_table(name, frame, format) for name, frame in self.tables().items()]
+        except BaseException:
+            out.discard()
+            raise
+        return self.commit(out, staged, format, source, report, arguments)
+
+    def commit(
+        self,
+        out: OutputFolder,
+        staged: list[dict[str, Any]],
+        format: str,
+        source: str = "",
+        report: Callable[[Result, str], str] | None = None,
+        arguments: list[str] | None = None,
+    ) -> list[Path]:
+        """Stage report.html too when asked (`report(result, source)`), then commit what is
+        staged, run.json last (OutputFolder.commit)."""
+        try:
             if report is not None:
-                staged.append(out.stage_text(REPORT_NAME, report(self, source)))
+                staged = [*staged, out.stage_text(REPORT_NAME, report(self, source))]
         except BaseException:
             out.discard()
             raise
@@ -161,6 +183,128 @@ def simulate(
 
     Raises ScenarioError when a script action cannot be applied (located at its line)."""
     started = _now()
+
+    def build(model: Model, say: Callable[[str], None]) -> dict[str, pd.DataFrame]:
+        say("building tables")  # a third of a large run: say so rather than sit at 100%
+        return model.tables(
+            which=tuple(tables),
+            replication=replication,
+            start_date=scenario.start_date,
+            release=True,
+        )
+
+    built, model, seed = _run_model(scenario, seed, replication, tables, progress, build)
+    return Result(
+        scenario,
+        **built,
+        warnings=list(model.lms.warnings),
+        seed=int(seed.entropy),  # the effective seed: the scenario's, or the one given
+        started=started,
+        finished=_now(),
+    )
+
+
+@dataclass
+class Staged:
+    """A run written into its output folder's staging area as it was built
+    (`simulate_into`): commit it with `result.commit(folder, files, ...)`."""
+
+    result: Result  # what ran; its tables are in memory only when they were kept
+    files: list[dict[str, Any]]  # the staged tables, as run.json lists them
+    digest: Digest  # what the summary says of them
+
+
+SPILL_NAME = ".events.log"  # the event log's rows, in the staging area while the run goes
+
+
+def simulate_into(
+    folder: OutputFolder,
+    scenario: Scenario,
+    format: str = "parquet",
+    seed: int | np.random.SeedSequence | None = None,
+    tables: tuple[str, ...] | list[str] = TABLES,
+    progress: bool = False,
+    keep: bool = False,
+) -> Staged:
+    """Run one replication of `scenario` and write its tables into `folder`'s staging
+    area as they are built, one at a time (the events table in batches, its log kept in
+    the staging area during the run): at most the run's state plus one table in memory,
+    where `simulate` holds every table. `keep` keeps the tables in memory as well (for a
+    report). The tables written are the ones `simulate(...).write(folder)` writes, byte
+    for byte. Nothing is committed: the caller does that (`Staged`), or discards."""
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+    started = _now()
+    digest = Digest([0])
+    kept: dict[str, pd.DataFrame] | None = {} if keep else None
+
+    def write(model: Model, say: Callable[[str], None]) -> list[dict[str, Any]]:
+        pending = dict(
+            model.frame_batches(
+                which=tuple(name for name in TABLES if name in tables),
+                start_date=scenario.start_date,
+                rows=None if keep else outdir.ROW_GROUP_ROWS,  # a Parquet row group a batch
+            )
+        )  # each table is built only as its frames are read
+
+        def stage(name: str) -> dict[str, Any]:
+            frames = _taken(name, pending[name], digest, kept, stop)
+            return folder.stage_table(name, frames, format)
+
+        # The events table (the largest; read from the log, not the store) is written on a
+        # second thread while this one writes the others: pyarrow encodes without the GIL.
+        stop = threading.Event()
+        files: dict[str, Any] = {}
+        with ThreadPoolExecutor(max_workers=1) as helper:
+            events = helper.submit(stage, "events") if "events" in pending else None
+            try:
+                for name in pending:
+                    if name != "events":
+                        say(f"writing {name}")
+                        files[name] = stage(name)
+                if events is not None:
+                    say("writing events")
+                    files["events"] = events.result()
+            except BaseException:
+                stop.set()  # Ctrl-C or a failure: the helper stops at its next batch
+                raise
+        return [files[name] for name in pending]
+
+    spill = folder.staging / SPILL_NAME if "events" in tables else None
+    files, model, seed = _run_model(scenario, seed, 0, tables, progress, write, spill)
+    result = Result(
+        scenario,
+        **(kept or {}),
+        warnings=list(model.lms.warnings),
+        seed=int(seed.entropy),
+        started=started,
+        finished=_now(),
+        written=[name for name in TABLES if name in tables],
+    )
+    return Staged(result, files, digest)
+
+
+def _taken(
+    name: str,
+    frames: Iterator[pd.DataFrame],
+    digest: Digest,
+    kept: dict[str, pd.DataFrame] | None,
+    stop: threading.Event,
+) -> Iterator[pd.DataFrame]:
+    """The frames of one table, passed on as they come, noting what the summary needs."""
+    for frame in frames:
+        if stop.is_set():
+            raise RuntimeError("stopped: writing another table failed")
+        digest.add(name, frame)
+        if kept is not None:
+            kept[name] = frame  # kept: one frame a table (`keep` builds events whole)
+        yield frame
+
+
+def _run_model(scenario, seed, replication, tables, progress, after, spill=None):
+    """Simulate one replication and hand the finished model to `after(model, say)` while
+    the progress bar still shows (`say` puts a word on it); returns what `after` returned,
+    the model and the effective seed sequence."""
     if not isinstance(seed, np.random.SeedSequence):
         seed = replication_seeds(scenario.seed if seed is None else seed, replication + 1)[
             replication
@@ -180,26 +324,23 @@ def simulate(
         def advance(day: float) -> None:
             bar.update(day - bar.n)
 
+        def say(what: str) -> None:
+            if not bar.disable:
+                bar.set_postfix_str(what, refresh=True)
+
         model = Model(
             compile_plan(scenario),
             seed,
             record_events="events" in tables,
             on_advance=None if bar.disable else advance,  # off a terminal: no calls
+            spill=spill,
         )
-        model.run()
-        if not bar.disable:  # a third of a large run: say so rather than sit at 100%
-            bar.set_postfix_str("building tables", refresh=True)
-        built = model.tables(
-            which=tables, replication=replication, start_date=scenario.start_date, release=True
-        )
-    return Result(
-        scenario,
-        **built,
-        warnings=list(model.lms.warnings),
-        seed=int(seed.entropy),  # the effective seed: the scenario's, or the one given
-        started=started,
-        finished=_now(),
-    )
+        try:
+            model.run()
+            done = after(model, say)
+        finally:
+            model.close()
+    return done, model, seed
 
 
 class Task(NamedTuple):

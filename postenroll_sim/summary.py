@@ -36,19 +36,49 @@ def enrollments_by_course(
     """Enrollments per course and method (mean per replication), with a total column and,
     with several replications, the total's 5-95% band (`total 5-95%`)."""
     replications = _replications(enrollments, replications)
+    counts = _crosstab(enrollments["course_id"], enrollments["method"])
+    per = _per_replication(enrollments, "course_id", replications) if bands else None
+    return _by_course(counts, replications, per)
+
+
+def _per_replication(frame: pd.DataFrame, column: str, replications: list[int]) -> pd.DataFrame:
+    """Rows per replication and value of `column` (replication x value)."""
+    return _crosstab(frame["replication"], frame[column]).reindex(replications, fill_value=0)
+
+
+def _crosstab(rows: pd.Series, columns: pd.Series) -> pd.DataFrame:
+    """`pd.crosstab(rows, columns, dropna=False)`, counted on codes: crosstab first turns
+    a categorical's every value into a string (seconds for a million rows)."""
+
+    def coded(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            return series.cat.codes.to_numpy(), series.cat.categories
+        codes, uniques = pd.factorize(series, sort=True)
+        return codes, pd.Index(uniques)
+
+    row_codes, row_values = coded(rows)
+    column_codes, column_values = coded(columns)
+    both = (row_codes >= 0) & (column_codes >= 0)
+    cells = row_codes[both].astype(np.int64) * len(column_values) + column_codes[both]
+    counts = np.bincount(cells, minlength=len(row_values) * len(column_values))
+    return pd.DataFrame(
+        counts.reshape(len(row_values), len(column_values)),
+        index=pd.Index(row_values, name=rows.name),
+        columns=pd.Index(column_values, name=columns.name),
+    )
+
+
+def _by_course(
+    counts: pd.DataFrame, replications: list[int], per: pd.DataFrame | None
+) -> pd.DataFrame:
     reps = len(replications)
-    table = pd.crosstab(enrollments["course_id"], enrollments["method"], dropna=False) / reps
+    table = counts / reps
     table = table.reindex(columns=[m for m in METHODS if m in table.columns])
     table = table.loc[:, table.sum() > 0]
     table["total"] = table.sum(axis=1)
     table = table[table["total"] > 0]
-    if bands and reps > 1:
-        per = (
-            pd.crosstab(enrollments["replication"], enrollments["course_id"], dropna=False)
-            .reindex(replications, fill_value=0)
-            .reindex(columns=table.index, fill_value=0)
-        )
-        table["total 5-95%"] = _spread(per)
+    if per is not None and reps > 1:
+        table["total 5-95%"] = _spread(per.reindex(columns=table.index, fill_value=0))
     return table
 
 
@@ -58,18 +88,21 @@ def outcomes_by_rule(
     """Job outcomes per rule (one count per job and target, mean per replication), with
     the 5-95% band of each rule's jobs (`jobs 5-95%`) when there are several replications."""
     replications = _replications(jobs, replications)
+    counts = _crosstab(jobs["rule_id"], jobs["outcome"])
+    per = _per_replication(jobs, "rule_id", replications) if bands else None
+    return _by_rule(counts, replications, per)
+
+
+def _by_rule(
+    counts: pd.DataFrame, replications: list[int], per: pd.DataFrame | None
+) -> pd.DataFrame:
     reps = len(replications)
-    table = pd.crosstab(jobs["rule_id"], jobs["outcome"], dropna=False) / reps
+    table = counts / reps
     table = table.reindex(columns=[o for o in OUTCOMES if o in table.columns])
     table = table.loc[:, table.sum() > 0]
     table = table[table.sum(axis=1) > 0]
-    if bands and reps > 1:
-        per = (
-            pd.crosstab(jobs["replication"], jobs["rule_id"], dropna=False)
-            .reindex(replications, fill_value=0)
-            .reindex(columns=table.index, fill_value=0)
-        )
-        table["outcomes 5-95%"] = _spread(per)
+    if per is not None and reps > 1:
+        table["outcomes 5-95%"] = _spread(per.reindex(columns=table.index, fill_value=0))
     return table
 
 
@@ -89,54 +122,105 @@ def _band_text(values: np.ndarray) -> str:
     )
 
 
-def headline(result, replications: list[int]) -> list[str]:
-    """'enrollments 1234 (5-95%: 1200-1260)' and the like, counted per replication."""
-    e, j, ev = result.enrollments, result.jobs, result.events
-    parts = []
+class Digest:
+    """What the summary says of a run, taken table by table and batch by batch: a run
+    written to disk as it is built never holds its tables whole (runner.simulate_into).
+    Every number is a sum over batches; jobs are counted where their rows begin (a job's
+    rows are consecutive in the jobs table), so a job split between two batches counts once."""
 
-    def per(frame, counter) -> np.ndarray:
-        return counter(frame).reindex(replications, fill_value=0).to_numpy()
+    def __init__(self, replications: list[int]):
+        self.replications = list(replications)
+        self.counts: dict[str, np.ndarray] = {}  # headline name -> count per replication
+        self.crosstabs: dict[str, pd.DataFrame] = {}  # summed over batches
+        self._last_job: dict[str, tuple[int, int]] = {}  # (replication, job) ending a batch
 
-    if ev is not None:
-        added = ev[ev["event"] == "learner_added"]
-        parts.append(
-            "learners " + _band_text(per(added, lambda f: f.groupby("replication").size()))
+    @classmethod
+    def of(cls, result) -> Digest:
+        digest = cls(list(range(result.replications)))
+        for name, frame in result.tables().items():
+            digest.add(name, frame)
+        return digest
+
+    def _count(self, name: str, replication: np.ndarray) -> None:
+        per = np.bincount(replication, minlength=max(self.replications, default=0) + 1)
+        values = per[self.replications]
+        self.counts[name] = self.counts.get(name, 0) + values
+
+    def _sum(self, name: str, table: pd.DataFrame) -> None:
+        before = self.crosstabs.get(name)
+        self.crosstabs[name] = table if before is None else before.add(table, fill_value=0)
+
+    def _job_starts(self, name: str, frame: pd.DataFrame) -> np.ndarray:
+        replication = frame["replication"].to_numpy(dtype=np.int64)
+        job = frame["job_id"].to_numpy(dtype=np.int64, na_value=-1)
+        if not len(job):
+            return replication
+        previous = self._last_job.get(name, (-1, -1))
+        starts = np.ones(len(job), dtype=bool)
+        starts[1:] = (job[1:] != job[:-1]) | (replication[1:] != replication[:-1])
+        starts[0] = (int(replication[0]), int(job[0])) != previous
+        self._last_job[name] = (int(replication[-1]), int(job[-1]))
+        return replication[starts]
+
+    def add(self, name: str, frame: pd.DataFrame) -> None:
+        """Take what the summary needs of one table, or of one batch of it (in order)."""
+        replication = frame["replication"].to_numpy(dtype=np.int64)
+        if name == "events":
+            self._count("learners", replication[(frame["event"] == "learner_added").to_numpy()])
+        elif name == "enrollments":
+            self._count("enrollments", replication)
+            self._sum("by_course", _crosstab(frame["course_id"], frame["method"]))
+            self._sum("per_course", _per_replication(frame, "course_id", self.replications))
+        elif name == "jobs":
+            self._count("jobs", self._job_starts("jobs", frame))
+            pending = frame[frame["outcome"] == "pending"]
+            self._count("pending at the horizon", self._job_starts("pending", pending))
+            self._sum("by_rule", _crosstab(frame["rule_id"], frame["outcome"]))
+            self._sum("per_rule", _per_replication(frame, "rule_id", self.replications))
+
+    def headline(self) -> list[str]:
+        """'enrollments 1234 (5-95%: 1200-1260)' and the like, counted per replication."""
+        order = ("learners", "enrollments", "jobs", "pending at the horizon")
+        return [f"{name} {_band_text(self.counts[name])}" for name in order if name in self.counts]
+
+    @property
+    def by_course(self) -> pd.DataFrame | None:
+        if "by_course" not in self.crosstabs:
+            return None
+        return _by_course(
+            self.crosstabs["by_course"], self.replications, self.crosstabs["per_course"]
         )
-    if e is not None:
-        parts.append("enrollments " + _band_text(per(e, lambda f: f.groupby("replication").size())))
-    if j is not None:
-        parts.append(
-            "jobs " + _band_text(per(j, lambda f: f.groupby("replication")["job_id"].nunique()))
-        )
-        pending = j[j["outcome"] == "pending"]
-        parts.append(
-            "pending at the horizon "
-            + _band_text(per(pending, lambda f: f.groupby("replication")["job_id"].nunique()))
-        )
-    return parts
+
+    @property
+    def by_rule(self) -> pd.DataFrame | None:
+        if "by_rule" not in self.crosstabs:
+            return None
+        return _by_rule(self.crosstabs["by_rule"], self.replications, self.crosstabs["per_rule"])
 
 
 def summary_text(result, source: str) -> str:
-    scenario = result.scenario
-    e, j = result.enrollments, result.jobs
-    any_table = next(iter(result.tables().values()))
-    replications = _replications(any_table, list(range(result.replications)))
-    reps = len(replications)
+    return digest_text(Digest.of(result), result.scenario, source)
+
+
+def digest_text(digest: Digest, scenario, source: str) -> str:
+    """The summary of a run from its digest (the tables it was taken from may be gone)."""
+    reps = len(digest.replications)
     lines = [
         f"{scenario.name}  ({source})",
         f"horizon {scenario.horizon_days:g} days, {reps} replication{'s' if reps > 1 else ''}"
         + (": mean per replication (5-95% across replications)" if reps > 1 else ""),
-        "  " + ", ".join(headline(result, replications)),
+        "  " + ", ".join(digest.headline()),
     ]
-    if e is not None:
+    by_course, by_rule = digest.by_course, digest.by_rule
+    if by_course is not None:
         lines += ["", "Enrollments by course and method" + (" (mean):" if reps > 1 else ":")]
-        lines.append(_fmt(enrollments_by_course(e, replications)) if len(e) else "  (none)")
-    if j is not None:
+        lines.append(_fmt(by_course) if len(by_course) else "  (none)")
+    if by_rule is not None:
         lines += [
             "",
             "Rule outcomes (one per job and target course" + (", mean):" if reps > 1 else "):"),
         ]
-        lines.append(_fmt(outcomes_by_rule(j, replications)) if len(j) else "  (no rule fired)")
+        lines.append(_fmt(by_rule) if len(by_rule) else "  (no rule fired)")
     return "\n".join(lines)
 
 

@@ -15,12 +15,12 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import postenroll_sim.recorder as recorder_module
 from benchmarks.reference import reference_scenario
 from postenroll_sim import columnar, parse_scenario
 from postenroll_sim.columns import TABLES
 from postenroll_sim.engine import Model, compile_plan
 from postenroll_sim.engine.clock import SLOTS_PER_DAY, Clock
+from postenroll_sim.engine.log import CHUNK_ROWS
 from postenroll_sim.lightrun import simulate_columns
 from postenroll_sim.runner import SerialExecutor, simulate_replications
 
@@ -95,22 +95,51 @@ def test_order_matches_a_plain_sort_by_instant_priority_and_sequence(calls):
     assert [name for _, name in run_clock(setup, horizon=20.0)] == expected
 
 
-def test_events_table_is_the_same_whatever_the_chunking_and_release(monkeypatch):
-    scenario = parse_scenario(reference_scenario(200, 1.0), "reference.yaml")
+def test_events_table_is_the_same_whatever_the_batching_spilling_and_release(tmp_path):
+    # enough learners for the log to fill (and spill) a few chunks of CHUNK_ROWS
+    scenario = parse_scenario(reference_scenario(4000, 1.0), "reference.yaml")
 
-    def tables(chunk, release):
-        monkeypatch.setattr(recorder_module, "EVENT_CHUNK", chunk)
-        model = Model(compile_plan(scenario))
+    def run(spill=None):
+        model = Model(compile_plan(scenario), spill=spill)
         model.run()
-        built = model.tables(release=release)
-        return built, model.recorder
+        return model
 
-    whole, _ = tables(1 << 20, release=False)
-    chunked, recorder = tables(random.Random(0).randint(3, 50), release=True)
-    assert len(whole["events"]) > 1000
+    whole = run().tables(release=False)
+    assert len(whole["events"]) > 2 * CHUNK_ROWS
+    released = run().tables(release=True)
+    spilled_model = run(spill=tmp_path / "events.log")
+    assert spilled_model.log.spilled >= 2
+    spilled = spilled_model.tables(release=True)
+    assert len(spilled_model.recorder.log) == 0  # released: the log is empty
+    spilled_model.close()
+    assert not (tmp_path / "events.log").exists()
     for name, frame in whole.items():
-        assert frame.equals(chunked[name]), name
-    assert recorder.n_events == 0  # released: the log was cut back as the table was built
+        assert frame.equals(released[name]), name
+        assert frame.equals(spilled[name]), name
+
+    size = random.Random(0).randint(1000, 50_000)
+    batched = dict(run(spill=tmp_path / "again.log").frame_batches(rows=size))
+    assert list(batched) == list(whole)
+    for name, frames in batched.items():
+        batches = list(frames)
+        assert {len(b) for b in batches[:-1]} <= {size} and 0 < len(batches[-1]) <= size
+        assert pd.concat(batches, ignore_index=True).equals(whole[name]), name
+    assert len(whole["events"]) // size > 3  # many batches, across the log's chunks
+
+
+def test_a_spilled_log_keeps_every_row_in_order_across_many_chunks(tmp_path):
+    from postenroll_sim.engine.log import EVENT_ROW, EventLog
+
+    log = EventLog(spill=tmp_path / "log")
+    rows = [(i / 3, i % 7, i, -1, i, 1, -1, 2) for i in range(2 * CHUNK_ROWS + 5)]
+    for row in rows:
+        log.event(*row)
+    log.finish()
+    assert log.spilled == 2 and len(log) == len(rows)
+    expected = b"".join(EVENT_ROW.pack(*row) for row in rows)
+    assert b"".join(bytes(c) for c in log.chunks()) == expected  # read twice: still there
+    assert b"".join(bytes(c) for c in log.chunks(release=True)) == expected
+    assert len(log) == 0 and list(log.chunks()) == []
 
 
 def test_an_urgent_call_made_while_running_still_runs_first_at_its_instant():
@@ -265,7 +294,7 @@ def test_the_event_log_holds_exactly_the_packed_rows_however_many():
         expected += EVENT_ROW.pack(*row)
     assert len(log) == 150_000
     log.finish()
-    assert bytes(log.rows) == bytes(expected)
+    assert b"".join(bytes(chunk) for chunk in log.chunks()) == bytes(expected)
     assert len(log) == 150_000
 
 

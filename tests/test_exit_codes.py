@@ -21,7 +21,7 @@ def test_an_internal_error_is_exit_3_with_a_hint_and_debug_shows_the_traceback(
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(runner, "simulate", broken)
+    monkeypatch.setattr(runner, "simulate_into", broken)
     code, _, err = cli("run", SCENARIO, "--out", tmp_path / "out", "-q")
     assert code == 3 and "internal error: RuntimeError: boom" in err and "report" in err
     assert "Traceback" not in err

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 from collections.abc import Callable
 
 import numpy as np
 import simpy
 
 from ..columns import TABLES
-from ..recorder import Recorder
+from ..recorder import BATCH_ROWS, Recorder
 from ..scenario import ScenarioError
 from ..scenario.errors import Problem
 from .behaviour import Behaviours
@@ -48,13 +49,15 @@ class Model:
         seed: np.random.SeedSequence | None = None,
         record_events: bool = True,
         on_advance: Callable[[float], None] | None = None,
+        spill: str | os.PathLike | None = None,
     ):
         """`on_advance(day)` is called as simulated time moves on (a few thousand times a
-        year), for progress displays."""
+        year), for progress displays. `spill`: a file for the event log to keep its rows
+        in rather than in memory (engine/log.py); `close()` removes it."""
         self.plan = plan
         self.env = simpy.Environment()
         # nobody asked for the events table: a log that keeps nothing
-        self.log = EventLog() if record_events else NullLog()
+        self.log = EventLog(spill) if record_events else NullLog()
         self.recorder = Recorder(plan.course_ids, plan.course_types, plan.rule_ids, self.log)
         self.clock = Clock(self.env, plan.scenario.horizon_days)
         self.clock.on_advance = on_advance
@@ -148,6 +151,28 @@ class Model:
             which=which,
             release=release,
         )
+
+    def frame_batches(
+        self,
+        which: tuple[str, ...] = TABLES,
+        replication: int = 0,
+        start_date=None,
+        rows: int | None = BATCH_ROWS,
+    ):
+        """The run's tables one at a time, in batches of `rows`, each built when asked for
+        and its sources dropped (recorder.frame_batches)."""
+        return self.recorder.frame_batches(
+            self.store,
+            self.behaviours.session_rows(),
+            replication=replication,
+            start_date=start_date,
+            which=which,
+            rows=rows,
+        )
+
+    def close(self) -> None:
+        """Remove the event log's spill file, if it has one."""
+        self.log.close()
 
     def _start(self) -> None:
         """Day 0: named learners, the generated headcount, and the script's days."""
