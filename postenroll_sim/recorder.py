@@ -52,7 +52,7 @@ assert EVENT_DTYPE.itemsize == EVENT_ROW.size
 
 # rows of a table built at a time when it is written as it is built: one Parquet row
 # group (outdir.ROW_GROUP_ROWS), so the file is the one the whole table makes
-BATCH_ROWS = 1 << 20
+BATCH_ROWS = 1 << 22
 
 
 def _rows(log: bytearray, dtype: np.dtype) -> np.ndarray:

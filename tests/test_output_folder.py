@@ -231,13 +231,16 @@ def test_csv_read_back_keeps_ids_as_text_and_dtypes(cli, tmp_path):
 
 
 def test_parquet_files_are_the_ones_pandas_writes(tmp_path):
-    # outdir writes through pyarrow directly, for speed: the bytes must not change
+    # outdir writes through pyarrow directly, for speed: the bytes must not change (row
+    # groups of its own size, larger than pandas' default)
     from postenroll_sim import load_scenario, simulate
-    from postenroll_sim.outdir import write_parquet
+    from postenroll_sim.outdir import ROW_GROUP_ROWS, write_parquet
 
     result = simulate(load_scenario(SCENARIO))
     for name, frame in result.tables().items():
         write_parquet(frame, tmp_path / f"{name}.fast.parquet")
-        frame.to_parquet(tmp_path / f"{name}.pandas.parquet", index=False)
+        frame.to_parquet(
+            tmp_path / f"{name}.pandas.parquet", index=False, row_group_size=ROW_GROUP_ROWS
+        )
         fast = (tmp_path / f"{name}.fast.parquet").read_bytes()
         assert fast == (tmp_path / f"{name}.pandas.parquet").read_bytes(), name
