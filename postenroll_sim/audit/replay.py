@@ -112,7 +112,7 @@ class Replay(Model):
 
     def __init__(self, plan: Plan, history: History, tolerance: float):
         super().__init__(plan, record_events=False)
-        self.lms.on_visible = None  # learners do only what the history says
+        self.lms.listener = None  # learners do only what the history says
         self.lms.replay = self
         self.history = history
         self.tolerance = tolerance
@@ -199,8 +199,8 @@ class Replay(Model):
             return  # what learners did is the history's to say
         super()._apply(step)
 
-    def _schedule_job(self, job: int, due: float) -> None:
-        super()._schedule_job(job, due)
+    def schedule_job(self, job: int, due: float) -> None:
+        super().schedule_job(job, due)
         at = due if self._daily_hour is None else daily_run_at(due, self._daily_hour)
         self.pending.setdefault(self.lms.jobs.learner[job], {})[job] = at
 

@@ -2,7 +2,7 @@
 cimport cython
 
 from postenroll_sim.engine.clock cimport Clock
-from postenroll_sim.engine.lms cimport LMS
+from postenroll_sim.engine.lms cimport LMS, VisibilityListener
 from postenroll_sim.engine.log cimport EventLog
 from postenroll_sim.engine.store cimport Enrollments, unset
 
@@ -22,7 +22,7 @@ cdef class SessionState:
     cdef public Py_ssize_t booked, attended, missed
 
 
-cdef class Behaviours:
+cdef class Behaviours(VisibilityListener):
     cdef public Clock clock
     cdef public LMS lms
     cdef public EventLog rec

@@ -1,7 +1,7 @@
 """What learners do on their own: start, finish (pass or fail), abandon, book ILC sessions.
 
 Driven by one hook: the LMS calls `on_visible(enrollment)` when a learner can first
-see an enrollment (S21). From then on each step is one scheduled callback that
+see an enrollment (S21; Behaviours is the LMS's VisibilityListener). From then on each step is one scheduled callback that
 re-checks the state it acts on (the enrollment may have been superseded, completed by
 the script, or the learner removed in the meantime) and does nothing if it changed.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..columns import EVENT_CODE
 from ..scenario.stochastic import Behaviour
 from .clock import Clock
-from .lms import LMS
+from .lms import LMS, VisibilityListener
 from .plan import CURRICULUM, ILC, Plan, Session
 from .random import Streams, constant, sampler, uniforms
 from .store import COMPLETE, IN_PROGRESS, NONE, NOT_STARTED, unset
@@ -56,7 +56,7 @@ class SessionState:
         self.missed = 0
 
 
-class Behaviours:
+class Behaviours(VisibilityListener):
     def __init__(self, clock: Clock, lms: LMS, plan: Plan, streams: Streams):
         self.clock = clock
         self.lms = lms
@@ -87,7 +87,7 @@ class Behaviours:
         ]
         # the callbacks the clock is handed over and over, made once
         self._finish_call, self._attend_call = self._finish, self._attend
-        lms.on_visible = self.on_visible if any(self.by_course) else None
+        lms.listener = self if any(self.by_course) else None
 
     def _still_open(self, enrollment: int, status: int) -> bool:
         ens = self.enrollments

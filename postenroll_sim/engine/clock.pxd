@@ -2,6 +2,7 @@
 cimport cython
 
 cdef int URGENT, NORMAL  # the priorities at one instant, as C values
+cdef bint COMPILED
 
 
 cdef class Clock:
@@ -22,7 +23,7 @@ cdef class Clock:
     cpdef urgent_at(self, double at, object callback, object payload=*)
 
     @cython.locals(hot=list, at=double, index=Py_ssize_t, entry=tuple, callbacks=list,
-                   payloads=list, instants="double[:]")
+                   payloads=list, instants="double[:]", order="const Py_ssize_t[:]", position=Py_ssize_t)
     cdef _run_slot(self, Py_ssize_t slot)
 
     cpdef finish(self)

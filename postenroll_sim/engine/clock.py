@@ -32,6 +32,13 @@ from itertools import count
 import numpy as np
 import simpy
 
+try:
+    import cython
+
+    COMPILED = cython.compiled
+except ImportError:  # Cython is needed to build the compiled core, not to run
+    COMPILED = False
+
 SLOTS_PER_DAY = 16
 URGENT, NORMAL = 0, 1  # priorities at one instant, as in SimPy
 
@@ -110,7 +117,10 @@ class Clock:
         self._running = slot
         instants, callbacks, payloads = self._slots.pop(slot, (array("d"), [], []))
         order = np.argsort(np.frombuffer(instants, dtype=np.float64), kind="stable")
-        for index in order.tolist():
+        if not COMPILED:
+            order = order.tolist()  # interpreted, plain ints index faster than numpy's
+        for position in range(len(order)):  # compiled: a typed view, no object a call
+            index = order[position]
             at = instants[index]
             # heap calls first if earlier, or at the same instant and urgent
             while hot and (hot[0][0] < at or (hot[0][0] == at and hot[0][1] == URGENT)):

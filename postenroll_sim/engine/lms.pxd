@@ -20,6 +20,14 @@ cdef int COMPLETE, IN_PROGRESS, NONE, NOT_STARTED, FAILED_STATUS
 cdef double NAN, NEVER
 
 
+cdef class JobScheduler:
+    cpdef schedule_job(self, Py_ssize_t job, double due)
+
+
+cdef class VisibilityListener:
+    cpdef on_visible(self, Py_ssize_t enrollment)
+
+
 cdef class LMS:
     cdef public object plan
     cdef public Clock clock
@@ -28,7 +36,7 @@ cdef class LMS:
     cdef public Enrollments enrollments
     cdef public Jobs jobs
     cdef public EventLog rec
-    cdef public object schedule_job
+    cdef public JobScheduler scheduler
     cdef public Py_ssize_t nc
     cdef public object prerequisites, curricula_of, groups
     cdef public object course_types
@@ -46,7 +54,7 @@ cdef class LMS:
     cdef public double _guard_at
     cdef public dict _guard_counts
     cdef public list warnings
-    cdef public object on_visible
+    cdef public VisibilityListener listener
     cdef public list method_detail
     cdef public list outcome_detail
 

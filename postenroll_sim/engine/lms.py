@@ -2,16 +2,17 @@
 
 The LMS owns the run's state (engine/store.py: every enrollment and job, in typed
 columns) and knows nothing of SimPy: it reads the current instant from the clock
-(`clock.now`, set by the clock alone) and hands the jobs it queues to
-`schedule_job(job_id, due_day)`; the model decides when they run. It tells the
-event log what happened (`log.event`), and never reads anything back from it.
+(`clock.now`, set by the clock alone) and hands the jobs it queues to a JobScheduler
+(`schedule_job(job_id, due_day)`; the model decides when they run). It tells the event
+log what happened (`log.event`), and never reads anything back from it; it tells a
+VisibilityListener (learner behaviour) when a learner can first see an enrollment.
+Both are small base classes, so that compiled, these calls are C calls.
 Learners are data: int codes into flat arrays, never an object each.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
 
 from ..columns import EVENT_CODE, METHOD_CODE, OUTCOME_CODE, TRIGGERS
 from .clock import Clock
@@ -55,6 +56,20 @@ O_CASCADE = OUTCOME_CODE["cascade_limit"]
 O_PENDING = OUTCOME_CODE["pending"]
 
 
+class JobScheduler:
+    """Takes the jobs the LMS queues (S18) and runs them when they are due (the model)."""
+
+    def schedule_job(self, job: int, due: float) -> None:
+        raise NotImplementedError
+
+
+class VisibilityListener:
+    """Told when a learner can first see an enrollment (S21): learner behaviour."""
+
+    def on_visible(self, enrollment: int) -> None:
+        raise NotImplementedError
+
+
 class ActionError(Exception):
     """A script action that cannot be applied to the state it meets (e.g. no open enrollment)."""
 
@@ -65,7 +80,7 @@ class LMS:
         plan: Plan,
         clock: Clock,
         log: EventLog,
-        schedule_job: Callable[[int, float], None],
+        scheduler: JobScheduler,
     ):
         self.plan = plan
         self.clock = clock  # the one owner of time: read clock.now, never set it
@@ -74,7 +89,7 @@ class LMS:
         self.enrollments = self.store.enrollments
         self.jobs = self.store.jobs
         self.rec = log  # what happened, for the events table (never read back)
-        self.schedule_job = schedule_job
+        self.scheduler = scheduler
         self.nc = plan.n_courses
         # the catalog's structure, read on every completion (S7, S26)
         self.prerequisites = plan.prerequisites
@@ -115,9 +130,9 @@ class LMS:
         self._guard_at = NAN
         self._guard_counts: dict[int, int] = {}
         self.warnings: list[str] = []
-        # Called with an enrollment id when its learner can first see it (S21); the
-        # behaviour layer sets it. None: learners do nothing on their own.
-        self.on_visible: Callable[[int], None] | None = None
+        # Told of each enrollment its learner can first see (S21); the behaviour layer
+        # sets it. None: learners do nothing on their own.
+        self.listener: VisibilityListener | None = None
         self.method_detail = [log.code(m) for m in METHOD_CODE]
         self.outcome_detail = [
             log.code(name) for name in sorted(OUTCOME_CODE, key=OUTCOME_CODE.get)
@@ -172,7 +187,7 @@ class LMS:
             job = self.jobs.new(rule, learner, course, trigger, enrollment, now, due)
             self.job_version.append(version)
             rec.event(now, EV_JOB_QUEUED, learner, course, enrollment, rule, job)
-            self.schedule_job(job, due)
+            self.scheduler.schedule_job(job, due)
 
     def process_job(self, job: int) -> None:
         """S19/S20 for each target in order, under the S22 cascade guard."""
@@ -289,8 +304,8 @@ class LMS:
             self.bundle_holders[course][learner] = enrollment
             for member in list(self.bundle_members[course]):  # S27
                 self.enroll_from_bundle(learner, member, course)
-        if active and self.on_visible is not None:
-            self.on_visible(enrollment)
+        if active and self.listener is not None:
+            self.listener.on_visible(enrollment)
         return enrollment
 
     def enroll_from_bundle(self, learner: int, course: int, bundle: int) -> None:
@@ -454,8 +469,8 @@ class LMS:
                         and self._curriculum_progress(learner, course)[1]
                     ):
                         self.start(enrollment)  # S26 [decision]: starts once it can be seen (S21)
-                    if self.on_visible is not None:
-                        self.on_visible(enrollment)
+                    if self.listener is not None:
+                        self.listener.on_visible(enrollment)
 
     def add_to_bundle(self, bundle: int, course: int) -> None:
         """S28: the exception to non-retroactivity: everyone holding the bundle gets the course."""

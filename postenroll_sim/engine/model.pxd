@@ -2,12 +2,12 @@
 cimport cython
 
 from postenroll_sim.engine.clock cimport Clock
-from postenroll_sim.engine.lms cimport LMS
+from postenroll_sim.engine.lms cimport LMS, JobScheduler
 from postenroll_sim.engine.log cimport EventLog
 from postenroll_sim.engine.store cimport Store
 
 
-cdef class Model:
+cdef class Model(JobScheduler):
     cdef public object plan, env, recorder, behaviours, population, _daily_hour, _step
     cdef public EventLog log
     cdef public Clock clock
@@ -17,7 +17,7 @@ cdef class Model:
     cdef object _run_jobs_call
 
     @cython.locals(at=double, bucket=list)
-    cpdef _schedule_job(self, Py_ssize_t job, double due)
+    cpdef schedule_job(self, Py_ssize_t job, double due)
 
     @cython.locals(lms=LMS, bucket=list, index=Py_ssize_t)
     cpdef _run_jobs(self, double at, object _payload)

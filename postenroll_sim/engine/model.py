@@ -24,7 +24,7 @@ from ..scenario import ScenarioError
 from ..scenario.errors import Problem
 from .behaviour import Behaviours
 from .clock import Clock
-from .lms import LMS, ActionError
+from .lms import LMS, ActionError, JobScheduler
 from .log import EventLog, NullLog
 from .plan import Plan, Step
 from .population import PopulationDriver
@@ -38,7 +38,7 @@ def daily_run_at(due: float, hour: int) -> float:
     return math.ceil(due - offset - 1e-9) + offset
 
 
-class Model:
+class Model(JobScheduler):
     # The LMS a model drives. An audit of a real LMS history (postenroll_sim/audit) drives
     # a subclass that notes what the rules require instead of enrolling.
     lms_type: type[LMS] = LMS
@@ -61,7 +61,7 @@ class Model:
         self.recorder = Recorder(plan.course_ids, plan.course_types, plan.rule_ids, self.log)
         self.clock = Clock(self.env, plan.scenario.horizon_days)
         self.clock.on_advance = on_advance
-        self.lms = self.lms_type(plan, self.clock, self.log, self._schedule_job)
+        self.lms = self.lms_type(plan, self.clock, self.log, self)
         self.store = self.lms.store
         streams = Streams(seed if seed is not None else np.random.SeedSequence(plan.scenario.seed))
         self.behaviours = Behaviours(self.clock, self.lms, plan, streams)
@@ -79,7 +79,9 @@ class Model:
 
     # ----- jobs -------------------------------------------------------------------
 
-    def _schedule_job(self, job: int, due: float) -> None:
+    def schedule_job(self, job: int, due: float) -> None:
+        """S3: a job due at `due` runs at its instant (`immediate`) or at the next daily
+        run; the jobs of one instant run as one call, in the order they were queued."""
         at = due if self._daily_hour is None else daily_run_at(due, self._daily_hour)
         bucket = self._buckets.get(at)
         if bucket is None:
@@ -124,15 +126,18 @@ class Model:
             # The clock schedules nothing past the horizon, so the run ends by itself
             # after the last call at or before it ([0, horizon] is closed).
             self.env.run()
+            self.clock.finish()
+            self.log.finish()
+            self.lms.pending_jobs([job for bucket in self._buckets.values() for job in bucket])
+            # dropped before the collector is back: its first pass would scan every bucket
+            # of jobs pending at the horizon (a million lists at a million learners)
+            self._buckets.clear()
+            self.store.jobs.finish()
         except ActionError as exc:
             raise self._located(exc) from None
         finally:
             if collecting:
                 gc.enable()
-        self.clock.finish()
-        self.log.finish()
-        self.lms.pending_jobs([job for bucket in self._buckets.values() for job in bucket])
-        self.store.jobs.finish()
 
     def tables(
         self,
