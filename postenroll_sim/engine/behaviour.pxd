@@ -9,6 +9,8 @@ from postenroll_sim.engine.store cimport Enrollments, unset
 # the module's constants as C values (see lms.pxd)
 cdef int EV_SESSION_ATTENDED, EV_SESSION_BOOKED, EV_SESSION_MISSED, EV_SESSION_WAITLISTED
 cdef int COMPLETE, IN_PROGRESS, NONE, NOT_STARTED, CURRICULUM, ILC
+cdef int START, BOOK, ENROLL_MEMBERS, FINISH, ATTEND, PAIR_SHIFT
+cdef long long LOW_HALF
 
 
 cdef class CourseBehaviour:
@@ -29,7 +31,9 @@ cdef class Behaviours(VisibilityListener):
     cdef public Enrollments enrollments
     cdef public object plan
     cdef public list by_course, sessions, first_open_session, waiting, first_step
-    cdef object _finish_call, _attend_call
+    cdef int _finish_code, _attend_code
+
+    cpdef receive(self, int kind, double at, long long arg)
 
     @cython.locals(ens=Enrollments)
     cdef bint _still_open(self, Py_ssize_t enrollment, int status) except -1
@@ -48,11 +52,13 @@ cdef class Behaviours(VisibilityListener):
     @cython.locals(behaviour=CourseBehaviour)
     cpdef _book(self, double at, Py_ssize_t enrollment)
 
+    cpdef _attend_paired(self, double at, long long arg)
+
     @cython.locals(course=Py_ssize_t, index=Py_ssize_t, learner=Py_ssize_t,
                    candidate=Py_ssize_t, state=SessionState)
     cdef _book_after(self, Py_ssize_t enrollment, double day, bint strictly)
 
-    @cython.locals(enrollment=Py_ssize_t, index=Py_ssize_t, status=int, course=Py_ssize_t,
+    @cython.locals(status=int, course=Py_ssize_t,
                    state=SessionState, behaviour=CourseBehaviour, learner=Py_ssize_t,
                    rec=EventLog, lms=LMS, ens=Enrollments)
-    cpdef _attend(self, double at, tuple payload)
+    cdef _attend(self, double at, Py_ssize_t enrollment, Py_ssize_t index)

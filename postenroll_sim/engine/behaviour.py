@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..columns import EVENT_CODE
 from ..scenario.stochastic import Behaviour
-from .clock import Clock
+from .clock import LOW_HALF, PAIR_SHIFT, Clock, pair
 from .lms import LMS, VisibilityListener
 from .plan import CURRICULUM, ILC, Plan, Session
 from .random import Streams, constant, sampler, uniforms
@@ -22,6 +22,8 @@ EV_SESSION_BOOKED = E["session_booked"]
 EV_SESSION_MISSED = E["session_missed"]
 EV_SESSION_WAITLISTED = E["session_waitlisted"]
 ZERO = constant(0.0)
+# the kinds of call a learner's steps are on the clock (Behaviours.receive)
+START, BOOK, ENROLL_MEMBERS, FINISH, ATTEND = range(5)
 
 
 class CourseBehaviour:
@@ -76,18 +78,36 @@ class Behaviours(VisibilityListener):
         self.waiting: list[list[int]] = [
             [] for _ in plan.course_ids
         ]  # enrollments with no seat yet
+        # the clock's handler code of each kind of step (clock.handler)
+        start = clock.handler(self, START, self._start)
+        book = clock.handler(self, BOOK, self._book)
+        enroll_members = clock.handler(self, ENROLL_MEMBERS, self._enroll_members)
+        self._finish_code = clock.handler(self, FINISH, self._finish)
+        self._attend_code = clock.handler(self, ATTEND, self._attend_paired)
         # what a learner does first once an enrollment is visible, per course
         self.first_step = [
-            self._enroll_members
+            enroll_members
             if kind == CURRICULUM
-            else self._book
+            else book
             if kind == ILC and self.sessions[c]
-            else self._start
+            else start
             for c, kind in enumerate(plan.course_types)
         ]
-        # the callbacks the clock is handed over and over, made once
-        self._finish_call, self._attend_call = self._finish, self._attend
         lms.listener = self if any(self.by_course) else None
+
+    def receive(self, kind: int, at: float, arg: int) -> None:
+        """A step of a learner's, from the clock (`arg`: the enrollment; for ATTEND, the
+        enrollment and the session's index, paired)."""
+        if kind == FINISH:
+            self._finish(at, arg)
+        elif kind == START:
+            self._start(at, arg)
+        elif kind == BOOK:
+            self._book(at, arg)
+        elif kind == ATTEND:
+            self._attend_paired(at, arg)
+        else:
+            self._enroll_members(at, arg)
 
     def _still_open(self, enrollment: int, status: int) -> bool:
         ens = self.enrollments
@@ -104,7 +124,7 @@ class Behaviours(VisibilityListener):
         behaviour = self.by_course[course]
         if behaviour is None:
             return
-        self.clock.call_at(
+        self.clock.call(
             self.clock.now + behaviour.start_after(), self.first_step[course], enrollment
         )
 
@@ -118,7 +138,7 @@ class Behaviours(VisibilityListener):
         behaviour = self.by_course[self.enrollments.course[enrollment]]
         if behaviour.abandon_rate and behaviour.uniform() < behaviour.abandon_rate:
             return  # started, never finished
-        self.clock.call_at(at + behaviour.duration(), self._finish_call, enrollment)
+        self.clock.call(at + behaviour.duration(), self._finish_code, enrollment)
 
     def _finish(self, at: float, enrollment: int) -> None:
         if not self._still_open(enrollment, IN_PROGRESS):
@@ -191,13 +211,15 @@ class Behaviours(VisibilityListener):
                 NONE,
                 state.detail,
             )
-            self.clock.call_at(state.session.day, self._attend_call, (enrollment, candidate))
+            self.clock.call(state.session.day, self._attend_code, pair(enrollment, candidate))
             return
         self.waiting[course].append(enrollment)
         self.rec.event(self.clock.now, EV_SESSION_WAITLISTED, learner, course, enrollment)
 
-    def _attend(self, at: float, payload: tuple[int, int]) -> None:
-        enrollment, index = payload
+    def _attend_paired(self, at: float, arg: int) -> None:
+        self._attend(at, arg >> PAIR_SHIFT, arg & LOW_HALF)
+
+    def _attend(self, at: float, enrollment: int, index: int) -> None:
         rec, lms, ens = self.rec, self.lms, self.enrollments
         status = ens.status[enrollment]
         if status >= COMPLETE or not self._still_open(enrollment, status):

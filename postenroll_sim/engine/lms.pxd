@@ -2,7 +2,7 @@
 # replay overrides (postenroll_sim/audit/replay.py) are cpdef: a Python subclass still wins.
 cimport cython
 
-from postenroll_sim.engine.clock cimport Clock
+from postenroll_sim.engine.clock cimport Clock, Receiver
 from postenroll_sim.engine.log cimport EventLog
 from postenroll_sim.engine.store cimport Enrollments, Jobs, Store
 
@@ -20,11 +20,11 @@ cdef int COMPLETE, IN_PROGRESS, NONE, NOT_STARTED, FAILED_STATUS
 cdef double NAN, NEVER
 
 
-cdef class JobScheduler:
+cdef class JobScheduler(Receiver):
     cpdef schedule_job(self, Py_ssize_t job, double due)
 
 
-cdef class VisibilityListener:
+cdef class VisibilityListener(Receiver):
     cpdef on_visible(self, Py_ssize_t enrollment)
 
 

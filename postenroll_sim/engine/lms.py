@@ -15,7 +15,7 @@ from __future__ import annotations
 from array import array
 
 from ..columns import EVENT_CODE, METHOD_CODE, OUTCOME_CODE, TRIGGERS
-from .clock import Clock
+from .clock import Clock, Receiver
 from .log import EventLog
 from .plan import BUNDLE, COMPLETED, CURRICULUM, ENROLLED, FAILED, Plan, RuleVersion
 from .store import COMPLETE, IN_PROGRESS, NAN, NEVER, NONE, NOT_STARTED, Store
@@ -56,14 +56,14 @@ O_CASCADE = OUTCOME_CODE["cascade_limit"]
 O_PENDING = OUTCOME_CODE["pending"]
 
 
-class JobScheduler:
+class JobScheduler(Receiver):
     """Takes the jobs the LMS queues (S18) and runs them when they are due (the model)."""
 
     def schedule_job(self, job: int, due: float) -> None:
         raise NotImplementedError
 
 
-class VisibilityListener:
+class VisibilityListener(Receiver):
     """Told when a learner can first see an enrollment (S21): learner behaviour."""
 
     def on_visible(self, enrollment: int) -> None:

@@ -14,13 +14,15 @@ cdef class Model(JobScheduler):
     cdef public LMS lms
     cdef public Store store
     cdef public dict _buckets
-    cdef object _run_jobs_call
+    cdef int _run_jobs_code
 
     @cython.locals(at=double, bucket=list)
     cpdef schedule_job(self, Py_ssize_t job, double due)
 
+    cpdef receive(self, int kind, double at, long long arg)
+
     @cython.locals(lms=LMS, bucket=list, index=Py_ssize_t)
-    cpdef _run_jobs(self, double at, object _payload)
+    cpdef _run_jobs(self, double at, long long _arg=*)
 
 
 @cython.locals(offset=double)

@@ -30,6 +30,8 @@ from .plan import Plan, Step
 from .population import PopulationDriver
 from .random import Streams
 
+RUN_JOBS = 0  # the kind of the model's calls on the clock
+
 
 def daily_run_at(due: float, hour: int) -> float:
     """S3 `daily`: the first run at `hour` at or after `due` (a job due exactly at a run
@@ -74,7 +76,8 @@ class Model(JobScheduler):
         processing = plan.scenario.processing
         self._daily_hour = processing.hour if processing.mode == "daily" else None
         self._buckets: dict[float, list[int]] = {}
-        self._run_jobs_call = self._run_jobs  # handed to the clock at every instant with jobs
+        # one call on the clock an instant with jobs
+        self._run_jobs_code = self.clock.handler(self, RUN_JOBS, self._run_jobs)
         self._step: Step | None = None
 
     # ----- jobs -------------------------------------------------------------------
@@ -86,11 +89,14 @@ class Model(JobScheduler):
         bucket = self._buckets.get(at)
         if bucket is None:
             self._buckets[at] = [job]
-            self.clock.call_at(at, self._run_jobs_call)
+            self.clock.call(at, self._run_jobs_code)
         else:
             bucket.append(job)
 
-    def _run_jobs(self, at: float, _payload: None) -> None:
+    def receive(self, kind: int, at: float, arg: int) -> None:
+        self._run_jobs(at)  # the model's one kind of call on the clock (RUN_JOBS)
+
+    def _run_jobs(self, at: float, _arg: int = 0) -> None:
         lms = self.lms
         bucket = self._buckets[at]
         index = 0
