@@ -21,7 +21,7 @@ from tqdm import tqdm
 from . import __version__, outdir
 from .columns import FORMATS, TABLES
 from .engine import ENGINE, ENGINE_REASON, Model, compile_plan
-from .errors import SchedulerError
+from .errors import OutputError, SchedulerError
 from .lightrun import replication_seeds
 from .outdir import REPORT_NAME, OutputFolder
 from .progress import Status
@@ -271,7 +271,10 @@ def simulate_into(
         return [files[name] for name in pending]
 
     spill = folder.staging / SPILL_NAME if "events" in tables else None
-    files, model, seed = _run_model(scenario, seed, 0, tables, progress, write, spill)
+    try:
+        files, model, seed = _run_model(scenario, seed, 0, tables, progress, write, spill)
+    except OSError as exc:  # the log's spill file or a table: the folder is the one place
+        raise OutputError(f"cannot write to {folder.path}: {exc.strerror or exc}") from None
     result = Result(
         scenario,
         **(kept or {}),

@@ -107,6 +107,7 @@ def test_a_failure_while_staging_keeps_the_previous_run_whole(cli, tmp_path, mon
     monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
     code, _, err = cli("run", SCENARIO, "--out", out, "--format", "csv", "-q")
     assert code == 2 and err.startswith("postenroll-sim: ") and "Traceback" not in err
+    assert f"cannot write to {out}: No space left on device" in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     read_run(out)  # still complete and verified
 
