@@ -72,9 +72,14 @@ def compile_engine(build_dir: Path, inplace: bool) -> dict:
         build_dir=str(build_dir / "c"),
         include_path=[str(ROOT)],  # the .pxd files beside the modules give their C types
         # Python annotations are for readers and type checkers; C types come from the .pxd
-        # files. Bounds and negative indices stay checked as in Python: the same results,
-        # and an IndexError rather than a crash if the engine ever had a bug.
-        compiler_directives={"binding": False, "annotation_typing": False},
+        # files. Bounds stay checked, so a bug is an IndexError rather than a crash; the
+        # engine never counts from the end of an array, so a negative index is such a bug
+        # too (wraparound off), and the C code need not test for one at every access.
+        compiler_directives={
+            "binding": False,
+            "annotation_typing": False,
+            "wraparound": False,
+        },
     )
     distribution = Distribution({"name": "postenroll-sim-engine", "ext_modules": modules})
     distribution.script_name = "hatch_build.py"

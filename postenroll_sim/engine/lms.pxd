@@ -106,3 +106,7 @@ cdef class LMS:
 
     cpdef check_curriculum(self, Py_ssize_t learner, Py_ssize_t curriculum,
                            Py_ssize_t enrollment)
+
+    cpdef add_learner(self, Py_ssize_t learner)
+
+    cpdef Py_ssize_t new_learners(self, list learner_ids) except -1

@@ -513,18 +513,25 @@ class LMS:
 
     def new_learner(self, learner_id: str) -> int:
         """A generated learner joins now; returns its code."""
-        code = len(self.learner_ids)
-        self.learner_ids.append(learner_id)
+        code = self.new_learners([learner_id])
+        self.add_learner(code)
+        return code
+
+    def new_learners(self, learner_ids: list[str]) -> int:
+        """Codes and per-learner state for learners about to join, made in one go (the
+        initial headcount: a million at once); returns the first code. Each joins when
+        `add_learner` is called for it."""
+        first, count = len(self.learner_ids), len(learner_ids)
+        self.learner_ids.extend(learner_ids)
         # a compiled view pins its array's memory: let go of the views while they grow
         self.removed = self.current = self.last_completed = self.completed_by = None
         removed, current, last_completed, completed_by = self._arrays
-        removed.append(False)
-        current.extend(self._no_courses)
-        last_completed.extend(self._never_completed)
-        completed_by.extend(self._no_courses)
+        removed.frombytes(bytes(count))  # False
+        current.extend(self._no_courses * count)
+        last_completed.extend(self._never_completed * count)
+        completed_by.extend(self._no_courses * count)
         self._view_arrays()
-        self.add_learner(code)
-        return code
+        return first
 
     def remove_learner(self, learner: int) -> None:
         """S29: no new enrollments or triggers; open enrollments stay; queued jobs get skipped."""

@@ -12,16 +12,18 @@ import math
 
 from ..columns import METHOD_CODE
 from ..scenario.stochastic import Population
-from .clock import Clock
+from .clock import LOW_HALF, PAIR_SHIFT, Clock, Receiver, pair
 from .lms import LMS
 from .plan import Plan
 from .random import Streams, exponential, sampler
 
 ADMIN, SELF = METHOD_CODE["admin"], METHOD_CODE["self"]
 ID_DIGITS = 7  # L0000001: sortable as text up to ten million learners
+# the kinds of the population's calls on the clock (PopulationDriver.receive)
+HIRE, HIRE_BATCH, LEAVE, ON_HIRE, SELF_ENROLL = range(5)
 
 
-class PopulationDriver:
+class PopulationDriver(Receiver):
     def __init__(self, clock: Clock, lms: LMS, plan: Plan, spec: Population, streams: Streams):
         self.clock = clock
         self.lms = lms
@@ -53,25 +55,47 @@ class PopulationDriver:
             for i, entry in enumerate(spec.self_enroll)
             if entry.per_year > 0
         ]
+        # the clock's handler code of each kind of call (clock.handler)
+        self._hire_code = clock.handler(self, HIRE, self._hire)
+        self._hire_batch_code = clock.handler(self, HIRE_BATCH, self._hire_batch)
+        self._leave_code = clock.handler(self, LEAVE, self._leave)
+        self._on_hire_code = clock.handler(self, ON_HIRE, self._on_hire)
+        self._self_enroll_code = clock.handler(self, SELF_ENROLL, self._self_enroll)
+
+    def receive(self, kind: int, at: float, arg: int) -> None:
+        """A call from the clock: `arg` is a learner (LEAVE), a learner and the index of
+        its on-hire or self-enrollment entry, paired, or a number of hires."""
+        if kind == ON_HIRE:
+            self._on_hire(at, arg)
+        elif kind == LEAVE:
+            self._leave(at, arg)
+        elif kind == SELF_ENROLL:
+            self._self_enroll(at, arg)
+        elif kind == HIRE:
+            self._hire(at, arg)
+        else:
+            self._hire_batch(at, arg)
 
     def start(self) -> None:
-        for _ in range(self.spec.initial):
-            self.join()
+        count = self.spec.initial
+        first = self.lms.new_learners([self._next_id() for _ in range(count)])
+        for learner in range(first, first + count):  # each joins in turn, as a hire would
+            self._joined(learner)
         hires = self.spec.hires
         if hires is None:
             return
         if hires.schedule is not None:
             for batch in hires.schedule:
                 if batch.count:
-                    self.clock.call_at(batch.day, self._hire_batch, batch.count)
+                    self.clock.call(batch.day, self._hire_batch_code, batch.count)
         elif self.interarrival is not None:
             self._next_hire(0.0)
 
     def _next_hire(self, now: float) -> None:
         """Poisson arrivals, streamed: the next arrival is drawn when the previous one happens."""
-        self.clock.call_at(now + self.interarrival(), self._hire)  # past the horizon: dropped
+        self.clock.call(now + self.interarrival(), self._hire_code)  # past the horizon: dropped
 
-    def _hire(self, at: float, _payload: None) -> None:
+    def _hire(self, at: float, _arg: int = 0) -> None:
         self.join()
         self._next_hire(at)
 
@@ -79,21 +103,29 @@ class PopulationDriver:
         for _ in range(count):
             self.join()
 
-    def join(self) -> int:
+    def _next_id(self) -> str:
         self.generated += 1
-        learner = self.lms.new_learner(f"{self.spec.id_prefix}{self.generated:0{ID_DIGITS}d}")
+        return f"{self.spec.id_prefix}{self.generated:0{ID_DIGITS}d}"
+
+    def join(self) -> int:
+        learner = self.lms.new_learners([self._next_id()])
+        self._joined(learner)
+        return learner
+
+    def _joined(self, learner: int) -> None:
+        """A learner joins now: logged, and its future drawn and scheduled."""
+        self.lms.add_learner(learner)
         now = self.clock.now
         if self.leave is not None:
-            self.clock.call_at(now + self.leave(), self._leave, learner)
+            self.clock.call(now + self.leave(), self._leave_code, learner)
         for index, (course, method, after) in enumerate(self.on_hire):
             delay = after()
             if delay == 0:
                 self._enroll(learner, course, method)
             else:
-                self.clock.call_at(now + delay, self._on_hire, (learner, index))
+                self.clock.call(now + delay, self._on_hire_code, pair(learner, index))
         for index, (_, gap) in enumerate(self.self_enroll):
-            self.clock.call_at(now + gap(), self._self_enroll, (learner, index))
-        return learner
+            self.clock.call(now + gap(), self._self_enroll_code, pair(learner, index))
 
     def _enroll(self, learner: int, course: int, method: int) -> None:
         if method == SELF:
@@ -101,21 +133,21 @@ class PopulationDriver:
         else:
             self.lms.enroll(learner, course, ADMIN)
 
-    def _on_hire(self, at: float, payload: tuple[int, int]) -> None:
-        learner, index = payload
+    def _on_hire(self, at: float, arg: int) -> None:
+        learner, index = arg >> PAIR_SHIFT, arg & LOW_HALF
         if self.lms.removed[learner]:
             return
         course, method, _ = self.on_hire[index]
         self._enroll(learner, course, method)
 
-    def _self_enroll(self, at: float, payload: tuple[int, int]) -> None:
+    def _self_enroll(self, at: float, arg: int) -> None:
         """Catalog self-enrollment attempts: a Poisson process per learner and course (S16 applies)."""
-        learner, index = payload
+        learner, index = arg >> PAIR_SHIFT, arg & LOW_HALF
         if self.lms.removed[learner]:
             return
         course, gap = self.self_enroll[index]
         self.lms.self_enroll(learner, course)
-        self.clock.call_at(at + gap(), self._self_enroll, payload)
+        self.clock.call(at + gap(), self._self_enroll_code, arg)
 
     def _leave(self, at: float, learner: int) -> None:
         if not self.lms.removed[learner]:
