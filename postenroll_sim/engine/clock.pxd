@@ -11,7 +11,7 @@ cdef class Receiver:
 
 
 cdef class Slot:
-    cdef public Py_ssize_t n
+    cdef public Py_ssize_t n, capacity
     cdef public tuple _columns
     cdef public object _args
     cdef public double[:] instants

@@ -75,6 +75,7 @@ class Slot:
         room = SLOT_ROOM if COMPILED else 0  # interpreted, the columns are appended to
         self._columns = (array("d", bytes(8 * room)), array("i", bytes(4 * room)))
         self._args = array("q", bytes(8 * room))
+        self.capacity = room  # compiled: calls the columns have room for
         self.instants, self.handlers = self._columns
         self.args = self._args
         self.generic: list[tuple[Callback, object]] = []
@@ -87,12 +88,13 @@ class Slot:
             self.n += 1
             return
         n = self.n
-        if n == len(self._args):
+        if n == self.capacity:
             self.instants = self.handlers = self.args = None  # let go while they grow
             for column in (*self._columns, self._args):
                 column.extend(array(column.typecode, bytes(column.itemsize * n)))  # double
             self.instants, self.handlers = self._columns
             self.args = self._args
+            self.capacity = 2 * n
         self.instants[n] = at
         self.handlers[n] = handler
         self.args[n] = arg
