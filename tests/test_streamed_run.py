@@ -72,9 +72,9 @@ def test_a_streamed_run_writes_the_files_a_run_in_memory_writes(
 
 
 def test_kept_tables_are_the_tables_of_a_run_in_memory(tmp_path):
-    whole = runner.simulate(SCENARIO, tables=("enrollments", "events"))
+    whole = runner.simulate(SMALL, tables=("enrollments", "events"))
     folder = OutputFolder.claim(tmp_path / "out")
-    staged = runner.simulate_into(folder, SCENARIO, tables=("enrollments", "events"), keep=True)
+    staged = runner.simulate_into(folder, SMALL, tables=("enrollments", "events"), keep=True)
     assert list(staged.result.tables()) == ["enrollments", "events"]
     for name, frame in whole.tables().items():
         assert frame.equals(staged.result.tables()[name]), name

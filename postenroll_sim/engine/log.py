@@ -131,12 +131,11 @@ class EventLog:
             if release:
                 self.spilled = 0
                 self.spill.truncate(0)
-        while self.sealed:
+        if not release:
+            yield from self.sealed
+        while release and self.sealed:
             yield self.sealed[0]
-            if not release:
-                yield from self.sealed[1:]
-                break
-            del self.sealed[0]
+            del self.sealed[0]  # let go of it: the reader has it
             self.taken += CHUNK_ROWS
         if self.rows:
             yield self.rows
