@@ -237,3 +237,102 @@ def test_a_file_with_no_expectations_is_not_a_pass(cli, tmp_path):
     proc = cli("check", tmp_path / "ok.yaml", empty)  # beside a pass, still not held
     assert proc.returncode == 1
     assert proc.stdout.splitlines()[-1] == "2 files: 1 held, 0 failed, 1 with no expectations"
+
+
+# ----- fuzz: check folders and the plugin's collection --------------------------------
+
+from types import SimpleNamespace  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from postenroll_sim import pytest_plugin  # noqa: E402
+
+ENCODINGS = ("utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "latin-1")
+FOREIGN = ("database", "version", "settings", "timeout", "students", "debug", "rows", "data")
+
+
+@st.composite
+def scenario_test(draw) -> bytes:
+    """The passing scenario, maybe broken where a user breaks one (a stray character in
+    an indented line, never a top-level key), in any encoding."""
+    lines = PASSING.replace("name: passing", "name: caf\xe9").splitlines(keepends=True)
+    if draw(st.booleans()):
+        inner = [i for i, line in enumerate(lines) if line.startswith(" ")]
+        i = draw(st.sampled_from(inner))
+        at = draw(st.integers(1, len(lines[i]) - 1))
+        lines[i] = lines[i][:at] + draw(st.sampled_from("[]{}:,'\"&*!|>%@`\t")) + lines[i][at:]
+    if draw(st.booleans()):  # the block emptied: still a test, one that checks nothing
+        lines = lines[: lines.index("expect:\n")] + ["expect: []\n"]
+    return "".join(lines).encode(draw(st.sampled_from(ENCODINGS)))
+
+
+@st.composite
+def other_yaml(draw) -> bytes:
+    """YAML that is not a scenario: an app's own key beside scenario keys, a list, or a
+    large data file mentioning them all."""
+    form = draw(st.sampled_from(("config", "list", "data")))
+    if form == "config":
+        keys = draw(st.lists(st.sampled_from(sorted(discovery.IDENTITY) + ["expect"]), unique=True))
+        keys += draw(st.lists(st.sampled_from(FOREIGN), min_size=1, max_size=3, unique=True))
+        text = "".join(f"{key}: [a, {{id: b}}]\n" for key in draw(st.permutations(keys)))
+    elif form == "list":
+        text = "- {name: x, horizon_days: 3, courses: [], expect: []}\n"
+    else:
+        row = "  - {name: r, courses: [a], expect: completed, horizon_days: 2}\n"
+        text = "rows:\n" + row * draw(st.integers(1, 3 * discovery.HEAD_BYTES // len(row)))
+    return text.encode(draw(st.sampled_from(ENCODINGS)))
+
+
+def _collected_by_the_plugin(path) -> bool:
+    """The plugin's own decision for one file, with the default options."""
+    config = SimpleNamespace(
+        getoption=lambda name: False,
+        getini=lambda name: [] if name == "postenroll_sim_files" else True,
+    )
+    return pytest_plugin.pytest_collect_file(path, SimpleNamespace(config=config)) is not None
+
+
+VERDICTS = {"PASS": 0, "FAIL": 1, "NO EXPECTATIONS": 1, "INVALID": 2}
+
+
+def _verdicts(stdout: str) -> dict[str, str]:
+    """`check`'s verdict on each file it names: PASS x (...), FAIL x: ..., INVALID x."""
+    found = {}
+    for line in stdout.splitlines():
+        for word in VERDICTS:
+            if line.startswith(word + " "):
+                found[line.removeprefix(word + " ").split(" (")[0].split(": ")[0]] = word
+    return found
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    files=st.lists(
+        st.one_of(scenario_test().map(lambda b: (True, b)), other_yaml().map(lambda b: (False, b))),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_fuzz_no_scenario_test_is_skipped_and_nothing_else_is_collected(
+    files, tmp_path_factory, cli, monkeypatch
+):
+    folder = tmp_path_factory.mktemp("fuzz")
+    tests = set()
+    for index, (is_test, content) in enumerate(files):
+        path = folder / f"f{index}.yaml"
+        path.write_bytes(content)
+        if is_test:
+            tests.add(path)
+    assert set(discovery.discover(folder)[0]) == tests
+    monkeypatch.setattr(pytest_plugin.ScenarioFile, "from_parent", lambda parent, path: path)
+    assert {p for p in folder.iterdir() if _collected_by_the_plugin(p)} == tests
+    proc = cli("check", folder)
+    verdicts = _verdicts(proc.stdout)
+    assert set(verdicts) == {str(p) for p in tests}, proc.stdout + proc.stderr
+    assert proc.returncode == max((VERDICTS[v] for v in verdicts.values()), default=2)
+    assert "Traceback" not in proc.stderr
