@@ -283,6 +283,7 @@ def test_a_share_counts_every_learner_present_in_a_single_run(tmp_path):
             "enrollment: {enrolled_day: true}\n    count: 0",
             "expect.0.enrollment.enrolled_day: must be a number of days (or null), got True",
         ),
+        ("job: {rule: R1}\n    count: x", "expect.0.count: must be a whole number, got 'x'"),
         (
             "job: {job_id: x}\n    count: 0",
             "expect.0.job.job_id: must be a whole number (or null), got 'x'",
