@@ -25,8 +25,8 @@ $(CORE): $(STAMP) $(wildcard postenroll_sim/engine/*.py postenroll_sim/engine/*.
 
 setup: $(CORE)  ## create .venv, install the package with its dev tools, compile the core
 
-demo: $(CORE)  ## run the bundled default scenario into out/
-	$(BIN)/postenroll-sim run --out out --report
+demo: $(CORE)  ## run the bundled default scenario into out/demo/ (the README tour's other steps: out/*/)
+	$(BIN)/postenroll-sim run --out out/demo --report
 
 test: $(CORE)  ## lint, the whole test suite, then the semantic tests on the interpreted engine
 	$(BIN)/ruff check postenroll_sim tests hatch_build.py

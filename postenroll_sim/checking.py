@@ -17,11 +17,13 @@ from typing import Any, Literal
 
 from .scenario import Scenario, ScenarioError, expectations_of, load_scenario
 from .scenario.errors import Origin
-from .scenario.loader import read_yaml
+from .scenario.loader import read_scenario_text, read_yaml
 from .scenario.models import MAX_EXPECT_REPLICATIONS, ExpectError, expect_items
 
+NOTHING_CHECKED = "it ran, but its `expect` block is missing or empty: nothing was checked"
 Status = Literal["pass", "fail", "invalid", "no_expectations"]
-EXIT_CODES = {"pass": 0, "no_expectations": 0, "fail": 1, "invalid": 2}
+# A file with nothing to check is not a pass: it exits 1 like a failure (docs/qa.md).
+EXIT_CODES = {"pass": 0, "no_expectations": 1, "fail": 1, "invalid": 2}
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("pass", "no_expectations")
+        return self.status == "pass"
 
     @property
     def exit_code(self) -> int:
@@ -70,7 +72,7 @@ class CheckResult:
             return f"FAIL {self.path}: {failed}{over}"
         if self.status == "invalid":
             return f"INVALID {self.path}"
-        return f"NO EXPECTATIONS {self.path}: it ran, but has no `expect` block to check"
+        return f"NO EXPECTATIONS {self.path}: {NOTHING_CHECKED}"
 
     def report(self) -> str:
         """Every failed expectation (located, with what was found instead), then the summary."""
@@ -152,8 +154,8 @@ def _expectations_despite(path: str) -> tuple[list[Any] | None, tuple, Origin | 
     """The items of the `expect` block of a file that was rejected (it may expect exactly
     that), the path of their list (`expect` or `expect.items`) and the file's lines."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_scenario_text(path)  # as the loader reads it: UTF-16 with a mark too
+    except ScenarioError:
         return None, ("expect",), None
     try:
         data, origin = read_yaml(text, path)
@@ -186,33 +188,9 @@ def _mapping(value: dict) -> str:
     return "{" + ", ".join(f"{k}: {'null' if v is None else v}" for k, v in value.items()) + "}"
 
 
-SUFFIXES = (".yaml", ".yml")
-
-
-def is_scenario_with_expectations(path: str | os.PathLike) -> bool:
-    """A YAML mapping with `expect` and a scenario's own keys; other YAML is left alone."""
-    path = Path(path)
-    if path.suffix not in SUFFIXES:
-        return False
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    if "expect" not in text:  # cheap: most YAML files are not scenarios
-        return False
-    try:
-        data, _ = read_yaml(text, str(path))
-    except ScenarioError:
-        return False
-    return (
-        isinstance(data, dict)
-        and "expect" in data
-        and ("courses" in data or "horizon_days" in data)
-    )
-
-
 def scenario_files(folder: str | os.PathLike) -> list[Path]:
-    """Every scenario file with an `expect` block below `folder`, in path order."""
-    return sorted(
-        p for p in Path(folder).rglob("*") if p.is_file() and is_scenario_with_expectations(p)
-    )
+    """Every scenario test below `folder` (docs/qa.md: by its shape, readable or not),
+    in path order."""
+    from .discovery import discover
+
+    return discover(folder)[0]

@@ -732,44 +732,55 @@ def report(outdir, path, learner, no_progress):
     "instead of the N of each file's `expect: {replications: N, items: [...]}` (default 1).",
 )
 def check(scenarios, replications):
-    """Run each SCENARIO and check its `expect` block; a folder means every scenario file
-    with an `expect` block below it. Exit 0: all hold; 1: an expectation failed; 2: a
-    scenario is invalid (and expected no such error)."""
-    from .checking import scenario_files
+    """Run each SCENARIO and check its `expect` block; a folder means every scenario test
+    below it (recognised by its shape, readable or not: docs/qa.md). Exit 0: all hold;
+    1: an expectation failed, or a file has no expectations; 2: a scenario is invalid
+    (and expected no such error)."""
+    from .checking import EXIT_CODES
+    from .discovery import discover
 
-    paths = []
+    paths, untested = [], []
     for given in scenarios:
         if Path(given).is_dir():
-            found = scenario_files(given)
+            found, others = discover(given)
             if not found:
                 click.echo(f"{given}: no scenario files with an `expect` block here", err=True)
             paths += [str(p) for p in found]
+            untested += others
         else:
             paths.append(given)
-    codes = [_check_one(path, replications) for path in paths]
-    if len(codes) > 1:
-        counts = {word: codes.count(code) for code, word in ((0, "held"), (1, "failed"))}
-        invalid = sum(code == 2 for code in codes)
+    results = [_check_one(path, replications) for path in paths]
+    if len(results) > 1:
+        count = {s: sum(r == s for r in results) for s in ("pass", "fail", "no_expectations")}
+        invalid = len(results) - sum(count.values())
+        parts = [f"{count['pass']} held", f"{count['fail']} failed"]
+        if count["no_expectations"]:  # not a pass: counted apart (docs/qa.md)
+            parts.append(f"{count['no_expectations']} with no expectations")
+        if invalid:
+            parts.append(f"{invalid} invalid")
+        click.echo(f"{len(results)} files: {', '.join(parts)}")
+    if untested:  # scenarios, but not tests: said, so that a deleted block is seen
         click.echo(
-            f"{len(codes)} files: {counts['held']} held, {counts['failed']} failed"
-            + (f", {invalid} invalid" if invalid else "")
+            f"not checked: {_plural(len(untested), 'scenario file')} without an `expect` block"
+            f" ({', '.join(map(str, untested[:5]))}{', ...' if len(untested) > 5 else ''})"
         )
-    sys.exit(max(codes, default=2))
+    sys.exit(max((EXIT_CODES[r] for r in results), default=2))
 
 
-def _check_one(path: str, replications: int | None = None) -> int:
+def _check_one(path: str, replications: int | None = None) -> str:
+    """Check one file, print what became of it; its status (`invalid` for no file)."""
     from .checking import check as check_scenario
 
     if not Path(path).is_file():
         click.echo(f"{path}: no such file", err=True)
-        return 2
+        return "invalid"
     result = check_scenario(path, replications=replications)
     if result.status == "invalid":
         click.echo(result.error, err=True)
     for failure in result.failures:
         click.echo(f"{failure.where}: {failure.failure}")
     click.echo(result.summary())
-    return result.exit_code
+    return result.status
 
 
 def _plural(n: int, word: str) -> str:

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .columns import is_day_column, timestamp_twin
+
 
 class Coded:
     """Codes into `categories` (-1: missing): a categorical column."""
@@ -131,16 +133,6 @@ class Times:
     def missing(self) -> np.ndarray:
         return np.isnat(self.values)
 
-    def equals(self, value: Any) -> np.ndarray:
-        """Where the timestamp is `value` (a date, a datetime or an ISO text)."""
-        try:
-            moment = np.datetime64(value, "ns")
-        except (TypeError, ValueError):
-            return np.zeros(len(self.values), dtype=bool)
-        if np.isnat(moment):
-            return np.zeros(len(self.values), dtype=bool)
-        return self.values == moment
-
     def equals_text(self, text: str) -> np.ndarray:
         return np.array([t == text for t in map(_timestamp_text, self.values)], dtype=bool)
 
@@ -230,9 +222,8 @@ def with_timestamps(table: Table, start_date: dt.date) -> Table:
     """docs/outputs.md: with `start_date`, each `*_day` column gets a timestamp twin `*_at`."""
     twins: dict[str, Column] = {}
     for name, column in table.columns.items():
-        if (name == "day" or name.endswith("_day")) and isinstance(column, Floats):
-            twin = "at" if name == "day" else name.removesuffix("_day") + "_at"
-            twins[twin] = Times(day_timestamps(column.values, start_date))
+        if is_day_column(name) and isinstance(column, Floats):
+            twins[timestamp_twin(name)] = Times(day_timestamps(column.values, start_date))
     return Table({**table.columns, **twins}) if twins else table
 
 

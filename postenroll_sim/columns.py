@@ -110,3 +110,34 @@ EXPECT_ALIASES = {
     "target": "target_course_id",
     "job": "job_id",
 }
+
+# Whole-number columns (pandas int / Int32); every other `*_id` names a learner, course
+# or rule (a categorical of text).
+NUMBER_COLUMNS = (
+    "replication",
+    "enrollment_id",
+    "job_id",
+    "trigger_enrollment_id",
+    "reason_enrollment_id",
+)
+
+
+def is_day_column(name: str) -> bool:
+    """`day` and the `*_day` columns: days (float64) since day 0."""
+    return name == "day" or name.endswith("_day")
+
+
+def timestamp_twin(day_column: str) -> str:
+    """docs/outputs.md: with `start_date`, each day column has a timestamp twin (`events.day`
+    has `at`, `enrolled_day` has `enrolled_at`)."""
+    return "at" if day_column == "day" else day_column.removesuffix("_day") + "_at"
+
+
+def column_kind(name: str) -> str:
+    """What a value of the column is: `day`, `timestamp` (a twin), `number` or `text`
+    (an id or a vocabulary); what an expectation's value for it must be."""
+    if is_day_column(name):
+        return "day"
+    if name == "at" or name.endswith("_at"):
+        return "timestamp"
+    return "number" if name in NUMBER_COLUMNS else "text"

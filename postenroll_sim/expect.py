@@ -6,14 +6,16 @@ builds), not DataFrames: a check never imports pandas.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .columnar import Floats, Table, Times
-from .columns import ENROLLMENT_COLUMNS, EVENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS
+from .columns import ENROLLMENT_COLUMNS, EVENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS, is_day_column
 from .scenario import models
+from .scenario.checks import expect_moment
 from .scenario.errors import Origin, Path, dotted
 
 DAY_TOLERANCE = 1e-6
@@ -41,21 +43,30 @@ class Failure:
 def _mask(table: Table, key: str, value: Any) -> np.ndarray:
     """Where the column `key` (or the column it is short for) matches `value`: None
     matches a missing value, a `*_day` number the days within DAY_TOLERANCE, a `*_at`
-    timestamp that instant, anything else the value's text (a missing value matches no
-    text)."""
+    date that day and a date-time that instant, anything else the value's text (a
+    missing value matches no text)."""
     column = EXPECT_ALIASES.get(key, key)
     values = table[column]
     if value is None:
         return values.missing()
-    if (column == "day" or column.endswith("_day")) and isinstance(values, Floats):
-        try:
-            target = float(value)
-        except (TypeError, ValueError):
-            return np.zeros(len(table), dtype=bool)
-        return values.near(target, DAY_TOLERANCE)
-    if (column == "at" or column.endswith("_at")) and isinstance(values, Times):
-        return values.equals(value)
+    # the loader has checked each value's type (scenario/checks.py, _value_problem)
+    if is_day_column(column) and isinstance(values, Floats):
+        return values.near(float(value), DAY_TOLERANCE)
+    if isinstance(values, Times):
+        return _at(values, expect_moment(value))
     return values.equals_text(str(value))
+
+
+def _at(values: Times, moment: dt.date | dt.datetime | None) -> np.ndarray:
+    """SCENARIO.md, Expectations: a date matches any time that day, a date-time the
+    instant within DAY_TOLERANCE (as a day number does)."""
+    stamps = values.values.astype("datetime64[ns]")
+    if isinstance(moment, dt.datetime):
+        tolerance = np.timedelta64(round(DAY_TOLERANCE * 86_400e9), "ns")
+        return np.abs(stamps - np.datetime64(moment, "ns")) <= tolerance  # NaT: False
+    if isinstance(moment, dt.date):
+        return stamps.astype("datetime64[D]") == np.datetime64(moment, "D")
+    return np.zeros(len(values), dtype=bool)
 
 
 def matching(table: Table, fields: dict[str, Any]) -> Table:

@@ -1,23 +1,28 @@
 """A pytest plugin: scenario files with an `expect` block are collected as tests.
 
 Installed with the package (the `pytest11` entry point), so in any project that has
-postenroll-sim installed, `pytest path/` runs every scenario file under `path` that
-has an `expect` block: one test item per expectation, named `expect.N: <the item>`
+postenroll-sim installed, `pytest path/` runs every scenario test under `path` (a YAML
+file recognised by its shape, discovery.py; other YAML is left alone): one test item
+per expectation, named `expect.N: <the item>`
 (`expect.items.N` when the block is `{replications: N, items: [...]}`), failing with
 `FILE:LINE: expect.N: ...` and what was found instead. A scenario that cannot be loaded
-or run is one failing item (unless it expects exactly that error). Each file is
+or run, even one that cannot be decoded or parsed, is one failing item (unless it
+expects exactly that error), and so is one whose `expect` block is empty. Each file is
 simulated once per test process (over the replications its block asks for), however
 many items it has; with `pytest -n auto` (pytest-xdist) items may be spread over
 processes.
 
 Select with the usual means: a path, `-k NAME` (file and expectation names), or
 `-m postenroll_sim` for scenario items only. `--no-scenarios` (or the ini option
-`postenroll_sim_scenarios = false`) turns collection off.
+`postenroll_sim_scenarios = false`) turns collection off; the ini option
+`postenroll_sim_files = GLOB ...` collects only files whose name (or, for a pattern
+with a `/`, whose path) matches one of the patterns, as `python_files` does.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from fnmatch import fnmatch
+from pathlib import Path, PurePath
 from typing import Any
 
 import pytest
@@ -40,6 +45,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="bool",
         default=True,
     )
+    parser.addini(
+        "postenroll_sim_files",
+        "glob patterns of the scenario files to collect (a name, or a path with `/`); "
+        "default: every .yaml/.yml file shaped like a scenario test",
+        type="args",
+        default=[],
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,11 +66,20 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     config = parent.config
     if config.getoption("--no-scenarios") or not config.getini("postenroll_sim_scenarios"):
         return None
-    from .checking import is_scenario_with_expectations
+    patterns = config.getini("postenroll_sim_files")
+    if patterns and not any(_matches(file_path, p) for p in patterns):
+        return None
+    from .discovery import classify
 
-    if not is_scenario_with_expectations(file_path):
+    if classify(file_path) != "test":
         return None
     return ScenarioFile.from_parent(parent, path=file_path)
+
+
+def _matches(path: Path, pattern: str) -> bool:
+    """`python_files`-style: a pattern with a `/` matches the end of the path, any other
+    the file name."""
+    return PurePath(path).match(pattern) if "/" in pattern else fnmatch(path.name, pattern)
 
 
 def _result(path: Path):
@@ -85,6 +106,20 @@ class ScenarioFile(pytest.File):
             yield ScenarioItem.from_parent(self, name=name, index=index, description=description)
 
 
+def _nothing_checked(path: Path) -> str:
+    """`FILE:LINE: expect: ...`, located at the `expect` key."""
+    from .checking import NOTHING_CHECKED
+    from .scenario import ScenarioError
+    from .scenario.loader import read_scenario_text, read_yaml
+
+    try:
+        _, origin = read_yaml(read_scenario_text(path), str(path))
+    except ScenarioError:  # it ran, so it reads; a file changed meanwhile is not located
+        origin = None
+    line = origin.line_of(("expect",)) if origin is not None else None
+    return f"{path}:{line}: expect: {NOTHING_CHECKED}" if line else f"{path}: {NOTHING_CHECKED}"
+
+
 class ScenarioExpectationFailed(Exception):
     """An expectation that does not hold (or a scenario that could not be checked)."""
 
@@ -100,6 +135,8 @@ class ScenarioItem(pytest.Item):
         result = _result(self.path)
         if result.status == "invalid":
             raise ScenarioExpectationFailed(result.error or f"{self.path}: invalid scenario")
+        if result.status == "no_expectations":  # an emptied block is not a pass
+            raise ScenarioExpectationFailed(_nothing_checked(self.path))
         if self.index is None:
             failures = result.failures
             if failures:

@@ -245,8 +245,8 @@ def test_a_share_counts_every_learner_present_in_a_single_run(tmp_path):
         (
             "event: {evnt: started}",
             "expect.0.event.evnt: unknown field 'evnt' for event rows (did you mean 'event'?); "
-            "fields are: course, course_id, day, detail, enrollment_id, event, job, job_id, "
-            "learner, learner_id, replication, rule, rule_id",
+            "fields are: at, course, course_id, day, detail, enrollment_id, event, job, "
+            "job_id, learner, learner_id, replication, rule, rule_id",
         ),
         ("event: {target: B}", "expect.0.event.target: unknown field 'target' for event rows"),
         (
@@ -273,6 +273,33 @@ def test_a_share_counts_every_learner_present_in_a_single_run(tmp_path):
         (
             "jobs: {rule: R1}",
             "expect.0: an expectation is one of `enrollment:`, `job:`, `event:` or `error:`",
+        ),
+        # a value of the wrong type can never match: an error, never a vacuous `count: 0`
+        (
+            'enrollment: {learner: alice, course: B, enrolled_day: "15 days"}\n    count: 0',
+            "expect.0.enrollment.enrolled_day: must be a number of days (or null), got '15 days'",
+        ),
+        (
+            "enrollment: {enrolled_day: true}\n    count: 0",
+            "expect.0.enrollment.enrolled_day: must be a number of days (or null), got True",
+        ),
+        ("job: {rule: R1}\n    count: x", "expect.0.count: must be a whole number, got 'x'"),
+        (
+            "job: {job_id: x}\n    count: 0",
+            "expect.0.job.job_id: must be a whole number (or null), got 'x'",
+        ),
+        (
+            "job: {replication: 0.5}\n    count: 0",
+            "expect.0.job.replication: must be a whole number (or null), got 0.5",
+        ),
+        (
+            "event: {detail: [a, b]}\n    count: 0",
+            "expect.0.event.detail: must be a single value, got a mapping or list",
+        ),
+        (
+            "enrollment: {course: A, completed_at: 2024-01-11}",
+            "expect.0.enrollment.completed_at: the tables have `completed_at` only with a "
+            "start_date; give the scenario one, or match the day column",
         ),
     ],
 )
@@ -474,3 +501,50 @@ def test_the_block_form_as_pytest_items(pytester):
             "*stochastic.yaml:*: expect.items.1: expected a mean of at most 1 job row per replication*",
         ]
     )
+
+
+# ----- every column, the `*_at` timestamps included (SCENARIO.md, Expectations) -------
+
+DATED = BASE.replace("horizon_days: 30\n", "horizon_days: 30\nstart_date: 2025-01-01\n").replace(
+    "{day: 10, action: complete", "{day: 10.5, action: complete"
+)  # alice completes A on 2025-01-11 at 12:00; R1 enrolls her in B 5 days later
+
+
+@pytest.mark.parametrize(
+    ("item", "holds"),
+    [
+        ("enrollment: {learner: alice, course: A, completed_at: 2025-01-11}", True),  # that day
+        ('enrollment: {learner: alice, course: A, completed_at: "2025-01-11 12:00"}', True),
+        ("enrollment: {learner: alice, course: A, completed_at: 2025-01-11T12:00:00}", True),
+        ('enrollment: {learner: alice, course: A, completed_at: "2025-01-11 13:00"}', False),
+        ("enrollment: {learner: alice, course: A, completed_at: 2025-01-10}", False),
+        (
+            "enrollment: {learner: alice, course: B, started_at: null, enrolled_at: 2025-01-16}",
+            True,
+        ),
+        ('event: {event: enrolled, learner: alice, course: B, at: "2025-01-16 12:00:00"}', True),
+        ("job: {learner: alice, rule: R1, queued_at: 2025-01-11, processed_at: 2025-01-16}", True),
+        ("job: {learner: alice, rule: R1, due_at: 2025-01-17}", False),
+    ],
+)
+def test_timestamp_columns_match_a_date_or_a_date_time(tmp_path, item, holds):
+    result = check(write(tmp_path, DATED + f"  - {item}\n"))
+    assert result.status == ("pass" if holds else "fail"), result.report()
+    if not holds:  # what was there instead shows the timestamps
+        assert "found 0" in result.failures[0].failure and "_at=2025-01-1" in result.report()
+
+
+def test_every_column_of_the_tables_may_be_matched_with_a_value_of_its_kind():
+    """Each column's kind (what an expectation's value must be) is the kind of data the
+    tables really hold, and every column of a dated run is a field an item may give."""
+    from postenroll_sim.columnar import Coded, Floats, Ints, Times
+    from postenroll_sim.columns import column_kind
+    from postenroll_sim.lightrun import simulate_columns
+    from postenroll_sim.scenario.checks import expect_fields
+
+    tables = simulate_columns(parse_scenario(DATED + "  - job: {rule: R1}\n", "x.yaml"), 1)
+    held = {Floats: "day", Times: "timestamp", Ints: "number", Coded: "text"}
+    for kind, table in (("enrollment", "enrollments"), ("job", "jobs"), ("event", "events")):
+        for name, column in tables[table].columns.items():
+            assert column_kind(name) == held[type(column)], (table, name)
+            assert name in expect_fields(kind), (table, name)

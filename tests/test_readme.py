@@ -1,43 +1,69 @@
-"""The README's commands and Python example work as written."""
+"""The README's commands and Python example work as written: the tour, followed literally
+in the order written, in one fresh copy of the repository's files."""
 
 from __future__ import annotations
 
 import glob
 import re
 import shlex
-import subprocess
-import sys
-
-import pytest
+import shutil
+from pathlib import PurePosixPath
 
 from helpers import ROOT, CliResult
 
 README = (ROOT / "README.md").read_text()
-BIN = f"{sys.executable.rsplit('/', 1)[0]}/"
+# what the tour's commands read (and `schema --out docs/...` writes): a fresh clone's files
+CLONE = ("scenarios", "examples", "tests/scenarios", "tests/acceptance", "docs")
 
 
 def _blocks(lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
 
 
-def _console_commands() -> list[str]:
-    commands = []
-    for block in _blocks("console"):
+def _tour() -> list[tuple[str, str]]:
+    """Every `postenroll-sim` command line and Python block of the README, in order."""
+    steps = []
+    for lang, block in re.findall(r"```(console|python)\n(.*?)```", README, flags=re.S):
+        if lang == "python":
+            steps.append(("python", block))
+            continue
         for line in block.splitlines():
             line = line.removeprefix("$ ")
             if line.startswith(".venv/bin/postenroll-sim"):
-                commands.append(line.split("  #")[0])
-    return commands
+                steps.append(("console", line.split("  #")[0]))
+    return steps
 
 
-COMMANDS = _console_commands()
+TOUR = _tour()
+COMMANDS = [step for kind, step in TOUR if kind == "console"]
 
 
 def test_the_readme_shows_commands():
-    assert len(COMMANDS) >= 4
+    assert len(COMMANDS) >= 4 and any(kind == "python" for kind, _ in TOUR)
 
 
-def _run_as_typed(command: str, cli) -> CliResult:
+def _outs(command: str) -> list[str]:
+    return re.findall(r"--out (\S+)", command)
+
+
+def test_each_step_of_the_tour_writes_a_folder_of_its_own():
+    """No step writes into another's folder: not the demo's (`make demo`), not a later
+    run over an earlier one, and no file into a run's folder."""
+    (demo,) = re.findall(r"postenroll-sim run --out (\S+)", (ROOT / "Makefile").read_text())
+    folders, files = [demo], []
+    for command in COMMANDS:
+        for part in command.split("&&"):
+            outs = _outs(part)
+            (files if " graph " in part or " schema " in part else folders).extend(outs)
+    folders += [m for m in re.findall(r'result\.write\("([^"]+)"', README)]
+    paths = [PurePosixPath(f) for f in folders]
+    assert len(set(paths)) == len(paths), folders
+    for a in paths:
+        assert not any(a != b and a.is_relative_to(b) for b in paths), (a, folders)
+        assert not any(PurePosixPath(f).is_relative_to(a) for f in files), (a, files)
+
+
+def _run_as_typed(command: str, cli, cwd) -> CliResult:
     """A README line run as the shell would (`&&` chains, globs), each `postenroll-sim`
     through the command line's own `main` in this process (the installed executable is
     run for real in tests/test_cli.py): what it prints and its exit code."""
@@ -45,8 +71,8 @@ def _run_as_typed(command: str, cli) -> CliResult:
     for part in command.split("&&"):
         words = shlex.split(part)
         assert words[0] == ".venv/bin/postenroll-sim", command
-        args = [w for word in words[1:] for w in (sorted(glob.glob(word, root_dir=ROOT)) or [word])]
-        proc = cli(*args, cwd=ROOT)
+        args = [w for word in words[1:] for w in (sorted(glob.glob(word, root_dir=cwd)) or [word])]
+        proc = cli(*args, cwd=cwd)
         out.append(proc.stdout)
         err.append(proc.stderr)
         if proc.returncode != 0:
@@ -54,51 +80,50 @@ def _run_as_typed(command: str, cli) -> CliResult:
     return CliResult(proc.returncode, "".join(out), "".join(err))
 
 
-@pytest.mark.parametrize("command", COMMANDS)  # one test each: the suite runs them in parallel
-def test_readme_console_command_runs(command, tmp_path, cli):
-    command = command.replace("--out out", f"--out {tmp_path}/out")
-    command = command.replace("--run out", f"--run {tmp_path}/out")
-    command = command.replace("--out docs/scenario.schema.json", f"--out {tmp_path}/schema.json")
-    proc = _run_as_typed(command, cli)
-    # the examples of what goes wrong: an invalid scenario (2), a lint finding (1), and
-    # `audit` of the example (1: it finds the discrepancies the example holds)
-    shown_in = {
-        "ten-mistakes": (2, proc.stderr),
-        "repeat-failure": (1, proc.stdout),
-        " audit examples/": (1, proc.stdout),
-    }
-    example = next((name for name in shown_in if name in command), None)
-    expected, output = shown_in.get(example, (0, ""))
-    assert proc.returncode == expected, f"{command}\n{proc.stdout}\n{proc.stderr}"
-    if " audit " in command:
-        assert "3 discrepancies: 1 missing, 1 unexpected, 1 off-time" in proc.stdout
-        assert (tmp_path / "out" / "audit" / "report.html").exists()
-    elif " compare " in command:  # the excerpt the README shows is what it prints
-        (shown,) = [b for b in _blocks("text") if "What differs (B against A)" in b]
-        for line in shown.splitlines():
-            if line.strip() != "...":
-                assert line in proc.stdout.splitlines(), line
-        assert (tmp_path / "out" / "compare" / "report.html").exists()
-    elif example:
-        shown = [b for b in _blocks("console") if example in b][0]
-        for line in shown.splitlines()[1:]:
-            if line.startswith(("tests/", "    fix:")):
-                assert line in output
+# the examples of what goes wrong: an invalid scenario (2), a lint finding (1), and
+# `audit` of the example (1: it finds the discrepancies the example holds)
+SHOWN = {"ten-mistakes": 2, "repeat-failure": 1, " audit examples/": 1}
 
 
-def test_readme_python_example_runs(tmp_path, monkeypatch):
-    (code,) = _blocks("python")
-    monkeypatch.chdir(ROOT)
-    code = code.replace('result.write("out"', f'result.write("{tmp_path}/out"')
-    exec(compile(code, "README.md", "exec"), {})
-    assert (tmp_path / "out" / "enrollments.csv").exists()
+def test_the_tour_runs_in_the_order_written(tmp_path, cli, monkeypatch):
+    """One pass, as a reader follows it from a fresh clone: each command's exit code and
+    the output the README shows, with every earlier step's folder still in place."""
+    for part in CLONE:
+        shutil.copytree(ROOT / part, tmp_path / part)
+    for kind, step in TOUR:
+        if kind == "python":
+            with monkeypatch.context() as scoped:
+                scoped.chdir(tmp_path)
+                exec(compile(step, "README.md", "exec"), {})
+            continue
+        proc = _run_as_typed(step, cli, tmp_path)
+        example = next((name for name in SHOWN if name in step), None)
+        expected = SHOWN.get(example, 0)
+        assert proc.returncode == expected, f"{step}\n{proc.stdout}\n{proc.stderr}"
+        for out in _outs(step):  # what it promised to write is there
+            assert (tmp_path / out).exists(), step
+        if " audit " in step:
+            assert "3 discrepancies: 1 missing, 1 unexpected, 1 off-time" in proc.stdout
+            assert (tmp_path / "out" / "audit" / "report.html").exists()
+        elif " compare " in step:  # the excerpt the README shows is what it prints
+            (shown,) = [b for b in _blocks("text") if "What differs (B against A)" in b]
+            for line in shown.splitlines():
+                if line.strip() != "...":
+                    assert line in proc.stdout.splitlines(), line
+        elif " report " in step:
+            assert (tmp_path / step.split()[2] / "report.html").exists()
+        elif example in ("ten-mistakes", "repeat-failure"):
+            output = proc.stderr if example == "ten-mistakes" else proc.stdout
+            shown = [b for b in _blocks("console") if example in b][0]
+            for line in shown.splitlines()[1:]:
+                if line.startswith(("tests/", "    fix:")):
+                    assert line in output
+    assert (tmp_path / "out" / "python" / "enrollments.csv").exists()  # the Python step
 
 
-def test_readme_yaml_example_passes_its_expectations(tmp_path):
+def test_readme_yaml_example_passes_its_expectations(tmp_path, cli):
     (example,) = [b for b in _blocks("yaml") if "name:" in b]
     path = tmp_path / "example.yaml"
     path.write_text(example)
-    proc = subprocess.run(
-        [sys.executable, "-m", "postenroll_sim", "check", str(path)], capture_output=True, text=True
-    )
+    proc = cli("check", path)
     assert proc.returncode == 0, proc.stdout + proc.stderr

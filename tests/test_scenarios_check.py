@@ -22,8 +22,8 @@ def test_acceptance_scenario(path):
 
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
 def test_library_scenario_runs_and_holds_its_expectations(path):
-    result = check(path)
-    assert result.ok, result.report()
+    result = check(path)  # a library file without an `expect` block runs all the same
+    assert result.status in ("pass", "no_expectations"), result.report()
 
 
 def test_there_are_acceptance_scenarios():

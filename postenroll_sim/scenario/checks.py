@@ -31,6 +31,9 @@ from ..columns import (
     OUTCOMES,
     STATUSES,
     TRIGGERS,
+    column_kind,
+    is_day_column,
+    timestamp_twin,
 )
 from . import models, stochastic
 from .base import FIRST_DATE, LAST_DATE, MAX_DAYS, MAX_LEARNERS, MAX_SESSIONS
@@ -110,7 +113,8 @@ def _check_scenario(data: dict) -> Found:
     script_learners, script_rules = _check_script(
         data, catalog, learners, rule_ids, numbering, found
     )
-    _check_expect(data.get("expect"), catalog, script_learners, script_rules, found)
+    dated = data.get("start_date") is not None  # the tables have `*_at` columns
+    _check_expect(data.get("expect"), catalog, script_learners, script_rules, dated, found)
     _check_population(data.get("population"), catalog, script_learners, found)
     _check_behaviour(data.get("default_behaviour"), ("default_behaviour",), None, found)
     _check_limits(data, found)
@@ -589,16 +593,66 @@ _EXPECT_COLUMNS = {
 
 
 def expect_fields(kind: str) -> list[str]:
-    """The field names an `enrollment:`, `job:` or `event:` item may use."""
+    """The field names an `enrollment:`, `job:` or `event:` item may use: every column of
+    its table (the `*_at` twins included), and the short names."""
     columns = _EXPECT_COLUMNS[kind]
     aliases = {k for k, c in EXPECT_ALIASES.items() if c in columns}
     if kind != "job":
         aliases.discard("target")  # target_course_id is a job column only
-    return sorted(set(columns) | aliases)
+    twins = {timestamp_twin(c) for c in columns if is_day_column(c)}
+    return sorted(set(columns) | aliases | twins)
+
+
+def expect_moment(value: Any) -> dt.date | dt.datetime | None:
+    """The date or date-time an expectation gives for a `*_at` column (YAML's own dates,
+    or ISO text such as `2025-01-15 10:00`); None if it is neither. A date-time is the
+    wall clock of the tables: no time zone."""
+    if isinstance(value, dt.date):
+        moment: dt.date | dt.datetime = value
+    elif isinstance(value, str):
+        try:
+            moment = (
+                dt.date.fromisoformat(value)
+                if len(value) == 10
+                else dt.datetime.fromisoformat(value)
+            )
+        except ValueError:
+            return None
+    else:
+        return None
+    if isinstance(moment, dt.datetime) and moment.tzinfo is not None:
+        return None
+    return moment
+
+
+def _value_problem(column: str, value: Any, dated: bool) -> str | None:
+    """What is wrong with the type of an expectation's value for `column`, or None: a
+    value that can never match is an error, not a vacuous `count: 0` pass."""
+    kind = column_kind(column)
+    if kind == "timestamp" and not dated:
+        return (
+            f"the tables have `{column}` only with a start_date; "
+            "give the scenario one, or match the day column"
+        )
+    if value is None:
+        return None
+    shown = repr(value) if not isinstance(value, dict | list) else "a mapping or list"
+    if kind == "day" and not (isinstance(value, int | float) and not isinstance(value, bool)):
+        return f"must be a number of days (or null), got {shown}"
+    if kind == "timestamp" and expect_moment(value) is None:
+        return (
+            "must be a date (2025-01-15) or a date-time without a time zone "
+            f"(2025-01-15 10:00), got {shown}"
+        )
+    if kind == "number" and not (isinstance(value, int) and not isinstance(value, bool)):
+        return f"must be a whole number (or null), got {shown}"
+    if kind == "text" and not isinstance(value, str | int | float):
+        return f"must be a single value, got {shown}"
+    return None
 
 
 def _check_expect(
-    raw: Any, catalog: _Catalog, learners: set[str], rules: set[str], found: Found
+    raw: Any, catalog: _Catalog, learners: set[str], rules: set[str], dated: bool, found: Found
 ) -> None:
     if isinstance(raw, dict) and isinstance(raw.get("items"), list):
         raw, prefix = raw["items"], ("expect", "items")
@@ -630,9 +684,13 @@ def _check_expect(
                     )
                 )
                 continue
+            column = EXPECT_ALIASES.get(key, key)
+            problem = _value_problem(column, value, dated)
+            if problem is not None:
+                found.append((path, problem))
+                continue
             if value is None:
                 continue
-            column = EXPECT_ALIASES.get(key, key)
             if column == "learner_id" and str(value) not in learners:
                 found.append((path, _unknown("learner", str(value), learners)))
             elif (
