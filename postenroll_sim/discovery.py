@@ -95,13 +95,14 @@ def classify(path: str | os.PathLike) -> Kind | None:
     """`test` for a scenario test (readable or not), `scenario` for a scenario without
     `expect`, None for any other file."""
     path = Path(path)
-    if path.suffix.lower() not in SUFFIXES:
+    # only a regular file: opening a FIFO named x.yaml would wait for a writer for ever
+    if path.suffix.lower() not in SUFFIXES or not path.is_file():
         return None
     try:
         with path.open("rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             head = handle.read(HEAD_BYTES)
-    except OSError:  # a folder named x.yaml, a FIFO, no permission: not a file to judge
+    except OSError:  # no permission, or gone since: not a file to judge
         return None
     text = lenient_text(head)
     if _flow_style(text):

@@ -336,3 +336,15 @@ def test_fuzz_no_scenario_test_is_skipped_and_nothing_else_is_collected(
     assert set(verdicts) == {str(p) for p in tests}, proc.stdout + proc.stderr
     assert proc.returncode == max((VERDICTS[v] for v in verdicts.values()), default=2)
     assert "Traceback" not in proc.stderr
+
+
+def test_a_fifo_named_like_a_scenario_is_never_opened(tmp_path):
+    # opening a FIFO for reading waits for a writer: discovery must not hang on one
+    import os
+
+    from postenroll_sim.discovery import classify, discover
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    assert classify(fifo) is None
+    assert discover(tmp_path) == ([], [])
