@@ -869,9 +869,9 @@ def _run_stats(run_dir: str, spec, rules, scenario: str):
     if result.jobs is None:
         _fail(f"{run_dir} has no jobs table: run the scenario again with jobs in --tables")
     runs = result.replications * max(1, len(result.variants))
-    stats = rule_stats(result.jobs, runs)
+    stats = rule_stats(result.jobs, runs, result.events, rules)
     known = {(e.rule, e.target) for e in rules.edges}
-    unknown = sorted({rule for rule, target in stats if (rule, target) not in known})
+    unknown = sorted({rule for rule, target, _ in stats if (rule, target) not in known})
     if unknown or result.scenario.model_dump() != spec.model_dump():
         click.echo(
             f"note: {run_dir} was run from another version of {scenario}"
