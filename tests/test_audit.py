@@ -457,6 +457,13 @@ courses:
         ("UTC", "2025-01-07 15:00", "2025-01-10 02:10", set()),  # the run of the 10th, 02:00
         ("UTC", "2025-01-07 15:00", "2025-01-10", set()),  # a date alone: that day's run
         ("UTC", "2025-01-07 15:00", "2025-01-11", {"off-time"}),  # a day late
+        # a completion given as a date alone happened some time on the 7th: due some time
+        # on the 9th (delay 2), so taken by the run of the 9th or of the 10th, 02:00
+        ("UTC", "2025-01-07", "2025-01-10", set()),  # the export's usual case, not 22 h late
+        ("UTC", "2025-01-07", "2025-01-09", set()),
+        ("UTC", "2025-01-07", "2025-01-10 02:30", set()),  # within the hour's tolerance
+        ("UTC", "2025-01-07", "2025-01-10 09:00", {"off-time"}),  # 7 h after the last run
+        ("UTC", "2025-01-07", "2025-01-11", {"off-time"}),  # no run that day allows
         ("America/New_York", "2025-01-07T14:00:00Z", "2025-01-10T07:00:00Z", set()),  # 02:00 there
         ("UTC", "2025-01-07T14:00:00Z", "2025-01-10T07:00:00Z", {"off-time"}),  # 07:00 here
     ],

@@ -84,6 +84,7 @@ class Record:
     failed: float | None = None
     removed: float | None = None  # when the learner was removed (left the organisation)
     date_only: bool = False  # the enrollment moment is a date without a time of day
+    dates_only: frozenset[str] = frozenset()  # every moment given as a date alone
     order: int = 0  # creation order: by enrollment moment, then line
     columns: dict[str, str] = field(default_factory=dict)  # moment -> the file's header
 
@@ -474,6 +475,7 @@ class _Rows:
                 failed=found["failed"][0] if found["failed"] else None,
                 removed=found["removed"][0] if found["removed"] else None,
                 date_only=date_only,
+                dates_only=frozenset(m for m, item in found.items() if item and item[1]),
                 columns={m: item[3] for m, item in found.items() if item is not None},
             )
         )
