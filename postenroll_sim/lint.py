@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from .rulegraph import MAX_CYCLES, Edge, RuleGraph, Version, build, cycle_text, cycles
-from .scenario import Scenario
+from .scenario import Scenario, models
 from .scenario.errors import Path, dotted
 from .scenario.lintcodes import CODES, SEVERITIES
 
@@ -70,10 +70,29 @@ def lint(scenario: Scenario) -> list[Finding]:
     return lint_scenario(scenario).findings
 
 
-def lint_scenario(scenario: Scenario) -> LintResult:
+# What learners can do is the history's to say when they come from one: these findings
+# reason about how learners get in and finish, so they do not apply there.
+FROM_HISTORY_SKIPS = frozenset({"PE201", "PE202", "PE203", "PE204", "PE205"})
+
+
+def learners_from_history(scenario: Scenario) -> bool:
+    """A scenario with no learner, population or script enrollment at all is the catalog
+    and rules of an `audit` (docs/audit.md): its learners come from the LMS's history."""
+    return (
+        not scenario.learners
+        and scenario.population is None
+        and not any(isinstance(a, models.Enroll | models.AddLearner) for a in scenario.script)
+    )
+
+
+def lint_scenario(scenario: Scenario, from_history: bool | None = None) -> LintResult:
+    """`from_history`: the learners come from an LMS history (an audit), so nothing is
+    said about how they get in or finish; by default, when the scenario has none."""
     origin = scenario.origin
     file = origin.file if origin else "<scenario>"
     linter = _Linter(scenario, build(scenario), file)
+    if from_history if from_history is not None else learners_from_history(scenario):
+        linter.skip = FROM_HISTORY_SKIPS
     linter.run()
     return linter.result()
 
@@ -85,11 +104,14 @@ class _Linter:
         self.file = file
         self.reach = graph.reach()
         self.found: dict[tuple, Finding] = {}
+        self.skip: frozenset[str] = frozenset()  # codes that do not apply (from a history)
         self._explained: set[str] | None = None
 
     # ----- recording ---------------------------------------------------------------
 
     def add(self, key: tuple, code: str, path: Path, message: str, fix: str, subjects=()):
+        if code in self.skip:
+            return
         if (code, *key) in self.found:
             return  # the same trap in a later rule version: reported where it first appears
         origin = self.scenario.origin

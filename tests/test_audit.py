@@ -565,3 +565,25 @@ def test_cli_bad_history_exit_2_with_located_lines_and_no_traceback(tmp_path, cl
     assert len(lines) == 2, err
     assert lines[0].startswith(f"{history}:5: Date Enrolled: '31/02/2025 02:01' does not match")
     assert lines[1].startswith(f"{history}:21: Enrollment Type: unknown method 'Imported'")
+
+
+@pytest.mark.parametrize(
+    ("status", "suggestion"),
+    [
+        ("NotComplete", None),  # the opposite of complete: no "did you mean 'complete'?"
+        ("Incomplete", None),
+        ("Non-Complete", None),
+        ("Completd", "complete"),  # a close spelling with the same meaning
+        ("not startd", "not_started"),
+    ],
+)
+def test_a_status_suggestion_never_turns_the_meaning_around(status, suggestion):
+    history = f"learner,course,method,enrolled_at,status\nana,A,admin,2025-01-06,{status}\n"
+    with pytest.raises(ScenarioError) as info:
+        audit_text(DAILY, history)
+    (message,) = [str(p) for p in info.value.problems]
+    assert "map it under values.status" in message
+    if suggestion is None:
+        assert "did you mean" not in message
+    else:
+        assert f"did you mean '{suggestion}'" in message
