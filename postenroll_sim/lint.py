@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from .rulegraph import MAX_CYCLES, Edge, RuleGraph, Version, build, cycle_text, cycles
-from .scenario import Scenario, models
+from .scenario import Scenario
 from .scenario.errors import Path, dotted
 from .scenario.lintcodes import CODES, SEVERITIES
 
@@ -75,23 +75,14 @@ def lint(scenario: Scenario) -> list[Finding]:
 FROM_HISTORY_SKIPS = frozenset({"PE201", "PE202", "PE203", "PE204", "PE205"})
 
 
-def learners_from_history(scenario: Scenario) -> bool:
-    """A scenario with no learner, population or script enrollment at all is the catalog
-    and rules of an `audit` (docs/audit.md): its learners come from the LMS's history."""
-    return (
-        not scenario.learners
-        and scenario.population is None
-        and not any(isinstance(a, models.Enroll | models.AddLearner) for a in scenario.script)
-    )
-
-
-def lint_scenario(scenario: Scenario, from_history: bool | None = None) -> LintResult:
-    """`from_history`: the learners come from an LMS history (an audit), so nothing is
-    said about how they get in or finish; by default, when the scenario has none."""
+def lint_scenario(scenario: Scenario, from_history: bool = False) -> LintResult:
+    """`from_history`: the scenario is the rules of an `audit` (docs/audit.md), its
+    learners come from the LMS's history, so nothing is said about how they get in or
+    finish (`lint --history`)."""
     origin = scenario.origin
     file = origin.file if origin else "<scenario>"
     linter = _Linter(scenario, build(scenario), file)
-    if from_history if from_history is not None else learners_from_history(scenario):
+    if from_history:
         linter.skip = FROM_HISTORY_SKIPS
     linter.run()
     return linter.result()

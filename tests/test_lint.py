@@ -694,8 +694,11 @@ def test_what_lint_says_never_happens_does_not_happen(text):
     assert lay.crossings >= 0 and lay.boxes()
 
 
-def test_an_audits_rules_are_not_dead_ends_its_learners_come_from_the_history():
+def test_an_audits_rules_are_not_dead_ends_its_learners_come_from_the_history(cli):
     # examples/audit: the catalog and rules alone; what learners did is in history.csv
-    spec = load_scenario(ROOT / "examples" / "audit" / "scenario.yaml")
-    assert lint_scenario(spec).findings == []
-    assert "PE202" in {f.code for f in lint_scenario(spec, from_history=False).findings}
+    path = ROOT / "examples" / "audit" / "scenario.yaml"
+    spec = load_scenario(path)
+    assert lint_scenario(spec, from_history=True).findings == []
+    assert "PE202" in {f.code for f in lint_scenario(spec).findings}
+    code, out, _ = cli("lint", "--history", path)
+    assert code == 0 and out.endswith("no problems found\n")
