@@ -797,7 +797,13 @@ def _plural(n: int, word: str) -> str:
     show_default=True,
     help="json: one object with every finding, for tools.",
 )
-def lint(scenarios, fmt):
+@click.option(
+    "--history",
+    is_flag=True,
+    help="The rules of an `audit`: learners come from the LMS's history, so nothing is said "
+    "about how they get in or finish (PE201-PE205).",
+)
+def lint(scenarios, fmt, history):
     """Find the traps in SCENARIO's rules without running it: each finding has a code, a
     severity, FILE:LINE, an explanation and a fix (docs/designer-tools.md). Exit 0: nothing
     at warning level or above; 1: a warning or an error; 2: a scenario is invalid."""
@@ -810,7 +816,7 @@ def lint(scenarios, fmt):
     results, invalid = [], []
     for path in scenarios:
         try:
-            results.append(lint_scenario(load_scenario(path)))
+            results.append(lint_scenario(load_scenario(path), from_history=history))
         except ScenarioError as exc:
             click.echo(str(exc), err=True)
             invalid += exc.problems
@@ -880,9 +886,9 @@ def _run_stats(run_dir: str, spec, rules, scenario: str):
     if result.jobs is None:
         _fail(f"{run_dir} has no jobs table: run the scenario again with jobs in --tables")
     runs = result.replications * max(1, len(result.variants))
-    stats = rule_stats(result.jobs, runs)
+    stats = rule_stats(result.jobs, runs, result.events, rules)
     known = {(e.rule, e.target) for e in rules.edges}
-    unknown = sorted({rule for rule, target in stats if (rule, target) not in known})
+    unknown = sorted({rule for rule, target, _ in stats if (rule, target) not in known})
     if unknown or result.scenario.model_dump() != spec.model_dump():
         click.echo(
             f"note: {run_dir} was run from another version of {scenario}"

@@ -10,7 +10,10 @@ enrollment in C, and every trigger that could have led to C through a rule, with
 became of it.
 
 The account is a DataFrame (one row per statement, `text` the words); the command
-line prints it as `day D: text`.
+line prints it as `day D: text`. Each statement also carries, in `claims`, the facts its
+words assert as plain records (`{"kind": "rule_added_later", "rule": ..., "day": ...}`),
+so that every statement can be checked against the run's tables (tests/test_explain.py
+does, on random scenarios).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import pandas as pd
 from .scenario import Scenario, models
 from .scenario.rules import scenario_rules, script_order
 
-COLUMNS = ("day", "event", "course_id", "rule_id", "job_id", "enrollment_id", "text")
+COLUMNS = ("day", "event", "course_id", "rule_id", "job_id", "enrollment_id", "text", "claims")
 
 _HOW = {
     "admin": "by an administrator",
@@ -58,6 +61,33 @@ class _Run:
     jobs: pd.DataFrame
     events: pd.DataFrame  # in order, with a `seq` column
     horizon: float
+    # The learner's rows as plain records (`_index`): an account looks them up one by one,
+    # and a pandas filter per statement made explain slow.
+    enr: dict | None = None  # enrollment_id -> row
+    jobs_of: dict | None = None  # job_id -> its rows, one per target
+    by_kind: dict | None = None  # event -> the learner's events and every rule/course change
+
+
+_SHARED_EVENTS = ("rule_added", "rule_edited", "rule_removed", "course_activated")
+
+
+def _index(run: _Run, learner: str) -> None:
+    events = run.events
+    chosen = events[
+        (events["learner_id"].astype(str) == learner) | events["event"].isin(_SHARED_EVENTS)
+    ]
+    run.by_kind = {}
+    for ev in chosen.itertuples(index=False):
+        run.by_kind.setdefault(str(ev.event), []).append(ev)
+    mine = run.enrollments[run.enrollments["learner_id"].astype(str) == learner]
+    run.enr = {int(r["enrollment_id"]): r for r in mine.to_dict("records")}
+    run.jobs_of = {}
+    for r in run.jobs.to_dict("records"):
+        run.jobs_of.setdefault(int(r["job_id"]), []).append(r)
+
+
+def _kind(run: _Run, event: str) -> list:
+    return run.by_kind.get(event, [])
 
 
 def _one_run(result, replication: int | None, variant: str | None) -> _Run:
@@ -104,9 +134,14 @@ def explain(
         )
     # every job this account quotes is the learner's own: filter the jobs table once
     run.jobs = run.jobs[run.jobs["learner_id"].astype(str) == learner]
+    _index(run, learner)
     rows = _account(run, scenario, learner)
     if course is not None:
-        leading = set(run.jobs.loc[run.jobs["target_course_id"] == course, "job_id"].tolist())
+        leading = {
+            job
+            for job, rows_ in run.jobs_of.items()
+            if any(str(r["target_course_id"]) == course for r in rows_)
+        }
         rows = [
             r
             for r in rows
@@ -135,7 +170,9 @@ def _close(value: str, known) -> str:
 # ----- the chronological account -----------------------------------------------------------
 
 
-def _row(event, day, text, course=None, rule=None, job=None, enrollment=None, seq=0) -> dict:
+def _row(
+    event, day, text, course=None, rule=None, job=None, enrollment=None, seq=0, claims=()
+) -> dict:
     def clean(value):
         return None if _missing(value) else value
 
@@ -147,58 +184,110 @@ def _row(event, day, text, course=None, rule=None, job=None, enrollment=None, se
         "job_id": clean(job),
         "enrollment_id": clean(enrollment),
         "text": text,
+        "claims": tuple(claims),
         "_seq": seq,
     }
 
 
 def _account(run: _Run, scenario: Scenario, learner: str) -> list[dict]:
-    events = run.events
-    mine = events[events["learner_id"].astype(str) == learner]
-    rules = events[events["event"].isin(["rule_edited", "rule_removed"])]
+    mine = sorted(
+        (ev for kind, evs in run.by_kind.items() if kind not in _SHARED_EVENTS for ev in evs),
+        key=lambda ev: ev.seq,
+    )
     rows = []
-    for ev in mine.itertuples(index=False):
-        text = _event_text(run, scenario, learner, ev, rules)
-        if text is not None:
+    for ev in mine:
+        said = _event_text(run, scenario, learner, ev)
+        if said is not None:
+            text, claims = said
             course = None if _missing(ev.course_id) else str(ev.course_id)
             rule = None if _missing(ev.rule_id) else str(ev.rule_id)
             job = None if _missing(ev.job_id) else int(ev.job_id)
             enrollment = None if _missing(ev.enrollment_id) else int(ev.enrollment_id)
-            rows.append(_row(str(ev.event), ev.day, text, course, rule, job, enrollment, ev.seq))
-    pending = run.jobs[
-        (run.jobs["learner_id"].astype(str) == learner) & (run.jobs["outcome"] == "pending")
+            happened = {
+                "kind": "event",
+                "event": str(ev.event),
+                "day": float(ev.day),
+                "course": course,
+                "enrollment": enrollment,
+                "job": job,
+            }
+            rows.append(
+                _row(
+                    str(ev.event),
+                    ev.day,
+                    text,
+                    course,
+                    rule,
+                    job,
+                    enrollment,
+                    ev.seq,
+                    [happened, *claims],
+                )
+            )
+    pending = [
+        job for rows_ in run.jobs_of.values() for job in rows_ if str(job["outcome"]) == "pending"
     ]
-    for job in pending.itertuples(index=False):
+    for job in pending:
         rows.append(
             _row(
                 "job_pending",
                 run.horizon,
-                f"job {job.job_id} of rule {job.rule_id} (for {job.target_course_id}, due day "
-                f"{_day(job.due_day)}) is still queued at the horizon (S24)",
-                str(job.target_course_id),
-                str(job.rule_id),
-                int(job.job_id),
+                f"job {job['job_id']} of rule {job['rule_id']} (for {job['target_course_id']}, "
+                f"due day {_day(job['due_day'])}) is still queued at the horizon (S24)",
+                str(job["target_course_id"]),
+                str(job["rule_id"]),
+                int(job["job_id"]),
                 None,
-                len(events),
+                len(run.events),
+                [
+                    {
+                        "kind": "job_outcome",
+                        "job": int(job["job_id"]),
+                        "course": str(job["target_course_id"]),
+                        "outcome": "pending",
+                        "due_day": float(job["due_day"]),
+                    }
+                ],
             )
         )
     return rows
 
 
-def _enrollment_text(run: _Run, e: pd.Series, learner: str) -> str:
+def _first_after(run: _Run, seq: int, event: str, **match) -> Any:
+    """The first event of kind `event` after position `seq` whose columns equal `match`
+    (among the learner's events and the rule and course changes)."""
+    for ev in _kind(run, event):
+        if ev.seq > seq and all(str(getattr(ev, k)) == str(v) for k, v in match.items()):
+            return ev
+    return None
+
+
+def _enrollment_text(run: _Run, e: dict, learner: str, seq: int) -> tuple[str, list]:
     course, eid = str(e["course_id"]), int(e["enrollment_id"])
     kind = str(e["course_type"])
     what = f"{kind} {course}" if kind in ("curriculum", "bundle") else course
     method = str(e["method"])
+    claims: list[dict] = [
+        {
+            "kind": "enrollment",
+            "enrollment": eid,
+            "course": course,
+            "method": method,
+            "day": float(e["enrolled_day"]),
+        }
+    ]
     if method == "post_enrollment":
         job = int(e["job_id"])
-        found = run.jobs[run.jobs["job_id"] == job]
+        found = run.jobs_of.get(job)
         how = f"by rule {e['rule_id']} (job {job}"
-        if len(found):
-            j = found.iloc[0]
+        claims[0].update(rule=str(e["rule_id"]), job=job)
+        if found:
+            j = found[0]
             how += (
                 f", queued on day {_day(j['queued_day'])} when {learner} "
                 f"{_past(str(j['trigger']))} {j['source_course_id']})"
             )
+            claims.append(_queued_claim(j))
         else:
             how += ")"
     else:
@@ -206,13 +295,54 @@ def _enrollment_text(run: _Run, e: pd.Series, learner: str) -> str:
     text = f"enrolled in {what} {how}: enrollment {eid}"
     visible = e["visible_day"]
     if _missing(visible):
-        if not _missing(e["superseded_day"]):
+        # Why it never became visible (S21): the course stayed inactive, or the enrollment
+        # was replaced or its learner removed before the course became active.
+        activated = _first_after(run, seq, "course_activated", course_id=course)
+        removed = _first_after(run, -1, "learner_removed", learner_id=learner)
+        if not _missing(e["superseded_day"]) and (
+            activated is None or float(e["superseded_day"]) <= float(activated.day)
+        ):
             text += f"; {course} was inactive and it was replaced before it became visible (S21)"
-        else:
+            claims.append({"kind": "replaced_unseen", "enrollment": eid})
+        elif activated is None:
             text += f"; {course} is inactive: the learner never saw it within the horizon (S21)"
+            claims.append({"kind": "inactive_unseen", "enrollment": eid, "course": course})
+        elif removed is not None and removed.seq < activated.seq:
+            text += (
+                f"; {course} was inactive, and {learner} was removed on day {_day(removed.day)}, "
+                f"before it became active on day {_day(activated.day)}: a removed learner's "
+                "enrollments never become visible (S21, S29)"
+            )
+            claims.append(
+                {
+                    "kind": "removed_unseen",
+                    "enrollment": eid,
+                    "course": course,
+                    "removed_day": float(removed.day),
+                    "activated_day": float(activated.day),
+                }
+            )
+        else:
+            text += f"; it never became visible to {learner} within the horizon (S21)"
+            claims.append({"kind": "unseen", "enrollment": eid})
     elif float(visible) > float(e["enrolled_day"]):
         text += f"; {course} was inactive: hidden until day {_day(visible)} (S21)"
-    return text
+        claims.append(
+            {"kind": "hidden_until", "enrollment": eid, "course": course, "day": float(visible)}
+        )
+    return text, claims
+
+
+def _queued_claim(j: dict) -> dict:
+    return {
+        "kind": "job_queued",
+        "job": int(j["job_id"]),
+        "rule": str(j["rule_id"]),
+        "trigger": str(j["trigger"]),
+        "source": str(j["source_course_id"]),
+        "day": float(j["queued_day"]),
+        "due_day": float(j["due_day"]),
+    }
 
 
 def _past(trigger: str) -> str:
@@ -220,90 +350,127 @@ def _past(trigger: str) -> str:
     return words.get(trigger, f"triggered '{trigger}' on")
 
 
-def _event_text(run: _Run, scenario: Scenario, learner: str, ev, rules: pd.DataFrame) -> str | None:
+def _event_text(run: _Run, scenario: Scenario, learner: str, ev) -> tuple[str, list] | None:
+    """The words for one of the learner's events, and the facts they assert beyond the
+    event itself (the event is always a claim: `_account` adds it)."""
     kind = str(ev.event)
     course = None if _missing(ev.course_id) else str(ev.course_id)
     eid = None if _missing(ev.enrollment_id) else int(ev.enrollment_id)
     detail = None if _missing(ev.detail) else str(ev.detail)
     if kind == "learner_added":
-        return f"{learner} joins"
+        return f"{learner} joins", []
     if kind == "learner_removed":
         return (
             f"{learner} is removed: no new enrollments or triggers from now on; jobs still "
             "queued for them will be skipped (S29)"
-        )
+        ), []
     if kind == "enrolled":
-        return _enrollment_text(run, run.enrollments.loc[eid], learner)
+        return _enrollment_text(run, run.enr[eid], learner, ev.seq)
     if kind == "superseded":
-        return f"enrollment {eid} in {course} moved to history: a new enrollment replaced it (S14)"
+        return (
+            f"enrollment {eid} in {course} moved to history: a new enrollment replaced it (S14)"
+        ), []
     if kind == "visible":
-        return f"{course} became active: enrollment {eid} is visible from now on (S21)"
+        return f"{course} became active: enrollment {eid} is visible from now on (S21)", []
     if kind == "started":
-        return f"started {course} (enrollment {eid})"
+        return f"started {course} (enrollment {eid})", []
     if kind == "completed":
-        row = run.enrollments.loc[eid]
-        if str(row["course_type"]) == "curriculum":
+        if str(run.enr[eid]["course_type"]) == "curriculum":
             return (
                 f"completed curriculum {course}: its member completions met its requirements (S26)"
-            )
-        return f"completed {course} (enrollment {eid})"
+            ), []
+        return f"completed {course} (enrollment {eid})", []
     if kind == "failed":
-        return f"failed {course} (enrollment {eid})"
+        return f"failed {course} (enrollment {eid})", []
     if kind == "self_enroll_rejected":
-        return f"tried to enroll in {course} from the catalog: rejected, {_REJECTED.get(detail, detail)} (S16)"
+        return (
+            f"tried to enroll in {course} from the catalog: rejected, "
+            f"{_REJECTED.get(detail, detail)} (S16)"
+        ), []
     if kind == "job_queued":
         job = int(ev.job_id)
-        j = run.jobs[run.jobs["job_id"] == job].iloc[0]
+        j = run.jobs_of[job][0]
         delay = float(j["due_day"]) - float(j["queued_day"])
         when = "at once" if delay == 0 else f"{_day(delay)} days later"
         return (
-            f"{_VERB.get(str(j['trigger']), str(j['trigger']))} {course} queued job {job} of rule {ev.rule_id}: "
-            f"due day {_day(j['due_day'])} ({when}, S3)"
-        )
+            f"{_VERB.get(str(j['trigger']), str(j['trigger']))} {course} queued job {job} of rule "
+            f"{ev.rule_id}: due day {_day(j['due_day'])} ({when}, S3)"
+        ), [_queued_claim(j)]
     if kind == "job_processed":
-        return _job_text(run, learner, ev, rules)
+        return _job_text(run, learner, ev)
     if kind == "bundle_member_skipped":
         reason = (
             "the learner was removed (S29)"
             if detail == "learner_removed"
             else f"enrollment {eid} in {course} was still open (S27)"
         )
-        return f"the bundle did not enroll {learner} in {course}: {reason}"
+        return f"the bundle did not enroll {learner} in {course}: {reason}", []
     if kind == "cascade_limit":
-        return f"{detail} for {learner}: further jobs at this instant were not applied (S22)"
+        return f"{detail} for {learner}: further jobs at this instant were not applied (S22)", []
     if kind == "session_booked":
-        return f"booked session {detail} of {course}"
+        return f"booked session {detail} of {course}", []
     if kind == "session_attended":
-        return f"attended session {detail} of {course}"
+        return f"attended session {detail} of {course}", []
     if kind == "session_missed":
-        return f"missed session {detail} of {course}; books the next one with a free seat (S30)"
+        return _missed_text(run, ev, course, eid, detail)
     if kind == "session_waitlisted":
-        return f"no session of {course} with a free seat is left within the horizon: waiting (S30)"
+        return (
+            f"no session of {course} with a free seat is left within the horizon: waiting (S30)"
+        ), []
     return None
 
 
-def _job_text(run: _Run, learner: str, ev, rules: pd.DataFrame) -> str:
+def _missed_text(run: _Run, ev, course: str, eid: int, detail: str) -> tuple[str, list]:
+    """A no-show books again (S30), if a later session with a free seat is left: say which
+    happened, from the event that followed."""
+    booked = _first_after(run, ev.seq, "session_booked", enrollment_id=eid)
+    if booked is not None and float(booked.day) == float(ev.day):
+        return (
+            f"missed session {detail} of {course}; books the next one with a free seat, "
+            f"{booked.detail} (S30)"
+        ), [{"kind": "rebooked", "enrollment": eid, "missed": detail, "booked": str(booked.detail)}]
+    return (
+        f"missed session {detail} of {course}; no later session of {course} with a free seat "
+        "is left within the horizon, so there is no rebooking (S30)"
+    ), [{"kind": "not_rebooked", "enrollment": eid, "course": course, "missed": detail}]
+
+
+def _job_text(run: _Run, learner: str, ev) -> tuple[str, list]:
     job, target, rule = int(ev.job_id), str(ev.course_id), str(ev.rule_id)
-    rows = run.jobs[(run.jobs["job_id"] == job) & (run.jobs["target_course_id"] == target)]
-    j = rows.iloc[0]
+    j = next(r for r in run.jobs_of[job] if str(r["target_course_id"]) == target)
     outcome = str(j["outcome"])
     head = f"job {job} (rule {rule})"
+    claims: list[dict] = [
+        {
+            "kind": "job_outcome",
+            "job": job,
+            "course": target,
+            "outcome": outcome,
+            "day": float(ev.day),
+        }
+    ]
     if outcome == "enrolled":
         text = f"{head} enrolled {learner} in {target} (S19.4)"
     elif outcome == "skipped_already_enrolled":
         reason = int(j["reason_enrollment_id"])
-        since = run.enrollments.loc[reason, "enrolled_day"]
+        since = run.enr[reason]["enrolled_day"]
         text = (
             f"{head} skipped {target}: {learner}'s enrollment {reason} in {target} "
             f"(since day {_day(since)}) was still open, and a rule never resets an open "
             "enrollment (S19.2)"
         )
+        claims.append(
+            {"kind": "open_at", "enrollment": reason, "course": target, "since": float(since)}
+        )
     elif outcome == "skipped_already_completed":
         reason = int(j["reason_enrollment_id"])
-        done = run.enrollments.loc[reason, "completed_day"]
+        done = run.enr[reason]["completed_day"]
         text = (
             f"{head} skipped {target}: already completed {target} on day {_day(done)} "
             f"(enrollment {reason}), and rule {rule} does not allow consecutive enrollments (S19.3)"
+        )
+        claims.append(
+            {"kind": "completed_by", "enrollment": reason, "course": target, "day": float(done)}
         )
     elif outcome == "skipped_learner_removed":
         text = f"{head} skipped {target}: {learner} had been removed (S19.1, S29)"
@@ -312,11 +479,17 @@ def _job_text(run: _Run, learner: str, ev, rules: pd.DataFrame) -> str:
     else:
         text = f"{head} for {target}: {outcome}"
     queued = float(j["queued_day"])
-    changes = rules[(rules["rule_id"].astype(str) == rule) & (rules["seq"] < ev.seq)]
-    changes = changes[changes["day"] >= queued]
     queued_seq = _queued_seq(run, job)
-    changes = changes[changes["seq"] > queued_seq]
-    for change in changes.itertuples(index=False):
+    changes = sorted(
+        (
+            c
+            for kind in ("rule_edited", "rule_removed")
+            for c in _kind(run, kind)
+            if str(c.rule_id) == rule and queued_seq < c.seq < ev.seq and c.day >= queued
+        ),
+        key=lambda c: c.seq,
+    )
+    for change in changes:
         if str(change.event) == "rule_edited":
             text += (
                 f"; queued by the version of {rule} in force on day {_day(queued)}: the edit on "
@@ -327,29 +500,46 @@ def _job_text(run: _Run, learner: str, ev, rules: pd.DataFrame) -> str:
                 f"; rule {rule} was removed on day {_day(change.day)}, but jobs already queued "
                 "still run (S18)"
             )
-    return text
+        claims.append(
+            {
+                "kind": "changed_while_queued",
+                "job": job,
+                "rule": rule,
+                "event": str(change.event),
+                "day": float(change.day),
+            }
+        )
+    return text, claims
 
 
 def _queued_seq(run: _Run, job: int) -> int:
-    found = run.events[(run.events["event"] == "job_queued") & (run.events["job_id"] == job)]
-    return int(found["seq"].iloc[0]) if len(found) else -1
+    found = _first_after(run, -1, "job_queued", job_id=job)
+    return -1 if found is None else int(found.seq)
 
 
 # ----- "why is (or isn't) this learner in C?" ---------------------------------------------
 
 
 def _answer(run: _Run, learner: str, course: str) -> dict:
-    e = run.enrollments
-    mine = e[(e["learner_id"].astype(str) == learner) & (e["course_id"].astype(str) == course)]
-    if mine.empty:
+    mine = [e for e in run.enr.values() if str(e["course_id"]) == course]
+    if not mine:
         text = f"{learner} was never enrolled in {course}; what could have led there:"
+        claim = {"kind": "answer", "course": course, "count": 0}
     else:
-        current = mine[mine["superseded_day"].isna()].iloc[-1]
+        current = [e for e in mine if _missing(e["superseded_day"])][-1]
         text = (
             f"{learner} is in {course}: {_plural(len(mine), 'enrollment')}, the current one "
             f"{int(current['enrollment_id'])} ({current['status']}, by {current['method']})"
         )
-    return _row("answer", math.nan, text, course, seq=-1)
+        claim = {
+            "kind": "answer",
+            "course": course,
+            "count": len(mine),
+            "current": int(current["enrollment_id"]),
+            "status": str(current["status"]),
+            "method": str(current["method"]),
+        }
+    return _row("answer", math.nan, text, course, seq=-1, claims=[claim])
 
 
 def _plural(n: int, word: str) -> str:
@@ -367,6 +557,15 @@ class _RuleSpan:
     ended_seq: int | None  # position where it stopped (edited or removed)
     ended_day: float | None
     ended_by: str | None  # "rule_edited" or "rule_removed"
+    added_by: str | None = (
+        None  # None (in the scenario from the start), "rule_added" or "rule_edited"
+    )
+
+    def in_force(self, seq: int) -> bool:
+        return self.added_seq < seq and (self.ended_seq is None or seq < self.ended_seq)
+
+    def words(self) -> str:
+        return f"{self.when} {self.source} -> {', '.join(self.targets)}"
 
 
 def _rule_spans(run: _Run, scenario: Scenario) -> list[_RuleSpan]:
@@ -382,8 +581,10 @@ def _rule_spans(run: _Run, scenario: Scenario) -> list[_RuleSpan]:
         else:
             added_ids[script_index] = rid
     script = [(i, scenario.script[i]) for i in script_order(scenario.script)]
-    changes = run.events[run.events["event"].isin(["rule_added", "rule_edited", "rule_removed"])]
-    logged = list(changes.itertuples(index=False))
+    logged = sorted(
+        (ev for kind in ("rule_added", "rule_edited", "rule_removed") for ev in _kind(run, kind)),
+        key=lambda ev: ev.seq,
+    )
     for index, action in script:
         if not isinstance(action, models.AddRule | models.EditRule | models.RemoveRule):
             continue
@@ -407,38 +608,23 @@ def _rule_spans(run: _Run, scenario: Scenario) -> list[_RuleSpan]:
             continue
         if kind == "rule_added":
             spec = action.rule
-            span = _RuleSpan(
-                rid,
-                action.course,
-                spec.when,
-                tuple(spec.courses),
-                match.seq,
-                float(match.day),
-                None,
-                None,
-                None,
-            )
+            source, when, targets = action.course, spec.when, tuple(spec.courses)
         else:
             edit = action.set
-            span = _RuleSpan(
-                rid,
-                old.source,
-                edit.when or old.when,
-                tuple(edit.courses) if edit.courses is not None else old.targets,
-                match.seq,
-                float(match.day),
-                None,
-                None,
-                None,
-            )
+            source, when = old.source, edit.when or old.when
+            targets = tuple(edit.courses) if edit.courses is not None else old.targets
+        span = _RuleSpan(
+            rid, source, when, targets, match.seq, float(match.day), None, None, None, kind
+        )
         current[rid] = span
         spans.append(span)
     return spans
 
 
 def _why_course(run: _Run, scenario: Scenario, learner: str, course: str) -> list[dict]:
-    spans = [s for s in _rule_spans(run, scenario) if course in s.targets]
-    if not spans:
+    spans = _rule_spans(run, scenario)
+    into = [s for s in spans if course in s.targets]
+    if not into:
         return [
             _row(
                 "no_rule",
@@ -447,84 +633,109 @@ def _why_course(run: _Run, scenario: Scenario, learner: str, course: str) -> lis
                 "(administrator, catalog, bundle) can put a learner there",
                 course,
                 seq=-1,
+                claims=[{"kind": "no_rule_into", "course": course}],
             )
         ]
-    events = run.events
     rows = []
-    triggers = events[
-        (events["learner_id"].astype(str) == learner)
-        & (events["event"].isin(["enrolled", "completed", "failed"]))
-    ]
-    queued = events[
-        (events["learner_id"].astype(str) == learner) & (events["event"] == "job_queued")
-    ]
-    seen_rules = set()
-    for span in spans:
-        seen_rules.add(span.rule)
-        relevant = triggers[
-            (triggers["course_id"].astype(str) == span.source) & (triggers["event"] == span.when)
-        ]
-        for trig in relevant.itertuples(index=False):
-            in_force = trig.seq > span.added_seq and (
-                span.ended_seq is None or trig.seq < span.ended_seq
-            )
-            verb = f"{_past(span.when)} {span.source}"
-            if in_force:
-                job = queued[
-                    (queued["rule_id"].astype(str) == span.rule)
-                    & (queued["enrollment_id"] == trig.enrollment_id)
-                ]
-                if job.empty:
-                    text = f"{learner} {verb}, but was removed, so rule {span.rule} queued nothing (S29)"
-                else:
-                    continue  # the queued job and its outcome are already in the account
-            elif trig.seq < span.added_seq:
-                if span.added_seq >= 0 and _first_version(spans, span):
-                    text = (
-                        f"{learner} {verb} on day {_day(trig.day)}, before rule {span.rule} was added "
-                        f"on day {_day(span.added_day)}: rules are not retroactive (S18)"
+    triggers = sorted(
+        (ev for kind in ("enrolled", "completed", "failed") for ev in _kind(run, kind)),
+        key=lambda ev: ev.seq,
+    )
+    for rule in dict.fromkeys(s.rule for s in into):
+        versions = [s for s in spans if s.rule == rule]
+        leading = [s for s in into if s.rule == rule]
+        source = versions[0].source
+        whens = list(dict.fromkeys(s.when for s in leading))
+        relevant = [t for t in triggers if str(t.course_id) == source and str(t.event) in whens]
+        for trig in relevant:
+            said = _why_not(run, rule, versions, leading, trig, learner, course)
+            if said is not None:
+                text, claim = said
+                rows.append(
+                    _row(
+                        "trigger",
+                        trig.day,
+                        text,
+                        course,
+                        rule,
+                        None,
+                        int(trig.enrollment_id),
+                        trig.seq,
+                        [claim],
                     )
-                else:
-                    continue  # an earlier version of the rule covers this trigger
-            else:
-                if span.ended_by == "rule_removed":
-                    text = (
-                        f"{learner} {verb} on day {_day(trig.day)}, after rule {span.rule} was "
-                        f"removed on day {_day(span.ended_day)} (S18)"
-                    )
-                else:
-                    continue  # a later version of the rule covers this trigger
-            rows.append(
-                _row(
-                    "trigger",
-                    trig.day,
-                    text,
-                    course,
-                    span.rule,
-                    None,
-                    int(trig.enrollment_id),
-                    trig.seq,
                 )
-            )
-        if relevant.empty:
+        for when in whens:
+            if any(str(t.event) == when for t in relevant):
+                continue
+            span = next(s for s in leading if s.when == when)
             rows.append(
                 _row(
                     "no_trigger",
                     math.nan,
-                    f"rule {span.rule} ({span.when} {span.source} -> {', '.join(span.targets)}): "
-                    f"{learner} never {_past(span.when)} {span.source}"
-                    + (
-                        f" while this version was in force (from day {_day(span.added_day)})"
-                        if span.added_seq >= 0
-                        else ""
-                    ),
+                    f"rule {rule} ({span.words()}): {learner} never {_past(when)} {source}",
                     course,
-                    span.rule,
+                    rule,
                     seq=-1,
+                    claims=[
+                        {"kind": "never_triggered", "rule": rule, "source": source, "when": when}
+                    ],
                 )
             )
     return rows
 
 
-def _first_version(spans: list[_RuleSpan], span: _RuleSpan) -> bool:
-    return next(s for s in spans if s.rule == span.rule) is span
+def _why_not(
+    run: _Run,
+    rule: str,
+    versions: list[_RuleSpan],
+    leading: list[_RuleSpan],
+    trig,
+    learner: str,
+    course: str,
+) -> tuple[str, dict] | None:
+    """Why the trigger `trig` did not lead `rule` to queue a job into `course`, from the
+    version of the rule in force at that instant (S18); None when it did (the job and its
+    outcome are already in the account)."""
+    verb = f"{learner} {_past(str(trig.event))} {trig.course_id} on day {_day(trig.day)}"
+    eid = int(trig.enrollment_id)
+    at = next((s for s in versions if s.in_force(trig.seq)), None)
+    base = {"rule": rule, "course": course, "trigger_enrollment": eid, "trigger": str(trig.event)}
+    if at is not None and course in at.targets and at.when == str(trig.event):
+        if _first_after(run, -1, "job_queued", rule_id=rule, enrollment_id=eid) is not None:
+            return None
+        return (
+            f"{verb}, but rule {rule} queued no job for it (S18)",
+            {"kind": "no_job", **base},
+        )
+    if at is None:
+        first = versions[0]
+        if trig.seq < first.added_seq:
+            return (
+                f"{verb}, before rule {rule} was added on day {_day(first.added_day)}: rules are "
+                "not retroactive (S18)",
+                {"kind": "rule_added_later", "day": first.added_day, **base},
+            )
+        ended = [s for s in versions if s.ended_seq is not None and s.ended_seq < trig.seq]
+        last = ended[-1]
+        return (
+            f"{verb}, after rule {rule} was removed on day {_day(last.ended_day)} (S18)",
+            {"kind": "rule_removed_before", "day": last.ended_day, **base},
+        )
+    # A version was in force, but it did not lead to this course on this trigger: name it
+    # and the edit that made (or unmade) the version that does.
+    since = "from the start" if at.added_by is None else f"since day {_day(at.added_day)}"
+    then = f"the version in force then ({since}) was '{at.words()}'"
+    later = next((s for s in leading if s.added_seq > trig.seq and s.when == str(trig.event)), None)
+    claim = {"kind": "version_not_into", "in_force_when": at.when, **base}
+    if later is not None:
+        return (
+            f"{verb}, when rule {rule} did not lead to {course}: {then}; it was edited on day "
+            f"{_day(later.added_day)} to '{later.words()}', and edits are not retroactive (S18)",
+            {**claim, "edited_day": later.added_day, "edit": "later"},
+        )
+    edited = at.added_day
+    return (
+        f"{verb}, after rule {rule} was edited on day {_day(edited)} so that it no longer "
+        f"leads to {course}: {then} (S18)",
+        {**claim, "edited_day": edited, "edit": "earlier"},
+    )

@@ -679,34 +679,86 @@ def loop_edges(graph: RuleGraph) -> set[tuple[str, str, str]]:
     return on
 
 
-def rule_stats(jobs, runs: int) -> dict[tuple[str, str], dict[str, float]]:
-    """What each rule did towards each target in a run: (rule, target) -> {"jobs",
-    "enrolled", skip reasons...}, the mean per run (replication, or variant x replication)."""
+def rule_stats(
+    jobs, runs: int, events=None, graph: RuleGraph | None = None
+) -> dict[tuple[str, str, int], dict[str, float]]:
+    """What each version of each rule did towards each target in a run: (rule, target,
+    version) -> {"jobs", "enrolled", skip reasons...}, the mean per run (replication, or
+    variant x replication). `version` counts the rule's edits before the job was queued
+    (0: the rule as the file or its add_rule gives it): the version that queued a job is
+    the one whose numbers it adds to, whatever became of the rule later (S18)."""
     if jobs is None or not len(jobs):
         return {}
+    version = _queued_by(jobs, events, graph)
     counts = (
-        jobs.groupby(["rule_id", "target_course_id", "outcome"], observed=True)
+        jobs.assign(_version=version)
+        .groupby(["rule_id", "target_course_id", "_version", "outcome"], observed=True)
         .size()
         .reset_index(name="n")
     )
-    out: dict[tuple[str, str], dict[str, float]] = {}
-    for rule, target, outcome, n in counts.itertuples(index=False):
+    out: dict[tuple[str, str, int], dict[str, float]] = {}
+    for rule, target, k, outcome, n in counts.itertuples(index=False):
         if not n:
             continue
-        entry = out.setdefault((str(rule), str(target)), {"jobs": 0.0, "enrolled": 0.0})
+        entry = out.setdefault((str(rule), str(target), int(k)), {"jobs": 0.0, "enrolled": 0.0})
         entry[str(outcome)] = entry.get(str(outcome), 0.0) + n / runs
         entry["jobs"] += n / runs
     return out
 
 
+def _queued_by(jobs, events, graph: RuleGraph | None):
+    """For each row of `jobs`, how many times its rule had been edited when the job was
+    queued. From the events table, exactly (its order is the run's); without it, from the
+    edit days of the scenario's script (`graph`), a job queued on the day of an edit
+    counting for the new version; with neither, the last version (-1)."""
+    import numpy as np
+
+    keys = ["replication", *(["variant"] if "variant" in jobs.columns else [])]
+    if events is not None and len(events):
+        ev = events[events["event"].isin(["rule_edited", "job_queued"])]
+        edits = (
+            (ev["event"] == "rule_edited")
+            .astype("int64")
+            .groupby([ev[k] for k in keys] + [ev["rule_id"].astype(str)], observed=True)
+            .cumsum()
+        )
+        queued = ev.assign(_version=edits)[ev["event"] == "job_queued"]
+        found = jobs[keys + ["job_id"]].merge(
+            queued[keys + ["job_id", "_version"]].astype({"job_id": "int64"}),
+            how="left",
+            on=keys + ["job_id"],
+        )
+        return found["_version"].fillna(-1).astype("int64").to_numpy()
+    if graph is None:
+        return np.full(len(jobs), -1)
+    since: dict[str, list[float]] = {}
+    for v in graph.versions:
+        if v.since_day is not None and v.first and v.path[0] == "script" and len(v.path) == 2:
+            since.setdefault(v.rule, []).append(v.since_day)  # an edit_rule's version
+    rules = jobs["rule_id"].astype(str).to_numpy()
+    days = jobs["queued_day"].to_numpy()
+    edits = [sum(d <= q for d in since.get(r, ())) for r, q in zip(rules, days, strict=True)]
+    return np.array(edits, dtype="int64")
+
+
 def stats_for(graph: RuleGraph, stats: dict | None) -> dict[Edge, dict[str, float]]:
-    """Run statistics attached to the last version of each (rule, target) edge."""
+    """Run statistics attached to the version of each rule that queued the jobs (the k-th
+    version of the rule for key (rule, target, k); k = -1: its last version)."""
     if not stats:
         return {}
-    last: dict[tuple[str, str], Edge] = {}
-    for e in graph.edges:
-        last[(e.rule, e.target)] = e
-    return {edge: stats[key] for key, edge in last.items() if key in stats}
+    versions: dict[str, list[Version]] = {}
+    for v in graph.versions:
+        versions.setdefault(v.rule, []).append(v)
+    edges = {(e.version, e.target): e for e in graph.edges}
+    out: dict[Edge, dict[str, float]] = {}
+    for (rule, target, k), numbers in stats.items():
+        known = versions.get(rule, [])
+        if not -len(known) <= k < len(known):
+            continue
+        edge = edges.get((known[k], target))
+        if edge is not None:
+            out[edge] = numbers
+    return out
 
 
 # ----- Mermaid -------------------------------------------------------------------------------

@@ -457,6 +457,13 @@ courses:
         ("UTC", "2025-01-07 15:00", "2025-01-10 02:10", set()),  # the run of the 10th, 02:00
         ("UTC", "2025-01-07 15:00", "2025-01-10", set()),  # a date alone: that day's run
         ("UTC", "2025-01-07 15:00", "2025-01-11", {"off-time"}),  # a day late
+        # a completion given as a date alone happened some time on the 7th: due some time
+        # on the 9th (delay 2), so taken by the run of the 9th or of the 10th, 02:00
+        ("UTC", "2025-01-07", "2025-01-10", set()),  # the export's usual case, not 22 h late
+        ("UTC", "2025-01-07", "2025-01-09", set()),
+        ("UTC", "2025-01-07", "2025-01-10 02:30", set()),  # within the hour's tolerance
+        ("UTC", "2025-01-07", "2025-01-10 09:00", {"off-time"}),  # 7 h after the last run
+        ("UTC", "2025-01-07", "2025-01-11", {"off-time"}),  # no run that day allows
         ("America/New_York", "2025-01-07T14:00:00Z", "2025-01-10T07:00:00Z", set()),  # 02:00 there
         ("UTC", "2025-01-07T14:00:00Z", "2025-01-10T07:00:00Z", {"off-time"}),  # 07:00 here
     ],
@@ -558,3 +565,25 @@ def test_cli_bad_history_exit_2_with_located_lines_and_no_traceback(tmp_path, cl
     assert len(lines) == 2, err
     assert lines[0].startswith(f"{history}:5: Date Enrolled: '31/02/2025 02:01' does not match")
     assert lines[1].startswith(f"{history}:21: Enrollment Type: unknown method 'Imported'")
+
+
+@pytest.mark.parametrize(
+    ("status", "suggestion"),
+    [
+        ("NotComplete", None),  # the opposite of complete: no "did you mean 'complete'?"
+        ("Incomplete", None),
+        ("Non-Complete", None),
+        ("Completd", "complete"),  # a close spelling with the same meaning
+        ("not startd", "not_started"),
+    ],
+)
+def test_a_status_suggestion_never_turns_the_meaning_around(status, suggestion):
+    history = f"learner,course,method,enrolled_at,status\nana,A,admin,2025-01-06,{status}\n"
+    with pytest.raises(ScenarioError) as info:
+        audit_text(DAILY, history)
+    (message,) = [str(p) for p in info.value.problems]
+    assert "map it under values.status" in message
+    if suggestion is None:
+        assert "did you mean" not in message
+    else:
+        assert f"did you mean '{suggestion}'" in message

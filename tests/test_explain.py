@@ -92,6 +92,7 @@ def test_a_stochastic_scenario_explains_the_chosen_replication():
         "job_id",
         "enrollment_id",
         "text",
+        "claims",
     ]
     assert frame["day"].is_monotonic_increasing and len(frame) >= 3
 
@@ -110,3 +111,48 @@ def test_the_command_line(cli):
     )
     code, _, err = cli("explain", STORY, "--learner", "zed")
     assert code == 2 and err == "postenroll-sim: no learner 'zed' in this run\n"
+
+
+TRUTH = ROOT / "tests" / "scenarios" / "explain-truth.yaml"
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return simulate(load_scenario(TRUTH))
+
+
+def _claims_hold(result, learner, course=None):
+    from test_explain_claims import Tables, check_account
+
+    check_account(result, Tables(result), learner, course)
+
+
+def test_an_edit_that_first_leads_to_a_course_is_not_called_its_addition(truth):
+    text = as_text(explain(truth, "alice", course="C"))
+    assert "was added" not in text
+    assert (
+        "day 3: alice completed A on day 3, when rule R did not lead to C: the version in force "
+        "then (from the start) was 'completed A -> B'; it was edited on day 5 to "
+        "'completed A -> C', and edits are not retroactive (S18)"
+    ) in text.splitlines()
+    _claims_hold(truth, "alice", "C")
+
+
+def test_a_removed_learner_never_saw_a_course_activated_after_the_removal(truth):
+    text = as_text(explain(truth, "bob"))
+    assert "C is inactive" not in text
+    assert (
+        "C was inactive, and bob was removed on day 8, before it became active on day 10: a "
+        "removed learner's enrollments never become visible (S21, S29)"
+    ) in text
+    _claims_hold(truth, "bob")
+
+
+def test_a_no_show_at_the_last_session_is_not_promised_a_rebooking(truth):
+    lines = as_text(explain(truth, "cy")).splitlines()
+    assert "day 2: missed session I@2 of I; books the next one with a free seat, I@4 (S30)" in lines
+    assert (
+        "day 4: missed session I@4 of I; no later session of I with a free seat is left within "
+        "the horizon, so there is no rebooking (S30)"
+    ) in lines
+    _claims_hold(truth, "cy", "I")

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from test_properties import scenarios as random_scenarios
 
-from postenroll_sim import parse_scenario, simulate
+from postenroll_sim import load_scenario, parse_scenario, simulate
 from postenroll_sim.lint import lint_scenario, text_report
 from postenroll_sim.plots.rulegraph import layout
 from postenroll_sim.rulegraph import build
@@ -692,3 +692,13 @@ def test_what_lint_says_never_happens_does_not_happen(text):
                 assert (learner, day) in finished, str(finding)
     lay = layout(build(spec))
     assert lay.crossings >= 0 and lay.boxes()
+
+
+def test_an_audits_rules_are_not_dead_ends_its_learners_come_from_the_history(cli):
+    # examples/audit: the catalog and rules alone; what learners did is in history.csv
+    path = ROOT / "examples" / "audit" / "scenario.yaml"
+    spec = load_scenario(path)
+    assert lint_scenario(spec, from_history=True).findings == []
+    assert "PE202" in {f.code for f in lint_scenario(spec).findings}
+    code, out, _ = cli("lint", "--history", path)
+    assert code == 0 and out.endswith("no problems found\n")

@@ -148,13 +148,13 @@ def test_mermaid_escapes_what_would_break_it():
 
 def test_rule_stats_are_the_mean_per_run():
     result = simulate_replications(scenario(SMALL), 2)
-    stats = rule_stats(result.jobs, 2)
-    assert stats[("remedial", "REFRESH")] == {
+    stats = rule_stats(result.jobs, 2, result.events)
+    assert stats[("remedial", "REFRESH", 0)] == {
         "jobs": 2.0,
         "enrolled": 1.0,
         "skipped_already_completed": 1.0,
     }
-    assert stats[("retake", "EXAM")] == {"jobs": 1.0, "enrolled": 1.0}
+    assert stats[("retake", "EXAM", 0)] == {"jobs": 1.0, "enrolled": 1.0}
     text = mermaid(build(result.scenario), stats)
     assert 'consecutive off<br/>2 jobs: 1 enrolled<br/>1 already completed"| n1' in text
 
@@ -284,3 +284,55 @@ def test_the_report_shows_the_rules_and_the_lint_findings():
     assert "<h2>The rules</h2>" in page
     assert page.index("<h2>The rules</h2>") < page.index("<h2>What each rule did</h2>")
     assert "PE201 warning: no learner can ever be enrolled in X" in page
+
+
+EDITED = """
+name: an edited rule
+horizon_days: 20
+courses:
+  - id: A
+    type: online
+    post_enrollments:
+      - {id: R, when: completed, delay_days: 1, courses: [B]}
+  - {id: B, type: online}
+learners: [a1, a2, a3, a4]
+script:
+  - {day: 0, action: enroll, learner: a1, course: A}
+  - {day: 0, action: enroll, learner: a2, course: A}
+  - {day: 0, action: enroll, learner: a3, course: A}
+  - {day: 0, action: enroll, learner: a4, course: A}
+  - {day: 1, action: complete, learner: a1, course: A}
+  - {day: 1, action: complete, learner: a2, course: A}
+  - {day: 5, action: complete, learner: a4, course: A}
+  - {day: 5, action: edit_rule, rule: R, set: {delay_days: 2}}
+  - {day: 6, action: complete, learner: a3, course: A}
+"""
+
+
+def test_an_edited_rules_numbers_are_on_the_version_that_queued_the_jobs(cli, tmp_path):
+    # a1, a2 and a4 (on day 5, before the edit in file order: S23) are queued by the first
+    # version of R, a3 by the edit (S18: a job keeps the version that queued it)
+    path = tmp_path / "edited.yaml"
+    path.write_text(EDITED)
+    status, _, err = cli("run", path, "--out", tmp_path / "run")
+    assert status == 0, err
+    status, _, err = cli("graph", path, "--run", tmp_path / "run", "--out", tmp_path / "r.mmd")
+    assert status == 0 and err == ""
+    edges = [line for line in (tmp_path / "r.mmd").read_text().splitlines() if "|" in line]
+    assert edges[0].startswith(
+        '  n0 -.->|"R<br/>completed · +1 d<br/>consecutive off<br/>until day 5'
+    )
+    assert "3 jobs: 3 enrolled" in edges[0]
+    assert edges[1].startswith(
+        '  n0 -.->|"R<br/>completed · +2 d<br/>consecutive off<br/>from day 5'
+    )
+    assert "1 job: 1 enrolled" in edges[1]
+
+
+def test_without_the_events_table_a_job_counts_by_its_queued_day():
+    result = simulate_replications(scenario(EDITED), 1)
+    graph = build(result.scenario)
+    exact = rule_stats(result.jobs, 1, result.events, graph)
+    assert exact[("R", "B", 0)]["jobs"] == 3 and exact[("R", "B", 1)]["jobs"] == 1
+    by_day = rule_stats(result.jobs, 1, None, graph)  # day 5 ties go to the new version
+    assert by_day[("R", "B", 0)]["jobs"] == 2 and by_day[("R", "B", 1)]["jobs"] == 2

@@ -84,6 +84,7 @@ class Record:
     failed: float | None = None
     removed: float | None = None  # when the learner was removed (left the organisation)
     date_only: bool = False  # the enrollment moment is a date without a time of day
+    dates_only: frozenset[str] = frozenset()  # every moment given as a date alone
     order: int = 0  # creation order: by enrollment moment, then line
     columns: dict[str, str] = field(default_factory=dict)  # moment -> the file's header
 
@@ -101,8 +102,26 @@ class History:
         return [r for r in self.records if r.method == "post_enrollment"]
 
 
+_NEGATIONS = ("not", "non", "no", "un", "in", "im", "dis")
+
+
+def _negates(word: str, choice: str) -> bool:
+    """`word` is `choice` with a negation in front (NotComplete, Incomplete, non-self):
+    the opposite meaning, however close the spelling."""
+    w, c = (re.sub(r"[^a-z]", "", t.lower()) for t in (word, choice))
+    return any(
+        w.startswith(neg)
+        and not c.startswith(neg)
+        and difflib.SequenceMatcher(None, w[len(neg) :], c).ratio() >= 0.8
+        for neg in _NEGATIONS
+    )
+
+
 def _close(word: str, choices) -> str:
-    found = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    """A suggestion among close spellings that do not turn the meaning around; none
+    otherwise (the message says how to map the word)."""
+    found = difflib.get_close_matches(str(word), [str(c) for c in choices], n=3, cutoff=0.6)
+    found = [c for c in found if not _negates(str(word), c)]
     return f" (did you mean '{found[0]}'?)" if found else ""
 
 
@@ -474,6 +493,7 @@ class _Rows:
                 failed=found["failed"][0] if found["failed"] else None,
                 removed=found["removed"][0] if found["removed"] else None,
                 date_only=date_only,
+                dates_only=frozenset(m for m, item in found.items() if item and item[1]),
                 columns={m: item[3] for m, item in found.items() if item is not None},
             )
         )

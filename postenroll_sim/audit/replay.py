@@ -93,6 +93,9 @@ class Requirement:
     offset: float = math.nan  # history - expected, in days
     on_time: bool = False
     early: bool = False  # answered by a record that came before the job ran
+    # The latest moment the rules may have processed it: `expected`, unless its trigger's
+    # moment is a date alone ("some time that day"), then the run for the day's last second
+    latest: float = math.nan
 
 
 @dataclass
@@ -280,13 +283,11 @@ class Replay(Model):
         learner, course = self.learner_code[index], self.course_code[index]
         candidates = []
         for requirement in self.outstanding.get((learner, course), ()):
-            offset = record.enrolled - requirement.expected
-            on_time = self._on_time(offset, record, requirement.expected)
+            offset, on_time = self._judge(record, requirement.expected, requirement.latest)
             candidates.append((not on_time, abs(offset), 0, requirement.expected, requirement))
         for job, expected in self.pending.get(learner, {}).items():
             if course in self.lms.job_version[job].targets and (job, course) not in self.claimed:
-                offset = record.enrolled - expected
-                on_time = self._on_time(offset, record, expected)
+                offset, on_time = self._judge(record, expected, self._latest(job, expected))
                 candidates.append((not on_time, abs(offset), 1, expected, job))
         if not candidates:
             self.unexpected.append(self._unexplained(index, learner, course))
@@ -304,19 +305,39 @@ class Replay(Model):
         self._answer(requirement, index)
         self._enter_post_enrollment(index, requirement.rule, requirement.job)
 
-    def _on_time(self, offset: float, record: Record, expected: float) -> bool:
+    def _judge(self, record: Record, expected: float, latest: float) -> tuple[float, bool]:
+        """(history - the rules, in days; on time?) of a record answering a job the rules
+        process at `expected`, or as late as `latest` when its trigger's time of day is
+        unknown. The offset is to the nearer end of that window (0 inside it)."""
+        at = record.enrolled
+        offset = at - latest if at > latest else min(at - expected, 0.0)
+        if latest == expected:
+            offset = at - expected
         if abs(offset) <= self.tolerance + SAME_INSTANT:
-            return True
-        # a date without a time of day is on time on the day the rules process it
-        return record.date_only and math.floor(record.enrolled + SAME_INSTANT) == math.floor(
-            expected + SAME_INSTANT
+            return offset, True
+        # a date without a time of day is on time on any day the rules may process it
+        day = math.floor(at + SAME_INSTANT)
+        first, last = (math.floor(t + SAME_INSTANT) for t in (expected, latest))
+        return offset, record.date_only and first <= day <= last
+
+    def _latest(self, job: int, expected: float) -> float:
+        """When the rules process `job` at the latest: a trigger given as a date alone
+        happened some time that day (docs/audit.md), up to its last second."""
+        _, _, trigger, trigger_enrollment, queued, due = JOB_ROW.unpack_from(
+            self.lms.jobs.rows, job * JOB_ROW.size
         )
+        index = self.record_of.get(trigger_enrollment)
+        if index is None or TRIGGERS[trigger] not in self.records[index].dates_only:
+            return expected
+        late = due + math.floor(queued + SAME_INSTANT) + 1 - queued - 1 / 86_400
+        return late if self._daily_hour is None else daily_run_at(late, self._daily_hour)
 
     def _answer(self, requirement: Requirement, index: int) -> None:
         record = self.records[index]
         requirement.record = record
-        requirement.offset = record.enrolled - requirement.expected
-        requirement.on_time = self._on_time(requirement.offset, record, requirement.expected)
+        requirement.offset, requirement.on_time = self._judge(
+            record, requirement.expected, requirement.latest
+        )
 
     def _requirement(
         self, learner: int, target: int, job: int, expected: float, state: str
@@ -337,6 +358,7 @@ class Replay(Model):
             expected,
             state,
         )
+        requirement.latest = self._latest(job, expected)
         self.requirements.append(requirement)
         self.requirement_of[(job, target)] = requirement
         return requirement

@@ -698,7 +698,9 @@ def report_figure(result) -> tuple[Figure, list[str]]:
         + (f" (mean of {runs} runs)" if runs > 1 else "")
         + ": jobs, enrolled, skipped and why."
     )
-    figure = rule_graph_figure(graph, rule_stats(result.jobs, runs), note=note)
+    figure = rule_graph_figure(
+        graph, rule_stats(result.jobs, runs, result.events, graph), note=note
+    )
     findings = [
         f"{f.code} {f.severity}: {f.message}" for f in lint_scenario(result.scenario).findings
     ]
