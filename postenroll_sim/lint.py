@@ -362,7 +362,8 @@ class _Linter:
                 f"enrolled in {course}: {self._why_not_entered(course)}",
                 f"give learners a way into {course} (population.on_hire or self_enroll, a script "
                 f"`enroll`, or a rule that targets it), or remove the rule"
-                f"{'s' if len(rules) > 1 else ''}",
+                f"{'s' if len(rules) > 1 else ''}; for the rules of an `audit`, whose learners "
+                "come from the LMS's history, lint with --history",
                 (*subject, *(f"rule:{r}" for r in rules)),
             )
         if dead_end and not has_rules and not in_enterable_curriculum:
