@@ -53,6 +53,109 @@ def test_S1_no_start_date_no_timestamp_columns():
     assert not [c for c in result.enrollments.columns if c.endswith("_at")]
 
 
+DAILY_13 = """
+name: s1 whole seconds
+start_date: 2027-01-04
+horizon_days: 20
+processing: {{mode: daily, hour: {hour}}}
+courses:
+  - id: A
+    type: online
+    post_enrollments: [{{id: R1, when: enrolled, delay_days: 0, courses: [B]}}]
+  - {{id: B, type: online}}
+learners: [alice]
+script:
+  - {{day: {day}, action: enroll, learner: alice, course: A}}
+"""
+
+
+def test_S1_an_instant_written_to_ten_decimals_is_its_second():
+    # S1 v2: 13.5416666667 is 13:00 of day 13 plus 29 microseconds: the instant is
+    # 13:00:00, so by S3 the 13:00 run of that day takes its job (it stopped the run
+    # with an internal error when the job's run came out before its trigger).
+    result = run(DAILY_13.format(hour=13, day=13.5416666667))
+    job = one(result.jobs, rule_id="R1")
+    thirteen = pd.Timestamp("2027-01-17 13:00:00")  # day 13 is 17 January
+    assert job["queued_at"] == job["due_at"] == job["processed_at"] == thirteen
+    assert job["queued_day"] == job["due_day"] == job["processed_day"]
+    assert one(result.enrollments, course_id="B")["enrolled_at"] == thirteen
+
+
+def test_S1_a_daily_run_is_stamped_on_the_hour_to_the_second():
+    # S1 v2: a 02:00 run is 02:00:00 (it was 01:59:59.999999997: the hour before, to
+    # anything that reads it to the second)
+    result = run(DAILY_13.format(hour=2, day=5.5))
+    job = one(result.jobs, rule_id="R1")
+    assert job["processed_at"] == pd.Timestamp("2027-01-10 02:00:00")
+    assert job["processed_at"].nanosecond == 0 and job["processed_at"].microsecond == 0
+
+
+@pytest.mark.parametrize(
+    ("day", "at"),
+    [
+        (1.000004, "2027-01-05 00:00:00"),  # 0.35 s after midnight: midnight
+        (1.00001, "2027-01-05 00:00:01"),  # 0.86 s: the next second
+        (1 + 0.5 / 86400, "2027-01-05 00:00:01"),  # half a second: up
+        (2.999999999, "2027-01-07 00:00:00"),  # a hair before day 3: day 3
+    ],
+)
+def test_S1_every_instant_of_a_scenario_is_rounded_to_the_second(day, at):
+    result = run(f"""
+        name: s1 rounding
+        start_date: 2027-01-04
+        horizon_days: 10
+        courses:
+          - id: I
+            type: ilc
+            sessions: [{{day: {day!r}, capacity: 1}}]
+            behaviour: {{start_after_days: 0}}
+        learners:
+          - {{id: bob, joined_day: {day!r}}}
+        script:
+          - {{day: {day!r}, action: enroll, learner: bob, course: I}}
+        """)
+    stamp = pd.Timestamp(at)
+    seconds = (stamp - pd.Timestamp("2027-01-04")).total_seconds()
+    assert one(result.enrollments, learner_id="bob")["enrolled_at"] == stamp
+    assert one(result.events, event="learner_added")["at"] == stamp
+    session = one(result.sessions, course_id="I")
+    assert session["day"] == seconds / 86400  # the session is at that second too ...
+    assert one(result.enrollments, learner_id="bob")["completed_at"] == stamp  # ... and attended
+
+
+def test_S1_sampled_durations_are_whole_seconds():
+    result = run("""
+        name: s1 samples
+        start_date: 2027-01-04
+        seed: 7
+        horizon_days: 60
+        courses:
+          - id: A
+            type: online
+            behaviour:
+              start_after_days: {dist: exponential, mean: 1.3}
+              duration_days: {dist: uniform, min: 0.01, max: 2.7}
+        learners: [a, b, c, d, e, f, g, h]
+        script:
+          - {day: 0.25, action: enroll, learner: a, course: A}
+          - {day: 0.25, action: enroll, learner: b, course: A}
+          - {day: 0.25, action: enroll, learner: c, course: A}
+          - {day: 0.25, action: enroll, learner: d, course: A}
+          - {day: 0.25, action: enroll, learner: e, course: A}
+          - {day: 0.25, action: enroll, learner: f, course: A}
+          - {day: 0.25, action: enroll, learner: g, course: A}
+          - {day: 0.25, action: enroll, learner: h, course: A}
+        """)
+    done = result.enrollments.dropna(subset=["completed_at"])
+    assert len(done) == 8
+    for column in ("started_at", "completed_at"):
+        stamps = done[column]
+        assert (stamps == stamps.dt.floor("s")).all()  # no fraction of a second
+        # and the day number is that second's
+        seconds = (stamps - pd.Timestamp("2027-01-04")).dt.total_seconds()
+        assert (done[column.replace("_at", "_day")] == seconds / 86400).all()
+
+
 @pytest.mark.parametrize("delay", ["-1", "2.5", "five", "true"])
 def test_S2_delay_must_be_whole_days(delay):
     found = errors(

@@ -25,5 +25,7 @@ cdef class Model(JobScheduler):
     cpdef _run_jobs(self, double at, long long _arg=*)
 
 
-@cython.locals(offset=double)
+cdef double SECONDS
+
+@cython.locals(offset=double, second=double, runs=double)
 cpdef double daily_run_at(double due, int hour)

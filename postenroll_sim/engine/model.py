@@ -11,14 +11,13 @@ queued while processing with delay 0 (they join the group being run).
 from __future__ import annotations
 
 import gc
-import math
 import os
 from collections.abc import Callable
 
 import numpy as np
 import simpy
 
-from ..columns import TABLES
+from ..columns import SECONDS_PER_DAY, TABLES
 from ..recorder import BATCH_ROWS, Recorder
 from ..scenario import ScenarioError
 from ..scenario.errors import Problem
@@ -31,13 +30,17 @@ from .population import PopulationDriver
 from .random import Streams
 
 RUN_JOBS = 0  # the kind of the model's calls on the clock
+SECONDS = float(SECONDS_PER_DAY)  # compiled: a C double (model.pxd)
 
 
 def daily_run_at(due: float, hour: int) -> float:
     """S3 `daily`: the first run at `hour` at or after `due` (a job due exactly at a run
-    time is processed by that run; the tolerance absorbs float rounding of `due`)."""
-    offset = hour / 24
-    return math.ceil(due - offset - 1e-9) + offset
+    time is processed by that run). Counted in whole seconds (S1), where float sums are
+    exact: the run is never before `due`, and at `hour`:00:00 to the second."""
+    offset = hour * 3600.0
+    second = (due * SECONDS + 0.5) // 1.0
+    runs = -((offset - second) // SECONDS)  # whole days from day 0's run, rounded up
+    return (runs * SECONDS + offset) / SECONDS
 
 
 class Model(JobScheduler):
