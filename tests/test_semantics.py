@@ -879,6 +879,59 @@ def test_S23_script_first_then_jobs_in_queue_order_then_new_delay_zero_jobs():
     assert list(processed["learner_id"].astype(str)) == ["alice", "bob", "bob", "bob"]
 
 
+def test_S23_learner_steps_and_jobs_of_an_instant_run_in_the_order_scheduled():
+    # S23 v2, worked by hand. Day 0: alice completes A (RA's job J1 is queued, due day
+    # 2), then bob enrolls in F and starts it at once; his finish is scheduled for day
+    # 2, after J1. Day 2: the script enrolls carol in X first (RX's delay-0 job J2 is
+    # queued now). Then everything due at day 2 in the order it was scheduled: J1
+    # (alice into B, whose RB queues the delay-0 job J3), bob's finish, J2, and J3
+    # last (queued during that processing: at the end of that queue). The engine used
+    # to run an instant's jobs as one group, so J2 and J3 ran before bob's finish.
+    result = run("""
+        name: s23 v2
+        horizon_days: 10
+        courses:
+          - id: A
+            type: online
+            post_enrollments: [{id: RA, when: completed, delay_days: 2, courses: [B]}]
+          - id: B
+            type: online
+            post_enrollments: [{id: RB, when: enrolled, delay_days: 0, courses: [C]}]
+          - id: X
+            type: online
+            post_enrollments: [{id: RX, when: enrolled, delay_days: 0, courses: [Y]}]
+          - {id: C, type: online}
+          - {id: Y, type: online}
+          - id: F
+            type: online
+            behaviour: {start_after_days: 0, duration_days: 2}
+        learners: [alice, bob, carol]
+        script:
+          - {day: 0, action: enroll, learner: alice, course: A}
+          - {day: 0, action: complete, learner: alice, course: A}
+          - {day: 0, action: enroll, learner: bob, course: F}
+          - {day: 2, action: enroll, learner: carol, course: X}
+        """)
+    day2 = rows(result.events, day=2.0)
+    happened = [
+        (str(e), str(learner), str(course))
+        for e, learner, course in zip(
+            day2["event"], day2["learner_id"], day2["course_id"], strict=True
+        )
+        if e in ("enrolled", "completed", "job_processed")
+    ]
+    assert happened == [
+        ("enrolled", "carol", "X"),  # the script first
+        ("job_processed", "alice", "B"),  # J1: scheduled on day 0, before bob's finish
+        ("enrolled", "alice", "B"),
+        ("completed", "bob", "F"),  # bob's finish, scheduled on day 0
+        ("job_processed", "carol", "Y"),  # J2: queued on day 2 by the script
+        ("enrolled", "carol", "Y"),
+        ("job_processed", "alice", "C"),  # J3: queued while J1 ran, at the end
+        ("enrolled", "alice", "C"),
+    ]
+
+
 def test_S24_jobs_queued_at_the_horizon_are_pending():
     result = two(
         """  - {day: 0, action: enroll, learner: alice, course: A}
