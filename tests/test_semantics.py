@@ -839,6 +839,40 @@ def test_S22_cascade_guard_stops_and_warns():
     assert len(rows(result.events, event="cascade_limit")) == 1
 
 
+def test_S22_v2_every_job_processed_for_a_learner_at_one_instant_counts():
+    # S22 v2: the guard counts the jobs processed for one learner at one instant, not
+    # only one chain's. Daily runs at 02:00 (S3): four unrelated jobs queued during day
+    # 1 are all processed by the day-2 run; with a limit of 3 the fourth is stopped.
+    result = run("""
+        name: s22 v2
+        horizon_days: 5
+        processing: {mode: daily, hour: 2, cascade_limit: 3}
+        courses:
+          - {id: A, type: online, post_enrollments: [{id: RA, when: completed, delay_days: 0, courses: [TA]}]}
+          - {id: B, type: online, post_enrollments: [{id: RB, when: completed, delay_days: 0, courses: [TB]}]}
+          - {id: C, type: online, post_enrollments: [{id: RC, when: completed, delay_days: 0, courses: [TC]}]}
+          - {id: D, type: online, post_enrollments: [{id: RD, when: completed, delay_days: 0, courses: [TD]}]}
+          - {id: TA, type: online}
+          - {id: TB, type: online}
+          - {id: TC, type: online}
+          - {id: TD, type: online}
+        learners: [alice]
+        script:
+          - {day: 1, action: enroll, learner: alice, course: A}
+          - {day: 1, action: enroll, learner: alice, course: B}
+          - {day: 1, action: enroll, learner: alice, course: C}
+          - {day: 1, action: enroll, learner: alice, course: D}
+          - {day: 1.25, action: complete, learner: alice, course: A}
+          - {day: 1.5, action: complete, learner: alice, course: B}
+          - {day: 1.75, action: complete, learner: alice, course: C}
+          - {day: 1.875, action: complete, learner: alice, course: D}
+        """)
+    jobs = result.jobs.sort_values("job_id")
+    assert set(jobs["processed_day"]) == {2 + 2 / 24}  # one run, one instant
+    assert list(jobs["outcome"].astype(str)) == ["enrolled"] * 3 + ["cascade_limit"]
+    assert len(result.warnings) == 1
+
+
 def test_S22_default_guard_is_1000_jobs():
     result = chain(1002)
     assert (result.jobs["outcome"] == "enrolled").sum() == 1000
@@ -930,6 +964,31 @@ def test_S23_learner_steps_and_jobs_of_an_instant_run_in_the_order_scheduled():
         ("job_processed", "alice", "C"),  # J3: queued while J1 ran, at the end
         ("enrolled", "alice", "C"),
     ]
+
+
+def test_S30_v2_a_session_at_the_moment_of_booking_is_in_reach():
+    # S30 v2: a learner books the earliest session with a seat that starts at or after
+    # the moment they book, to the second (S1). ann books at day 2.5, the second of the
+    # first session; ben books one second later (2.500011574 is 12:00:01), too late.
+    result = run("""
+        name: s30 v2
+        horizon_days: 10
+        courses:
+          - id: I
+            type: ilc
+            sessions: [{day: 2.5, capacity: 5}, {day: 3, capacity: 5}]
+            behaviour: {start_after_days: 0}
+        learners: [ann, ben]
+        script:
+          - {day: 2.5, action: enroll, learner: ann, course: I}
+          - {day: 2.500011574, action: enroll, learner: ben, course: I}
+        """)
+    booked = rows(result.events, event="session_booked")
+    assert dict(zip(booked["learner_id"].astype(str), booked["detail"], strict=True)) == {
+        "ann": "I@2.5",
+        "ben": "I@3",
+    }
+    assert one(result.enrollments, learner_id="ann")["completed_day"] == 2.5
 
 
 def test_S24_jobs_queued_at_the_horizon_are_pending():
