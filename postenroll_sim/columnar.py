@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .columns import is_day_column, timestamp_twin
+from .columns import SECONDS_PER_DAY, is_day_column, timestamp_twin
 
 
 class Coded:
@@ -201,17 +201,16 @@ class Table:
         return self.columns[name].value(row)
 
 
-DAY = 86_400 * 10**9  # nanoseconds
+SECOND = 10**9  # nanoseconds
 
 
 def day_timestamps(days: np.ndarray, start_date: dt.date) -> np.ndarray:
-    """Day numbers as datetime64[ns] from `start_date`, to the nanosecond as pandas makes
-    them (`Timestamp(start_date) + to_timedelta(days, unit="D")`: the whole days, plus
-    the fraction rounded to 13 decimals and cut to whole nanoseconds)."""
+    """Day numbers as datetime64[ns] from `start_date`, exact to the second (S1 v2: an
+    instant is a whole second, so a 02:00 run is 02:00:00, never 01:59:59.999999997):
+    the day number's second (`whole_second`, as integer seconds), in nanoseconds."""
     missing = np.isnan(days)
-    whole = np.trunc(np.where(missing, 0.0, days))
-    fraction = np.round(np.where(missing, 0.0, days) - whole, 13)
-    nanoseconds = whole.astype(np.int64) * DAY + (fraction * DAY).astype(np.int64)
+    seconds = np.floor(np.where(missing, 0.0, days) * SECONDS_PER_DAY + 0.5).astype(np.int64)
+    nanoseconds = seconds * SECOND
     origin = np.datetime64(start_date, "ns").astype(np.int64)
     stamps = (origin + nanoseconds).astype("datetime64[ns]")
     stamps[missing] = np.datetime64("NaT")

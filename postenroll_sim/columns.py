@@ -8,6 +8,19 @@ TABLES = ("enrollments", "jobs", "events", "sessions")  # what a run writes, in 
 AUDIT_TABLES = ("discrepancies",)  # what `audit` writes (docs/audit.md)
 FORMATS = ("parquet", "csv")
 
+# S1 v2: instants are whole seconds. Days stay the unit of the tables and the engine,
+# each instant the day number of a whole second (`whole_second`), so that two instants
+# compare equal exactly when they are the same second.
+SECONDS_PER_DAY = 86_400
+
+
+def whole_second(day: float) -> float:
+    """`day` rounded to the nearest second (halves up), as a day number: idempotent, and
+    the same second always gives the same float (S1 v2). Infinity (never) stays so."""
+    second = (day * SECONDS_PER_DAY + 0.5) // 1.0
+    return second / SECONDS_PER_DAY if second == second else day
+
+
 METHODS = ("admin", "self", "post_enrollment", "bundle")
 STATUSES = ("not_started", "in_progress", "complete", "failed")
 COURSE_TYPES = ("online", "ilc", "curriculum", "bundle")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .columnar import Coded, Column, Floats, Ints, Table, with_timestamps
+from .columnar import Coded, Column, Floats, Ints, Table, day_timestamps, with_timestamps
 from .columns import COURSE_TYPES, EVENTS, METHODS, OUTCOMES, STATUSES, TABLES, TRIGGERS
 from .engine.log import EVENT_ROW, EventLog
 from .engine.store import JOB_DTYPE, OUTCOME_DTYPE, Store
@@ -399,14 +399,12 @@ def to_frame(
 
 def add_timestamps(frame: pd.DataFrame, start_date: dt.date) -> pd.DataFrame:
     """docs/outputs.md: with `start_date`, each `*_day` column gets a timestamp twin `*_at`."""
-    import pandas as pd
-
-    origin = pd.Timestamp(start_date)
     twins = {}
     for column in frame.columns:
         if column == "day" or column.endswith("_day"):
             name = "at" if column == "day" else column.removesuffix("_day") + "_at"
-            twins[name] = origin + pd.to_timedelta(frame[column].to_numpy(), unit="D")
+            # the same timestamps as the columns' (exact to the second, S1)
+            twins[name] = day_timestamps(frame[column].to_numpy(dtype=np.float64), start_date)
     if not twins:
         return frame
     return frame.assign(**twins)

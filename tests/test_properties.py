@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from postenroll_sim import parse_scenario, simulate
 
 COURSES = ["C0", "C1", "C2", "C3", "C4"]
+JOB_DAYS = ["queued_day", "due_day", "processed_day"]
 LEARNERS = ["l0", "l1", "l2"]
 
 
@@ -70,7 +71,8 @@ def scenarios(draw):
         for course in COURSES:
             day = 0.0
             for _ in range(draw(st.integers(0, 2))):
-                day += draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]))
+                # 0.1250000001: a hair after 03:00, the daily run (S1: it is 03:00:00)
+                day += draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, 0.1250000001]))
                 script.append(
                     {"day": day, "action": "enroll", "learner": learner, "course": course}
                 )
@@ -135,14 +137,21 @@ def _check_invariants(text: str):
     assert (merged["processed_day"] == merged["enrolled_day"]).all()
     assert (merged["target_course_id"].astype(str) == merged["course_id"].astype(str)).all()
 
-    # S3: processing time
+    # S1 v2: every instant is a whole second, and the day number is that second's
+    for frame, columns in ((e, [c for c in e.columns if c.endswith("_day")]), (j, JOB_DAYS)):
+        for column in columns:
+            days = frame[column].dropna().to_numpy()
+            assert (np.round(days * 86400) / 86400 == days).all(), column
+    # S3: processing time, compared exactly (S1 v2): queued <= due <= processed
     ran = j[j["outcome"] != "pending"]
+    assert (ran["queued_day"] <= ran["due_day"]).all()
+    assert (ran["due_day"] <= ran["processed_day"]).all()
     if result.scenario.processing.mode == "exact":
         assert (ran["processed_day"] == ran["due_day"]).all()
     else:
-        late = ran["processed_day"] - ran["due_day"]
-        assert ((late >= -1e-9) & (late < 1)).all()
-        assert np.allclose(ran["processed_day"] % 1, 3 / 24)
+        assert (ran["processed_day"] - ran["due_day"] < 1).all()
+        seconds = np.round(ran["processed_day"].to_numpy() * 86400).astype(np.int64)
+        assert (seconds % 86400 == 3 * 3600).all()  # the 03:00:00 run
     # S24: pending jobs are exactly those due after the horizon could process them
     pending = j[j["outcome"] == "pending"]
     assert pending["processed_day"].isna().all()

@@ -129,6 +129,7 @@ class Replay(Model):
         self.unapplied: dict[tuple[int, int], list[int]] = {}  # post enrollments to come
         self.outstanding: dict[tuple[int, int], list[Requirement]] = {}
         self.pending: dict[int, dict[int, float]] = {}  # learner -> queued job -> its instant
+        self.due_at: dict[float, int] = {}  # instant -> jobs still to run then
         self.claimed: set[tuple[int, int]] = set()  # (job, target) answered before it ran
         self.requirements: list[Requirement] = []
         self.requirement_of: dict[tuple[int, int], Requirement] = {}  # (job, target) ->
@@ -206,9 +207,12 @@ class Replay(Model):
         super().schedule_job(job, due)
         at = due if self._daily_hour is None else daily_run_at(due, self._daily_hour)
         self.pending.setdefault(self.lms.jobs.learner[job], {})[job] = at
+        self.due_at[at] = self.due_at.get(at, 0) + 1
 
     def processing(self, job: int) -> None:
-        self.pending[self.lms.jobs.learner[job]].pop(job, None)
+        at = self.pending[self.lms.jobs.learner[job]].pop(job, None)
+        if at is not None:
+            self.due_at[at] -= 1
 
     # ----- the history's records ----------------------------------------------------------
 
@@ -276,7 +280,7 @@ class Replay(Model):
         """A post-enrollment record of the history appears (after the jobs of its instant)."""
         if self.eid[index] != NONE:
             return  # a job of this instant answered it already
-        if at in self._buckets:  # jobs due now have not run yet: they come first (S23)
+        if self.due_at.get(at):  # jobs due now have not run yet: they come first (S23)
             self.clock.call_at(at, self._arrive, index)
             return
         record = self.records[index]

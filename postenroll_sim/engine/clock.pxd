@@ -4,6 +4,7 @@ cimport cython
 cdef int URGENT, NORMAL, GENERIC  # the priorities at one instant, the generic handler
 cdef bint COMPILED
 cdef int SLOT_ROOM
+cdef double SECONDS
 
 
 cdef class Receiver:
@@ -25,7 +26,7 @@ cdef class Slot:
 
 cdef class Clock:
     cdef public object env
-    cdef public double horizon
+    cdef public double horizon, horizon_seconds
     cdef readonly double now
     cdef readonly double slots_per_day
     cdef dict _slots, _urgent
@@ -45,7 +46,7 @@ cdef class Clock:
     @cython.locals(calls=Slot)
     cdef Slot _calls(self, Py_ssize_t slot)
 
-    @cython.locals(slot=Py_ssize_t)
+    @cython.locals(slot=Py_ssize_t, second=double)
     cpdef call(self, double at, int handler, long long arg=*)
 
     @cython.locals(slot=Py_ssize_t, calls=Slot)

@@ -14,6 +14,10 @@ the slot) and the script's urgent calls go on a small heap that is merged in; or
 calls there were scheduled after everything already in the slot, so they come after it
 at equal instants.
 
+Instants are whole seconds (S1 v2): the clock rounds every instant it is given to the
+second (`columns.whole_second`), so `now` and everything stamped with it compare equal
+exactly when they are the same second, whatever float sums led to them.
+
 Time has one owner: the clock sets `now` to a call's exact instant before it runs the
 call (as SimPy's `step()` sets its `now` before it processes an event), and everything
 else reads `clock.now`. Callbacks are also handed the instant, as `callback(at,
@@ -32,6 +36,8 @@ from itertools import count
 import numpy as np
 import simpy
 
+from ..columns import SECONDS_PER_DAY, whole_second
+
 try:
     import cython
 
@@ -40,6 +46,7 @@ except ImportError:  # Cython is needed to build the compiled core, not to run
     COMPILED = False
 
 SLOTS_PER_DAY = 16
+SECONDS = float(SECONDS_PER_DAY)  # compiled: a C double (clock.pxd)
 URGENT, NORMAL = 0, 1  # priorities at one instant, as in SimPy
 GENERIC = -1  # the handler code of a call made with a Python callback (`call_at`)
 PAIR_SHIFT = 32  # `pair(a, b)`: two ids in one argument, `a` in the high half
@@ -113,6 +120,7 @@ class Clock:
     def __init__(self, env: simpy.Environment, horizon: float = float("inf")):
         self.env = env
         self.horizon = horizon
+        self.horizon_seconds = horizon * SECONDS  # (whole: the scenario rounds it, S1)
         self.now = 0.0  # the instant of the call being run (set by the clock alone)
         self.slots_per_day = SLOTS_PER_DAY
         self._slots: dict[int, Slot] = {}  # slot -> its ordinary calls
@@ -141,8 +149,8 @@ class Clock:
         return len(self._receivers) - 1
 
     def _slot_for(self, at: float) -> int:
-        """The slot of instant `at`; -1 when the call can never happen (past the horizon:
-        nothing is scheduled there). Scheduling before `now` is an error."""
+        """The slot of instant `at` (a whole second); -1 when the call can never happen
+        (past the horizon: nothing is scheduled there). Scheduling before `now` is an error."""
         if at > self.horizon:
             return -1
         if at < self.now:
@@ -161,8 +169,10 @@ class Clock:
         """Run the call of `handler` (from `handler()`) with `arg` at instant `at`. (The
         engine's busiest method: `_slot_for` written out, as interpreted a call costs
         more than what it does.)"""
-        if at > self.horizon:
-            return  # it could never happen
+        second = (at * SECONDS + 0.5) // 1.0  # S1: whole seconds (whole_second, written out)
+        if not second <= self.horizon_seconds:
+            return  # it could never happen (past the horizon, or never: infinity)
+        at = second / SECONDS
         if at < self.now:
             raise ValueError(f"cannot schedule a call at day {at!r}, before now ({self.now!r})")
         slot = int(at * self.slots_per_day)
@@ -177,6 +187,7 @@ class Clock:
     def call_at(self, at: float, callback: Callback, payload: object = None) -> None:
         """Run `callback(at, payload)` at instant `at`, never before `now` (any Python
         callable: the script, an audit, tests). Nothing is scheduled past the horizon."""
+        at = whole_second(at)
         slot = self._slot_for(at)
         if slot < 0:
             return
@@ -190,6 +201,7 @@ class Clock:
     def urgent_at(self, at: float, callback: Callback, payload: object = None) -> None:
         """Run `callback(at, payload)` at `at` before the ordinary calls of that instant (S23).
         The script's days are scheduled this way before the run starts."""
+        at = whole_second(at)
         slot = self._slot_for(at)
         if slot < 0:
             return

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from array import array
 
-from ..columns import EVENT_CODE, METHOD_CODE, OUTCOME_CODE, TRIGGERS
+from ..columns import EVENT_CODE, METHOD_CODE, OUTCOME_CODE, TRIGGERS, whole_second
 from .clock import Clock, Receiver
 from .log import EventLog
 from .plan import BUNDLE, COMPLETED, CURRICULUM, ENROLLED, FAILED, Plan, RuleVersion
@@ -183,7 +183,7 @@ class LMS:
         rec = self.rec
         for version in versions:
             rule, _, _, delay, _, _ = version
-            due = now + delay  # S3: due at t + d
+            due = whole_second(now + delay)  # S3: due at t + d (S1: to the second)
             job = self.jobs.new(rule, learner, course, trigger, enrollment, now, due)
             self.job_version.append(version)
             rec.event(now, EV_JOB_QUEUED, learner, course, enrollment, rule, job)

@@ -13,17 +13,19 @@ cdef class Model(JobScheduler):
     cdef public Clock clock
     cdef public LMS lms
     cdef public Store store
-    cdef public dict _buckets
-    cdef int _run_jobs_code
+    cdef public list _past_horizon
+    cdef double _horizon
+    cdef int _run_job_code
 
-    @cython.locals(at=double, bucket=list)
+    @cython.locals(at=double)
     cpdef schedule_job(self, Py_ssize_t job, double due)
 
     cpdef receive(self, int kind, double at, long long arg)
 
-    @cython.locals(lms=LMS, bucket=list, index=Py_ssize_t)
-    cpdef _run_jobs(self, double at, long long _arg=*)
+    cpdef _run_job(self, double at, long long job)
 
 
-@cython.locals(offset=double)
+cdef double SECONDS
+
+@cython.locals(offset=double, second=double, runs=double)
 cpdef double daily_run_at(double due, int hour)

@@ -1,24 +1,24 @@
 """The SimPy model: schedules script steps and job runs, and lets the LMS apply the rules.
 
 No process per learner or per job: everything is a call on the clock (engine/clock.py,
-one SimPy process). Script steps are grouped by day, one urgent call a day; jobs are
-grouped by the instant they are processed, one call per instant, each group run in
-queue order. Together that gives the S23 tie order:
-script actions (file order), then jobs in the order they were queued, then jobs
-queued while processing with delay 0 (they join the group being run).
+one SimPy process). Script steps are grouped by day, one urgent call a day; each job is
+one ordinary call at the instant it is processed, scheduled when it is queued. The
+clock runs an instant's urgent calls first, then its ordinary calls in the order they
+were scheduled, which is the S23 tie order: script actions (file order), then jobs and
+learner steps in the order they were scheduled, then what is scheduled for that
+instant while it runs (delay-0 jobs, a step with no wait) at the end of that queue.
 """
 
 from __future__ import annotations
 
 import gc
-import math
 import os
 from collections.abc import Callable
 
 import numpy as np
 import simpy
 
-from ..columns import TABLES
+from ..columns import SECONDS_PER_DAY, TABLES
 from ..recorder import BATCH_ROWS, Recorder
 from ..scenario import ScenarioError
 from ..scenario.errors import Problem
@@ -30,14 +30,18 @@ from .plan import Plan, Step
 from .population import PopulationDriver
 from .random import Streams
 
-RUN_JOBS = 0  # the kind of the model's calls on the clock
+RUN_JOB = 0  # the kind of the model's calls on the clock
+SECONDS = float(SECONDS_PER_DAY)  # compiled: a C double (model.pxd)
 
 
 def daily_run_at(due: float, hour: int) -> float:
     """S3 `daily`: the first run at `hour` at or after `due` (a job due exactly at a run
-    time is processed by that run; the tolerance absorbs float rounding of `due`)."""
-    offset = hour / 24
-    return math.ceil(due - offset - 1e-9) + offset
+    time is processed by that run). Counted in whole seconds (S1), where float sums are
+    exact: the run is never before `due`, and at `hour`:00:00 to the second."""
+    offset = hour * 3600.0
+    second = (due * SECONDS + 0.5) // 1.0
+    runs = -((offset - second) // SECONDS)  # whole days from day 0's run, rounded up
+    return (runs * SECONDS + offset) / SECONDS
 
 
 class Model(JobScheduler):
@@ -75,35 +79,29 @@ class Model(JobScheduler):
         )
         processing = plan.scenario.processing
         self._daily_hour = processing.hour if processing.mode == "daily" else None
-        self._buckets: dict[float, list[int]] = {}
-        # one call on the clock an instant with jobs
-        self._run_jobs_code = self.clock.handler(self, RUN_JOBS, self._run_jobs)
+        self._horizon = plan.scenario.horizon_days
+        self._past_horizon: list[int] = []  # jobs that would run after it: pending (S24)
+        # one call on the clock a job
+        self._run_job_code = self.clock.handler(self, RUN_JOB, self._run_job)
         self._step: Step | None = None
 
     # ----- jobs -------------------------------------------------------------------
 
     def schedule_job(self, job: int, due: float) -> None:
-        """S3: a job due at `due` runs at its instant (`immediate`) or at the next daily
-        run; the jobs of one instant run as one call, in the order they were queued."""
+        """S3: a job due at `due` runs at its instant (`exact`) or at the next daily run,
+        as its own call: S23 orders it among the instant's other calls by when it was
+        queued."""
         at = due if self._daily_hour is None else daily_run_at(due, self._daily_hour)
-        bucket = self._buckets.get(at)
-        if bucket is None:
-            self._buckets[at] = [job]
-            self.clock.call(at, self._run_jobs_code)
+        if at > self._horizon:
+            self._past_horizon.append(job)  # the clock would drop it: pending (S24)
         else:
-            bucket.append(job)
+            self.clock.call(at, self._run_job_code, job)
 
     def receive(self, kind: int, at: float, arg: int) -> None:
-        self._run_jobs(at)  # the model's one kind of call on the clock (RUN_JOBS)
+        self.lms.process_job(arg)  # the model's one kind of call on the clock (RUN_JOB)
 
-    def _run_jobs(self, at: float, _arg: int = 0) -> None:
-        lms = self.lms
-        bucket = self._buckets[at]
-        index = 0
-        while index < len(bucket):  # grows while it runs: delay-0 cascades (S22, S23)
-            lms.process_job(bucket[index])
-            index += 1
-        del self._buckets[at]
+    def _run_job(self, at: float, job: int) -> None:
+        self.lms.process_job(job)
 
     # ----- script -----------------------------------------------------------------
 
@@ -134,10 +132,8 @@ class Model(JobScheduler):
             self.env.run()
             self.clock.finish()
             self.log.finish()
-            self.lms.pending_jobs([job for bucket in self._buckets.values() for job in bucket])
-            # dropped before the collector is back: its first pass would scan every bucket
-            # of jobs pending at the horizon (a million lists at a million learners)
-            self._buckets.clear()
+            self.lms.pending_jobs(self._past_horizon)
+            self._past_horizon = []
             self.store.jobs.finish()
         except ActionError as exc:
             raise self._located(exc) from None

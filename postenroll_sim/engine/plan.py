@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ..columns import COURSE_TYPE_CODE, LEARNING_TYPES, TRIGGER_CODE
+from ..columns import COURSE_TYPE_CODE, LEARNING_TYPES, TRIGGER_CODE, whole_second
 from ..scenario import models
 from ..scenario.rules import scenario_rules, script_order
 from ..scenario.stochastic import Behaviour
@@ -235,7 +235,7 @@ def _expand_sessions(code: int, course: models.Course, horizon: float) -> list[S
         first = spec.first_day or 0.0
         last = min(horizon, spec.until_day if spec.until_day is not None else horizon)
         k = 0
-        while (day := first + k * spec.every_days) <= last:
+        while (day := whole_second(first + k * spec.every_days)) <= last:  # S1
             days.append((day, spec.capacity))
             k += 1
     days = [d for d in days if d[0] <= horizon]

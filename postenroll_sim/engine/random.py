@@ -16,6 +16,7 @@ from itertools import chain, repeat
 
 import numpy as np
 
+from ..columns import SECONDS_PER_DAY, whole_second
 from ..scenario import stochastic as st
 
 BLOCK = 1024
@@ -45,6 +46,11 @@ def constant(value: float) -> Draw:
     return repeat(float(value)).__next__
 
 
+def seconds(draw: Callable[[int], np.ndarray]) -> Callable[[int], np.ndarray]:
+    """Durations in days rounded to whole seconds as they are drawn (S1)."""
+    return lambda n: np.floor(draw(n) * SECONDS_PER_DAY + 0.5) / SECONDS_PER_DAY
+
+
 def sampler(
     dist: st.Fixed
     | st.Exponential
@@ -55,29 +61,30 @@ def sampler(
     | st.Empirical,
     rng: np.random.Generator,
 ) -> Draw:
-    """A sampler for a scenario distribution (all non-negative by construction)."""
+    """A sampler for a scenario distribution (all non-negative by construction), its
+    values whole seconds (S1)."""
     if isinstance(dist, st.Fixed):
-        return constant(dist.value)
+        return constant(whole_second(dist.value))
     if isinstance(dist, st.Exponential):
-        return block_sampler(lambda n: rng.exponential(dist.mean_, n))
+        return block_sampler(seconds(lambda n: rng.exponential(dist.mean_, n)))
     if isinstance(dist, st.Lognormal):
         mu = math.log(dist.median)
-        return block_sampler(lambda n: rng.lognormal(mu, dist.sigma, n))
+        return block_sampler(seconds(lambda n: rng.lognormal(mu, dist.sigma, n)))
     if isinstance(dist, st.Gamma):
         shape = 1.0 / dist.cv**2
         scale = dist.mean_ / shape
-        return block_sampler(lambda n: rng.gamma(shape, scale, n))
+        return block_sampler(seconds(lambda n: rng.gamma(shape, scale, n)))
     if isinstance(dist, st.Uniform):
-        return block_sampler(lambda n: rng.uniform(dist.min, dist.max, n))
+        return block_sampler(seconds(lambda n: rng.uniform(dist.min, dist.max, n)))
     if isinstance(dist, st.Triangular):
-        return block_sampler(lambda n: rng.triangular(dist.min, dist.mode, dist.max, n))
+        return block_sampler(seconds(lambda n: rng.triangular(dist.min, dist.mode, dist.max, n)))
     if isinstance(dist, st.Empirical):
         values = np.asarray(dist.values, dtype=float)
         weights = np.asarray(
             dist.weights if dist.weights is not None else [1.0] * len(values), dtype=float
         )
         p = weights / weights.sum()
-        return block_sampler(lambda n: rng.choice(values, size=n, p=p))
+        return block_sampler(seconds(lambda n: rng.choice(values, size=n, p=p)))
     raise TypeError(f"unknown distribution {dist!r}")  # pragma: no cover
 
 
@@ -87,7 +94,7 @@ def uniforms(rng: np.random.Generator) -> Draw:
 
 
 def exponential(mean: float, rng: np.random.Generator) -> Draw:
-    """Exponential gaps with the given mean (an infinite mean: never)."""
+    """Exponential gaps with the given mean, in whole seconds (an infinite mean: never)."""
     if math.isinf(mean):
         return constant(math.inf)
-    return block_sampler(lambda n: rng.exponential(mean, n))
+    return block_sampler(seconds(lambda n: rng.exponential(mean, n)))

@@ -24,7 +24,7 @@ from typing import Annotated, Literal, Protocol
 from pydantic import Field
 
 from ..columns import LEARNING_TYPES, METHOD_CODE
-from .base import Day, Id, Spec
+from .base import Id, Instant, Spec
 from .errors import Path
 from .rules import Rule, RuleEdit
 
@@ -49,7 +49,7 @@ class ScriptCheck(Protocol):
 
 
 class Action(Spec):
-    day: Day
+    day: Instant
 
     def check(self, ctx: ScriptCheck, path: Path) -> None:  # pragma: no cover - overridden
         raise NotImplementedError

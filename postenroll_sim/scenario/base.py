@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from ..columns import whole_second
+
 # Hard limits: far beyond any real organisation, near enough to stop a typo from
 # overflowing a number, hanging the run or exhausting the memory.
 MAX_DAYS = 36_500  # 100 years: the longest horizon, day, delay or duration
@@ -56,6 +58,10 @@ Day = Annotated[Number, Field(ge=0), at_most(MAX_DAYS, "100 years")]
 NonNegative = Annotated[Number, Field(ge=0)]
 Positive = Annotated[Number, Field(gt=0)]
 PositiveDays = Annotated[Positive, at_most(MAX_DAYS, "100 years")]
+# S1 v2: a moment (or a calendar period between moments) read from a scenario is
+# rounded to the nearest second once it is valid.
+Instant = Annotated[Day, AfterValidator(whole_second)]
+PositiveInstant = Annotated[PositiveDays, AfterValidator(whole_second)]
 Probability = Annotated[Number, Field(ge=0, le=1)]
 Count = Annotated[int, BeforeValidator(_count)]
 PositiveCount = Annotated[int, BeforeValidator(_count), Field(ge=1)]

@@ -43,11 +43,11 @@ from .base import (
     FIRST_DATE,
     LAST_DATE,
     Count,
-    Day,
     Id,
+    Instant,
     NonNegative,
     PositiveCount,
-    PositiveDays,
+    PositiveInstant,
     Probability,
     Spec,
     at_most,
@@ -88,7 +88,7 @@ class Course(Spec):
 
 class Learner(Spec):
     id: Id
-    joined_day: Day = 0.0
+    joined_day: Instant = 0.0
 
 
 def _learner_shorthand(value: Any) -> Any:
@@ -336,7 +336,7 @@ class Scenario(Spec):
     name: Annotated[str, Field(min_length=1)]
     description: str | None = None
     start_date: Annotated[dt.date, AfterValidator(_calendar_date)] | None = None
-    horizon_days: PositiveDays
+    horizon_days: PositiveInstant
     seed: Annotated[Count, Field(ge=0)] = 0
     processing: Processing = Processing()
     courses: Annotated[list[Course], Field(min_length=1)]

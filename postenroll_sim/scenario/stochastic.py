@@ -15,9 +15,11 @@ from .base import (
     Count,
     Day,
     Id,
+    Instant,
     NonNegative,
     Number,
     PositiveDays,
+    PositiveInstant,
     Probability,
     Spec,
     at_most,
@@ -178,10 +180,10 @@ def _at_least_a_slot(value: float) -> float:
 class SessionSpec(Spec):
     """One ILC session (`day`) or a recurring series (`every_days` from `first_day`)."""
 
-    day: Day | None = None
-    every_days: Annotated[PositiveDays, AfterValidator(_at_least_a_slot)] | None = None
-    first_day: Day | None = None
-    until_day: Day | None = None
+    day: Instant | None = None
+    every_days: Annotated[PositiveInstant, AfterValidator(_at_least_a_slot)] | None = None
+    first_day: Instant | None = None
+    until_day: Instant | None = None
     capacity: Annotated[
         Count, Field(ge=1), at_most(MAX_CAPACITY, "seats are 32-bit integers in the tables")
     ]
@@ -215,7 +217,7 @@ class Hires(Spec):
 
 
 class HireBatch(Spec):
-    day: Day
+    day: Instant
     count: Annotated[Count, Field(ge=0), at_most(MAX_LEARNERS, "the learner limit")]
 
 
