@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from helpers import CliResult
+
+# CI replays the same examples every run, so a red CI always means a change broke
+# something; on a developer's machine the property and fuzz tests explore anew each time.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture
