@@ -3,7 +3,8 @@
 Exit codes (docs/outputs.md): 0 done; 1 `check`/`lint` found what they look for; 2 the
 input or the environment is wrong (a located scenario problem, a bad argument, a folder
 that cannot be written or read); 3 an internal error (a bug: please report it);
-130 interrupted. No traceback reaches a user unless `--debug` asks for it.
+130 interrupted; 143 terminated (SIGTERM). No traceback reaches a user unless `--debug`
+asks for it.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import gc
 import math
 import os
+import signal
 import sys
 from pathlib import Path
 
 import click
 
 from .columns import FORMATS, MAX_REPLICATIONS, TABLES
-from .errors import OutputError, SchedulerError, UsageProblem
+from .errors import OutputError, SchedulerError, Terminated, UsageProblem
 from .scenario.errors import ScenarioError
 
 # Everything else is imported inside the command that needs it, so `--help`, `check` and
@@ -63,13 +65,25 @@ def main(argv: list[str] | None = None) -> None:
             gc.freeze()
 
 
+def _terminated(signum, frame) -> None:
+    raise Terminated
+
+
 def _main(argv: list[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or bool(os.environ.get("POSTENROLL_DEBUG"))
     try:
+        # SIGTERM unwinds like Ctrl-C: a run's workers are ended, its staging area removed
+        previous = signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:  # not the main thread (a call from Python): leave signals alone
+        previous = None
+    try:
         status = cli.main(
             args=args, prog_name="postenroll-sim", standalone_mode=False, obj={"argv": args}
         )
+    except Terminated:
+        click.echo("postenroll-sim: terminated", err=True)
+        sys.exit(143)
     except click.exceptions.Abort:
         click.echo("postenroll-sim: interrupted", err=True)
         sys.exit(130)
@@ -108,6 +122,9 @@ def _main(argv: list[str] | None) -> None:
             err=True,
         )
         sys.exit(3)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     sys.exit(status if isinstance(status, int) else 0)
 
 

@@ -9,9 +9,11 @@ killing a run with workers) the test starts one; the waits are bounded, never ti
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -286,6 +288,83 @@ def test_concurrent_runs_into_one_folder_never_mix(tmp_path):
     alone = simulate(load_scenario(scenario), seed=result.seed)
     for name in ("enrollments", "jobs", "events"):
         pd.testing.assert_frame_equal(getattr(result, name), getattr(alone, name))
+
+
+# ----- a run's workers end with it -----------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its parent has not collected it
+
+
+@pytest.mark.skipif(not LINUX, reason="reads /proc")
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_killing_a_run_ends_its_workers_and_frees_the_callers_pipes(tmp_path, how):
+    command = [
+        sys.executable,
+        "-m",
+        "postenroll_sim",
+        "run",
+        str(ROOT / "scenarios" / "default.yaml"),
+    ]
+    command += ["--workers", "2", "--replications", "40", "--tables", "enrollments"]
+    command += ["--out", str(tmp_path / "out"), "--no-progress", "-q"]
+    parent = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    workers: list[int] = []
+    try:
+        deadline, mine = time.monotonic() + DEADLINE, b""
+        while len(workers) < 2 and time.monotonic() < deadline and parent.poll() is None:
+            time.sleep(0.05)
+            mine = Path(f"/proc/{parent.pid}/cmdline").read_bytes()  # once it has exec'd
+            workers = [  # forked: the same command line (the resource tracker has its own)
+                pid
+                for pid in _children(parent.pid)
+                if Path(f"/proc/{pid}/cmdline").read_bytes() == mine
+            ]
+        assert len(workers) == 2, parent.poll()
+        parent.send_signal(how)
+        output = {}
+        readers = [
+            threading.Thread(target=lambda s=s, n=n: output.__setitem__(n, s.read()))
+            for n, s in (("out", parent.stdout), ("err", parent.stderr))
+        ]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(DEADLINE)
+        assert not any(r.is_alive() for r in readers), "the caller's pipes never reached EOF"
+        assert parent.wait(timeout=DEADLINE) == (143 if how == signal.SIGTERM else -how)
+        deadline = time.monotonic() + DEADLINE
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_running(pid) for pid in workers)
+        if how == signal.SIGTERM:
+            assert output["err"].decode() == "postenroll-sim: terminated\n"
+            assert not (tmp_path / "out").exists()  # the folder it made, removed again
+    finally:  # whatever failed above, leave no process behind
+        parent.kill()
+        for pid in workers:
+            with contextlib.suppress(OSError):  # still this run's worker (not a reused id)
+                if _running(pid) and Path(f"/proc/{pid}/cmdline").read_bytes() == mine:
+                    os.kill(pid, signal.SIGKILL)
+        parent.wait(timeout=DEADLINE)
 
 
 # ----- a tampered run.json is refused before it is used ---------------------------------
