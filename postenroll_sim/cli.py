@@ -3,7 +3,8 @@
 Exit codes (docs/outputs.md): 0 done; 1 `check`/`lint` found what they look for; 2 the
 input or the environment is wrong (a located scenario problem, a bad argument, a folder
 that cannot be written or read); 3 an internal error (a bug: please report it);
-130 interrupted. No traceback reaches a user unless `--debug` asks for it.
+130 interrupted; 143 terminated (SIGTERM). No traceback reaches a user unless `--debug`
+asks for it.
 """
 
 from __future__ import annotations
@@ -11,20 +12,20 @@ from __future__ import annotations
 import gc
 import math
 import os
+import signal
 import sys
 from pathlib import Path
 
 import click
 
-from .columns import FORMATS, TABLES
-from .errors import OutputError, SchedulerError, UsageProblem
+from .columns import FORMATS, MAX_REPLICATIONS, TABLES
+from .errors import OutputError, SchedulerError, Terminated, UsageProblem
 from .scenario.errors import ScenarioError
 
 # Everything else is imported inside the command that needs it, so `--help`, `check` and
 # `lint` do not pay for pandas, the engine or matplotlib before they do anything.
 
 DEFAULT_SCENARIO = "default.yaml"
-MAX_REPLICATIONS = 100_000  # SeedSequence.spawn makes them all up front
 
 
 def bundled_scenarios() -> Path:
@@ -64,13 +65,25 @@ def main(argv: list[str] | None = None) -> None:
             gc.freeze()
 
 
+def _terminated(signum, frame) -> None:
+    raise Terminated
+
+
 def _main(argv: list[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or bool(os.environ.get("POSTENROLL_DEBUG"))
     try:
+        # SIGTERM unwinds like Ctrl-C: a run's workers are ended, its staging area removed
+        previous = signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:  # not the main thread (a call from Python): leave signals alone
+        previous = None
+    try:
         status = cli.main(
             args=args, prog_name="postenroll-sim", standalone_mode=False, obj={"argv": args}
         )
+    except Terminated:
+        click.echo("postenroll-sim: terminated", err=True)
+        sys.exit(143)
     except click.exceptions.Abort:
         click.echo("postenroll-sim: interrupted", err=True)
         sys.exit(130)
@@ -109,6 +122,9 @@ def _main(argv: list[str] | None) -> None:
             err=True,
         )
         sys.exit(3)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     sys.exit(status if isinstance(status, int) else 0)
 
 
@@ -151,6 +167,19 @@ def _parse_tables(ctx, param, value: str) -> tuple[str, ...]:
     return names
 
 
+FORCE_HELP = (
+    "Write into a folder holding files postenroll-sim did not write (or the current "
+    "directory): they are kept, except one with the name of a file this run writes, "
+    "which is replaced. A command's own input files are never replaced."
+)
+WAIT_OPTION = click.option(
+    "--wait",
+    is_flag=True,
+    help="If another run is writing into the same folder, wait for it to finish "
+    "(default: refuse at once, exit 2).",
+)
+
+
 def _output_options(command):
     """Options shared by `run` and `sweep`."""
     options = [
@@ -162,12 +191,8 @@ def _output_options(command):
             type=click.Path(),
             help="Folder for the output tables (one run per folder).",
         ),
-        click.option(
-            "--force",
-            is_flag=True,
-            help="Write into a folder that holds other files (or the current directory); "
-            "only the tool's own files there are replaced.",
-        ),
+        click.option("--force", is_flag=True, help=FORCE_HELP),
+        WAIT_OPTION,
         click.option(
             "--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True
         ),
@@ -390,6 +415,7 @@ def run(
     scenario,
     out,
     force,
+    wait,
     fmt,
     replications,
     seed,
@@ -413,7 +439,8 @@ def run(
     from .outdir import OutputFolder
     from .summary import summary_text
 
-    folder = OutputFolder.claim(out, force)  # before the run: a bad --out fails at once
+    # before the run: a bad --out fails at once (and the folder is this run's until it ends)
+    folder = OutputFolder.claim(out, force, inputs=[source], wait=wait)
 
     def run_it():
         if replications == 1 and not scheduler:  # each table written as it is built
@@ -470,6 +497,7 @@ def sweep(
     sets,
     out,
     force,
+    wait,
     fmt,
     replications,
     seed,
@@ -500,7 +528,7 @@ def sweep(
     from .outdir import OutputFolder
     from .summary import sweep_summary_text
 
-    folder = OutputFolder.claim(out, force)
+    folder = OutputFolder.claim(out, force, inputs=[scenario], wait=wait)
     _note_workers(workers, replications * len(variants), scheduler)
     result = _simulate_into(
         folder,
@@ -573,11 +601,8 @@ def compare_labels(a: str, b: str) -> tuple[str, str]:
     type=click.Path(),
     help="Also write both runs' tables here (a `variant` column says which), with run.json.",
 )
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Write into a folder that holds other files; only the tool's own files are replaced.",
-)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+@WAIT_OPTION
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True)
 @click.option(
     "--report",
@@ -608,6 +633,7 @@ def compare(
     workers,
     out,
     force,
+    wait,
     fmt,
     make_report,
     path,
@@ -638,7 +664,7 @@ def compare(
     from .summary import comparison_text
 
     labels = compare_labels(a, b)
-    folder = OutputFolder.claim(out, force) if out is not None else None
+    folder = OutputFolder.claim(out, force, inputs=[a, b], wait=wait) if out is not None else None
     _note_workers(workers, 2 * replications, None)
 
     def run_it():
@@ -701,7 +727,13 @@ def compare(
 @click.argument("outdir", type=click.Path(file_okay=False))
 @_choices
 @click.option("--no-progress", is_flag=True, help="Do not say what the report is doing.")
-def report(outdir, path, learner, no_progress):
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a report.html in OUTDIR that postenroll-sim did not write.",
+)
+@WAIT_OPTION
+def report(outdir, path, learner, no_progress, force, wait):
     """Write OUTDIR/report.html from the tables a run wrote there (figures embedded; a
     sweep's folder: the variants compared side by side)."""
     from .progress import Status
@@ -714,6 +746,8 @@ def report(outdir, path, learner, no_progress):
             path=_path_list(path),
             learner=learner,
             progress=lambda what: status(f"report: {what}"),
+            force=force,
+            wait=wait,
         )
     except ReportError as exc:
         _fail(str(exc))
@@ -859,6 +893,8 @@ def graph(scenario, out, run_dir):
     if out and suffix not in GRAPH_FORMATS:
         _fail(f"--out {out}: the file name must end in {', '.join(GRAPH_FORMATS)}")
     spec = _load(scenario)
+    if out and Path(out).exists() and os.path.samefile(out, scenario):
+        _fail(f"--out {out} is the scenario itself: name another file for the graph")
     rules = build(spec)
     stats, note = _run_stats(run_dir, spec, rules, scenario) if run_dir else (None, "")
     if out is None:
@@ -959,14 +995,11 @@ def explain(scenario, learner, course, replication, seed):
     type=click.Path(),
     help="Folder for the discrepancy table (and report.html), with its run.json.",
 )
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Write into a folder that holds other files; only the tool's own files are replaced.",
-)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+@WAIT_OPTION
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True)
 @click.option("--report", "make_report", is_flag=True, help="Also write report.html (needs --out).")
-def audit(scenario, history, map_file, tolerance_days, out, force, fmt, make_report):
+def audit(scenario, history, map_file, tolerance_days, out, force, wait, fmt, make_report):
     """Audit an LMS's enrollment HISTORY (CSV) against the rules of SCENARIO: post
     enrollments the rules require that are missing, unexpected ones, and off-time ones.
     Exit 0: none; 1: discrepancies found; 2: bad input (every bad row located)."""
@@ -987,7 +1020,8 @@ def audit(scenario, history, map_file, tolerance_days, out, force, fmt, make_rep
     spec = _load(scenario)
     mapping = load_map(map_file) if map_file is not None else None
     records = read_history(history, spec, mapping)  # every bad row, located, before anything
-    folder = OutputFolder.claim(out, force) if out is not None else None
+    inputs = [scenario, history, *([map_file] if map_file else [])]
+    folder = OutputFolder.claim(out, force, inputs, wait) if out is not None else None
     try:
         result = audit_history(
             spec, records, mapping, tolerance_days=tolerance_days, source=scenario

@@ -7,6 +7,9 @@ and the recorder (which builds the tables) share one definition.
 TABLES = ("enrollments", "jobs", "events", "sessions")  # what a run writes, in this order
 AUDIT_TABLES = ("discrepancies",)  # what `audit` writes (docs/audit.md)
 FORMATS = ("parquet", "csv")
+# The most replications a run may have (SeedSequence.spawn makes them all up front): the
+# command line's limit, and so the most a run.json may claim (outdir.check_record).
+MAX_REPLICATIONS = 100_000
 
 # S1 v2: instants are whole seconds. Days stay the unit of the tables and the engine,
 # each instant the day number of a whole second (`whole_second`), so that two instants

@@ -12,3 +12,8 @@ class OutputError(Exception):
 
 class SchedulerError(Exception):
     """The Dask scheduler cannot be reached (or was lost): a one-line reason."""
+
+
+class Terminated(BaseException):
+    """SIGTERM: the command stops as on Ctrl-C (workers ended, nothing committed), exit 143.
+    A BaseException, like KeyboardInterrupt, so no `except Exception` swallows it."""

@@ -1070,23 +1070,29 @@ def write_report(
     path: list[str] | None = None,
     learner: str | None = None,
     progress: Progress = None,
+    force: bool = False,
+    wait: bool = False,
 ) -> Path:
     """Write `report.html` into a complete run folder (reading its tables when `result` is
-    None) and record it in the folder's run.json. A run that is still being written
-    passes its report to `Result.write` instead (see `build_report`)."""
+    None) and record it in the folder's run.json. A `report.html` the run did not write
+    is replaced only with `force`; the folder is locked meanwhile (`wait`: wait for
+    another run holding it). A run that is still being written passes its report to
+    `Result.write` instead (see `build_report`)."""
     folder = Path(folder)
-    meta = read_meta(folder)
-    if result is None:
-        _say(progress, "reading the tables")
-        result, source = read_run(folder)
-    page = build_report(result, source, path=path, learner=learner, progress=progress)
-    out = OutputFolder.claim(folder, force=True)  # our own folder: its files are listed
+    read_meta(folder)  # a folder that is no run is said so before it is claimed
+    out = OutputFolder.claim(folder, force=force, wait=wait, beside=True)
     try:
+        meta = read_meta(folder)  # again, now that no other run can change it
+        out.check_replaceable([REPORT_NAME])
+        if result is None:
+            _say(progress, "reading the tables")
+            result, source = read_run(folder)
+        page = build_report(result, source, path=path, learner=learner, progress=progress)
         item = out.stage_text(REPORT_NAME, page)
     except BaseException:
         out.discard()
         raise
-    files = [f for f in meta["files"] if f.get("name") != REPORT_NAME]
+    files = [f for f in meta["files"] if f["name"] != REPORT_NAME]
     out.commit([item], meta, kept=files)
     return folder / REPORT_NAME
 
@@ -1105,7 +1111,7 @@ def read_run(folder: str | Path) -> tuple[Result, str]:
     try:
         scenario = Scenario.model_validate(meta["scenario"])
         for variant in meta.get("variants", []):
-            if isinstance(variant.get("scenario"), dict):
+            if "scenario" in variant:  # a dict: read_meta checked the record's shape
                 Scenario.model_validate(variant["scenario"])
     except (KeyError, ValidationError):
         raise OutputError(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
+import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -426,16 +430,58 @@ def executor_for(
         return
     workers = usable_workers(workers, tasks if tasks is not None else workers)
     if workers > 1:
-        pool = ProcessPoolExecutor(max_workers=workers)
+        pool = ProcessPoolExecutor(
+            max_workers=workers, initializer=end_with_parent, initargs=(os.getpid(),)
+        )
         try:
             yield pool
         except BaseException:
-            # Ctrl-C or an error: do not wait for the replications still queued
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Ctrl-C, SIGTERM (the command line's Terminated) or an error: do not wait for
+            # the replications still queued, nor for the ones running
+            _stop_workers(pool)
             raise
         pool.shutdown(wait=True)
     else:
         yield SerialExecutor()
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_CHECK = 1.0  # seconds between a worker's checks that its parent is still there
+
+
+def end_with_parent(parent: int) -> None:
+    """A pool worker's initializer: the worker ends when its parent does, however the
+    parent ends (SIGKILL included), so no worker is left running for ever holding the
+    caller's pipes. Linux: the kernel kills it (PR_SET_PDEATHSIG); everywhere: a thread
+    watches for the parent to be gone (the worker is then another process's child)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: terminate ends it
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK)
+    os._exit(1)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down and end its worker processes now: shutdown alone stops feeding
+    them, and the interpreter's exit would wait for the replications they are running."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            process.terminate()
+    for process in processes:
+        with contextlib.suppress(OSError, AttributeError, ValueError, AssertionError):
+            process.join(PARENT_CHECK * 5)
 
 
 def run_tasks(tasks: list[Task], executor: Executor, progress: bool = False) -> list[Result]:

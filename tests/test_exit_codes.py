@@ -83,9 +83,9 @@ def test_workers_are_capped_at_tasks_and_cpus(cli, tmp_path, monkeypatch):
     started = []
     real = runner.ProcessPoolExecutor
 
-    def counting(max_workers):
+    def counting(max_workers, **options):  # options: the workers' initializer
         started.append(max_workers)
-        return real(max_workers=max_workers)
+        return real(max_workers=max_workers, **options)
 
     monkeypatch.setattr(runner, "ProcessPoolExecutor", counting)
     monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)

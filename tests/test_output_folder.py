@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from postenroll_sim import load_scenario, outdir, runner, simulate
-from postenroll_sim.outdir import OutputError, OutputFolder, read_meta
+from postenroll_sim.outdir import OutputError, read_meta
 from postenroll_sim.report import read_run
 
 from helpers import ROOT
@@ -126,14 +126,6 @@ def test_a_killed_runs_staging_folder_is_cleaned_by_the_next_run(cli, tmp_path):
     (legacy / "jobs.csv").write_text("x")
     assert cli("run", SCENARIO, "--out", out, "-q")[0] == 0
     assert not leftover.exists() and not legacy.exists()
-
-
-def test_a_folder_another_live_run_is_writing_is_refused(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / f"{outdir.STAGING_PREFIX}1-abcd").mkdir()  # process 1 is always alive
-    with pytest.raises(OutputError, match="another postenroll-sim run"):
-        OutputFolder.claim(out)
 
 
 @pytest.mark.parametrize(
