@@ -1133,6 +1133,32 @@ def test_S26_v2_a_learner_step_later_in_the_instant_completes_it_never_started()
     assert math.isnan(cur["started_day"])
 
 
+def test_S26_v2_a_delay_0_chain_that_completes_it_within_the_instant_never_starts_it():
+    # S26 v2 with S22/S23: the script completes M1 at day 3; its delay-0 rule enrolls M2,
+    # which the learner starts and finishes at once (no wait), all at day 3, after every
+    # call that was due then: the curriculum is complete at day 3, never started.
+    result = run("""
+        name: s26 v2 delay-0 chain
+        horizon_days: 10
+        courses:
+          - id: M1
+            type: online
+            post_enrollments: [{id: NEXT, when: completed, delay_days: 0, courses: [M2]}]
+          - {id: M2, type: online, behaviour: {start_after_days: 0, duration_days: 0}}
+          - {id: CUR, type: curriculum, members: [M1, M2]}
+        learners: [alice]
+        script:
+          - {day: 0, action: enroll, learner: alice, course: CUR}
+          - {day: 0, action: enroll, learner: alice, course: M1}
+          - {day: 3, action: complete, learner: alice, course: M1}
+        """)
+    assert one(result.enrollments, course_id="M2")["completed_day"] == 3.0
+    cur = one(result.enrollments, course_id="CUR")
+    assert (cur["status"], cur["completed_day"]) == ("complete", 3.0)
+    assert math.isnan(cur["started_day"])
+    assert rows(result.events, event="started", course_id="CUR").empty
+
+
 def test_S26_only_completions_after_the_previous_curriculum_completion_count():
     result = run(
         CURRICULUM
