@@ -117,3 +117,19 @@ def test_an_active_curriculum_still_starts_at_the_first_counting_completion():
     )
     cur = one(result.enrollments, course_id="CUR")
     assert (cur["status"], cur["visible_day"], cur["started_day"]) == ("in_progress", 0, 3)
+
+
+def test_activated_at_the_instant_its_last_member_completes_it_never_starts():
+    # S26 v2 with S21: visible at day 10 with M1 counting, and M2 completed at day 10 too:
+    # the first instant it could start is the instant it completes, so it never starts.
+    result = _run("""  - {day: 0, action: enroll, learner: ann, course: CUR}
+  - {day: 0, action: enroll, learner: ann, course: M1}
+  - {day: 0, action: enroll, learner: ann, course: M2}
+  - {day: 3, action: complete, learner: ann, course: M1}
+  - {day: 10, action: activate_course, course: CUR}
+  - {day: 10, action: complete, learner: ann, course: M2}
+""")
+    cur = one(result.enrollments, course_id="CUR")
+    assert (cur["status"], cur["visible_day"], cur["completed_day"]) == ("complete", 10, 10)
+    assert math.isnan(cur["started_day"])
+    assert _started(result) == []

@@ -154,6 +154,35 @@ def test_an_urgent_call_made_while_running_still_runs_first_at_its_instant():
     assert [name for _, name in run_clock(setup)] == ["first", "urgent", "ordinary"]
 
 
+def test_a_late_call_runs_after_everything_else_at_its_instant():
+    # what the LMS decides at the end of an instant (S26 v2) waits for calls scheduled
+    # at that instant after it, and for nothing at a later instant of the slot
+    def setup(clock, log):
+        def first(at, payload):
+            log.append((at, "first"))
+            clock.late_at(at, note(log, "late"))
+            clock.call_at(at, zero_delay)
+            clock.call_at(at + 0.01, note(log, "next instant"))
+
+        def zero_delay(at, payload):
+            log.append((at, "zero delay"))
+            clock.call_at(at, note(log, "cascade"))
+
+        clock.late_at(2.0, note(log, "late before the run"))
+        clock.call_at(2.0, note(log, "ordinary"))
+        clock.call_at(1.0, first)
+
+    assert [name for _, name in run_clock(setup)] == [
+        "first",
+        "zero delay",
+        "cascade",
+        "late",
+        "next instant",
+        "ordinary",
+        "late before the run",
+    ]
+
+
 def test_progress_hook_sees_simulated_days_advance_to_the_horizon():
     scenario = parse_scenario(reference_scenario(50, 0.5), "reference.yaml")
     days = []

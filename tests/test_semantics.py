@@ -1058,11 +1058,6 @@ def test_S26_groups_and_first_instant_requirements_are_met():
     assert one(result.jobs)["due_day"] == 13
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="S26 v2 not implemented yet: the curriculum starts at the first member's "
-    "completion, before the second one at the same instant completes it",
-)
 def test_S26_v2_completed_at_the_instant_of_its_first_counting_completion_never_starts():
     # S26 v2: both members complete at day 3 (two script actions, one instant): the
     # first counting completion and the requirements met are the same instant, so the
@@ -1084,6 +1079,82 @@ def test_S26_v2_completed_at_the_instant_of_its_first_counting_completion_never_
         """)
     cur = one(result.enrollments, course_id="CUR")
     assert cur["status"] == "complete" and cur["completed_day"] == 3.0
+    assert math.isnan(cur["started_day"])
+    assert rows(result.events, event="started", course_id="CUR").empty
+
+
+def test_S26_v2_two_of_three_counting_at_one_instant_complete_it_never_started():
+    # S26 v2 with a group's required count: M1 and M3 complete at day 4 (2 of 3 required):
+    # the first counting completion and the requirement met are one instant, no start.
+    result = run("""
+        name: s26 v2 two of three
+        horizon_days: 10
+        courses:
+          - {id: M1, type: online}
+          - {id: M2, type: online}
+          - {id: M3, type: online}
+          - {id: CUR, type: curriculum, groups: [{courses: [M1, M2, M3], required: 2}]}
+        learners: [alice]
+        script:
+          - {day: 0, action: enroll, learner: alice, course: CUR}
+          - {day: 0, action: enroll, learner: alice, course: M1}
+          - {day: 0, action: enroll, learner: alice, course: M3}
+          - {day: 4, action: complete, learner: alice, course: M1}
+          - {day: 4, action: complete, learner: alice, course: M3}
+        """)
+    cur = one(result.enrollments, course_id="CUR")
+    assert (cur["status"], cur["completed_day"]) == ("complete", 4.0)
+    assert math.isnan(cur["started_day"])
+    assert rows(result.events, event="started", course_id="CUR").empty
+
+
+def test_S26_v2_a_learner_step_later_in_the_instant_completes_it_never_started():
+    # S26 v2 across an instant's calls (S23): the script completes M1 at day 3, then the
+    # learner's own finish of M2 (started day 1, 2 days long) runs at the same instant and
+    # meets the requirements: complete at day 3, never started.
+    result = run("""
+        name: s26 v2 one instant, two calls
+        horizon_days: 10
+        courses:
+          - {id: M1, type: online}
+          - {id: M2, type: online, behaviour: {start_after_days: 1, duration_days: 2}}
+          - {id: CUR, type: curriculum, members: [M1, M2]}
+        learners: [alice]
+        script:
+          - {day: 0, action: enroll, learner: alice, course: CUR}
+          - {day: 0, action: enroll, learner: alice, course: M1}
+          - {day: 0, action: enroll, learner: alice, course: M2}
+          - {day: 3, action: complete, learner: alice, course: M1}
+        """)
+    m2 = one(result.enrollments, course_id="M2")
+    assert m2["completed_day"] == 3.0  # the learner's step, not the script
+    cur = one(result.enrollments, course_id="CUR")
+    assert (cur["status"], cur["completed_day"]) == ("complete", 3.0)
+    assert math.isnan(cur["started_day"])
+
+
+def test_S26_v2_a_delay_0_chain_that_completes_it_within_the_instant_never_starts_it():
+    # S26 v2 with S22/S23: the script completes M1 at day 3; its delay-0 rule enrolls M2,
+    # which the learner starts and finishes at once (no wait), all at day 3, after every
+    # call that was due then: the curriculum is complete at day 3, never started.
+    result = run("""
+        name: s26 v2 delay-0 chain
+        horizon_days: 10
+        courses:
+          - id: M1
+            type: online
+            post_enrollments: [{id: NEXT, when: completed, delay_days: 0, courses: [M2]}]
+          - {id: M2, type: online, behaviour: {start_after_days: 0, duration_days: 0}}
+          - {id: CUR, type: curriculum, members: [M1, M2]}
+        learners: [alice]
+        script:
+          - {day: 0, action: enroll, learner: alice, course: CUR}
+          - {day: 0, action: enroll, learner: alice, course: M1}
+          - {day: 3, action: complete, learner: alice, course: M1}
+        """)
+    assert one(result.enrollments, course_id="M2")["completed_day"] == 3.0
+    cur = one(result.enrollments, course_id="CUR")
+    assert (cur["status"], cur["completed_day"]) == ("complete", 3.0)
     assert math.isnan(cur["started_day"])
     assert rows(result.events, event="started", course_id="CUR").empty
 

@@ -1,7 +1,7 @@
 # C declarations of clock.py for the compiled engine core (see store.pxd).
 cimport cython
 
-cdef int URGENT, NORMAL, GENERIC  # the priorities at one instant, the generic handler
+cdef int URGENT, NORMAL, LATE, GENERIC  # the priorities at one instant, the generic handler
 cdef bint COMPILED
 cdef int SLOT_ROOM
 cdef double SECONDS
@@ -52,8 +52,12 @@ cdef class Clock:
     @cython.locals(slot=Py_ssize_t, calls=Slot)
     cpdef call_at(self, double at, object callback, object payload=*)
 
-    @cython.locals(slot=Py_ssize_t)
     cpdef urgent_at(self, double at, object callback, object payload=*)
+
+    cpdef late_at(self, double at, object callback, object payload=*)
+
+    @cython.locals(slot=Py_ssize_t)
+    cdef _prioritised(self, double at, int priority, object callback, object payload)
 
     @cython.locals(receiver=Receiver)
     cdef _dispatch(self, int handler, double at, long long arg, object generic)

@@ -9,7 +9,7 @@ slot that has calls, orders the slot with one numpy argsort of the instants and 
 
 The order is exactly SimPy's: by instant, then priority (script steps before everything
 else at an instant, S23), then the order the calls were scheduled (a stable sort keeps
-it). Calls scheduled into the slot being run (delay 0, or shorter than what is left of
+it). A late call (`late_at`) comes after everything else at its instant. Calls scheduled into the slot being run (delay 0, or shorter than what is left of
 the slot) and the script's urgent calls go on a small heap that is merged in; ordinary
 calls there were scheduled after everything already in the slot, so they come after it
 at equal instants.
@@ -47,7 +47,9 @@ except ImportError:  # Cython is needed to build the compiled core, not to run
 
 SLOTS_PER_DAY = 16
 SECONDS = float(SECONDS_PER_DAY)  # compiled: a C double (clock.pxd)
-URGENT, NORMAL = 0, 1  # priorities at one instant, as in SimPy
+# priorities at one instant: URGENT and NORMAL as in SimPy; LATE after every other call
+# of the instant, even those scheduled while it runs (decisions taken once it is over)
+URGENT, NORMAL, LATE = 0, 1, 2
 GENERIC = -1  # the handler code of a call made with a Python callback (`call_at`)
 PAIR_SHIFT = 32  # `pair(a, b)`: two ids in one argument, `a` in the high half
 LOW_HALF = (1 << PAIR_SHIFT) - 1
@@ -124,7 +126,7 @@ class Clock:
         self.now = 0.0  # the instant of the call being run (set by the clock alone)
         self.slots_per_day = SLOTS_PER_DAY
         self._slots: dict[int, Slot] = {}  # slot -> its ordinary calls
-        self._urgent: dict[int, list[tuple]] = {}  # slot -> hot entries of urgent calls
+        self._urgent: dict[int, list[tuple]] = {}  # slot -> hot entries of urgent (late) calls
         self._slot_heap: list[int] = []  # slots that have calls
         self._running = -1  # the slot being run: calls into it go on `_hot`
         # (at, priority, seq, handler, arg, (callback, payload) or None)
@@ -201,11 +203,19 @@ class Clock:
     def urgent_at(self, at: float, callback: Callback, payload: object = None) -> None:
         """Run `callback(at, payload)` at `at` before the ordinary calls of that instant (S23).
         The script's days are scheduled this way before the run starts."""
+        self._prioritised(at, URGENT, callback, payload)
+
+    def late_at(self, at: float, callback: Callback, payload: object = None) -> None:
+        """Run `callback(at, payload)` at `at` once every other call of that instant has run,
+        including those scheduled meanwhile (what is decided at the end of an instant, S26)."""
+        self._prioritised(at, LATE, callback, payload)
+
+    def _prioritised(self, at: float, priority: int, callback: Callback, payload: object) -> None:
         at = whole_second(at)
         slot = self._slot_for(at)
         if slot < 0:
             return
-        entry = (at, URGENT, self._seq(), GENERIC, 0, (callback, payload))
+        entry = (at, priority, self._seq(), GENERIC, 0, (callback, payload))
         if slot <= self._running:
             heappush(self._hot, entry)
             return

@@ -47,6 +47,7 @@ cdef class LMS:
     cdef public int[:] current, completed_by
     cdef public double[:] last_completed
     cdef public dict invisible
+    cdef public list to_start
     cdef public list bundle_holders
     cdef public dict version_of
     cdef public list course_rules, in_force, job_version
@@ -106,6 +107,11 @@ cdef class LMS:
 
     cpdef check_curriculum(self, Py_ssize_t learner, Py_ssize_t curriculum,
                            Py_ssize_t enrollment)
+
+    cpdef start_curriculum_later(self, Py_ssize_t enrollment)
+
+    @cython.locals(ens=Enrollments, enrollment=Py_ssize_t)
+    cpdef _start_curricula(self, double at, object payload)
 
     cpdef add_learner(self, Py_ssize_t learner)
 

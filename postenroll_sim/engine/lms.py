@@ -114,6 +114,7 @@ class LMS:
         self.invisible: dict[
             int, list[int]
         ] = {}  # course -> enrollments waiting for activation (S21)
+        self.to_start: list[int] = []  # curricula that may start at the end of this instant (S26)
         self.bundle_holders: list[dict[int, int]] = [
             {} for _ in plan.course_ids
         ]  # bundle -> learner -> enrollment
@@ -441,7 +442,28 @@ class LMS:
         ):
             # S26 [decision]: in progress once a member counts and the learner can see it (S21);
             # an invisible one starts when it becomes visible (set_active).
-            self.start(enrollment)
+            self.start_curriculum_later(enrollment)
+
+    def start_curriculum_later(self, enrollment: int) -> None:
+        """S26 v2: a curriculum whose requirements are met at the instant of its first
+        counting completion goes straight to complete, never started. So whether it starts
+        is decided once everything else at this instant has run (clock.late_at)."""
+        if not self.to_start:
+            self.clock.late_at(self.clock.now, self._start_curricula)
+        self.to_start.append(enrollment)
+
+    def _start_curricula(self, at: float, payload: object) -> None:
+        """S26 [decision], S21: the end of an instant; start each curriculum noted at it that
+        is still current, visible and not started (not completed meanwhile)."""
+        pending, self.to_start = self.to_start, []
+        ens = self.enrollments
+        for enrollment in pending:
+            if (
+                ens.status[enrollment] == NOT_STARTED
+                and ens.is_current(enrollment)
+                and ens.is_visible(enrollment)
+            ):
+                self.start(enrollment)
 
     # ----- catalog changes (S6, S21, S28) -----------------------------------------------
 
@@ -468,7 +490,9 @@ class LMS:
                         and self.enrollments.status[enrollment] == NOT_STARTED
                         and self._curriculum_progress(learner, course)[1]
                     ):
-                        self.start(enrollment)  # S26 [decision]: starts once it can be seen (S21)
+                        # S26 [decision]: starts once it can be seen (S21), unless it
+                        # completes at this instant too
+                        self.start_curriculum_later(enrollment)
                     if self.listener is not None:
                         self.listener.on_visible(enrollment)
 
