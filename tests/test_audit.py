@@ -520,6 +520,17 @@ def test_history_moments_are_whole_seconds(trigger, record):
     assert b.enrolled == 1 + 1 / 12  # exactly the run's day number, not 0.4 s after it
 
 
+def test_an_offset_is_a_whole_number_of_seconds():
+    """S1: history minus the run, two whole seconds, is one too: exactly -0.25 (6 h
+    early), not the float difference -0.2499999999999999."""
+    history = (
+        "learner,course,method,enrolled_at\nana,A,admin,2025-01-06T09:00\n"
+        "ana,B,post_enrollment,2025-01-06T20:00\n"
+    )
+    (offset,) = audit_text(ON_ENROLMENT, history).discrepancies["offset_days"]
+    assert offset == -0.25
+
+
 def test_history_day_numbers_are_whole_seconds_too():
     """`*_day` moments too: 1.0833333 (01:59:59.997) is the 02:00 run's second."""
     history = (
