@@ -23,7 +23,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..columns import METHODS, STATUSES, whole_second
+from ..columns import FORMULA_START, METHODS, STATUSES, from_spreadsheet, whole_second
 from ..scenario import Problem, Scenario, ScenarioError
 from ..scenario.errors import Origin
 from ..scenario.loader import read_yaml
@@ -43,7 +43,6 @@ VALUE_FIELDS = ("method", "status", "course")  # fields whose values a map may t
 MAP_KEYS = ("columns", "values", "timezone", "date_format", "day0", "delimiter")
 _TIME_DIRECTIVES = re.compile(r"%[HIMSpXcTRfz]")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_FORMULA = ("=", "+", "-", "@")  # a spreadsheet runs such a cell as a formula
 SAME_INSTANT = 1e-6  # days (0.09 s): moments are whole seconds (S1), so this close is one
 
 
@@ -428,11 +427,12 @@ class _Rows:
 
     def cell(self, name: str) -> tuple[str | None, str]:
         """The stripped text of our field `name` (None when empty or absent), and the
-        file's header for it (the column the user sees)."""
+        file's header for it (the column the user sees). A spreadsheet-safe cell (`'=x`,
+        as write_history writes one) reads as its text (`=x`)."""
         at = self.index.get(name)
         if at is None:
             return None, self.mapping.header(name)
-        value = self.row[at].strip()
+        value = from_spreadsheet(self.row[at].strip())
         return (value or None), self.header[at]
 
     def bad(self, column: str, message: str) -> None:
@@ -448,7 +448,7 @@ class _Rows:
         learner, column = cell("learner")
         if learner is None:
             bad(column, "empty: every record names its learner")
-        elif learner.startswith(_FORMULA) or any(ord(ch) < 32 for ch in learner):
+        elif learner.startswith(FORMULA_START) or any(ord(ch) < 32 for ch in learner):
             bad(
                 column,
                 f"{learner!r}: a learner id cannot start with = + - @ or hold control "
