@@ -633,6 +633,14 @@ def test_map_problems_and_missing_columns_are_located():
     ]
 
 
+def test_a_time_zone_that_is_a_folder_of_zones_is_located():
+    """`America` is a folder of tzdata, not a zone (it was an unlocated OS error)."""
+    with pytest.raises(ScenarioError) as info:
+        parse_map("timezone: America\n", "map.yaml")
+    (problem,) = [str(p) for p in info.value.problems]
+    assert problem.startswith("map.yaml:1: timezone: unknown time zone 'America'")
+
+
 def test_cli_bad_history_exit_2_with_located_lines_and_no_traceback(tmp_path, cli):
     history = tmp_path / "vendor.csv"
     history.write_text(

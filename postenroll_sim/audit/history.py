@@ -225,7 +225,7 @@ def parse_map(text: str, file: str = "<map>") -> HistoryMap:
     try:
         zoneinfo.ZoneInfo(str(zone))
         result.timezone = str(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # America: a folder
         bad(
             ("timezone",),
             f"unknown time zone {zone!r}{_close(zone, sorted(zoneinfo.available_timezones()))}; "
