@@ -7,13 +7,12 @@ read_tables on an output folder, read_history on a history) undo it, so ids roun
 from __future__ import annotations
 
 import csv
-import io
 import textwrap
 
 import pandas as pd
 import pytest
 
-from postenroll_sim import load_scenario, parse_scenario
+from postenroll_sim import ScenarioError, load_scenario, parse_scenario
 from postenroll_sim.audit import parse_history, read_history, write_history
 from postenroll_sim.columns import from_spreadsheet, spreadsheet_frame, to_spreadsheet
 from postenroll_sim.outdir import read_meta, read_tables
@@ -158,10 +157,8 @@ def test_a_history_written_by_write_history_reads_back_as_it_was(tmp_path):
 def test_a_learner_id_given_quoted_is_still_checked():
     """`'=cmd` in an export reads as `=cmd`, which a learner id cannot be."""
     spec = parse_scenario(textwrap.dedent(SCENARIO), "s.yaml")
-    with pytest.raises(Exception, match="a learner id cannot start with"):
-        parse_history(
-            "learner,course,method,enrolled_day\n'=cmd,A,admin,0\n", "h.csv", spec
-        )
+    with pytest.raises(ScenarioError, match="a learner id cannot start with"):
+        parse_history("learner,course,method,enrolled_day\n'=cmd,A,admin,0\n", "h.csv", spec)
 
 
 # ----- runs, sweeps and comparisons -----------------------------------------------------
