@@ -24,6 +24,70 @@ def whole_second(day: float) -> float:
     return second / SECONDS_PER_DAY if second == second else day
 
 
+# ----- CSV cells a spreadsheet can open safely (docs/outputs.md, "Ids in CSV") ------------
+
+# A text cell starting with one of these is a formula to a spreadsheet ("CSV injection":
+# `=HYPERLINK(...)`, `@SUM(...)`, `-2+3`); tab and CR too, per OWASP's advice. Scenario
+# ids may not start with them; text from elsewhere (an LMS history) is quoted instead.
+FORMULA_START = ("=", "+", "-", "@")
+_QUOTED_START = (*FORMULA_START, "\t", "\r")
+_QUOTE = "'"
+
+
+def to_spreadsheet(text: str) -> str:
+    """`text` as a CSV cell a spreadsheet shows as text: a leading `'` before a formula
+    start (`=1+1` -> `'=1+1`, `-5` -> `'-5`), and before a `'` that would otherwise read
+    back as one (`'=x` -> `''=x`), so that `from_spreadsheet` undoes it exactly."""
+    if text.startswith(_QUOTED_START) or (
+        text.startswith(_QUOTE) and text[1:2].startswith((*_QUOTED_START, _QUOTE))
+    ):
+        return _QUOTE + text
+    return text
+
+
+def from_spreadsheet(text: str) -> str:
+    """The text `to_spreadsheet` was given: its one added `'` removed (other text as is)."""
+    if text.startswith(_QUOTE) and text[1:2].startswith((*_QUOTED_START, _QUOTE)):
+        return text[1:]
+    return text
+
+
+def spreadsheet_frame(frame, decode: bool = False):
+    """`frame` with every text cell through `to_spreadsheet` (with `decode`: through
+    `from_spreadsheet`); numbers, booleans and timestamps are never altered. The frame
+    itself when no cell changes (the usual case: one vectorised look at first letters);
+    categories are converted once each, not per row."""
+    import pandas as pd
+
+    convert = from_spreadsheet if decode else to_spreadsheet
+    starts = [*_QUOTED_START, _QUOTE]
+    out = frame
+    for at, name in enumerate(frame.columns):
+        column = frame.iloc[:, at]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            values = column.cat.categories
+        elif column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            values = column
+        else:
+            continue  # numbers, booleans, timestamps: never text
+        if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
+            continue
+        if isinstance(column.dtype, pd.CategoricalDtype):  # few values: a plain loop
+            if not any(isinstance(v, str) and v[:1] in starts for v in values):
+                continue
+        elif not pd.Series(values, copy=False).str[:1].isin(starts).any():
+            continue
+        changed = [convert(v) if isinstance(v, str) else v for v in values]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            column = column.cat.rename_categories(changed)
+        else:
+            column = pd.Series(changed, index=column.index, dtype=column.dtype, name=name)
+        if out is frame:
+            out = frame.copy(deep=False)
+        out.isetitem(at, column)
+    return out
+
+
 METHODS = ("admin", "self", "post_enrollment", "bundle")
 STATUSES = ("not_started", "in_progress", "complete", "failed")
 COURSE_TYPES = ("online", "ilc", "curriculum", "bundle")

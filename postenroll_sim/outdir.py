@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .columns import AUDIT_TABLES, FORMATS, MAX_REPLICATIONS, TABLES
+from .columns import AUDIT_TABLES, FORMATS, MAX_REPLICATIONS, TABLES, spreadsheet_frame
 from .errors import OutputError  # noqa: F401 - re-exported
 
 try:
@@ -318,10 +318,12 @@ class OutputFolder:
         first = next(parts)
         rows = len(first)
         columns = {column: _dtype_record(first[column]) for column in first.columns}
-        if fmt == "csv":
-            first.to_csv(path, index=False, lineterminator="\n")
+        if fmt == "csv":  # text cells a spreadsheet would run as formulas are quoted
+            spreadsheet_frame(first).to_csv(path, index=False, lineterminator="\n")
             for frame in parts:
-                frame.to_csv(path, index=False, lineterminator="\n", header=False, mode="a")
+                spreadsheet_frame(frame).to_csv(
+                    path, index=False, lineterminator="\n", header=False, mode="a"
+                )
                 rows += len(frame)
         else:
             with _ParquetParts(path) as writer:
@@ -726,6 +728,7 @@ def _read_csv(path: Path, columns: dict[str, dict[str, Any]]) -> pd.DataFrame:
     # Everything as text first: ids such as 007, NA, null or 1e3 must stay what they were.
     # Nulls were written as empty fields, and ids are never empty.
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    frame = spreadsheet_frame(frame, decode=True)  # '=x was written for =x (stage_table)
     out = {}
     for name in frame.columns:
         record = columns.get(name, {"dtype": "str"})

@@ -478,6 +478,70 @@ def test_daily_runs_dates_alone_and_time_zones(zone, completed, enrolled, finds)
     assert {f[0] for f in found(result)} == finds
 
 
+ON_ENROLMENT = """
+name: on enrolment
+start_date: 2025-01-06
+horizon_days: 10
+processing: {mode: daily, hour: 2}
+courses:
+  - id: A
+    type: online
+    post_enrollments:
+      - {id: R1, when: enrolled, delay_days: 0, courses: [B]}
+  - {id: B, type: online}
+"""
+
+
+@pytest.mark.parametrize(
+    ("trigger", "record"),
+    [
+        # 0.4 s after the run of the 7th is its second: on time at tolerance 0 (it was
+        # 0.4 s late); the run's day is 1 + 2/24
+        ("2025-01-06T09:00:00", "2025-01-07T02:00:00.4"),
+        ("2025-01-06T09:00:00", "2025-01-07T01:59:59.6"),
+        # a trigger at 02:00:00.4 is at 02:00, so that run takes its job (S3, S23: the
+        # history's records come before the jobs of their instant): it was the next night's
+        ("2025-01-07T02:00:00.4", "2025-01-07T02:00:00.4"),
+        ("2025-01-07T02:00:00.4+00:00", "2025-01-07T03:00:00.2+01:00"),
+    ],
+)
+def test_history_moments_are_whole_seconds(trigger, record):
+    """S1 v2: every moment read from a history is its whole second, so a sub-second
+    fraction is judged against the 02:00 run exactly (hand-worked: the run is at
+    2025-01-07 02:00:00, day 1 + 1/12)."""
+    history = (
+        f"learner,course,method,enrolled_at\nana,A,admin,{trigger}\n"
+        f"ana,B,post_enrollment,{record}\n"
+    )
+    result = audit_text(ON_ENROLMENT, history, tolerance_days=0)
+    assert found(result) == set()
+    assert result.counts["on_time"] == 1
+    (b,) = [r for r in result.history.records if r.course == "B"]
+    assert b.enrolled == 1 + 1 / 12  # exactly the run's day number, not 0.4 s after it
+
+
+def test_an_offset_is_a_whole_number_of_seconds():
+    """S1: history minus the run, two whole seconds, is one too: exactly -0.25 (6 h
+    early), not the float difference -0.2499999999999999."""
+    history = (
+        "learner,course,method,enrolled_at\nana,A,admin,2025-01-06T09:00\n"
+        "ana,B,post_enrollment,2025-01-06T20:00\n"
+    )
+    (offset,) = audit_text(ON_ENROLMENT, history).discrepancies["offset_days"]
+    assert offset == -0.25
+
+
+def test_history_day_numbers_are_whole_seconds_too():
+    """`*_day` moments too: 1.0833333 (01:59:59.997) is the 02:00 run's second."""
+    history = (
+        "learner,course,method,enrolled_day\nana,A,admin,1.0833333\n"
+        "ana,B,post_enrollment,1.0833337\n"
+    )
+    result = audit_text(ON_ENROLMENT, history, tolerance_days=0)
+    assert found(result) == set()
+    assert {r.enrolled for r in result.history.records} == {1 + 1 / 12}
+
+
 # ----- bad input: every problem located, all at once -------------------------------------
 
 
@@ -510,6 +574,23 @@ def test_bad_rows_are_located_all_at_once():
         "history.csv:10: failed_day: D cannot be failed: it does not allow failure (S5)",
         "history.csv:11: learner: '=cmd': a learner id cannot start with = + - @ or hold control "
         "characters (a spreadsheet would run it as a formula)",
+    ]
+
+
+def test_a_timestamp_whose_offset_passes_year_9999_or_1_is_located():
+    """Converted to the portal's clock it is off the calendar (it was exit 3)."""
+    history = (
+        "learner,course,method,enrolled_at\n"
+        "ana,A,admin,9999-12-31T23:00:00-05:00\n"
+        "ana,B,admin,0001-01-01T00:30:00+01:00\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        audit_text(DAILY, history)
+    assert [str(p) for p in info.value.problems] == [
+        "history.csv:2: enrolled_at: '9999-12-31T23:00:00-05:00' is outside the years 1 to "
+        "9999 in UTC",
+        "history.csv:3: enrolled_at: '0001-01-01T00:30:00+01:00' is outside the years 1 to "
+        "9999 in UTC",
     ]
 
 
@@ -550,6 +631,14 @@ def test_map_problems_and_missing_columns_are_located():
         "history.csv:1: enrolled_at: timestamps need a day 0: the scenario has no start_date; "
         "set day0 in a map file (--map)",
     ]
+
+
+def test_a_time_zone_that_is_a_folder_of_zones_is_located():
+    """`America` is a folder of tzdata, not a zone (it was an unlocated OS error)."""
+    with pytest.raises(ScenarioError) as info:
+        parse_map("timezone: America\n", "map.yaml")
+    (problem,) = [str(p) for p in info.value.problems]
+    assert problem.startswith("map.yaml:1: timezone: unknown time zone 'America'")
 
 
 def test_cli_bad_history_exit_2_with_located_lines_and_no_traceback(tmp_path, cli):

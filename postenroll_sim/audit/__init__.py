@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..columns import spreadsheet_frame
 from ..engine import compile_plan
 from ..scenario import Scenario
 from .history import History, HistoryMap, Record, load_map, parse_history, parse_map, read_history
@@ -111,7 +112,8 @@ def history_from_enrollments(
 
 
 def write_history(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a history frame as CSV the way `read_history` reads it (floats exactly)."""
+    """Write a history frame as CSV the way `read_history` reads it (floats exactly; text
+    a spreadsheet would run as a formula quoted, which `read_history` undoes)."""
     path = Path(path)
-    frame.to_csv(path, index=False, lineterminator="\n")
+    spreadsheet_frame(frame).to_csv(path, index=False, lineterminator="\n")
     return path

@@ -23,7 +23,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..columns import METHODS, STATUSES
+from ..columns import FORMULA_START, METHODS, STATUSES, from_spreadsheet, whole_second
 from ..scenario import Problem, Scenario, ScenarioError
 from ..scenario.errors import Origin
 from ..scenario.loader import read_yaml
@@ -43,8 +43,7 @@ VALUE_FIELDS = ("method", "status", "course")  # fields whose values a map may t
 MAP_KEYS = ("columns", "values", "timezone", "date_format", "day0", "delimiter")
 _TIME_DIRECTIVES = re.compile(r"%[HIMSpXcTRfz]")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_FORMULA = ("=", "+", "-", "@")  # a spreadsheet runs such a cell as a formula
-SAME_INSTANT = 1e-6  # days (0.09 s): two moments this close are one instant
+SAME_INSTANT = 1e-6  # days (0.09 s): moments are whole seconds (S1), so this close is one
 
 
 @dataclass
@@ -226,7 +225,7 @@ def parse_map(text: str, file: str = "<map>") -> HistoryMap:
     try:
         zoneinfo.ZoneInfo(str(zone))
         result.timezone = str(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # America: a folder
         bad(
             ("timezone",),
             f"unknown time zone {zone!r}{_close(zone, sorted(zoneinfo.available_timezones()))}; "
@@ -302,6 +301,8 @@ class _Moments:
         return found
 
     def _parse(self, text: str, unit: str) -> tuple[float, bool]:
+        """The moment's day number to its whole second (S1 v2: `02:00:00.4` is the 02:00
+        run's instant, as the engine rounds the scenario's), and whether it is a date alone."""
         if unit == "day":
             try:
                 value = float(text)
@@ -309,12 +310,17 @@ class _Moments:
                 raise ValueError(f"{text!r} is not a number of days") from None
             if not math.isfinite(value):
                 raise ValueError(f"{text!r} is not a number of days")
-            return value, False
+            return whole_second(value), False
         moment, date_only = self._timestamp(text)
         if moment.tzinfo is not None:  # an offset or Z: the portal's wall clock
-            moment = moment.astimezone(self.zone).replace(tzinfo=None)
+            try:
+                moment = moment.astimezone(self.zone).replace(tzinfo=None)
+            except OverflowError:  # 9999-12-31T23:00-05:00 is past the calendar's end
+                raise ValueError(
+                    f"{text!r} is outside the years 1 to 9999 in {self.zone.key}"
+                ) from None
         assert self.origin is not None  # checked at the header
-        return (moment - self.origin) / dt.timedelta(days=1), date_only
+        return whole_second((moment - self.origin) / dt.timedelta(days=1)), date_only
 
     def _timestamp(self, text: str) -> tuple[dt.datetime, bool]:
         if not self.formats:
@@ -421,11 +427,12 @@ class _Rows:
 
     def cell(self, name: str) -> tuple[str | None, str]:
         """The stripped text of our field `name` (None when empty or absent), and the
-        file's header for it (the column the user sees)."""
+        file's header for it (the column the user sees). A spreadsheet-safe cell (`'=x`,
+        as write_history writes one) reads as its text (`=x`)."""
         at = self.index.get(name)
         if at is None:
             return None, self.mapping.header(name)
-        value = self.row[at].strip()
+        value = from_spreadsheet(self.row[at].strip())
         return (value or None), self.header[at]
 
     def bad(self, column: str, message: str) -> None:
@@ -441,7 +448,7 @@ class _Rows:
         learner, column = cell("learner")
         if learner is None:
             bad(column, "empty: every record names its learner")
-        elif learner.startswith(_FORMULA) or any(ord(ch) < 32 for ch in learner):
+        elif learner.startswith(FORMULA_START) or any(ord(ch) < 32 for ch in learner):
             bad(
                 column,
                 f"{learner!r}: a learner id cannot start with = + - @ or hold control "

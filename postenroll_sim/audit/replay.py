@@ -35,7 +35,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from ..columns import METHOD_CODE, OUTCOME_CODE, TRIGGERS
+from ..columns import METHOD_CODE, OUTCOME_CODE, TRIGGERS, whole_second
 from ..engine.lms import LMS
 from ..engine.model import Model, daily_run_at
 from ..engine.plan import CURRICULUM, Plan
@@ -317,6 +317,7 @@ class Replay(Model):
         offset = at - latest if at > latest else min(at - expected, 0.0)
         if latest == expected:
             offset = at - expected
+        offset = whole_second(offset)  # S1: a number of seconds (-0.25, not -0.2499999999999999)
         if abs(offset) <= self.tolerance + SAME_INSTANT:
             return offset, True
         # a date without a time of day is on time on any day the rules may process it

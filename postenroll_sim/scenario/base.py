@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from ..columns import whole_second
+from ..columns import FORMULA_START, whole_second
 
 # Hard limits: far beyond any real organisation, near enough to stop a typo from
 # overflowing a number, hanging the run or exhausting the memory.
@@ -71,9 +71,8 @@ PositiveCount = Annotated[int, BeforeValidator(_count), Field(ge=1)]
 # C0 and C1 control characters (tab, CR, LF, NUL, ESC, ...), DEL, the Unicode line and
 # paragraph separators, and lone surrogates (which cannot be written as UTF-8).
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-# A cell starting with one of these is a formula to a spreadsheet opening the CSV output
-# ("CSV injection"): `=HYPERLINK(...)`, `@SUM(...)`, `-2+3`.
-FORMULA_START = ("=", "+", "-", "@")
+# An id starting with FORMULA_START (columns.py) is a formula to a spreadsheet opening the
+# CSV output ("CSV injection"): refused, so scenario ids reach every table as they are.
 
 
 def id_text(value: Any) -> Any:
