@@ -854,8 +854,10 @@ def graph(scenario, out, run_dir):
     elif suffix == ".mmd":
         path.write_text(mermaid(rules, stats), encoding="utf-8")
     else:
-        from .plots.rulegraph import rule_graph_figure
+        from .plots.rulegraph import rule_graph_figure, too_big_to_draw
 
+        if too_big_to_draw(rules):
+            click.echo(f"note: {path} is a summary: {too_big_to_draw(rules)}", err=True)
         rule_graph_figure(rules, stats, note=note).savefig(path, format=suffix[1:])
     click.echo(f"wrote {path}")
 

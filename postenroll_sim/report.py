@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None] | None
+MAX_TIMED_STEPS = 20  # steps of the default learning path the report times and draws
 Section = tuple[str, str, str]  # title (plain), text (HTML), body (HTML)
 esc = html.escape
 
@@ -171,10 +172,15 @@ def _path_for(scenario: Scenario, path: list[str] | None) -> tuple[list[str], st
         except ValueError as exc:
             raise ReportError(str(exc)) from None
     found = learning_path(scenario)
-    return found, (
+    first = (
+        f" (its first {MAX_TIMED_STEPS} of {len(found)} steps)"
+        if len(found) > MAX_TIMED_STEPS
+        else ""
+    )
+    return found[:MAX_TIMED_STEPS], (
         "the longest chain of “completed” rules that starts where learners enter "
-        "(enrolled by an administrator, on hire or from the catalog), never at a "
-        "remediation course; choose another with --path"
+        f"(enrolled by an administrator, on hire or from the catalog), never at a "
+        f"remediation course{first}; choose another with --path"
     )
 
 
@@ -269,11 +275,12 @@ def _single(
 
     from .plots.rulegraph import report_figure
 
-    graph, findings = report_figure(result)
+    graph, findings, summarised = report_figure(result)
     sections.append(
         (
             "The rules",
-            "Courses and the rules between them (docs/designer-tools.md); loops are highlighted.",
+            "Courses and the rules between them (docs/designer-tools.md); loops are highlighted."
+            + (f" Not drawn: {esc(summarised)}." if summarised else ""),
             f"<div style='overflow-x:auto'><img style='max-width:none' src='data:image/png;base64,{_png(graph)}'></div>"
             + "".join(f"<p>{html.escape(f)}</p>" for f in findings),
         )

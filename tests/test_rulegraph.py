@@ -15,12 +15,13 @@ from postenroll_sim.rulegraph import (
     build,
     cycle_text,
     cycles,
+    loop_groups,
     mermaid,
     rule_stats,
 )
 from postenroll_sim.scenario.errors import dotted
 
-from helpers import ROOT, scenario
+from helpers import ROOT, call_budget, chain, ladder, scenario
 
 SMALL = """name: small
 horizon_days: 60
@@ -284,3 +285,29 @@ def test_the_report_shows_the_rules_and_the_lint_findings():
     assert "<h2>The rules</h2>" in page
     assert page.index("<h2>The rules</h2>") < page.index("<h2>What each rule did</h2>")
     assert "PE201 warning: no learner can ever be enrolled in X" in page
+
+
+def test_a_big_rule_graph_is_summarised_and_its_report_stays_bounded():
+    """An 81-course ladder: its chains of `completed` rules are too many to search all (the
+    report's default path used to hang) and its picture too big to draw in useful time."""
+    spec = scenario(ladder(81))
+    result = simulate_replications(spec, 1)
+    with call_budget(3_000_000):
+        page = build_report(result)
+    assert "Not drawn: 81 courses and 159 rule arrows and memberships: too many" in page
+    assert "(its first 20 of 81 steps)" in page
+    assert mermaid(build(spec)).count("-->") == 159  # the text still has every rule
+
+
+def test_every_edge_inside_a_strongly_connected_group_is_on_a_loop():
+    graph = build(scenario(chain(300).replace("courses: [C299]", "courses: [C299, C290]")))
+    with call_budget(100_000):
+        (courses, inside), = loop_groups(graph.edges)
+    assert courses == [f"C{i}" for i in range(290, 299)]  # C298 leads back to C290
+    assert [(e.rule, e.target) for e in inside] == [
+        *((f"r{i}", f"C{i + 1}") for i in range(290, 298)),
+        ("r298", "C290"),
+    ]
+    assert [cycle_text(c) for c in cycles(graph.edges)] == [
+        " -> ".join(f"C{i}" for i in [*range(290, 299), 290])
+    ]
