@@ -65,7 +65,7 @@ class CliResult(NamedTuple):
     stderr: str
 
 
-def ladder(n: int, back: bool = False) -> str:
+def ladder_text(n: int, back: bool = False) -> str:
     """A scenario of n courses where course i has `completed` rules to i+1 and i+2 (and,
     with `back`, the last one a rule back to the first): 2^(n/2) or more paths."""
     lines = ["name: ladder", "horizon_days: 30", "courses:"]
@@ -83,7 +83,7 @@ def ladder(n: int, back: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def chain(n: int) -> str:
+def chain_text(n: int) -> str:
     """A scenario of n courses in a line, each completed one enrolling in the next."""
     lines = ["name: chain", "horizon_days: 30", "courses:"]
     for i in range(n):

@@ -19,7 +19,7 @@ from postenroll_sim.rulegraph import build
 from postenroll_sim.scenario.errors import dotted
 from postenroll_sim.scenario.lintcodes import CODES
 
-from helpers import ROOT, call_budget, chain, errors, ladder, one, rows, run, scenario
+from helpers import ROOT, call_budget, chain_text, errors, ladder_text, one, rows, run, scenario
 
 LEARNER_A = """learners: [ana]
 script:
@@ -435,7 +435,7 @@ def test_loops_through_the_same_courses_are_one_finding():
 def test_a_40_course_ladder_and_a_3000_course_chain_lint_in_linear_work():
     """The loop search used to follow every path (2^20 and more on the ladder, no answer
     in a minute) and every course scanned every rule (cubic on the chain)."""
-    for text in (ladder(40), chain(3000)):
+    for text in (ladder_text(40), chain_text(3000)):
         spec = scenario(text)
         with call_budget(1_000_000):
             findings = lint_scenario(spec).findings
@@ -443,7 +443,7 @@ def test_a_40_course_ladder_and_a_3000_course_chain_lint_in_linear_work():
 
 
 def test_a_ladder_with_a_way_back_is_one_bounded_loop_finding():
-    spec = scenario(ladder(40, back=True))
+    spec = scenario(ladder_text(40, back=True))
     with call_budget(2_000_000):
         (loop,) = [f for f in lint_scenario(spec).findings if f.code == "PE302"]
     assert loop.message.startswith("rules r0_0, r1_1, ")

@@ -21,7 +21,7 @@ from postenroll_sim.rulegraph import (
 )
 from postenroll_sim.scenario.errors import dotted
 
-from helpers import ROOT, call_budget, chain, ladder, scenario
+from helpers import ROOT, call_budget, chain_text, ladder_text, scenario
 
 SMALL = """name: small
 horizon_days: 60
@@ -290,7 +290,7 @@ def test_the_report_shows_the_rules_and_the_lint_findings():
 def test_a_big_rule_graph_is_summarised_and_its_report_stays_bounded():
     """An 81-course ladder: its chains of `completed` rules are too many to search all (the
     report's default path used to hang) and its picture too big to draw in useful time."""
-    spec = scenario(ladder(81))
+    spec = scenario(ladder_text(81))
     result = simulate_replications(spec, 1)
     with call_budget(3_000_000):
         page = build_report(result)
@@ -300,9 +300,9 @@ def test_a_big_rule_graph_is_summarised_and_its_report_stays_bounded():
 
 
 def test_every_edge_inside_a_strongly_connected_group_is_on_a_loop():
-    graph = build(scenario(chain(300).replace("courses: [C299]", "courses: [C299, C290]")))
+    graph = build(scenario(chain_text(300).replace("courses: [C299]", "courses: [C299, C290]")))
     with call_budget(100_000):
-        (courses, inside), = loop_groups(graph.edges)
+        ((courses, inside),) = loop_groups(graph.edges)
     assert courses == [f"C{i}" for i in range(290, 299)]  # C298 leads back to C290
     assert [(e.rule, e.target) for e in inside] == [
         *((f"r{i}", f"C{i + 1}") for i in range(290, 298)),
