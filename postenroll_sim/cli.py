@@ -372,6 +372,11 @@ def _finish(
         status.done()
     for warning in dict.fromkeys(result.warnings):
         click.echo(f"warning: {warning}", err=True)
+    if builder is not None:
+        from .report import left_out
+
+        if left_out(result):
+            click.echo(f"note: report.html: {left_out(result)}", err=True)
     if not quiet:
         click.echo(summary(result, source))
     click.echo("wrote " + ", ".join(str(p) for p in written))

@@ -331,3 +331,18 @@ def test_the_report_tells_the_chosen_learners_story(cli, tmp_path):
         "<td>8</td><td>job 0 (rule R2) skipped B: alice&#x27;s enrollment 1 in B (since day 0) was "
         "still open, and a rule never resets an open enrollment (S19.2)" in page
     )
+
+
+def test_a_report_of_a_run_with_tables_left_out_says_what_it_leaves_out(cli, tmp_path):
+    """It used to run the simulation, then stop at the learner's account (which needs the
+    jobs table) with an internal error (exit 3), writing nothing."""
+    path = ROOT / "tests" / "acceptance" / "01-seed-completed-delay.yaml"
+    out = tmp_path / "out"
+    code, stdout, err = cli(
+        "run", path, "--tables", "enrollments,events", "--report", "--out", out, "-q"
+    )
+    assert code == 0, err
+    line = "the run left out the jobs, sessions tables (--tables), so the report leaves out"
+    assert err.count(line) == 1 and "report.html" in stdout
+    page = (out / "report.html").read_text()
+    assert f"Note: {line}" in page and "No account: the run left out the jobs table" in page
