@@ -65,6 +65,31 @@ def test_an_unreachable_dask_scheduler_is_a_one_line_error(cli, tmp_path, monkey
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("address", ["tcp://", "foo:bar:baz", ":99999", "tcp://h:99999"])
+def test_a_malformed_scheduler_address_is_a_one_line_error(cli, tmp_path, address):
+    pytest.importorskip("distributed")
+    code, _, err = cli("run", SCENARIO, "--scheduler", address, "--out", tmp_path / "o", "-q")
+    assert code == 2 and err.startswith(f"postenroll-sim: --scheduler {address}: ")
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+def test_a_server_that_is_not_a_dask_scheduler_fails_within_the_wait(cli, tmp_path, monkeypatch):
+    """A port that accepts and never answers: Dask's timeout covers reaching the port only,
+    so this used to wait for ever, with no message."""
+    pytest.importorskip("distributed")
+    import socket
+
+    monkeypatch.setattr(runner, "MAX_SCHEDULER_WAIT", 2)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        code, _, err = cli("run", SCENARIO, "--scheduler", address, "--out", tmp_path / "o", "-q")
+    assert code == 2 and "Traceback" not in err
+    assert err.strip() == (
+        f"postenroll-sim: cannot reach the Dask scheduler at {address} within 2 s "
+        "(is it a Dask scheduler?)"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
