@@ -506,6 +506,26 @@ def test_bad_rows_are_located_all_at_once():
     ]
 
 
+def test_timestamps_past_year_9999_or_before_year_1_and_a_tzdata_folder_are_located():
+    """Each was an internal error (exit 3): an OverflowError converting to the portal's
+    time zone, and the OSError of opening tzdata's folder `America` as a zone."""
+    history = (
+        "learner,course,method,enrolled_at\n"
+        "ana,A,admin,9999-12-31T23:00:00-05:00\n"
+        "ana,B,admin,0001-01-01T01:00:00+05:00\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        audit_text(DAILY, history, "timezone: America/New_York\n")
+    assert [str(p) for p in info.value.problems] == [
+        "history.csv:2: enrolled_at: '9999-12-31T23:00:00-05:00' is outside the years 1 to 9999",
+        "history.csv:3: enrolled_at: '0001-01-01T01:00:00+05:00' is outside the years 1 to 9999",
+    ]
+    with pytest.raises(ScenarioError) as info:
+        parse_map("timezone: America\n", "map.yaml")
+    (problem,) = info.value.problems
+    assert str(problem).startswith("map.yaml:1: timezone: unknown time zone 'America'")
+
+
 def test_a_record_changed_after_it_was_superseded_is_located():
     history = HEADER + "ana,A,admin,0,,9,,complete\nana,A,admin,5,,,,not_started\n"
     with pytest.raises(ScenarioError) as info:

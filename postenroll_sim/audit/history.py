@@ -207,7 +207,7 @@ def parse_map(text: str, file: str = "<map>") -> HistoryMap:
     try:
         zoneinfo.ZoneInfo(str(zone))
         result.timezone = str(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a tzdata folder
         bad(
             ("timezone",),
             f"unknown time zone {zone!r}{_close(zone, sorted(zoneinfo.available_timezones()))}; "
@@ -293,7 +293,10 @@ class _Moments:
             return value, False
         moment, date_only = self._timestamp(text)
         if moment.tzinfo is not None:  # an offset or Z: the portal's wall clock
-            moment = moment.astimezone(self.zone).replace(tzinfo=None)
+            try:
+                moment = moment.astimezone(self.zone).replace(tzinfo=None)
+            except OverflowError:  # the offset takes it past year 9999 or before year 1
+                raise ValueError(f"{text!r} is outside the years 1 to 9999") from None
         assert self.origin is not None  # checked at the header
         return (moment - self.origin) / dt.timedelta(days=1), date_only
 
