@@ -67,6 +67,17 @@ def main(argv: list[str] | None = None) -> None:
 def _main(argv: list[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or bool(os.environ.get("POSTENROLL_DEBUG"))
+    for arg in args:  # bytes that are not UTF-8 arrive as surrogates: no file could be named
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            click.echo(
+                f"postenroll-sim: {shown!r} is not valid UTF-8: give paths and values as "
+                "UTF-8 text (rename the file)",
+                err=True,
+            )
+            sys.exit(2)
     try:
         status = cli.main(
             args=args, prog_name="postenroll-sim", standalone_mode=False, obj={"argv": args}
@@ -90,6 +101,11 @@ def _main(argv: list[str] | None) -> None:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         click.echo(f"postenroll-sim: {where}{exc.strerror or exc}", err=True)
         sys.exit(2)
+    except RuntimeError as exc:
+        if not str(exc).startswith("Symlink loop"):  # Path.resolve before Python 3.13
+            _internal_error(exc, debug)
+        click.echo(f"postenroll-sim: {exc}", err=True)
+        sys.exit(2)
     except MemoryError:
         click.echo(
             "postenroll-sim: out of memory; run fewer learners, a shorter horizon, "
@@ -98,18 +114,22 @@ def _main(argv: list[str] | None) -> None:
         )
         sys.exit(3)
     except Exception as exc:
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        click.echo(
-            f"postenroll-sim: internal error: {type(exc).__name__}: {exc}\n"
-            "This is a bug in postenroll-sim; please report it with the command and scenario "
-            "(run again with --debug to see the traceback).",
-            err=True,
-        )
-        sys.exit(3)
+        _internal_error(exc, debug)
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def _internal_error(exc: BaseException, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    click.echo(
+        f"postenroll-sim: internal error: {type(exc).__name__}: {exc}\n"
+        "This is a bug in postenroll-sim; please report it with the command and scenario "
+        "(run again with --debug to see the traceback).",
+        err=True,
+    )
+    sys.exit(3)
 
 
 def _show_version(ctx: click.Context, _param, value: bool) -> None:
@@ -239,16 +259,15 @@ def _check_size(scenarios, replications: int, confirmed: bool) -> None:
     """Answer before working: a run past a soft limit needs --yes."""
     if confirmed:
         return
-    from .scenario.limits import soft_limit_problems
+    from .scenario.limits import sweep_limit_problems
 
-    for spec in scenarios:
-        problems = soft_limit_problems(spec, replications)
-        if problems:
-            _fail(
-                "this run is very large: "
-                + "; ".join(problems)
-                + ". Make it smaller, or pass --yes to run it anyway"
-            )
+    problems = sweep_limit_problems(list(scenarios), replications)  # all at once, as they run
+    if problems:
+        _fail(
+            "this run is very large: "
+            + "; ".join(problems)
+            + ". Make it smaller, or pass --yes to run it anyway"
+        )
 
 
 def _simulate_into(out, run_it):

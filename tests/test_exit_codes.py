@@ -154,3 +154,30 @@ def test_a_cluster_lost_while_waiting_stops_the_run(monkeypatch):
     for cancel in (False, True):
         with pytest.raises(runner.SchedulerError, match="lost the Dask scheduler"):
             runner.run_tasks(tasks, Lost(cancel))
+
+
+def test_an_out_folder_through_a_symlink_loop_is_a_one_line_error(cli, tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    for out in (tmp_path / "a", tmp_path / "a" / "x"):
+        code, _, err = cli("run", SCENARIO, "--out", out, "-q")
+        assert code == 2 and "internal error" not in err, err
+        assert len(err.strip().splitlines()) == 1 and "loop" in err.lower()
+
+
+@pytest.mark.parametrize("command", ["run", "lint", "check", "audit"])
+def test_a_path_that_is_not_utf8_is_a_one_line_error(cli, tmp_path, command):
+    """Bytes that are not UTF-8 reach Python as surrogates (surrogateescape), which no
+    writer can encode: `--out` of such a name was an internal error."""
+    name = str(tmp_path) + "/\udcffout"
+    args = {
+        "run": ("run", SCENARIO, "--out", name, "-q"),
+        "lint": ("lint", name),
+        "check": ("check", name),
+        "audit": ("audit", SCENARIO, name),
+    }[command]
+    code, _, err = cli(*args)
+    assert code == 2 and err.strip().endswith(
+        "is not valid UTF-8: give paths and values as UTF-8 text (rename the file)"
+    )
+    assert len(err.strip().splitlines()) == 1
