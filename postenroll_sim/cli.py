@@ -41,9 +41,18 @@ def _fail(message: str) -> None:
     raise UsageProblem(message)
 
 
+def _need_file(path: str, what: str) -> None:
+    """A one-line reason unless `path` is a regular file (a FIFO or /dev/null is there,
+    but is not a file to read a scenario from)."""
+    if Path(path).is_file():
+        return
+    if Path(path).exists():
+        _fail(f"{what} file {path} is not a regular file")
+    _fail(f"no such {what} file: {path}")
+
+
 def _load(path: str):
-    if not Path(path).is_file():
-        _fail(f"no such scenario file: {path}")
+    _need_file(path, "scenario")
     from .scenario import load_scenario
 
     return load_scenario(path)
@@ -92,7 +101,7 @@ def _main(argv: list[str] | None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except ScenarioError as exc:  # located problems: FILE:LINE: path: message
-        click.echo(str(exc), err=True)
+        click.echo(exc.shown(), err=True)
         sys.exit(2)
     except (UsageProblem, OutputError, SchedulerError) as exc:
         click.echo(f"postenroll-sim: {exc}", err=True)
@@ -509,8 +518,12 @@ def sweep(
 ):
     """Run every variant of SCENARIO x replication; tables get a `variant` column. With
     --report, report.html compares the variants side by side."""
-    if not Path(scenario).is_file():
-        _fail(f"no such scenario file: {scenario}")
+    _need_file(scenario, "scenario")
+    if seed is not None and any(option.split("=", 1)[0].strip() == "seed" for option in sets):
+        _fail(
+            "--seed and --set seed=... both choose the seed: every variant would run with "
+            "--seed; give only one of them"
+        )
     try:
         from .scenario.variants import variants as scenario_variants
 
@@ -785,7 +798,9 @@ def _check_one(path: str, replications: int | None = None) -> int:
     from .checking import check as check_scenario
 
     if not Path(path).is_file():
-        click.echo(f"{path}: no such file", err=True)
+        click.echo(
+            f"{path}: {'not a regular file' if Path(path).exists() else 'no such file'}", err=True
+        )
         return 2
     result = check_scenario(path, replications=replications)
     if result.status == "invalid":
@@ -818,14 +833,13 @@ def lint(scenarios, fmt):
     from .scenario import load_scenario
 
     for path in scenarios:
-        if not Path(path).is_file():
-            _fail(f"no such scenario file: {path}")
+        _need_file(path, "scenario")
     results, invalid = [], []
     for path in scenarios:
         try:
             results.append(lint_scenario(load_scenario(path)))
         except ScenarioError as exc:
-            click.echo(str(exc), err=True)
+            click.echo(exc.shown(), err=True)
             invalid += exc.problems
     if fmt == "json":
         click.echo(json_report(results, invalid))
@@ -979,12 +993,10 @@ def audit(scenario, history, map_file, tolerance_days, out, force, fmt, make_rep
     """Audit an LMS's enrollment HISTORY (CSV) against the rules of SCENARIO: post
     enrollments the rules require that are missing, unexpected ones, and off-time ones.
     Exit 0: none; 1: discrepancies found; 2: bad input (every bad row located)."""
-    if not Path(scenario).is_file():
-        _fail(f"no such scenario file: {scenario}")
-    if not Path(history).is_file():
-        _fail(f"no such history file: {history}")
-    if map_file is not None and not Path(map_file).is_file():
-        _fail(f"no such map file: {map_file}")
+    _need_file(scenario, "scenario")
+    _need_file(history, "history")
+    if map_file is not None:
+        _need_file(map_file, "map")
     if make_report and out is None:
         _fail("--report writes report.html into the --out folder: name one with --out DIR")
     if tolerance_days is not None and not math.isfinite(tolerance_days):

@@ -181,3 +181,32 @@ def test_a_path_that_is_not_utf8_is_a_one_line_error(cli, tmp_path, command):
         "is not valid UTF-8: give paths and values as UTF-8 text (rename the file)"
     )
     assert len(err.strip().splitlines()) == 1
+
+
+def test_sweep_refuses_seed_both_set_and_given(cli, tmp_path):
+    """`--set seed=1,2 --seed 9` ran two identical variants labelled as different seeds."""
+    code, _, err = cli("sweep", SCENARIO, "--set", "seed=1,2", "--seed", "9", "--out", tmp_path)
+    assert code == 2 and "--seed and --set seed=... both choose the seed" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["run", "lint", "graph", "check", "audit"])
+def test_a_fifo_or_dev_null_is_not_a_regular_file(cli, tmp_path, command):
+    import os
+
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/null"):
+        args = (command, SCENARIO, path) if command == "audit" else (command, path)
+        code, _, err = cli(*args)
+        assert code == 2 and f"{path}" in err and "not a regular file" in err, err
+        assert "no such" not in err
+
+
+def test_a_history_of_many_bad_rows_prints_the_first_50_and_a_count(cli, tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text("learner,course,method,enrolled_day\n" + "ana,NOPE,admin,0\n" * 120)
+    code, _, err = cli("audit", ROOT / "examples" / "audit" / "scenario.yaml", history)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 51 and lines[-1] == "... and 70 more problems"
+    assert all(line.startswith(f"{history}:") for line in lines[:50])
