@@ -210,3 +210,30 @@ def test_a_history_of_many_bad_rows_prints_the_first_50_and_a_count(cli, tmp_pat
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 51 and lines[-1] == "... and 70 more problems"
     assert all(line.startswith(f"{history}:") for line in lines[:50])
+
+
+def test_sigint_of_a_real_run_exits_130_with_one_line(tmp_path):
+    """The exit-code table's 130: Ctrl-C (SIGINT) of a running `run`, in a real process
+    (the in-process tests raise KeyboardInterrupt themselves)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    args = [sys.executable, "-m", "postenroll_sim", "run", ROOT / "scenarios" / "default.yaml"]
+    args += ["--replications", "500", "--out", out, "-q", "--no-progress"]
+    process = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    deadline = time.monotonic() + 60
+    while not out.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # the folder is claimed once the command has loaded: it runs
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip() == "postenroll-sim: interrupted"
+    assert not out.exists()  # nothing was written
