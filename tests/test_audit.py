@@ -578,3 +578,14 @@ def test_cli_bad_history_exit_2_with_located_lines_and_no_traceback(tmp_path, cl
     assert len(lines) == 2, err
     assert lines[0].startswith(f"{history}:5: Date Enrolled: '31/02/2025 02:01' does not match")
     assert lines[1].startswith(f"{history}:21: Enrollment Type: unknown method 'Imported'")
+
+
+def test_history_ids_are_normalised_like_the_scenarios():
+    nfc, nfd = "\u00c9", "E\u0301"  # a course É: one character, or E and an accent
+    scenario = DAILY.replace("id: B,", f"id: {nfc},").replace("courses: [B]", f"courses: [{nfc}]")
+    history = (
+        "learner,course,method,enrolled_at,completed_at\n"
+        "ana,A,admin,2025-01-06,2025-01-07 15:00\n"
+        f"ana,{nfd},post_enrollment,2025-01-10 02:10,\n"
+    )
+    assert found(audit_text(scenario, history)) == set()  # the post enrollment, on time
