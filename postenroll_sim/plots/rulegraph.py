@@ -16,7 +16,6 @@ import textwrap
 from dataclasses import dataclass, field
 
 import matplotlib
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 from matplotlib.path import Path as MplPath
@@ -34,6 +33,7 @@ from ..rulegraph import (
     stats_for,
     stats_lines,
 )
+from . import Figure, quiet_glyphs
 
 FONT = 8.0  # points
 TITLE_FONT = 9.5
@@ -60,7 +60,8 @@ def _text_width(text: str, size: float, bold: bool = False) -> float:
         prop = matplotlib.font_manager.FontProperties(
             family="DejaVu Sans", weight="bold" if bold else "normal", size=size
         )
-        width, _, _ = _TEXT.get_text_width_height_descent(text, prop, ismath=False)
+        with quiet_glyphs():
+            width, _, _ = _TEXT.get_text_width_height_descent(text, prop, ismath=False)
         _width_cache[key] = width * 1.04 + 1.0  # rendered glyphs run a little wider
     return _width_cache[key]
 
