@@ -12,6 +12,7 @@ import gc
 import math
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -886,18 +887,34 @@ def graph(scenario, out, run_dir):
         click.echo(mermaid(rules, stats), nl=False)
         return
     path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".md":
-        path.write_text(mermaid_markdown(rules, scenario, stats, run_dir or ""), encoding="utf-8")
-    elif suffix == ".mmd":
-        path.write_text(mermaid(rules, stats), encoding="utf-8")
+    if suffix in (".md", ".mmd"):
+        text = (
+            mermaid_markdown(rules, scenario, stats, run_dir or "")
+            if suffix == ".md"
+            else mermaid(rules, stats)
+        )
+        with _writing(path):
+            path.write_text(text, encoding="utf-8")
     else:
         from .plots.rulegraph import rule_graph_figure, too_big_to_draw
 
         if too_big_to_draw(rules):
             click.echo(f"note: {path} is a summary: {too_big_to_draw(rules)}", err=True)
-        rule_graph_figure(rules, stats, note=note).savefig(path, format=suffix[1:])
+        figure = rule_graph_figure(rules, stats, note=note)
+        with _writing(path):
+            figure.savefig(path, format=suffix[1:])
     click.echo(f"wrote {path}")
+
+
+@contextmanager
+def _writing(path: Path):
+    """Write the file `path` (making its folder); a failure names it (a full disk's
+    OSError names no file)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _run_stats(run_dir: str, spec, rules, scenario: str):
@@ -1038,7 +1055,8 @@ def schema(out):
 
     text = json_schema_text()
     if out:
-        Path(out).write_text(text, encoding="utf-8")
+        with _writing(Path(out)):
+            Path(out).write_text(text, encoding="utf-8")
         click.echo(f"wrote {out}")
     else:
         click.echo(text, nl=False)

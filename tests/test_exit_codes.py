@@ -237,3 +237,38 @@ def test_sigint_of_a_real_run_exits_130_with_one_line(tmp_path):
     assert process.returncode == 130, err
     assert err.strip() == "postenroll-sim: interrupted"
     assert not out.exists()  # nothing was written
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("name", ["rules.svg", "rules.md", "schema.json"])
+def test_a_full_disk_names_the_file_it_could_not_write(cli, tmp_path, name):
+    """A full disk's OSError has no file name: the message was only 'No space left on
+    device'. /dev/full is a real full device."""
+    target = tmp_path / name
+    target.symlink_to("/dev/full")
+    args = ("schema",) if name == "schema.json" else ("graph", SCENARIO)
+    code, _, err = cli(*args, "--out", target)
+    assert (
+        code == 2
+        and err.strip() == f"postenroll-sim: cannot write {target}: No space left on device"
+    )
+
+
+def test_a_full_disk_while_staging_tables_names_the_folder(cli, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import pandas as pd
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    out = tmp_path / "out"
+    code, _, err = cli(
+        "run", SCENARIO, "--replications", "2", "--format", "csv", "--out", out, "-q"
+    )
+    assert (
+        code == 2
+        and err.strip() == f"postenroll-sim: cannot write to {out}: No space left on device"
+    )
