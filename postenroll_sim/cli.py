@@ -14,6 +14,7 @@ import math
 import os
 import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -42,9 +43,18 @@ def _fail(message: str) -> None:
     raise UsageProblem(message)
 
 
+def _need_file(path: str, what: str) -> None:
+    """A one-line reason unless `path` is a regular file (a FIFO or /dev/null is there,
+    but is not a file to read a scenario from)."""
+    if Path(path).is_file():
+        return
+    if Path(path).exists():
+        _fail(f"{what} file {path} is not a regular file")
+    _fail(f"no such {what} file: {path}")
+
+
 def _load(path: str):
-    if not Path(path).is_file():
-        _fail(f"no such scenario file: {path}")
+    _need_file(path, "scenario")
     from .scenario import load_scenario
 
     return load_scenario(path)
@@ -72,6 +82,17 @@ def _terminated(signum, frame) -> None:
 def _main(argv: list[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or bool(os.environ.get("POSTENROLL_DEBUG"))
+    for arg in args:  # bytes that are not UTF-8 arrive as surrogates: no file could be named
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            click.echo(
+                f"postenroll-sim: {shown!r} is not valid UTF-8: give paths and values as "
+                "UTF-8 text (rename the file)",
+                err=True,
+            )
+            sys.exit(2)
     try:
         # SIGTERM unwinds like Ctrl-C: a run's workers are ended, its staging area removed
         previous = signal.signal(signal.SIGTERM, _terminated)
@@ -94,7 +115,7 @@ def _main(argv: list[str] | None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except ScenarioError as exc:  # located problems: FILE:LINE: path: message
-        click.echo(str(exc), err=True)
+        click.echo(exc.shown(), err=True)
         sys.exit(2)
     except (UsageProblem, OutputError, SchedulerError) as exc:
         click.echo(f"postenroll-sim: {exc}", err=True)
@@ -102,6 +123,11 @@ def _main(argv: list[str] | None) -> None:
     except OSError as exc:  # the environment: a full disk, a vanished folder, ...
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         click.echo(f"postenroll-sim: {where}{exc.strerror or exc}", err=True)
+        sys.exit(2)
+    except RuntimeError as exc:
+        if not str(exc).startswith("Symlink loop"):  # Path.resolve before Python 3.13
+            _internal_error(exc, debug)
+        click.echo(f"postenroll-sim: {exc}", err=True)
         sys.exit(2)
     except MemoryError:
         click.echo(
@@ -111,21 +137,25 @@ def _main(argv: list[str] | None) -> None:
         )
         sys.exit(3)
     except Exception as exc:
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        click.echo(
-            f"postenroll-sim: internal error: {type(exc).__name__}: {exc}\n"
-            "This is a bug in postenroll-sim; please report it with the command and scenario "
-            "(run again with --debug to see the traceback).",
-            err=True,
-        )
-        sys.exit(3)
+        _internal_error(exc, debug)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def _internal_error(exc: BaseException, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    click.echo(
+        f"postenroll-sim: internal error: {type(exc).__name__}: {exc}\n"
+        "This is a bug in postenroll-sim; please report it with the command and scenario "
+        "(run again with --debug to see the traceback).",
+        err=True,
+    )
+    sys.exit(3)
 
 
 def _show_version(ctx: click.Context, _param, value: bool) -> None:
@@ -264,16 +294,15 @@ def _check_size(scenarios, replications: int, confirmed: bool) -> None:
     """Answer before working: a run past a soft limit needs --yes."""
     if confirmed:
         return
-    from .scenario.limits import soft_limit_problems
+    from .scenario.limits import sweep_limit_problems
 
-    for spec in scenarios:
-        problems = soft_limit_problems(spec, replications)
-        if problems:
-            _fail(
-                "this run is very large: "
-                + "; ".join(problems)
-                + ". Make it smaller, or pass --yes to run it anyway"
-            )
+    problems = sweep_limit_problems(list(scenarios), replications)  # all at once, as they run
+    if problems:
+        _fail(
+            "this run is very large: "
+            + "; ".join(problems)
+            + ". Make it smaller, or pass --yes to run it anyway"
+        )
 
 
 def _simulate_into(out, run_it):
@@ -397,6 +426,11 @@ def _finish(
         status.done()
     for warning in dict.fromkeys(result.warnings):
         click.echo(f"warning: {warning}", err=True)
+    if builder is not None:
+        from .report import left_out
+
+        if left_out(result):
+            click.echo(f"note: report.html: {left_out(result)}", err=True)
     if not quiet:
         click.echo(summary(result, source))
     click.echo("wrote " + ", ".join(str(p) for p in written))
@@ -513,8 +547,12 @@ def sweep(
 ):
     """Run every variant of SCENARIO x replication; tables get a `variant` column. With
     --report, report.html compares the variants side by side."""
-    if not Path(scenario).is_file():
-        _fail(f"no such scenario file: {scenario}")
+    _need_file(scenario, "scenario")
+    if seed is not None and any(option.split("=", 1)[0].strip() == "seed" for option in sets):
+        _fail(
+            "--seed and --set seed=... both choose the seed: every variant would run with "
+            "--seed; give only one of them"
+        )
     try:
         from .scenario.variants import variants as scenario_variants
 
@@ -806,7 +844,9 @@ def _check_one(path: str, replications: int | None = None) -> str:
     from .checking import check as check_scenario
 
     if not Path(path).is_file():
-        click.echo(f"{path}: no such file", err=True)
+        click.echo(
+            f"{path}: {'not a regular file' if Path(path).exists() else 'no such file'}", err=True
+        )
         return "invalid"
     result = check_scenario(path, replications=replications)
     if result.status == "invalid":
@@ -845,14 +885,13 @@ def lint(scenarios, fmt, history):
     from .scenario import load_scenario
 
     for path in scenarios:
-        if not Path(path).is_file():
-            _fail(f"no such scenario file: {path}")
+        _need_file(path, "scenario")
     results, invalid = [], []
     for path in scenarios:
         try:
             results.append(lint_scenario(load_scenario(path), from_history=history))
         except ScenarioError as exc:
-            click.echo(str(exc), err=True)
+            click.echo(exc.shown(), err=True)
             invalid += exc.problems
     if fmt == "json":
         click.echo(json_report(results, invalid))
@@ -901,16 +940,34 @@ def graph(scenario, out, run_dir):
         click.echo(mermaid(rules, stats), nl=False)
         return
     path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".md":
-        path.write_text(mermaid_markdown(rules, scenario, stats, run_dir or ""), encoding="utf-8")
-    elif suffix == ".mmd":
-        path.write_text(mermaid(rules, stats), encoding="utf-8")
+    if suffix in (".md", ".mmd"):
+        text = (
+            mermaid_markdown(rules, scenario, stats, run_dir or "")
+            if suffix == ".md"
+            else mermaid(rules, stats)
+        )
+        with _writing(path):
+            path.write_text(text, encoding="utf-8")
     else:
-        from .plots.rulegraph import rule_graph_figure
+        from .plots.rulegraph import rule_graph_figure, too_big_to_draw
 
-        rule_graph_figure(rules, stats, note=note).savefig(path, format=suffix[1:])
+        if too_big_to_draw(rules):
+            click.echo(f"note: {path} is a summary: {too_big_to_draw(rules)}", err=True)
+        figure = rule_graph_figure(rules, stats, note=note)
+        with _writing(path):
+            figure.savefig(path, format=suffix[1:])
     click.echo(f"wrote {path}")
+
+
+@contextmanager
+def _writing(path: Path):
+    """Write the file `path` (making its folder); a failure names it (a full disk's
+    OSError names no file)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _run_stats(run_dir: str, spec, rules, scenario: str):
@@ -1003,12 +1060,10 @@ def audit(scenario, history, map_file, tolerance_days, out, force, wait, fmt, ma
     """Audit an LMS's enrollment HISTORY (CSV) against the rules of SCENARIO: post
     enrollments the rules require that are missing, unexpected ones, and off-time ones.
     Exit 0: none; 1: discrepancies found; 2: bad input (every bad row located)."""
-    if not Path(scenario).is_file():
-        _fail(f"no such scenario file: {scenario}")
-    if not Path(history).is_file():
-        _fail(f"no such history file: {history}")
-    if map_file is not None and not Path(map_file).is_file():
-        _fail(f"no such map file: {map_file}")
+    _need_file(scenario, "scenario")
+    _need_file(history, "history")
+    if map_file is not None:
+        _need_file(map_file, "map")
     if make_report and out is None:
         _fail("--report writes report.html into the --out folder: name one with --out DIR")
     if tolerance_days is not None and not math.isfinite(tolerance_days):
@@ -1051,7 +1106,8 @@ def schema(out):
 
     text = json_schema_text()
     if out:
-        Path(out).write_text(text, encoding="utf-8")
+        with _writing(Path(out)):
+            Path(out).write_text(text, encoding="utf-8")
         click.echo(f"wrote {out}")
     else:
         click.echo(text, nl=False)

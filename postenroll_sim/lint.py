@@ -15,11 +15,22 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
-from .rulegraph import MAX_CYCLES, Edge, RuleGraph, Version, build, cycle_text, cycles
+from .rulegraph import (
+    Edge,
+    RuleGraph,
+    Version,
+    build,
+    course_order,
+    cycle_search,
+    cycle_text,
+    loop_groups,
+    shortest_cycle,
+)
 from .scenario import Scenario
 from .scenario.errors import Path, dotted
 from .scenario.lintcodes import CODES, SEVERITIES
 
+MAX_ANCHORS = 20  # edges of a group too loopy to list whose shortest loop is looked for
 VERB = {"enrolled": "are enrolled in", "completed": "complete", "failed": "fail"}
 
 
@@ -97,6 +108,9 @@ class _Linter:
         self.found: dict[tuple, Finding] = {}
         self.skip: frozenset[str] = frozenset()  # codes that do not apply (from a history)
         self._explained: set[str] | None = None
+        self._rules_on: dict[str, list[str]] = {}  # course -> its rules, once (not per course)
+        for v in graph.versions:
+            self._rules_on.setdefault(v.source, []).append(v.rule)
 
     # ----- recording ---------------------------------------------------------------
 
@@ -347,11 +361,11 @@ class _Linter:
         g, reach = self.graph, self.reach
         node = g.nodes[course]
         subject = (f"course:{course}",)
-        has_rules = any(v.source == course for v in g.versions)
+        rules = list(dict.fromkeys(self._rules_on.get(course, ())))
+        has_rules = bool(rules)
         in_enterable_curriculum = any(
             c in reach.enterable for c in g.containers(course, "curriculum")
         )
-        rules = list(dict.fromkeys(v.rule for v in g.versions if v.source == course))
         dead_end = course not in reach.enterable and not self._fed_by_dead_rule(course)
         if dead_end and rules:
             self.add(
@@ -474,28 +488,50 @@ class _Linter:
 
     def loop_checks(self, edges: list[Edge]) -> None:
         """Each kind of loop is reported once per group of courses it joins (the shortest
-        loop, naming how many more there are), not once per path round them."""
-        groups: list[tuple[str, set[str], list[list[Edge]]]] = []
-        found = cycles(edges)
-        capped = "at least " if len(found) >= MAX_CYCLES else ""
-        for cycle in found:
-            code = self._loop_kind(cycle)
-            if code is None:
-                continue
-            courses = {e.source for e in cycle}
-            joined = [g for g in groups if g[0] == code and g[1] & courses]
-            for g in joined:
-                groups.remove(g)
-                courses |= g[1]
-            groups.append((code, courses, [c for g in joined for c in g[2]] + [cycle]))
-        for code, courses, loops in groups:
-            cycle = min(loops, key=len)
-            more = (
-                f" (one of {capped}{len(loops)} such loops among {', '.join(sorted(courses))})"
-                if len(loops) > 1
-                else ""
-            )
-            self._report_loop(code, cycle, more, frozenset(courses))
+        loop, naming how many more there are), not once per path round them. Every loop of
+        a kind follows only edges of that kind's sort (`_kind_edges`), so the search runs
+        within the strongly connected groups of those edges: linear where there is no loop,
+        and bounded where there are exponentially many (then the group is one finding, its
+        count "at least")."""
+        order = course_order(edges)
+        for code, keep in self._kind_edges():
+            for courses, inside in loop_groups([e for e in edges if keep(e)], order):
+                found, complete = cycle_search(inside, order=order)
+                loops = [c for c in found if self._loop_kind(c) == code]
+                if complete:
+                    for members, group in _joined(loops):
+                        self._loop_group(code, group, members, "")
+                    continue
+                # too many to list: add the shortest loop through an edge of each sort
+                anchors = {}
+                for e in inside:
+                    anchors.setdefault((e.when, e.delay > 0, e.consecutive), e)
+                for e in [*anchors.values(), *inside[:MAX_ANCHORS]]:
+                    cycle = shortest_cycle(inside, e, order)
+                    if cycle is not None and self._loop_kind(cycle) == code:
+                        loops.append(cycle)
+                distinct = {tuple(map(id, c)): c for c in loops}  # Edges are made once per set
+                if distinct:
+                    self._loop_group(code, list(distinct.values()), set(courses), "at least ")
+
+    def _kind_edges(self):
+        """(code, which edges its loops can follow): PE301 zero-delay laps finished at once
+        (`_laps_at_once`), PE302 `allow_consecutive` rules not on a failure, PE303
+        zero-delay `enrolled` rules."""
+        return (
+            ("PE301", lambda e: e.delay == 0 and self._laps_at_once(e)),
+            ("PE302", lambda e: e.consecutive and e.when != "failed"),
+            ("PE303", lambda e: e.delay == 0 and e.when == "enrolled"),
+        )
+
+    def _loop_group(self, code: str, loops: list[list[Edge]], courses: set[str], capped: str):
+        cycle = min(loops, key=len)
+        more = (
+            f" (one of {capped}{len(loops)} such loops among {_listed(sorted(courses))})"
+            if len(loops) > 1 or capped
+            else ""
+        )
+        self._report_loop(code, cycle, more, frozenset(courses))
 
     def _report_loop(self, code: str, cycle: list[Edge], more: str, courses) -> None:
         key = (frozenset((e.rule, e.target) for e in cycle) if not more else courses,)
@@ -565,22 +601,24 @@ class _Linter:
         finished the instant it is visible, with the outcome the next rule needs, and the
         rule into it does not skip a course completed before (S19.3, S22). A loop of
         `enrolled` rules only never does: its jobs run before the learner finishes."""
-        nodes = self.graph.nodes
         if all(e.when == "enrolled" for e in cycle):
             return False
-        for i, e_in in enumerate(cycle):
-            e_out = cycle[(i + 1) % len(cycle)]
-            course = nodes[e_in.target]
+        return all(self._laps_at_once(e) for e in cycle)
+
+    def _laps_at_once(self, e: Edge) -> bool:
+        """What `_runs_away` asks of one rule edge of the loop: the course it leaves gives
+        its trigger at once, and the course it enters is finished at once and not skipped."""
+        nodes = self.graph.nodes
+        source, target = nodes[e.source], nodes[e.target]
+        for course in (source, target):
             if not course.finishes_at_once or not course.ever_visible:
                 return False
-            rate = course.pass_rate
-            if e_out.when == "completed" and rate < 1:
-                return False
-            if e_out.when == "failed" and rate > 0:
-                return False
-            if rate > 0 and not e_in.consecutive:
-                return False
-        return True
+        rate = source.pass_rate
+        if e.when == "completed" and rate < 1:
+            return False
+        if e.when == "failed" and rate > 0:
+            return False
+        return not (target.pass_rate > 0 and not e.consecutive)
 
     def same_instant_checks(self, rules: list[Version]) -> None:
         """Two rules on one course with the same trigger and delay, into the same course:
@@ -722,6 +760,26 @@ def _with(finding: Finding, **changes) -> Finding:
     from dataclasses import replace
 
     return replace(finding, **changes)
+
+
+def _listed(names: list[str], most: int = 12) -> str:
+    """Names joined by commas, the first `most` of a long list and how many more."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])} and {len(names) - most} more"
+
+
+def _joined(loops: list[list[Edge]]) -> list[tuple[set[str], list[list[Edge]]]]:
+    """Loops grouped by the courses they share (a loop joins every group it touches)."""
+    groups: list[tuple[set[str], list[list[Edge]]]] = []
+    for cycle in loops:
+        courses = {e.source for e in cycle}
+        joined = [g for g in groups if g[0] & courses]
+        for g in joined:
+            groups.remove(g)
+            courses |= g[0]
+        groups.append((courses, [c for g in joined for c in g[1]] + [cycle]))
+    return groups
 
 
 def _closing_edge(cycle: list[Edge]) -> Edge:

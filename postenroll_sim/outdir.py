@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -143,6 +144,19 @@ class _ParquetParts:
 
 def _is_frame(frames: object) -> bool:
     return hasattr(frames, "columns") and hasattr(frames, "to_csv")
+
+
+def _names_the_folder(method):
+    """A failed write says which folder: a full disk's OSError names no file."""
+
+    @functools.wraps(method)
+    def writing(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except OSError as exc:
+            raise OutputError(f"cannot write to {self.path}: {exc.strerror or exc}") from None
+
+    return writing
 
 
 @dataclass
@@ -303,6 +317,7 @@ class OutputFolder:
 
     # ----- staging ---------------------------------------------------------------------
 
+    @_names_the_folder
     def stage_table(
         self, name: str, frames: pd.DataFrame | Iterable[pd.DataFrame], fmt: str
     ) -> dict[str, Any]:
@@ -341,6 +356,7 @@ class OutputFolder:
             **_fingerprint(path),
         }
 
+    @_names_the_folder
     def stage_text(self, file_name: str, text: str) -> dict[str, Any]:
         path = self.staging / file_name
         path.write_text(text, encoding="utf-8")

@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None] | None
+MAX_TIMED_STEPS = 20  # steps of the default learning path the report times and draws
 Section = tuple[str, str, str]  # title (plain), text (HTML), body (HTML)
 esc = html.escape
 
@@ -171,10 +172,15 @@ def _path_for(scenario: Scenario, path: list[str] | None) -> tuple[list[str], st
         except ValueError as exc:
             raise ReportError(str(exc)) from None
     found = learning_path(scenario)
-    return found, (
+    first = (
+        f" (its first {MAX_TIMED_STEPS} of {len(found)} steps)"
+        if len(found) > MAX_TIMED_STEPS
+        else ""
+    )
+    return found[:MAX_TIMED_STEPS], (
         "the longest chain of “completed” rules that starts where learners enter "
-        "(enrolled by an administrator, on hire or from the catalog), never at a "
-        "remediation course; choose another with --path"
+        f"(enrolled by an administrator, on hire or from the catalog), never at a "
+        f"remediation course{first}; choose another with --path"
     )
 
 
@@ -269,11 +275,12 @@ def _single(
 
     from .plots.rulegraph import report_figure
 
-    graph, findings = report_figure(result)
+    graph, findings, summarised = report_figure(result)
     sections.append(
         (
             "The rules",
-            "Courses and the rules between them (docs/designer-tools.md); loops are highlighted.",
+            "Courses and the rules between them (docs/designer-tools.md); loops are highlighted."
+            + (f" Not drawn: {esc(summarised)}." if summarised else ""),
             f"<div style='overflow-x:auto'><img style='max-width:none' src='data:image/png;base64,{_png(graph)}'></div>"
             + "".join(f"<p>{html.escape(f)}</p>" for f in findings),
         )
@@ -365,7 +372,7 @@ def _single(
     if result.warnings:
         items = "".join(f"<li>{html.escape(w)}</li>" for w in dict.fromkeys(result.warnings))
         sections.append(("Warnings", "", f"<ul>{items}</ul>"))
-    return _page(scenario.name, scenario.description, source, sections)
+    return _page(scenario.name, scenario.description, source, sections, left_out(result))
 
 
 def _path_table(summary: pd.DataFrame, reps: int) -> str:
@@ -692,7 +699,7 @@ def _comparison(
         if compared and len(variants) == 2
         else f"{first.name}: {len(variants)} variants compared"
     )
-    return _page(title, first.description, source, sections)
+    return _page(title, first.description, source, sections, left_out(result))
 
 
 def _mean_cell(frame: pd.DataFrame, name: str, reps: int) -> str:
@@ -1019,7 +1026,25 @@ def _compare_ilc(variants, replications, progress) -> list[Section]:
 # ----- the page ---------------------------------------------------------------------
 
 
-def _page(name: str, description: str | None, source: str, sections: list[Section]) -> str:
+def _tables_text(names: list[str]) -> str:
+    return f"{', '.join(names)} table{'s' if len(names) > 1 else ''}"
+
+
+def left_out(result: Result) -> str:
+    """One line on what a report cannot show because the run left tables out
+    (`--tables`), or "" when it has them all."""
+    missing = [name for name in TABLES if getattr(result, name) is None]
+    if not missing:
+        return ""
+    return (
+        f"the run left out the {_tables_text(missing)} (--tables), so the report leaves out "
+        "what is drawn from them"
+    )
+
+
+def _page(
+    name: str, description: str | None, source: str, sections: list[Section], note: str = ""
+) -> str:
     made = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     body = "".join(
         f"<section><h2>{html.escape(title)}</h2>"
@@ -1029,6 +1054,8 @@ def _page(name: str, description: str | None, source: str, sections: list[Sectio
         for title, text, content in sections
     )
     description = f"<p class='lead'>{html.escape(description)}</p>" if description else ""
+    if note:
+        description += f"<p class='note'>Note: {html.escape(note)}.</p>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(name)} - postenroll-sim report</title>
@@ -1132,8 +1159,9 @@ def read_run(folder: str | Path) -> tuple[Result, str]:
 
 def _story(result: Result, learner: str, replication: int, variant: str | None = None) -> str:
     """The learner's account from `explain` (docs/explain.md), under the timeline."""
-    if result.events is None:
-        return "<p>(The events table was left out of this run, so there is no account.)</p>"
+    needs = [n for n in ("enrollments", "jobs", "events") if getattr(result, n) is None]
+    if needs:
+        return f"<p>(No account: the run left out the {_tables_text(needs)}.)</p>"
     from .explain import explain
 
     if variant is not None and "variant" not in result.events.columns:

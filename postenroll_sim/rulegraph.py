@@ -30,7 +30,8 @@ from .scenario.stochastic import Behaviour, Empirical, Fixed
 
 TRIGGERS = ("enrolled", "completed", "failed")
 NEVER = math.inf  # `until` of a version that is never replaced
-MAX_CYCLES = 500  # simple cycles listed per rule set (scenario graphs are small)
+MAX_CYCLES = 500  # simple cycles listed per rule set: there can be exponentially many
+MAX_CYCLE_WORK = 200_000  # steps of cycle search per rule set (a fraction of a second)
 
 
 @dataclass(frozen=True)
@@ -241,28 +242,139 @@ class RuleGraph:
         return self._reach
 
 
-def cycles(edges: list[Edge], limit: int = MAX_CYCLES) -> list[list[Edge]]:
-    """Simple cycles (self-loops included), each listed once from its first course in
-    catalog order, following rule edges; parallel edges give separate cycles."""
+def course_order(edges: list[Edge]) -> dict[str, int]:
+    """The order loops are listed in: each course where it first appears in `edges`."""
     order: dict[str, int] = {}
     for e in edges:
         order.setdefault(e.source, len(order))
         order.setdefault(e.target, len(order))
+    return order
+
+
+def loop_groups(
+    edges: list[Edge], order: dict[str, int] | None = None
+) -> list[tuple[list[str], list[Edge]]]:
+    """The strongly connected groups of courses that hold a loop (two or more courses, or a
+    self-loop), each with its courses in `order` and the edges inside it: an edge is
+    on a simple loop exactly when both its ends are in one group. Tarjan's algorithm,
+    iterative (no recursion limit) and linear in the edges. `order`: `course_order` of a
+    larger list of edges that these were taken from."""
+    order = order or course_order(edges)
     out: dict[str, list[Edge]] = {}
     for e in edges:
         out.setdefault(e.source, []).append(e)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    group_of: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+    for root in sorted({c for e in edges for c in (e.source, e.target)}, key=order.get):
+        if root in index:
+            continue
+        work = [(root, 0)]  # (course, next edge to follow): the recursion, as a list
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        while work:
+            node, k = work[-1]
+            followed = out.get(node, [])
+            if k < len(followed):
+                work[-1] = (node, k + 1)
+                target = followed[k].target
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    work.append((target, 0))
+                elif target not in group_of:  # on the stack: a way back
+                    low[node] = min(low[node], index[target])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                members = []
+                while True:
+                    member = stack.pop()
+                    group_of[member] = len(groups)
+                    members.append(member)
+                    if member == node:
+                        break
+                groups.append(members)
+    inside: dict[int, list[Edge]] = {}
+    for e in edges:
+        if group_of[e.source] == group_of[e.target]:
+            inside.setdefault(group_of[e.source], []).append(e)
+    found = [(sorted(groups[g], key=order.get), group_edges) for g, group_edges in inside.items()]
+    return sorted(found, key=lambda item: order[item[0][0]])
+
+
+def cycles(
+    edges: list[Edge], limit: int = MAX_CYCLES, work: int = MAX_CYCLE_WORK, order=None
+) -> list[list[Edge]]:
+    """Simple cycles (self-loops included), each listed once from its first course in
+    `order` (default `course_order`), following rule edges; parallel edges give separate cycles. At most
+    `limit` of them, and at most `work` steps of search (counted as path length): a
+    graph can have exponentially many, so a caller that needs to know whether the list is
+    complete uses `cycle_search`."""
+    return cycle_search(edges, limit, work, order)[0]
+
+
+def cycle_search(
+    edges: list[Edge], limit: int = MAX_CYCLES, work: int = MAX_CYCLE_WORK, order=None
+) -> tuple[list[list[Edge]], bool]:
+    """`cycles`, and whether they are all the cycles there are. Only edges inside a loop
+    group are searched, so the parts of the graph with no loop cost nothing."""
+    rank = order or course_order(edges)
+    groups = loop_groups(edges, rank)
+    out: dict[str, list[Edge]] = {}
+    for _, group_edges in groups:
+        for e in group_edges:
+            out.setdefault(e.source, []).append(e)
     found: list[list[Edge]] = []
-    for start in sorted(order, key=order.get):
+    spent = 0
+    for start in sorted({c for courses, _ in groups for c in courses}, key=rank.get):
         stack: list[tuple[str, list[Edge]]] = [(start, [])]
-        while stack and len(found) < limit:
+        while stack:
+            if len(found) >= limit or spent > work:
+                return found, False
             node, path = stack.pop()
+            spent += len(path) + 1
             seen = {start, *(e.target for e in path)}
             for edge in reversed(out.get(node, [])):
                 if edge.target == start:
                     found.append([*path, edge])
-                elif edge.target not in seen and order[edge.target] > order[start]:
+                elif edge.target not in seen and rank[edge.target] > rank[start]:
                     stack.append((edge.target, [*path, edge]))
-    return found
+    return found, True
+
+
+def shortest_cycle(edges: list[Edge], through: Edge, order=None) -> list[Edge] | None:
+    """The shortest simple cycle of `edges` that follows `through` (breadth first from its
+    target back to its source), starting from its first course in `order`."""
+    rank = order or course_order(edges)
+    out: dict[str, list[Edge]] = {}
+    for e in edges:
+        out.setdefault(e.source, []).append(e)
+    came: dict[str, Edge | None] = {through.target: None}
+    frontier = [through.target]
+    while frontier and through.source not in came:
+        nxt = []
+        for node in frontier:
+            for e in out.get(node, []):
+                if e.target not in came:
+                    came[e.target] = e
+                    nxt.append(e.target)
+        frontier = nxt
+    if through.source not in came:
+        return None
+    path: list[Edge] = []
+    node = through.source
+    while came[node] is not None:
+        path.append(came[node])
+        node = came[node].source
+    cycle = [through, *reversed(path)]
+    first = min(range(len(cycle)), key=lambda k: rank[cycle[k].source])
+    return cycle[first:] + cycle[:first]
 
 
 def cycle_text(cycle: list[Edge]) -> str:
@@ -674,8 +786,8 @@ def loop_edges(graph: RuleGraph) -> set[tuple[str, str, str]]:
         edges = [
             Edge(v, t, p) for v in rules for t, p in zip(v.targets, v.target_paths, strict=True)
         ]
-        for cycle in cycles(edges):
-            on |= {(e.rule, e.source, e.target) for e in cycle}
+        for _, inside in loop_groups(edges):
+            on |= {(e.rule, e.source, e.target) for e in inside}
     return on
 
 

@@ -390,6 +390,55 @@ class SerialExecutor(Executor):
 MAX_SCHEDULER_WAIT = 30  # seconds to reach a Dask scheduler before giving up
 
 
+_PORTED = ("tcp", "tls", "ws", "wss")  # address schemes written HOST:PORT
+
+
+def scheduler_address_problem(address: str) -> str:
+    """Why `address` is no Dask scheduler address ("" when it may be one), said before
+    anything connects (Dask itself fails on a malformed one with a bare ValueError)."""
+    scheme, sep, rest = address.rpartition("://")
+    if sep and scheme not in _PORTED:
+        return ""  # inproc://, ucx://, ...: Dask knows its own forms
+    host, colon, port = rest.rpartition(":")
+    if not colon or not host or not port.isdigit():
+        return "give it as tcp://HOST:PORT (for example tcp://10.0.0.5:8786)"
+    if not 0 < int(port) < 65536:
+        return f"port {port} is not between 1 and 65535"
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        return "an IPv6 host needs brackets, as in tcp://[::1]:8786"
+    return ""
+
+
+def _connect(client_class, address: str):
+    """A Dask client of the scheduler at `address`, or SchedulerError within
+    MAX_SCHEDULER_WAIT seconds. Dask's own timeout covers reaching the port, not a server
+    there that accepts and never answers its handshake: the connection is made in a
+    thread that is waited for only that long (left behind, it dies with the process)."""
+    problem = scheduler_address_problem(address)
+    if problem:
+        raise SchedulerError(f"--scheduler {address}: {problem}")
+    made: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            made["client"] = client_class(address, timeout=MAX_SCHEDULER_WAIT)
+        except Exception as exc:  # handed to the caller
+            made["error"] = exc
+
+    thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(MAX_SCHEDULER_WAIT + 1)
+    error = made.get("error")
+    if thread.is_alive() or isinstance(error, OSError | TimeoutError | ValueError):
+        why = f": {error}" if error is not None else " (is it a Dask scheduler?)"
+        raise SchedulerError(
+            f"cannot reach the Dask scheduler at {address} within {MAX_SCHEDULER_WAIT} s{why}"
+        )
+    if error is not None:
+        raise error
+    return made["client"]
+
+
 def usable_workers(workers: int, tasks: int) -> int:
     """No more local processes than tasks or CPUs (each process imports the whole stack)."""
     return max(1, min(workers, tasks, os.cpu_count() or 1))
@@ -411,13 +460,7 @@ def executor_for(
             ) from exc
         quiet = _QuietLogs()  # its reconnect attempts log tracebacks to stderr
         try:
-            try:
-                client = Client(scheduler, timeout=MAX_SCHEDULER_WAIT)
-            except (OSError, TimeoutError) as exc:
-                raise SchedulerError(
-                    f"cannot reach the Dask scheduler at {scheduler} "
-                    f"within {MAX_SCHEDULER_WAIT} s: {exc}"
-                ) from None
+            client = _connect(Client, scheduler)
             with client:
                 executor = client.get_executor()
                 # a lost scheduler closes the client after its reconnect timeout; the futures

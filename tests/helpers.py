@@ -3,7 +3,9 @@ tables. (Fixtures live in conftest.py; this is a plain module, imported by name.
 
 from __future__ import annotations
 
+import sys
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -61,3 +63,59 @@ class CliResult(NamedTuple):
     returncode: int
     stdout: str
     stderr: str
+
+
+def ladder_text(n: int, back: bool = False) -> str:
+    """A scenario of n courses where course i has `completed` rules to i+1 and i+2 (and,
+    with `back`, the last one a rule back to the first): 2^(n/2) or more paths."""
+    lines = ["name: ladder", "horizon_days: 30", "courses:"]
+    for i in range(n):
+        targets = [f"C{j}" for j in (i + 1, i + 2) if j < n] or (["C0"] if back else [])
+        lines.append(f"  - id: C{i}\n    type: online")
+        if targets:
+            lines.append("    post_enrollments:")
+            lines += [
+                f"      - {{id: r{i}_{k}, when: completed, delay_days: 1, courses: [{t}], "
+                "allow_consecutive: true}"
+                for k, t in enumerate(targets)
+            ]
+    lines.append("learners: [ana]\nscript:\n  - {day: 0, action: enroll, learner: ana, course: C0}")
+    return "\n".join(lines) + "\n"
+
+
+def chain_text(n: int) -> str:
+    """A scenario of n courses in a line, each completed one enrolling in the next."""
+    lines = ["name: chain", "horizon_days: 30", "courses:"]
+    for i in range(n):
+        lines.append(f"  - id: C{i}\n    type: online")
+        if i + 1 < n:
+            lines.append(
+                f"    post_enrollments: [{{id: r{i}, when: completed, delay_days: 1, "
+                f"courses: [C{i + 1}]}}]"
+            )
+    lines.append("learners: [ana]\nscript:\n  - {day: 0, action: enroll, learner: ana, course: C0}")
+    return "\n".join(lines) + "\n"
+
+
+class WorkExceeded(Exception):
+    pass
+
+
+@contextmanager
+def call_budget(most: int):
+    """Fail (instead of hanging) when the code inside makes more than `most` Python calls:
+    a bound on the work, not on the time (the machine's speed does not matter)."""
+    calls = 0
+
+    def count(frame, event, arg):
+        nonlocal calls
+        calls += 1
+        if calls > most:
+            raise WorkExceeded(f"more than {most:,} calls")
+
+    previous = sys.gettrace()
+    sys.settrace(count)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)

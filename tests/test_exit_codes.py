@@ -65,6 +65,31 @@ def test_an_unreachable_dask_scheduler_is_a_one_line_error(cli, tmp_path, monkey
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("address", ["tcp://", "foo:bar:baz", ":99999", "tcp://h:99999"])
+def test_a_malformed_scheduler_address_is_a_one_line_error(cli, tmp_path, address):
+    pytest.importorskip("distributed")
+    code, _, err = cli("run", SCENARIO, "--scheduler", address, "--out", tmp_path / "o", "-q")
+    assert code == 2 and err.startswith(f"postenroll-sim: --scheduler {address}: ")
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+def test_a_server_that_is_not_a_dask_scheduler_fails_within_the_wait(cli, tmp_path, monkeypatch):
+    """A port that accepts and never answers: Dask's timeout covers reaching the port only,
+    so this used to wait for ever, with no message."""
+    pytest.importorskip("distributed")
+    import socket
+
+    monkeypatch.setattr(runner, "MAX_SCHEDULER_WAIT", 2)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        code, _, err = cli("run", SCENARIO, "--scheduler", address, "--out", tmp_path / "o", "-q")
+    assert code == 2 and "Traceback" not in err
+    assert err.strip() == (
+        f"postenroll-sim: cannot reach the Dask scheduler at {address} within 2 s "
+        "(is it a Dask scheduler?)"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -129,3 +154,121 @@ def test_a_cluster_lost_while_waiting_stops_the_run(monkeypatch):
     for cancel in (False, True):
         with pytest.raises(runner.SchedulerError, match="lost the Dask scheduler"):
             runner.run_tasks(tasks, Lost(cancel))
+
+
+def test_an_out_folder_through_a_symlink_loop_is_a_one_line_error(cli, tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    for out in (tmp_path / "a", tmp_path / "a" / "x"):
+        code, _, err = cli("run", SCENARIO, "--out", out, "-q")
+        assert code == 2 and "internal error" not in err, err
+        assert len(err.strip().splitlines()) == 1 and "loop" in err.lower()
+
+
+@pytest.mark.parametrize("command", ["run", "lint", "check", "audit"])
+def test_a_path_that_is_not_utf8_is_a_one_line_error(cli, tmp_path, command):
+    """Bytes that are not UTF-8 reach Python as surrogates (surrogateescape), which no
+    writer can encode: `--out` of such a name was an internal error."""
+    name = str(tmp_path) + "/\udcffout"
+    args = {
+        "run": ("run", SCENARIO, "--out", name, "-q"),
+        "lint": ("lint", name),
+        "check": ("check", name),
+        "audit": ("audit", SCENARIO, name),
+    }[command]
+    code, _, err = cli(*args)
+    assert code == 2 and err.strip().endswith(
+        "is not valid UTF-8: give paths and values as UTF-8 text (rename the file)"
+    )
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_sweep_refuses_seed_both_set_and_given(cli, tmp_path):
+    """`--set seed=1,2 --seed 9` ran two identical variants labelled as different seeds."""
+    code, _, err = cli("sweep", SCENARIO, "--set", "seed=1,2", "--seed", "9", "--out", tmp_path)
+    assert code == 2 and "--seed and --set seed=... both choose the seed" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["run", "lint", "graph", "check", "audit"])
+def test_a_fifo_or_dev_null_is_not_a_regular_file(cli, tmp_path, command):
+    import os
+
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/null"):
+        args = (command, SCENARIO, path) if command == "audit" else (command, path)
+        code, _, err = cli(*args)
+        assert code == 2 and f"{path}" in err and "not a regular file" in err, err
+        assert "no such" not in err
+
+
+def test_a_history_of_many_bad_rows_prints_the_first_50_and_a_count(cli, tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text("learner,course,method,enrolled_day\n" + "ana,NOPE,admin,0\n" * 120)
+    code, _, err = cli("audit", ROOT / "examples" / "audit" / "scenario.yaml", history)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 51 and lines[-1] == "... and 70 more problems"
+    assert all(line.startswith(f"{history}:") for line in lines[:50])
+
+
+def test_sigint_of_a_real_run_exits_130_with_one_line(tmp_path):
+    """The exit-code table's 130: Ctrl-C (SIGINT) of a running `run`, in a real process
+    (the in-process tests raise KeyboardInterrupt themselves)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    args = [sys.executable, "-m", "postenroll_sim", "run", ROOT / "scenarios" / "default.yaml"]
+    args += ["--replications", "500", "--out", out, "-q", "--no-progress"]
+    process = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    deadline = time.monotonic() + 60
+    while not out.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # the folder is claimed once the command has loaded: it runs
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip() == "postenroll-sim: interrupted"
+    assert not out.exists()  # nothing was written
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("name", ["rules.svg", "rules.md", "schema.json"])
+def test_a_full_disk_names_the_file_it_could_not_write(cli, tmp_path, name):
+    """A full disk's OSError has no file name: the message was only 'No space left on
+    device'. /dev/full is a real full device."""
+    target = tmp_path / name
+    target.symlink_to("/dev/full")
+    args = ("schema",) if name == "schema.json" else ("graph", SCENARIO)
+    code, _, err = cli(*args, "--out", target)
+    assert (
+        code == 2
+        and err.strip() == f"postenroll-sim: cannot write {target}: No space left on device"
+    )
+
+
+def test_a_full_disk_while_staging_tables_names_the_folder(cli, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import pandas as pd
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    out = tmp_path / "out"
+    code, _, err = cli(
+        "run", SCENARIO, "--replications", "2", "--format", "csv", "--out", out, "-q"
+    )
+    assert (
+        code == 2
+        and err.strip() == f"postenroll-sim: cannot write to {out}: No space left on device"
+    )

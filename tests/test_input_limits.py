@@ -796,3 +796,18 @@ def test_a_value_with_a_newline_is_quoted_on_one_line():
         parse_scenario(text, "m.yaml")
     [problem] = [str(p) for p in info.value.problems if "unknown action" in str(p)]
     assert "\n" not in problem and "unknown action '\\n'" in problem
+
+
+def test_a_sweep_is_held_to_the_soft_limits_as_a_whole(cli, tmp_path):
+    """Each of 2,000 variants is small (2.8 million learner-days), so the per-variant check
+    let the sweep run, until it ran out of memory (exit 3)."""
+    path = tmp_path / "sweep.yaml"
+    path.write_text(
+        "name: x\nhorizon_days: 400\ncourses: [{id: A, type: online}]\n"
+        "population: {initial: 7000}\n"
+    )
+    seeds = ",".join(map(str, range(2000)))
+    code, _, err = cli("sweep", path, "--set", f"seed={seeds}", "--out", tmp_path / "o")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "this run is very large: about 5,600,000,000 learner-days (2,000 variants x 1 " in err
+    assert not (tmp_path / "o").exists()

@@ -19,7 +19,7 @@ from postenroll_sim.rulegraph import build
 from postenroll_sim.scenario.errors import dotted
 from postenroll_sim.scenario.lintcodes import CODES
 
-from helpers import ROOT, errors, one, rows, run, scenario
+from helpers import ROOT, call_budget, chain_text, errors, ladder_text, one, rows, run, scenario
 
 LEARNER_A = """learners: [ana]
 script:
@@ -430,6 +430,24 @@ def test_loops_through_the_same_courses_are_one_finding():
     (finding,) = lint_of(text).findings
     assert finding.code == "PE303"
     assert "form a cycle A -> B -> A (one of 2 such loops among A, B, C):" in finding.message
+
+
+def test_a_40_course_ladder_and_a_3000_course_chain_lint_in_linear_work():
+    """The loop search used to follow every path (2^20 and more on the ladder, no answer
+    in a minute) and every course scanned every rule (cubic on the chain)."""
+    for text in (ladder_text(40), chain_text(3000)):
+        spec = scenario(text)
+        with call_budget(1_000_000):
+            findings = lint_scenario(spec).findings
+        assert findings and not [f for f in findings if f.code.startswith("PE3")]
+
+
+def test_a_ladder_with_a_way_back_is_one_bounded_loop_finding():
+    spec = scenario(ladder_text(40, back=True))
+    with call_budget(2_000_000):
+        (loop,) = [f for f in lint_scenario(spec).findings if f.code == "PE302"]
+    assert loop.message.startswith("rules r0_0, r1_1, ")
+    assert "(one of at least " in loop.message and "C19 and 28 more)" in loop.message
 
 
 # ----- reasons in the messages -----------------------------------------------------------

@@ -331,3 +331,41 @@ def test_the_report_tells_the_chosen_learners_story(cli, tmp_path):
         "<td>8</td><td>job 0 (rule R2) skipped B: alice&#x27;s enrollment 1 in B (since day 0) was "
         "still open, and a rule never resets an open enrollment (S19.2)" in page
     )
+
+
+def test_a_report_of_a_run_with_tables_left_out_says_what_it_leaves_out(cli, tmp_path):
+    """It used to run the simulation, then stop at the learner's account (which needs the
+    jobs table) with an internal error (exit 3), writing nothing."""
+    path = ROOT / "tests" / "acceptance" / "01-seed-completed-delay.yaml"
+    out = tmp_path / "out"
+    code, stdout, err = cli(
+        "run", path, "--tables", "enrollments,events", "--report", "--out", out, "-q"
+    )
+    assert code == 0, err
+    line = "the run left out the jobs, sessions tables (--tables), so the report leaves out"
+    assert err.count(line) == 1 and "report.html" in stdout
+    page = (out / "report.html").read_text()
+    assert f"Note: {line}" in page and "No account: the run left out the jobs table" in page
+
+
+def test_figures_of_non_latin_ids_draw_without_font_warnings(tmp_path):
+    """Ids in CJK script filled stderr with one "Glyph ... missing from font" warning per
+    character and figure; a font with the glyphs is used where one is installed."""
+    import warnings
+
+    from postenroll_sim.plots.rulegraph import rule_graph_figure
+    from postenroll_sim.rulegraph import build
+
+    spec = scenario(
+        "name: cjk\nhorizon_days: 20\ncourses:\n"
+        "  - id: 入门\n    type: online\n    behaviour: {start_after_days: 1, duration_days: 2}\n"
+        "    post_enrollments: [{id: 下一步, when: completed, delay_days: 1, courses: [进阶]}]\n"
+        "  - {id: 进阶, type: online, behaviour: {start_after_days: 1, duration_days: 2}}\n"
+        "learners: [张伟]\nscript:\n  - {day: 0, action: enroll, learner: 张伟, course: 入门}\n"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        page = build_report(simulate_replications(spec, 1))
+        rule_graph_figure(build(spec)).savefig(tmp_path / "rules.png")
+    assert "张伟" in page
+    assert [str(w.message) for w in caught] == []

@@ -15,12 +15,13 @@ from postenroll_sim.rulegraph import (
     build,
     cycle_text,
     cycles,
+    loop_groups,
     mermaid,
     rule_stats,
 )
 from postenroll_sim.scenario.errors import dotted
 
-from helpers import ROOT, scenario
+from helpers import ROOT, call_budget, chain_text, ladder_text, scenario
 
 SMALL = """name: small
 horizon_days: 60
@@ -336,3 +337,32 @@ def test_without_the_events_table_a_job_counts_by_its_queued_day():
     assert exact[("R", "B", 0)]["jobs"] == 3 and exact[("R", "B", 1)]["jobs"] == 1
     by_day = rule_stats(result.jobs, 1, None, graph)  # day 5 ties go to the new version
     assert by_day[("R", "B", 0)]["jobs"] == 2 and by_day[("R", "B", 1)]["jobs"] == 2
+def test_a_big_rule_graph_is_summarised_and_its_report_stays_bounded():
+    """An 81-course ladder: its chains of `completed` rules are too many to search all (the
+    report's default path used to hang) and its picture too big to draw in useful time."""
+    from postenroll_sim.plots.rulegraph import report_figure
+    from postenroll_sim.report import _path_for
+
+    spec = scenario(ladder_text(81))
+    result = simulate_replications(spec, 1, tables=("jobs",))
+    with call_budget(2_000_000):
+        path, why = _path_for(spec, None)
+        figure, findings, summarised = report_figure(result)
+    assert len(path) == 20 and "(its first 20 of 81 steps)" in why
+    assert summarised.startswith("81 courses and 159 rule arrows and memberships: too many")
+    assert figure.get_size_inches()[0] < 10 and findings
+    assert mermaid(build(spec)).count("-->") == 159  # the text still has every rule
+
+
+def test_every_edge_inside_a_strongly_connected_group_is_on_a_loop():
+    graph = build(scenario(chain_text(300).replace("courses: [C299]", "courses: [C299, C290]")))
+    with call_budget(100_000):
+        ((courses, inside),) = loop_groups(graph.edges)
+    assert courses == [f"C{i}" for i in range(290, 299)]  # C298 leads back to C290
+    assert [(e.rule, e.target) for e in inside] == [
+        *((f"r{i}", f"C{i + 1}") for i in range(290, 298)),
+        ("r298", "C290"),
+    ]
+    assert [cycle_text(c) for c in cycles(graph.edges)] == [
+        " -> ".join(f"C{i}" for i in [*range(290, 299), 290])
+    ]

@@ -8,7 +8,7 @@ import pytest
 
 from postenroll_sim import ScenarioError, load_scenario, parse_scenario
 
-from helpers import ROOT, errors
+from helpers import ROOT, errors, run
 
 LOCATED = re.compile(r"^[^:]+:\d+: [\w.#-]+|\(top\): .+")
 
@@ -285,4 +285,18 @@ def test_named_learner_cannot_look_like_a_generated_one():
     assert found == [
         "inline.yaml:6: population: named learner 'L0000001' has the form of a generated id "
         "(L and 7 digits); rename it or set population.id_prefix"
+    ]
+
+
+def test_ids_in_nfc_and_nfd_are_one_id():
+    """ "é" as one character (NFC) and as "e" + a combining accent (NFD) print the same:
+    they were two learners. Ids are normalised to NFC where they are read."""
+    nfc, nfd = "\u00e9va", "e\u0301va"
+    text = (
+        "name: x\nhorizon_days: 5\ncourses: [{id: A, type: online}]\n"
+        f"learners: [{nfc}]\nscript:\n  - {{day: 0, action: enroll, learner: {nfd}, course: A}}\n"
+    )
+    assert list(run(text).enrollments["learner_id"].astype(str)) == [nfc]
+    assert errors(text.replace(f"learners: [{nfc}]", f"learners: [{nfc}, {nfd}]")) == [
+        f"inline.yaml:4: learners.1: duplicate learner id '{nfc}'"
     ]

@@ -30,10 +30,15 @@ def remediation_targets(scenario: Scenario) -> set[str]:
     return {t for _, rule in _rules(scenario) if rule.when == "failed" for t in rule.courses}
 
 
+MAX_PATH_WORK = 200_000  # steps of the longest-chain search (counted as path length)
+
+
 def learning_path(scenario: Scenario) -> list[str]:
     """The longest chain of `completed` rules (A -> B -> C ...) that starts where learners
     enter (`entry_courses`), never at a remediation target; without entries in the
-    scenario, from a course no rule leads to. Empty when no chain has two steps."""
+    scenario, from a course no rule leads to. Empty when no chain has two steps. A rule
+    graph can have exponentially many chains: the search is bounded (`MAX_PATH_WORK`), and
+    depth first, so past the bound the answer is the longest chain found by then."""
     edges: dict[str, list[str]] = {}
     for source, rule in _rules(scenario):
         if rule.when == "completed":
@@ -45,11 +50,14 @@ def learning_path(scenario: Scenario) -> list[str]:
     if not starts:
         starts = [c for c in edges if c not in targets and c not in remedial]
     best: list[str] = []
+    spent = 0
     for start in starts:
         stack = [[start]]
-        while stack:
+        while stack and spent < MAX_PATH_WORK:
             path = stack.pop()
-            nexts = [t for t in edges.get(path[-1], []) if t not in path]
+            spent += len(path)
+            on = set(path)
+            nexts = [t for t in edges.get(path[-1], []) if t not in on]
             if not nexts and len(path) > len(best):
                 best = path
             stack.extend([*path, t] for t in reversed(nexts))

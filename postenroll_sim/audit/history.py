@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..columns import FORMULA_START, METHODS, STATUSES, from_spreadsheet, whole_second
 from ..scenario import Problem, Scenario, ScenarioError
+from ..scenario.base import same_id
 from ..scenario.errors import Origin
 from ..scenario.loader import read_yaml
 
@@ -433,6 +434,8 @@ class _Rows:
         if at is None:
             return None, self.mapping.header(name)
         value = from_spreadsheet(self.row[at].strip())
+        if name in ("learner", "course"):
+            value = same_id(value)
         return (value or None), self.header[at]
 
     def bad(self, column: str, message: str) -> None:

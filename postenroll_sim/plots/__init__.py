@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import warnings
+from contextlib import contextmanager
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -19,6 +21,43 @@ from matplotlib.figure import Figure as _MatplotlibFigure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from ..analysis.timing import END_TO_END
+
+# Ids can be in any script (张伟, Ελένη): DejaVu Sans, matplotlib's own font, has no CJK
+# glyphs. The installed fonts that have them are added after it as fallbacks (matplotlib
+# takes each missing glyph from the next font of the list; Latin text is unchanged), and
+# a glyph that no installed font has is drawn as a box without a warning per character
+# on stderr (the page and the tables have the id as text).
+FALLBACK_FONTS = (
+    "Noto Sans CJK JP",
+    "Noto Sans CJK SC",
+    "Noto Sans",
+    "Droid Sans Fallback",
+    "WenQuanYi Zen Hei",
+    "IPAGothic",
+    "Arial Unicode MS",
+)
+
+
+def _add_fallback_fonts() -> None:
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    families = list(matplotlib.rcParams["font.sans-serif"])
+    at = families.index("DejaVu Sans") + 1 if "DejaVu Sans" in families else 0
+    extra = [f for f in FALLBACK_FONTS if f in installed and f not in families]
+    matplotlib.rcParams["font.sans-serif"] = families[:at] + extra + families[at:]
+
+
+_add_fallback_fonts()
+
+
+@contextmanager
+def quiet_glyphs():
+    """No "Glyph ... missing from font" warning (one per character) while drawing."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from", UserWarning)
+        yield
+
 
 # Figures are built as Figure objects, not through pyplot: no backend or display needed.
 PALETTE = [*matplotlib.colormaps["tab10"].colors, *matplotlib.colormaps["Dark2"].colors]
@@ -49,6 +88,14 @@ STYLE = {
 class Figure(_MatplotlibFigure):
     """A matplotlib Figure that shows itself in Jupyter (as a PNG) without pyplot: figures
     made here never go through pyplot, so no backend registers a display for them."""
+
+    def savefig(self, *args, **kwargs):
+        with quiet_glyphs():
+            return super().savefig(*args, **kwargs)
+
+    def draw_without_rendering(self):
+        with quiet_glyphs():
+            return super().draw_without_rendering()
 
     def _repr_png_(self) -> bytes:
         buffer = io.BytesIO()
@@ -424,6 +471,11 @@ def _place_labels(fig, ax, labels, start_date, half) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
+    with quiet_glyphs():  # measuring text draws it
+        _place_each_label(fig, ax, labels, start_date, half)
+
+
+def _place_each_label(fig, ax, labels, start_date, half) -> None:
     fig.draw_without_rendering()  # lay the figure out so text sizes are final
     renderer = fig.canvas.get_renderer()
     box = ax.get_window_extent(renderer)

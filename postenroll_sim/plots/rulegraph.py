@@ -12,10 +12,10 @@ arrow crosses a box.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 
 import matplotlib
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 from matplotlib.path import Path as MplPath
@@ -33,6 +33,7 @@ from ..rulegraph import (
     stats_for,
     stats_lines,
 )
+from . import Figure, quiet_glyphs
 
 FONT = 8.0  # points
 TITLE_FONT = 9.5
@@ -44,6 +45,11 @@ GAP_X = 28.0  # between layers
 LOOP_COLOR = "#ff9800"
 MEMBER_COLOR = "#9e9e9e"
 LOOP_ROOM = 20.0  # height of a self-loop's arc above its box
+# Past these the picture is a summary (a layered drawing of thousands of courses takes
+# minutes and is unreadable); the Mermaid text (`graph --out rules.md`) has every rule.
+MAX_DRAWN_COURSES = 80
+MAX_DRAWN_EDGES = 200
+MAX_REPORTED_FINDINGS = 50  # lint findings the report lists under the picture
 _width_cache: dict[tuple[str, float, bool], float] = {}
 _TEXT = TextToPath()
 
@@ -54,7 +60,8 @@ def _text_width(text: str, size: float, bold: bool = False) -> float:
         prop = matplotlib.font_manager.FontProperties(
             family="DejaVu Sans", weight="bold" if bold else "normal", size=size
         )
-        width, _, _ = _TEXT.get_text_width_height_descent(text, prop, ismath=False)
+        with quiet_glyphs():
+            width, _, _ = _TEXT.get_text_width_height_descent(text, prop, ismath=False)
         _width_cache[key] = width * 1.04 + 1.0  # rendered glyphs run a little wider
     return _width_cache[key]
 
@@ -100,8 +107,33 @@ def rule_graph_figure(
     highlighted, members of curricula and bundles joined by dotted lines. With `stats`
     ((rule, target) -> outcome means, from `rulegraph.rule_stats`) each label says what
     the rule did in a run."""
+    title = title or f"Rules of {graph.scenario.name}"
+    too_big = too_big_to_draw(graph)
+    if too_big:
+        return _summary_figure(title, too_big)
     layout = _Layout(graph, stats_for(graph, stats))
-    return layout.draw(title or f"Rules of {graph.scenario.name}", note)
+    return layout.draw(title, note)
+
+
+def too_big_to_draw(graph: RuleGraph) -> str:
+    """Why the graph is summarised instead of drawn, or "" when it is drawn."""
+    courses, edges = len(graph.nodes), len(graph.edges) + len(graph.memberships)
+    if courses <= MAX_DRAWN_COURSES and edges <= MAX_DRAWN_EDGES:
+        return ""
+    return (
+        f"{courses} courses and {edges} rule arrows and memberships: too many to draw (at most "
+        f"{MAX_DRAWN_COURSES} courses and {MAX_DRAWN_EDGES} arrows); `postenroll-sim graph "
+        "SCENARIO --out rules.md` writes every rule as Mermaid text"
+    )
+
+
+def _summary_figure(title: str, why: str) -> Figure:
+    fig = Figure(figsize=(8, 1.2), dpi=110)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    ax.text(0.02, 0.8, title, fontsize=11, fontweight="bold", va="top")
+    ax.text(0.02, 0.45, textwrap.fill(why, 110), fontsize=8, color="0.3", va="top")
+    return fig
 
 
 class _Layout:
@@ -685,9 +717,10 @@ def _pack(col: list[_Item], targets: list[float], weights: list[float]) -> None:
             i += 1
 
 
-def report_figure(result) -> tuple[Figure, list[str]]:
-    """The rule graph of a run's scenario with what each rule did (mean per run), and the
-    `lint` findings of its rules, for the report."""
+def report_figure(result) -> tuple[Figure, list[str], str]:
+    """The rule graph of a run's scenario with what each rule did (mean per run), the
+    `lint` findings of its rules (the first MAX_REPORTED_FINDINGS), and why the picture
+    is only a summary ("" when it is drawn), for the report."""
     from ..lint import lint_scenario
     from ..rulegraph import build, rule_stats
 
@@ -701,7 +734,10 @@ def report_figure(result) -> tuple[Figure, list[str]]:
     figure = rule_graph_figure(
         graph, rule_stats(result.jobs, runs, result.events, graph), note=note
     )
-    findings = [
-        f"{f.code} {f.severity}: {f.message}" for f in lint_scenario(result.scenario).findings
-    ]
-    return figure, findings
+    found = lint_scenario(result.scenario).findings
+    findings = [f"{f.code} {f.severity}: {f.message}" for f in found[:MAX_REPORTED_FINDINGS]]
+    if len(found) > MAX_REPORTED_FINDINGS:
+        findings.append(
+            f"... and {len(found) - MAX_REPORTED_FINDINGS} more: `postenroll-sim lint` lists them all"
+        )
+    return figure, findings, too_big_to_draw(graph)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -75,9 +76,16 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # CSV output ("CSV injection"): refused, so scenario ids reach every table as they are.
 
 
+def same_id(text: str) -> str:
+    """An id in Unicode normal form C: "é" typed as one character or as "e" and a combining
+    accent is one learner (or course), as it looks the same in every table. Every id read,
+    from a scenario (`id_text`) or a history (audit), passes here."""
+    return unicodedata.normalize("NFC", text)
+
+
 def id_text(value: Any) -> Any:
-    """An id as text: whole numbers become text; decimals, control characters and
-    spreadsheet formula starts are refused."""
+    """An id as text (in normal form C, `same_id`): whole numbers become text; decimals,
+    control characters and spreadsheet formula starts are refused."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # `id: 101` is the id "101" (and -5 starts with '-')
     if isinstance(value, float):
@@ -86,6 +94,7 @@ def id_text(value: Any) -> Any:
             "(1.0 and 1e0 are the same number); put it in quotes if it is text"
         )
     if isinstance(value, str):
+        value = same_id(value)
         if len(value) > MAX_ID_LENGTH:
             raise ValueError(f"an id has at most {MAX_ID_LENGTH} characters, not {len(value):,}")
         bad = _CONTROL.search(value)

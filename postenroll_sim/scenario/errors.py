@@ -31,12 +31,23 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+MAX_SHOWN_PROBLEMS = 50  # located problems printed by the command line
+
+
 class ScenarioError(Exception):
     """A scenario that cannot be loaded or run. Carries every problem found, in file order."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(problems, key=lambda p: (p.file, p.line or 0))
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def shown(self, most: int = MAX_SHOWN_PROBLEMS) -> str:
+        """The problems as a user is shown them: the first `most`, then how many more (a
+        history of 500,000 bad rows is not 500,000 lines on a terminal)."""
+        if len(self.problems) <= most:
+            return str(self)
+        lines = [str(p) for p in self.problems[:most]]
+        return "\n".join([*lines, f"... and {len(self.problems) - most:,} more problems"])
 
     def __reduce__(self):
         # rebuilt from its problems: a worker process hands it back to the parent intact

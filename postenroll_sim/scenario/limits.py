@@ -104,34 +104,46 @@ def soft_limit_problems(
     learner-days in all, or more memory than the machine has (`memory` bytes; default:
     its physical memory). An empty list: go ahead. A command line shows these and runs
     only when the user confirms (`--yes`)."""
-    work = estimate_work(scenario)
-    replications = max(1, replications)
+    return sweep_limit_problems([scenario], replications, memory)
+
+
+def sweep_limit_problems(
+    scenarios: list[Scenario], replications: int = 1, memory: int | None = None
+) -> list[str]:
+    """`soft_limit_problems` of a run of several scenarios at once (the variants of a
+    sweep, or compare's two files): each run is held to the learner limit, and the
+    learner-days and memory of all of them together to theirs, as their tables are kept
+    together. A sweep of 5,000 small variants is as large as one run 5,000 times longer."""
+    works = [estimate_work(scenario) for scenario in scenarios]
     memory = physical_memory() if memory is None else memory
     found = []
-    if work["learners"] > SOFT_MAX_LEARNERS:
+    learners = max((work["learners"] for work in works), default=0.0)
+    if learners > SOFT_MAX_LEARNERS:
         found.append(
-            f"about {_rounded(work['learners'])} learners in a run, more than the soft limit of "
+            f"about {_rounded(learners)} learners in a run, more than the soft limit of "
             f"{SOFT_MAX_LEARNERS:,}"
         )
-    learner_days = work["learner_days"] * replications
+    times = _times(replications, len(works))
+    learner_days = math.fsum(work["learner_days"] for work in works) * max(1, replications)
     if learner_days > SOFT_MAX_LEARNER_DAYS:
-        hours = work["run_seconds"] * replications / 3600
+        hours = math.fsum(work["run_seconds"] for work in works) * max(1, replications) / 3600
         found.append(
-            f"about {_rounded(learner_days)} learner-days ({_times(replications)}), more than "
+            f"about {_rounded(learner_days)} learner-days ({times}), more than "
             f"the soft limit of {SOFT_MAX_LEARNER_DAYS:,.0f}: roughly {hours:,.0f} hours of "
             "simulation"
         )
-    needed = work["memory_bytes"] * replications
+    needed = math.fsum(work["memory_bytes"] for work in works) * max(1, replications)
     if memory is not None and needed > memory:
         found.append(
-            f"about {needed / 1e9:,.1f} GB of memory at the peak ({_times(replications)}), "
+            f"about {needed / 1e9:,.1f} GB of memory at the peak ({times}), "
             f"more than this machine's {memory / 1e9:,.1f} GB"
         )
     return found
 
 
-def _times(replications: int) -> str:
-    return "1 replication" if replications == 1 else f"{replications} replications"
+def _times(replications: int, variants: int = 1) -> str:
+    reps = "1 replication" if replications == 1 else f"{replications} replications"
+    return reps if variants == 1 else f"{variants:,} variants x {reps}"
 
 
 def _rounded(value: float) -> str:

@@ -1,0 +1,88 @@
+"""Random command lines: whatever the flags and values, the command line answers with a
+documented exit code (0, 1 or 2) and never a traceback (docs/outputs.md)."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from helpers import ROOT
+
+SCENARIO = str(ROOT / "tests" / "acceptance" / "01-seed-completed-delay.yaml")
+HISTORY = str(ROOT / "examples" / "audit" / "history.csv")
+AUDIT = str(ROOT / "examples" / "audit" / "scenario.yaml")
+MAP = str(ROOT / "examples" / "audit" / "map.yaml")
+
+VALUES = st.sampled_from(
+    ["", "0", "1", "2", "-1", "x", "1e9", "nan", "inf", "2.5", "=cmd", "\udcff", "a,b", "seed=1,2"]
+)
+PATHS = st.sampled_from(["missing.yaml", "/dev/null", ".", SCENARIO, HISTORY, MAP, "", "\udcff"])
+FLAGS = {  # flag -> values it is given (None: a switch)
+    "run": {
+        "--seed": VALUES,
+        "--replications": st.sampled_from(["0", "1", "2", "-3", "x", "1e9"]),
+        "--workers": st.sampled_from(["0", "x", "-1"]),
+        "--tables": st.sampled_from(["", "jobs", "enrollments,events", "nope", ",", "jobs,jobs"]),
+        "--format": st.sampled_from(["csv", "parquet", "xml", ""]),
+        "--path": VALUES,
+        "--learner": VALUES,
+        "--report": None,
+        "--force": None,
+        "--yes": None,
+    },
+    "lint": {"--format": st.sampled_from(["text", "json", "yaml"])},
+    "check": {"--replications": st.sampled_from(["0", "1", "2", "x", "99999"])},
+    "sweep": {
+        "--set": st.sampled_from(
+            ["seed=1,2", "horizon_days=5,6", "nope=1", "seed=", "=1", "horizon_days=-1,2", "x"]
+        ),
+        "--seed": VALUES,
+        "--replications": st.sampled_from(["1", "2", "0", "x"]),
+        "--report": None,
+        "--tables": st.sampled_from(["jobs", "nope"]),
+    },
+    "audit": {
+        "--map": st.sampled_from([MAP, "missing.yaml", "/dev/null", SCENARIO]),
+        "--tolerance-days": st.sampled_from(["0", "1", "-1", "nan", "inf", "x"]),
+        "--format": st.sampled_from(["csv", "parquet", "x"]),
+        "--report": None,
+    },
+}
+POSITIONAL = {
+    "run": st.lists(st.sampled_from([SCENARIO, "missing.yaml", "/dev/null", "."]), max_size=1),
+    "lint": st.lists(PATHS, min_size=0, max_size=2),
+    "check": st.lists(PATHS, min_size=0, max_size=2),
+    "sweep": st.lists(st.sampled_from([SCENARIO, "missing.yaml"]), max_size=1),
+    "audit": st.sampled_from([[AUDIT, HISTORY], [AUDIT, SCENARIO], [AUDIT], [HISTORY, AUDIT]]),
+}
+
+
+@st.composite
+def command_lines(draw):
+    command = draw(st.sampled_from(sorted(FLAGS)))
+    args = [command, *draw(POSITIONAL[command])]
+    for flag in draw(st.lists(st.sampled_from(sorted(FLAGS[command])), max_size=4)):
+        values = FLAGS[command][flag]
+        args += [flag] if values is None else [flag, draw(values)]
+    return args
+
+
+_runs = itertools.count()
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(args=command_lines())
+def test_random_command_lines_exit_0_1_or_2_without_a_traceback(cli, tmp_path, args):
+    if args[0] in ("run", "sweep", "audit"):
+        args += ["--out", str(tmp_path / f"out{next(_runs)}"), "--no-progress"][
+            : 2 if args[0] == "audit" else 3
+        ]
+    code, out, err = cli(*args)
+    assert code in (0, 1, 2), (args, err)
+    assert "Traceback" not in out + err and "internal error" not in err, (args, err)
