@@ -337,6 +337,8 @@ def test_without_the_events_table_a_job_counts_by_its_queued_day():
     assert exact[("R", "B", 0)]["jobs"] == 3 and exact[("R", "B", 1)]["jobs"] == 1
     by_day = rule_stats(result.jobs, 1, None, graph)  # day 5 ties go to the new version
     assert by_day[("R", "B", 0)]["jobs"] == 2 and by_day[("R", "B", 1)]["jobs"] == 2
+
+
 def test_a_big_rule_graph_is_summarised_and_its_report_stays_bounded():
     """An 81-course ladder: its chains of `completed` rules are too many to search all (the
     report's default path used to hang) and its picture too big to draw in useful time."""
