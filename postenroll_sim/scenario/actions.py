@@ -180,8 +180,7 @@ class AddRule(Action):
             ctx.add_rule(path, self.course, self.rule)
 
     def apply(self, lms, plan, index: int) -> None:
-        code = plan.added_rule_ids[index]
-        lms.add_rule(plan.version(code, plan.course(self.course), self.rule))
+        lms.add_rule(plan.script_rules[index])
 
 
 class EditRule(Action):
@@ -195,7 +194,7 @@ class EditRule(Action):
             ctx.check_rule(self.set, source, (*path, "set"))
 
     def apply(self, lms, plan, index: int) -> None:
-        lms.edit_rule(plan.rule(self.rule), self.set)
+        lms.edit_rule(plan.script_rules[index])
 
 
 class RemoveRule(Action):
