@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from .columns import TRIGGER_WORDS, TRIGGERS
 from .scenario import Scenario
 from .scenario.rules import Version, rule_versions
 
@@ -34,7 +35,6 @@ _HOW = {
     "self": "from the catalog",
     "bundle": "through a bundle (S27)",
 }
-_VERB = {"enrolled": "enrolling in", "completed": "completing", "failed": "failing"}
 _REJECTED = {
     "course_inactive": "the course is inactive",
     "already_enrolled": "the learner already has an open enrollment in it",
@@ -346,8 +346,7 @@ def _queued_claim(j: dict) -> dict:
 
 
 def _past(trigger: str) -> str:
-    words = {"enrolled": "was enrolled in", "completed": "completed", "failed": "failed"}
-    return words.get(trigger, f"triggered '{trigger}' on")
+    return TRIGGER_WORDS[trigger].past
 
 
 def _event_text(run: _Run, scenario: Scenario, learner: str, ev) -> tuple[str, list] | None:
@@ -393,7 +392,7 @@ def _event_text(run: _Run, scenario: Scenario, learner: str, ev) -> tuple[str, l
         delay = float(j["due_day"]) - float(j["queued_day"])
         when = "at once" if delay == 0 else f"{_day(delay)} days later"
         return (
-            f"{_VERB.get(str(j['trigger']), str(j['trigger']))} {course} queued job {job} of rule "
+            f"{TRIGGER_WORDS[str(j['trigger'])].doing} {course} queued job {job} of rule "
             f"{ev.rule_id}: due day {_day(j['due_day'])} ({when}, S3)"
         ), [_queued_claim(j)]
     if kind == "job_processed":
@@ -637,7 +636,7 @@ def _why_course(run: _Run, scenario: Scenario, learner: str, course: str) -> lis
         ]
     rows = []
     triggers = sorted(
-        (ev for kind in ("enrolled", "completed", "failed") for ev in _kind(run, kind)),
+        (ev for kind in TRIGGERS for ev in _kind(run, kind)),
         key=lambda ev: ev.seq,
     )
     for rule in dict.fromkeys(s.rule for s in into):

@@ -23,12 +23,12 @@ import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .columns import TRIGGER_WORDS
 from .scenario import Scenario, models
 from .scenario.errors import Path
 from .scenario.rules import NEVER, Version, rule_versions, script_order
 from .scenario.stochastic import Behaviour, Empirical, Fixed
 
-TRIGGERS = ("enrolled", "completed", "failed")
 MAX_CYCLES = 500  # simple cycles listed per rule set (scenario graphs are small)
 
 
@@ -435,7 +435,6 @@ def _reach(graph: RuleGraph) -> Reach:
 
 # ----- what the picture and the Mermaid text say ---------------------------------------------
 
-WHEN_COLORS = {"enrolled": "#1565c0", "completed": "#2e7d32", "failed": "#c62828"}
 TYPE_COLORS = {  # fill, border
     "online": ("#e3f2fd", "#1565c0"),
     "ilc": ("#f3e5f5", "#6a1b9a"),
@@ -675,7 +674,7 @@ def mermaid(graph: RuleGraph, stats: dict | None = None) -> str:
         text = "<br/>".join(_m(line) for line in edge_lines(edge, per_edge.get(edge)))
         arrow = "-.->" if edge.version.first or edge.version.until_day is not None else "-->"
         lines.append(f'  {ids[edge.source]} {arrow}|"{text}"| {ids[edge.target]}')
-        style = f"stroke:{WHEN_COLORS[edge.when]}"
+        style = f"stroke:{TRIGGER_WORDS[edge.when].colour}"
         if (edge.rule, edge.source, edge.target) in loops:
             style += ",stroke-width:4px"
         styles.append(f"  linkStyle {k} {style}")
@@ -700,13 +699,15 @@ def mermaid(graph: RuleGraph, stats: dict | None = None) -> str:
     return "\n".join([*lines, *styles]) + "\n"
 
 
-MERMAID_LEGEND = (
-    "Boxes are courses (blue online, purple ILC, green curriculum, yellow bundle; dashed: "
-    "inactive; ▶ where learners enter). Arrows are rules, coloured by trigger: blue "
-    "`enrolled`, green `completed`, red `failed`; a dashed arrow is a rule version the "
-    "script adds, edits or removes; thick arrows are on a loop. Dotted grey lines join a "
-    "curriculum or bundle to its members."
-)
+def mermaid_legend() -> str:
+    """The key under a Mermaid graph (every trigger of the vocabulary, with its colour)."""
+    colours = ", ".join(f"{w.colour_name} `{t}`" for t, w in TRIGGER_WORDS.items())
+    return (
+        "Boxes are courses (blue online, purple ILC, green curriculum, yellow bundle; dashed: "
+        f"inactive; ▶ where learners enter). Arrows are rules, coloured by trigger: {colours}; "
+        "a dashed arrow is a rule version the script adds, edits or removes; thick arrows "
+        "are on a loop. Dotted grey lines join a curriculum or bundle to its members."
+    )
 
 
 def mermaid_markdown(
@@ -717,5 +718,5 @@ def mermaid_markdown(
     return (
         f"# Rule graph: {graph.scenario.name}\n\n"
         f"From `{source}`{what}.\n\n"
-        f"```mermaid\n{mermaid(graph, stats)}```\n\n{MERMAID_LEGEND}\n"
+        f"```mermaid\n{mermaid(graph, stats)}```\n\n{mermaid_legend()}\n"
     )

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
+import pytest
+
 from postenroll_sim import analysis as A
+from postenroll_sim import columns, lint, rulegraph
+from postenroll_sim.columns import TRIGGER_WORDS, TRIGGERS, TriggerWords, check_trigger_words
 from postenroll_sim.engine.plan import compile_plan
+from postenroll_sim.plots.rulegraph import rule_graph_figure
 from postenroll_sim.scenario.rules import NEVER, rule_versions
 
-from helpers import scenario
+from helpers import ROOT, scenario
 
 EDITED = """
 name: a rule edited twice
@@ -60,3 +68,56 @@ def test_the_analysis_sees_the_versions_an_edit_makes():
     # only the edits make A recertify yearly and send failures to FIX
     assert A.recertifications(spec) == {"A": 365.0}
     assert A.remediation_targets(spec) == {"FIX"}
+
+
+# ----- trigger words --------------------------------------------------------------------
+
+STARTED = TriggerWords("start", "starts", "started", "started", "starting", "#6a1b9a", "purple")
+
+
+def test_every_trigger_has_every_word():
+    check_trigger_words(TRIGGERS, TRIGGER_WORDS)  # what importing columns checks
+    for trigger in TRIGGERS:
+        words = TRIGGER_WORDS[trigger]
+        assert all(isinstance(w, str) and w.strip() for w in words), trigger
+        assert re.fullmatch(r"#[0-9a-f]{6}", words.colour), trigger
+    with pytest.raises(RuntimeError, match="started"):
+        check_trigger_words((*TRIGGERS, "started"), TRIGGER_WORDS)  # a trigger, no words
+    colours = [w.colour for w in TRIGGER_WORDS.values()]
+    assert len(set(colours)) == len(colours)  # the graph tells triggers apart
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """A new trigger `started` given its words in the one table, and the rule graph of
+    every scenario with each `completed` rule turned into a `started` one (the engine
+    never fires it: what is under test is what words and draws a trigger)."""
+    monkeypatch.setattr(columns, "TRIGGERS", (*TRIGGERS, "started"))
+    monkeypatch.setitem(TRIGGER_WORDS, "started", STARTED)
+    real = rulegraph.build
+
+    def build(spec):
+        graph = real(spec)
+        graph.versions = [
+            replace(v, when="started") if v.when == "completed" else v for v in graph.versions
+        ]
+        return graph
+
+    monkeypatch.setattr(rulegraph, "build", build)
+    monkeypatch.setattr(lint, "build", build)
+
+
+def test_a_new_trigger_is_drawn_and_worded_from_its_table_entry(started, cli, tmp_path):
+    path = ROOT / "tests" / "acceptance" / "01-seed-completed-delay.yaml"
+    proc = cli("graph", path)
+    assert proc.returncode == 0, proc.stderr
+    assert "started" in proc.stdout and f"stroke:{STARTED.colour}" in proc.stdout
+    proc = cli("graph", path, "--out", tmp_path / "rules.md")
+    assert proc.returncode == 0, proc.stderr
+    assert "purple `started`" in (tmp_path / "rules.md").read_text()
+    figure = rule_graph_figure(rulegraph.build(scenario(path.read_text())))  # what --out .png draws
+    labels = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert [f"when {t}" for t in TRIGGER_WORDS] == labels[: len(TRIGGER_WORDS)]
+    proc = cli("run", path, "--out", tmp_path / "run", "--report", "-q", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    assert "started" in (tmp_path / "run" / "report.html").read_text()

@@ -35,7 +35,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from ..columns import METHOD_CODE, OUTCOME_CODE, TRIGGERS, whole_second
+from ..columns import METHOD_CODE, OUTCOME_CODE, TRIGGER_WORDS, TRIGGERS, whole_second
 from ..engine.lms import LMS
 from ..engine.model import Model, daily_run_at
 from ..engine.plan import CURRICULUM, Plan
@@ -50,7 +50,6 @@ O_OPEN = OUTCOME_CODE["skipped_already_enrolled"]
 O_COMPLETED = OUTCOME_CODE["skipped_already_completed"]
 O_REMOVED = OUTCOME_CODE["skipped_learner_removed"]
 O_CASCADE = OUTCOME_CODE["cascade_limit"]
-_VERB = {"enrolled": "was enrolled in", "completed": "completed", "failed": "failed"}
 
 
 class AuditLMS(LMS):
@@ -448,9 +447,7 @@ class Replay(Model):
             rule, source, trigger, trigger_enrollment, queued, _ = JOB_ROW.unpack_from(
                 lms.jobs.rows, job * JOB_ROW.size
             )
-            verb = (
-                "being enrolled in" if TRIGGERS[trigger] == "enrolled" else _VERB[TRIGGERS[trigger]]
-            )
+            verb = TRIGGER_WORDS[TRIGGERS[trigger]].origin
             ran = (
                 f"{plan.rule_ids[rule]}'s job (from {who} {verb} {plan.course_ids[source]} on "
                 f"{self.when(queued)}, line {self._line(trigger_enrollment)}) ran on "
@@ -519,7 +516,7 @@ class Replay(Model):
             else ""
         )
         text = (
-            f"Rule {self.rule_text(version)}. {who} {_VERB[trigger]} "
+            f"Rule {self.rule_text(version)}. {who} {TRIGGER_WORDS[trigger].past} "
             f"{plan.course_ids[requirement.source]} on {self.when(requirement.queued)} "
             f"(line {self._line(requirement.trigger_enrollment)}), so the job was due on "
             f"{self.when(requirement.due)}{run} (S3). "
