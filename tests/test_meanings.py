@@ -121,3 +121,70 @@ def test_a_new_trigger_is_drawn_and_worded_from_its_table_entry(started, cli, tm
     proc = cli("run", path, "--out", tmp_path / "run", "--report", "-q", "--format", "csv")
     assert proc.returncode == 0, proc.stderr
     assert "started" in (tmp_path / "run" / "report.html").read_text()
+
+
+# ----- the kinds of script actions ------------------------------------------------------
+
+
+def test_every_action_declares_its_kind_and_the_groupings_follow():
+    from postenroll_sim.scenario import actions as act
+
+    for model in act.ACTIONS:
+        assert model.acts_on in act.ACTS_ON and model.changes in act.CHANGES, model
+    # compare: what learners do and who they are must match; rules and courses may differ
+    assert set(act.actions_where(acts_on="learner")) == {
+        *(act.Enroll, act.Start, act.Complete, act.Fail),
+        *(act.AddLearner, act.RemoveLearner),
+    }
+    assert set(act.actions_where(acts_on="rule")) == {act.AddRule, act.EditRule, act.RemoveRule}
+    assert set(act.actions_where(acts_on="course")) == {
+        *(act.ActivateCourse, act.DeactivateCourse, act.AddToBundle, act.RemoveFromBundle)
+    }
+    # audit: the history says what learners did; everything else the scenario's script does
+    assert set(act.actions_where(changes="enrollments")) == {
+        act.Enroll,
+        act.Start,
+        act.Complete,
+        act.Fail,
+    }
+
+
+def test_an_action_without_a_kind_is_refused(monkeypatch):
+    from typing import Literal
+
+    from postenroll_sim.scenario import actions as act
+
+    with pytest.raises(TypeError, match="Withdraw must declare acts_on"):
+
+        class Withdraw(act.Action):
+            action: Literal["withdraw"]
+            learner: str
+
+    class Bare:  # registered by hand, without going through Action
+        __name__ = "Bare"
+
+    monkeypatch.setattr(act, "ACTIONS", (*act.ACTIONS, Bare))
+    with pytest.raises(TypeError, match="Bare must declare acts_on"):
+        act.actions_where(acts_on="rule")
+
+
+def test_a_new_action_is_grouped_by_its_kind(monkeypatch):
+    from typing import Literal
+
+    from postenroll_sim.scenario import actions as act
+
+    class Withdraw(act.Action):
+        acts_on = "learner"
+        changes = "enrollments"
+        action: Literal["withdraw"]
+
+    class Rename(act.Action):
+        acts_on = "course"
+        changes = "catalog"
+        action: Literal["rename_course"]
+
+    monkeypatch.setattr(act, "ACTIONS", (*act.ACTIONS, Withdraw, Rename))
+    assert Withdraw in act.actions_where(acts_on="learner")  # compare: must be the same
+    assert Withdraw in act.actions_where(changes="enrollments")  # audit: not replayed
+    assert Rename in act.actions_where(acts_on="course")  # compare: reported
+    assert Rename not in act.actions_where(changes="enrollments")  # audit: applied

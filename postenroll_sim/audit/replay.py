@@ -43,7 +43,6 @@ from ..engine.store import COMPLETE, JOB_ROW, NEVER, NONE, NOT_STARTED, OUTCOME_
 from ..scenario import models
 from .history import SAME_INSTANT, History, Record
 
-LEARNER_ACTIONS = (models.Enroll, models.Start, models.Complete, models.Fail)
 ENROLL, START, COMPLETE_EVENT, FAIL, REMOVE = range(5)
 POST_ENROLLMENT = METHOD_CODE["post_enrollment"]
 O_OPEN = OUTCOME_CODE["skipped_already_enrolled"]
@@ -198,8 +197,8 @@ class Replay(Model):
             pending.sort(key=lambda i: (self.records[i].enrolled, self.records[i].order))
 
     def _apply(self, step) -> None:
-        if isinstance(step.action, LEARNER_ACTIONS):
-            return  # what learners did is the history's to say
+        if step.script_index is not None and step.action.changes == "enrollments":
+            return  # what learners did is the history's to say (scenario/actions.py)
         super()._apply(step)
 
     def schedule_job(self, job: int, due: float) -> None:
