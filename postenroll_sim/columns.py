@@ -4,6 +4,8 @@ Kept at the bottom of the package so the scenario checks (expectations name colu
 and the recorder (which builds the tables) share one definition.
 """
 
+from typing import NamedTuple
+
 TABLES = ("enrollments", "jobs", "events", "sessions")  # what a run writes, in this order
 AUDIT_TABLES = ("discrepancies",)  # what `audit` writes (docs/audit.md)
 FORMATS = ("parquet", "csv")
@@ -181,6 +183,51 @@ COURSE_TYPE_CODE = {name: code for code, name in enumerate(COURSE_TYPES)}
 TRIGGER_CODE = {name: code for code, name in enumerate(TRIGGERS)}
 OUTCOME_CODE = {name: code for code, name in enumerate(OUTCOMES)}
 EVENT_CODE = {name: code for code, name in enumerate(EVENTS)}
+
+
+class TriggerWords(NamedTuple):
+    """How messages and pages say a trigger (S17), and its colour in the rule graph."""
+
+    plural: str  # "... when they ___ A" (lint)
+    singular: str  # "a learner ___ A" (lint)
+    past: str  # "alice ___ A on 3 March" (audit)
+    origin: str  # "the job (from alice ___ A on 3 March)" (audit)
+    doing: str  # "___ A queued job 4" (explain)
+    colour: str  # its arrows in the rule graph (picture and Mermaid)
+    colour_name: str  # that colour in the graph's legend
+
+
+# One entry per trigger, in the order of TRIGGERS: everything that words or draws a
+# trigger takes it from here (a rule graph's legend lists them all).
+TRIGGER_WORDS: dict[str, TriggerWords] = {
+    "enrolled": TriggerWords(
+        "are enrolled in",
+        "is enrolled in",
+        "was enrolled in",
+        "being enrolled in",
+        "enrolling in",
+        "#1565c0",
+        "blue",
+    ),
+    "completed": TriggerWords(
+        "complete", "completes", "completed", "completed", "completing", "#2e7d32", "green"
+    ),
+    "failed": TriggerWords("fail", "fails", "failed", "failed", "failing", "#c62828", "red"),
+}
+
+
+def check_trigger_words(triggers: tuple[str, ...], words: dict[str, TriggerWords]) -> None:
+    """Every trigger has every word, checked on import: a trigger added to TRIGGERS
+    without them would otherwise fail far from here (a KeyError in `graph`, `lint`,
+    `explain`, `audit` or a report)."""
+    if tuple(words) != triggers or not all(all(w) for w in words.values()):
+        raise RuntimeError(
+            "columns.TRIGGER_WORDS needs an entry for each trigger of TRIGGERS, in the same "
+            f"order, with every word: triggers {list(triggers)}, words for {list(words)}"
+        )
+
+
+check_trigger_words(TRIGGERS, TRIGGER_WORDS)
 
 # Short names an expectation may use for id columns (docs/scenarios.md, section `expect`).
 EXPECT_ALIASES = {

@@ -24,8 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from .scenario import Scenario, models
-from .scenario.rules import scenario_rules, script_order
+from .columns import TRIGGER_WORDS, TRIGGERS
+from .scenario import Scenario
+from .scenario.rules import Version, rule_versions
 
 COLUMNS = ("day", "event", "course_id", "rule_id", "job_id", "enrollment_id", "text", "claims")
 
@@ -34,7 +35,6 @@ _HOW = {
     "self": "from the catalog",
     "bundle": "through a bundle (S27)",
 }
-_VERB = {"enrolled": "enrolling in", "completed": "completing", "failed": "failing"}
 _REJECTED = {
     "course_inactive": "the course is inactive",
     "already_enrolled": "the learner already has an open enrollment in it",
@@ -346,8 +346,7 @@ def _queued_claim(j: dict) -> dict:
 
 
 def _past(trigger: str) -> str:
-    words = {"enrolled": "was enrolled in", "completed": "completed", "failed": "failed"}
-    return words.get(trigger, f"triggered '{trigger}' on")
+    return TRIGGER_WORDS[trigger].past
 
 
 def _event_text(run: _Run, scenario: Scenario, learner: str, ev) -> tuple[str, list] | None:
@@ -393,7 +392,7 @@ def _event_text(run: _Run, scenario: Scenario, learner: str, ev) -> tuple[str, l
         delay = float(j["due_day"]) - float(j["queued_day"])
         when = "at once" if delay == 0 else f"{_day(delay)} days later"
         return (
-            f"{_VERB.get(str(j['trigger']), str(j['trigger']))} {course} queued job {job} of rule "
+            f"{TRIGGER_WORDS[str(j['trigger'])].doing} {course} queued job {job} of rule "
             f"{ev.rule_id}: due day {_day(j['due_day'])} ({when}, S3)"
         ), [_queued_claim(j)]
     if kind == "job_processed":
@@ -568,32 +567,29 @@ class _RuleSpan:
         return f"{self.when} {self.source} -> {', '.join(self.targets)}"
 
 
+_LOGGED = {"add_rule": "rule_added", "edit_rule": "rule_edited", "remove_rule": "rule_removed"}
+
+
 def _rule_spans(run: _Run, scenario: Scenario) -> list[_RuleSpan]:
-    """Every version of every rule, with the stretch of the run it was in force."""
+    """Every version of every rule (S18, `rule_versions`), with the stretch of the run it
+    was in force: from the event that made it to the one that ended it."""
     current: dict[str, _RuleSpan] = {}
     spans: list[_RuleSpan] = []
-    added_ids: dict[int, str] = {}
-    for rid, source, rule, script_index, _ in scenario_rules(scenario):
-        if script_index is None:
-            span = _RuleSpan(rid, source, rule.when, tuple(rule.courses), -1, 0.0, None, None, None)
-            current[rid] = span
+    changes: list[tuple[int, int, str, Version | None]] = []  # (position, index, rule, made)
+    for v in rule_versions(scenario):
+        if v.script_index is None:
+            span = _RuleSpan(v.rule, v.source, v.when, v.targets, -1, 0.0, None, None, None)
+            current[v.rule] = span
             spans.append(span)
         else:
-            added_ids[script_index] = rid
-    script = [(i, scenario.script[i]) for i in script_order(scenario.script)]
+            changes.append((v.first, v.script_index, v.rule, v))
+        if v.ended_by is not None and scenario.script[v.ended_by].action == "remove_rule":
+            changes.append((int(v.last), v.ended_by, v.rule, None))
     logged = sorted(
-        (ev for kind in ("rule_added", "rule_edited", "rule_removed") for ev in _kind(run, kind)),
-        key=lambda ev: ev.seq,
+        (ev for kind in _LOGGED.values() for ev in _kind(run, kind)), key=lambda ev: ev.seq
     )
-    for index, action in script:
-        if not isinstance(action, models.AddRule | models.EditRule | models.RemoveRule):
-            continue
-        if isinstance(action, models.AddRule):
-            rid = added_ids[index]
-            kind = "rule_added"
-        else:
-            rid = action.rule
-            kind = "rule_edited" if isinstance(action, models.EditRule) else "rule_removed"
+    for _, index, rid, version in sorted(changes, key=lambda c: c[0]):  # in run order (S23)
+        kind = _LOGGED[scenario.script[index].action]
         match = next(
             (ev for ev in logged if str(ev.rule_id) == rid and str(ev.event) == kind), None
         )
@@ -603,18 +599,20 @@ def _rule_spans(run: _Run, scenario: Scenario) -> list[_RuleSpan]:
         old = current.get(rid)
         if old is not None and kind != "rule_added":
             old.ended_seq, old.ended_day, old.ended_by = match.seq, float(match.day), kind
-        if kind == "rule_removed":
+        if version is None:  # removed
             current.pop(rid, None)
             continue
-        if kind == "rule_added":
-            spec = action.rule
-            source, when, targets = action.course, spec.when, tuple(spec.courses)
-        else:
-            edit = action.set
-            source, when = old.source, edit.when or old.when
-            targets = tuple(edit.courses) if edit.courses is not None else old.targets
         span = _RuleSpan(
-            rid, source, when, targets, match.seq, float(match.day), None, None, None, kind
+            rid,
+            version.source,
+            version.when,
+            version.targets,
+            match.seq,
+            float(match.day),
+            None,
+            None,
+            None,
+            kind,
         )
         current[rid] = span
         spans.append(span)
@@ -638,7 +636,7 @@ def _why_course(run: _Run, scenario: Scenario, learner: str, course: str) -> lis
         ]
     rows = []
     triggers = sorted(
-        (ev for kind in ("enrolled", "completed", "failed") for ev in _kind(run, kind)),
+        (ev for kind in TRIGGERS for ev in _kind(run, kind)),
         key=lambda ev: ev.seq,
     )
     for rule in dict.fromkeys(s.rule for s in into):

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from .columns import TRIGGER_WORDS
 from .rulegraph import (
     Edge,
     RuleGraph,
@@ -31,7 +32,6 @@ from .scenario.errors import Path, dotted
 from .scenario.lintcodes import CODES, SEVERITIES
 
 MAX_ANCHORS = 20  # edges of a group too loopy to list whose shortest loop is looked for
-VERB = {"enrolled": "are enrolled in", "completed": "complete", "failed": "fail"}
 
 
 @dataclass(frozen=True)
@@ -633,14 +633,13 @@ class _Linter:
                     continue
                 if v.consecutive and not earlier.consecutive:
                     continue  # the earlier one may skip a completed target where v enrolls
-                when = {"enrolled": "enrolled in", "completed": "completes", "failed": "fails"}
                 after = "at the instant" if v.delay == 0 else f"{v.delay} days after"
                 self.add(
                     (v.rule, target),
                     "PE402",
                     tpath,
                     f"rules {earlier.rule} and {v.rule} both enroll into {target} {after} a "
-                    f"learner {'is ' if v.when == 'enrolled' else ''}{when[v.when]} {v.source}: "
+                    f"learner {TRIGGER_WORDS[v.when].singular} {v.source}: "
                     f"their jobs run at the same instant, {earlier.rule}'s first, so {v.rule}'s "
                     "job always finds the new enrollment open and is skipped_already_enrolled "
                     "(S19.2)",
@@ -674,9 +673,9 @@ class _Linter:
             if e.when == "failed" and e.source not in reach.failable:
                 continue
             text = (
-                f"rule {e.rule} enrolls them in {course} again when they {VERB.get(e.when, e.when)} {e.source}"
+                f"rule {e.rule} enrolls them in {course} again when they {TRIGGER_WORDS[e.when].plural} {e.source}"
                 if e.source != course
-                else f"rule {e.rule} re-enrolls them {e.delay} days after they {VERB.get(e.when, e.when)} it"
+                else f"rule {e.rule} re-enrolls them {e.delay} days after they {TRIGGER_WORDS[e.when].plural} it"
             )
             if text not in ways:
                 ways.append(text)

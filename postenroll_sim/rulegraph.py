@@ -8,7 +8,8 @@ draws it (`plots/rulegraph.py`) or writes it as Mermaid text, and the report sho
   its learner behaviour and ILC sessions.
 - An **edge** is one version of a rule towards one target course. A rule the script
   adds or edits has a version per state (S18: a version is in force from the day it is
-  made until the next edit or removal), each with the place in the file that made it.
+  made until the next edit or removal; `scenario.rules.rule_versions`), each with the
+  place in the file that made it.
 - An **entry** is where learners come in from outside the rules: population.on_hire,
   population.self_enroll and script `enroll` actions.
 - `reach()` works out, over every version ever in force, which courses a learner can
@@ -18,18 +19,16 @@ draws it (`plots/rulegraph.py`) or writes it as Mermaid text, and the report sho
 
 from __future__ import annotations
 
-import math
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .columns import TRIGGER_WORDS
 from .scenario import Scenario, models
 from .scenario.errors import Path
-from .scenario.rules import scenario_rules
+from .scenario.rules import NEVER, Version, rule_versions, script_order
 from .scenario.stochastic import Behaviour, Empirical, Fixed
 
-TRIGGERS = ("enrolled", "completed", "failed")
-NEVER = math.inf  # `until` of a version that is never replaced
 MAX_CYCLES = 500  # simple cycles listed per rule set: there can be exponentially many
 MAX_CYCLE_WORK = 200_000  # steps of cycle search per rule set (a fraction of a second)
 
@@ -52,32 +51,6 @@ class Entry:
         if self.kind == "self_enroll":
             return f"self-enroll {self.per_year:g}/yr"
         return "script" + (" (self)" if self.method == "self" else "")
-
-
-@dataclass(frozen=True)
-class Version:
-    """One version of a rule: in force from script position `first` to `last` (exclusive;
-    0 is the file's own rules, p + 1 the script action at position p in run order)."""
-
-    rule: str
-    source: str
-    when: str
-    delay: int
-    targets: tuple[str, ...]
-    consecutive: bool
-    path: Path  # the rule in `courses`, or the script action that made this version
-    target_paths: tuple[Path, ...]
-    first: int = 0
-    last: float = NEVER
-    since_day: float | None = None  # the script day that made it (None: from the start)
-    until_day: float | None = None  # the script day that replaced or removed it
-    changed: frozenset[str] = frozenset()  # fields an edit set (all, for a new rule)
-
-    def field_path(self, name: str) -> Path:
-        """Where `name` of this version is written (the edit's key, or the rule)."""
-        if self.path[0] == "script" and len(self.path) == 2:  # an edit_rule
-            return (*self.path, "set", name) if name in self.changed else (*self.path, "rule")
-        return (*self.path, name)
 
 
 @dataclass(frozen=True)
@@ -386,8 +359,7 @@ def cycle_text(cycle: list[Edge]) -> str:
 
 def build(scenario: Scenario) -> RuleGraph:
     horizon = scenario.horizon_days
-    order = sorted(range(len(scenario.script)), key=lambda i: (scenario.script[i].day, i))
-    position = {index: p for p, index in enumerate(order)}
+    order = script_order(scenario.script)  # S23
     script = [(i, scenario.script[i]) for i in order]
 
     activated: dict[str, list[tuple[float, Path]]] = {}
@@ -458,7 +430,7 @@ def build(scenario: Scenario) -> RuleGraph:
                         m.container, m.member, m.kind, m.path, m.since_day, action.day
                     )
 
-    versions = _versions(scenario, script, position)
+    versions = rule_versions(scenario)  # S18
 
     entries: list[Entry] = []
     population = scenario.population
@@ -490,89 +462,6 @@ def build(scenario: Scenario) -> RuleGraph:
         script_fails={a.course for _, a in script if isinstance(a, models.Fail)},
         script_positions=[(i, scenario.script[i].day) for i in order],
     )
-
-
-def _versions(scenario: Scenario, script, position: dict[int, int]) -> list[Version]:
-    versions: list[Version] = []
-    latest: dict[str, int] = {}  # rule id -> index of its version in force
-    added_ids: dict[int, str] = {}  # script index -> the id of the rule it adds (S12)
-    every = frozenset({"when", "delay_days", "courses", "allow_consecutive"})
-    for rule_id, source, rule, script_index, path in scenario_rules(scenario):
-        if script_index is None:
-            latest[rule_id] = len(versions)
-            versions.append(_version(rule_id, source, rule, path, every))
-        else:
-            added_ids[script_index] = rule_id
-    for i, action in script:
-        p = position[i] + 1
-        if isinstance(action, models.AddRule):
-            rule_id = added_ids[i]
-            latest[rule_id] = len(versions)
-            versions.append(
-                _version(
-                    rule_id, action.course, action.rule, ("script", i, "rule"), every, p, action.day
-                )
-            )
-        elif isinstance(action, models.EditRule | models.RemoveRule) and action.rule in latest:
-            k = latest[action.rule]
-            old = versions[k]
-            versions[k] = _replace(old, last=p, until_day=action.day)
-            if isinstance(action, models.RemoveRule):
-                del latest[action.rule]
-                continue
-            new = action.set
-            changed = frozenset(
-                name
-                for name in ("when", "delay_days", "courses", "allow_consecutive")
-                if getattr(new, name) is not None
-            )
-            targets = tuple(new.courses) if new.courses is not None else old.targets
-            target_paths = (
-                tuple(("script", i, "set", "courses", t) for t in range(len(targets)))
-                if new.courses is not None
-                else old.target_paths
-            )
-            latest[action.rule] = len(versions)
-            versions.append(
-                Version(
-                    rule=old.rule,
-                    source=old.source,
-                    when=new.when if new.when is not None else old.when,
-                    delay=new.delay_days if new.delay_days is not None else old.delay,
-                    targets=targets,
-                    consecutive=new.allow_consecutive
-                    if new.allow_consecutive is not None
-                    else old.consecutive,
-                    path=("script", i),
-                    target_paths=target_paths,
-                    first=p,
-                    since_day=action.day,
-                    changed=changed,
-                )
-            )
-    return versions
-
-
-def _version(rule_id, source, rule: models.Rule, path, every, first=0, day=None) -> Version:
-    return Version(
-        rule=rule_id,
-        source=source,
-        when=rule.when,
-        delay=rule.delay_days,
-        targets=tuple(rule.courses),
-        consecutive=rule.allow_consecutive,
-        path=path,
-        target_paths=tuple((*path, "courses", k) for k in range(len(rule.courses))),
-        first=first,
-        since_day=day,
-        changed=every,
-    )
-
-
-def _replace(version: Version, **changes) -> Version:
-    from dataclasses import replace
-
-    return replace(version, **changes)
 
 
 def _sessions_within(course: models.Course, horizon: float) -> int:
@@ -658,7 +547,6 @@ def _reach(graph: RuleGraph) -> Reach:
 
 # ----- what the picture and the Mermaid text say ---------------------------------------------
 
-WHEN_COLORS = {"enrolled": "#1565c0", "completed": "#2e7d32", "failed": "#c62828"}
 TYPE_COLORS = {  # fill, border
     "online": ("#e3f2fd", "#1565c0"),
     "ilc": ("#f3e5f5", "#6a1b9a"),
@@ -898,7 +786,7 @@ def mermaid(graph: RuleGraph, stats: dict | None = None) -> str:
         text = "<br/>".join(_m(line) for line in edge_lines(edge, per_edge.get(edge)))
         arrow = "-.->" if edge.version.first or edge.version.until_day is not None else "-->"
         lines.append(f'  {ids[edge.source]} {arrow}|"{text}"| {ids[edge.target]}')
-        style = f"stroke:{WHEN_COLORS[edge.when]}"
+        style = f"stroke:{TRIGGER_WORDS[edge.when].colour}"
         if (edge.rule, edge.source, edge.target) in loops:
             style += ",stroke-width:4px"
         styles.append(f"  linkStyle {k} {style}")
@@ -923,13 +811,15 @@ def mermaid(graph: RuleGraph, stats: dict | None = None) -> str:
     return "\n".join([*lines, *styles]) + "\n"
 
 
-MERMAID_LEGEND = (
-    "Boxes are courses (blue online, purple ILC, green curriculum, yellow bundle; dashed: "
-    "inactive; ▶ where learners enter). Arrows are rules, coloured by trigger: blue "
-    "`enrolled`, green `completed`, red `failed`; a dashed arrow is a rule version the "
-    "script adds, edits or removes; thick arrows are on a loop. Dotted grey lines join a "
-    "curriculum or bundle to its members."
-)
+def mermaid_legend() -> str:
+    """The key under a Mermaid graph (every trigger of the vocabulary, with its colour)."""
+    colours = ", ".join(f"{w.colour_name} `{t}`" for t, w in TRIGGER_WORDS.items())
+    return (
+        "Boxes are courses (blue online, purple ILC, green curriculum, yellow bundle; dashed: "
+        f"inactive; ▶ where learners enter). Arrows are rules, coloured by trigger: {colours}; "
+        "a dashed arrow is a rule version the script adds, edits or removes; thick arrows "
+        "are on a loop. Dotted grey lines join a curriculum or bundle to its members."
+    )
 
 
 def mermaid_markdown(
@@ -940,5 +830,5 @@ def mermaid_markdown(
     return (
         f"# Rule graph: {graph.scenario.name}\n\n"
         f"From `{source}`{what}.\n\n"
-        f"```mermaid\n{mermaid(graph, stats)}```\n\n{MERMAID_LEGEND}\n"
+        f"```mermaid\n{mermaid(graph, stats)}```\n\n{mermaid_legend()}\n"
     )

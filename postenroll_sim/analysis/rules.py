@@ -4,14 +4,14 @@ that recertify, the members of each curriculum."""
 from __future__ import annotations
 
 from ..scenario import Scenario
-from ..scenario.models import AddRule, Enroll, Rule
+from ..scenario.models import Enroll
+from ..scenario.rules import Version, rule_versions
 
 
-def _rules(scenario: Scenario) -> list[tuple[str, Rule]]:
-    """(source course, rule) for every rule in the catalog or added by the script."""
-    found = [(c.id, r) for c in scenario.courses for r in c.post_enrollments]
-    found += [(a.course, a.rule) for a in scenario.script if isinstance(a, AddRule)]
-    return found
+def _rules(scenario: Scenario) -> list[Version]:
+    """Every version of every rule ever in force (S18): the catalog's, those the script
+    adds and those its edits make."""
+    return rule_versions(scenario)
 
 
 def entry_courses(scenario: Scenario) -> list[str]:
@@ -27,7 +27,7 @@ def entry_courses(scenario: Scenario) -> list[str]:
 
 def remediation_targets(scenario: Scenario) -> set[str]:
     """Courses a `failed` rule sends learners to."""
-    return {t for _, rule in _rules(scenario) if rule.when == "failed" for t in rule.courses}
+    return {t for v in _rules(scenario) if v.when == "failed" for t in v.targets}
 
 
 MAX_PATH_WORK = 200_000  # steps of the longest-chain search (counted as path length)
@@ -40,12 +40,12 @@ def learning_path(scenario: Scenario) -> list[str]:
     graph can have exponentially many chains: the search is bounded (`MAX_PATH_WORK`), and
     depth first, so past the bound the answer is the longest chain found by then."""
     edges: dict[str, list[str]] = {}
-    for source, rule in _rules(scenario):
-        if rule.when == "completed":
-            nexts = edges.setdefault(source, [])
-            nexts += [t for t in rule.courses if t != source and t not in nexts]
+    for v in _rules(scenario):
+        if v.when == "completed":
+            nexts = edges.setdefault(v.source, [])
+            nexts += [t for t in v.targets if t != v.source and t not in nexts]
     remedial = remediation_targets(scenario)
-    targets = {t for _, rule in _rules(scenario) for t in rule.courses}
+    targets = {t for v in _rules(scenario) for t in v.targets}
     starts = [c for c in entry_courses(scenario) if c not in remedial and c in edges]
     if not starts:
         starts = [c for c in edges if c not in targets and c not in remedial]
@@ -68,15 +68,15 @@ def recertifications(scenario: Scenario) -> dict[str, float]:
     """Courses re-enrolled by their own `completed` rule with consecutive on: course ->
     recertification interval in days (the validity of a completion)."""
     found = {}
-    for source, rule in _rules(scenario):
+    for v in _rules(scenario):
         if (
-            rule.when == "completed"
-            and rule.allow_consecutive
-            and source in rule.courses
-            and rule.delay_days
-            and source not in found
+            v.when == "completed"
+            and v.consecutive
+            and v.source in v.targets
+            and v.delay
+            and v.source not in found
         ):
-            found[source] = float(rule.delay_days)
+            found[v.source] = float(v.delay)
     return found
 
 

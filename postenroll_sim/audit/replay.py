@@ -35,7 +35,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from ..columns import METHOD_CODE, OUTCOME_CODE, TRIGGERS, whole_second
+from ..columns import METHOD_CODE, OUTCOME_CODE, TRIGGER_WORDS, TRIGGERS, whole_second
 from ..engine.lms import LMS
 from ..engine.model import Model, daily_run_at
 from ..engine.plan import CURRICULUM, Plan
@@ -43,14 +43,12 @@ from ..engine.store import COMPLETE, JOB_ROW, NEVER, NONE, NOT_STARTED, OUTCOME_
 from ..scenario import models
 from .history import SAME_INSTANT, History, Record
 
-LEARNER_ACTIONS = (models.Enroll, models.Start, models.Complete, models.Fail)
 ENROLL, START, COMPLETE_EVENT, FAIL, REMOVE = range(5)
 POST_ENROLLMENT = METHOD_CODE["post_enrollment"]
 O_OPEN = OUTCOME_CODE["skipped_already_enrolled"]
 O_COMPLETED = OUTCOME_CODE["skipped_already_completed"]
 O_REMOVED = OUTCOME_CODE["skipped_learner_removed"]
 O_CASCADE = OUTCOME_CODE["cascade_limit"]
-_VERB = {"enrolled": "was enrolled in", "completed": "completed", "failed": "failed"}
 
 
 class AuditLMS(LMS):
@@ -199,8 +197,8 @@ class Replay(Model):
             pending.sort(key=lambda i: (self.records[i].enrolled, self.records[i].order))
 
     def _apply(self, step) -> None:
-        if isinstance(step.action, LEARNER_ACTIONS):
-            return  # what learners did is the history's to say
+        if step.script_index is not None and step.action.changes == "enrollments":
+            return  # what learners did is the history's to say (scenario/actions.py)
         super()._apply(step)
 
     def schedule_job(self, job: int, due: float) -> None:
@@ -448,9 +446,7 @@ class Replay(Model):
             rule, source, trigger, trigger_enrollment, queued, _ = JOB_ROW.unpack_from(
                 lms.jobs.rows, job * JOB_ROW.size
             )
-            verb = (
-                "being enrolled in" if TRIGGERS[trigger] == "enrolled" else _VERB[TRIGGERS[trigger]]
-            )
+            verb = TRIGGER_WORDS[TRIGGERS[trigger]].origin
             ran = (
                 f"{plan.rule_ids[rule]}'s job (from {who} {verb} {plan.course_ids[source]} on "
                 f"{self.when(queued)}, line {self._line(trigger_enrollment)}) ran on "
@@ -519,7 +515,7 @@ class Replay(Model):
             else ""
         )
         text = (
-            f"Rule {self.rule_text(version)}. {who} {_VERB[trigger]} "
+            f"Rule {self.rule_text(version)}. {who} {TRIGGER_WORDS[trigger].past} "
             f"{plan.course_ids[requirement.source]} on {self.when(requirement.queued)} "
             f"(line {self._line(requirement.trigger_enrollment)}), so the job was due on "
             f"{self.when(requirement.due)}{run} (S3). "

@@ -160,11 +160,11 @@ class LMS:
         self._put_rule(version)
         self.rec.event(self.clock.now, EV_RULE_ADDED, NONE, version.source, NONE, version.rule)
 
-    def edit_rule(self, rule: int, spec) -> None:
-        """S18 [decision]: jobs already queued keep the snapshot they were queued with."""
-        old = self.version_of[rule]
-        self._put_rule(self.plan.version(rule, old.source, spec, base=old))
-        self.rec.event(self.clock.now, EV_RULE_EDITED, NONE, old.source, NONE, rule)
+    def edit_rule(self, version: RuleVersion) -> None:
+        """S18 [decision]: jobs already queued keep the snapshot they were queued with;
+        `version` (the plan's, rule_versions) is in force from now on."""
+        self._put_rule(version)
+        self.rec.event(self.clock.now, EV_RULE_EDITED, NONE, version.source, NONE, version.rule)
 
     def remove_rule(self, rule: int) -> None:
         """S18: removing a rule never cancels jobs already queued."""

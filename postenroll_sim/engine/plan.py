@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from ..columns import COURSE_TYPE_CODE, LEARNING_TYPES, TRIGGER_CODE, whole_second
 from ..scenario import models
-from ..scenario.rules import scenario_rules, script_order
+from ..scenario.rules import rule_versions, scenario_rules, script_order
 from ..scenario.stochastic import Behaviour
 
 # codes of the vocabularies defined once in columns.py
@@ -62,7 +62,7 @@ class Plan:
     curricula_of: list[tuple[int, ...]]  # course -> curricula holding it
     rule_ids: list[str]
     initial_rules: list[RuleVersion]
-    added_rule_ids: dict[int, int]  # script index of an add_rule -> its rule code
+    script_rules: dict[int, RuleVersion]  # script index of an add_rule/edit_rule -> what it makes
     timeline: list[list[Step]]  # grouped by day, in S23 order
     initial_learners: list[int]
     behaviour: list[Behaviour | None]  # the course's own, or default_behaviour
@@ -84,38 +84,6 @@ class Plan:
     def rule(self, rule_id: str) -> int:
         return self.rule_code[rule_id]
 
-    def version(
-        self,
-        rule: int,
-        source: int,
-        spec: models.Rule | models.RuleEdit,
-        base: RuleVersion | None = None,
-    ) -> RuleVersion:
-        """A new snapshot of rule `rule`: `spec`'s fields over `base` (for edits)."""
-        return rule_version(rule, source, spec, self.course_code, base)
-
-
-def rule_version(
-    rule: int,
-    source: int,
-    spec: models.Rule | models.RuleEdit,
-    course_code: dict[str, int],
-    base: RuleVersion | None = None,
-) -> RuleVersion:
-    """A snapshot of a rule (S18): `spec`'s fields, over `base`'s where an edit leaves one out."""
-    return RuleVersion(
-        rule=rule,
-        source=source,
-        when=TRIGGER_CODE[spec.when] if spec.when is not None else base.when,
-        delay=spec.delay_days if spec.delay_days is not None else base.delay,
-        targets=tuple(course_code[c] for c in spec.courses)
-        if spec.courses is not None
-        else base.targets,
-        consecutive=spec.allow_consecutive
-        if spec.allow_consecutive is not None
-        else base.consecutive,
-    )
-
 
 def compile_plan(scenario: models.Scenario) -> Plan:
     course_ids = [c.id for c in scenario.courses]
@@ -125,16 +93,24 @@ def compile_plan(scenario: models.Scenario) -> Plan:
     learner_code = {lid: i for i, lid in enumerate(learner_ids)}
 
     # S12: rule ids, defaults numbered per course in file order, continued by add_rule.
-    rule_ids: list[str] = []
+    rule_ids = [rule_id for rule_id, *_ in scenario_rules(scenario)]
+    rule_code = {rid: i for i, rid in enumerate(rule_ids)}
+    # S18: every version is known before the run; the script's put them in force.
     initial_rules: list[RuleVersion] = []
-    added_rule_ids: dict[int, int] = {}
-    for rule_id, source, rule, script_index, _ in scenario_rules(scenario):
-        code = len(rule_ids)
-        if script_index is None:
-            initial_rules.append(rule_version(code, course_code[source], rule, course_code))
+    script_rules: dict[int, RuleVersion] = {}
+    for v in rule_versions(scenario):
+        version = RuleVersion(
+            rule=rule_code[v.rule],
+            source=course_code[v.source],
+            when=TRIGGER_CODE[v.when],
+            delay=v.delay,
+            targets=tuple(course_code[c] for c in v.targets),
+            consecutive=v.consecutive,
+        )
+        if v.script_index is None:
+            initial_rules.append(version)
         else:
-            added_rule_ids[script_index] = code
-        rule_ids.append(rule_id)
+            script_rules[v.script_index] = version
 
     groups = [_groups(course, course_code) for course in scenario.courses]
     curricula_of: list[list[int]] = [[] for _ in course_ids]
@@ -161,7 +137,7 @@ def compile_plan(scenario: models.Scenario) -> Plan:
         curricula_of=[tuple(x) for x in curricula_of],
         rule_ids=rule_ids,
         initial_rules=initial_rules,
-        added_rule_ids=added_rule_ids,
+        script_rules=script_rules,
         timeline=_timeline(scenario, learner_code),
         initial_learners=[learner_code[ln.id] for ln in scenario.learners if ln.joined_day == 0],
         behaviour=[
@@ -175,7 +151,7 @@ def compile_plan(scenario: models.Scenario) -> Plan:
         ],
         course_code=course_code,
         learner_code=learner_code,
-        rule_code={rid: i for i, rid in enumerate(rule_ids)},
+        rule_code=rule_code,
     )
 
 

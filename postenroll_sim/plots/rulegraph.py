@@ -21,9 +21,9 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 from matplotlib.path import Path as MplPath
 from matplotlib.textpath import TextToPath
 
+from ..columns import TRIGGER_WORDS
 from ..rulegraph import (
     TYPE_COLORS,
-    WHEN_COLORS,
     Edge,
     Membership,
     RuleGraph,
@@ -416,9 +416,10 @@ class _Layout:
             va="top",
         )
         handles = [
-            Line2D([], [], color=WHEN_COLORS["enrolled"], label="when enrolled"),
-            Line2D([], [], color=WHEN_COLORS["completed"], label="when completed"),
-            Line2D([], [], color=WHEN_COLORS["failed"], label="when failed"),
+            *(
+                Line2D([], [], color=words.colour, label=f"when {trigger}")
+                for trigger, words in TRIGGER_WORDS.items()
+            ),
             Line2D([], [], color=LOOP_COLOR, lw=6, alpha=0.4, label="on a loop"),
             Line2D([], [], color=MEMBER_COLOR, ls=":", label="member of"),
             Patch(facecolor="white", edgecolor="0.4", ls="--", label="inactive"),
@@ -567,7 +568,7 @@ class _Layout:
                 )
             )
             return
-        color = WHEN_COLORS[edge.when]
+        color = TRIGGER_WORDS[edge.when].colour
         dashed = edge.version.first > 0 or edge.version.until_day is not None
         if (edge.rule, edge.source, edge.target) in self.loops:
             self.ax.add_patch(
@@ -593,7 +594,7 @@ class _Layout:
             self._draw_label(chain.label.x, chain.label.y, chain.label, edge)
 
     def _draw_label(self, x: float, y: float, it: _Item, edge: Edge) -> None:
-        color = WHEN_COLORS[edge.when]
+        color = TRIGGER_WORDS[edge.when].colour
         self.ax.add_patch(
             FancyBboxPatch(
                 (x - it.width / 2, y - it.height / 2),
@@ -653,7 +654,7 @@ class _Layout:
                 path=path,
                 arrowstyle="-|>",
                 mutation_scale=9,
-                color=WHEN_COLORS[edge.when],
+                color=TRIGGER_WORDS[edge.when].colour,
                 linewidth=1.3,
                 linestyle="--" if dashed else "-",
                 shrinkA=0,

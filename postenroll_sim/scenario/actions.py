@@ -11,15 +11,23 @@ An action is a pydantic model (the keys a scenario file gives it) with two metho
   compiled plan (int codes of learners, courses and rules). Problems only the run can
   see raise `ActionError` from the LMS, located at the action by the model.
 
-Adding an action: a class here (with `check` and `apply`), listed in `ACTIONS`; a
-method on the LMS if it changes state in a new way; a line in docs/scenarios.md; a test.
+Each action also declares its kind, and nothing lists actions by hand: `acts_on` (a
+learner, a rule or a course) and `changes` (a learner's enrollments, who the learners
+are, the rules or the catalog). `compare` requires two scenarios to agree on what acts
+on learners and reports the rest (scenario/diff.py); `audit` replays every action but
+those changing enrollments, which the history records (audit/replay.py). A concrete
+action without a kind is refused when its class is made.
+
+Adding an action: a class here (with its kind, `check` and `apply`), listed in
+`ACTIONS`; a method on the LMS if it changes state in a new way; a line in
+docs/scenarios.md; a test.
 """
 
 from __future__ import annotations
 
 import operator
 from functools import reduce
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import Field
 
@@ -30,6 +38,10 @@ from .rules import Rule, RuleEdit
 
 ADMIN = METHOD_CODE["admin"]
 COURSE_KINDS = LEARNING_TYPES  # what curricula and bundles may hold
+ACTS_ON = ("learner", "rule", "course")  # what an action names and acts on
+# What it changes: a learner's enrollments (what a history records), who the learners
+# are, the rules (S18), the catalog (S6, S21, S28).
+CHANGES = ("enrollments", "learners", "rules", "catalog")
 
 
 class ScriptCheck(Protocol):
@@ -48,8 +60,28 @@ class ScriptCheck(Protocol):
     def remove_learner(self, learner: str, day: float) -> None: ...
 
 
+def check_kind(model: type) -> None:
+    """A script action must say what it acts on and what it changes (see the module):
+    without them `compare` and `audit` could not tell what to do with it."""
+    acts_on, changes = getattr(model, "acts_on", None), getattr(model, "changes", None)
+    if acts_on not in ACTS_ON or changes not in CHANGES:
+        raise TypeError(
+            f"script action {model.__name__} must declare acts_on (one of {ACTS_ON}) and "
+            f"changes (one of {CHANGES}); it has acts_on={acts_on!r}, changes={changes!r}"
+        )
+
+
 class Action(Spec):
     day: Instant
+    # Every concrete action declares both (no default: see `__pydantic_init_subclass__`).
+    acts_on: ClassVar[str]
+    changes: ClassVar[str]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "action" in cls.model_fields:  # a concrete action, not a shared base
+            check_kind(cls)
 
     def check(self, ctx: ScriptCheck, path: Path) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -62,6 +94,8 @@ class Action(Spec):
 
 
 class Enroll(Action):
+    acts_on = "learner"
+    changes = "enrollments"
     action: Literal["enroll"]
     learner: Id
     course: Id
@@ -83,6 +117,8 @@ class _Progress(Action):
     """start, complete, fail: on the learner's current open enrollment in an online or
     ILC course. Curricula progress through their members (S26); bundles never (S27)."""
 
+    acts_on = "learner"
+    changes = "enrollments"
     learner: Id
     course: Id
 
@@ -139,6 +175,8 @@ class Fail(_Progress):
 
 
 class AddLearner(Action):
+    acts_on = "learner"
+    changes = "learners"
     action: Literal["add_learner"]
     learner: Id
 
@@ -150,6 +188,8 @@ class AddLearner(Action):
 
 
 class RemoveLearner(Action):
+    acts_on = "learner"
+    changes = "learners"
     action: Literal["remove_learner"]
     learner: Id
 
@@ -165,6 +205,8 @@ class RemoveLearner(Action):
 
 
 class AddRule(Action):
+    acts_on = "rule"
+    changes = "rules"
     action: Literal["add_rule"]
     course: Id
     rule: Rule
@@ -180,11 +222,12 @@ class AddRule(Action):
             ctx.add_rule(path, self.course, self.rule)
 
     def apply(self, lms, plan, index: int) -> None:
-        code = plan.added_rule_ids[index]
-        lms.add_rule(plan.version(code, plan.course(self.course), self.rule))
+        lms.add_rule(plan.script_rules[index])
 
 
 class EditRule(Action):
+    acts_on = "rule"
+    changes = "rules"
     action: Literal["edit_rule"]
     rule: Id
     set: RuleEdit
@@ -195,10 +238,12 @@ class EditRule(Action):
             ctx.check_rule(self.set, source, (*path, "set"))
 
     def apply(self, lms, plan, index: int) -> None:
-        lms.edit_rule(plan.rule(self.rule), self.set)
+        lms.edit_rule(plan.script_rules[index])
 
 
 class RemoveRule(Action):
+    acts_on = "rule"
+    changes = "rules"
     action: Literal["remove_rule"]
     rule: Id
 
@@ -214,6 +259,8 @@ class RemoveRule(Action):
 
 
 class DeactivateCourse(Action):
+    acts_on = "course"
+    changes = "catalog"
     action: Literal["deactivate_course"]
     course: Id
 
@@ -225,6 +272,8 @@ class DeactivateCourse(Action):
 
 
 class ActivateCourse(Action):
+    acts_on = "course"
+    changes = "catalog"
     action: Literal["activate_course"]
     course: Id
 
@@ -236,6 +285,8 @@ class ActivateCourse(Action):
 
 
 class _BundleChange(Action):
+    acts_on = "course"
+    changes = "catalog"
     bundle: Id
     course: Id
 
@@ -304,6 +355,17 @@ ACTIONS: tuple[type[Action], ...] = (
     AddLearner,
     RemoveLearner,
 )
+
+
+def actions_where(**kind: str) -> tuple[type[Action], ...]:
+    """The actions of `ACTIONS` of one kind, e.g. `actions_where(changes="rules")`."""
+    for model in ACTIONS:
+        check_kind(model)
+    return tuple(m for m in ACTIONS if all(getattr(m, k) == v for k, v in kind.items()))
+
+
+for _model in ACTIONS:
+    check_kind(_model)
 ACTION_MODELS: dict[str, type[Action]] = {
     model.model_fields["action"].annotation.__args__[0]: model  # type: ignore[union-attr]
     for model in ACTIONS

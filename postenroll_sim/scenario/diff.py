@@ -16,27 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .actions import (
-    ActivateCourse,
-    AddLearner,
-    AddRule,
-    AddToBundle,
-    Complete,
-    DeactivateCourse,
-    EditRule,
-    Enroll,
-    Fail,
-    RemoveFromBundle,
-    RemoveLearner,
-    RemoveRule,
-    Start,
-)
+from .actions import actions_where
 from .models import Scenario
 from .rules import scenario_rules
 
-LEARNER_ACTIONS = (Enroll, Start, Complete, Fail, AddLearner, RemoveLearner)
-RULE_ACTIONS = (AddRule, EditRule, RemoveRule)
-COURSE_ACTIONS = (ActivateCourse, DeactivateCourse, AddToBundle, RemoveFromBundle)
+# What the script does to learners (their enrollments, who they are) must be the same in
+# both; what it does to rules and courses is what a comparison is about. By the kind each
+# action declares (scenario/actions.py), so a new action is never left out.
+SAME_SCRIPT = {"acts_on": "learner"}
+CHANGED_SCRIPT = ({"acts_on": "rule"}, "rule change"), ({"acts_on": "course"}, "course change")
 RULE_FIELDS = ("when", "delay_days", "courses", "allow_consecutive")
 COURSE_SETTINGS = ("active", "allow_failure", "prerequisites", "members", "groups", "sessions")
 
@@ -154,8 +142,8 @@ def compare_scenarios(
     if diff.blocking:
         return diff
     _rules(a, b, na, nb, diff.changes)
-    for kinds, what in ((RULE_ACTIONS, "rule change"), (COURSE_ACTIONS, "course change")):
-        for name, _, text in _one_sided(a, b, names, kinds):
+    for kind, what in CHANGED_SCRIPT:
+        for name, _, text in _one_sided(a, b, names, actions_where(**kind)):
             diff.changes.append(f"script {what} only in {name}: {text}")
     courses_b = {c.id: c for c in b.courses}
     for course in a.courses:
@@ -226,7 +214,7 @@ def _blocking(a: Scenario, b: Scenario, na: str, nb: str, seed_given: bool, out:
             or "the same ids, other joined_day"
         )
         out.append(f"the learners differ ({detail})")
-    actions = _one_sided(a, b, (na, nb), LEARNER_ACTIONS)
+    actions = _one_sided(a, b, (na, nb), actions_where(**SAME_SCRIPT))
     if actions and not out:  # other learners, another catalog: their scripts differ anyway
         name, where, text = actions[0]
         more = f" and {len(actions) - 1} more" if len(actions) > 1 else ""
