@@ -13,7 +13,6 @@ folder, so a report can be made again later from the files alone.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import html
 import io
 import math
@@ -1020,44 +1019,15 @@ def _compare_ilc(variants, replications, progress) -> list[Section]:
 
 
 def _page(name: str, description: str | None, source: str, sections: list[Section]) -> str:
-    made = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    body = "".join(
-        f"<section><h2>{html.escape(title)}</h2>"
-        + (f"<p>{text}</p>" if text else "")  # made here: user ids are escaped where used
-        + content
-        + "</section>"
-        for title, text, content in sections
+    from markupsafe import Markup
+
+    from .pages import render
+
+    # (interim) the sections are still HTML made here, user ids escaped where used
+    shown = [(title, Markup(text), Markup(content)) for title, text, content in sections]
+    return render(
+        "report.html", heading=name, description=description, source=source, sections=shown
     )
-    description = f"<p class='lead'>{html.escape(description)}</p>" if description else ""
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{html.escape(name)} - postenroll-sim report</title>
-<style>
-body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #222; background: #fafafa; }}
-header {{ background: #263238; color: white; padding: 24px 40px; }}
-header h1 {{ margin: 0 0 6px 0; font-size: 24px; }}
-header p {{ margin: 0; opacity: 0.8; }}
-main {{ max-width: 1100px; margin: 0 auto; padding: 16px 40px 60px; }}
-section {{ background: white; border-radius: 8px; padding: 16px 24px; margin: 18px 0; box-shadow: 0 1px 3px rgba(0,0,0,0.08); overflow-x: auto; }}
-h2 {{ font-size: 18px; margin: 4px 0 8px; }}
-p.lead {{ font-size: 15px; }}
-img {{ max-width: 100%; display: block; margin: 8px 0; }}
-table {{ border-collapse: collapse; margin: 8px 0; font-size: 13px; }}
-th, td {{ padding: 4px 10px; border-bottom: 1px solid #eee; text-align: right; }}
-th:first-child {{ text-align: left; }}
-thead th {{ border-bottom: 2px solid #ccc; }}
-table.facts th {{ text-align: left; font-weight: normal; color: #555; }}
-table.facts td {{ font-weight: 600; }}
-tr.group th {{ text-align: left; padding-top: 10px; color: #555; font-style: italic; }}
-td.changed {{ background: #fff3cd; font-weight: 600; }}
-span.changed {{ background: #fff3cd; font-weight: 600; padding: 0 3px; }}
-.band {{ color: #777; font-weight: normal; font-size: 12px; white-space: nowrap; }}
-footer {{ color: #888; font-size: 12px; text-align: center; }}
-</style></head>
-<body><header><h1>{html.escape(name)}</h1><p>{html.escape(source)}</p></header>
-<main>{description}{body}<footer>made by postenroll-sim on {made}; semantics: docs/semantics.md; figures and waits: docs/analysis.md</footer></main>
-</body></html>
-"""
 
 
 # ----- folders ----------------------------------------------------------------------
