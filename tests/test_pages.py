@@ -65,3 +65,26 @@ def test_run_comparison_and_audit_pages_escape_what_users_wrote(cli, tmp_path):
     assert code == 1, err  # alert('learner') is missing B, o'neil has it unexpectedly
     _check((tmp_path / "audit" / "report.html").read_text(), SHOWN[:1] + SHOWN[2:])
 
+
+def test_one_way_to_write_numbers_for_the_summary_and_the_pages():
+    from postenroll_sim import formatting as F
+    from postenroll_sim import summary
+    from postenroll_sim.pages import sections
+
+    assert summary.number_kind is F.number_kind is sections.number_kind
+    kinds = [F.number_kind(n) for n in ("learners", "median days", "share completed", "x")]
+    assert kinds == ["count", "days", "share", "count"]
+    assert [F.number(v) for v in (1234.0, 12.34, 123.4, float("nan"), None)] == [
+        "1,234",
+        "12.3",
+        "123",
+        "–",
+        "–",
+    ]
+    assert F.number(0.25, "share") == "25.0%" and F.number(3.0, "days") == "3.0"
+    assert F.signed(0.05, "share") == "+5.0 pts" and F.signed(0.0, "count") == "0"
+    assert F.signed(-0.04, "days") == "0.0"  # rounds to nothing: no sign
+    assert F.signed(-187.0, "count") == "-187" and F.signed(2.25, "count", 1) == "+2.2"
+    assert F.band(10.0, 8.0, 12.0, "count", 4) == ("10", "(8 to 12)")
+    assert F.band(10.0, 8.0, 12.0, "count", 1) == ("10", None)  # one replication: no band
+    assert F.band(0.5, 0.5, 0.5, "share", 4) == ("50.0%", None)  # every replication the same
