@@ -164,9 +164,7 @@ def _comparison(
 
 
 def _page(name: str, description: str | None, source: str, shown: list) -> str:
-    return render(
-        "report.html", heading=name, description=description, source=source, blocks=shown
-    )
+    return render("report.html", heading=name, description=description, source=source, blocks=shown)
 
 
 # ----- folders ----------------------------------------------------------------------

@@ -37,9 +37,9 @@ def _check(page: str, shown: list[str]) -> None:
     assert "<script" not in lowered and "<i>" not in lowered and "<b>r1" not in lowered
     for text in shown:
         assert text in html.unescape(page), text  # shown, as text
-        assert html.escape(text, quote=False) in page.replace("&#39;", "'").replace(
-            "&#34;", '"'
-        ), text  # and escaped where it is
+        assert html.escape(text, quote=False) in page.replace("&#39;", "'").replace("&#34;", '"'), (
+            text
+        )  # and escaped where it is
 
 
 def test_run_comparison_and_audit_pages_escape_what_users_wrote(cli, tmp_path):
@@ -57,7 +57,7 @@ def test_run_comparison_and_audit_pages_escape_what_users_wrote(cli, tmp_path):
     history = tmp_path / "history.csv"
     history.write_text(
         "learner,course,method,enrolled_day,completed_day\n"
-        '"<script>alert(\'learner\')</script>",<i>A</i>&amp,admin,0,1\n'
+        "\"<script>alert('learner')</script>\",<i>A</i>&amp,admin,0,1\n"
         '"o\'neil & co",<i>A</i>&amp,admin,0,\n'
         '"o\'neil & co","B""<script>",post_enrollment,1,\n'
     )

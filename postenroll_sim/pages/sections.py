@@ -221,15 +221,15 @@ class Variants(Section):
             if found.changes:
                 parts += [
                     Paragraph(
-                        (
-                            f"What differs in B ({variants[1][0]}) against A ({variants[0][0]}):",
-                        )
+                        (f"What differs in B ({variants[1][0]}) against A ({variants[0][0]}):",)
                     ),
                     Items(list(found.changes)),
                 ]
             else:
                 parts.append(
-                    Paragraph(("The two scenarios run the same rules: every difference should be 0.",))
+                    Paragraph(
+                        ("The two scenarios run the same rules: every difference should be 0.",)
+                    )
                 )
         plural = "s" if reps > 1 else ""
         title = (
@@ -615,7 +615,9 @@ class LearningPath(Section):
             whole = summary.loc[END_TO_END]
             row = {
                 "learners who started it": Cell(
-                    band(whole["started"], whole["started_p05"], whole["started_p95"], "count", reps)
+                    band(
+                        whole["started"], whole["started_p05"], whole["started_p95"], "count", reps
+                    )
                 ),
                 "completed by the horizon": Cell(
                     band(
@@ -859,7 +861,9 @@ def _kinds_table(again: pd.DataFrame, replications: list[int], reps: int) -> Tab
                 .reindex(replications, fill_value=0)
             )
             summary = A.summarise(counts)
-            cells[title] = Cell(band(summary["mean"], summary["p05"], summary["p95"], "count", reps))
+            cells[title] = Cell(
+                band(summary["mean"], summary["p05"], summary["p95"], "count", reps)
+            )
         rows[course] = cells
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "course"
