@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import METHODS, OUTCOMES
+from .formatting import number, number_kind, signed
 
 LOW, HIGH = 0.05, 0.95
 
@@ -269,38 +270,9 @@ def sweep_summary_text(result, source: str) -> str:
 # ----- two runs compared: `postenroll-sim compare` ---------------------------------------
 
 
-def number_kind(name: str) -> str:
-    """How a number reads: a share (printed in %), days, or a count."""
-    lowered = name.lower()
-    if "share" in lowered or "compliant" in lowered:
-        return "share"
-    if "days" in lowered:
-        return "days"
-    return "count"
-
-
-def _plain_number(value: float, kind: str, whole: bool) -> str:
-    if value != value:  # NaN
-        return "–"
-    if kind == "share":
-        return f"{value:.1%}"
-    if kind == "count" and whole:
-        return f"{value:,.0f}"
-    return f"{value:,.1f}"
-
-
-def _signed_number(value: float, kind: str, whole: bool) -> str:
-    if value != value:
-        return "–"
-    if value == 0:
-        return "0"
-    if kind == "share":
-        text = f"{value * 100:+.1f} pts"
-    elif kind == "count" and whole:
-        text = f"{value:+,.0f}"
-    else:
-        text = f"{value:+,.1f}"
-    return text[1:] if not text.strip("-+0.,pts ") else text  # -0.0 (rounded): 0.0
+def _places(kind: str, whole: bool) -> int:
+    """Decimals of a line of the comparison: whole counts when every number of it is."""
+    return 0 if kind == "count" and whole else 1
 
 
 def comparison_lines(table: pd.DataFrame, replications: int, exact: bool = False) -> list[str]:
@@ -327,14 +299,14 @@ def comparison_lines(table: pd.DataFrame, replications: int, exact: bool = False
                 interval = "–"
             else:
                 low, high = (
-                    _signed_number(row[end] * (100 if kind == "share" else 1), "days", False)
+                    signed(row[end] * (100 if kind == "share" else 1), "days", 1)
                     for end in ("low", "high")
                 )
                 interval = f"[{low}, {high}]" + (" pts" if kind == "share" else "")
             if 0 < row["n"] < replications:
                 interval += f" ({row['n']} paired)"
             means = [
-                _plain_number(row[run], kind, whole)
+                number(row[run], kind, _places(kind, whole))
                 + (f" ({row[f'n_{run}']}/{replications})" if row[f"n_{run}"] < replications else "")
                 for run in ("base", "other")
             ]
@@ -342,7 +314,7 @@ def comparison_lines(table: pd.DataFrame, replications: int, exact: bool = False
                 (
                     f"  {name}",
                     *means,
-                    _signed_number(row["difference"], kind, whole),
+                    signed(row["difference"], kind, _places(kind, whole)),
                     interval + ("  *" if row["changed"] else ""),
                 )
             )
