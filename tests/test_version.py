@@ -8,6 +8,7 @@ import re
 import tomllib
 
 import postenroll_sim
+
 from helpers import ROOT
 
 # hatchling's default pattern for a `[tool.hatch.version] path` (hatchling/version/source/regex.py)
