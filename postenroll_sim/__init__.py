@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version string: pyproject.toml reads it (hatch)
 
 _EXPORTS = {
     "CheckResult": ".checking",

@@ -901,7 +901,8 @@ def lint(scenarios, fmt, history):
     sys.exit(2 if invalid else 1 if any(r.failing for r in results) else 0)
 
 
-GRAPH_FORMATS = (".svg", ".png", ".md", ".mmd")
+GRAPH_FORMATS = (".svg", ".png", ".md", ".mmd", ".dot", ".gv")
+GRAPH_TEXT = {"mermaid": (".md", ".mmd"), "dot": (".dot", ".gv")}  # --format: its suffixes
 
 
 @cli.command()
@@ -910,8 +911,16 @@ GRAPH_FORMATS = (".svg", ".png", ".md", ".mmd")
     "--out",
     type=click.Path(dir_okay=False),
     default=None,
-    help="rules.svg or rules.png (a picture), rules.md (Mermaid in Markdown) or rules.mmd "
-    "(Mermaid); without it the Mermaid text goes to stdout.",
+    help="rules.svg or rules.png (a picture), rules.md (Mermaid in Markdown), rules.mmd "
+    "(Mermaid) or rules.dot / rules.gv (Graphviz DOT); without it the text goes to stdout.",
+)
+@click.option(
+    "--format",
+    "text_format",
+    type=click.Choice(list(GRAPH_TEXT)),
+    default=None,
+    help="The text written to stdout: mermaid (default) or dot (Graphviz). With --out, the "
+    "file name's ending says it.",
 )
 @click.option(
     "--run",
@@ -922,30 +931,33 @@ GRAPH_FORMATS = (".svg", ".png", ".md", ".mmd")
     help="A complete run folder: each rule's label says what it did there (jobs, enrolled, "
     "skipped by reason; mean per replication).",
 )
-def graph(scenario, out, run_dir):
+def graph(scenario, out, run_dir, text_format):
     """Draw SCENARIO's rule graph: courses as boxes (type, inactive, prerequisites, members,
     where learners enter), rules as arrows labelled with trigger, delay and consecutive,
     loops highlighted. No system program is needed."""
-    from .rulegraph import build, mermaid, mermaid_markdown
+    from .rulegraph import build, dot, mermaid, mermaid_markdown
 
     suffix = Path(out).suffix.lower() if out else None
     if out and suffix not in GRAPH_FORMATS:
         _fail(f"--out {out}: the file name must end in {', '.join(GRAPH_FORMATS)}")
+    if out and text_format and suffix not in GRAPH_TEXT[text_format]:
+        _fail(f"--format {text_format}: --out must end in {', '.join(GRAPH_TEXT[text_format])}")
     spec = _load(scenario)
     if out and Path(out).exists() and os.path.samefile(out, scenario):
         _fail(f"--out {out} is the scenario itself: name another file for the graph")
     rules = build(spec)
     stats, note = _run_stats(run_dir, spec, rules, scenario) if run_dir else (None, "")
     if out is None:
-        click.echo(mermaid(rules, stats), nl=False)
+        click.echo((dot if text_format == "dot" else mermaid)(rules, stats), nl=False)
         return
     path = Path(out)
-    if suffix in (".md", ".mmd"):
-        text = (
-            mermaid_markdown(rules, scenario, stats, run_dir or "")
-            if suffix == ".md"
-            else mermaid(rules, stats)
-        )
+    if suffix in (*GRAPH_TEXT["mermaid"], *GRAPH_TEXT["dot"]):
+        if suffix == ".md":
+            text = mermaid_markdown(rules, scenario, stats, run_dir or "")
+        elif suffix == ".mmd":
+            text = mermaid(rules, stats)
+        else:
+            text = dot(rules, stats)
         with _writing(path):
             path.write_text(text, encoding="utf-8")
     else:

@@ -1,7 +1,7 @@
 """The rule graph of a scenario: courses, the rules between them, and where learners enter.
 
 Built from the scenario file alone (nothing is run). `lint` reasons over it, `graph`
-draws it (`plots/rulegraph.py`) or writes it as Mermaid text, and the report shows it.
+draws it (`plots/rulegraph.py`) or writes it as Mermaid or DOT text, and the report shows it.
 
 - A **node** is a course, with what matters to its rules: type, inactive (and when the
   script activates it), allow_failure, prerequisites, curriculum groups, bundle members,
@@ -832,3 +832,56 @@ def mermaid_markdown(
         f"From `{source}`{what}.\n\n"
         f"```mermaid\n{mermaid(graph, stats)}```\n\n{mermaid_legend()}\n"
     )
+
+
+# ----- DOT (Graphviz) ------------------------------------------------------------------------
+
+
+def _q(text: str) -> str:
+    """A DOT quoted ID: backslashes and double quotes escaped (ids never hold a line break:
+    the scenario refuses control characters)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _label(lines: Iterable[str]) -> str:
+    return '"' + "\\n".join(_q(line)[1:-1] for line in lines) + '"'
+
+
+def dot(graph: RuleGraph, stats: dict | None = None) -> str:
+    """The rule graph as Graphviz DOT, the same model and marks as `mermaid`: courses as
+    boxes (id = course id), rules as arrows coloured by trigger (dashed: a version the
+    script makes; thick: on a loop), members as dotted grey lines. Layout is left to the
+    tool (`dot -Tsvg rules.dot`)."""
+    lines = [
+        f"digraph {_q(graph.scenario.name)} {{",
+        "  rankdir=LR;",
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
+        '  edge [fontname="Helvetica", fontsize=10];',
+    ]
+    for course, node in graph.nodes.items():
+        fill, stroke = TYPE_COLORS[node.type]
+        style = "" if node.active else ', style="rounded,filled,dashed", fontcolor="#616161"'
+        lines.append(
+            f"  {_q(course)} [label={_label(node_lines(graph, node))}, "
+            f'fillcolor="{fill}", color="{stroke}"{style}];'
+        )
+    per_edge = stats_for(graph, stats)
+    loops = loop_edges(graph)
+    for edge in graph.edges:
+        attrs = [f"label={_label(edge_lines(edge, per_edge.get(edge)))}"]
+        attrs.append(f'color="{TRIGGER_WORDS[edge.when].colour}"')
+        if edge.version.first or edge.version.until_day is not None:
+            attrs.append("style=dashed")
+        if (edge.rule, edge.source, edge.target) in loops:
+            attrs.append("penwidth=3")
+        lines.append(f"  {_q(edge.source)} -> {_q(edge.target)} [{', '.join(attrs)}];")
+    ruled = {(e.source, e.target) for e in graph.edges}
+    for m in graph.memberships:
+        if (m.container, m.member) in ruled:
+            continue  # the rule that enrolls the members says it already
+        word = "member" if m.since_day is None else f"member from day {_day(m.since_day)}"
+        lines.append(
+            f"  {_q(m.container)} -> {_q(m.member)} "
+            f'[label={_q(word)}, style=dotted, color="#9e9e9e", arrowhead=none];'
+        )
+    return "\n".join([*lines, "}"]) + "\n"

@@ -245,7 +245,7 @@ def test_graph_command_writes_mermaid_png_svg_and_markdown(cli, tmp_path):
     assert status == 2
     assert (
         err
-        == f"postenroll-sim: --out {tmp_path / 'rules.jpg'}: the file name must end in .svg, .png, .md, .mmd\n"
+        == f"postenroll-sim: --out {tmp_path / 'rules.jpg'}: the file name must end in .svg, .png, .md, .mmd, .dot, .gv\n"
     )
 
 

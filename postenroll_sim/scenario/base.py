@@ -3,6 +3,7 @@ and the hard limits on what a scenario may ask for (docs/scenarios.md, "Limits")
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -43,15 +44,34 @@ def _count(value: Any) -> Any:
     return value
 
 
+@dataclasses.dataclass(frozen=True)
+class SchemaBound:
+    """A bound that a validator of the same type checks (with its own message), stated
+    in the JSON Schema too (`minimum`, `maximum`, ...) so editors see it."""
+
+    keyword: str
+    value: float
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict:
+        schema = handler(core_schema)
+        schema[self.keyword] = self.value
+        return schema
+
+
+@dataclasses.dataclass(frozen=True)
+class _AtMost(AfterValidator, SchemaBound):
+    pass
+
+
 def at_most(limit: float, why: str) -> AfterValidator:
-    """An upper bound whose message says why it exists."""
+    """An upper bound whose message says why it exists (and the schema's `maximum`)."""
 
     def check(value: Any) -> Any:
         if value > limit:
             raise ValueError(f"must be at most {limit:,} ({why}), got {value:,}")
         return value
 
-    return AfterValidator(check)
+    return _AtMost(func=check, keyword="maximum", value=limit)
 
 
 Number = Annotated[float, BeforeValidator(_not_text_or_bool), Field(allow_inf_nan=False)]
@@ -111,4 +131,12 @@ def id_text(value: Any) -> Any:
     return value
 
 
-Id = Annotated[str, Field(min_length=1), BeforeValidator(id_text)]
+# What `id_text` accepts, for the JSON Schema: text without control characters or a formula
+# start, or a whole number >= 0 (a negative one starts with '-').
+_STARTS = "".join(sorted(FORMULA_START, key=lambda c: c == "-"))  # '-' last: no escape
+_ID_PATTERN = f"^(?![{_STARTS}])[^{_CONTROL.pattern[1:-1]}]*$"
+_ID_INPUT = (
+    Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=_ID_PATTERN)]
+    | Annotated[int, Field(ge=0)]
+)
+Id = Annotated[str, Field(min_length=1), BeforeValidator(id_text, json_schema_input_type=_ID_INPUT)]

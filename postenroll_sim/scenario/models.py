@@ -98,6 +98,11 @@ def _learner_shorthand(value: Any) -> Any:
     return value
 
 
+LearnerItem = Annotated[
+    Learner, BeforeValidator(_learner_shorthand, json_schema_input_type=Learner | Id)
+]
+
+
 class Processing(Spec):
     """S3: `exact` processes a job at its due time; `daily` at the next run at `hour`."""
 
@@ -340,7 +345,7 @@ class Scenario(Spec):
     seed: Annotated[Count, Field(ge=0)] = 0
     processing: Processing = Processing()
     courses: Annotated[list[Course], Field(min_length=1)]
-    learners: list[Annotated[Learner, BeforeValidator(_learner_shorthand)]] = []
+    learners: list[LearnerItem] = []
     script: list[ScriptAction] = []
     expect: Expect = []
     default_behaviour: Behaviour | None = None
@@ -366,8 +371,6 @@ class Scenario(Spec):
         """How many replications the `expect` block is checked over (1 unless it says)."""
         return expect_items(self.expect)[2]
 
-
-LearnerItem = Annotated[Learner, BeforeValidator(_learner_shorthand)]
 
 __all__ = [
     "ACTION_MODELS",

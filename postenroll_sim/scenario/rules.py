@@ -38,7 +38,10 @@ def _whole_days(value: Any) -> Any:
     return int(value)
 
 
-DelayDays = Annotated[int, BeforeValidator(_whole_days)]
+DelayDays = Annotated[
+    int,
+    BeforeValidator(_whole_days, json_schema_input_type=Annotated[int, Field(ge=0, le=MAX_DAYS)]),
+]
 When = Literal[TRIGGERS]  # enrolled | completed | failed (S9, S17)
 
 

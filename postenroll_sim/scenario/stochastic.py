@@ -21,6 +21,7 @@ from .base import (
     PositiveDays,
     PositiveInstant,
     Probability,
+    SchemaBound,
     Spec,
     at_most,
     id_text,
@@ -145,10 +146,12 @@ def _number_is_fixed(value: Any) -> Any:
     return value
 
 
-Distribution = Annotated[
+_Distributions = Annotated[
     Fixed | Exponential | Lognormal | Gamma | Uniform | Triangular | Empirical,
     Field(discriminator="dist"),
-    BeforeValidator(_number_is_fixed),
+]
+Distribution = Annotated[
+    _Distributions, BeforeValidator(_number_is_fixed, json_schema_input_type=Day | _Distributions)
 ]
 DISTRIBUTION_MODELS = (Fixed, Exponential, Lognormal, Gamma, Uniform, Triangular, Empirical)
 
@@ -181,7 +184,12 @@ class SessionSpec(Spec):
     """One ILC session (`day`) or a recurring series (`every_days` from `first_day`)."""
 
     day: Instant | None = None
-    every_days: Annotated[PositiveInstant, AfterValidator(_at_least_a_slot)] | None = None
+    every_days: (
+        Annotated[
+            PositiveInstant, AfterValidator(_at_least_a_slot), SchemaBound("minimum", SLOT_DAYS)
+        ]
+        | None
+    ) = None
     first_day: Instant | None = None
     until_day: Instant | None = None
     capacity: Annotated[
