@@ -27,6 +27,8 @@ from .engine.store import JOB_DTYPE, OUTCOME_DTYPE, Store
 if TYPE_CHECKING:  # pandas is imported by the DataFrame builders only: `check` needs none
     import pandas as pd
 
+    from .engine.model import Model
+
 
 def _categorical(codes: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
     import pandas as pd
@@ -86,6 +88,13 @@ class Recorder:
         self.course_types = np.asarray(course_types, dtype=np.int8)
         self.rule_ids = rule_ids
         self.log = log if log is not None else EventLog()  # the engine writes, we read
+
+    @classmethod
+    def of(cls, model: Model) -> Recorder:
+        """The recorder of a model's run: the model never holds one (the engine does not
+        import the recorder; the recorder observes what the engine kept)."""
+        plan = model.plan
+        return cls(plan.course_ids, plan.course_types, plan.rule_ids, model.log)
 
     def code(self, detail: str) -> int:
         return self.log.code(detail)
@@ -331,6 +340,62 @@ class Recorder:
 
 
 SESSION_ROWS = list[tuple[str, int, float, int, int, int, int]]
+
+
+def tables(
+    model: Model,
+    which: tuple[str, ...] = TABLES,
+    replication: int = 0,
+    start_date: dt.date | None = None,
+    release: bool = False,
+) -> dict[str, pd.DataFrame]:
+    """A finished run's tables, built from the model's store and its log (`release`:
+    drop each table's sources once it is built; see `Recorder.tables`)."""
+    return Recorder.of(model).tables(
+        model.store,
+        model.behaviours.session_rows(),
+        replication=replication,
+        start_date=start_date,
+        which=which,
+        release=release,
+    )
+
+
+def column_tables(
+    model: Model,
+    which: tuple[str, ...] = TABLES,
+    replication: int = 0,
+    start_date: dt.date | None = None,
+    release: bool = False,
+) -> dict[str, Table]:
+    """The same tables as `tables`, as plain columns (columnar.py): no pandas."""
+    return Recorder.of(model).column_tables(
+        model.store,
+        model.behaviours.session_rows() if "sessions" in which else (),
+        replication=replication,
+        start_date=start_date,
+        which=which,
+        release=release,
+    )
+
+
+def frame_batches(
+    model: Model,
+    which: tuple[str, ...] = TABLES,
+    replication: int = 0,
+    start_date: dt.date | None = None,
+    rows: int | None = BATCH_ROWS,
+) -> Iterator[tuple[str, Iterator[pd.DataFrame]]]:
+    """A finished run's tables one at a time, in batches of `rows`, each built when asked
+    for and its sources dropped (`Recorder.frame_batches`)."""
+    return Recorder.of(model).frame_batches(
+        model.store,
+        model.behaviours.session_rows(),
+        replication=replication,
+        start_date=start_date,
+        which=which,
+        rows=rows,
+    )
 
 
 def _slices(columns: dict[str, Column], rows: int | None) -> Iterator[dict[str, Column]]:

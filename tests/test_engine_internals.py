@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.reference import reference_scenario
-from postenroll_sim import columnar, parse_scenario
+from postenroll_sim import columnar, parse_scenario, recorder
 from postenroll_sim.columns import TABLES
 from postenroll_sim.engine import Model, compile_plan
 from postenroll_sim.engine.clock import SLOTS_PER_DAY, Clock
@@ -104,13 +104,13 @@ def test_events_table_is_the_same_whatever_the_batching_spilling_and_release(tmp
         model.run()
         return model
 
-    whole = run().tables(release=False)
+    whole = recorder.tables(run(), release=False)
     assert len(whole["events"]) > 2 * CHUNK_ROWS
-    released = run().tables(release=True)
+    released = recorder.tables(run(), release=True)
     spilled_model = run(spill=tmp_path / "events.log")
     assert spilled_model.log.spilled >= 2
-    spilled = spilled_model.tables(release=True)
-    assert len(spilled_model.recorder.log) == 0  # released: the log is empty
+    spilled = recorder.tables(spilled_model, release=True)
+    assert len(spilled_model.log) == 0  # released: the log is empty
     spilled_model.close()
     assert not (tmp_path / "events.log").exists()
     for name, frame in whole.items():
@@ -118,7 +118,7 @@ def test_events_table_is_the_same_whatever_the_batching_spilling_and_release(tmp
         assert frame.equals(spilled[name]), name
 
     size = random.Random(0).randint(1000, 50_000)
-    batched = dict(run(spill=tmp_path / "again.log").frame_batches(rows=size))
+    batched = dict(recorder.frame_batches(run(spill=tmp_path / "again.log"), rows=size))
     assert list(batched) == list(whole)
     for name, frames in batched.items():
         batches = list(frames)
@@ -189,7 +189,7 @@ def test_progress_hook_sees_simulated_days_advance_to_the_horizon():
     model = Model(compile_plan(scenario), on_advance=days.append)
     model.run()
     assert days == sorted(days) and len(set(days)) == len(days) > 10
-    last_event = model.tables(which=("events",))["events"]["day"].max()
+    last_event = recorder.tables(model, which=("events",))["events"]["day"].max()
     # the last report is the start of the slot of the last thing that happened
     assert last_event - 1 / SLOTS_PER_DAY < days[-1] <= last_event <= scenario.horizon_days
 

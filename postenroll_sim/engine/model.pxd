@@ -8,7 +8,7 @@ from postenroll_sim.engine.store cimport Store
 
 
 cdef class Model(JobScheduler):
-    cdef public object plan, env, recorder, behaviours, population, _daily_hour, _step
+    cdef public object plan, env, behaviours, population, _daily_hour, _step
     cdef public EventLog log
     cdef public Clock clock
     cdef public LMS lms

@@ -18,8 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 
-from ..columns import SECONDS_PER_DAY, TABLES
-from ..recorder import BATCH_ROWS, Recorder
+from ..columns import SECONDS_PER_DAY
 from ..scenario import ScenarioError
 from ..scenario.errors import Problem
 from .behaviour import Behaviours
@@ -64,7 +63,6 @@ class Model(JobScheduler):
         self.env = simpy.Environment()
         # nobody asked for the events table: a log that keeps nothing
         self.log = EventLog(spill) if record_events else NullLog()
-        self.recorder = Recorder(plan.course_ids, plan.course_types, plan.rule_ids, self.log)
         self.clock = Clock(self.env, plan.scenario.horizon_days)
         self.clock.on_advance = on_advance
         self.lms = self.lms_type(plan, self.clock, self.log, self)
@@ -140,42 +138,6 @@ class Model(JobScheduler):
         finally:
             if collecting:
                 gc.enable()
-
-    def tables(
-        self,
-        which: tuple[str, ...] = TABLES,
-        replication: int = 0,
-        start_date=None,
-        release: bool = False,
-    ):
-        """The run's tables, built by the recorder from the engine's store and its log
-        (`release`: the run is over, drop each table's sources once it is built)."""
-        return self.recorder.tables(
-            self.store,
-            self.behaviours.session_rows(),
-            replication=replication,
-            start_date=start_date,
-            which=which,
-            release=release,
-        )
-
-    def frame_batches(
-        self,
-        which: tuple[str, ...] = TABLES,
-        replication: int = 0,
-        start_date=None,
-        rows: int | None = BATCH_ROWS,
-    ):
-        """The run's tables one at a time, in batches of `rows`, each built when asked for
-        and its sources dropped (recorder.frame_batches)."""
-        return self.recorder.frame_batches(
-            self.store,
-            self.behaviours.session_rows(),
-            replication=replication,
-            start_date=start_date,
-            which=which,
-            rows=rows,
-        )
 
     def close(self) -> None:
         """Remove the event log's spill file, if it has one."""
