@@ -16,13 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.reference import reference_scenario
-from postenroll_sim import columnar, parse_scenario, recorder
+from postenroll_sim import columnar, load_scenario, parse_scenario, recorder
 from postenroll_sim.columns import TABLES
 from postenroll_sim.engine import Model, compile_plan
 from postenroll_sim.engine.clock import SLOTS_PER_DAY, Clock
 from postenroll_sim.engine.log import CHUNK_ROWS
 from postenroll_sim.lightrun import simulate_columns
+from postenroll_sim.recorder import Recorder
 from postenroll_sim.runner import SerialExecutor, simulate_replications
+
+from helpers import ROOT
 
 
 def run_clock(setup, horizon=100.0):
@@ -347,3 +350,24 @@ def test_job_rows_and_outcomes_are_exactly_the_packed_rows_however_many():
     assert (len(jobs), jobs.n_outcomes) == (60_000, 60_000)
     assert bytes(jobs.rows) == bytes(rows) and bytes(jobs.outcomes) == bytes(outcomes)
     assert list(jobs.column("learner")[:5]) == [0, 1, 2, 3, 4]
+
+
+def test_the_store_counts_the_ilc_sessions_seats_and_the_recorder_reads_them_there():
+    scenario = load_scenario(ROOT / "scenarios" / "ilc-capacity-under-recertification.yaml")
+    model = Model(compile_plan(scenario))
+    model.run()
+    events = recorder.tables(model, which=("events",))["events"]
+    plan = model.plan
+    # the store alone (no event log, no learner behaviour) makes the table, as for the others
+    alone = Recorder(plan.course_ids, plan.course_types, plan.rule_ids)
+    sessions = alone.tables(model.store, which=("sessions",))["sessions"]
+    assert len(sessions) == len(model.store.sessions) > 0
+    for column, event in (
+        ("booked", "session_booked"),
+        ("attended", "session_attended"),
+        ("missed", "session_missed"),
+    ):
+        said = events[events["event"] == event]["detail"].astype(str).value_counts()
+        counted = sessions.set_index(sessions["session_id"].astype(str))[column]
+        assert counted.sum() > 0, column
+        assert counted.to_dict() == {s: int(said.get(s, 0)) for s in counted.index}, column

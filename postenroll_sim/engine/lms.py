@@ -84,7 +84,8 @@ class LMS:
     ):
         self.plan = plan
         self.clock = clock  # the one owner of time: read clock.now, never set it
-        self.store = Store(list(plan.learner_ids))  # each run its own copy: hires append
+        # each run its own copy of the learner ids: hires append
+        self.store = Store(list(plan.learner_ids), plan.sessions)
         self.learner_ids = self.store.learner_ids
         self.enrollments = self.store.enrollments
         self.jobs = self.store.jobs
