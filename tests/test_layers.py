@@ -167,3 +167,80 @@ def test_no_layer_imports_one_above_it():
             for line, name in _imports(path):
                 # `from . import x` may name a module or a name: either way the layer's own
                 assert _allowed(level, name), f"{path.relative_to(ROOT)}:{line}: imports {name}"
+
+
+# namedtuple's public methods start with an underscore
+_PUBLIC_UNDERSCORED = {"_replace", "_asdict", "_fields", "_make"}
+
+
+def _private(name: str) -> bool:
+    return (
+        name.startswith("_")
+        and not name.startswith("__")
+        and name not in _PUBLIC_UNDERSCORED | {"_"}
+    )
+
+
+def _engine_privates() -> set[str]:
+    """Every private name the engine defines: methods, attributes, module names."""
+    names = set()
+    for path in (PACKAGE / "engine").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                names.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return {name for name in names if _private(name)}
+
+
+def _engine_privates_used(path: Path, engine: set[str]) -> list[str]:
+    """Where a module outside the engine reaches into it: a private name imported from
+    it, a private attribute of anything but the module's own objects, a subclass of an
+    engine class that defines or reads a private name of it."""
+    tree = ast.parse(path.read_text(), str(path))
+    engine_names = set()
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and "engine" in (node.module or "").split("."):
+            for alias in node.names:
+                engine_names.add(alias.asname or alias.name)
+                if _private(alias.name):
+                    found.append(f"{node.lineno}: imports {alias.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            owner = node.value
+            if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls")):
+                found.append(f"{node.lineno}: reads {ast.unparse(node)}")
+        if not isinstance(node, ast.ClassDef):
+            continue
+        if not any(isinstance(b, ast.Name) and b.id in engine_names for b in node.bases):
+            continue
+        own = {
+            target.attr
+            for item in ast.walk(node)
+            for target in getattr(item, "targets", [getattr(item, "target", None)])
+            if isinstance(target, ast.Attribute)
+        }
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name in engine:
+                found.append(f"{item.lineno}: {node.name} overrides {item.name}")
+        for item in ast.walk(node):
+            if (
+                isinstance(item, ast.Attribute)
+                and isinstance(item.value, ast.Name)
+                and item.value.id == "self"
+                and item.attr in engine
+                and item.attr not in own
+            ):
+                found.append(f"{item.lineno}: {node.name} reads self.{item.attr} of the engine")
+    return found
+
+
+def test_the_audit_extends_the_engine_through_its_public_interface_only():
+    engine = _engine_privates()
+    assert {"_start", "_daily_hour", "_run_job"} <= engine
+    for path in sorted((PACKAGE / "audit").rglob("*.py")):
+        used = _engine_privates_used(path, engine)
+        assert not used, f"{path.relative_to(ROOT)}: {used}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 from array import array
+from typing import NamedTuple
 
 import numpy as np
 
@@ -182,6 +183,31 @@ OUTCOME_DTYPE = np.dtype(
     ]
 )
 assert JOB_DTYPE.itemsize == JOB_ROW.size and OUTCOME_DTYPE.itemsize == OUTCOME_ROW.size
+
+
+class JobRecord(NamedTuple):
+    """One job's row, decoded (Jobs.record)."""
+
+    rule: int
+    source: int
+    trigger: int
+    trigger_enrollment: int
+    queued: float
+    due: float
+
+
+class OutcomeRecord(NamedTuple):
+    """One decision on one job's target (S19-S24), decoded (Jobs.outcome_records)."""
+
+    job: int
+    position: int
+    target: int
+    outcome: int
+    processed: float
+    enrollment: int
+    reason: int
+
+
 _JOB_SIZE, _OUTCOME_SIZE = JOB_ROW.size, OUTCOME_ROW.size
 
 
@@ -232,6 +258,17 @@ class Jobs:
         else:
             self.rows += JOB_ROW.pack(rule, source, trigger, trigger_enrollment, queued, due)
         return jid
+
+    def record(self, job: int) -> JobRecord:
+        """Job `job`'s row, decoded: what it was queued by and when it is due."""
+        return JobRecord(*JOB_ROW.unpack_from(self.rows, job * _JOB_SIZE))
+
+    def outcome_records(self, first: int = 0) -> list[OutcomeRecord]:
+        """The decisions written so far, from the `first`-th on, in processing order
+        (`n_outcomes` is the next one's index): a reader keeps its place with it."""
+        end = self.n_outcomes * _OUTCOME_SIZE  # compiled, room to spare follows the rows
+        rows = bytes(self.outcomes[first * _OUTCOME_SIZE : end])
+        return [OutcomeRecord(*row) for row in OUTCOME_ROW.iter_unpack(rows)]
 
     def _write_job(self, jid, rule, source, trigger, trigger_enrollment, queued, due) -> None:
         """Compiled only: the JOB_ROW of job `jid`, written in place (x86-64 and arm64
