@@ -65,6 +65,10 @@ class Observer:
     def job_processing(self, job: int) -> None:
         """Job `job` is about to be processed (S19): the LMS decides it right after."""
 
+    def enrolled(self, enrollment: int) -> None:
+        """Enrollment `enrollment` was just created (S13, any method), before its `enrolled`
+        trigger (S17) and what else it sets off; its record is in `model.store.enrollments`."""
+
 
 class Script(Driver):
     """The scenario's script (the default driver): its named learners join at day 0, and
@@ -126,7 +130,7 @@ class Model(JobScheduler):
         scenario's script (default `Script()`); `behaviour` and `population`, whether
         learners act on their own and the generated headcount is hired; `drivers`, more
         drivers, started after those; `observers`, told of each job scheduled and
-        processed."""
+        processed and each enrollment created."""
         self.plan = plan
         self.env = simpy.Environment()
         # nobody asked for the events table: a log that keeps nothing
@@ -146,6 +150,7 @@ class Model(JobScheduler):
         self.script = script if script is not None else Script()
         self.drivers = tuple(drivers)
         self.observers = tuple(observers)
+        self.lms.observers = self.observers
         processing = plan.scenario.processing
         self._daily_hour = processing.hour if processing.mode == "daily" else None
         self._horizon = plan.scenario.horizon_days
