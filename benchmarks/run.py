@@ -55,7 +55,7 @@ def measure(learners: int, years: float, tables: str) -> dict:
     import numpy as np
 
     from benchmarks.reference import reference_scenario
-    from postenroll_sim import parse_scenario
+    from postenroll_sim import parse_scenario, recorder
     from postenroll_sim.engine import Model, compile_plan
     from postenroll_sim.outdir import write_parquet
 
@@ -67,9 +67,9 @@ def measure(learners: int, years: float, tables: str) -> dict:
     start = time.perf_counter()
     model.run()
     run_seconds = time.perf_counter() - start
-    events = model.recorder.n_events  # before the tables release the logs
+    events = len(model.log)  # before the tables release the logs
     start = time.perf_counter()
-    frames = model.tables(which=which, release=True)
+    frames = recorder.tables(model, which=which, release=True)
     build_seconds = time.perf_counter() - start
     rows = {name: len(frame) for name, frame in frames.items()}
     memory = {name: int(frame.memory_usage(deep=True).sum()) for name, frame in frames.items()}

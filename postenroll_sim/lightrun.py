@@ -28,17 +28,16 @@ def simulate_columns(
     `replication`): what `simulate_replications` builds, as plain columns, no DataFrames.
 
     Raises ScenarioError when a script action cannot be applied (located at its line)."""
+    from . import recorder
     from .engine import Model, compile_plan
 
     runs = []
     for replication, seed in enumerate(replication_seeds(scenario.seed, replications)):
         model = Model(compile_plan(scenario), seed, record_events="events" in tables)
         model.run()
-        sessions = model.behaviours.session_rows() if "sessions" in tables else ()
         runs.append(
-            model.recorder.column_tables(
-                model.store,
-                sessions,
+            recorder.column_tables(
+                model,
                 replication=replication,
                 start_date=scenario.start_date,
                 which=tables,

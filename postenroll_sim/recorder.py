@@ -27,6 +27,8 @@ from .engine.store import JOB_DTYPE, OUTCOME_DTYPE, Store
 if TYPE_CHECKING:  # pandas is imported by the DataFrame builders only: `check` needs none
     import pandas as pd
 
+    from .engine.model import Model
+
 
 def _categorical(codes: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
     import pandas as pd
@@ -87,6 +89,13 @@ class Recorder:
         self.rule_ids = rule_ids
         self.log = log if log is not None else EventLog()  # the engine writes, we read
 
+    @classmethod
+    def of(cls, model: Model) -> Recorder:
+        """The recorder of a model's run: the model never holds one (the engine does not
+        import the recorder; the recorder observes what the engine kept)."""
+        plan = model.plan
+        return cls(plan.course_ids, plan.course_types, plan.rule_ids, model.log)
+
     def code(self, detail: str) -> int:
         return self.log.code(detail)
 
@@ -103,7 +112,6 @@ class Recorder:
     def tables(
         self,
         store: Store,
-        session_rows: SESSION_ROWS = (),
         replication: int = 0,
         start_date: dt.date | None = None,
         which: tuple[str, ...] = TABLES,
@@ -113,24 +121,23 @@ class Recorder:
         `release` (the run is over), columns are used without copying and each table's
         sources are dropped once it is built, so the peak memory is the sources plus one
         table, not the sources plus every table."""
-        return self._build(store, session_rows, replication, start_date, which, release, True)
+        return self._build(store, replication, start_date, which, release, True)
 
     def column_tables(
         self,
         store: Store,
-        session_rows: SESSION_ROWS = (),
         replication: int = 0,
         start_date: dt.date | None = None,
         which: tuple[str, ...] = TABLES,
         release: bool = False,
     ) -> dict[str, Table]:
         """The same tables as `tables`, as plain columns (columnar.py): no pandas."""
-        return self._build(store, session_rows, replication, start_date, which, release, False)
+        return self._build(store, replication, start_date, which, release, False)
 
-    def _build(self, store, session_rows, replication, start_date, which, release, frames):
+    def _build(self, store, replication, start_date, which, release, frames):
         built = {}
         for name in sorted(which, key=lambda n: n != "events"):  # the largest first
-            columns = self._columns(name, store, session_rows, replication, release)
+            columns = self._columns(name, store, replication, release)
             if frames:
                 frame = to_frame(columns)
                 built[name] = add_timestamps(frame, start_date) if start_date is not None else frame
@@ -141,7 +148,7 @@ class Recorder:
             self._release(name, store, release)
         return {name: built[name] for name in which}
 
-    def _columns(self, name, store, session_rows, replication, release) -> dict[str, Column]:
+    def _columns(self, name, store, replication, release) -> dict[str, Column]:
         """One whole table; with `release`, columns are the store's own arrays, not copies."""
         if name == "enrollments":
             return self.enrollment_columns(store, replication, copy=not release)
@@ -149,17 +156,16 @@ class Recorder:
             return self.job_columns(store, replication, copy=not release)
         if name == "events":
             return self.event_columns(store, replication, release)
-        return session_columns(session_rows, self.course_ids, replication)
+        return self.session_columns(store, replication, copy=not release)
 
     @staticmethod
     def _release(name: str, store: Store, release: bool) -> None:
-        if release and name in ("enrollments", "jobs"):
+        if release and name in ("enrollments", "jobs", "sessions"):
             getattr(store, name).release()
 
     def frame_batches(
         self,
         store: Store,
-        session_rows: SESSION_ROWS = (),
         replication: int = 0,
         start_date: dt.date | None = None,
         which: tuple[str, ...] = TABLES,
@@ -176,7 +182,7 @@ class Recorder:
             if name == "events":  # in batches from the log, which lets go of them as read
                 batches = self.event_batches(store, replication, rows, release=True)
             else:  # built whole (views of the store), passed on in slices
-                whole = self._columns(name, store, session_rows, replication, True)
+                whole = self._columns(name, store, replication, True)
                 batches = _slices(whole, rows)
                 del whole
             dtypes: dict[str, pd.CategoricalDtype] = {}
@@ -256,6 +262,27 @@ class Recorder:
             "reason_enrollment_id": Ints(_field(outcomes, "reason"), nullable=True),
         }
 
+    def session_columns(
+        self, store: Store, replication: int = 0, copy: bool = True
+    ) -> dict[str, Column]:
+        """The ILC sessions table (S30): one row per session, seats booked, attended and missed."""
+        sessions = store.sessions
+
+        def col(name: str) -> np.ndarray:
+            return _view(sessions.column(name), copy=copy)
+
+        n = len(sessions)
+        return {
+            "replication": Ints(np.full(n, replication, dtype=np.int32)),
+            "session_id": Coded(np.arange(n, dtype=np.int32), sessions.ids),
+            "course_id": Coded(col("course"), self.course_ids),
+            "day": Floats(col("day")),
+            "capacity": Ints(col("capacity")),
+            "booked": Ints(col("booked")),
+            "attended": Ints(col("attended")),
+            "missed": Ints(col("missed")),
+        }
+
     def _event_dtypes(self, store: Store) -> dict[str, np.dtype]:
         """Each field of the log in the dtype its table column keeps (categorical codes as
         narrow as pandas makes them)."""
@@ -330,7 +357,57 @@ class Recorder:
         }
 
 
-SESSION_ROWS = list[tuple[str, int, float, int, int, int, int]]
+def tables(
+    model: Model,
+    which: tuple[str, ...] = TABLES,
+    replication: int = 0,
+    start_date: dt.date | None = None,
+    release: bool = False,
+) -> dict[str, pd.DataFrame]:
+    """A finished run's tables, built from the model's store and its log (`release`:
+    drop each table's sources once it is built; see `Recorder.tables`)."""
+    return Recorder.of(model).tables(
+        model.store,
+        replication=replication,
+        start_date=start_date,
+        which=which,
+        release=release,
+    )
+
+
+def column_tables(
+    model: Model,
+    which: tuple[str, ...] = TABLES,
+    replication: int = 0,
+    start_date: dt.date | None = None,
+    release: bool = False,
+) -> dict[str, Table]:
+    """The same tables as `tables`, as plain columns (columnar.py): no pandas."""
+    return Recorder.of(model).column_tables(
+        model.store,
+        replication=replication,
+        start_date=start_date,
+        which=which,
+        release=release,
+    )
+
+
+def frame_batches(
+    model: Model,
+    which: tuple[str, ...] = TABLES,
+    replication: int = 0,
+    start_date: dt.date | None = None,
+    rows: int | None = BATCH_ROWS,
+) -> Iterator[tuple[str, Iterator[pd.DataFrame]]]:
+    """A finished run's tables one at a time, in batches of `rows`, each built when asked
+    for and its sources dropped (`Recorder.frame_batches`)."""
+    return Recorder.of(model).frame_batches(
+        model.store,
+        replication=replication,
+        start_date=start_date,
+        which=which,
+        rows=rows,
+    )
 
 
 def _slices(columns: dict[str, Column], rows: int | None) -> Iterator[dict[str, Column]]:
@@ -348,27 +425,6 @@ def _code_dtype(categories: int) -> np.dtype:
         if categories < np.iinfo(dtype).max:
             return np.dtype(dtype)
     return np.dtype(np.int64)
-
-
-def session_columns(
-    rows: SESSION_ROWS, course_ids: list[str], replication: int = 0
-) -> dict[str, Column]:
-    """The ILC sessions table (S30): one row per session, seats booked, attended and missed."""
-    ids = [r[0] for r in rows]
-    return {
-        "replication": Ints(np.full(len(rows), replication, dtype=np.int32)),
-        "session_id": Coded(np.arange(len(ids), dtype=np.int32), ids),
-        "course_id": Coded(np.array([r[1] for r in rows], dtype=np.int32), course_ids),
-        "day": Floats(np.array([r[2] for r in rows], dtype=np.float64)),
-        "capacity": Ints(np.array([r[3] for r in rows], dtype=np.int32)),
-        "booked": Ints(np.array([r[4] for r in rows], dtype=np.int32)),
-        "attended": Ints(np.array([r[5] for r in rows], dtype=np.int32)),
-        "missed": Ints(np.array([r[6] for r in rows], dtype=np.int32)),
-    }
-
-
-def sessions_frame(rows: SESSION_ROWS, course_ids: list[str], replication: int = 0) -> pd.DataFrame:
-    return to_frame(session_columns(rows, course_ids, replication))
 
 
 def to_frame(

@@ -22,7 +22,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 from tqdm import tqdm
 
-from . import __version__, outdir
+from . import __version__, outdir, recorder
 from .columns import FORMATS, TABLES
 from .engine import ENGINE, ENGINE_REASON, Model, compile_plan
 from .errors import OutputError, SchedulerError
@@ -190,7 +190,8 @@ def simulate(
 
     def build(model: Model, say: Callable[[str], None]) -> dict[str, pd.DataFrame]:
         say("building tables")  # a third of a large run: say so rather than sit at 100%
-        return model.tables(
+        return recorder.tables(
+            model,
             which=tuple(tables),
             replication=replication,
             start_date=scenario.start_date,
@@ -244,7 +245,8 @@ def simulate_into(
 
     def write(model: Model, say: Callable[[str], None]) -> list[dict[str, Any]]:
         pending = dict(
-            model.frame_batches(
+            recorder.frame_batches(
+                model,
                 which=tuple(name for name in TABLES if name in tables),
                 start_date=scenario.start_date,
                 rows=None if keep else outdir.ROW_GROUP_ROWS,  # a Parquet row group a batch

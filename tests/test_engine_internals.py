@@ -16,13 +16,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.reference import reference_scenario
-from postenroll_sim import columnar, parse_scenario
-from postenroll_sim.columns import TABLES
+from postenroll_sim import columnar, load_scenario, parse_scenario, recorder
+from postenroll_sim.columns import METHOD_CODE, TABLES
 from postenroll_sim.engine import Model, compile_plan
 from postenroll_sim.engine.clock import SLOTS_PER_DAY, Clock
 from postenroll_sim.engine.log import CHUNK_ROWS
+from postenroll_sim.engine.model import Driver, Observer, Script
 from postenroll_sim.lightrun import simulate_columns
+from postenroll_sim.recorder import Recorder
 from postenroll_sim.runner import SerialExecutor, simulate_replications
+
+from helpers import ROOT
 
 
 def run_clock(setup, horizon=100.0):
@@ -104,13 +108,13 @@ def test_events_table_is_the_same_whatever_the_batching_spilling_and_release(tmp
         model.run()
         return model
 
-    whole = run().tables(release=False)
+    whole = recorder.tables(run(), release=False)
     assert len(whole["events"]) > 2 * CHUNK_ROWS
-    released = run().tables(release=True)
+    released = recorder.tables(run(), release=True)
     spilled_model = run(spill=tmp_path / "events.log")
     assert spilled_model.log.spilled >= 2
-    spilled = spilled_model.tables(release=True)
-    assert len(spilled_model.recorder.log) == 0  # released: the log is empty
+    spilled = recorder.tables(spilled_model, release=True)
+    assert len(spilled_model.log) == 0  # released: the log is empty
     spilled_model.close()
     assert not (tmp_path / "events.log").exists()
     for name, frame in whole.items():
@@ -118,7 +122,7 @@ def test_events_table_is_the_same_whatever_the_batching_spilling_and_release(tmp
         assert frame.equals(spilled[name]), name
 
     size = random.Random(0).randint(1000, 50_000)
-    batched = dict(run(spill=tmp_path / "again.log").frame_batches(rows=size))
+    batched = dict(recorder.frame_batches(run(spill=tmp_path / "again.log"), rows=size))
     assert list(batched) == list(whole)
     for name, frames in batched.items():
         batches = list(frames)
@@ -189,7 +193,7 @@ def test_progress_hook_sees_simulated_days_advance_to_the_horizon():
     model = Model(compile_plan(scenario), on_advance=days.append)
     model.run()
     assert days == sorted(days) and len(set(days)) == len(days) > 10
-    last_event = model.tables(which=("events",))["events"]["day"].max()
+    last_event = recorder.tables(model, which=("events",))["events"]["day"].max()
     # the last report is the start of the slot of the last thing that happened
     assert last_event - 1 / SLOTS_PER_DAY < days[-1] <= last_event <= scenario.horizon_days
 
@@ -347,3 +351,107 @@ def test_job_rows_and_outcomes_are_exactly_the_packed_rows_however_many():
     assert (len(jobs), jobs.n_outcomes) == (60_000, 60_000)
     assert bytes(jobs.rows) == bytes(rows) and bytes(jobs.outcomes) == bytes(outcomes)
     assert list(jobs.column("learner")[:5]) == [0, 1, 2, 3, 4]
+
+
+def test_the_store_counts_the_ilc_sessions_seats_and_the_recorder_reads_them_there():
+    scenario = load_scenario(ROOT / "scenarios" / "ilc-capacity-under-recertification.yaml")
+    model = Model(compile_plan(scenario))
+    model.run()
+    events = recorder.tables(model, which=("events",))["events"]
+    plan = model.plan
+    # the store alone (no event log, no learner behaviour) makes the table, as for the others
+    alone = Recorder(plan.course_ids, plan.course_types, plan.rule_ids)
+    sessions = alone.tables(model.store, which=("sessions",))["sessions"]
+    assert len(sessions) == len(model.store.sessions) > 0
+    for column, event in (
+        ("booked", "session_booked"),
+        ("attended", "session_attended"),
+        ("missed", "session_missed"),
+    ):
+        said = events[events["event"] == event]["detail"].astype(str).value_counts()
+        counted = sessions.set_index(sessions["session_id"].astype(str))[column]
+        assert counted.sum() > 0, column
+        assert counted.to_dict() == {s: int(said.get(s, 0)) for s in counted.index}, column
+
+
+class _Watch(Observer):
+    """Notes what the model tells its observers, with what the store holds at that moment."""
+
+    def __init__(self) -> None:
+        self.scheduled, self.processed, self.created = {}, [], []
+
+    def start(self, model: Model) -> None:
+        self.model = model
+
+    def job_scheduled(self, job: int, at: float) -> None:
+        self.scheduled[job] = at
+
+    def job_processing(self, job: int) -> None:
+        self.processed.append((job, self.model.clock.now))
+
+    def enrolled(self, enrollment: int) -> None:
+        store = self.model.store
+        self.created.append((enrollment, len(store.jobs)))
+
+
+def test_observers_see_every_job_and_enrollment_as_the_tables_record_them():
+    scenario = load_scenario(ROOT / "scenarios" / "remediation-on-failure.yaml")
+    watch = _Watch()
+    model = Model(compile_plan(scenario), observers=[watch])
+    watch.start(model)
+    model.run()
+    tables = recorder.tables(model, which=("enrollments", "jobs"))
+    enrollments, jobs = tables["enrollments"], tables["jobs"]
+    assert [e for e, _ in watch.created] == list(enrollments["enrollment_id"])
+    # told before the enrollment's `enrolled` trigger queues anything (S17)
+    for enrollment, jobs_then in watch.created:
+        queued_by_it = jobs[jobs["trigger_enrollment_id"] == enrollment]["job_id"]
+        assert all(job >= jobs_then for job in queued_by_it)
+    assert sorted(watch.scheduled) == sorted(set(jobs["job_id"]))
+    processed = jobs.drop_duplicates("job_id").dropna(subset=["processed_day"])
+    assert len(processed) > 0
+    assert sorted(watch.processed) == sorted(
+        zip(processed["job_id"], processed["processed_day"], strict=True)
+    )
+    for job, due in zip(jobs["job_id"], jobs["due_day"], strict=True):
+        assert watch.scheduled[job] == model.run_at(due)
+
+
+class _Late(Driver):
+    """A driver of its own: a learner the script does not name enrolls on day 2."""
+
+    def start(self, model: Model) -> None:
+        self.model = model
+        self.learner = model.lms.new_learner("zoe")
+        model.clock.urgent_at(2.0, self.enroll, None)
+
+    def enroll(self, at: float, payload: object) -> None:
+        lms = self.model.lms
+        lms.enroll(self.learner, self.model.plan.course("A"), METHOD_CODE["admin"])
+
+
+class _NoLearnerActions(Script):
+    def apply(self, model: Model, step) -> None:
+        if step.script_index is None or step.action.action not in ("enroll", "fail", "complete"):
+            super().apply(model, step)
+
+
+def test_a_model_runs_the_drivers_it_is_given_and_the_store_decodes_its_rows():
+    scenario = load_scenario(ROOT / "tests" / "acceptance" / "02-failed-remediation.yaml")
+    model = Model(compile_plan(scenario), script=_NoLearnerActions(), drivers=[_Late()])
+    model.run()
+    e = recorder.tables(model, which=("enrollments",))["enrollments"]
+    assert [(str(r.learner_id), str(r.course_id)) for r in e.itertuples()] == [("zoe", "A")]
+    assert e["enrolled_day"].tolist() == [2.0]
+    # the default script and no extra driver: the acceptance scenario's own run
+    model = Model(compile_plan(scenario))
+    model.run()
+    jobs = recorder.tables(model, which=("jobs",))["jobs"]
+    records = [model.store.jobs.record(job) for job in jobs["job_id"]]
+    assert [r.queued for r in records] == jobs["queued_day"].tolist()
+    assert [r.trigger_enrollment for r in records] == jobs["trigger_enrollment_id"].tolist()
+    decided = model.store.jobs.outcome_records()
+    assert sorted((d.job, d.processed) for d in decided) == sorted(
+        zip(jobs["job_id"], jobs["processed_day"], strict=True)
+    )
+    assert model.store.jobs.outcome_records(len(decided)) == []

@@ -37,9 +37,9 @@ from dataclasses import dataclass
 
 from ..columns import METHOD_CODE, OUTCOME_CODE, TRIGGER_WORDS, TRIGGERS, whole_second
 from ..engine.lms import LMS
-from ..engine.model import Model, daily_run_at
+from ..engine.model import Driver, Model, Observer, Script
 from ..engine.plan import CURRICULUM, Plan
-from ..engine.store import COMPLETE, JOB_ROW, NEVER, NONE, NOT_STARTED, OUTCOME_ROW
+from ..engine.store import COMPLETE, NEVER, NONE, NOT_STARTED
 from ..scenario import models
 from .history import SAME_INSTANT, History, Record
 
@@ -57,10 +57,6 @@ class AuditLMS(LMS):
     the history instead of being derived."""
 
     replay: Replay
-
-    def process_job(self, job: int) -> None:
-        self.replay.processing(job)
-        super().process_job(job)
 
     def post_enroll(self, learner: int, target: int, rule: int, job: int) -> None:
         self.replay.required(learner, target, rule, job)
@@ -106,14 +102,32 @@ class Unexpected:
     explanation: str
 
 
-class Replay(Model):
-    """The engine driven by a history (see the module docstring)."""
+class ScriptBesideHistory(Script):
+    """The scenario's script without its learner actions: what learners did is the
+    history's to say."""
 
-    lms_type = AuditLMS
+    def apply(self, model: Model, step) -> None:
+        if step.script_index is not None and step.action.changes == "enrollments":
+            return  # what learners did is the history's to say (scenario/actions.py)
+        super().apply(model, step)
+
+
+class Replay(Driver, Observer):
+    """The engine driven by a history (see the module docstring): a driver of the model,
+    which applies the history's records, and an observer of its jobs."""
 
     def __init__(self, plan: Plan, history: History, tolerance: float):
-        super().__init__(plan, record_events=False)
-        self.lms.listener = None  # learners do only what the history says
+        self.model = Model(
+            plan,
+            record_events=False,
+            lms_type=AuditLMS,
+            script=ScriptBesideHistory(),
+            behaviour=False,  # learners do only what the history says
+            population=False,  # the history's learners are the ones there are
+            drivers=[self],
+            observers=[self],
+        )
+        self.plan, self.clock, self.lms = plan, self.model.clock, self.model.lms
         self.lms.replay = self
         self.history = history
         self.tolerance = tolerance
@@ -133,7 +147,7 @@ class Replay(Model):
         self.requirement_of: dict[tuple[int, int], Requirement] = {}  # (job, target) ->
         self.unexpected: list[Unexpected] = []
         self.last_decision: dict[tuple[int, int], tuple[int, int, float, int]] = {}
-        self._decoded = 0  # bytes of the jobs' outcomes read into last_decision
+        self._decoded = 0  # the jobs' outcomes read into last_decision so far
         self._groups: list[list[tuple[int, int]]] = []  # the history's events, by instant
         self.removed_on = {
             action.learner: action.day
@@ -143,18 +157,19 @@ class Replay(Model):
 
     # ----- driving the engine -----------------------------------------------------------
 
-    def _start(self) -> None:
+    def run(self) -> None:
+        self.model.run()
+
+    def start(self, model: Model) -> None:
+        """Day 0, after the script's named learners and days: the learners only the
+        history knows, and its records at their instants (after the script's, S23)."""
         plan, lms = self.plan, self.lms
-        for learner in plan.initial_learners:
-            lms.add_learner(learner)
         known = dict(plan.learner_code)
         for index, record in enumerate(self.records):  # learners only the history knows
             code = known.get(record.learner)
             if code is None:
                 code = known[record.learner] = lms.new_learner(record.learner)
             self.learner_code[index] = code
-        for group_index, group in enumerate(plan.timeline):  # first at their instants (S23)
-            self.clock.urgent_at(group[0].day, self._run_steps, group_index)
         events = []
         for index, record in enumerate(self.records):
             curriculum = plan.course_types[self.course_code[index]] == CURRICULUM
@@ -196,18 +211,11 @@ class Replay(Model):
         for pending in self.unapplied.values():
             pending.sort(key=lambda i: (self.records[i].enrolled, self.records[i].order))
 
-    def _apply(self, step) -> None:
-        if step.script_index is not None and step.action.changes == "enrollments":
-            return  # what learners did is the history's to say (scenario/actions.py)
-        super()._apply(step)
-
-    def schedule_job(self, job: int, due: float) -> None:
-        super().schedule_job(job, due)
-        at = due if self._daily_hour is None else daily_run_at(due, self._daily_hour)
+    def job_scheduled(self, job: int, at: float) -> None:
         self.pending.setdefault(self.lms.jobs.learner[job], {})[job] = at
         self.due_at[at] = self.due_at.get(at, 0) + 1
 
-    def processing(self, job: int) -> None:
+    def job_processing(self, job: int) -> None:
         at = self.pending[self.lms.jobs.learner[job]].pop(job, None)
         if at is not None:
             self.due_at[at] -= 1
@@ -326,14 +334,12 @@ class Replay(Model):
     def _latest(self, job: int, expected: float) -> float:
         """When the rules process `job` at the latest: a trigger given as a date alone
         happened some time that day (docs/audit.md), up to its last second."""
-        _, _, trigger, trigger_enrollment, queued, due = JOB_ROW.unpack_from(
-            self.lms.jobs.rows, job * JOB_ROW.size
-        )
+        _, _, trigger, trigger_enrollment, queued, due = self.lms.jobs.record(job)
         index = self.record_of.get(trigger_enrollment)
         if index is None or TRIGGERS[trigger] not in self.records[index].dates_only:
             return expected
         late = due + math.floor(queued + SAME_INSTANT) + 1 - queued - 1 / 86_400
-        return late if self._daily_hour is None else daily_run_at(late, self._daily_hour)
+        return self.model.run_at(late)
 
     def _answer(self, requirement: Requirement, index: int) -> None:
         record = self.records[index]
@@ -345,9 +351,7 @@ class Replay(Model):
     def _requirement(
         self, learner: int, target: int, job: int, expected: float, state: str
     ) -> Requirement:
-        rule, source, trigger, trigger_enrollment, queued, due = JOB_ROW.unpack_from(
-            self.lms.jobs.rows, job * JOB_ROW.size
-        )
+        rule, source, trigger, trigger_enrollment, queued, due = self.lms.jobs.record(job)
         requirement = Requirement(
             learner,
             target,
@@ -408,14 +412,15 @@ class Replay(Model):
 
     def _decisions(self) -> None:
         """Read the jobs' outcomes written since the last call (engine/store.py)."""
-        outcomes = self.lms.jobs.outcomes
-        end = self.lms.jobs.n_outcomes * OUTCOME_ROW.size  # compiled, room follows them
-        learners = self.lms.jobs.learner
-        for job, _, target, outcome, processed, _, reason in OUTCOME_ROW.iter_unpack(
-            bytes(outcomes[self._decoded : end])
-        ):
-            self.last_decision[(learners[job], target)] = (job, outcome, processed, reason)
-        self._decoded = end
+        jobs = self.lms.jobs
+        for decided in jobs.outcome_records(self._decoded):
+            self.last_decision[(jobs.learner[decided.job], decided.target)] = (
+                decided.job,
+                decided.outcome,
+                decided.processed,
+                decided.reason,
+            )
+        self._decoded = jobs.n_outcomes
 
     def _unexplained(self, index: int, learner: int, course: int) -> Unexpected:
         """Why no rule in force explains a post-enrollment record, as far as the replay knows."""
@@ -443,9 +448,7 @@ class Replay(Model):
         decision = self.last_decision.get((learner, course))
         if decision is not None:
             job, outcome, processed, reason = decision
-            rule, source, trigger, trigger_enrollment, queued, _ = JOB_ROW.unpack_from(
-                lms.jobs.rows, job * JOB_ROW.size
-            )
+            rule, source, trigger, trigger_enrollment, queued, _ = lms.jobs.record(job)
             verb = TRIGGER_WORDS[TRIGGERS[trigger]].origin
             ran = (
                 f"{plan.rule_ids[rule]}'s job (from {who} {verb} {plan.course_ids[source]} on "

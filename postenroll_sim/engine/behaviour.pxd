@@ -4,7 +4,7 @@ cimport cython
 from postenroll_sim.engine.clock cimport Clock
 from postenroll_sim.engine.lms cimport LMS, VisibilityListener
 from postenroll_sim.engine.log cimport EventLog
-from postenroll_sim.engine.store cimport Enrollments, unset
+from postenroll_sim.engine.store cimport Enrollments, Sessions, unset
 
 # the module's constants as C values (see lms.pxd)
 cdef int EV_SESSION_ATTENDED, EV_SESSION_BOOKED, EV_SESSION_MISSED, EV_SESSION_WAITLISTED
@@ -18,19 +18,14 @@ cdef class CourseBehaviour:
     cdef public double pass_rate, abandon_rate, no_show_rate
 
 
-cdef class SessionState:
-    cdef public object session
-    cdef public int detail
-    cdef public Py_ssize_t booked, attended, missed
-
-
 cdef class Behaviours(VisibilityListener):
     cdef public Clock clock
     cdef public LMS lms
     cdef public EventLog rec
     cdef public Enrollments enrollments
     cdef public object plan
-    cdef public list by_course, sessions, first_open_session, waiting, first_step
+    cdef public Sessions sessions
+    cdef public list by_course, detail, first_open_session, end_of_sessions, waiting, first_step
     cdef int _finish_code, _attend_code
 
     cpdef receive(self, int kind, double at, long long arg)
@@ -54,11 +49,11 @@ cdef class Behaviours(VisibilityListener):
 
     cpdef _attend_paired(self, double at, long long arg)
 
-    @cython.locals(course=Py_ssize_t, index=Py_ssize_t, learner=Py_ssize_t,
-                   candidate=Py_ssize_t, state=SessionState)
+    @cython.locals(course=Py_ssize_t, index=Py_ssize_t, end=Py_ssize_t, learner=Py_ssize_t,
+                   candidate=Py_ssize_t, sessions=Sessions)
     cdef _book_after(self, Py_ssize_t enrollment, double day, bint strictly)
 
-    @cython.locals(status=int, course=Py_ssize_t,
-                   state=SessionState, behaviour=CourseBehaviour, learner=Py_ssize_t,
-                   rec=EventLog, lms=LMS, ens=Enrollments)
-    cdef _attend(self, double at, Py_ssize_t enrollment, Py_ssize_t index)
+    @cython.locals(status=int, course=Py_ssize_t, detail=int,
+                   behaviour=CourseBehaviour, learner=Py_ssize_t,
+                   rec=EventLog, lms=LMS, ens=Enrollments, sessions=Sessions)
+    cdef _attend(self, double at, Py_ssize_t enrollment, Py_ssize_t session)

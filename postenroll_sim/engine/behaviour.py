@@ -12,7 +12,7 @@ from ..columns import EVENT_CODE
 from ..scenario.stochastic import Behaviour
 from .clock import LOW_HALF, PAIR_SHIFT, Clock, pair
 from .lms import LMS, VisibilityListener
-from .plan import CURRICULUM, ILC, Plan, Session
+from .plan import CURRICULUM, ILC, Plan
 from .random import Streams, constant, sampler, uniforms
 from .store import COMPLETE, IN_PROGRESS, NONE, NOT_STARTED, unset
 
@@ -45,19 +45,6 @@ class CourseBehaviour:
         self.uniform = uniforms(stream("decisions"))
 
 
-class SessionState:
-    """Seats of one ILC session, counted as the run goes (S30)."""
-
-    __slots__ = ("session", "detail", "booked", "attended", "missed")
-
-    def __init__(self, session: Session, detail: int):
-        self.session = session
-        self.detail = detail  # the session id as an event detail code
-        self.booked = 0
-        self.attended = 0
-        self.missed = 0
-
-
 class Behaviours(VisibilityListener):
     def __init__(self, clock: Clock, lms: LMS, plan: Plan, streams: Streams):
         self.clock = clock
@@ -71,10 +58,17 @@ class Behaviours(VisibilityListener):
             else None
             for c, (course_id, spec) in enumerate(zip(plan.course_ids, plan.behaviour, strict=True))
         ]
-        self.sessions: list[list[SessionState]] = [
-            [SessionState(s, lms.rec.code(s.id)) for s in course] for course in plan.sessions
-        ]
-        self.first_open_session = [0] * len(plan.course_ids)  # sessions before it are past or full
+        # The seats are counted in the store (S30): each course's sessions are the ids from
+        # first_open_session (those before it are past or full) to end_of_sessions.
+        self.sessions = lms.store.sessions
+        self.detail = [lms.rec.code(sid) for sid in self.sessions.ids]  # as event details
+        self.first_open_session = []
+        self.end_of_sessions = []
+        end = 0
+        for course in plan.sessions:
+            self.first_open_session.append(end)
+            end += len(course)
+            self.end_of_sessions.append(end)
         self.waiting: list[list[int]] = [
             [] for _ in plan.course_ids
         ]  # enrollments with no seat yet
@@ -89,7 +83,7 @@ class Behaviours(VisibilityListener):
             enroll_members
             if kind == CURRICULUM
             else book
-            if kind == ILC and self.sessions[c]
+            if kind == ILC and plan.sessions[c]
             else start
             for c, kind in enumerate(plan.course_types)
         ]
@@ -97,7 +91,7 @@ class Behaviours(VisibilityListener):
 
     def receive(self, kind: int, at: float, arg: int) -> None:
         """A step of a learner's, from the clock (`arg`: the enrollment; for ATTEND, the
-        enrollment and the session's index, paired)."""
+        enrollment and the session's id in the store, paired)."""
         if kind == FINISH:
             self._finish(at, arg)
         elif kind == START:
@@ -186,21 +180,22 @@ class Behaviours(VisibilityListener):
         """Book the earliest session with a free seat at `day` or later (strictly later after
         a no-show); with none left within the horizon the learner waits (S30)."""
         course = self.enrollments.course[enrollment]
-        sessions = self.sessions[course]
+        sessions = self.sessions
+        end = self.end_of_sessions[course]
         # Sessions in the past or full stay so (seats are never given back): skip them for good.
         index = self.first_open_session[course]
-        while index < len(sessions) and (
-            sessions[index].session.day < day
-            or sessions[index].booked >= sessions[index].session.capacity
+        while index < end and (
+            sessions.day[index] < day or sessions.booked[index] >= sessions.capacity[index]
         ):
             index += 1
         self.first_open_session[course] = index
         learner = self.enrollments.learner[enrollment]
-        for candidate in range(index, len(sessions)):
-            state = sessions[candidate]
-            if state.booked >= state.session.capacity or (strictly and state.session.day <= day):
+        for candidate in range(index, end):
+            if sessions.booked[candidate] >= sessions.capacity[candidate] or (
+                strictly and sessions.day[candidate] <= day
+            ):
                 continue
-            state.booked += 1
+            sessions.booked[candidate] += 1
             self.rec.event(
                 self.clock.now,
                 EV_SESSION_BOOKED,
@@ -209,9 +204,9 @@ class Behaviours(VisibilityListener):
                 enrollment,
                 NONE,
                 NONE,
-                state.detail,
+                self.detail[candidate],
             )
-            self.clock.call(state.session.day, self._attend_code, pair(enrollment, candidate))
+            self.clock.call(sessions.day[candidate], self._attend_code, pair(enrollment, candidate))
             return
         self.waiting[course].append(enrollment)
         self.rec.event(self.clock.now, EV_SESSION_WAITLISTED, learner, course, enrollment)
@@ -219,32 +214,22 @@ class Behaviours(VisibilityListener):
     def _attend_paired(self, at: float, arg: int) -> None:
         self._attend(at, arg >> PAIR_SHIFT, arg & LOW_HALF)
 
-    def _attend(self, at: float, enrollment: int, index: int) -> None:
-        rec, lms, ens = self.rec, self.lms, self.enrollments
+    def _attend(self, at: float, enrollment: int, session: int) -> None:
+        rec, lms, ens, sessions = self.rec, self.lms, self.enrollments, self.sessions
         status = ens.status[enrollment]
         if status >= COMPLETE or not self._still_open(enrollment, status):
             return
         course = ens.course[enrollment]
-        state = self.sessions[course][index]
         behaviour = self.by_course[course]
         learner = ens.learner[enrollment]
+        detail = self.detail[session]
         if behaviour.no_show_rate and behaviour.uniform() < behaviour.no_show_rate:
-            state.missed += 1
-            rec.event(at, EV_SESSION_MISSED, learner, course, enrollment, NONE, NONE, state.detail)
-            self._book_after(enrollment, state.session.day, strictly=True)  # a no-show books again
+            sessions.missed[session] += 1
+            rec.event(at, EV_SESSION_MISSED, learner, course, enrollment, NONE, NONE, detail)
+            self._book_after(enrollment, sessions.day[session], strictly=True)  # books again
             return
-        state.attended += 1
-        rec.event(at, EV_SESSION_ATTENDED, learner, course, enrollment, NONE, NONE, state.detail)
+        sessions.attended[session] += 1
+        rec.event(at, EV_SESSION_ATTENDED, learner, course, enrollment, NONE, NONE, detail)
         if status == NOT_STARTED:
             lms.start(enrollment)
         self._result(enrollment)
-
-    def session_rows(self) -> list[tuple[str, int, float, int, int, int, int]]:
-        rows = []
-        for course, states in enumerate(self.sessions):
-            for state in states:
-                s = state.session
-                rows.append(
-                    (s.id, course, s.day, s.capacity, state.booked, state.attended, state.missed)
-                )
-        return rows

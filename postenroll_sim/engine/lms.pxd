@@ -36,6 +36,7 @@ cdef class LMS:
     cdef public Enrollments enrollments
     cdef public Jobs jobs
     cdef public EventLog rec
+    cdef public tuple observers
     cdef public JobScheduler scheduler
     cdef public Py_ssize_t nc
     cdef public object prerequisites, curricula_of, groups

@@ -84,11 +84,13 @@ class LMS:
     ):
         self.plan = plan
         self.clock = clock  # the one owner of time: read clock.now, never set it
-        self.store = Store(list(plan.learner_ids))  # each run its own copy: hires append
+        # each run its own copy of the learner ids: hires append
+        self.store = Store(list(plan.learner_ids), plan.sessions)
         self.learner_ids = self.store.learner_ids
         self.enrollments = self.store.enrollments
         self.jobs = self.store.jobs
         self.rec = log  # what happened, for the events table (never read back)
+        self.observers = ()  # the model's (engine/model.py Observer): told of each enrollment
         self.scheduler = scheduler
         self.nc = plan.n_courses
         # the catalog's structure, read on every completion (S7, S26)
@@ -292,6 +294,8 @@ class LMS:
         active = self.active[course]
         enrollment = ens.new(learner, course, method, rule, job, now, now if active else NAN)
         self.current[key] = enrollment
+        for observer in self.observers:  # before what the enrollment sets off
+            observer.enrolled(enrollment)
         if not active:  # S21: created and reported, invisible until the course is active
             self.invisible.setdefault(course, []).append(enrollment)
         rec.event(

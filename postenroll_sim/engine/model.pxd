@@ -8,7 +8,8 @@ from postenroll_sim.engine.store cimport Store
 
 
 cdef class Model(JobScheduler):
-    cdef public object plan, env, recorder, behaviours, population, _daily_hour, _step
+    cdef public object plan, env, behaviours, population, _daily_hour, script
+    cdef public tuple drivers, observers
     cdef public EventLog log
     cdef public Clock clock
     cdef public LMS lms
@@ -19,6 +20,8 @@ cdef class Model(JobScheduler):
 
     @cython.locals(at=double)
     cpdef schedule_job(self, Py_ssize_t job, double due)
+
+    cpdef double run_at(self, double due)
 
     cpdef receive(self, int kind, double at, long long arg)
 

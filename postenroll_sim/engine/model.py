@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import simpy
 
-from ..columns import SECONDS_PER_DAY, TABLES
-from ..recorder import BATCH_ROWS, Recorder
+from ..columns import SECONDS_PER_DAY
 from ..scenario import ScenarioError
 from ..scenario.errors import Problem
 from .behaviour import Behaviours
@@ -44,9 +43,67 @@ def daily_run_at(due: float, hour: int) -> float:
     return (runs * SECONDS + offset) / SECONDS
 
 
+class Driver:
+    """What drives a run besides the rules (the script, a history to replay): `start(model)`
+    is called once, at day 0, after the LMS and the clock exist and before time moves;
+    it adds learners (`model.lms.add_learner`, `new_learner`) and schedules its own calls
+    (`model.clock.urgent_at` for what happens at an instant before its jobs, S23;
+    `model.clock.call_at` for after), which act on `model.lms` through its public
+    methods. See docs/engine.md, "Extending the engine"."""
+
+    def start(self, model: Model) -> None:
+        raise NotImplementedError
+
+
+class Observer:
+    """Told of what the engine does, without changing it (desmod's probes): subclass and
+    override the hooks wanted; each is called at the moment it names, `model.clock.now`."""
+
+    def job_scheduled(self, job: int, at: float) -> None:
+        """Job `job` was queued; it will be processed at `at` (S3; maybe past the horizon)."""
+
+    def job_processing(self, job: int) -> None:
+        """Job `job` is about to be processed (S19): the LMS decides it right after."""
+
+    def enrolled(self, enrollment: int) -> None:
+        """Enrollment `enrollment` was just created (S13, any method), before its `enrolled`
+        trigger (S17) and what else it sets off; its record is in `model.store.enrollments`."""
+
+
+class Script(Driver):
+    """The scenario's script (the default driver): its named learners join at day 0, and
+    each of its days is one urgent call, its steps applied in file order (S23)."""
+
+    def __init__(self) -> None:
+        self.step: Step | None = None  # the step being applied: errors are located at it
+
+    def start(self, model: Model) -> None:
+        for learner in model.plan.initial_learners:
+            model.lms.add_learner(learner)
+        self.model = model
+        for group_index, group in enumerate(model.plan.timeline):  # past horizon: dropped
+            model.clock.urgent_at(group[0].day, self.run_day, group_index)
+
+    def run_day(self, at: float, group: int) -> None:
+        for step in self.model.plan.timeline[group]:
+            self.step = step
+            self.apply(self.model, step)
+        self.step = None
+
+    def apply(self, model: Model, step: Step) -> None:
+        """One step: a learner of `learners` joining on its day, or a script action (each
+        action applies itself, scenario/actions.py). A driver may override it to leave
+        some out."""
+        if step.script_index is None:
+            model.lms.add_learner(step.action)
+        else:
+            step.action.apply(model.lms, model.plan, step.script_index)
+
+
 class Model(JobScheduler):
-    # The LMS a model drives. An audit of a real LMS history (postenroll_sim/audit) drives
-    # a subclass that notes what the rules require instead of enrolling.
+    # The LMS a model drives, unless it is given another (`lms_type`): an audit of a real
+    # LMS history (postenroll_sim/audit) drives a subclass that notes what the rules
+    # require instead of enrolling.
     lms_type: type[LMS] = LMS
 
     def __init__(
@@ -56,34 +113,50 @@ class Model(JobScheduler):
         record_events: bool = True,
         on_advance: Callable[[float], None] | None = None,
         spill: str | os.PathLike | None = None,
+        *,
+        lms_type: type[LMS] | None = None,
+        script: Driver | None = None,
+        behaviour: bool = True,
+        population: bool = True,
+        drivers: Sequence[Driver] = (),
+        observers: Sequence[Observer] = (),
     ):
         """`on_advance(day)` is called as simulated time moves on (a few thousand times a
         year), for progress displays. `spill`: a file for the event log to keep its rows
-        in rather than in memory (engine/log.py); `close()` removes it."""
+        in rather than in memory (engine/log.py); `close()` removes it.
+
+        The run's drivers and observers (docs/engine.md, "Extending the engine"):
+        `lms_type`, the LMS class (default `Model.lms_type`); `script`, the driver of the
+        scenario's script (default `Script()`); `behaviour` and `population`, whether
+        learners act on their own and the generated headcount is hired; `drivers`, more
+        drivers, started after those; `observers`, told of each job scheduled and
+        processed and each enrollment created."""
         self.plan = plan
         self.env = simpy.Environment()
         # nobody asked for the events table: a log that keeps nothing
         self.log = EventLog(spill) if record_events else NullLog()
-        self.recorder = Recorder(plan.course_ids, plan.course_types, plan.rule_ids, self.log)
         self.clock = Clock(self.env, plan.scenario.horizon_days)
         self.clock.on_advance = on_advance
-        self.lms = self.lms_type(plan, self.clock, self.log, self)
+        self.lms = (lms_type or self.lms_type)(plan, self.clock, self.log, self)
         self.store = self.lms.store
         streams = Streams(seed if seed is not None else np.random.SeedSequence(plan.scenario.seed))
-        self.behaviours = Behaviours(self.clock, self.lms, plan, streams)
-        population = plan.scenario.population
+        self.behaviours = Behaviours(self.clock, self.lms, plan, streams) if behaviour else None
+        headcount = plan.scenario.population
         self.population = (
-            PopulationDriver(self.clock, self.lms, plan, population, streams)
-            if population
+            PopulationDriver(self.clock, self.lms, plan, headcount, streams)
+            if headcount and population
             else None
         )
+        self.script = script if script is not None else Script()
+        self.drivers = tuple(drivers)
+        self.observers = tuple(observers)
+        self.lms.observers = self.observers
         processing = plan.scenario.processing
         self._daily_hour = processing.hour if processing.mode == "daily" else None
         self._horizon = plan.scenario.horizon_days
         self._past_horizon: list[int] = []  # jobs that would run after it: pending (S24)
         # one call on the clock a job
         self._run_job_code = self.clock.handler(self, RUN_JOB, self._run_job)
-        self._step: Step | None = None
 
     # ----- jobs -------------------------------------------------------------------
 
@@ -91,31 +164,25 @@ class Model(JobScheduler):
         """S3: a job due at `due` runs at its instant (`exact`) or at the next daily run,
         as its own call: S23 orders it among the instant's other calls by when it was
         queued."""
-        at = due if self._daily_hour is None else daily_run_at(due, self._daily_hour)
+        at = self.run_at(due)
+        for observer in self.observers:
+            observer.job_scheduled(job, at)
         if at > self._horizon:
             self._past_horizon.append(job)  # the clock would drop it: pending (S24)
         else:
             self.clock.call(at, self._run_job_code, job)
 
+    def run_at(self, due: float) -> float:
+        """S3: when a job due at `due` is processed (`exact`: then; `daily`: the next run)."""
+        return due if self._daily_hour is None else daily_run_at(due, self._daily_hour)
+
     def receive(self, kind: int, at: float, arg: int) -> None:
-        self.lms.process_job(arg)  # the model's one kind of call on the clock (RUN_JOB)
+        self._run_job(at, arg)  # the model's one kind of call on the clock (RUN_JOB)
 
     def _run_job(self, at: float, job: int) -> None:
+        for observer in self.observers:
+            observer.job_processing(job)
         self.lms.process_job(job)
-
-    # ----- script -----------------------------------------------------------------
-
-    def _run_steps(self, at: float, group: int) -> None:
-        for step in self.plan.timeline[group]:
-            self._step = step
-            self._apply(step)
-        self._step = None
-
-    def _apply(self, step: Step) -> None:
-        if step.script_index is None:  # a learner from `learners` joining on its day
-            self.lms.add_learner(step.action)
-        else:  # each action applies itself (scenario/actions.py)
-            step.action.apply(self.lms, self.plan, step.script_index)
 
     # ----- run --------------------------------------------------------------------
 
@@ -126,7 +193,11 @@ class Model(JobScheduler):
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self._start()
+            self.script.start(self)  # day 0: named learners, then the script's days
+            if self.population is not None:
+                self.population.start()
+            for driver in self.drivers:
+                driver.start(self)
             # The clock schedules nothing past the horizon, so the run ends by itself
             # after the last call at or before it ([0, horizon] is closed).
             self.env.run()
@@ -141,60 +212,12 @@ class Model(JobScheduler):
             if collecting:
                 gc.enable()
 
-    def tables(
-        self,
-        which: tuple[str, ...] = TABLES,
-        replication: int = 0,
-        start_date=None,
-        release: bool = False,
-    ):
-        """The run's tables, built by the recorder from the engine's store and its log
-        (`release`: the run is over, drop each table's sources once it is built)."""
-        return self.recorder.tables(
-            self.store,
-            self.behaviours.session_rows(),
-            replication=replication,
-            start_date=start_date,
-            which=which,
-            release=release,
-        )
-
-    def frame_batches(
-        self,
-        which: tuple[str, ...] = TABLES,
-        replication: int = 0,
-        start_date=None,
-        rows: int | None = BATCH_ROWS,
-    ):
-        """The run's tables one at a time, in batches of `rows`, each built when asked for
-        and its sources dropped (recorder.frame_batches)."""
-        return self.recorder.frame_batches(
-            self.store,
-            self.behaviours.session_rows(),
-            replication=replication,
-            start_date=start_date,
-            which=which,
-            rows=rows,
-        )
-
     def close(self) -> None:
         """Remove the event log's spill file, if it has one."""
         self.log.close()
 
-    def _start(self) -> None:
-        """Day 0: named learners, the generated headcount, and the script's days."""
-        plan = self.plan
-        for learner in plan.initial_learners:
-            self.lms.add_learner(learner)
-        if self.population is not None:
-            self.population.start()
-        for group_index, group in enumerate(plan.timeline):
-            self.clock.urgent_at(
-                group[0].day, self._run_steps, group_index
-            )  # past horizon: dropped
-
     def _located(self, exc: ActionError) -> ScenarioError:
-        step = self._step
+        step = self.script.step
         scenario = self.plan.scenario
         origin = scenario.origin
         index = step.script_index if step is not None and step.script_index is not None else -1

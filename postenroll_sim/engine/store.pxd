@@ -46,7 +46,16 @@ cdef class Jobs:
                       int enrollment, int reason=*) except -1
 
 
+cdef class Sessions:
+    cdef public Py_ssize_t n
+    cdef public list ids
+    cdef public tuple _arrays
+    cdef public int[:] course, capacity, booked, attended, missed
+    cdef public double[:] day
+
+
 cdef class Store:
     cdef public object learner_ids
     cdef public Enrollments enrollments
     cdef public Jobs jobs
+    cdef public Sessions sessions

@@ -1,8 +1,8 @@
-"""The engine's own state: every enrollment record and every job of a run.
+"""The engine's own state: every enrollment record, every job and every ILC session of a run.
 
 The LMS (lms.py) creates and updates these records as it applies the rules; the
-recorder only reads them once the run is over, to build the `enrollments` and `jobs`
-tables (Ciw keeps live state on its individuals and writes data records apart; here
+recorder only reads them once the run is over, to build the `enrollments`, `jobs` and
+`sessions` tables (Ciw keeps live state on its individuals and writes data records apart; here
 the live state is already columnar, so the recorder reads the columns themselves).
 
 Everything is struct-of-arrays in typed columns indexed by id (learners, courses,
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 from array import array
+from typing import NamedTuple
 
 import numpy as np
 
@@ -182,6 +183,31 @@ OUTCOME_DTYPE = np.dtype(
     ]
 )
 assert JOB_DTYPE.itemsize == JOB_ROW.size and OUTCOME_DTYPE.itemsize == OUTCOME_ROW.size
+
+
+class JobRecord(NamedTuple):
+    """One job's row, decoded (Jobs.record)."""
+
+    rule: int
+    source: int
+    trigger: int
+    trigger_enrollment: int
+    queued: float
+    due: float
+
+
+class OutcomeRecord(NamedTuple):
+    """One decision on one job's target (S19-S24), decoded (Jobs.outcome_records)."""
+
+    job: int
+    position: int
+    target: int
+    outcome: int
+    processed: float
+    enrollment: int
+    reason: int
+
+
 _JOB_SIZE, _OUTCOME_SIZE = JOB_ROW.size, OUTCOME_ROW.size
 
 
@@ -232,6 +258,17 @@ class Jobs:
         else:
             self.rows += JOB_ROW.pack(rule, source, trigger, trigger_enrollment, queued, due)
         return jid
+
+    def record(self, job: int) -> JobRecord:
+        """Job `job`'s row, decoded: what it was queued by and when it is due."""
+        return JobRecord(*JOB_ROW.unpack_from(self.rows, job * _JOB_SIZE))
+
+    def outcome_records(self, first: int = 0) -> list[OutcomeRecord]:
+        """The decisions written so far, from the `first`-th on, in processing order
+        (`n_outcomes` is the next one's index): a reader keeps its place with it."""
+        end = self.n_outcomes * _OUTCOME_SIZE  # compiled, room to spare follows the rows
+        rows = bytes(self.outcomes[first * _OUTCOME_SIZE : end])
+        return [OutcomeRecord(*row) for row in OUTCOME_ROW.iter_unpack(rows)]
 
     def _write_job(self, jid, rule, source, trigger, trigger_enrollment, queued, due) -> None:
         """Compiled only: the JOB_ROW of job `jid`, written in place (x86-64 and arm64
@@ -298,11 +335,64 @@ class Jobs:
         self.n_outcomes = 0
 
 
+class Sessions:
+    """Every ILC session of the run (S30), indexed by session id: each course's sessions
+    in day order, courses in catalog order. The seats are counted as the run goes, by
+    learner behaviour (engine/behaviour.py), which books them; the sessions are all
+    known when the run starts, so the columns never grow."""
+
+    COLUMNS = {  # field: its array's typecode
+        "course": "i",
+        "day": "d",
+        "capacity": "i",
+        "booked": "i",
+        "attended": "i",
+        "missed": "i",
+    }
+
+    def __init__(self, sessions=()) -> None:
+        """`sessions`: each course's sessions (objects with `id`, `course`, `day` and
+        `capacity`: the plan's), in that order."""
+        listed = [session for course in sessions for session in course]
+        self.ids = [session.id for session in listed]
+        self.n = len(listed)
+        self._arrays = tuple(_zeros(code, self.n) for code in self.COLUMNS.values())
+        self._view_arrays()
+        for sid, session in enumerate(listed):
+            self.course[sid] = session.course
+            self.day[sid] = session.day
+            self.capacity[sid] = session.capacity
+
+    def _view_arrays(self) -> None:
+        (
+            self.course,
+            self.day,
+            self.capacity,
+            self.booked,
+            self.attended,
+            self.missed,
+        ) = self._arrays
+
+    def __len__(self) -> int:
+        return self.n
+
+    def column(self, name: str) -> memoryview:
+        """One field's array, without copying it (see Enrollments.column)."""
+        return memoryview(self._arrays[list(self.COLUMNS).index(name)])
+
+    def release(self) -> None:
+        self.n = 0
+        self.ids = []
+        self._arrays = tuple(array(code) for code in self.COLUMNS.values())
+        self._view_arrays()
+
+
 class Store:
     """All of a run's state the tables are made from: learner ids (they grow with hires),
-    enrollments and jobs."""
+    enrollments, jobs and ILC sessions."""
 
-    def __init__(self, learner_ids: list[str]) -> None:
+    def __init__(self, learner_ids: list[str], sessions=()) -> None:
         self.learner_ids = learner_ids
         self.enrollments = Enrollments()
         self.jobs = Jobs()
+        self.sessions = Sessions(sessions)

@@ -1,0 +1,246 @@
+"""The package's layers (docs/engine.md): every module imports alone, and no layer imports
+one above it (specification -> engine -> recorder and the rest)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import postenroll_sim
+
+PACKAGE = Path(postenroll_sim.__file__).parent
+ROOT = PACKAGE.parent
+
+# The low layers, bottom first, each by the module prefixes it is made of: a module of a
+# layer imports only its own layer and the ones below it; the rest of the package is above.
+LAYERS = (
+    # the vocabularies, the errors a user sees, the specification
+    ("postenroll_sim.columns", "postenroll_sim.errors", "postenroll_sim.scenario"),
+    ("postenroll_sim.compiled_core", "postenroll_sim.engine"),  # the engine
+)
+
+# Each module is imported first in a process of its own, forked from one that has loaded
+# the third-party libraries the package uses and, for a module above a layer, that layer
+# and the ones below (each already imported alone): the layers import nothing above them
+# (test_no_layer_imports_one_above_it), so no cycle runs through one, and to the module
+# the process is a fresh interpreter (an import cycle shows only when a module of it is
+# imported first), without paying for an interpreter, pandas and pydantic a module.
+# The third-party modules loaded beforehand (only the test's speed depends on the list):
+LIBRARIES = (
+    "numpy",
+    "pandas",
+    "pyarrow.parquet",
+    "pydantic",
+    "simpy",
+    "yaml",
+    "ruamel.yaml",
+    "tqdm",
+    "matplotlib.pyplot",
+)
+_CHILDREN = r"""
+import importlib, json, os, sys
+
+def forked(task):
+    # run task() in a forked child: a pipe to read its JSON answer from, and its pid
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            answer = task()
+        except BaseException as exc:
+            answer = f"{type(exc).__name__}: {exc}"
+        with os.fdopen(write, "w") as out:
+            out.write(json.dumps(answer))
+        os._exit(0)
+    os.close(write)
+    return os.fdopen(read), pid
+
+def answer(child):
+    pipe, pid = child
+    with pipe:
+        text = pipe.read()
+    os.waitpid(pid, 0)
+    return json.loads(text) if text else "the import killed the process"
+
+def ours():
+    return sorted(m for m in sys.modules if m.startswith("postenroll_sim"))
+
+def load(name):
+    importlib.import_module(name)
+    return ours()
+
+stages, libraries = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+for library in libraries:
+    importlib.import_module(library)
+import pydantic  # it imports most of itself when the first model is made
+pydantic.create_model("Warm", x=(int, 0))
+assert not ours(), ours()
+report = {}
+for stage in stages:
+    running = []
+    for name in stage:  # two at a time
+        running.append((name, forked(lambda: load(name))))
+        if len(running) == 2:
+            done, child = running.pop(0)
+            report[done] = answer(child)
+    for done, child in running:
+        report[done] = answer(child)
+    if all(isinstance(report[name], list) for name in stage):
+        for name in stage:  # imported alone: now the layer below the next ones
+            importlib.import_module(name)
+print(json.dumps(report))
+"""
+
+
+def _modules() -> list[str]:
+    names = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[-1] == "__main__":  # runs the command line when imported
+            continue
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def _within(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(f"{module}.".startswith(f"{prefix}.") for prefix in prefixes)
+
+
+def _level(module: str) -> int:
+    """The index of the module's layer in LAYERS; len(LAYERS) above them all."""
+    return next((i for i, layer in enumerate(LAYERS) if _within(module, layer)), len(LAYERS))
+
+
+def _allowed(level: int, imported: str) -> bool:
+    """May a module of LAYERS[level] import `imported` (the package itself is no layer)?"""
+    return imported == "postenroll_sim" or _level(imported) <= level
+
+
+def test_every_module_imports_alone_in_a_fresh_interpreter():
+    modules = _modules()
+    assert "postenroll_sim.recorder" in modules and "postenroll_sim.engine.model" in modules
+    stages = [[m for m in modules if _level(m) == level] for level in range(len(LAYERS) + 1)]
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILDREN, json.dumps(stages), json.dumps(LIBRARIES)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    failed = {name: answer for name, answer in report.items() if isinstance(answer, str)}
+    assert not failed, failed
+    assert sorted(report) == sorted(modules)
+    for name, loaded in report.items():  # what importing it loaded, lazy imports aside
+        above = [m for m in loaded if not _allowed(_level(name), m)]
+        assert not above, f"importing {name} loads {above}"
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """Every module of the package `path` imports, anywhere in it (lazy imports too)."""
+    module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    package = package.removesuffix(".__init__")
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            names = [f"{base}.{alias.name}" for alias in node.names] if not node.module else []
+            found += [(node.lineno, name) for name in [base, *names]]
+    return [(line, name) for line, name in found if name.split(".")[0] == "postenroll_sim"]
+
+
+def test_no_layer_imports_one_above_it():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        level = _level(".".join(path.relative_to(ROOT).with_suffix("").parts))
+        if level < len(LAYERS):
+            for line, name in _imports(path):
+                # `from . import x` may name a module or a name: either way the layer's own
+                assert _allowed(level, name), f"{path.relative_to(ROOT)}:{line}: imports {name}"
+
+
+# namedtuple's public methods start with an underscore
+_PUBLIC_UNDERSCORED = {"_replace", "_asdict", "_fields", "_make"}
+
+
+def _private(name: str) -> bool:
+    return (
+        name.startswith("_")
+        and not name.startswith("__")
+        and name not in _PUBLIC_UNDERSCORED | {"_"}
+    )
+
+
+def _engine_privates() -> set[str]:
+    """Every private name the engine defines: methods, attributes, module names."""
+    names = set()
+    for path in (PACKAGE / "engine").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                names.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return {name for name in names if _private(name)}
+
+
+def _engine_privates_used(path: Path, engine: set[str]) -> list[str]:
+    """Where a module outside the engine reaches into it: a private name imported from
+    it, a private attribute of anything but the module's own objects, a subclass of an
+    engine class that defines or reads a private name of it."""
+    tree = ast.parse(path.read_text(), str(path))
+    engine_names = set()
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and "engine" in (node.module or "").split("."):
+            for alias in node.names:
+                engine_names.add(alias.asname or alias.name)
+                if _private(alias.name):
+                    found.append(f"{node.lineno}: imports {alias.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            owner = node.value
+            if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls")):
+                found.append(f"{node.lineno}: reads {ast.unparse(node)}")
+        if not isinstance(node, ast.ClassDef):
+            continue
+        if not any(isinstance(b, ast.Name) and b.id in engine_names for b in node.bases):
+            continue
+        own = {
+            target.attr
+            for item in ast.walk(node)
+            for target in getattr(item, "targets", [getattr(item, "target", None)])
+            if isinstance(target, ast.Attribute)
+        }
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name in engine:
+                found.append(f"{item.lineno}: {node.name} overrides {item.name}")
+        for item in ast.walk(node):
+            if (
+                isinstance(item, ast.Attribute)
+                and isinstance(item.value, ast.Name)
+                and item.value.id == "self"
+                and item.attr in engine
+                and item.attr not in own
+            ):
+                found.append(f"{item.lineno}: {node.name} reads self.{item.attr} of the engine")
+    return found
+
+
+def test_the_audit_extends_the_engine_through_its_public_interface_only():
+    engine = _engine_privates()
+    assert {"_start", "_daily_hour", "_run_job"} <= engine
+    for path in sorted((PACKAGE / "audit").rglob("*.py")):
+        used = _engine_privates_used(path, engine)
+        assert not used, f"{path.relative_to(ROOT)}: {used}"
