@@ -226,7 +226,14 @@ def test_sigint_of_a_real_run_exits_130_with_one_line(tmp_path):
     args = [sys.executable, "-m", "postenroll_sim", "run", ROOT / "scenarios" / "default.yaml"]
     args += ["--replications", "500", "--out", out, "-q", "--no-progress"]
     process = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        # a pytest-xdist worker ignores SIGINT, and an ignored signal stays ignored in its
+        # children: give the run the default disposition a terminal's Ctrl-C meets
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while not out.exists() and process.poll() is None and time.monotonic() < deadline:
