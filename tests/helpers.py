@@ -119,3 +119,21 @@ def call_budget(most: int):
         yield
     finally:
         sys.settrace(previous)
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_run_report(page: str, name: str) -> None:
+    """What every run's report page must have: its title, real PNG figures, the key
+    sections, and no number left as nan."""
+    import base64
+    import html
+    import re
+
+    assert f"<h1>{name}</h1>" in html.unescape(page)
+    images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)
+    assert len(images) >= 3
+    assert all(base64.b64decode(i).startswith(PNG) for i in images)
+    assert "At a glance" in page and "What each rule did" in page
+    assert ">nan<" not in page.lower()

@@ -9,7 +9,9 @@ import shlex
 import shutil
 from pathlib import PurePosixPath
 
-from helpers import ROOT, CliResult
+from postenroll_sim.report import read_run
+
+from helpers import ROOT, CliResult, assert_run_report
 
 README = (ROOT / "README.md").read_text()
 # what the tour's commands read (and `schema --out docs/...` writes): a fresh clone's files
@@ -110,8 +112,10 @@ def test_the_tour_runs_in_the_order_written(tmp_path, cli, monkeypatch):
             for line in shown.splitlines():
                 if line.strip() != "...":
                     assert line in proc.stdout.splitlines(), line
-        elif " report " in step:
-            assert (tmp_path / step.split()[2] / "report.html").exists()
+        elif " report " in step or (" run " in step and step.endswith("--report")):
+            folder = tmp_path / (step.split()[2] if " report " in step else _outs(step)[0])
+            result, _ = read_run(folder)  # the run's own page, checked as test_report does
+            assert_run_report((folder / "report.html").read_text(), result.scenario.name)
         elif example in ("ten-mistakes", "repeat-failure"):
             output = proc.stderr if example == "ten-mistakes" else proc.stdout
             shown = [b for b in _blocks("console") if example in b][0]
