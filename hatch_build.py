@@ -61,6 +61,9 @@ def compile_engine(build_dir: Path, inplace: bool) -> dict:
     from Cython.Build import cythonize
     from setuptools import Distribution, Extension
 
+    # Checksums of the sources as they are when compiling starts: a module edited while
+    # it compiles then no longer matches, and runs interpreted until rebuilt (never stale).
+    digests = {name: selection.source_digest(ENGINE / f"{name}.py") for name in selection.MODULES}
     extensions = [
         Extension(f"{selection.PACKAGE}.{name}", [str(ENGINE / f"{name}.py")])
         for name in selection.MODULES
@@ -101,7 +104,7 @@ def compile_engine(build_dir: Path, inplace: bool) -> dict:
         "engine": "compiled",
         "cython": Cython.__version__,
         "platform": sysconfig.get_platform(),
-        "sources": {name: selection.source_digest(ENGINE / f"{name}.py") for name in built},
+        "sources": {name: digests[name] for name in built},
         "artifacts": {name: artifact.name for name, artifact in built.items()},
         "_built": {name: str(artifact) for name, artifact in built.items()},
     }
