@@ -137,3 +137,18 @@ def assert_run_report(page: str, name: str) -> None:
     assert all(base64.b64decode(i).startswith(PNG) for i in images)
     assert "At a glance" in page and "What each rule did" in page
     assert ">nan<" not in page.lower()
+
+
+# a rule on enrolment with nightly runs: the audit tests' smallest daily scenario
+ON_ENROLMENT = """
+name: on enrolment
+start_date: 2025-01-06
+horizon_days: 10
+processing: {mode: daily, hour: 2}
+courses:
+  - id: A
+    type: online
+    post_enrollments:
+      - {id: R1, when: enrolled, delay_days: 0, courses: [B]}
+  - {id: B, type: online}
+"""

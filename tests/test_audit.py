@@ -23,7 +23,7 @@ from postenroll_sim.audit import (
     write_history,
 )
 
-from helpers import ROOT
+from helpers import ON_ENROLMENT, ROOT
 
 EXAMPLE = ROOT / "examples" / "audit"
 HEADER = "learner,course,method,enrolled_day,started_day,completed_day,failed_day,status\n"
@@ -476,20 +476,6 @@ def test_daily_runs_dates_alone_and_time_zones(zone, completed, enrolled, finds)
     )
     result = audit_text(DAILY, history, f"timezone: {zone}\n")
     assert {f[0] for f in found(result)} == finds
-
-
-ON_ENROLMENT = """
-name: on enrolment
-start_date: 2025-01-06
-horizon_days: 10
-processing: {mode: daily, hour: 2}
-courses:
-  - id: A
-    type: online
-    post_enrollments:
-      - {id: R1, when: enrolled, delay_days: 0, courses: [B]}
-  - {id: B, type: online}
-"""
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,8 @@ from postenroll_sim.columns import from_spreadsheet, spreadsheet_frame, to_sprea
 from postenroll_sim.outdir import read_meta, read_tables
 from postenroll_sim.report import read_run
 
+from helpers import ON_ENROLMENT
+
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -86,18 +88,7 @@ def test_a_frame_keeps_numbers_and_converts_text_and_categories():
 
 # ----- audit: the history's record ids reach discrepancies.csv -----------------------------
 
-SCENARIO = """
-name: on enrolment
-start_date: 2025-01-06
-horizon_days: 10
-processing: {mode: daily, hour: 2}
-courses:
-  - id: A
-    type: online
-    post_enrollments:
-      - {id: R1, when: enrolled, delay_days: 0, courses: [B]}
-  - {id: B, type: online}
-"""
+SCENARIO = ON_ENROLMENT  # an enrolled rule on A, daily runs at 02:00
 
 # the history's cells as the file has them; `'=q` is an export's spreadsheet-safe `=q`
 RECORD_IDS = ['=HYPERLINK("http://x","y")', "-5", "@SUM(1)", "+1", "'=q"]
