@@ -41,7 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .columns import AUDIT_TABLES, FORMATS, MAX_REPLICATIONS, TABLES, spreadsheet_frame
+from .columns import (
+    AUDIT_TABLES,
+    FORMATS,
+    MAX_REPLICATIONS,
+    TABLES,
+    column_kind,
+    spreadsheet_frame,
+)
 from .errors import OutputError  # noqa: F401 - re-exported
 
 try:
@@ -538,6 +545,14 @@ _DTYPE = re.compile(
     r"^(category|str|string|object|bool|boolean|u?int(8|16|32|64)|U?Int(8|16|32|64)"
     r"|[fF]loat(32|64)|datetime64\[(s|ms|us|ns)\])$"
 )
+# What each kind of column (columns.column_kind) is written as; a recorded dtype of another
+# kind was not written by the tool, and a CSV column with no record reads as its kind's.
+_KIND_DTYPE = {
+    "number": re.compile(r"^U?[iI]nt(8|16|32|64)$"),
+    "day": re.compile(r"^[fF]loat(32|64)$"),
+    "timestamp": re.compile(r"^datetime64\[(s|ms|us|ns)\]$"),
+}
+_KIND_DEFAULT = {"number": "Int64", "day": "float64", "timestamp": "datetime64[s]"}
 
 
 def _load_record(path: Path) -> dict[str, Any] | None:
@@ -626,6 +641,12 @@ def _record_problem(meta: dict[str, Any]) -> str | None:
                 return f"{where}.columns.{column}: no dtype"
             if not _DTYPE.match(record["dtype"]):
                 return f"{where}.columns.{column}.dtype: {record['dtype']!r} is not one written"
+            kind = column_kind(column) if isinstance(column, str) else "text"
+            if kind in _KIND_DTYPE and not _KIND_DTYPE[kind].match(record["dtype"]):
+                return (
+                    f"{where}.columns.{column}.dtype: {record['dtype']!r} is not a {kind} "
+                    "column's dtype"
+                )
             categories = record.get("categories")
             if categories is not None and (
                 not _texts(categories) or len(categories) > _KEEP_CATEGORIES
@@ -747,14 +768,17 @@ def _read_csv(path: Path, columns: dict[str, dict[str, Any]]) -> pd.DataFrame:
     frame = spreadsheet_frame(frame, decode=True)  # '=x was written for =x (stage_table)
     out = {}
     for name in frame.columns:
-        record = columns.get(name, {"dtype": "str"})
+        record = columns.get(name) or {"dtype": _KIND_DEFAULT.get(column_kind(name), "str")}
         kind = record.get("dtype", "str")
         column = frame[name]
         if kind == "category":
             categories = record.get("categories")
             if categories is None:
                 categories = pd.unique(column.dropna())
-            out[name] = pd.Categorical(column, categories=pd.Index(list(categories), dtype="str"))
+            categories = pd.Index(list(categories), dtype="str")
+            if not column.dropna().isin(categories).all():
+                raise ValueError(f"column {name} holds values its recorded categories lack")
+            out[name] = pd.Categorical(column, categories=categories)
         elif kind.startswith("datetime64"):
             out[name] = pd.to_datetime(column).astype(kind)
         elif kind in ("str", "object", "string"):

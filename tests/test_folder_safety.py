@@ -415,6 +415,10 @@ TAMPERED = {
         lambda m, x: _table_entry(m, "jobs")["columns"]["job_id"].update(dtype="complex128"),
         "dtype: 'complex128' is not one written",
     ),
+    "a number column recorded as text": (
+        lambda m, x: _table_entry(m, "jobs")["columns"]["replication"].update(dtype="str"),
+        "columns.replication.dtype: 'str' is not a number column's dtype",
+    ),
     "categories that are no ids": (
         lambda m, x: _table_entry(m, "jobs")["columns"]["rule_id"].update(categories=[1, 2]),
         "categories: not a list of ids",
@@ -447,6 +451,25 @@ def test_a_tampered_run_json_is_refused_by_every_reader(cli, run_folder, tmp_pat
     # ... unless forced, and then nothing it names outside the folder is touched
     assert cli("run", SCENARIO, "--out", folder, "--force", "-q")[0] == 0
     assert (elsewhere / "sessions.csv").is_file() and read_meta(folder)["complete"]
+
+
+def test_csv_columns_without_a_recorded_dtype_read_as_their_kind(cli, run_folder, tmp_path):
+    """Found by the fuzz below: with `columns` gone from the jobs' entry, its `replication`
+    read as text and the first join of two tables was an internal error (exit 3)."""
+    folder = _copy(run_folder, tmp_path)
+    _rewrite(folder, lambda meta: _table_entry(meta, "jobs").pop("columns"))
+    code, _, err = cli("graph", SCENARIO, "--run", folder)
+    assert code == 0, err
+    jobs = read_run(folder)[0].jobs
+    assert pd.api.types.is_integer_dtype(jobs["replication"])
+    assert pd.api.types.is_float_dtype(jobs["queued_day"])
+    # categories that lack a value in the file would turn it into a null: refused instead
+    _rewrite(
+        folder,
+        lambda meta: _table_entry(meta, "events")["columns"]["rule_id"].update(categories=["zz"]),
+    )
+    code, _, err = cli("graph", SCENARIO, "--run", folder)
+    assert code == 2 and "rule_id holds values its recorded categories lack" in err, err
 
 
 def test_a_listed_file_that_is_a_link_is_not_read(cli, run_folder, tmp_path):
