@@ -10,6 +10,9 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from test_properties import scenarios as random_scenarios
 
 from postenroll_sim import compiled_core
 from postenroll_sim.engine import ENGINE
@@ -58,6 +61,48 @@ def test_compiled_and_interpreted_engines_write_identical_tables(tmp_path):
         compiled = (tmp_path / "compiled" / name).read_bytes()
         assert compiled == (tmp_path / "interpreted" / name).read_bytes(), name
     assert any(len((tmp_path / "compiled" / n).read_bytes()) > 10_000 for n in files)
+
+
+# Random rule sets (tests/test_properties.py's) through both engines: every table of each,
+# written as CSV by one process per engine, must be the same bytes.
+RANDOM_TABLES = """
+import json, sys
+from pathlib import Path
+from postenroll_sim import parse_scenario, simulate
+out = Path(sys.argv[1])
+for i, text in enumerate(json.loads(Path(sys.argv[2]).read_text())):
+    for table, frame in simulate(parse_scenario(text)).tables().items():
+        frame.to_csv(out / f"{i:03d}-{table}.csv", index=False)
+"""
+
+
+@pytest.mark.skipif(ENGINE != "compiled", reason="built without the compiled core")
+@settings(
+    max_examples=1,  # one draw of 40 rule sets: two interpreters, not two per rule set
+    deadline=None,
+    phases=[Phase.generate],  # no shrinking: the failure names its rule set itself
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(texts=st.lists(random_scenarios(), min_size=40, max_size=40))
+def test_both_engines_write_identical_tables_for_random_rule_sets(tmp_path, texts):
+    (tmp_path / "scenarios.json").write_text(json.dumps(texts))
+    for engine in ("compiled", "interpreted"):
+        (tmp_path / engine).mkdir()
+        subprocess.run(
+            [sys.executable, "-c", RANDOM_TABLES, str(tmp_path / engine), "scenarios.json"],
+            cwd=tmp_path,
+            env={**os.environ, compiled_core.ENV: engine},
+            capture_output=True,
+            check=True,
+        )
+    files = sorted(p.name for p in (tmp_path / "compiled").iterdir())
+    assert len(files) == 4 * len(texts)
+    assert files == sorted(p.name for p in (tmp_path / "interpreted").iterdir())
+    for name in files:
+        same = (tmp_path / "compiled" / name).read_bytes() == (
+            tmp_path / "interpreted" / name
+        ).read_bytes()
+        assert same, f"{name} differs for the rule set:\n{texts[int(name[:3])]}"
 
 
 def test_the_engine_that_runs_is_the_one_reported(tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from postenroll_sim import analysis as A
 from postenroll_sim import plots as P
 from postenroll_sim import simulate_replications
+from postenroll_sim.pages import png_uri
 from postenroll_sim.report import (
     build_report,
     learning_path,
@@ -33,16 +34,45 @@ RENDERED_ELSEWHERE = {
 }
 
 
+def _figures_drawn(monkeypatch) -> list:
+    """The figures a report draws, as it draws them (pages.sections.png_uri)."""
+    from postenroll_sim.pages import sections
+
+    drawn = []
+
+    def keep(fig):
+        drawn.append(fig)
+        return png_uri(fig)
+
+    monkeypatch.setattr(sections, "png_uri", keep)
+    return drawn
+
+
+def _assert_titled_and_labelled(figures) -> None:
+    for i, fig in enumerate(figures):
+        charts = [ax for ax in fig.axes if ax.axison]
+        for ax in charts[:1]:  # a chart (the rule graph is a drawing, with no axes)
+            assert ax.get_title(loc="left").strip(), i
+            assert ax.get_ylabel() or ax.get_yticklabels(), i
+            assert ax.get_xlabel() or ax.get_xticklabels(), i
+
+
 @pytest.mark.parametrize(
     "path", [p for p in LIBRARY if p.stem not in RENDERED_ELSEWHERE], ids=lambda p: p.stem
 )
-def test_report_renders_for_every_bundled_scenario(path, tmp_path):
-    # one replication each: bands across replications are drawn by the tests below (and
-    # the README's 4-replication run), which keeps this sweep over the library cheap
+def test_report_renders_for_every_bundled_scenario(path, tmp_path, monkeypatch):
+    """Each page, and every chart on it titled with labelled axes. One replication each,
+    but two for the default scenario, whose page draws every kind of chart: the bands
+    across replications are drawn there (and by the README's 4-replication run)."""
     spec = scenario(path.read_text())
-    result = simulate_replications(spec, 1)
+    result = simulate_replications(spec, 2 if path.stem == "default" else 1)
     result.write(tmp_path, source=str(path))
+    drawn = _figures_drawn(monkeypatch)
     assert_run_report(write_report(tmp_path).read_text(), spec.name)
+    _assert_titled_and_labelled(drawn)
+    if path.stem == "default":
+        kinds = {fig.axes[0].get_title(loc="left").split(":")[0] for fig in drawn if fig.axes}
+        assert len(drawn) >= 9 and len(kinds) >= 8, kinds
 
 
 def test_every_bundled_scenario_has_its_report_rendered_somewhere():
@@ -84,16 +114,18 @@ def test_the_learning_path_starts_where_learners_enter_never_at_a_remediation_co
         A.check_path(scripted, ["A", "Q"])
 
 
-def test_run_report_and_report_command(cli, tmp_path):
+def test_run_report_and_report_command(cli, tmp_path, monkeypatch):
+    # `run --report` is the same page by the same code (tests below run it on small files)
     path = ROOT / "scenarios" / "ilc-capacity-under-recertification.yaml"
-    proc = cli("run", path, "--out", tmp_path, "--report", "-q", "--format", "csv")
-    assert proc.returncode == 0, proc.stderr
+    proc = cli("run", path, "--out", tmp_path, "-q", "--format", "csv")
+    assert proc.returncode == 0 and not (tmp_path / "report.html").exists(), proc.stderr
+    drawn = _figures_drawn(monkeypatch)
+    again = cli("report", tmp_path)
+    assert again.returncode == 0, again.stderr
     page = (tmp_path / "report.html").read_text()
     assert_run_report(page, read_run(tmp_path)[0].scenario.name)
     assert "Instructor-led sessions" in page and "Compliance: FIRST-AID" in page
-    (tmp_path / "report.html").unlink()
-    again = cli("report", tmp_path)  # the same entry point, in this process
-    assert again.returncode == 0 and (tmp_path / "report.html").exists()
+    _assert_titled_and_labelled(drawn)
     result, source = read_run(tmp_path)
     assert source == str(path) and result.scenario.name.startswith("ILC capacity")
     empty = cli("report", tmp_path / "nothing")
@@ -102,51 +134,6 @@ def test_run_report_and_report_command(cli, tmp_path):
         and "no such folder" in empty.stderr
         and "Traceback" not in empty.stderr
     )
-
-
-def test_every_figure_has_a_title_and_labelled_axes(tmp_path):
-    spec = scenario((ROOT / "scenarios" / "default.yaml").read_text())
-    r = simulate_replications(spec, 2)
-    h, start = spec.horizon_days, spec.start_date
-    colors = P.course_colors([c.id for c in spec.courses])
-    timing = A.learning_path_timing(r.enrollments, ["ONB-101", "SAFE-201"], h)
-    figures = [
-        P.completion_curves(A.completion_curve(timing), 2, colors),
-        P.stacked_volume(
-            A.enrollment_volume(r.enrollments, h), start_date=start, colors=colors, replications=2
-        ),
-        P.recertification_bars(
-            A.recertification_load(r.enrollments, h, curricula=A.curricula(spec)),
-            7,
-            start,
-            colors,
-            2,
-            A.recertification_load(r.enrollments, h, curricula=A.curricula(spec), by=None),
-            A.recertification_peak(r.enrollments, h, curricula=A.curricula(spec)),
-        ),
-        P.compliance_curve(
-            A.compliance(r.enrollments, r.events, ["COMP-CUR"], 365, h, 30),
-            365,
-            ["COMP-CUR"],
-            start,
-            2,
-        ),
-        P.backlog_curve(A.job_backlog(r.jobs, h, 7), start, 2),
-        P.rule_outcome_bars(A.rule_outcomes(r.jobs), 2),
-        P.learner_gantt(
-            A.learner_timeline(r.enrollments, r.jobs, "L0000001", 0, h), "L0000001", colors, start
-        ),
-        P.seat_utilisation_bars(A.seat_utilisation(r.sessions), start, colors, 2),
-        P.wait_histogram(A.session_waits(r.events, r.enrollments)),
-    ]
-    for i, fig in enumerate(figures):
-        ax = fig.axes[0]
-        assert ax.get_title(loc="left").strip(), i
-        assert ax.get_ylabel() or ax.get_yticklabels(), i
-        fig.savefig(tmp_path / f"{i}.png")
-        assert (tmp_path / f"{i}.png").read_bytes().startswith(PNG)
-    # the same course has the same colour in every figure
-    assert colors["ONB-101"] == P.course_colors([c.id for c in spec.courses])["ONB-101"]
 
 
 LEARNERS_400 = """
