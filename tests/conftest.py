@@ -34,3 +34,33 @@ def cli(capsys, monkeypatch):
         return CliResult(info.value.code or 0, captured.out, captured.err)
 
     return call
+
+
+# a valid 1x1 PNG: what a sketched figure is on a page
+_SKETCH_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+
+@pytest.fixture
+def sketched_figures(monkeypatch):
+    """Pages with their figures built but not drawn to PNG (a 1x1 stand-in), for tests of
+    a page's words, numbers and escaping: drawing is a third of a page's time, and every
+    figure of every bundled scenario's page is drawn by tests/test_report.py and the
+    README tour. Returns the figures the page built, in page order."""
+    import base64
+
+    from markupsafe import Markup
+
+    from postenroll_sim.pages import sections
+
+    built = []
+    uri = Markup("data:image/png;base64," + base64.b64encode(_SKETCH_PNG).decode("ascii"))
+
+    def sketch(fig):
+        built.append(fig)
+        return uri
+
+    monkeypatch.setattr(sections, "png_uri", sketch)
+    return built

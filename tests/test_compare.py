@@ -300,7 +300,7 @@ def test_the_example_differs_from_the_bundled_scenario_in_one_rule_only():
 # ----- the folder and the comparison page ---------------------------------------------------
 
 
-def test_out_and_report_write_one_run_and_a_comparison_page(compare, tmp_path):
+def test_out_and_report_write_one_run_and_a_comparison_page(compare, tmp_path, sketched_figures):
     from postenroll_sim.report import write_report
 
     a = write(tmp_path, "on.yaml", SMALL)

@@ -19,60 +19,25 @@ from postenroll_sim.engine import ENGINE
 
 from helpers import ROOT
 
-# The bundled scenarios that use the most of the engine: script, rule edits, bundles and
-# curricula, ILC sessions, hires and attrition, several replications.
+# What both engines must write byte for byte: the bundled scenarios that use the most of
+# the engine (script, rule edits, bundles and curricula, ILC sessions, hires and attrition,
+# two replications each) and 40 random rule sets (tests/test_properties.py's). Every table
+# as CSV, written by one interpreter per engine.
 SCENARIOS = ("showcase", "ilc-capacity-under-recertification", "curriculum-automation")
 WRITE_TABLES = """
-import sys
+import json, sys
 from pathlib import Path
-from postenroll_sim import load_scenario, simulate_replications
+from postenroll_sim import load_scenario, parse_scenario, simulate, simulate_replications
 from postenroll_sim.engine import ENGINE
-out = Path(sys.argv[1])
-for name in sys.argv[2:]:
+out, random_sets, names = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
+for name in names:
     result = simulate_replications(load_scenario(f"scenarios/{name}.yaml"), 2, workers=1)
     for table, frame in result.tables().items():
         frame.to_csv(out / f"{name}-{table}.csv", index=False)
-print(ENGINE)
-"""
-
-
-def _tables_with(engine: str, folder) -> str:
-    folder.mkdir()
-    env = {**os.environ, compiled_core.ENV: engine}
-    done = subprocess.run(
-        [sys.executable, "-c", WRITE_TABLES, str(folder), *SCENARIOS],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
-@pytest.mark.skipif(ENGINE != "compiled", reason="built without the compiled core")
-def test_compiled_and_interpreted_engines_write_identical_tables(tmp_path):
-    assert _tables_with("compiled", tmp_path / "compiled") == "compiled"
-    assert _tables_with("interpreted", tmp_path / "interpreted") == "interpreted"
-    files = sorted(p.name for p in (tmp_path / "compiled").iterdir())
-    assert len(files) == 4 * len(SCENARIOS)
-    assert files == sorted(p.name for p in (tmp_path / "interpreted").iterdir())
-    for name in files:
-        compiled = (tmp_path / "compiled" / name).read_bytes()
-        assert compiled == (tmp_path / "interpreted" / name).read_bytes(), name
-    assert any(len((tmp_path / "compiled" / n).read_bytes()) > 10_000 for n in files)
-
-
-# Random rule sets (tests/test_properties.py's) through both engines: every table of each,
-# written as CSV by one process per engine, must be the same bytes.
-RANDOM_TABLES = """
-import json, sys
-from pathlib import Path
-from postenroll_sim import parse_scenario, simulate
-out = Path(sys.argv[1])
-for i, text in enumerate(json.loads(Path(sys.argv[2]).read_text())):
+for i, text in enumerate(json.loads(random_sets.read_text())):
     for table, frame in simulate(parse_scenario(text)).tables().items():
         frame.to_csv(out / f"{i:03d}-{table}.csv", index=False)
+print(ENGINE)
 """
 
 
@@ -84,25 +49,29 @@ for i, text in enumerate(json.loads(Path(sys.argv[2]).read_text())):
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(texts=st.lists(random_scenarios(), min_size=40, max_size=40))
-def test_both_engines_write_identical_tables_for_random_rule_sets(tmp_path, texts):
-    (tmp_path / "scenarios.json").write_text(json.dumps(texts))
+def test_compiled_and_interpreted_engines_write_identical_tables(tmp_path, texts):
+    random_sets = tmp_path / "random-rule-sets.json"
+    random_sets.write_text(json.dumps(texts))
     for engine in ("compiled", "interpreted"):
         (tmp_path / engine).mkdir()
-        subprocess.run(
-            [sys.executable, "-c", RANDOM_TABLES, str(tmp_path / engine), "scenarios.json"],
-            cwd=tmp_path,
+        done = subprocess.run(
+            [sys.executable, "-c", WRITE_TABLES, str(tmp_path / engine), random_sets, *SCENARIOS],
+            cwd=ROOT,
             env={**os.environ, compiled_core.ENV: engine},
             capture_output=True,
+            text=True,
             check=True,
         )
+        assert done.stdout.strip() == engine
     files = sorted(p.name for p in (tmp_path / "compiled").iterdir())
-    assert len(files) == 4 * len(texts)
+    assert len(files) == 4 * (len(SCENARIOS) + len(texts))
     assert files == sorted(p.name for p in (tmp_path / "interpreted").iterdir())
     for name in files:
-        same = (tmp_path / "compiled" / name).read_bytes() == (
-            tmp_path / "interpreted" / name
-        ).read_bytes()
-        assert same, f"{name} differs for the rule set:\n{texts[int(name[:3])]}"
+        compiled = (tmp_path / "compiled" / name).read_bytes()
+        same = compiled == (tmp_path / "interpreted" / name).read_bytes()
+        rule_set = "" if not name[:3].isdigit() else f" for the rule set:\n{texts[int(name[:3])]}"
+        assert same, f"{name} differs{rule_set}"
+    assert any(len((tmp_path / "compiled" / n).read_bytes()) > 10_000 for n in files)
 
 
 def test_the_engine_that_runs_is_the_one_reported(tmp_path):

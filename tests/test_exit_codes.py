@@ -79,13 +79,13 @@ def test_a_server_that_is_not_a_dask_scheduler_fails_within_the_wait(cli, tmp_pa
     pytest.importorskip("distributed")
     import socket
 
-    monkeypatch.setattr(runner, "MAX_SCHEDULER_WAIT", 2)
+    monkeypatch.setattr(runner, "MAX_SCHEDULER_WAIT", 1)
     with socket.create_server(("127.0.0.1", 0)) as server:
         address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
         code, _, err = cli("run", SCENARIO, "--scheduler", address, "--out", tmp_path / "o", "-q")
     assert code == 2 and "Traceback" not in err
     assert err.strip() == (
-        f"postenroll-sim: cannot reach the Dask scheduler at {address} within 2 s "
+        f"postenroll-sim: cannot reach the Dask scheduler at {address} within 1 s "
         "(is it a Dask scheduler?)"
     )
 

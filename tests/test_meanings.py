@@ -107,7 +107,9 @@ def started(monkeypatch):
     monkeypatch.setattr(lint, "build", build)
 
 
-def test_a_new_trigger_is_drawn_and_worded_from_its_table_entry(started, cli, tmp_path):
+def test_a_new_trigger_is_drawn_and_worded_from_its_table_entry(
+    started, cli, tmp_path, sketched_figures
+):
     path = ROOT / "tests" / "acceptance" / "01-seed-completed-delay.yaml"
     proc = cli("graph", path)
     assert proc.returncode == 0, proc.stderr

@@ -20,20 +20,32 @@ def test_there_are_four_notebooks():
     assert len(NOTEBOOKS) == 4
 
 
+@pytest.fixture(scope="session")
+def kernel():
+    """One Python kernel per test process, started in notebooks/ as Jupyter starts one
+    there; each notebook runs in it from a namespace emptied by `%reset -f` (an import or
+    name a notebook forgets is still a NameError), without paying for a kernel that
+    imports pandas and matplotlib again per notebook."""
+    with pytest.MonkeyPatch.context() as scoped:
+        scoped.setenv("MPLBACKEND", "Agg")  # the kernel inherits it from this process
+        starter = NotebookClient(jupytext.reads("", fmt="py:percent"), kernel_name="python3")
+        starter.km = starter.create_kernel_manager()
+        starter.start_new_kernel(cwd=str(ROOT / "notebooks"))
+    yield starter.km
+    starter._cleanup_kernel()
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_executes(path, monkeypatch):
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+def test_notebook_executes(path, kernel):
     notebook = jupytext.read(path)
     assert any(cell.cell_type == "markdown" for cell in notebook.cells), (
         "a notebook explains what it shows"
     )
-    client = NotebookClient(
-        notebook,
-        timeout=900,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )  # the kernel inherits MPLBACKEND from this process (set above)
+    fresh = jupytext.reads("# %%\n%reset -f\n", fmt="py:percent").cells[0]
+    notebook.cells.insert(0, fresh)
+    client = NotebookClient(notebook, km=kernel, timeout=900, kernel_name="python3")
     client.execute()
+    assert notebook.cells.pop(0) is fresh and not fresh.outputs
     errors = [
         o
         for c in notebook.cells

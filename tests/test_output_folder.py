@@ -33,7 +33,7 @@ def _files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def test_a_new_run_replaces_every_file_of_the_old_one(cli, tmp_path):
+def test_a_new_run_replaces_every_file_of_the_old_one(cli, tmp_path, sketched_figures):
     out = tmp_path / "out"
     assert cli("run", SCENARIO, "--out", out, "--format", "csv", "--report", "-q")[0] == 0
     assert "report.html" in _files(out) and "events.csv" in _files(out)
@@ -188,7 +188,7 @@ def test_out_through_a_symlink_to_another_filesystem(cli, tmp_path):
         shutil.rmtree(target, ignore_errors=True)
 
 
-def test_report_refuses_damaged_folders_in_one_line(cli, tmp_path):
+def test_report_refuses_damaged_folders_in_one_line(cli, tmp_path, sketched_figures):
     out = tmp_path / "out"
     assert cli("run", SCENARIO, "--out", out, "-q")[0] == 0
     data = (out / "events.parquet").read_bytes()

@@ -42,7 +42,7 @@ def _check(page: str, shown: list[str]) -> None:
         )  # and escaped where it is
 
 
-def test_run_comparison_and_audit_pages_escape_what_users_wrote(cli, tmp_path):
+def test_run_comparison_and_audit_pages_escape_what_users_wrote(cli, tmp_path, sketched_figures):
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.write_text(NASTY.replace("DELAY", "0"))
     b.write_text(NASTY.replace("DELAY", "2"))

@@ -133,7 +133,7 @@ def test_sweep_errors_are_clear(tmp_path):
         variants(path, ["courses.A.behaviour.pass_rate=0.5,1.5"])
 
 
-def test_sweep_command(cli, tmp_path):
+def test_sweep_command(cli, tmp_path, sketched_figures):
     path = tmp_path / "org.yaml"
     path.write_text(ORG)
     proc = cli(

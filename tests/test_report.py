@@ -150,7 +150,7 @@ population:
 """
 
 
-def test_a_two_variant_sweep_of_400_learners_reports_400_per_variant(tmp_path):
+def test_a_two_variant_sweep_of_400_learners_reports_400_per_variant(tmp_path, sketched_figures):
     from postenroll_sim.runner import simulate_variants
     from postenroll_sim.scenario.variants import variants
     from postenroll_sim.summary import by_variant
@@ -213,7 +213,7 @@ script:
 """
 
 
-def test_report_path_and_learner_options(cli, tmp_path):
+def test_report_path_and_learner_options(cli, tmp_path, sketched_figures):
     path = tmp_path / "three.yaml"
     path.write_text(SCRIPTED)
     out = tmp_path / "out"
@@ -302,7 +302,7 @@ def scenario_jobs():
     )
 
 
-def test_reports_of_runs_where_nothing_happened(tmp_path):
+def test_reports_of_runs_where_nothing_happened(tmp_path, sketched_figures):
     from postenroll_sim.runner import simulate_variants
     from postenroll_sim.scenario.variants import variants
 
@@ -319,7 +319,7 @@ def test_reports_of_runs_where_nothing_happened(tmp_path):
     assert "At a glance" in single and ">nan<" not in single.lower()
 
 
-def test_the_report_tells_the_chosen_learners_story(cli, tmp_path):
+def test_the_report_tells_the_chosen_learners_story(cli, tmp_path, sketched_figures):
     path = ROOT / "tests" / "scenarios" / "explain-story.yaml"
     assert (
         cli("run", path, "--out", tmp_path, "--report", "--learner", "alice", "-q").returncode == 0
@@ -332,7 +332,9 @@ def test_the_report_tells_the_chosen_learners_story(cli, tmp_path):
     )
 
 
-def test_a_report_of_a_run_with_tables_left_out_says_what_it_leaves_out(cli, tmp_path):
+def test_a_report_of_a_run_with_tables_left_out_says_what_it_leaves_out(
+    cli, tmp_path, sketched_figures
+):
     """It used to run the simulation, then stop at the learner's account (which needs the
     jobs table) with an internal error (exit 3), writing nothing."""
     path = ROOT / "tests" / "acceptance" / "01-seed-completed-delay.yaml"

@@ -276,7 +276,7 @@ def test_graph_command_with_a_run(cli, tmp_path):
     )
 
 
-def test_the_report_shows_the_rules_and_the_lint_findings():
+def test_the_report_shows_the_rules_and_the_lint_findings(sketched_figures):
     trap = SMALL.replace(
         "{id: KIT, type: bundle, members: [M1]}",
         "{id: KIT, type: bundle, members: [M1]}\n  - {id: X, type: online}",
