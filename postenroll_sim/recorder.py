@@ -13,6 +13,7 @@ run written to disk as it is built (`runner.simulate_into`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from array import array
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -33,7 +34,18 @@ if TYPE_CHECKING:  # pandas is imported by the DataFrame builders only: `check` 
 def _categorical(codes: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
     import pandas as pd
 
-    return pd.Categorical.from_codes(codes, categories=pd.Index(list(categories), dtype="str"))
+    return pd.Categorical.from_codes(codes, dtype=_categories_dtype(tuple(categories)))
+
+
+@functools.lru_cache(maxsize=16)  # a few runs' id lists; each at most a learner list
+def _categories_dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    """One dtype per list of ids, shared by every column and replication that codes into
+    it: making an index of text is most of what building a small run's tables costs
+    (a tenth of the whole run of a rule set of 5 courses), and equal dtypes make stacking
+    replications cheap. Keyed by the ids themselves, so a list that grew is a new key."""
+    import pandas as pd
+
+    return pd.CategoricalDtype(pd.Index(categories, dtype="str"))
 
 
 def _nullable_int(codes: np.ndarray) -> pd.arrays.IntegerArray:

@@ -89,7 +89,7 @@ for stage in stages:
             report[done] = answer(child)
     for done, child in running:
         report[done] = answer(child)
-    if all(isinstance(report[name], list) for name in stage):
+    if stage is not stages[-1] and all(isinstance(report[name], list) for name in stage):
         for name in stage:  # imported alone: now the layer below the next ones
             importlib.import_module(name)
 print(json.dumps(report))

@@ -116,9 +116,10 @@ def key_numbers(
             whole.groupby("replication")["completed"].mean().reindex(replications)
         )
         medians, p90s = {}, {}
+        by_replication = dict(list(timing.groupby("replication", sort=False)))  # one pass
         for replication in replications:
-            mine = timing[timing["replication"] == replication]
-            summary = path_summary(mine, [replication]) if len(mine) else None
+            mine = by_replication.get(replication)
+            summary = path_summary(mine, [replication]) if mine is not None else None
             whole_row = (
                 summary.set_index("step").loc[END_TO_END]
                 if summary is not None and END_TO_END in set(summary["step"])
@@ -171,11 +172,13 @@ def key_numbers(
 
 
 def _compliance_at_horizon(e, ev, course, days, horizon, replications) -> pd.Series:
+    # each replication's rows found in one pass over each table, not one pass a replication
+    e_of, ev_of = _by_replication(e), _by_replication(ev)
     values = {}
     for replication in replications:
         curve = compliance(
-            e[e["replication"] == replication],
-            ev[ev["replication"] == replication],
+            e_of.get(replication, e.iloc[:0]),
+            ev_of.get(replication, ev.iloc[:0]),
             [course],
             days,
             horizon,
@@ -183,6 +186,10 @@ def _compliance_at_horizon(e, ev, course, days, horizon, replications) -> pd.Ser
         )
         values[replication] = float(curve["mean"].iloc[-1])
     return pd.Series(values)
+
+
+def _by_replication(frame: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    return dict(list(frame.groupby("replication", sort=False, observed=True)))
 
 
 # ----- every number a comparison looks at -------------------------------------------
