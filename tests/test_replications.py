@@ -74,8 +74,11 @@ def test_process_pool_gives_identical_tables(spec, serial):
 
 def test_dask_cluster_gives_identical_tables(spec, serial):
     distributed = pytest.importorskip("distributed")
+    # workers in this process (threads): the Dask path of the runner (scheduler address,
+    # client, futures) without starting two interpreters; results crossing processes are
+    # the process pool's test above, schedulers out of reach tests/test_exit_codes.py's
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
         assert_same(serial, simulate_replications(spec, 4, scheduler=cluster.scheduler_address))
 
