@@ -288,7 +288,7 @@ def check_account(result, tables: Tables, learner: str, course: str | None = Non
 
 # A learner's whole account and the account of one course per example: explain is a few
 # pandas filters a call, and the suite must stay fast.
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.sampled_from(LEARNERS), st.sampled_from([*ONLINE, "I"]))
 def test_every_explain_statement_holds_in_the_tables(text, learner, course):
     try:

@@ -755,7 +755,7 @@ def test_mutated_scenarios_load_or_give_located_problems(text):
     soft_limit_problems(scenario, replications=3)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_scenarios())
 def test_mutated_scenarios_through_the_command_line_exit_0_or_2_and_leave_no_partial_folder(
     tmp_path_factory, text

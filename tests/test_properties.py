@@ -180,13 +180,13 @@ def _check_invariants(text: str):
     return result
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_invariants_hold_for_random_rule_sets(text):
     _check_invariants(text)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(scenarios())
 def test_same_scenario_same_tables(text):
     first, second = simulate(parse_scenario(text)), simulate(parse_scenario(text))
