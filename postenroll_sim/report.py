@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .analysis.core import replications_of
+from .analysis.core import replications_of, shared_results
 from .analysis.rules import check_path, learning_path, recertifications
 from .columns import TABLES
 from .outdir import REPORT_NAME, OutputError, OutputFolder, read_meta, read_tables
@@ -115,11 +115,12 @@ def build_report(
     report. `path` chooses the learning path to time (default: `learning_path`),
     `learner` the learner whose timeline is drawn (default: the one with the most
     enrollments in the first replication); `progress(what)` hears each section."""
-    variants = result.split_variants()
-    if len(variants) > 1:
-        return _comparison(result, variants, source, path, learner, progress)
-    label, single = variants[0]
-    return _single(single, source, path, learner, progress, label)
+    with shared_results():  # the sections ask for some measures more than once
+        variants = result.split_variants()
+        if len(variants) > 1:
+            return _comparison(result, variants, source, path, learner, progress)
+        label, single = variants[0]
+        return _single(single, source, path, learner, progress, label)
 
 
 def _single(

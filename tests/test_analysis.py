@@ -10,6 +10,8 @@ import pytest
 
 from postenroll_sim import analysis as A
 
+from helpers import ROOT
+
 NAN = float("nan")
 
 
@@ -84,6 +86,65 @@ def test_recertification_load_counts_rule_re_enrollments_after_a_completion():
     assert load["mean"].sum() == 1.0
     peak = A.recertification_peak(e, 20, 7)
     assert peak["period_day"] == 7.0 and peak["mean"] == 1.0
+
+
+def test_shared_results_compute_a_measure_once_per_tables_and_only_while_open():
+    from postenroll_sim.analysis import core, metrics
+
+    e = enrollments([(0, "x", "A", 0, 5, 10), (0, "x", "A", 10, NAN, NAN, "online", None, RULE)])
+    calls = []
+    measure = metrics.re_enrollments.__wrapped__  # the measure itself, counted here
+
+    @core.shared
+    def counted(frame):
+        calls.append(1)
+        return measure(frame)
+
+    with core.shared_results():
+        first = counted(e)
+        first["edited"] = 1  # one caller's edit ...
+        again = counted(e)
+        assert "edited" not in again and len(calls) == 1  # ... is not the next caller's
+        counted(e.copy())  # other tables: computed for them
+        assert len(calls) == 2
+    counted(e)
+    counted(e)
+    assert len(calls) == 4  # outside: every call computes anew
+
+
+def test_the_recertification_measures_share_one_computation_of_re_enrollments(monkeypatch):
+    from postenroll_sim.analysis import core, metrics
+
+    e = enrollments([(0, "x", "A", 0, 5, 10), (0, "x", "A", 10, NAN, NAN, "online", None, RULE)])
+    calls = []
+    measure = metrics.re_enrollments.__wrapped__
+
+    @core.shared
+    def counted(frame, curricula=None):
+        calls.append(1)
+        return measure(frame, curricula)
+
+    monkeypatch.setattr(metrics, "re_enrollments", counted)
+    with core.shared_results():
+        load = A.recertification_load(e, 20, 7)
+        peak = A.recertification_peak(e, 20, 7)
+    assert len(calls) == 1 and load["mean"].sum() == 1.0 and peak["mean"] == 1.0
+
+
+def test_a_page_is_the_same_with_measures_shared_or_not(monkeypatch, sketched_figures):
+    import contextlib
+    import re
+
+    from postenroll_sim import parse_scenario, simulate_replications
+    from postenroll_sim import report as R
+
+    spec = parse_scenario((ROOT / "scenarios" / "remediation-on-failure.yaml").read_text())
+    result = simulate_replications(spec, 2)
+    shared = R.build_report(result)
+    monkeypatch.setattr(R, "shared_results", contextlib.nullcontext)
+    alone = R.build_report(result)
+    made = r"\d{4}-\d\d-\d\d \d\d:\d\d"  # when the page was made
+    assert re.sub(made, "", shared) == re.sub(made, "", alone)
 
 
 def test_a_person_recertifying_a_two_member_curriculum_counts_once():

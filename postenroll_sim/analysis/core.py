@@ -3,11 +3,67 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 LOW, HIGH = 0.05, 0.95
+
+# ----- one page, each measure computed once -------------------------------------------
+
+_SHARED: ContextVar[dict | None] = ContextVar("postenroll_sim_shared_results", default=None)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@contextmanager
+def shared_results() -> Iterator[None]:
+    """While open, each `@shared` measure is computed once per tables and arguments: for
+    a page whose sections ask for the same measure (the recertifications behind the load,
+    its peak, the key numbers and the table of kinds), built from tables nobody changes
+    meanwhile. Outside it every call computes anew, so a notebook that edits a table and
+    asks again gets a fresh answer."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def shared(measure: _F) -> _F:
+    """Mark a measure whose result `shared_results` may hand to every caller (a shallow
+    copy of it: pandas' copy-on-write keeps one caller's edits from the others)."""
+
+    @functools.wraps(measure)
+    def call(*args, **kwargs):
+        results = _SHARED.get()
+        if results is None:
+            return measure(*args, **kwargs)
+        try:
+            key = (measure.__qualname__, _key(args), _key(sorted(kwargs.items())))
+            hash(key)
+        except TypeError:
+            return measure(*args, **kwargs)
+        if key not in results:  # the tables are kept with it: their ids stay theirs
+            results[key] = (measure(*args, **kwargs), args, kwargs)
+        found = results[key][0]
+        return found.copy(deep=False) if isinstance(found, pd.DataFrame | pd.Series) else found
+
+    return call  # type: ignore[return-value]
+
+
+def _key(value):
+    if isinstance(value, pd.DataFrame | pd.Series):
+        return ("table", id(value))
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _key(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_key(v) for v in value))
+    return value
 
 
 def replications_of(*frames: pd.DataFrame) -> list[int]:

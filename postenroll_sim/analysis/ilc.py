@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .core import as_str, one_variant, replications_of, summarise
+from .core import as_str, one_variant, replications_of, shared, summarise
 
 BOOKING_EVENTS = ["session_booked", "session_waitlisted"]
 
@@ -48,6 +48,7 @@ def seat_summary(sessions: pd.DataFrame, replications: list[int] | None = None) 
     return pd.DataFrame(rows, columns=["course_id", "measure", "mean", "p05", "p95"])
 
 
+@shared
 def session_waits(events: pd.DataFrame, enrollments: pd.DataFrame) -> pd.DataFrame:
     """One row per ILC enrollment whose learner tried to book a session: `visible_day`,
     `booking_day` (the first attempt), `attended_day` (null if they attended none within

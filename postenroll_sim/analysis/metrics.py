@@ -7,7 +7,17 @@ import numpy as np
 import pandas as pd
 
 from ..columns import OUTCOMES
-from .core import HIGH, LOW, as_str, band, one_variant, period_index, replications_of, summarise
+from .core import (
+    HIGH,
+    LOW,
+    as_str,
+    band,
+    one_variant,
+    period_index,
+    replications_of,
+    shared,
+    summarise,
+)
 
 
 def enrollment_volume(
@@ -48,6 +58,7 @@ def _categories(series: pd.Series) -> list[str]:
 KINDS = ("rule", "curriculum member", "catalog re-take", "admin", "bundle")
 
 
+@shared
 def re_enrollments(
     enrollments: pd.DataFrame, curricula: dict[str, list[str]] | None = None
 ) -> pd.DataFrame:

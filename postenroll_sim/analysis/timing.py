@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .core import HIGH, LOW, as_str, one_variant, replications_of, summarise
+from .core import HIGH, LOW, as_str, one_variant, replications_of, shared, summarise
 
 END_TO_END = "end to end"
 
 
+@shared
 def learning_path_timing(
     enrollments: pd.DataFrame, path: list[str], horizon_days: float
 ) -> pd.DataFrame:
