@@ -14,9 +14,6 @@ STAMP  := $(VENV)/.installed
 # The engine core is compiled (Cython) when the package is installed, and again here when
 # an engine module changed since; with no C compiler the engine runs interpreted.
 CORE   := postenroll_sim/engine/_compiled.json
-# the tests that also run on the interpreted engine: semantics and acceptance (random rule
-# sets are run through both engines and compared byte for byte by tests/test_compiled_core.py)
-BOTH_ENGINES := tests/test_semantics.py tests/test_scenarios_check.py tests/test_curriculum_visibility.py
 
 $(STAMP): pyproject.toml hatch_build.py
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +31,11 @@ setup: $(CORE)  ## create .venv, install the package with its dev tools, compile
 demo: $(CORE)  ## run the bundled default scenario into out/demo/ (the README tour's other steps: out/*/)
 	$(BIN)/postenroll-sim run --out out/demo --report
 
-test: $(CORE)  ## lint, the whole test suite, then the semantic tests on the interpreted engine
+# the suite includes the semantic tests on the interpreted engine too (a nested pytest:
+# tests/test_interpreted_engine.py)
+test: $(CORE)  ## lint, then the whole test suite (on both engines)
 	$(BIN)/ruff check postenroll_sim tests hatch_build.py
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2 --dist worksteal
-	POSTENROLL_SIM_ENGINE=interpreted $(BIN)/python -m pytest -q -p no:cacheprovider $(BOTH_ENGINES)
 
 lint: $(CORE)
 	$(BIN)/ruff check postenroll_sim tests hatch_build.py

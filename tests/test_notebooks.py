@@ -6,9 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-import jupytext
 import pytest
-from nbclient import NotebookClient
 
 from helpers import ROOT
 
@@ -26,6 +24,9 @@ def kernel():
     there; each notebook runs in it from a namespace emptied by `%reset -f` (an import or
     name a notebook forgets is still a NameError), without paying for a kernel that
     imports pandas and matplotlib again per notebook."""
+    import jupytext
+    from nbclient import NotebookClient
+
     with pytest.MonkeyPatch.context() as scoped:
         scoped.setenv("MPLBACKEND", "Agg")  # the kernel inherits it from this process
         starter = NotebookClient(jupytext.reads("", fmt="py:percent"), kernel_name="python3")
@@ -37,6 +38,9 @@ def kernel():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes(path, kernel):
+    import jupytext  # here, not at collection: only the process running notebooks pays
+    from nbclient import NotebookClient
+
     notebook = jupytext.read(path)
     assert any(cell.cell_type == "markdown" for cell in notebook.cells), (
         "a notebook explains what it shows"
