@@ -19,7 +19,7 @@ from .ilc import seat_summary, session_waits
 from .metrics import compliance, re_enrollments
 from .rules import curricula as curricula_of
 from .rules import recertifications
-from .timing import END_TO_END, learning_path_timing, path_summary
+from .timing import END_TO_END, learning_path_timing, path_measures
 
 # two-sided 95%: the 0.975 quantile of Student's t by degrees of freedom
 _T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228]
@@ -115,22 +115,10 @@ def key_numbers(
         out["learning path: share completed by the horizon"] = (
             whole.groupby("replication")["completed"].mean().reindex(replications)
         )
-        medians, p90s = {}, {}
-        by_replication = dict(list(timing.groupby("replication", sort=False)))  # one pass
-        for replication in replications:
-            mine = by_replication.get(replication)
-            summary = path_summary(mine, [replication]) if mine is not None else None
-            whole_row = (
-                summary.set_index("step").loc[END_TO_END]
-                if summary is not None and END_TO_END in set(summary["step"])
-                else None
-            )
-            medians[replication] = (
-                float(whole_row["median_days"]) if whole_row is not None else math.nan
-            )
-            p90s[replication] = float(whole_row["p90_days"]) if whole_row is not None else math.nan
-        out["learning path: median days end to end"] = pd.Series(medians)
-        out["learning path: p90 days end to end"] = pd.Series(p90s)
+        measures = path_measures(timing, replications)
+        per = measures[measures["step"] == END_TO_END].set_index("replication")
+        out["learning path: median days end to end"] = per["median_days"].reindex(replications)
+        out["learning path: p90 days end to end"] = per["p90_days"].reindex(replications)
     validity = recertifications(scenario) if validity is None else validity
     if e is not None and validity:
         again = re_enrollments(e, curricula_of(scenario))

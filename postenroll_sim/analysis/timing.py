@@ -105,11 +105,12 @@ def completion_curve(
     frames = []
     replications = replications_of(timing)
     for step, rows in timing.groupby("step", sort=False, observed=True):
-        per_replication = [rows[rows["replication"] == r] for r in replications]
+        found = dict(list(rows.groupby("replication", sort=False)))  # one pass a step
+        empty = rows.iloc[:0]
         curves = np.vstack(
             [
                 kaplan_meier(g["duration_days"].to_numpy(), g["completed"].to_numpy(), grid)
-                for g in per_replication
+                for g in (found.get(r, empty) for r in replications)
             ]
         )
         frames.append(
@@ -129,6 +130,37 @@ def completion_curve(
 SUMMARY_MEASURES = ("started", "completed_share", "median_days", "p90_days")
 
 
+def path_measures(timing: pd.DataFrame, replications: list[int] | None = None) -> pd.DataFrame:
+    """Each step's measures in each replication (the numbers `path_summary` summarises):
+    columns step, replication and SUMMARY_MEASURES; a replication where nobody started
+    the step has started 0 and the rest NaN. One pass over the rows of each step."""
+    replications = replications or replications_of(timing)
+    out = {"step": [], "replication": [], **{name: [] for name in SUMMARY_MEASURES}}
+    for step, rows in timing.groupby("step", sort=False, observed=True):
+        of = rows["replication"].to_numpy()
+        order = np.argsort(of, kind="stable")
+        sorted_of = of[order]
+        durations = rows["duration_days"].to_numpy(dtype=float)[order]
+        completed = rows["completed"].to_numpy(dtype=bool)[order]
+        for replication in replications:
+            lo = np.searchsorted(sorted_of, replication, side="left")
+            hi = np.searchsorted(sorted_of, replication, side="right")
+            mine, done = durations[lo:hi], completed[lo:hi]
+            out["step"].append(step)
+            out["replication"].append(replication)
+            out["started"].append(hi - lo)
+            if hi > lo:
+                grid = np.linspace(0.0, float(mine.max()) or 1.0, 2000)
+                curve = kaplan_meier(mine, done, grid)
+                out["completed_share"].append(float(done.mean()))
+                out["median_days"].append(_quantile(grid, curve, 0.5))
+                out["p90_days"].append(_quantile(grid, curve, 0.9))
+            else:
+                for name in ("completed_share", "median_days", "p90_days"):
+                    out[name].append(np.nan)
+    return pd.DataFrame(out)
+
+
 def path_summary(timing: pd.DataFrame, replications: list[int] | None = None) -> pd.DataFrame:
     """Per step, worked out in each replication, then the mean over replications with a
     5-95% band: learners who started it (`started`), the share of them who completed it
@@ -137,26 +169,12 @@ def path_summary(timing: pd.DataFrame, replications: list[int] | None = None) ->
     `<measure>_p95` columns; a percentile a replication never reached is left out of its
     mean (`<measure>_reached` says in how many replications it was reached)."""
     replications = replications or replications_of(timing)
+    measures = path_measures(timing, replications)
     out = []
-    for step, rows in timing.groupby("step", sort=False, observed=True):
-        per = {name: [] for name in SUMMARY_MEASURES}
-        for replication in replications:
-            mine = rows[rows["replication"] == replication]
-            per["started"].append(len(mine))
-            per["completed_share"].append(mine["completed"].mean() if len(mine) else np.nan)
-            if len(mine):
-                top = float(mine["duration_days"].max()) or 1.0
-                grid = np.linspace(0.0, top, 2000)
-                curve = kaplan_meier(
-                    mine["duration_days"].to_numpy(), mine["completed"].to_numpy(), grid
-                )
-                per["median_days"].append(_quantile(grid, curve, 0.5))
-                per["p90_days"].append(_quantile(grid, curve, 0.9))
-            else:
-                per["median_days"].append(np.nan)
-                per["p90_days"].append(np.nan)
+    for step, per in measures.groupby("step", sort=False):
         row = {"step": step}
-        for name, values in per.items():
+        for name in SUMMARY_MEASURES:
+            values = per[name].to_numpy(dtype=float)
             band = summarise(values)
             row[name], row[f"{name}_p05"], row[f"{name}_p95"] = (
                 band["mean"],
@@ -164,7 +182,7 @@ def path_summary(timing: pd.DataFrame, replications: list[int] | None = None) ->
                 band["p95"],
             )
             if name in ("median_days", "p90_days"):
-                row[f"{name}_reached"] = int(np.sum(~np.isnan(np.asarray(values, dtype=float))))
+                row[f"{name}_reached"] = int(np.sum(~np.isnan(values)))
         row["replications"] = len(replications)
         out.append(row)
     return pd.DataFrame(out)
