@@ -25,6 +25,10 @@ $(CORE): $(STAMP) $(wildcard postenroll_sim/engine/*.py postenroll_sim/engine/*.
 	$(BIN)/python hatch_build.py --allow-interpreted
 	@touch $(CORE)
 	@$(BIN)/postenroll-sim --version
+	@# compiled modules cached once here (pytest's rewritten test modules with them), so
+	@# the first `make test` compiles nothing in each of its processes
+	@$(BIN)/python -m compileall -q postenroll_sim
+	@MPLBACKEND=Agg $(BIN)/python -m pytest --collect-only -q -p no:cacheprovider > /dev/null
 
 setup: $(CORE)  ## create .venv, install the package with its dev tools, compile the core
 
