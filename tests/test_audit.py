@@ -632,6 +632,83 @@ def test_a_time_zone_that_is_a_folder_of_zones_is_located():
     assert problem.startswith("map.yaml:1: timezone: unknown time zone 'America'")
 
 
+def test_the_map_is_a_model_that_forbids_unknown_keys_with_the_documented_keys():
+    """The map file is a pydantic model (`extra="forbid"`) whose keys are the ones
+    docs/audit.md documents; the shipped example validates."""
+    from pydantic import ValidationError
+
+    from postenroll_sim.audit import HistoryMap
+
+    with pytest.raises(ValidationError):
+        HistoryMap.model_validate({"colour": "red"})
+    keys = [info.alias or name for name, info in HistoryMap.model_fields.items()]
+    table = (ROOT / "docs" / "audit.md").read_text().split("## The map file")[1].split("##")[0]
+    documented = [line.split("`")[1] for line in table.splitlines() if line.startswith("| `")]
+    assert keys == documented
+    mapping = parse_map((EXAMPLE / "map.yaml").read_text(), "map.yaml")
+    assert mapping.header("learner") == "Username"
+    assert mapping.words("method")["re enrollment"] == "post_enrollment"  # folded
+
+
+def test_an_unknown_map_key_is_matched_against_the_keys_at_its_place():
+    """A misspelt key inside `values` is suggested among the value columns (method,
+    status, course), not among the map's top-level keys or a scenario's."""
+    with pytest.raises(ScenarioError) as info:
+        parse_map("timezone: UTC\nvalues:\n  metod: {System: post_enrollment}\n", "map.yaml")
+    (problem,) = [str(p) for p in info.value.problems]
+    assert problem.startswith("map.yaml:3: values.metod: unknown key 'metod'")
+    assert "(did you mean 'method'?); keys are method, status, course" in problem
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "shown"),
+    [
+        ("columns: [Username]\n", "columns", "got ['Username']"),
+        ("values: [method]\n", "values", "got ['method']"),
+        ("values:\n  status: {Done: [complete]}\n", "values.status.Done", "got ['complete']"),
+        ("date_format: [5]\n", "date_format.0", "got 5"),
+        ("day0: [2025]\n", "day0", "got [2025]"),
+    ],
+)
+def test_a_map_value_of_the_wrong_type_is_located_and_shown(text, path, shown):
+    with pytest.raises(ScenarioError) as info:
+        parse_map(text, "map.yaml")
+    (problem,) = [str(p) for p in info.value.problems]
+    assert problem.startswith(f"map.yaml:{text.count(chr(10))}: {path}: ")
+    assert problem.endswith(shown)
+
+
+def test_cli_every_map_mistake_at_once_exit_2_with_its_line(tmp_path, cli):
+    map_file = tmp_path / "map.yaml"
+    map_file.write_text(
+        "columns:\n"
+        "  learner: Username\n"
+        "  enrolled_at: [Date]\n"  # 3: a header that is a list
+        "values:\n"
+        "  status: {Completed: complete}\n"
+        "  metod: {System: post_enrollment}\n"  # 6: a misspelt value column
+        "timezone: Europe/Londn\n"  # 7: a misspelt zone
+        "delimter: ';'\n"  # 8: a misspelt key
+        "day0: 2025-01-06\n"
+    )
+    code, out, err = cli(
+        "audit", EXAMPLE / "scenario.yaml", EXAMPLE / "history.csv", "--map", map_file
+    )
+    assert code == 2
+    assert out == ""
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert [line.split(": ")[:2] for line in lines] == [
+        [f"{map_file}:3", "columns.enrolled_at"],
+        [f"{map_file}:6", "values.metod"],
+        [f"{map_file}:7", "timezone"],
+        [f"{map_file}:8", "delimter"],
+    ]
+    assert "did you mean 'method'?" in lines[1]
+    assert "did you mean 'Europe/London'?" in lines[2]
+    assert "did you mean 'delimiter'?" in lines[3]
+
+
 def test_cli_bad_history_exit_2_with_located_lines_and_no_traceback(tmp_path, cli):
     history = tmp_path / "vendor.csv"
     history.write_text(

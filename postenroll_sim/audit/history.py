@@ -22,12 +22,22 @@ import re
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+)
 
 from ..columns import FORMULA_START, METHODS, STATUSES, from_spreadsheet, whole_second
 from ..scenario import Problem, Scenario, ScenarioError
-from ..scenario.base import same_id
+from ..scenario.base import Spec, same_id
 from ..scenario.errors import Origin
-from ..scenario.loader import read_yaml
+from ..scenario.loader import exact, read_yaml, validation_problems
 
 # A record's moments, and the learner's removal (S29: an export's "deactivated" date)
 MOMENTS = ("enrolled", "started", "completed", "failed", "removed")
@@ -41,31 +51,9 @@ FIELDS = (
 )
 REQUIRED = ("learner", "course", "method")
 VALUE_FIELDS = ("method", "status", "course")  # fields whose values a map may translate
-MAP_KEYS = ("columns", "values", "timezone", "date_format", "day0", "delimiter")
 _TIME_DIRECTIVES = re.compile(r"%[HIMSpXcTRfz]")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SAME_INSTANT = 1e-6  # days (0.09 s): moments are whole seconds (S1), so this close is one
-
-
-@dataclass
-class HistoryMap:
-    """How to read one LMS's export: written once per LMS (docs/audit.md, the map file)."""
-
-    columns: dict[str, str] = field(default_factory=dict)  # our field -> the file's header
-    values: dict[str, dict[str, str]] = field(default_factory=dict)  # field -> theirs -> ours
-    timezone: str = "UTC"
-    date_formats: tuple[str, ...] = ()  # strptime formats; empty: ISO 8601
-    day0: dt.date | None = None
-    delimiter: str = ","
-    origin: Origin | None = None  # where it was read from, to locate problems it causes
-
-    def header(self, name: str) -> str:
-        return self.columns.get(name, name)
-
-    def problem(self, path: tuple, message: str) -> Problem:
-        if self.origin is None:
-            return Problem("<map>", None, path, message)
-        return self.origin.problem(path, message)
 
 
 @dataclass(slots=True)
@@ -126,6 +114,185 @@ def _close(word: str, choices) -> str:
 
 
 # ----- the map file ---------------------------------------------------------------------
+# Validated by pydantic models (unknown keys rejected), read and located by the scenario
+# loader's YAML reader: every mistake is `MAP.yaml:LINE: path: message`, all at once.
+
+
+def _text(value: Any) -> Any:
+    # YAML may read a header or an export's word as a number, a date or a boolean
+    return value if isinstance(value, str) else str(value)
+
+
+def _column(name: Any) -> str:
+    if name not in FIELDS:
+        raise exact(
+            f"unknown column '{name}'{_close(name, FIELDS)}; columns are {', '.join(FIELDS)}"
+        )
+    return name
+
+
+def _header(theirs: Any) -> str:
+    if not isinstance(theirs, str | int) or isinstance(theirs, bool) or not str(theirs).strip():
+        raise exact(f"the export's header for this column, got {theirs!r}")
+    return str(theirs).strip()
+
+
+def _mapping(example: str):
+    def check(value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise exact(f"a mapping {example}, got {value!r}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _ours(name: str, allowed: tuple[str, ...] | None):
+    def check(ours: Any) -> str:
+        if not isinstance(ours, str | int) or isinstance(ours, bool):
+            raise exact(f"map to one of our values, got {ours!r}")
+        ours = str(ours)
+        if allowed is not None and ours not in allowed:
+            raise exact(
+                f"unknown {name} '{ours}'{_close(ours, allowed)}; {name}s are {', '.join(allowed)}"
+            )
+        return ours
+
+    return BeforeValidator(check)
+
+
+def _zone(zone: Any) -> str:
+    try:
+        zoneinfo.ZoneInfo(str(zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # America: a folder
+        raise exact(
+            f"unknown time zone {zone!r}{_close(zone, sorted(zoneinfo.available_timezones()))}; "
+            "use an IANA name such as UTC or Europe/Berlin"
+        ) from None
+    return str(zone)
+
+
+def _formats(formats: Any) -> Any:
+    return () if formats is None else formats if isinstance(formats, list) else [formats]
+
+
+def _format(fmt: Any) -> str:
+    if not isinstance(fmt, str) or "%" not in fmt:
+        raise exact(f"a strptime format such as '%d/%m/%Y %H:%M', got {fmt!r}")
+    sample = dt.datetime(2001, 2, 3, 4, 5, 6)
+    try:
+        back = dt.datetime.strptime(sample.strftime(fmt), fmt)
+    except ValueError as exc:
+        raise exact(f"not a usable date format: {exc}") from None
+    if back.date() != sample.date():
+        raise exact(f"{fmt!r} does not name a whole date (year, month and day)")
+    return fmt
+
+
+def _day0(day0: Any) -> Any:
+    if isinstance(day0, dt.datetime):
+        return day0.date()
+    if isinstance(day0, str):
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(day0.strip())
+    if day0 is None or isinstance(day0, dt.date):
+        return day0
+    raise exact(f"a date such as 2025-01-06, got {day0!r}")
+
+
+def _delimiter(delimiter: Any) -> str:
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
+        raise exact(f"one character such as ',' or ';', got {delimiter!r}")
+    return delimiter
+
+
+Theirs = Annotated[str, BeforeValidator(_text)]  # an export's word, folded (see _fold)
+Folded = Annotated[Theirs, AfterValidator(lambda word: _fold(word))]
+Course = Annotated[Theirs, AfterValidator(str.strip)]  # course names match as written
+
+
+class MapValues(Spec):
+    """The export's words for our values, per column (matched ignoring case for the
+    methods and statuses; our own words are always understood)."""
+
+    method: Annotated[
+        dict[Folded, Annotated[str, _ours("method", METHODS)]],
+        _mapping("of the export's values to ours"),
+    ] = {}
+    status: Annotated[
+        dict[Folded, Annotated[str, _ours("status", STATUSES)]],
+        _mapping("of the export's values to ours"),
+    ] = {}
+    course: Annotated[
+        dict[Course, Annotated[str, _ours("course", None)]],
+        _mapping("of the export's values to ours"),
+    ] = {}
+
+
+class HistoryMap(Spec):
+    """How to read one LMS's export: written once per LMS (docs/audit.md, the map file)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    columns: Annotated[
+        dict[Annotated[str, BeforeValidator(_column)], Annotated[str, BeforeValidator(_header)]],
+        _mapping("of our column names to the file's headers, e.g. learner: Username"),
+    ] = {}  # our field -> the file's header
+    values: Annotated[MapValues, _mapping("per column, e.g. method: {System: post_enrollment}")] = (
+        MapValues()
+    )
+    timezone: Annotated[str, BeforeValidator(_zone)] = "UTC"
+    # strptime formats; empty: ISO 8601
+    date_formats: Annotated[
+        tuple[Annotated[str, BeforeValidator(_format)], ...], BeforeValidator(_formats)
+    ] = Field((), alias="date_format")
+    day0: Annotated[dt.date | None, BeforeValidator(_day0)] = None
+    delimiter: Annotated[str, BeforeValidator(_delimiter)] = ","
+    _origin: Origin | None = PrivateAttr(None)  # where it was read from, to locate problems
+
+    def header(self, name: str) -> str:
+        return self.columns.get(name, name)
+
+    def words(self, name: str) -> dict[str, str]:
+        """The export's words for one of VALUE_FIELDS: theirs (folded, see _fold) -> ours."""
+        return getattr(self.values, name)
+
+    def problem(self, path: tuple, message: str) -> Problem:
+        if self._origin is None:
+            return Problem("<map>", None, path, message)
+        return self._origin.problem(path, message)
+
+
+def _map_checks(data: dict) -> list[tuple[tuple, str]]:
+    """What a key alone cannot say: both units of a moment mapped, one word mapped twice."""
+    found: list[tuple[tuple, str]] = []
+    columns = data.get("columns")
+    columns = columns if isinstance(columns, dict) else {}
+    for moment in MOMENTS:
+        if f"{moment}_at" in columns and f"{moment}_day" in columns:
+            found.append(
+                (
+                    ("columns", f"{moment}_day"),
+                    f"{moment}_at and {moment}_day are both mapped: a moment is a timestamp "
+                    "or a day number, not both",
+                )
+            )
+    values = data.get("values")
+    for column, table in (values if isinstance(values, dict) else {}).items():
+        if column not in VALUE_FIELDS or not isinstance(table, dict):
+            continue
+        seen: dict[str, str] = {}
+        for theirs, ours in table.items():
+            if not isinstance(ours, str | int) or isinstance(ours, bool):
+                continue  # the model says what is wrong with it
+            key = _fold(str(theirs)) if column != "course" else str(theirs).strip()
+            if key in seen and seen[key] != str(ours):
+                found.append(
+                    (("values", column, theirs), f"'{theirs}' is already mapped to '{seen[key]}'")
+                )
+                continue
+            seen.setdefault(key, str(ours))
+    return found
 
 
 def load_map(path: str | Path) -> HistoryMap:
@@ -142,138 +309,23 @@ def load_map(path: str | Path) -> HistoryMap:
 
 def parse_map(text: str, file: str = "<map>") -> HistoryMap:
     data, origin = read_yaml(text, file)
-    problems: list[Problem] = []
-    result = HistoryMap(origin=origin)
-
-    def bad(path: tuple, message: str) -> None:
-        problems.append(origin.problem(path, message))
-
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ScenarioError(
             [origin.problem((), "a map file is a mapping of keys (columns, values, ...)")]
         )
-    for key in data:
-        if key not in MAP_KEYS:
-            bad(
-                (key,),
-                f"unknown key '{key}'{_close(key, MAP_KEYS)}; keys are {', '.join(MAP_KEYS)}",
-            )
-
-    columns = data.get("columns") or {}
-    if not isinstance(columns, dict):
-        bad(
-            ("columns",),
-            "a mapping of our column names to the file's headers, e.g. learner: Username",
-        )
-        columns = {}
-    for ours, theirs in columns.items():
-        if ours not in FIELDS:
-            bad(
-                ("columns", ours),
-                f"unknown column '{ours}'{_close(ours, FIELDS)}; columns are {', '.join(FIELDS)}",
-            )
-        elif (
-            not isinstance(theirs, str | int) or isinstance(theirs, bool) or not str(theirs).strip()
-        ):
-            bad(("columns", ours), f"the file's header for {ours}, got {theirs!r}")
-        else:
-            result.columns[ours] = str(theirs).strip()
-    for moment in MOMENTS:
-        if f"{moment}_at" in result.columns and f"{moment}_day" in result.columns:
-            bad(
-                ("columns", f"{moment}_day"),
-                f"{moment}_at and {moment}_day are both mapped: a moment is a timestamp or a day number, not both",
-            )
-
-    values = data.get("values") or {}
-    if not isinstance(values, dict):
-        bad(("values",), "a mapping per column, e.g. method: {System: post_enrollment}")
-        values = {}
-    for column, table in values.items():
-        if column not in VALUE_FIELDS:
-            bad(
-                ("values", column),
-                f"values can be mapped for {', '.join(VALUE_FIELDS)}, not '{column}'{_close(column, VALUE_FIELDS)}",
-            )
-            continue
-        if not isinstance(table, dict):
-            bad(("values", column), f"a mapping of the export's values to ours, got {table!r}")
-            continue
-        allowed = {"method": METHODS, "status": STATUSES}.get(column)
-        seen: dict[str, str] = {}
-        for theirs, ours in table.items():
-            path = ("values", column, theirs)
-            if not isinstance(ours, str | int) or isinstance(ours, bool):
-                bad(path, f"map to one of our values, got {ours!r}")
-                continue
-            ours = str(ours)
-            if allowed is not None and ours not in allowed:
-                bad(
-                    path,
-                    f"unknown {column} '{ours}'{_close(ours, allowed)}; {column}s are {', '.join(allowed)}",
-                )
-                continue
-            key = _fold(str(theirs)) if column != "course" else str(theirs).strip()
-            if key in seen and seen[key] != ours:
-                bad(path, f"'{theirs}' is already mapped to '{seen[key]}'")
-                continue
-            seen[key] = ours
-        result.values[column] = seen
-
-    zone = data.get("timezone", "UTC")
+    problems: list[Problem] = []
+    result = None
     try:
-        zoneinfo.ZoneInfo(str(zone))
-        result.timezone = str(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # America: a folder
-        bad(
-            ("timezone",),
-            f"unknown time zone {zone!r}{_close(zone, sorted(zoneinfo.available_timezones()))}; "
-            "use an IANA name such as UTC or Europe/Berlin",
-        )
-
-    formats = data.get("date_format")
-    if formats is not None:
-        listed = formats if isinstance(formats, list) else [formats]
-        good = []
-        for index, fmt in enumerate(listed):
-            path = ("date_format", index) if isinstance(formats, list) else ("date_format",)
-            if not isinstance(fmt, str) or "%" not in fmt:
-                bad(path, f"a strptime format such as '%d/%m/%Y %H:%M', got {fmt!r}")
-                continue
-            sample = dt.datetime(2001, 2, 3, 4, 5, 6)
-            try:
-                back = dt.datetime.strptime(sample.strftime(fmt), fmt)
-            except ValueError as exc:
-                bad(path, f"not a usable date format: {exc}")
-                continue
-            if back.date() != sample.date():
-                bad(path, f"{fmt!r} does not name a whole date (year, month and day)")
-                continue
-            good.append(fmt)
-        result.date_formats = tuple(good)
-
-    day0 = data.get("day0")
-    if day0 is not None:
-        if isinstance(day0, dt.datetime):
-            day0 = day0.date()
-        if isinstance(day0, str):
-            with contextlib.suppress(ValueError):
-                day0 = dt.date.fromisoformat(day0.strip())
-        if isinstance(day0, dt.date):
-            result.day0 = day0
-        else:
-            bad(("day0",), f"a date such as 2025-01-06, got {day0!r}")
-
-    delimiter = data.get("delimiter", ",")
-    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
-        bad(("delimiter",), f"one character such as ',' or ';', got {delimiter!r}")
-    else:
-        result.delimiter = delimiter
-
+        result = HistoryMap.model_validate(data)
+    except ValidationError as exc:
+        problems += validation_problems(exc, data, origin, model=HistoryMap)
+    problems += [origin.problem(path, message) for path, message in _map_checks(data)]
     if problems:
         raise ScenarioError(problems)
+    assert result is not None
+    result._origin = origin
     return result
 
 
@@ -422,7 +474,7 @@ class _Rows:
         self.problems = problems
         self.records: list[Record] = []
         self.seen_ids: dict[str, int] = {}
-        self.course_map = mapping.values.get("course", {})
+        self.course_map = mapping.words("course")
         self.line = 0
         self.row: list[str] = []
 
@@ -610,13 +662,13 @@ def _value(text, column, name, allowed, mapping: HistoryMap, bad, required: bool
             bad(column, f"empty: every record has a {name}")
         return None
     folded = _fold(text)
-    mapped = mapping.values.get(name, {}).get(folded)
+    mapped = mapping.words(name).get(folded)
     if mapped is not None:
         return mapped
     for value in allowed:
         if folded == value:
             return value
-    known = list(mapping.values.get(name, {})) + list(allowed)
+    known = list(mapping.words(name)) + list(allowed)
     bad(
         column,
         f"unknown {name} {text!r}{_close(folded, known)}; map it under values.{name} in a map "

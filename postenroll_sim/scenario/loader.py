@@ -7,6 +7,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError
 
 from . import models, stochastic, yamlread
 from .checks import check_scenario, close_match, hint_budget
@@ -67,6 +68,30 @@ def _suggest(key: str, siblings: set[str]) -> str | None:
     return close_match(key, candidates)
 
 
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The model whose keys sit at `loc` below `model` (through its fields), if one does."""
+    for part in loc:
+        fields = {info.alias or name: info for name, info in model.model_fields.items()}
+        info = fields.get(part) if isinstance(part, str) else None
+        nested = [
+            t
+            for t in (_nested_types(info.annotation) if info else ())
+            if isinstance(t, type) and issubclass(t, BaseModel)
+        ]
+        if len(nested) != 1:
+            return None
+        model = nested[0]
+    return model
+
+
+EXACT = "exact_message"  # a validator's error worded whole: shown as it is, nothing added
+
+
+def exact(message: str) -> PydanticCustomError:
+    """An error for a validator to raise when its message says all (and quotes the value)."""
+    return PydanticCustomError(EXACT, "{message}", {"message": message})
+
+
 def _data_path(loc: tuple, data: Any, names_key: bool) -> tuple[Path, Any, Any]:
     """Map a pydantic error location onto the data, dropping the union tags pydantic adds.
     Returns the path, the value there, and the value's parent."""
@@ -86,8 +111,10 @@ def _data_path(loc: tuple, data: Any, names_key: bool) -> tuple[Path, Any, Any]:
     return tuple(path), node, parent
 
 
-def _message(error: dict, value: Any, parent: Any) -> str:
+def _message(error: dict, value: Any, parent: Any, model: type[BaseModel] | None = None) -> str:
     kind = error["type"]
+    if kind == EXACT:
+        return error["ctx"]["message"]
     if kind == "missing":
         return "required key missing"
     if kind == "extra_forbidden":
@@ -97,9 +124,15 @@ def _message(error: dict, value: Any, parent: Any) -> str:
             if isinstance(parent, dict)
             else set()
         )
-        close = _suggest(key, siblings)
+        here = model and _model_at(model, tuple(error["loc"][:-1]))
+        if here is None:
+            close = _suggest(key, siblings)
+            return f"unknown key '{key}'" + (f" (did you mean '{close}'?)" if close else "")
+        # the model at the key's place is known: suggest among its keys, and list them
+        keys = [info.alias or name for name, info in here.model_fields.items()]
+        close = close_match(key, keys)
         hint = f" (did you mean '{close}'?)" if close else ""
-        return f"unknown key '{key}'{hint}"
+        return f"unknown key '{key}'{hint}; keys are {', '.join(keys)}"
     message = error["msg"].removeprefix("Value error, ")
     if kind == "union_tag_invalid":
         ctx = error.get("ctx", {})
@@ -115,14 +148,20 @@ def _message(error: dict, value: Any, parent: Any) -> str:
 
 
 def validation_problems(
-    exc: ValidationError, data: Any, origin: Origin, prefix: Path = ()
+    exc: ValidationError,
+    data: Any,
+    origin: Origin,
+    prefix: Path = (),
+    model: type[BaseModel] | None = None,
 ) -> list[Problem]:
+    """Every error of a validation, located in the file. With `model` (the one validated),
+    an unknown key is matched against the keys of the model at its place."""
     problems = []
     for error in exc.errors(include_url=False):
         names_key = error["type"] in ("missing", "extra_forbidden")
         path, value, parent = _data_path(tuple(error["loc"]), data, names_key)
         path = (*prefix, *path)
-        problems.append(origin.problem(path, _message(error, value, parent)))
+        problems.append(origin.problem(path, _message(error, value, parent, model)))
     return problems
 
 
