@@ -257,6 +257,11 @@ class HistoryMap(Spec):
         """The export's words for one of VALUE_FIELDS: theirs (folded, see _fold) -> ours."""
         return getattr(self.values, name)
 
+    def read_from(self, origin: Origin) -> HistoryMap:
+        """The map, knowing the file it was read from (its problems name their lines)."""
+        self._origin = origin
+        return self
+
     def problem(self, path: tuple, message: str) -> Problem:
         if self._origin is None:
             return Problem("<map>", None, path, message)
@@ -325,8 +330,7 @@ def parse_map(text: str, file: str = "<map>") -> HistoryMap:
     if problems:
         raise ScenarioError(problems)
     assert result is not None
-    result._origin = origin
-    return result
+    return result.read_from(origin)
 
 
 def _fold(value: str) -> str:
