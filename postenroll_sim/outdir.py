@@ -759,12 +759,34 @@ def read_tables(folder: str | os.PathLike, meta: dict[str, Any]) -> dict[str, pd
     return tables
 
 
+def _csv_as_text(path: Path) -> pd.DataFrame:
+    import csv
+
+    import pyarrow as pa
+    from pyarrow import csv as arrow_csv
+
+    with open(path, newline="", encoding="utf-8") as file:
+        header = next(csv.reader(file), [])
+    if len(set(header)) < len(header):
+        raise ValueError("a column name is written twice")
+    table = arrow_csv.read_csv(
+        path,
+        convert_options=arrow_csv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            null_values=[""],
+            strings_can_be_null=True,
+        ),
+    )
+    return table.to_pandas()
+
+
 def _read_csv(path: Path, columns: dict[str, dict[str, Any]]) -> pd.DataFrame:
     import pandas as pd
 
-    # Everything as text first: ids such as 007, NA, null or 1e3 must stay what they were.
-    # Nulls were written as empty fields, and ids are never empty.
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    # Everything as text first (pyarrow's CSV reader, every column declared a string):
+    # ids such as 007, NA, null or 1e3 stay what they were. Nulls were written as empty
+    # fields, and ids are never empty.
+    frame = _csv_as_text(path)
     frame = spreadsheet_frame(frame, decode=True)  # '=x was written for =x (stage_table)
     out = {}
     for name in frame.columns:
