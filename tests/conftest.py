@@ -46,9 +46,10 @@ _SKETCH_PNG = bytes.fromhex(
 @pytest.fixture
 def sketched_figures(monkeypatch):
     """Pages with their figures built but not drawn to PNG (a 1x1 stand-in), for tests of
-    a page's words, numbers and escaping: drawing is a third of a page's time, and every
-    figure of every bundled scenario's page is drawn by tests/test_report.py and the
-    README tour. Returns the figures the page built, in page order."""
+    a page's words, numbers and escaping: drawing is a third of a page's time. Every
+    kind of chart is drawn by tests/test_report.py (the default scenario's page, the ILC
+    run's) and the README tour (the showcase's, the compliance run's, a comparison, a
+    sweep and an audit page). Returns the figures the page built, in page order."""
     import base64
 
     from markupsafe import Markup
