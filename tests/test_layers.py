@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -243,4 +244,19 @@ def test_the_audit_extends_the_engine_through_its_public_interface_only():
     assert {"_start", "_daily_hour", "_run_job"} <= engine
     for path in sorted((PACKAGE / "audit").rglob("*.py")):
         used = _engine_privates_used(path, engine)
+        assert not used, f"{path.relative_to(ROOT)}: {used}"
+
+
+def test_no_module_above_the_engine_reads_a_private_name_of_it():
+    """Every driver, observer and reader outside the engine (not only the audit's) uses
+    its public interface: no private name the engine defines is read from outside it."""
+    engine = _engine_privates()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "engine" in path.relative_to(PACKAGE).parts:
+            continue
+        used = [  # a private name of some other object (os._exit) is not the engine's
+            where
+            for where in _engine_privates_used(path, engine)
+            if set(re.findall(r"(?<!\w)_\w+", where)) & engine
+        ]
         assert not used, f"{path.relative_to(ROOT)}: {used}"
