@@ -43,6 +43,22 @@ def _fail(message: str) -> None:
     raise UsageProblem(message)
 
 
+class _Path(click.Path):
+    """click.Path that refuses an empty value in one line: '' names no file, and as a
+    folder it would quietly mean the current one (`check ''` checked every file there)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value == "":
+            name = (
+                param.opts[0]
+                if param is not None and param.opts[0].startswith("-")
+                else (param.human_readable_name if param is not None else "the path")
+            )
+            what = "file" if not self.dir_okay else "folder" if not self.file_okay else "path"
+            _fail(f"{name} is empty: name a {what}")
+        return super().convert(value, param, ctx)
+
+
 def _need_file(path: str, what: str) -> None:
     """A one-line reason unless `path` is a regular file (a FIFO or /dev/null is there,
     but is not a file to read a scenario from)."""
@@ -218,7 +234,7 @@ def _output_options(command):
             "out",
             default="out",
             show_default=True,
-            type=click.Path(),
+            type=_Path(),
             help="Folder for the output tables (one run per folder).",
         ),
         click.option("--force", is_flag=True, help=FORCE_HELP),
@@ -442,7 +458,7 @@ def _finish(
 
 
 @cli.command()
-@click.argument("scenario", required=False, type=click.Path(dir_okay=False))
+@click.argument("scenario", required=False, type=_Path(dir_okay=False))
 @_output_options
 @_report_options
 def run(
@@ -514,7 +530,7 @@ def run(
 
 
 @cli.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("scenario", type=_Path(dir_okay=False))
 @click.option(
     "--set",
     "sets",
@@ -610,8 +626,8 @@ def compare_labels(a: str, b: str) -> tuple[str, str]:
 
 
 @cli.command()
-@click.argument("a", type=click.Path(dir_okay=False))
-@click.argument("b", type=click.Path(dir_okay=False))
+@click.argument("a", type=_Path(dir_okay=False))
+@click.argument("b", type=_Path(dir_okay=False))
 @click.option(
     "--replications",
     type=click.IntRange(min=1, max=MAX_REPLICATIONS),
@@ -636,7 +652,7 @@ def compare_labels(a: str, b: str) -> tuple[str, str]:
 @click.option(
     "--out",
     default=None,
-    type=click.Path(),
+    type=_Path(),
     help="Also write both runs' tables here (a `variant` column says which), with run.json.",
 )
 @click.option("--force", is_flag=True, help=FORCE_HELP)
@@ -762,7 +778,7 @@ def compare(
 
 
 @cli.command()
-@click.argument("outdir", type=click.Path(file_okay=False))
+@click.argument("outdir", type=_Path(file_okay=False))
 @_choices
 @click.option("--no-progress", is_flag=True, help="Do not say what the report is doing.")
 @click.option(
@@ -795,7 +811,7 @@ def report(outdir, path, learner, no_progress, force, wait):
 
 
 @cli.command()
-@click.argument("scenarios", nargs=-1, required=True, type=click.Path())
+@click.argument("scenarios", nargs=-1, required=True, type=_Path())
 @click.option(
     "--replications",
     type=click.IntRange(1, 10_000),
@@ -862,7 +878,7 @@ def _plural(n: int, word: str) -> str:
 
 
 @cli.command()
-@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("scenarios", nargs=-1, required=True, type=_Path(dir_okay=False))
 @click.option(
     "--format",
     "fmt",
@@ -906,10 +922,10 @@ GRAPH_TEXT = {"mermaid": (".md", ".mmd"), "dot": (".dot", ".gv")}  # --format: i
 
 
 @cli.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("scenario", type=_Path(dir_okay=False))
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False),
+    type=_Path(dir_okay=False),
     default=None,
     help="rules.svg or rules.png (a picture), rules.md (Mermaid in Markdown), rules.mmd "
     "(Mermaid) or rules.dot / rules.gv (Graphviz DOT); without it the text goes to stdout.",
@@ -925,7 +941,7 @@ GRAPH_TEXT = {"mermaid": (".md", ".mmd"), "dot": (".dot", ".gv")}  # --format: i
 @click.option(
     "--run",
     "run_dir",
-    type=click.Path(file_okay=False),
+    type=_Path(file_okay=False),
     default=None,
     metavar="OUTDIR",
     help="A complete run folder: each rule's label says what it did there (jobs, enrolled, "
@@ -1009,7 +1025,7 @@ def _run_stats(run_dir: str, spec, rules, scenario: str):
 
 
 @cli.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("scenario", type=_Path(dir_okay=False))
 @click.option("--learner", required=True, metavar="ID", help="The learner to explain.")
 @click.option(
     "--course", default=None, metavar="ID", help="Why is (or isn't) the learner in this course?"
@@ -1041,12 +1057,12 @@ def explain(scenario, learner, course, replication, seed):
 
 
 @cli.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
-@click.argument("history", type=click.Path(dir_okay=False))
+@click.argument("scenario", type=_Path(dir_okay=False))
+@click.argument("history", type=_Path(dir_okay=False))
 @click.option(
     "--map",
     "map_file",
-    type=click.Path(dir_okay=False),
+    type=_Path(dir_okay=False),
     default=None,
     help="A YAML file that says how to read the LMS's export: columns, values, timezone, "
     "date_format, day0 (docs/audit.md).",
@@ -1061,7 +1077,7 @@ def explain(scenario, learner, course, replication, seed):
 @click.option(
     "--out",
     default=None,
-    type=click.Path(),
+    type=_Path(),
     help="Folder for the discrepancy table (and report.html), with its run.json.",
 )
 @click.option("--force", is_flag=True, help=FORCE_HELP)
@@ -1108,7 +1124,7 @@ def audit(scenario, history, map_file, tolerance_days, out, force, wait, fmt, ma
 @cli.command()
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False),
+    type=_Path(dir_okay=False),
     default=None,
     help="Write to a file instead of stdout.",
 )

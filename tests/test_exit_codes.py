@@ -279,3 +279,22 @@ def test_a_full_disk_while_staging_tables_names_the_folder(cli, tmp_path, monkey
         code == 2
         and err.strip() == f"postenroll-sim: cannot write to {out}: No space left on device"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("graph", SCENARIO, "--out", ""), "--out is empty: name a file"),  # was exit 3
+        (("graph", SCENARIO, "--run", ""), "--run is empty: name a folder"),  # was ignored
+        (("schema", "--out", ""), "--out is empty: name a file"),  # was stdout
+        (("check", ""), "SCENARIOS is empty"),  # checked every file of the current folder
+        (("report", ""), "OUTDIR is empty: name a folder"),  # read the current folder
+        (("run", SCENARIO, "--out", ""), "--out is empty"),
+        (("compare", SCENARIO, ""), "B is empty: name a file"),
+    ],
+)
+def test_an_empty_path_is_a_one_line_error(cli, tmp_path, args, words):
+    """Found by the random command lines once they drew `graph`, `report` and `schema`."""
+    code, out, err = cli(*args, cwd=tmp_path)
+    assert code == 2 and err.startswith("postenroll-sim: ")
+    assert words in err and err.count("\n") == 1 and not list(tmp_path.iterdir()), err
