@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .core import as_str, one_variant, replications_of
+from .core import as_str, by_replication, one_variant, replications_of
 from .ilc import seat_summary, session_waits
 from .metrics import compliance, re_enrollments
 from .rules import curricula as curricula_of
@@ -137,9 +137,10 @@ def key_numbers(
             retakes.groupby("replication").size()
         )
         if ev is not None:
+            tables_of = (by_replication(e), by_replication(ev), e.iloc[:0], ev.iloc[:0])
             for course, days in validity.items():
                 out[f"compliant at the horizon: {course}"] = _compliance_at_horizon(
-                    e, ev, course, days, horizon, replications
+                    tables_of, course, days, horizon, replications
                 )
     if s is not None and len(s):
         for course in seat_summary(s, replications)["course_id"].unique():
@@ -159,14 +160,15 @@ def key_numbers(
     return out
 
 
-def _compliance_at_horizon(e, ev, course, days, horizon, replications) -> pd.Series:
-    # each replication's rows found in one pass over each table, not one pass a replication
-    e_of, ev_of = _by_replication(e), _by_replication(ev)
+def _compliance_at_horizon(tables_of, course, days, horizon, replications) -> pd.Series:
+    """`tables_of`: each replication's enrollments and events (by_replication), and the
+    empty tables a replication without rows has."""
+    e_of, ev_of, no_e, no_ev = tables_of
     values = {}
     for replication in replications:
         curve = compliance(
-            e_of.get(replication, e.iloc[:0]),
-            ev_of.get(replication, ev.iloc[:0]),
+            e_of.get(replication, no_e),
+            ev_of.get(replication, no_ev),
             [course],
             days,
             horizon,
@@ -174,10 +176,6 @@ def _compliance_at_horizon(e, ev, course, days, horizon, replications) -> pd.Ser
         )
         values[replication] = float(curve["mean"].iloc[-1])
     return pd.Series(values)
-
-
-def _by_replication(frame: pd.DataFrame) -> dict[int, pd.DataFrame]:
-    return dict(list(frame.groupby("replication", sort=False, observed=True)))
 
 
 # ----- every number a comparison looks at -------------------------------------------

@@ -76,6 +76,11 @@ def replications_of(*frames: pd.DataFrame) -> list[int]:
     return sorted(found) or [0]
 
 
+def by_replication(frame: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    """Each replication's rows, found in one pass (not one filter per replication)."""
+    return dict(list(frame.groupby("replication", sort=False, observed=True)))
+
+
 def one_variant(*frames: pd.DataFrame | None) -> None:
     """Refuse tables that hold several sweep variants: counting them together would add
     up different scenarios. Split them first (`Result.split_variants()`)."""

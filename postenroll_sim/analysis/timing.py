@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .core import HIGH, LOW, as_str, one_variant, replications_of, shared, summarise
+from .core import HIGH, LOW, as_str, by_replication, one_variant, replications_of, shared, summarise
 
 END_TO_END = "end to end"
 
@@ -105,7 +105,7 @@ def completion_curve(
     frames = []
     replications = replications_of(timing)
     for step, rows in timing.groupby("step", sort=False, observed=True):
-        found = dict(list(rows.groupby("replication", sort=False)))  # one pass a step
+        found = by_replication(rows)
         empty = rows.iloc[:0]
         curves = np.vstack(
             [
