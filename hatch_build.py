@@ -1,6 +1,6 @@
 """Build hook: compile the engine's hot modules with Cython when a C compiler is there.
 
-The modules (postenroll_sim/compiled_core.py, MODULES) are ordinary Python, typed
+The modules (postenroll_sim/engine/compiled.py, MODULES) are ordinary Python, typed
 with Cython's pure-Python annotations; compiled, they run the same semantics several
 times faster. Without Cython or a C compiler the package installs as it is and runs
 interpreted: the build prints one line saying so and still succeeds.
@@ -32,11 +32,9 @@ SKIP_ENV = "POSTENROLL_SIM_BUILD"
 
 
 def _selection():
-    """postenroll_sim/compiled_core.py, loaded by path (the package's dependencies may
+    """postenroll_sim/engine/compiled.py, loaded by path (the package's dependencies may
     not be installed in the build environment)."""
-    spec = importlib.util.spec_from_file_location(
-        "_engine_selection", ROOT / "postenroll_sim" / "compiled_core.py"
-    )
+    spec = importlib.util.spec_from_file_location("_engine_selection", ENGINE / "compiled.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

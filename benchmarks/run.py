@@ -55,9 +55,9 @@ def measure(learners: int, years: float, tables: str) -> dict:
     import numpy as np
 
     from benchmarks.reference import reference_scenario
-    from postenroll_sim import parse_scenario, recorder
-    from postenroll_sim.engine import Model, compile_plan
-    from postenroll_sim.outdir import write_parquet
+    from postenroll_sim import parse_scenario
+    from postenroll_sim.engine import Model, compile_plan, recorder
+    from postenroll_sim.run.outdir import write_parquet
 
     scenario = parse_scenario(reference_scenario(learners, years), "reference.yaml")
     which = tuple(tables.split(","))
@@ -150,7 +150,7 @@ def cli_run(learners: int, years: float) -> dict:
 def parallel(learners: int, replications: int) -> dict:
     from benchmarks.reference import reference_scenario
     from postenroll_sim import parse_scenario
-    from postenroll_sim.runner import simulate_replications
+    from postenroll_sim.run.runner import simulate_replications
 
     scenario = parse_scenario(reference_scenario(learners, 1.0), "reference.yaml")
     timings = {1: math.inf, 2: math.inf}

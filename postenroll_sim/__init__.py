@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"  # the one version string: pyproject.toml reads it (hatch)
 
 _EXPORTS = {
-    "CheckResult": ".checking",
-    "check": ".checking",
-    "Result": ".runner",
-    "simulate": ".runner",
-    "simulate_replications": ".runner",
-    "simulate_variants": ".runner",
+    "CheckResult": ".qa.checking",
+    "check": ".qa.checking",
+    "Result": ".run.runner",
+    "simulate": ".run.runner",
+    "simulate_replications": ".run.runner",
+    "simulate_variants": ".run.runner",
     "Scenario": ".scenario",
     "ScenarioError": ".scenario.errors",
     "load_scenario": ".scenario",
@@ -55,6 +55,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
-    from .checking import CheckResult, check
-    from .runner import Result, simulate, simulate_replications, simulate_variants
+    from .qa.checking import CheckResult, check
+    from .run.runner import Result, simulate, simulate_replications, simulate_variants
     from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario

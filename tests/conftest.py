@@ -54,7 +54,7 @@ def sketched_figures(monkeypatch):
 
     from markupsafe import Markup
 
-    from postenroll_sim.pages import sections
+    from postenroll_sim.report import sections
 
     built = []
     uri = Markup("data:image/png;base64," + base64.b64encode(_SKETCH_PNG).decode("ascii"))

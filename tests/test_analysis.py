@@ -136,7 +136,7 @@ def test_a_page_is_the_same_with_measures_shared_or_not(monkeypatch, sketched_fi
     import re
 
     from postenroll_sim import parse_scenario, simulate_replications
-    from postenroll_sim import report as R
+    from postenroll_sim.report import build as R
 
     spec = parse_scenario((ROOT / "scenarios" / "remediation-on-failure.yaml").read_text())
     result = simulate_replications(spec, 2)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from postenroll_sim import ScenarioError, load_scenario, parse_scenario, simulate
-from postenroll_sim.audit import (
+from postenroll_sim.qa.audit import (
     audit,
     history_from_enrollments,
     parse_history,
@@ -637,7 +637,7 @@ def test_the_map_is_a_model_that_forbids_unknown_keys_with_the_documented_keys()
     docs/audit.md documents; the shipped example validates."""
     from pydantic import ValidationError
 
-    from postenroll_sim.audit import HistoryMap
+    from postenroll_sim.qa.audit import HistoryMap
 
     with pytest.raises(ValidationError):
         HistoryMap.model_validate({"colour": "red"})

@@ -280,7 +280,7 @@ def test_check_imports_no_pandas_nor_plotting_even_when_expectations_fail(tmp_pa
         for line in proc.stderr.splitlines()
         if line.startswith("import time:") and "|" in line
     }
-    assert "postenroll_sim.engine.model" in imported  # it did simulate
+    assert "postenroll_sim.engine.lms" in imported  # it did simulate
     assert not sorted(m for m in imported if m.split(".")[0] in HEAVY)
 
 

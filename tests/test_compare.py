@@ -301,7 +301,7 @@ def test_the_example_differs_from_the_bundled_scenario_in_one_rule_only():
 
 
 def test_out_and_report_write_one_run_and_a_comparison_page(compare, tmp_path, sketched_figures):
-    from postenroll_sim.report import write_report
+    from postenroll_sim.report.build import write_report
 
     a = write(tmp_path, "on.yaml", SMALL)
     b = write(tmp_path, "off.yaml", SMALL.replace(CONSECUTIVE_ON, CONSECUTIVE_OFF))

@@ -1,4 +1,4 @@
-"""The compiled engine core (hatch_build.py, postenroll_sim/compiled_core.py): which engine
+"""The compiled engine core (hatch_build.py, postenroll_sim/engine/compiled.py): which engine
 runs, that a stale build never shadows its source, and that both engines write the same
 tables byte for byte. (`make test` also runs the semantic tests on the interpreted engine.)"""
 
@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from test_properties import scenarios as random_scenarios
 
-from postenroll_sim import compiled_core
 from postenroll_sim.engine import ENGINE
+from postenroll_sim.engine import compiled as selection
 
 from helpers import ROOT
 
@@ -53,11 +53,11 @@ def test_compiled_and_interpreted_engines_write_identical_tables(tmp_path, texts
     random_sets = tmp_path / "random-rule-sets.json"
     random_sets.write_text(json.dumps(texts))
     for engine in ("compiled", "interpreted"):
-        (tmp_path / engine).mkdir()
+        (tmp_path / engine).mkdir(exist_ok=True)
         done = subprocess.run(
             [sys.executable, "-c", WRITE_TABLES, str(tmp_path / engine), random_sets, *SCENARIOS],
             cwd=ROOT,
-            env={**os.environ, compiled_core.ENV: engine},
+            env={**os.environ, selection.ENV: engine},
             capture_output=True,
             text=True,
             check=True,
@@ -67,8 +67,8 @@ def test_compiled_and_interpreted_engines_write_identical_tables(tmp_path, texts
     assert len(files) == 4 * (len(SCENARIOS) + len(texts))
     assert files == sorted(p.name for p in (tmp_path / "interpreted").iterdir())
     for name in files:
-        compiled = (tmp_path / "compiled" / name).read_bytes()
-        same = compiled == (tmp_path / "interpreted" / name).read_bytes()
+        written = (tmp_path / "compiled" / name).read_bytes()
+        same = written == (tmp_path / "interpreted" / name).read_bytes()
         rule_set = "" if not name[:3].isdigit() else f" for the rule set:\n{texts[int(name[:3])]}"
         assert same, f"{name} differs{rule_set}"
     assert any(len((tmp_path / "compiled" / n).read_bytes()) > 10_000 for n in files)
@@ -76,12 +76,12 @@ def test_compiled_and_interpreted_engines_write_identical_tables(tmp_path, texts
 
 def test_the_engine_that_runs_is_the_one_reported(tmp_path):
     script = "import postenroll_sim.engine as e, postenroll_sim.engine.lms as m; print(e.ENGINE, m.__file__)"
-    env = {**os.environ, compiled_core.ENV: "interpreted"}
+    env = {**os.environ, selection.ENV: "interpreted"}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     engine, path = done.stdout.split()
     assert engine == "interpreted" and path.endswith("lms.py")
     version = subprocess.run(
-        [sys.executable, "-m", "postenroll_sim.cli", "--version"],
+        [sys.executable, "-m", "postenroll_sim", "--version"],
         env=env,
         capture_output=True,
         text=True,
@@ -93,9 +93,9 @@ def test_the_engine_that_runs_is_the_one_reported(tmp_path):
 def test_an_engine_that_cannot_run_is_a_one_line_error(value):
     if value == "compiled" and ENGINE == "compiled":
         pytest.skip("the compiled core is built here: asking for it is fine")
-    env = {**os.environ, compiled_core.ENV: value}
+    env = {**os.environ, selection.ENV: value}
     done = subprocess.run(
-        [sys.executable, "-m", "postenroll_sim.cli", "check", "tests/acceptance"],
+        [sys.executable, "-m", "postenroll_sim", "check", "tests/acceptance"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -103,41 +103,41 @@ def test_an_engine_that_cannot_run_is_a_one_line_error(value):
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
-    assert compiled_core.ENV in done.stderr.strip().splitlines()[-1]
+    assert selection.ENV in done.stderr.strip().splitlines()[-1]
 
 
 def _fake_build(folder, sources: dict[str, bytes], compiled: set[str]):
     digests = {}
     for module, text in sources.items():
         (folder / f"{module}.py").write_bytes(text)
-        digests[module] = compiled_core.source_digest(folder / f"{module}.py")
+        digests[module] = selection.source_digest(folder / f"{module}.py")
     for module in compiled:
-        (folder / f"{module}{compiled_core.importlib.machinery.EXTENSION_SUFFIXES[0]}").touch()
+        (folder / f"{module}{selection.importlib.machinery.EXTENSION_SUFFIXES[0]}").touch()
     manifest = {"engine": "compiled", "cython": "3.x", "sources": digests}
-    (folder / compiled_core.MANIFEST).write_text(json.dumps(manifest))
+    (folder / selection.MANIFEST).write_text(json.dumps(manifest))
 
 
 def test_a_source_edited_after_compilation_runs_interpreted(tmp_path):
-    sources = {module: f"# {module}\n".encode() for module in compiled_core.MODULES}
-    _fake_build(tmp_path, sources, set(compiled_core.MODULES))
-    assert compiled_core.built(tmp_path) == ("compiled", "Cython 3.x")
+    sources = {module: f"# {module}\n".encode() for module in selection.MODULES}
+    _fake_build(tmp_path, sources, set(selection.MODULES))
+    assert selection.built(tmp_path) == ("compiled", "Cython 3.x")
     (tmp_path / "lms.py").write_text("# lms, edited\n")
-    engine, why = compiled_core.built(tmp_path)
+    engine, why = selection.built(tmp_path)
     assert engine == "interpreted" and why.startswith("lms.py or .pxd changed after it")
     (tmp_path / "lms.py").write_text("# lms\n")
-    assert compiled_core.built(tmp_path)[0] == "compiled"
+    assert selection.built(tmp_path)[0] == "compiled"
     (tmp_path / "clock.pxd").write_text("cdef class Clock: pass\n")  # new C declarations
-    assert compiled_core.built(tmp_path)[1].startswith("clock.py or .pxd changed")
+    assert selection.built(tmp_path)[1].startswith("clock.py or .pxd changed")
 
 
 def test_a_missing_module_or_manifest_runs_interpreted(tmp_path):
-    sources = {module: b"" for module in compiled_core.MODULES}
-    _fake_build(tmp_path, sources, set(compiled_core.MODULES) - {"clock"})
-    assert compiled_core.built(tmp_path)[0] == "interpreted"
-    assert "clock was not compiled" in compiled_core.built(tmp_path)[1]
-    (tmp_path / compiled_core.MANIFEST).unlink()
-    assert compiled_core.built(tmp_path)[0] == "interpreted"
-    (tmp_path / compiled_core.MANIFEST).write_text(
+    sources = {module: b"" for module in selection.MODULES}
+    _fake_build(tmp_path, sources, set(selection.MODULES) - {"clock"})
+    assert selection.built(tmp_path)[0] == "interpreted"
+    assert "clock was not compiled" in selection.built(tmp_path)[1]
+    (tmp_path / selection.MANIFEST).unlink()
+    assert selection.built(tmp_path)[0] == "interpreted"
+    (tmp_path / selection.MANIFEST).write_text(
         json.dumps({"engine": "interpreted", "reason": "not compiled: no C compiler"})
     )
-    assert compiled_core.built(tmp_path) == ("interpreted", "not compiled: no C compiler")
+    assert selection.built(tmp_path) == ("interpreted", "not compiled: no C compiler")

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from postenroll_sim import ScenarioError, load_scenario, parse_scenario
-from postenroll_sim.audit import parse_history, read_history, write_history
 from postenroll_sim.columns import from_spreadsheet, spreadsheet_frame, to_spreadsheet
-from postenroll_sim.outdir import read_meta, read_tables
-from postenroll_sim.report import read_run
+from postenroll_sim.qa.audit import parse_history, read_history, write_history
+from postenroll_sim.report.build import read_run
+from postenroll_sim.run.outdir import read_meta, read_tables
 
 from helpers import ON_ENROLMENT
 

@@ -16,15 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.reference import reference_scenario
-from postenroll_sim import columnar, load_scenario, parse_scenario, recorder
+from postenroll_sim import load_scenario, parse_scenario
 from postenroll_sim.columns import METHOD_CODE, TABLES
-from postenroll_sim.engine import Model, compile_plan
+from postenroll_sim.engine import Model, columnar, compile_plan, recorder
 from postenroll_sim.engine.clock import SLOTS_PER_DAY, Clock
 from postenroll_sim.engine.log import CHUNK_ROWS
 from postenroll_sim.engine.model import Driver, Observer, Script
-from postenroll_sim.lightrun import simulate_columns
-from postenroll_sim.recorder import Recorder
-from postenroll_sim.runner import SerialExecutor, simulate_replications
+from postenroll_sim.engine.recorder import Recorder
+from postenroll_sim.run.lightrun import simulate_columns
+from postenroll_sim.run.runner import SerialExecutor, simulate_replications
 
 from helpers import ROOT
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from postenroll_sim import runner
+from postenroll_sim.run import runner
 
 from helpers import ROOT
 

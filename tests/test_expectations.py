@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from postenroll_sim import ScenarioError, parse_scenario
-from postenroll_sim.checking import check
 from postenroll_sim.cli import cli
-from postenroll_sim.runner import simulate_replications
+from postenroll_sim.qa.checking import check
+from postenroll_sim.run.runner import simulate_replications
 
 pytest_plugins = ["pytester"]
 
@@ -537,9 +537,9 @@ def test_timestamp_columns_match_a_date_or_a_date_time(tmp_path, item, holds):
 def test_every_column_of_the_tables_may_be_matched_with_a_value_of_its_kind():
     """Each column's kind (what an expectation's value must be) is the kind of data the
     tables really hold, and every column of a dated run is a field an item may give."""
-    from postenroll_sim.columnar import Coded, Floats, Ints, Times
     from postenroll_sim.columns import column_kind
-    from postenroll_sim.lightrun import simulate_columns
+    from postenroll_sim.engine.columnar import Coded, Floats, Ints, Times
+    from postenroll_sim.run.lightrun import simulate_columns
     from postenroll_sim.scenario.checks import expect_fields
 
     tables = simulate_columns(parse_scenario(DATED + "  - job: {rule: R1}\n", "x.yaml"), 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from postenroll_sim import load_scenario, simulate
-from postenroll_sim.explain import ExplainError, as_text, explain
+from postenroll_sim.design.explain import ExplainError, as_text, explain
 
 from helpers import ROOT
 

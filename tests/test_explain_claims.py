@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from postenroll_sim import ScenarioError, parse_scenario, simulate
-from postenroll_sim.explain import explain
+from postenroll_sim.design.explain import explain
 
 LEARNERS = ["l0", "l1", "l2"]
 ONLINE = ["A", "B", "C"]

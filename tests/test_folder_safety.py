@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from postenroll_sim import load_scenario, simulate
-from postenroll_sim.outdir import STAGING_PREFIX, OutputError, OutputFolder, read_meta
-from postenroll_sim.report import read_run
+from postenroll_sim.report.build import read_run
+from postenroll_sim.run.outdir import STAGING_PREFIX, OutputError, OutputFolder, read_meta
 
 from helpers import ROOT
 
@@ -117,7 +117,7 @@ def test_a_file_named_like_a_table_is_the_users_until_a_run_json_lists_it(cli, t
 
 
 def test_a_users_report_html_is_replaced_only_with_force(cli, tmp_path, monkeypatch):
-    import postenroll_sim.report as report
+    import postenroll_sim.report.build as report
 
     # the page itself is test_report.py's subject: a stand-in keeps this test quick
     monkeypatch.setattr(report, "build_report", lambda *a, **k: "<html>made</html>")
@@ -172,7 +172,7 @@ def test_graph_never_writes_over_its_scenario(cli, tmp_path):
 
 HOLDER = (
     "import sys\n"
-    "from postenroll_sim.outdir import OutputFolder\n"
+    "from postenroll_sim.run.outdir import OutputFolder\n"
     "folder = OutputFolder.claim(sys.argv[1])\n"
     "print('held', flush=True)\n"
     "sys.stdin.readline()\n"

@@ -766,7 +766,7 @@ def test_mutated_scenarios_through_the_command_line_exit_0_or_2_and_leave_no_par
     import io
 
     from postenroll_sim import cli
-    from postenroll_sim.outdir import read_meta, verify
+    from postenroll_sim.run.outdir import read_meta, verify
 
     folder = tmp_path_factory.mktemp("fuzz")
     path, out = folder / "m.yaml", folder / "out"

@@ -10,13 +10,13 @@ import sys
 
 import pytest
 
-from postenroll_sim import compiled_core
 from postenroll_sim.engine import ENGINE
+from postenroll_sim.engine import compiled as selection
 
 from helpers import ROOT
 
 # the tests whose every case must hold on both engines (random rule sets are compared
-# byte for byte by tests/test_compiled_core.py)
+# byte for byte by tests/test_compiled.py)
 BOTH_ENGINES = (
     "tests/test_semantics.py",
     "tests/test_scenarios_check.py",
@@ -30,7 +30,7 @@ def test_the_semantic_tests_pass_on_the_interpreted_engine():
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
         + ["-o", "addopts=", *BOTH_ENGINES],
         cwd=ROOT,
-        env={**os.environ, compiled_core.ENV: "interpreted"},
+        env={**os.environ, selection.ENV: "interpreted"},
         capture_output=True,
         text=True,
     )

@@ -20,7 +20,7 @@ ROOT = PACKAGE.parent
 LAYERS = (
     # the vocabularies, the errors a user sees, the specification
     ("postenroll_sim.columns", "postenroll_sim.errors", "postenroll_sim.scenario"),
-    ("postenroll_sim.compiled_core", "postenroll_sim.engine"),  # the engine
+    ("postenroll_sim.engine.compiled", "postenroll_sim.engine"),  # the engine
 )
 
 # Each module is imported first in a process of its own, forked from one that has loaded
@@ -123,7 +123,7 @@ def _allowed(level: int, imported: str) -> bool:
 
 def test_every_module_imports_alone_in_a_fresh_interpreter():
     modules = _modules()
-    assert "postenroll_sim.recorder" in modules and "postenroll_sim.engine.model" in modules
+    assert "postenroll_sim.engine.recorder" in modules and "postenroll_sim.engine.model" in modules
     stages = [[m for m in modules if _level(m) == level] for level in range(len(LAYERS) + 1)]
     done = subprocess.run(
         [sys.executable, "-c", _CHILDREN, json.dumps(stages), json.dumps(LIBRARIES)],

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from test_properties import scenarios as random_scenarios
 
 from postenroll_sim import load_scenario, parse_scenario, simulate
-from postenroll_sim.lint import lint_scenario, text_report
-from postenroll_sim.plots.rulegraph import layout
-from postenroll_sim.rulegraph import build
+from postenroll_sim.design.drawing import layout
+from postenroll_sim.design.lint import lint_scenario, text_report
+from postenroll_sim.design.rulegraph import build
 from postenroll_sim.scenario.errors import dotted
 from postenroll_sim.scenario.lintcodes import CODES
 

@@ -8,10 +8,11 @@ from dataclasses import replace
 import pytest
 
 from postenroll_sim import analysis as A
-from postenroll_sim import columns, lint, rulegraph
+from postenroll_sim import columns
 from postenroll_sim.columns import TRIGGER_WORDS, TRIGGERS, TriggerWords, check_trigger_words
+from postenroll_sim.design import lint, rulegraph
+from postenroll_sim.design.drawing import rule_graph_figure
 from postenroll_sim.engine.plan import compile_plan
-from postenroll_sim.plots.rulegraph import rule_graph_figure
 from postenroll_sim.scenario.rules import NEVER, rule_versions
 
 from helpers import ROOT, scenario

@@ -15,9 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from postenroll_sim import load_scenario, outdir, runner, simulate
-from postenroll_sim.outdir import OutputError, read_meta
-from postenroll_sim.report import read_run
+from postenroll_sim import load_scenario, simulate
+from postenroll_sim.report.build import read_run
+from postenroll_sim.run import outdir, runner
+from postenroll_sim.run.outdir import OutputError, read_meta
 
 from helpers import ROOT
 
@@ -227,7 +228,7 @@ def test_parquet_files_are_the_ones_pandas_writes(tmp_path):
     # outdir writes through pyarrow directly, for speed: the bytes must not change (row
     # groups of its own size, larger than pandas' default)
     from postenroll_sim import load_scenario, simulate
-    from postenroll_sim.outdir import ROW_GROUP_ROWS, write_parquet
+    from postenroll_sim.run.outdir import ROW_GROUP_ROWS, write_parquet
 
     result = simulate(load_scenario(SCENARIO))
     for name, frame in result.tables().items():

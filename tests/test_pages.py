@@ -68,8 +68,8 @@ def test_run_comparison_and_audit_pages_escape_what_users_wrote(cli, tmp_path, s
 
 def test_one_way_to_write_numbers_for_the_summary_and_the_pages():
     from postenroll_sim import formatting as F
-    from postenroll_sim import summary
-    from postenroll_sim.pages import sections
+    from postenroll_sim.report import sections
+    from postenroll_sim.run import summary
 
     assert summary.number_kind is F.number_kind is sections.number_kind
     kinds = [F.number_kind(n) for n in ("learners", "median days", "share completed", "x")]

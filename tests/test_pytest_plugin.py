@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from postenroll_sim import checking
+from postenroll_sim.qa import checking
 
 pytest_plugins = ["pytester"]
 
@@ -99,9 +99,9 @@ def test_the_public_check_function(tmp_path):
     assert check(load_scenario(path)).status == "fail"  # a loaded scenario works too
 
 
-# ----- which files are scenario tests (postenroll_sim/discovery.py, docs/qa.md) -------
+# ----- which files are scenario tests (postenroll_sim/qa/discovery.py, docs/qa.md) -------
 
-from postenroll_sim import discovery  # noqa: E402
+from postenroll_sim.qa import discovery  # noqa: E402
 
 APP_CONFIG = "database: {host: db}\ncourses: [math, physics]\nexpect:\n  status: 200\n"
 
@@ -246,7 +246,7 @@ from types import SimpleNamespace  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from postenroll_sim import pytest_plugin  # noqa: E402
+from postenroll_sim.qa import pytest_plugin  # noqa: E402
 
 ENCODINGS = ("utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "latin-1")
 FOREIGN = ("database", "version", "settings", "timeout", "students", "debug", "rows", "data")
@@ -342,7 +342,7 @@ def test_a_fifo_named_like_a_scenario_is_never_opened(tmp_path):
     # opening a FIFO for reading waits for a writer: discovery must not hang on one
     import os
 
-    from postenroll_sim.discovery import classify, discover
+    from postenroll_sim.qa.discovery import classify, discover
 
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)

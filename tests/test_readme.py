@@ -9,7 +9,7 @@ import shlex
 import shutil
 from pathlib import PurePosixPath
 
-from postenroll_sim.report import read_run
+from postenroll_sim.report.build import read_run
 
 from helpers import ROOT, CliResult, assert_run_report
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from postenroll_sim import simulate, simulate_replications
-from postenroll_sim.runner import SerialExecutor, simulate_variants
+from postenroll_sim.run.runner import SerialExecutor, simulate_variants
 from postenroll_sim.scenario import ScenarioError
 from postenroll_sim.scenario.variants import variants
 
@@ -157,7 +157,7 @@ def test_sweep_command(cli, tmp_path, sketched_figures):
     assert "pass_rate=0.5" in proc.stdout and "pass_rate=0.9" in proc.stdout
     assert "each variant on its own" in proc.stdout and "enrollments 5-95%" in proc.stdout
     # the report compares the variants; `report` on the sweep's folder makes the same page
-    from postenroll_sim.report import write_report
+    from postenroll_sim.report.build import write_report
 
     page = (tmp_path / "out" / "report.html").read_text()
     (tmp_path / "out" / "report.html").unlink()
@@ -188,7 +188,7 @@ def test_stacking_replications_unites_categories_in_order_and_keeps_codes():
     its categories are every replication's in order of first appearance, values unchanged."""
     import pandas as pd
 
-    from postenroll_sim.runner import concat
+    from postenroll_sim.run.runner import concat
 
     def frame(replication, learners, values):
         categories = pd.Index(learners, dtype="str")
@@ -211,7 +211,7 @@ def test_stacking_replications_unites_categories_in_order_and_keeps_codes():
 
 
 def test_the_summary_gives_the_spread_across_replications(spec):
-    from postenroll_sim.summary import summary_text
+    from postenroll_sim.run.summary import summary_text
 
     text = summary_text(simulate_replications(spec, 3), "org.yaml")
     assert "3 replications: mean per replication (5-95% across replications)" in text
@@ -224,7 +224,7 @@ def test_the_summary_gives_the_spread_across_replications(spec):
 def test_long_steps_say_what_they_do_on_a_terminal_only():
     import io
 
-    from postenroll_sim.progress import Status
+    from postenroll_sim.run.progress import Status
 
     class Terminal(io.StringIO):
         def isatty(self):

@@ -10,14 +10,14 @@ import pytest
 from postenroll_sim import analysis as A
 from postenroll_sim import plots as P
 from postenroll_sim import simulate_replications
-from postenroll_sim.pages import png_uri
-from postenroll_sim.report import (
+from postenroll_sim.report.build import (
     build_report,
     learning_path,
     read_run,
     recertifications,
     write_report,
 )
+from postenroll_sim.report.pages import png_uri
 
 from helpers import ROOT, assert_run_report, scenario
 
@@ -36,7 +36,7 @@ RENDERED_ELSEWHERE = {
 
 def _figures_drawn(monkeypatch) -> list:
     """The figures a report draws, as it draws them (pages.sections.png_uri)."""
-    from postenroll_sim.pages import sections
+    from postenroll_sim.report import sections
 
     drawn = []
 
@@ -158,9 +158,9 @@ population:
 
 
 def test_a_two_variant_sweep_of_400_learners_reports_400_per_variant(tmp_path, sketched_figures):
-    from postenroll_sim.runner import simulate_variants
+    from postenroll_sim.run.runner import simulate_variants
+    from postenroll_sim.run.summary import by_variant
     from postenroll_sim.scenario.variants import variants
-    from postenroll_sim.summary import by_variant
 
     path = tmp_path / "org.yaml"
     path.write_text(LEARNERS_400)
@@ -310,7 +310,7 @@ def scenario_jobs():
 
 
 def test_reports_of_runs_where_nothing_happened(tmp_path, sketched_figures):
-    from postenroll_sim.runner import simulate_variants
+    from postenroll_sim.run.runner import simulate_variants
     from postenroll_sim.scenario.variants import variants
 
     path = tmp_path / "nobody.yaml"
@@ -361,8 +361,8 @@ def test_figures_of_non_latin_ids_draw_without_font_warnings(tmp_path):
     character and figure; a font with the glyphs is used where one is installed."""
     import warnings
 
-    from postenroll_sim.plots.rulegraph import rule_graph_figure
-    from postenroll_sim.rulegraph import build
+    from postenroll_sim.design.drawing import rule_graph_figure
+    from postenroll_sim.design.rulegraph import build
 
     spec = scenario(
         "name: cjk\nhorizon_days: 20\ncourses:\n"

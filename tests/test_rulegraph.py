@@ -9,9 +9,8 @@ import textwrap
 import pytest
 
 from postenroll_sim import simulate_replications
-from postenroll_sim.plots.rulegraph import layout, rule_graph_figure
-from postenroll_sim.report import build_report
-from postenroll_sim.rulegraph import (
+from postenroll_sim.design.drawing import layout, rule_graph_figure
+from postenroll_sim.design.rulegraph import (
     build,
     cycle_text,
     cycles,
@@ -19,6 +18,7 @@ from postenroll_sim.rulegraph import (
     mermaid,
     rule_stats,
 )
+from postenroll_sim.report.build import build_report
 from postenroll_sim.scenario.errors import dotted
 
 from helpers import ROOT, call_budget, chain_text, ladder_text, scenario
@@ -199,7 +199,7 @@ def test_layout_with_run_labels_is_readable():
 
 
 def test_the_check_finds_a_line_through_a_box(monkeypatch):
-    from postenroll_sim.plots import rulegraph as plot
+    from postenroll_sim.design import drawing as plot
 
     route = plot._Layout._route
 
@@ -342,8 +342,8 @@ def test_without_the_events_table_a_job_counts_by_its_queued_day():
 def test_a_big_rule_graph_is_summarised_and_its_report_stays_bounded():
     """An 81-course ladder: its chains of `completed` rules are too many to search all (the
     report's default path used to hang) and its picture too big to draw in useful time."""
-    from postenroll_sim.plots.rulegraph import report_figure
-    from postenroll_sim.report import _path_for
+    from postenroll_sim.design.drawing import report_figure
+    from postenroll_sim.report.build import _path_for
 
     spec = scenario(ladder_text(81))
     result = simulate_replications(spec, 1, tables=("jobs",))

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from postenroll_sim.rulegraph import build, dot
+from postenroll_sim.design.rulegraph import build, dot
 
 from helpers import ROOT, scenario
 

@@ -10,9 +10,10 @@ import json
 import pytest
 
 from benchmarks.reference import reference_scenario
-from postenroll_sim import outdir, parse_scenario, runner
-from postenroll_sim.outdir import OutputFolder
-from postenroll_sim.summary import digest_text, summary_text
+from postenroll_sim import parse_scenario
+from postenroll_sim.run import outdir, runner
+from postenroll_sim.run.outdir import OutputFolder
+from postenroll_sim.run.summary import digest_text, summary_text
 
 # enough learners for the event log to fill and spill several of its chunks
 SCENARIO = parse_scenario(reference_scenario(4000, 1.0), "reference.yaml")

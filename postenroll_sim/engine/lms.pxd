@@ -1,5 +1,5 @@
 # C declarations of lms.py for the compiled engine core (see store.pxd). Methods an audit
-# replay overrides (postenroll_sim/audit/replay.py) are cpdef: a Python subclass still wins.
+# replay overrides (postenroll_sim/qa/audit/replay.py) are cpdef: a Python subclass still wins.
 cimport cython
 
 from postenroll_sim.engine.clock cimport Clock, Receiver

@@ -1,7 +1,7 @@
 """The run's event log: what happened, in order, as it happens (the `events` table).
 
 The engine reports here (`event`), one packed row a call (no per-event pandas work); the
-recorder (postenroll_sim/recorder.py) builds the table from the rows once the run is
+recorder (postenroll_sim/engine/recorder.py) builds the table from the rows once the run is
 over (`finish`). Free texts (`detail`: a reason, a session id) are interned as codes.
 
 Rows are kept in chunks of CHUNK_ROWS (2.4 MB): no copy of the whole log when it grows,

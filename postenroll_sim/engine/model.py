@@ -102,7 +102,7 @@ class Script(Driver):
 
 class Model(JobScheduler):
     # The LMS a model drives, unless it is given another (`lms_type`): an audit of a real
-    # LMS history (postenroll_sim/audit) drives a subclass that notes what the rules
+    # LMS history (postenroll_sim/qa/audit) drives a subclass that notes what the rules
     # require instead of enrolling.
     lms_type: type[LMS] = LMS
 

@@ -1,0 +1,266 @@
+"""A self-contained HTML report of a run: key numbers, tables and every figure, embedded.
+
+Every number is worked out per replication, then shown as the mean with a 5-95% band.
+A run of several sweep variants gets a comparison report: the variants side by side,
+and each key number's difference against the first variant with a 95% interval
+(paired replication by replication: variants share their random streams). Variants are
+never added together.
+
+The page is `report/templates/report.html`; its sections are the classes of
+`report/sections.py`, in page order. `write_report(folder)` reads the tables and
+`run.json` that `Result.write` left in the folder, so a report can be made again later
+from the files alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ..analysis.core import replications_of, shared_results
+from ..analysis.rules import check_path, learning_path, recertifications
+from ..columns import TABLES
+from ..run.outdir import REPORT_NAME, OutputError, OutputFolder, read_meta, read_tables
+from ..run.runner import Result
+from ..scenario import Scenario
+from .pages import render
+from .sections import Comparison, Run, blocks, tables_text
+
+__all__ = [
+    "ReportError",
+    "build_report",
+    "check_learner",
+    "learning_path",
+    "read_run",
+    "recertifications",
+    "write_report",
+]
+
+Progress = Callable[[str], None] | None
+MAX_TIMED_STEPS = 20  # steps of the default learning path the report times and draws
+
+
+class ReportError(ValueError):
+    """A report that cannot be made as asked (an unknown learner or path course)."""
+
+
+def _say(progress: Progress, what: str) -> None:
+    if progress is not None:
+        progress(what)
+
+
+# ----- choices: path and learner ---------------------------------------------------
+
+
+def _path_for(scenario: Scenario, path: list[str] | None) -> tuple[list[str], str]:
+    if path:
+        try:
+            return check_path(scenario, list(path)), "given with --path"
+        except ValueError as exc:
+            raise ReportError(str(exc)) from None
+    found = learning_path(scenario)
+    first = (
+        f" (its first {MAX_TIMED_STEPS} of {len(found)} steps)"
+        if len(found) > MAX_TIMED_STEPS
+        else ""
+    )
+    return found[:MAX_TIMED_STEPS], (
+        "the longest chain of “completed” rules that starts where learners enter "
+        f"(enrolled by an administrator, on hire or from the catalog), never at a "
+        f"remediation course{first}; choose another with --path"
+    )
+
+
+def _replications(result: Result) -> list[int]:
+    found = replications_of(*result.tables().values())
+    return sorted(set(found) | set(range(max(result.replications, 1))))
+
+
+def _learner_for(result: Result, learner: str | None) -> tuple[str, int] | None:
+    e = result.enrollments
+    if e is None or not len(e):
+        if learner is not None:
+            raise ReportError(f"learner {learner!r}: the run has no enrollments table")
+        return None
+    ids = e["learner_id"].astype("str")
+    if learner is None:
+        first = int(e["replication"].min())
+        counts = ids[e["replication"] == first].value_counts()
+        return str(counts.index[0]), first
+    mine = e[ids == str(learner)]
+    if not len(mine):
+        raise ReportError(f"learner {learner!r} has no enrollment in this run")
+    return str(learner), int(mine["replication"].min())
+
+
+def check_learner(result: Result, learner: str | None) -> None:
+    """ReportError when `learner` has no enrollment in the run (in any variant)."""
+    if learner is not None:
+        for _, single in result.split_variants():
+            _learner_for(single, learner)
+
+
+# ----- the page: one run (any number of replications), or its variants compared --------
+
+
+def build_report(
+    result: Result,
+    source: str = "",
+    path: list[str] | None = None,
+    learner: str | None = None,
+    progress: Progress = None,
+) -> str:
+    """The report page of a run. A run of several sweep variants gets the comparison
+    report. `path` chooses the learning path to time (default: `learning_path`),
+    `learner` the learner whose timeline is drawn (default: the one with the most
+    enrollments in the first replication); `progress(what)` hears each section."""
+    with shared_results():  # the sections ask for some measures more than once
+        variants = result.split_variants()
+        if len(variants) > 1:
+            return _comparison(result, variants, source, path, learner, progress)
+        label, single = variants[0]
+        return _single(single, source, path, learner, progress, label)
+
+
+def _single(
+    result: Result,
+    source: str,
+    path: list[str] | None,
+    learner: str | None,
+    progress: Progress,
+    label: str | None = None,
+) -> str:
+    scenario = result.scenario
+    path, path_reason = _path_for(scenario, path)
+    run = Run(
+        result,
+        _replications(result),
+        path,
+        path_reason,
+        learner,
+        _learner_for(result, learner),
+        label,
+        progress,
+    )
+    shown = blocks("single", run)
+    return _page(scenario.name, scenario.description, source, shown, left_out(result))
+
+
+def _comparison(
+    result: Result,
+    variants: list[tuple[str, Result]],
+    source: str,
+    path: list[str] | None,
+    learner: str | None,
+    progress: Progress,
+) -> str:
+    first = variants[0][1].scenario
+    path, path_reason = _path_for(first, path)
+    chosen = {}
+    if learner is not None:
+        chosen = {label: _learner_for(v, learner) for label, v in variants}
+    context = Comparison(
+        result, variants, _replications(result), path, path_reason, chosen, progress
+    )
+    title = (
+        f"{variants[0][0]} compared with {variants[1][0]}"
+        if context.ab
+        else f"{first.name}: {len(variants)} variants compared"
+    )
+    shown = blocks("comparison", context)
+    return _page(title, first.description, source, shown, left_out(result))
+
+
+def left_out(result: Result) -> str:
+    """One line on what a report cannot show because the run left tables out
+    (`--tables`), or "" when it has them all."""
+    missing = [name for name in TABLES if getattr(result, name) is None]
+    if not missing:
+        return ""
+    return (
+        f"the run left out the {tables_text(missing)} (--tables), so the report leaves out "
+        "what is drawn from them"
+    )
+
+
+def _page(name: str, description: str | None, source: str, shown: list, note: str = "") -> str:
+    return render(
+        "report.html",
+        heading=name,
+        description=description,
+        note=note,
+        source=source,
+        blocks=shown,
+    )
+
+
+# ----- folders ----------------------------------------------------------------------
+
+
+def write_report(
+    folder: str | Path,
+    result: Result | None = None,
+    source: str = "",
+    path: list[str] | None = None,
+    learner: str | None = None,
+    progress: Progress = None,
+    force: bool = False,
+    wait: bool = False,
+) -> Path:
+    """Write `report.html` into a complete run folder (reading its tables when `result` is
+    None) and record it in the folder's run.json. A `report.html` the run did not write
+    is replaced only with `force`; the folder is locked meanwhile (`wait`: wait for
+    another run holding it). A run that is still being written passes its report to
+    `Result.write` instead (see `build_report`)."""
+    folder = Path(folder)
+    read_meta(folder)  # a folder that is no run is said so before it is claimed
+    out = OutputFolder.claim(folder, force=force, wait=wait, beside=True)
+    try:
+        meta = read_meta(folder)  # again, now that no other run can change it
+        out.check_replaceable([REPORT_NAME])
+        if result is None:
+            _say(progress, "reading the tables")
+            result, source = read_run(folder)
+        page = build_report(result, source, path=path, learner=learner, progress=progress)
+        item = out.stage_text(REPORT_NAME, page)
+    except BaseException:
+        out.discard()
+        raise
+    files = [f for f in meta["files"] if f["name"] != REPORT_NAME]
+    out.commit([item], meta, kept=files)
+    return folder / REPORT_NAME
+
+
+def read_run(folder: str | Path) -> tuple[Result, str]:
+    """The tables and scenario of a complete run folder (OutputError when it is not one:
+    incomplete, damaged, or not written by `postenroll-sim run`)."""
+    folder = Path(folder)
+    meta = read_meta(folder)
+    if meta.get("command") == "audit":
+        raise OutputError(
+            f"{folder} holds an audit, not a run: its page is written by "
+            "`postenroll-sim audit ... --out DIR --report`"
+        )
+    tables = read_tables(folder, meta)
+    try:
+        scenario = Scenario.model_validate(meta["scenario"])
+        for variant in meta.get("variants", []):
+            if "scenario" in variant:  # a dict: read_meta checked the record's shape
+                Scenario.model_validate(variant["scenario"])
+    except (KeyError, ValidationError):
+        raise OutputError(
+            f"{folder / 'run.json'}: its scenario cannot be read by this version; "
+            "run the scenario again"
+        ) from None
+    result = Result(
+        scenario,
+        **{name: frame for name, frame in tables.items() if name in TABLES},
+        warnings=meta.get("warnings", []),
+        seed=meta.get("seed"),
+        replications=meta.get("replications", 1),
+        variants=meta.get("variants", []),
+        command=meta.get("command"),
+    )
+    return result, meta.get("source", "")

@@ -1,0 +1,1048 @@
+"""The sections of the report, in page order: one class each, with the view of one run
+(`single`) and the view of several variants side by side (`comparison`).
+
+Every number is worked out per replication, then shown as the mean with a 5-95% band;
+variants are never added together. A section returns the blocks it shows (`parts.Block`,
+none when the run lacks what it needs); the page template renders and escapes them.
+Adding a section is one class here, decorated with `@section`, placed where it goes
+on the page (docs/contributing.md, "Adding a report section").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import pandas as pd
+
+from .. import analysis as A
+from .. import plots as P
+from ..analysis.rules import curricula, recertifications
+from ..analysis.timing import END_TO_END
+from ..formatting import number, number_kind, signed
+from ..run.summary import enrollments_by_course
+from ..scenario.diff import compare_scenarios, draws_nothing_at_random
+from .pages import png_uri
+from .parts import (
+    Block,
+    Cell,
+    Facts,
+    Figure,
+    Group,
+    Inline,
+    Items,
+    Paragraph,
+    Row,
+    Span,
+    Story,
+    Table,
+    band,
+    note,
+    table,
+)
+
+Progress = Callable[[str], None] | None
+
+
+@dataclass
+class Run:
+    """What every section of a one-run page is given (report.build_report)."""
+
+    result: object  # runner.Result, one variant
+    replications: list[int]
+    path: list[str]  # the learning path timed
+    path_reason: str
+    learner: str | None  # as asked (--learner), or None
+    chosen: tuple[str, int] | None  # the learner drawn and their replication
+    label: str | None = None  # the variant, when the run is one variant of a sweep
+    progress: Progress = None
+
+    @property
+    def scenario(self):
+        return self.result.scenario
+
+    @property
+    def reps(self) -> int:
+        return len(self.replications)
+
+    @cached_property
+    def colors(self) -> dict:
+        return P.course_colors([c.id for c in self.scenario.courses])
+
+    def say(self, what: str) -> None:
+        if self.progress is not None:
+            self.progress(what)
+
+
+@dataclass
+class Comparison:
+    """What every section of a comparison page is given: the variants of a sweep, or A
+    and B of `postenroll-sim compare`."""
+
+    result: object  # runner.Result, every variant
+    variants: list[tuple[str, object]]  # (label, one variant's Result)
+    replications: list[int]
+    path: list[str]
+    path_reason: str
+    chosen: dict[str, tuple[str, int]] = field(default_factory=dict)  # with --learner
+    progress: Progress = None
+
+    @property
+    def first(self):
+        return self.variants[0][1].scenario
+
+    @property
+    def reps(self) -> int:
+        return len(self.replications)
+
+    @property
+    def compared(self) -> bool:
+        """`postenroll-sim compare A B`: two files."""
+        return self.result.command == "compare"
+
+    @property
+    def ab(self) -> bool:
+        return self.compared and len(self.variants) == 2
+
+    @cached_property
+    def validity(self) -> dict[str, float]:
+        validity = recertifications(self.first)
+        for _, v in self.variants[1:]:  # courses only another variant recertifies, at its interval
+            for course, days in recertifications(v.scenario).items():
+                validity.setdefault(course, days)
+        return validity
+
+    @property
+    def paired(self) -> bool:
+        seeds = (
+            {str(v.get("seed")) for v in self.result.variants} if self.result.variants else {"same"}
+        )
+        return len(seeds) == 1
+
+    def say(self, what: str) -> None:
+        if self.progress is not None:
+            self.progress(what)
+
+
+class Section:
+    """A section of the report: the blocks it shows for one run and for a comparison."""
+
+    def single(self, run: Run) -> list[Block]:
+        return []
+
+    def comparison(self, c: Comparison) -> list[Block]:
+        return []
+
+
+SECTIONS: list[Section] = []
+
+
+def section(cls: type[Section]) -> type[Section]:
+    """Register a section: the page shows them in the order they are defined here."""
+    SECTIONS.append(cls())
+    return cls
+
+
+def blocks(view: str, context: Run | Comparison) -> list[Block]:
+    """Every section's blocks for `view` ("single" or "comparison"), in page order."""
+    return [block for s in SECTIONS for block in getattr(s, view)(context)]
+
+
+# ----- helpers shared by the sections ---------------------------------------------------
+
+
+def _reps_text(reps: int) -> str:
+    return (
+        f"Counted in each of the {reps} replications, then the mean, with the 5-95% band "
+        "across replications in brackets."
+        if reps > 1
+        else "One replication."
+    )
+
+
+def _figure(fig) -> Figure:
+    return Figure(png_uri(fig))
+
+
+def _mean_cell(frame: pd.DataFrame, name: str, reps: int) -> Inline:
+    """A number's mean over replications with its 5-95% band."""
+    values = frame[name] if name in frame else pd.Series(dtype=float)
+    summary = A.summarise(values)
+    cell = band(summary["mean"], summary["p05"], summary["p95"], number_kind(name), reps)
+    have = int(values.notna().sum())
+    if 0 < have < reps:  # a percentile some replications never reached, ...
+        cell += note(f"in {have} of {reps} replications")
+    return cell
+
+
+def _overlay_period(horizon_days: float) -> tuple[float, str]:
+    """The period of the overlaid count lines: weeks, or 4 weeks past a year (weekly
+    counts that alternate with fortnightly sessions would draw two combs over each other)."""
+    return (7.0, "week") if horizon_days <= 366 else (28.0, "4 weeks")
+
+
+def _whole_periods(curve: pd.DataFrame, days: float, horizon_days: float) -> pd.DataFrame:
+    """The periods that end by the horizon: a last, shorter period would draw as a drop."""
+    whole = curve[curve["period_day"] + days <= horizon_days + 1e-9]
+    return whole if len(whole) else curve
+
+
+# ----- the sections, in page order -------------------------------------------------------
+
+
+@section
+class Variants(Section):
+    """Which variants were run, with what seed; for `compare`, what differs in B."""
+
+    def comparison(self, c: Comparison) -> list[Block]:
+        variants, reps = c.variants, c.reps
+        records = {str(r.get("label")): r for r in c.result.variants}
+        described = pd.DataFrame(
+            {
+                **(
+                    {
+                        "file": [
+                            str(records.get(label, {}).get("source", "")) for label, _ in variants
+                        ]
+                    }
+                    if c.compared
+                    else {}
+                ),
+                "seed": [str(records.get(label, {}).get("seed", "")) for label, _ in variants],
+                "horizon (days)": [f"{v.scenario.horizon_days:g}" for _, v in variants],
+            },
+            index=pd.Index([label for label, _ in variants], name="variant"),
+        )
+        parts = [table(described)]
+        if c.ab:
+            found = compare_scenarios(c.first, variants[1][1].scenario, ("A", "B"), seed_given=True)
+            if found.changes:
+                parts += [
+                    Paragraph(
+                        (f"What differs in B ({variants[1][0]}) against A ({variants[0][0]}):",)
+                    ),
+                    Items(list(found.changes)),
+                ]
+            else:
+                parts.append(
+                    Paragraph(
+                        ("The two scenarios run the same rules: every difference should be 0.",)
+                    )
+                )
+        plural = "s" if reps > 1 else ""
+        title = (
+            f"A: {variants[0][0]}, B: {variants[1][0]}; {reps} replication{plural} each"
+            if c.ab
+            else f"{len(variants)} variants, {reps} replication{plural} each"
+        )
+        text = (
+            "A and B are each run on their own; nothing below adds them together. "
+            if c.compared
+            else "Each variant is one scenario run on its own; nothing below adds "
+            "variants together. "
+        ) + (
+            "The variants share their replication seeds (common random numbers): "
+            "replication r of every variant met the same learners on the same days."
+            if c.paired
+            else "The variants ran with different seeds: differences are between "
+            "independent samples."
+        )
+        return [Block(title, (text,), parts)]
+
+
+@section
+class KeyNumbers(Section):
+    """The key numbers (analysis.key_numbers); side by side and their differences."""
+
+    def single(self, run: Run) -> list[Block]:
+        run.say("key numbers")
+        scenario, reps = run.scenario, run.reps
+        keys = A.key_numbers(run.result, run.path, replications=run.replications)
+        start = scenario.start_date
+        rows: list[tuple[str, Inline]] = [
+            ("replications", (str(reps),)),
+            (
+                "horizon",
+                (f"{scenario.horizon_days:g} days" + (f" from {start:%d %b %Y}" if start else ""),),
+            ),
+        ]
+        if run.label is not None:
+            rows.append(("variant", (run.label,)))
+        for name in keys.columns:
+            summary = A.summarise(keys[name])
+            rows.append(
+                (
+                    name,
+                    band(summary["mean"], summary["p05"], summary["p95"], number_kind(name), reps),
+                )
+            )
+        rows.append(("warnings", (str(len(dict.fromkeys(run.result.warnings))),)))
+        return [Block("At a glance", (_reps_text(reps),), [Facts(rows)])]
+
+    def comparison(self, c: Comparison) -> list[Block]:
+        reps, path = c.reps, c.path
+        keys = {}
+        for label, v in c.variants:
+            c.say(f"key numbers: {label}")
+            keys[label] = A.comparison_numbers(v, path, c.validity, c.replications)
+        names = list(dict.fromkeys(n for k in keys.values() for n in k[A.KEY_NUMBERS].columns))
+        shown = []
+        if not c.ab:  # compare: the means go in the table of changes
+            side = pd.DataFrame(index=pd.Index(names, name="key number"))
+            for label, numbers in keys.items():
+                frame = numbers[A.KEY_NUMBERS]
+                side[label] = [Cell(_mean_cell(frame, name, reps)) for name in names]
+            shown.append(
+                Block(
+                    "Key numbers side by side",
+                    (_reps_text(reps) + (f" Learning path: {' → '.join(path)}." if path else ""),),
+                    [table(side)],
+                )
+            )
+        exact = all(draws_nothing_at_random(v.scenario) for _, v in c.variants)
+        base_label, base = next(iter(keys.items()))
+        tables = {
+            f"{label} minus {base_label}": A.compare_numbers(base, numbers, c.paired, exact)
+            for label, numbers in list(keys.items())[1:]
+        }
+        how = (
+            "paired replication by replication (common random numbers)"
+            if c.paired
+            else "as independent samples (Welch)"
+        )
+        if exact:
+            text = (
+                "The scenarios draw nothing at random (no population, no behaviour): every "
+                "replication is the same, so each difference is exact."
+            )
+        elif reps > 1:
+            text = f"Mean difference with its 95% interval in brackets, {how}."
+        else:
+            text = (
+                "Mean difference; one replication gives no interval, so nothing is marked: "
+                "run with --replications 20."
+            )
+        marked = "changed" if exact else "changed beyond noise: the 95% interval excludes 0"
+        count = sum(int(t["changed"].sum()) for t in tables.values())
+        highlighted: Inline = (
+            (
+                " ",
+                Span("changed", "Highlighted"),
+                f": {marked} ({count} {'difference' if count == 1 else 'differences'}).",
+            )
+            if exact or reps > 1
+            else ()
+        )
+        if c.ab:
+            shown.append(
+                Block(
+                    f"What changed: B ({c.variants[1][0]}) minus A ({base_label})",
+                    (
+                        f"A and B: {_reps_text(reps).lower()[:-1]}"
+                        + (f"; learning path: {' → '.join(path)}" if path else "")
+                        + f". B minus A: {text[0].lower()}{text[1:]}",
+                        *highlighted,
+                    ),
+                    [_difference_table(tables, exact, reps, means=keys)],
+                )
+            )
+        else:
+            shown.append(
+                Block(
+                    f"Difference against the first variant ({base_label})",
+                    (text, *highlighted),
+                    [_difference_table(tables, exact, reps)],
+                )
+            )
+        return shown
+
+
+def _difference_table(
+    tables: dict[str, pd.DataFrame],
+    exact: bool,
+    reps: int,
+    means: dict[str, dict[str, pd.DataFrame]] | None = None,
+) -> Table:
+    """The differences of `A.compare_numbers` (one column per variant against the first),
+    a header row per group, each cell that changed highlighted; with `means` (each
+    variant's `A.comparison_numbers`), first a column of means per variant."""
+    first = next(iter(tables.values()))
+    means = means or {}
+    columns = [
+        *(f"{'AB'[i]}: {label}" if len(means) == 2 else label for i, label in enumerate(means)),
+        *(("B minus A",) if len(means) == 2 else tables),
+    ]
+    rows: list[Row | Group] = []
+    for group, frame in first.groupby(level="group", sort=False):
+        rows.append(Group(str(group), len(columns) + 1))
+        for key in frame.index:
+            cells = [
+                Cell(_mean_cell(numbers.get(key[0], pd.DataFrame()), key[1], reps))
+                if key[1] in numbers.get(key[0], pd.DataFrame()) or key[0] not in A.COUNTED
+                else Cell((number(0.0),))
+                for numbers in means.values()
+            ]
+            for differences in tables.values():
+                if key not in differences.index:
+                    cells.append(Cell(("–",)))
+                    continue
+                d = differences.loc[key]
+                kind = number_kind(key[1])
+                cell: Inline = (signed(d["difference"], kind),)
+                if d["exact"] and not exact:
+                    cell += note("(the same in every replication)")
+                elif not d["exact"] and not math.isnan(d["low"]):
+                    cell += note(f"[{signed(d['low'], kind)}, {signed(d['high'], kind)}]")
+                if 0 < d["n"] < reps:  # a number some replications do not have
+                    cell += note(f"in {d['n']} of {reps} replications")
+                cells.append(Cell(cell, "changed" if d["changed"] else ""))
+            rows.append(Row(str(key[1]), cells))
+    return Table(["number", *columns], rows)
+
+
+@section
+class RuleGraph(Section):
+    """The rule graph of the scenario, drawn (docs/designer-tools.md)."""
+
+    def single(self, run: Run) -> list[Block]:
+        from ..design.drawing import report_figure
+
+        graph, findings, summarised = report_figure(run.result)
+        return [
+            Block(
+                "The rules",
+                (
+                    "Courses and the rules between them (docs/designer-tools.md); loops are "
+                    "highlighted." + (f" Not drawn: {summarised}." if summarised else ""),
+                ),
+                [Figure(png_uri(graph), wide=True), *(Paragraph((f,)) for f in findings)],
+            )
+        ]
+
+
+@section
+class EnrollmentVolume(Section):
+    """Enrollment records by course and method, and over time."""
+
+    def single(self, run: Run) -> list[Block]:
+        e, reps = run.result.enrollments, run.reps
+        if e is None or not len(e):
+            return []
+        run.say("enrollment volume")
+        horizon, start = run.scenario.horizon_days, run.scenario.start_date
+        by_course = Block(
+            "Enrollments by course and method",
+            (
+                "Records created during the run, current and superseded: mean per replication"
+                + (" (the total's 5-95% band in its own column)." if reps > 1 else "."),
+            ),
+            [table(enrollments_by_course(e, run.replications))],
+        )
+        volume = A.enrollment_volume(e, horizon, 7.0)
+        total = A.enrollment_volume(e, horizon, 7.0, by=None)
+        fig = P.stacked_volume(
+            volume, start_date=start, colors=run.colors, replications=reps, total_band=total
+        )
+        return [by_course, Block("Enrollment volume", (), [_figure(fig)])]
+
+    def comparison(self, c: Comparison) -> list[Block]:
+        variants = c.variants
+        if any(v.enrollments is None for _, v in variants):
+            return []
+        c.say("enrollment volume")
+        days, period = _overlay_period(c.first.horizon_days)
+        curves = {
+            label: _whole_periods(
+                A.enrollment_volume(v.enrollments, v.scenario.horizon_days, days, by=None),
+                days,
+                v.scenario.horizon_days,
+            )
+            for label, v in variants
+        }
+        fig = P.variant_lines(
+            curves,
+            "period_day",
+            f"New enrollment records per {period}, by variant",
+            f"records per {period}",
+            c.first.start_date,
+            c.reps,
+            counts=True,
+        )
+        frame = pd.concat(
+            {
+                label: enrollments_by_course(v.enrollments, c.replications, bands=False)["total"]
+                for label, v in variants
+            },
+            axis=1,
+        ).fillna(0.0)
+        frame.index = frame.index.astype("str")
+        frame.index.name = "course"
+        return [
+            Block(
+                "Enrollment volume",
+                (
+                    f"All courses together per {period}; the table gives the records per course "
+                    "over the whole run (mean per replication).",
+                ),
+                [_figure(fig), table(frame)],
+            )
+        ]
+
+
+@section
+class RuleOutcomes(Section):
+    """One outcome per job and target course (S19), by rule."""
+
+    def single(self, run: Run) -> list[Block]:
+        j, reps = run.result.jobs, run.reps
+        if j is None or not len(j):
+            return []
+        run.say("rule outcomes")
+        outcomes = A.rule_outcomes(j)
+        frame = outcomes.pivot_table(
+            index="rule_id", columns="outcome", values="mean", aggfunc="sum", observed=True
+        ).fillna(0)
+        frame = frame.loc[frame.sum(axis=1) > 0, frame.sum() > 0]
+        return [
+            Block(
+                "What each rule did",
+                (
+                    "One outcome per job and target course: enrolled, or the reason it was "
+                    "skipped (S19)" + (", mean per replication." if reps > 1 else "."),
+                ),
+                [_figure(P.rule_outcome_bars(outcomes, reps)), table(frame)],
+            )
+        ]
+
+    def comparison(self, c: Comparison) -> list[Block]:
+        if any(v.jobs is None for _, v in c.variants):
+            return []
+        c.say("rule outcomes")
+        frames = {}
+        for label, v in c.variants:
+            outcomes = A.rule_outcomes(v.jobs)
+            frames[label] = outcomes.set_index(["rule_id", "outcome"])["mean"]
+        frame = pd.concat(frames, axis=1).fillna(0.0)
+        frame = frame[frame.sum(axis=1) > 0]
+        frame.index = [f"{rule}: {outcome.replace('_', ' ')}" for rule, outcome in frame.index]
+        frame.index.name = "rule: outcome"
+        return [
+            Block(
+                "What each rule did",
+                ("One outcome per job and target course, mean per replication, by variant.",),
+                [table(frame)],
+            )
+        ]
+
+
+@section
+class JobBacklog(Section):
+    """Jobs waiting for their delay or the next daily run."""
+
+    def single(self, run: Run) -> list[Block]:
+        j = run.result.jobs
+        if j is None or not len(j):
+            return []
+        run.say("job backlog")
+        horizon = run.scenario.horizon_days
+        backlog = A.job_backlog(j, horizon, max(horizon / 365, 1.0))
+        return [
+            Block(
+                "Job backlog",
+                ("Jobs waiting for their delay or the next daily run.",),
+                [_figure(P.backlog_curve(backlog, run.scenario.start_date, run.reps))],
+            )
+        ]
+
+
+@section
+class LearningPath(Section):
+    """Time to complete each step of the learning path, and end to end (Kaplan-Meier)."""
+
+    def single(self, run: Run) -> list[Block]:
+        e, path, reps = run.result.enrollments, run.path, run.reps
+        if e is None or not path:
+            return []
+        run.say("learning path")
+        timing = A.learning_path_timing(e, path, run.scenario.horizon_days)
+        if not len(timing):
+            return []
+        summary = A.path_summary(timing, run.replications)
+        curve = A.completion_curve(timing)
+        return [
+            Block(
+                f"Learning path: {' → '.join(path)}",
+                (
+                    f"The path is {run.path_reason}. Time from entering each step to "
+                    "completing it, and end to end; learners still on a step at the horizon "
+                    "count as not done (Kaplan-Meier). " + _reps_text(reps),
+                ),
+                [
+                    _figure(P.completion_curves(curve, reps, run.colors)),
+                    _path_table(summary, reps),
+                ],
+            )
+        ]
+
+    def comparison(self, c: Comparison) -> list[Block]:
+        path, variants, reps = c.path, c.variants, c.reps
+        if not path:
+            return []
+        c.say("learning path")
+        if any(v.enrollments is None for _, v in variants):
+            return []
+        curves, rows = {}, {}
+        timings = {
+            label: A.learning_path_timing(v.enrollments, path, v.scenario.horizon_days)
+            for label, v in variants
+        }
+        timings = {label: t for label, t in timings.items() if len(t)}
+        if not timings:
+            return []
+        done = pd.concat(
+            [
+                t.loc[t["completed"] & (t["step"] == END_TO_END), "duration_days"]
+                for t in timings.values()
+            ]
+        )
+        longest = max(float(done.quantile(0.99) * 1.25), 1.0) if len(done) else None
+        for label, timing in timings.items():  # one time axis for every variant
+            curve = A.completion_curve(timing[timing["step"] == END_TO_END], max_days=longest)
+            curves[label] = curve
+            summary = A.path_summary(timing, c.replications).set_index("step")
+            whole = summary.loc[END_TO_END]
+            row = {
+                "learners who started it": Cell(
+                    band(
+                        whole["started"], whole["started_p05"], whole["started_p95"], "count", reps
+                    )
+                ),
+                "completed by the horizon": Cell(
+                    band(
+                        whole["completed_share"],
+                        whole["completed_share_p05"],
+                        whole["completed_share_p95"],
+                        "share",
+                        reps,
+                    )
+                ),
+            }
+            for name in ("median", "p90"):
+                cell = band(
+                    whole[f"{name}_days"],
+                    whole[f"{name}_days_p05"],
+                    whole[f"{name}_days_p95"],
+                    "days",
+                    reps,
+                )
+                reached = whole[f"{name}_days_reached"]
+                if reached < reps:
+                    cell += note(f"reached in {int(reached)} of {reps}")
+                row[f"{name} days end to end"] = Cell(cell)
+            rows[label] = row
+        fig = P.variant_lines(
+            curves,
+            "days",
+            f"Learning path {' → '.join(path)}: completed end to end within t days",
+            "learners who completed the path",
+            replications=reps,
+            share=True,
+            xlabel="days since entering the path",
+        )
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "variant"
+        return [
+            Block(
+                f"Learning path: {' → '.join(path)}",
+                (
+                    f"The path is {c.path_reason}. Kaplan-Meier per replication (learners "
+                    "still on the path at the horizon count as not done). " + _reps_text(reps),
+                ),
+                [_figure(fig), table(frame)],
+            )
+        ]
+
+
+def _path_table(summary: pd.DataFrame, reps: int) -> Table:
+    frame = pd.DataFrame(index=pd.Index(summary["step"], name="step"))
+    measures = {
+        "learners who started it": ("started", "count"),
+        "completed by the horizon": ("completed_share", "share"),
+        "median days": ("median_days", "days"),
+        "90% done within (days)": ("p90_days", "days"),
+    }
+    for title, (name, kind) in measures.items():
+        cells = []
+        for _, row in summary.iterrows():
+            if name.endswith("_days") and row[f"{name}_reached"] == 0:
+                cells.append(Cell(("not reached",)))
+                continue
+            cell = band(row[name], row[f"{name}_p05"], row[f"{name}_p95"], kind, reps)
+            reached = row.get(f"{name}_reached", reps)
+            if name.endswith("_days") and reached < reps:
+                cell += note(f"reached in {reached:.0f} of {reps}")
+            cells.append(Cell(cell))
+        frame[title] = cells
+    return table(frame)
+
+
+@section
+class Recertification(Section):
+    """Re-enrollments into courses completed before (the load, its peak week, by kind),
+    then the compliance of each recertified course."""
+
+    def single(self, run: Run) -> list[Block]:
+        scenario, e, ev = run.scenario, run.result.enrollments, run.result.events
+        if e is None or not len(e):
+            return []
+        horizon, start, reps = scenario.horizon_days, scenario.start_date, run.reps
+        recert = recertifications(scenario)
+        members = curricula(scenario)
+        again = A.re_enrollments(e, members)
+        if not recert and not len(again):
+            return []
+        run.say("recertification load")
+        text: Inline = (
+            "People re-enrolled by a rule into a course they had completed before, each person "
+            "once per week and course. A curriculum counts once: the member courses re-taken "
+            "for it are counted apart, and so are learners who enrolled themselves again from "
+            "the catalog (table). " + _reps_text(reps),
+        )
+        parts = []
+        load = A.recertification_load(e, horizon, 7.0, curricula=members)
+        if load["mean"].sum() > 0:
+            total = A.recertification_load(e, horizon, 7.0, curricula=members, by=None)
+            peak = A.recertification_peak(e, horizon, 7.0, curricula=members)
+            when = (
+                (pd.Timestamp(start) + pd.Timedelta(days=peak["period_day"])).strftime("%d %b %Y")
+                if start
+                else f"day {peak['period_day']:g}"
+            )
+            text += (
+                " Peak: ",
+                *band(peak["mean"], peak["p05"], peak["p95"], "count", reps),
+                f" {'person' if peak['mean'] == 1 else 'people'} in one week (each "
+                f"replication's busiest week); on average the busiest week starts {when}.",
+            )
+            parts.append(
+                _figure(P.recertification_bars(load, 7.0, start, run.colors, reps, total, peak))
+            )
+        if len(again):
+            parts.append(_kinds_table(again, run.replications, reps))
+        shown = [Block("Recertification load", text, parts)]
+        if ev is None:
+            return shown
+        for course, validity in recert.items():
+            run.say(f"compliance {course}")
+            curve = A.compliance(e, ev, [course], validity, horizon, max(horizon / 100, 1.0))
+            latest = curve.iloc[-1]
+            shown.append(
+                Block(
+                    f"Compliance: {course}",
+                    (
+                        f"Share of learners present holding a completion of {course} at most "
+                        f"{validity:g} days old (its recertification interval), each learner "
+                        "once. At the horizon: ",
+                        *band(latest["mean"], latest["p05"], latest["p95"], "share", reps),
+                        ". " + _reps_text(reps),
+                    ),
+                    [_figure(P.compliance_curve(curve, validity, [course], start, reps))],
+                )
+            )
+        return shown
+
+    def comparison(self, c: Comparison) -> list[Block]:
+        variants, validity, reps = c.variants, c.validity, c.reps
+        if not validity or any(v.enrollments is None for _, v in variants):
+            return []
+        c.say("recertification load")
+        first = c.first
+        curves, peaks = {}, {}
+        days, period = _overlay_period(first.horizon_days)
+        for label, v in variants:
+            members = curricula(v.scenario)
+            curves[label] = _whole_periods(
+                A.recertification_load(
+                    v.enrollments, v.scenario.horizon_days, days, curricula=members, by=None
+                ),
+                days,
+                v.scenario.horizon_days,
+            )
+            peak = A.recertification_peak(
+                v.enrollments, v.scenario.horizon_days, 7.0, curricula=members
+            )
+            peaks[label] = {
+                "peak people in one week": Cell(
+                    band(peak["mean"], peak["p05"], peak["p95"], "count", reps)
+                )
+            }
+        fig = P.variant_lines(
+            curves,
+            "period_day",
+            f"Recertification load: people re-enrolled per {period}, by variant",
+            f"people per {period}",
+            first.start_date,
+            reps,
+            counts=True,
+        )
+        shown = [
+            Block(
+                "Recertification load",
+                (
+                    f"People re-enrolled by a rule into a course they completed before, per "
+                    f"{period}, all courses together (each person once; a curriculum's members "
+                    "are not counted again); the peak is each replication's busiest week. "
+                    + _reps_text(reps),
+                ),
+                [
+                    _figure(fig),
+                    table(pd.DataFrame.from_dict(peaks, orient="index").rename_axis("variant")),
+                ],
+            )
+        ]
+        if any(v.events is None for _, v in variants):
+            return shown
+        for course, days in validity.items():
+            c.say(f"compliance {course}")
+            curves = {
+                label: A.compliance(
+                    v.enrollments,
+                    v.events,
+                    [course],
+                    days,
+                    v.scenario.horizon_days,
+                    max(v.scenario.horizon_days / 100, 1.0),
+                )
+                for label, v in variants
+            }
+            fig = P.variant_lines(
+                curves,
+                "day",
+                f"Compliance: completed {course} within the last {days:g} days",
+                "share of learners present",
+                first.start_date,
+                reps,
+                share=True,
+            )
+            shown.append(
+                Block(
+                    f"Compliance: {course}",
+                    (
+                        f"Share of learners present holding a completion of {course} at most "
+                        f"{days:g} days old, the same validity for every variant. "
+                        + _reps_text(reps),
+                    ),
+                    [_figure(fig)],
+                )
+            )
+        return shown
+
+
+def _kinds_table(again: pd.DataFrame, replications: list[int], reps: int) -> Table:
+    """Re-enrollments over the whole run by course and kind (people per replication)."""
+    titles = {
+        "rule": "re-enrolled by a rule (recertification)",
+        "curriculum member": "member re-taken for its curriculum",
+        "catalog re-take": "catalog re-take (self-enrolled again)",
+        "admin": "re-enrolled by an administrator",
+        "bundle": "re-enrolled by a bundle",
+    }
+    frame = again.assign(course=again["course_id"].astype("str"))
+    rows = {}
+    for course, mine in frame.groupby("course", sort=False):
+        cells = {}
+        for kind, title in titles.items():
+            counts = (
+                mine[mine["kind"] == kind]
+                .groupby("replication")
+                .size()
+                .reindex(replications, fill_value=0)
+            )
+            summary = A.summarise(counts)
+            cells[title] = Cell(
+                band(summary["mean"], summary["p05"], summary["p95"], "count", reps)
+            )
+        rows[course] = cells
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "course"
+    used = [t for k, t in titles.items() if (again["kind"] == k).any()]
+    return table(frame[used])
+
+
+@section
+class Sessions(Section):
+    """Instructor-led sessions: seats booked and attended, and the waits."""
+
+    def single(self, run: Run) -> list[Block]:
+        result, reps = run.result, run.reps
+        e, ev, s = result.enrollments, result.events, result.sessions
+        if s is None or not len(s):
+            return []
+        run.say("ILC sessions")
+        start = run.scenario.start_date
+        parts = [_figure(P.seat_utilisation_bars(A.seat_utilisation(s), start, run.colors, reps))]
+        summary = A.seat_summary(s, run.replications)
+        if ev is not None and e is not None:
+            waits = A.session_waits(ev, e)
+            if len(waits):
+                parts.append(_figure(P.wait_histogram(waits, run.replications)))
+                summary = pd.concat(
+                    [summary, A.wait_summary(waits, run.replications)], ignore_index=True
+                )
+        frame = pd.DataFrame(
+            {
+                "course": summary["course_id"],
+                "measure": summary["measure"],
+                "value": _measure_cells(summary, reps),
+            }
+        ).pivot(index="measure", columns="course", values="value")
+        frame = frame.reindex(list(dict.fromkeys(summary["measure"])))
+        parts.append(table(frame))
+        return [
+            Block(
+                "Instructor-led sessions",
+                (
+                    "Seats booked and attended per session. Waits (docs/analysis.md): the "
+                    "booking delay runs from the course becoming visible to the learner's first "
+                    "booking attempt (their own delay); the wait for a seat from that attempt to "
+                    "the session they attended. " + _reps_text(reps),
+                ),
+                parts,
+            )
+        ]
+
+    def comparison(self, c: Comparison) -> list[Block]:
+        variants, reps = c.variants, c.reps
+        if any(v.sessions is None or not len(v.sessions) for _, v in variants):
+            return []
+        c.say("ILC sessions")
+        columns = {}
+        for label, v in variants:
+            summary = A.seat_summary(v.sessions, c.replications)
+            if v.events is not None and v.enrollments is not None:
+                waits = A.session_waits(v.events, v.enrollments)
+                summary = pd.concat(
+                    [summary, A.wait_summary(waits, c.replications)], ignore_index=True
+                )
+            columns[label] = pd.Series(
+                _measure_cells(summary, reps),
+                index=[f"{r['course_id']}: {r['measure']}" for _, r in summary.iterrows()],
+            )
+        frame = pd.concat(columns, axis=1).fillna("–")
+        frame.index.name = "course: measure"
+        return [
+            Block(
+                "Instructor-led sessions",
+                (
+                    "Seats and waits by variant (the waits are defined in docs/analysis.md). "
+                    + _reps_text(reps),
+                ),
+                [table(frame)],
+            )
+        ]
+
+
+def _measure_cells(summary: pd.DataFrame, reps: int) -> list[Cell]:
+    return [
+        Cell(band(r["mean"], r["p05"], r["p95"], number_kind(r["measure"]), reps))
+        for _, r in summary.iterrows()
+    ]
+
+
+@section
+class LearnerTimeline(Section):
+    """One learner's enrollments drawn, with their account from `explain`."""
+
+    def single(self, run: Run) -> list[Block]:
+        if run.chosen is None:
+            return []
+        run.say("learner timeline")
+        result, scenario = run.result, run.scenario
+        who, replication = run.chosen
+        timeline = A.learner_timeline(
+            result.enrollments, result.jobs, who, replication, scenario.horizon_days
+        )
+        how = (
+            "chosen with --learner"
+            if run.learner is not None
+            else "the learner with the most enrollments in the first replication; choose "
+            "another with --learner"
+        )
+        fig = P.learner_gantt(
+            timeline, who, run.colors, scenario.start_date, note=f"replication {replication}"
+        )
+        return [
+            Block(
+                f"One learner's timeline: {who}",
+                (f"Replication {replication}: {how}.",),
+                [_figure(fig), _story(result, who, replication)],
+            )
+        ]
+
+    def comparison(self, c: Comparison) -> list[Block]:
+        shown = []
+        for label, v in c.variants:
+            if label not in c.chosen:
+                continue
+            c.say(f"learner timeline: {label}")
+            who, replication = c.chosen[label]
+            timeline = A.learner_timeline(
+                v.enrollments, v.jobs, who, replication, v.scenario.horizon_days
+            )
+            colors = P.course_colors([course.id for course in v.scenario.courses])
+            fig = P.learner_gantt(
+                timeline,
+                who,
+                colors,
+                v.scenario.start_date,
+                note=f"variant {label}, replication {replication}",
+            )
+            shown.append(
+                Block(
+                    f"Learner {who}: {label}",
+                    (f"Variant {label}, replication {replication}.",),
+                    [_figure(fig), _story(v, who, replication, label)],
+                )
+            )
+        return shown
+
+
+def _story(result, learner: str, replication: int, variant: str | None = None) -> Story:
+    """The learner's account from `explain` (docs/explain.md), under the timeline."""
+    needs = [n for n in ("enrollments", "jobs", "events") if getattr(result, n) is None]
+    if needs:  # explain reads all three
+        return Story(learner, None, tables_text(needs))
+    from ..design.explain import explain
+
+    if variant is not None and "variant" not in result.events.columns:
+        variant = None  # a variant already split out of its sweep
+    frame = explain(result, learner, replication=replication, variant=variant)
+    rows = [
+        ("" if math.isnan(day) else f"{day:g}", str(text))
+        for day, text in zip(frame["day"], frame["text"], strict=True)
+    ]
+    return Story(learner, rows)
+
+
+def tables_text(names: list[str]) -> str:
+    """'the jobs table', 'the jobs, events tables'."""
+    return f"{', '.join(names)} table{'s' if len(names) > 1 else ''}"
+
+
+@section
+class Warnings(Section):
+    """What the run warned of, each warning once."""
+
+    def single(self, run: Run) -> list[Block]:
+        return self._warnings(run.result)
+
+    def comparison(self, c: Comparison) -> list[Block]:
+        return self._warnings(c.result)
+
+    @staticmethod
+    def _warnings(result) -> list[Block]:
+        if not result.warnings:
+            return []
+        return [Block("Warnings", (), [Items(list(dict.fromkeys(result.warnings)))])]

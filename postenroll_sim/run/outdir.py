@@ -1,0 +1,810 @@
+"""An output folder holds one run: complete if and only if its `run.json` says so.
+
+A file in the folder is the tool's only by the tool's own record: `run.json` (when it is
+a record this tool wrote, checked by `check_record`) and the files it lists. Anything
+else is the user's, whatever its name: kept, and a reason to refuse the folder unless
+`force` (docs/outputs.md).
+
+Writing (`OutputFolder`): the folder is claimed before the simulation starts (so a bad
+`--out` fails in a second, not after an hour) and locked from the claim to the commit
+(`flock` on the folder itself: the kernel lets go when the process dies, so a killed run
+never blocks the folder), files are staged in a hidden folder *inside* it (same
+filesystem, so the final moves are renames), and the commit goes:
+
+1. `run.json` is replaced by one saying `"complete": false` and listing both the new
+   files and the old ones it is about to remove (the folder is now visibly incomplete:
+   a kill from here on leaves no doubt, and no file of either run becomes the user's);
+2. every file the earlier run.json listed is removed;
+3. the staged files are moved in;
+4. `run.json` is replaced by the full record, `"complete": true`, written last.
+
+Reading (`read_run`): only a complete folder is read, only the files its `run.json`
+lists (plain names of the tool's own files, regular files, not links), each checked
+against the size and SHA-256 recorded; CSV columns get back the dtypes they were written
+with, ids stay text (`007`, `NA`, `1e3` are ids, not numbers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..columns import (
+    AUDIT_TABLES,
+    FORMATS,
+    MAX_REPLICATIONS,
+    TABLES,
+    column_kind,
+    spreadsheet_frame,
+)
+from ..errors import OutputError  # noqa: F401 - re-exported
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no folder lock, the staging check only
+    fcntl = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:  # pandas is imported where a table is read or written: a CLI that only
+    import pandas as pd  # checks a folder starts faster
+
+RUN_JSON = "run.json"
+REPORT_NAME = "report.html"
+STAGING_PREFIX = ".postenroll-staging-"
+_STAGING = re.compile(rf"^{re.escape(STAGING_PREFIX)}(\d+)-[0-9a-f]+$")
+# Categories are kept in run.json up to this many (course and rule ids, vocabularies), so
+# a CSV read back has the same categories as the Parquet would; learner ids are left out.
+_KEEP_CATEGORIES = 2000
+
+
+def owned_names() -> frozenset[str]:
+    """Every file name the tool writes into an output folder (a name alone makes no file
+    the tool's: its run.json must list it, see `OutputFolder.claim`)."""
+    tables = {f"{name}.{fmt}" for name in TABLES + AUDIT_TABLES for fmt in FORMATS}
+    return frozenset(tables | {RUN_JSON, REPORT_NAME})
+
+
+def _pid_alive(pid: int) -> bool:  # only where there is no flock (see _clean_leftovers)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's live process
+        return True
+    return True
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+# Rows of a Parquet row group; a table written in parts of this many rows is the same
+# file as the table written whole. Four times pyarrow's default: each row group stores
+# the learner ids' whole dictionary again, and at a million learners a group of 1Mi
+# events made that dictionary half the cost of writing the events table (24 s against
+# 16 s with 4Mi rows, a fifth smaller file; docs/performance.md).
+ROW_GROUP_ROWS = 1 << 22
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """The file `frame.to_parquet(path, index=False)` writes, byte for byte, through
+    pyarrow directly: a quarter less time (pandas' own wrapper costs that), and writing
+    is most of what a big run spends after simulating (docs/performance.md)."""
+    with _ParquetParts(path) as writer:
+        writer.write(frame)
+
+
+class _ParquetParts:
+    """A Parquet file written part by part (pyarrow's `write_table` is a ParquetWriter
+    writing one part): parts of ROW_GROUP_ROWS rows make the file one whole table makes.
+    The first part is converted by pyarrow's own `from_pandas`, which gives the schema;
+    later parts reuse its Arrow dictionaries for the categorical columns, so a million
+    learner ids are converted once, not once a part."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.writer = None
+        self.dictionaries: dict[str, Any] = {}
+
+    def write(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            self.writer = pq.ParquetWriter(self.path, table.schema)
+            for name, column in zip(table.column_names, table.columns, strict=True):
+                if pa.types.is_dictionary(column.type) and column.num_chunks == 1:
+                    self.dictionaries[name] = column.chunk(0).dictionary
+        else:
+            arrays = []
+            for name in frame.columns:
+                series = frame[name]
+                if name in self.dictionaries:
+                    codes = series.cat.codes.to_numpy()
+                    missing = codes < 0
+                    indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
+                    arrays.append(pa.DictionaryArray.from_arrays(indices, self.dictionaries[name]))
+                else:
+                    arrays.append(pa.array(series, from_pandas=True))
+            table = pa.Table.from_arrays(arrays, schema=self.writer.schema)
+        self.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+
+    def __enter__(self) -> _ParquetParts:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _is_frame(frames: object) -> bool:
+    return hasattr(frames, "columns") and hasattr(frames, "to_csv")
+
+
+def _names_the_folder(method):
+    """A failed write says which folder: a full disk's OSError names no file."""
+
+    @functools.wraps(method)
+    def writing(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except OSError as exc:
+            raise OutputError(f"cannot write to {self.path}: {exc.strerror or exc}") from None
+
+    return writing
+
+
+@dataclass
+class OutputFolder:
+    """A folder claimed for one run's output (see the module docstring)."""
+
+    path: Path
+    staging: Path
+    created: bool  # the folder did not exist before: remove it again if the run fails
+    owned: frozenset[str] = frozenset()  # the files here the tool's own run.json lists
+    force: bool = False  # files the tool did not write may be replaced by this run's
+    lock: int | None = None  # the folder's descriptor, flock-ed until commit or discard
+    inputs: tuple[tuple[str, int, int], ...] = ()  # the command's input files, never replaced
+    claimed_at: str = field(default_factory=_now)
+
+    @classmethod
+    def claim(
+        cls,
+        folder: str | os.PathLike,
+        force: bool = False,
+        inputs: Iterable[str | os.PathLike] = (),
+        wait: bool = False,
+        beside: bool = False,
+    ) -> OutputFolder:
+        """Check that `folder` may hold this run's output, lock it and reserve a staging
+        area in it. Refused (OutputError): an empty name, `/`, the current directory
+        (unless `force`), a file, a folder holding files the tool did not write (unless
+        `force`, or `beside`: a report added to a run checks only the file it replaces),
+        a folder where the output would replace one of the command's `inputs` (always),
+        a folder another run holds (unless `wait`: then wait for it), or one that cannot
+        be written."""
+        text = os.fspath(folder)
+        if not text.strip():
+            raise OutputError("--out is empty: name a folder for the tables")
+        path = Path(text)
+        resolved = path.resolve()
+        if resolved == Path(resolved.anchor):
+            raise OutputError(f"{text}: will not write tables into the root folder")
+        if resolved == Path.cwd().resolve() and not force:
+            raise OutputError(
+                f"{text} is the current directory: choose a folder of its own (or pass --force)"
+            )
+        if path.exists() and not path.is_dir():
+            raise OutputError(f"{text} is a file, not a folder")
+        created, lock = _lock(path, resolved, text, wait)
+        try:
+            _clean_leftovers(path, locked=lock is not None)
+            owned, distrusted = _owned(path)
+            foreign = sorted(
+                entry.name
+                for entry in path.iterdir()
+                if entry.name not in owned and not _STAGING.match(entry.name)
+            )
+            if foreign and not force and not beside:
+                if distrusted:  # a run.json this tool would not have written owns nothing
+                    raise OutputError(
+                        f"{distrusted}, so no file in {text} is known to be postenroll-sim's; "
+                        "choose an empty or new folder, or pass --force"
+                    )
+                shown = ", ".join(foreign[:3]) + (
+                    f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+                )
+                raise OutputError(
+                    f"{text} holds files postenroll-sim did not write ({shown}); "
+                    "choose an empty or new folder, or pass --force"
+                )
+            inputs = _file_ids(inputs)
+            _refuse_inputs(path, owned, inputs)  # what the commit removes; replaces: commit
+            staging = path / f"{STAGING_PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
+            staging.mkdir()
+        except BaseException as exc:
+            if created:
+                shutil.rmtree(path, ignore_errors=True)
+            _unlock(lock)
+            if isinstance(exc, OSError):
+                raise OutputError(f"cannot write to {text}: {exc.strerror or exc}") from None
+            raise
+        return cls(path, staging, created, owned, force, lock, inputs)
+
+    def check_replaceable(self, names: Iterable[str]) -> None:
+        """Refuse (OutputError) to replace a file of these names the tool did not write,
+        unless the folder was claimed with `force`."""
+        if self.force:
+            return
+        for name in names:
+            target = self.path / name
+            if name not in self.owned and os.path.lexists(target):
+                raise OutputError(
+                    f"{target} was not written by postenroll-sim (the folder's run.json does "
+                    "not list it); move it away, or pass --force to replace it"
+                )
+
+    def discard(self) -> None:
+        """The run failed before committing: drop the staging area (and a folder made for it)."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        if self.created:
+            with contextlib.suppress(OSError):  # only if nothing else appeared in it
+                self.path.rmdir()
+        self._release()
+
+    def _release(self) -> None:
+        lock, self.lock = self.lock, None
+        _unlock(lock)
+
+    def __del__(self) -> None:  # a claim dropped without commit or discard lets go too
+        self._release()
+
+    def commit(
+        self,
+        staged: list[dict[str, Any]],
+        meta: dict[str, Any],
+        kept: list[dict[str, Any]] | tuple = (),
+    ) -> list[Path]:
+        """Move the staged files in and write run.json last. `staged` lists what
+        `stage_table`/`stage_text` returned; `meta` is the rest of the run's record;
+        `kept` lists files of this same run already in place (a report added later).
+        Only the files the earlier run.json listed are removed; a file the tool did not
+        write is replaced only when the folder was claimed with `force`."""
+        try:
+            _refuse_inputs(self.path, [item["name"] for item in staged], self.inputs)
+            self.check_replaceable(item["name"] for item in staged)
+            keep = {RUN_JSON} | {item["name"] for item in kept}
+            removed = sorted(self.owned - keep)
+            record = {**meta, "files": [*kept, *staged], "complete": False, "removing": removed}
+            self._write_run_json(record)  # from here the folder is visibly incomplete
+            for name in removed:
+                target = self.path / name
+                if os.path.lexists(target) and not target.is_dir():
+                    target.unlink()
+            final = []
+            for item in staged:
+                target = self.path / item["name"]
+                os.replace(self.staging / item["name"], target)
+                final.append(target)
+            del record["removing"]
+            record["complete"] = True
+            record["finished"] = _now()
+            self._write_run_json(record)
+            final.append(self.path / RUN_JSON)
+            return final
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write to {self.path}: {exc.strerror or exc}; "
+                "the folder is incomplete (its run.json says so)"
+            ) from None
+        except BaseException:
+            self.discard()
+            raise
+        finally:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self._release()
+
+    def _write_run_json(self, record: dict[str, Any]) -> None:
+        temporary = self.staging / (RUN_JSON + ".part")
+        text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, self.path / RUN_JSON)
+
+    # ----- staging ---------------------------------------------------------------------
+
+    @_names_the_folder
+    def stage_table(
+        self, name: str, frames: pd.DataFrame | Iterable[pd.DataFrame], fmt: str
+    ) -> dict[str, Any]:
+        """Write one table into the staging area; returns its entry for run.json. `frames`
+        is the table, or its parts in order (all of one schema), written one after the
+        other: the same bytes as the whole table would make, when each Parquet part but
+        the last has ROW_GROUP_ROWS rows."""
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        file_name = f"{name}.{fmt}"
+        path = self.staging / file_name
+        parts = iter([frames] if _is_frame(frames) else frames)
+        first = next(parts)
+        rows = len(first)
+        columns = {column: _dtype_record(first[column]) for column in first.columns}
+        if fmt == "csv":  # text cells a spreadsheet would run as formulas are quoted
+            spreadsheet_frame(first).to_csv(path, index=False, lineterminator="\n")
+            for frame in parts:
+                spreadsheet_frame(frame).to_csv(
+                    path, index=False, lineterminator="\n", header=False, mode="a"
+                )
+                rows += len(frame)
+        else:
+            with _ParquetParts(path) as writer:
+                writer.write(first)
+                del first
+                for frame in parts:
+                    writer.write(frame)
+                    rows += len(frame)
+        return {
+            "name": file_name,
+            "table": name,
+            "format": fmt,
+            "rows": rows,
+            "columns": columns,
+            **_fingerprint(path),
+        }
+
+    @_names_the_folder
+    def stage_text(self, file_name: str, text: str) -> dict[str, Any]:
+        path = self.staging / file_name
+        path.write_text(text, encoding="utf-8")
+        return {"name": file_name, **_fingerprint(path)}
+
+
+# Lock descriptors this process holds. A forked worker closes its copies at once: it must
+# not keep a folder locked after its parent let go of it, or died (closing a copy does not
+# unlock the parent's).
+_HELD: set[int] = set()
+_LOCK_TRIES = 100  # a folder removed and made again while a run waited for it: lock anew
+
+
+def _forget_inherited_locks() -> None:
+    for fd in _HELD:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_locks)
+
+
+def _lock(path: Path, resolved: Path, text: str, wait: bool) -> tuple[bool, int | None]:
+    """Make the folder if need be and lock it: flock on the folder's own descriptor, so no
+    lock file is left behind and the kernel lets go when the process dies, however it
+    dies. Returns whether the folder was made, and the descriptor (None: no locks here)."""
+    for _ in range(_LOCK_TRIES):
+        created = not path.exists()
+        try:
+            resolved.mkdir(parents=True, exist_ok=True)  # through a symlink to its target
+        except (FileExistsError, NotADirectoryError):
+            raise OutputError(f"{text}: a part of this path is a file, not a folder") from None
+        except OSError as exc:
+            raise OutputError(f"cannot create {text}: {exc.strerror or exc}") from None
+        if fcntl is None:
+            return created, None
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError as exc:
+            raise OutputError(f"cannot write to {text}: {exc.strerror or exc}") from None
+        try:
+            if not _flock(fd, path, text, wait):
+                os.close(fd)
+                return created, None
+            held = os.fstat(fd)
+            with contextlib.suppress(FileNotFoundError):
+                here = os.stat(path)
+                if (here.st_dev, here.st_ino) == (held.st_dev, held.st_ino):
+                    _HELD.add(fd)
+                    return created, fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # the run this one waited for removed the folder: make it and lock again
+    raise OutputError(f"{text}: the folder kept being replaced while waiting for it")
+
+
+def _flock(fd: int, path: Path, text: str, wait: bool) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if not wait:
+            raise OutputError(_busy(path, text)) from None
+        fcntl.flock(fd, fcntl.LOCK_EX)  # until the other run commits, fails or dies
+    except OSError as exc:
+        if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+            return False  # a filesystem without locks (some network ones): unlocked
+        raise OutputError(f"cannot lock {text}: {exc.strerror or exc}") from None
+    return True
+
+
+def _busy(path: Path, text: str) -> str:
+    with contextlib.suppress(OSError):
+        pids = sorted({m.group(1) for e in path.iterdir() if (m := _STAGING.match(e.name))})
+    who = f" (process {', '.join(pids)})" if pids else ""
+    return (
+        f"{text}: another postenroll-sim run{who} is writing here; "
+        "wait for it to finish, or pass --wait"
+    )
+
+
+def _unlock(fd: int | None) -> None:
+    if fd is not None and fd in _HELD:
+        _HELD.discard(fd)
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _clean_leftovers(folder: Path, locked: bool) -> None:
+    """Staging areas of earlier runs that were killed. With the folder locked each one is
+    a leftover, whatever process now has the id in its name (a run writing would hold the
+    lock); without locks (no flock here) a live process's staging area is a refusal."""
+    for entry in folder.iterdir():
+        match = _STAGING.match(entry.name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        if not locked and pid != os.getpid() and _pid_alive(pid):
+            raise OutputError(
+                f"{folder}: another postenroll-sim run (process {pid}) is writing here"
+            )
+        shutil.rmtree(entry, ignore_errors=True)
+    # an older version staged beside the folder as `.NAME.*.tmp`
+    for entry in folder.parent.glob(f".{folder.name}.*.tmp"):
+        if entry.is_dir() and all(child.name in owned_names() for child in entry.iterdir()):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _owned(folder: Path) -> tuple[frozenset[str], str | None]:
+    """The files here the tool may remove or replace: run.json and the files it lists,
+    when it is a record this tool wrote (complete or not); else none, and why not."""
+    try:
+        record = _load_record(folder / RUN_JSON)
+    except OutputError as exc:
+        return frozenset(), str(exc)
+    if record is None:
+        return frozenset(), None
+    listed = {item["name"] for item in record["files"]} | set(record.get("removing", ()))
+    return frozenset({RUN_JSON} | listed), None
+
+
+def _file_ids(inputs: Iterable[str | os.PathLike]) -> tuple[tuple[str, int, int], ...]:
+    """Each input file as (name, device, inode): the file itself, whatever path names it."""
+    ids = []
+    for item in inputs:
+        with contextlib.suppress(OSError, ValueError):
+            info = os.stat(item)
+            ids.append((os.fspath(item), info.st_dev, info.st_ino))
+    return tuple(ids)
+
+
+def _refuse_inputs(
+    folder: Path, names: Iterable[str], inputs: tuple[tuple[str, int, int], ...]
+) -> None:
+    """A command never removes or replaces one of its own inputs, `force` or not."""
+    for name in names:
+        try:
+            here = os.stat(folder / name)
+        except (OSError, ValueError):
+            continue
+        for item, device, inode in inputs:
+            if (device, inode) == (here.st_dev, here.st_ino):
+                raise OutputError(
+                    f"{item} is an input of this command and writing into {folder} would "
+                    f"replace it ({name}); choose another --out"
+                )
+
+
+def _fingerprint(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def _dtype_record(column) -> dict[str, Any]:
+    import pandas as pd
+
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        record: dict[str, Any] = {"dtype": "category"}
+        if len(dtype.categories) <= _KEEP_CATEGORIES:
+            record["categories"] = [str(c) for c in dtype.categories]
+        return record
+    return {"dtype": str(dtype)}
+
+
+# ----- reading ---------------------------------------------------------------------------
+
+# A run.json is a few kilobytes a table and a sweep variant (its scenario); past this it
+# was not written by the tool, and is not read into memory to find that out.
+MAX_RUN_JSON_BYTES = 256 << 20
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# the dtypes `_dtype_record` writes (and `_read_csv` gives back); nothing else is asked of pandas
+_DTYPE = re.compile(
+    r"^(category|str|string|object|bool|boolean|u?int(8|16|32|64)|U?Int(8|16|32|64)"
+    r"|[fF]loat(32|64)|datetime64\[(s|ms|us|ns)\])$"
+)
+# What each kind of column (columns.column_kind) is written as; a recorded dtype of another
+# kind was not written by the tool, and a CSV column with no record reads as its kind's.
+_KIND_DTYPE = {
+    "number": re.compile(r"^U?[iI]nt(8|16|32|64)$"),
+    "day": re.compile(r"^[fF]loat(32|64)$"),
+    "timestamp": re.compile(r"^datetime64\[(s|ms|us|ns)\]$"),
+}
+_KIND_DEFAULT = {"number": "Int64", "day": "float64", "timestamp": "datetime64[s]"}
+
+
+def _load_record(path: Path) -> dict[str, Any] | None:
+    """The run.json at `path`, checked by `check_record` (OutputError saying why it cannot
+    be trusted); None when there is none."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):  # a link could point anywhere, a FIFO never ends
+        raise OutputError(f"{path} is not a file postenroll-sim wrote (a link or a special file)")
+    if info.st_size > MAX_RUN_JSON_BYTES:
+        raise OutputError(
+            f"{path} is {info.st_size:,} bytes: not a run.json postenroll-sim wrote "
+            f"(at most {MAX_RUN_JSON_BYTES:,})"
+        )
+    try:
+        meta = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise OutputError(f"{path} is damaged ({exc}); run the scenario again") from None
+    problem = check_record(meta)
+    if problem is not None:
+        raise OutputError(f"{path}: {problem}")
+    return meta
+
+
+def _int(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def check_record(meta: Any) -> str | None:
+    """Why `meta`, a run.json's content, is not a record this tool wrote (None: it is).
+    Every value a reader or the folder's claim uses is checked here before it is used:
+    file names are the tool's own plain names (so nothing outside the folder is read,
+    removed or replaced), counts are bounded, types are the ones written."""
+    if not isinstance(meta, dict) or "complete" not in meta or "files" not in meta:
+        return (
+            "not written by this version of postenroll-sim (no file list); run the scenario again"
+        )
+    problem = _record_problem(meta)
+    return None if problem is None else f"{problem}; the folder was changed since the run"
+
+
+def _record_problem(meta: dict[str, Any]) -> str | None:
+    names = owned_names() - {RUN_JSON}
+    if not isinstance(meta["complete"], bool):
+        return f"complete: {meta['complete']!r} is not true or false"
+    files = meta["files"]
+    if not isinstance(files, list) or len(files) > len(names):
+        return "files: not a list of the files the tool writes"
+    seen: set[str] = set()
+    for index, item in enumerate(files):
+        where = f"files.{index}"
+        if not isinstance(item, dict):
+            return f"{where}: not a file entry"
+        name = item.get("name")
+        if not isinstance(name, str) or name not in names:
+            return f"{where}.name: {name!r} is not the name of a file postenroll-sim writes"
+        if name in seen:
+            return f"{where}.name: {name!r} is listed twice"
+        seen.add(name)
+        if not _int(item.get("bytes"), 0, 2**63 - 1):
+            return f"{where}.bytes: {item.get('bytes')!r} is not a size"
+        if not isinstance(item.get("sha256"), str) or not _SHA256.match(item["sha256"]):
+            return f"{where}.sha256: not a SHA-256"
+        if "table" not in item:
+            if name != REPORT_NAME:
+                return f"{where}: {name!r} has no table"
+            continue
+        table, fmt = item.get("table"), item.get("format")
+        if not isinstance(table, str) or not isinstance(fmt, str) or name != f"{table}.{fmt}":
+            return f"{where}: table {table!r} in format {fmt!r} is not the file {name!r}"
+        if not _int(item.get("rows"), 0, 2**63 - 1):
+            return f"{where}.rows: {item.get('rows')!r} is not a number of rows"
+        columns = item.get("columns", {})
+        if not isinstance(columns, dict):
+            return f"{where}.columns: not a mapping of columns"
+        for column, record in columns.items():
+            if not isinstance(record, dict) or not isinstance(record.get("dtype"), str):
+                return f"{where}.columns.{column}: no dtype"
+            if not _DTYPE.match(record["dtype"]):
+                return f"{where}.columns.{column}.dtype: {record['dtype']!r} is not one written"
+            kind = column_kind(column) if isinstance(column, str) else "text"
+            if kind in _KIND_DTYPE and not _KIND_DTYPE[kind].match(record["dtype"]):
+                return (
+                    f"{where}.columns.{column}.dtype: {record['dtype']!r} is not a {kind} "
+                    "column's dtype"
+                )
+            categories = record.get("categories")
+            if categories is not None and (
+                not _texts(categories) or len(categories) > _KEEP_CATEGORIES
+            ):
+                return f"{where}.columns.{column}.categories: not a list of ids"
+    if len({item["table"] for item in files if "table" in item}) < sum("table" in i for i in files):
+        return "files: a table is listed twice"
+    removing = meta.get("removing", [])
+    if not _texts(removing) or not set(removing) <= names:
+        return "removing: not a list of the files the tool writes"
+    if "replications" in meta and not _int(meta["replications"], 1, MAX_REPLICATIONS):
+        return (
+            f"replications: {meta['replications']!r} is not a number of replications "
+            f"(1 to {MAX_REPLICATIONS:,})"
+        )
+    seed = meta.get("seed")
+    if seed is not None and not _int(seed, 0, 2**128 - 1):
+        return f"seed: {seed!r} is not a seed"
+    variants = meta.get("variants", [])
+    if not isinstance(variants, list):
+        return "variants: not a list of variants"
+    labels = set()
+    for index, variant in enumerate(variants):
+        where = f"variants.{index}"
+        if not isinstance(variant, dict) or not isinstance(variant.get("label"), str):
+            return f"{where}: not a variant with a label"
+        if variant["label"] in labels:
+            return f"{where}.label: {variant['label']!r} is listed twice"
+        labels.add(variant["label"])
+        if variant.get("seed") is not None and not _int(variant["seed"], 0, 2**128 - 1):
+            return f"{where}.seed: {variant['seed']!r} is not a seed"
+        if not isinstance(variant.get("scenario", {}), dict):
+            return f"{where}.scenario: not a scenario"
+        if not isinstance(variant.get("source", ""), str):
+            return f"{where}.source: not a file name"
+    for key, kind in (("scenario", dict), ("source", str), ("format", str)):
+        if key in meta and not isinstance(meta[key], kind):
+            return f"{key}: {type(meta[key]).__name__} where a {kind.__name__} was written"
+    for key in ("warnings", "tables"):
+        if key in meta and not _texts(meta[key]):
+            return f"{key}: not a list of texts"
+    if meta.get("command") not in (None, "compare", "audit"):
+        return f"command: {meta['command']!r} is not a command that writes a folder"
+    return None
+
+
+def read_meta(folder: str | os.PathLike) -> dict[str, Any]:
+    """The run.json of a complete output folder, checked (`check_record`; OutputError with
+    the reason otherwise)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: no such folder")
+    meta = _load_record(folder / RUN_JSON)
+    if meta is None:
+        raise OutputError(
+            f"{folder}: no run.json here; is this the --out folder of `postenroll-sim run`?"
+        )
+    if meta["complete"] is not True:
+        raise OutputError(
+            f"{folder} is incomplete: the run writing it did not finish; run the scenario again"
+        )
+    return meta
+
+
+def verify(folder: str | os.PathLike, meta: dict[str, Any]) -> None:
+    """Every table run.json lists is there, a file of the folder (not a link), unchanged
+    since the run (the report is made from the tables, so `postenroll-sim report` may
+    make it again)."""
+    folder = Path(folder)
+    problem = check_record(meta)
+    if problem is not None:
+        raise OutputError(f"{folder / RUN_JSON}: {problem}")
+    for item in meta["files"]:
+        if "table" not in item:
+            continue
+        path = folder / item["name"]
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            info = None
+        if info is None or not stat.S_ISREG(info.st_mode):
+            what = "missing" if info is None else "not a file the run wrote (a link or a folder)"
+            raise OutputError(f"{path} is {what}; the folder is not the run its run.json records")
+        if _fingerprint(path) != {"bytes": item["bytes"], "sha256": item["sha256"]}:
+            raise OutputError(
+                f"{path} changed since the run (it does not match run.json); run the scenario again"
+            )
+
+
+def read_tables(folder: str | os.PathLike, meta: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """The tables run.json lists, verified, with the dtypes they were written with."""
+    import pandas as pd
+
+    folder = Path(folder)
+    verify(folder, meta)
+    tables = {}
+    for item in meta["files"]:
+        if "table" not in item:
+            continue
+        path = folder / item["name"]
+        try:
+            if item["format"] == "parquet":
+                tables[item["table"]] = pd.read_parquet(path)
+            else:
+                tables[item["table"]] = _read_csv(path, item.get("columns", {}))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise OutputError(f"cannot read {path}: {exc}") from None
+        except Exception as exc:  # pyarrow's own errors: a damaged file, said in one line
+            raise OutputError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+    return tables
+
+
+def _csv_as_text(path: Path) -> pd.DataFrame:
+    import csv
+
+    import pyarrow as pa
+    from pyarrow import csv as arrow_csv
+
+    with open(path, newline="", encoding="utf-8") as file:
+        header = next(csv.reader(file), [])
+    if len(set(header)) < len(header):
+        raise ValueError("a column name is written twice")
+    table = arrow_csv.read_csv(
+        path,
+        convert_options=arrow_csv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            null_values=[""],
+            strings_can_be_null=True,
+        ),
+    )
+    return table.to_pandas()
+
+
+def _read_csv(path: Path, columns: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
+    # Everything as text first (pyarrow's CSV reader, every column declared a string):
+    # ids such as 007, NA, null or 1e3 stay what they were. Nulls were written as empty
+    # fields, and ids are never empty.
+    frame = _csv_as_text(path)
+    frame = spreadsheet_frame(frame, decode=True)  # '=x was written for =x (stage_table)
+    out = {}
+    for name in frame.columns:
+        record = columns.get(name) or {"dtype": _KIND_DEFAULT.get(column_kind(name), "str")}
+        kind = record.get("dtype", "str")
+        column = frame[name]
+        if kind == "category":
+            categories = record.get("categories")
+            if categories is None:
+                categories = pd.unique(column.dropna())
+            categories = pd.Index(list(categories), dtype="str")
+            if not column.dropna().isin(categories).all():
+                raise ValueError(f"column {name} holds values its recorded categories lack")
+            out[name] = pd.Categorical(column, categories=categories)
+        elif kind.startswith("datetime64"):
+            out[name] = pd.to_datetime(column).astype(kind)
+        elif kind in ("str", "object", "string"):
+            out[name] = column
+        else:
+            out[name] = column.astype(kind)
+    return pd.DataFrame(out)

@@ -1,0 +1,693 @@
+"""Running scenarios: one replication (`simulate`), many, and writing the tables safely."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import union_categoricals
+from tqdm import tqdm
+
+from .. import __version__
+from ..columns import FORMATS, TABLES
+from ..engine import ENGINE, ENGINE_REASON, Model, compile_plan, recorder
+from ..errors import OutputError, SchedulerError
+from ..scenario import Scenario
+from . import outdir
+from .lightrun import replication_seeds
+from .outdir import REPORT_NAME, OutputFolder
+from .progress import Status
+from .summary import Digest
+
+__all__ = ["FORMATS", "TABLES", "Result", "simulate", "simulate_replications", "simulate_variants"]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Result:
+    """The output tables of a run (docs/outputs.md), plus any warnings (e.g. S22's guard) and
+    what ran: the effective seed, the number of replications, the sweep's variants."""
+
+    scenario: Scenario
+    enrollments: pd.DataFrame | None = None
+    jobs: pd.DataFrame | None = None
+    events: pd.DataFrame | None = None
+    sessions: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
+    seed: int | None = None
+    replications: int = 1
+    variants: list[dict[str, Any]] = field(default_factory=list)  # [{label, seed, scenario}]
+    command: str | None = None  # "compare" for `postenroll-sim compare` (run.json says so)
+    started: str = field(default_factory=_now)
+    finished: str | None = None
+    # the tables a run written as it was built wrote (`simulate_into`), kept in memory or not
+    written: list[str] = field(default_factory=list)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables this run built and keeps in memory (all four unless fewer were asked
+        for; none when they were written to disk as they were built and not kept)."""
+        return {name: getattr(self, name) for name in TABLES if getattr(self, name) is not None}
+
+    def variant_labels(self) -> list[str]:
+        """The sweep's variant labels in sweep order ([] for a run that is not a sweep)."""
+        labels = [str(v["label"]) for v in self.variants]
+        if not labels:  # tables stacked by hand: the labels in the order they appear
+            for frame in self.tables().values():
+                if "variant" in frame:
+                    labels = [str(v) for v in pd.unique(frame["variant"].dropna())]
+                    break
+        return labels
+
+    def split_variants(self) -> list[tuple[str | None, Result]]:
+        """Each sweep variant as a Result of its own (its rows, its scenario), in sweep
+        order; a run that is not a sweep is [(None, itself)]."""
+        labels = self.variant_labels()
+        if not labels:
+            return [(None, self)]
+        records = {str(v["label"]): v for v in self.variants}
+        out = []
+        for label in labels:
+            record = records.get(label, {})
+            scenario = (
+                Scenario.model_validate(record["scenario"])
+                if isinstance(record.get("scenario"), dict)
+                else self.scenario
+            )
+            tables = {
+                name: frame[frame["variant"].astype("str") == label].reset_index(drop=True)
+                if "variant" in frame
+                else frame
+                for name, frame in self.tables().items()
+            }
+            out.append(
+                (
+                    label,
+                    Result(
+                        scenario,
+                        **tables,
+                        warnings=list(self.warnings),
+                        seed=record.get("seed", self.seed),
+                        replications=self.replications,
+                        started=self.started,
+                        finished=self.finished,
+                    ),
+                )
+            )
+        return out
+
+    def meta(self, source: str = "", arguments: list[str] | None = None) -> dict[str, Any]:
+        """What run.json records besides the files (docs/outputs.md)."""
+        return {
+            "tool": "postenroll-sim",
+            "version": __version__,
+            **({"command": self.command} if self.command else {}),
+            "engine": ENGINE,  # compiled or interpreted (engine/compiled.py)
+            "engine_detail": ENGINE_REASON,
+            "arguments": list(arguments) if arguments is not None else None,
+            "source": source,
+            "seed": self.seed,
+            "replications": self.replications,
+            "variants": self.variants,
+            "tables": list(self.written or self.tables()),
+            "warnings": list(dict.fromkeys(self.warnings)),
+            "started": self.started,
+            "scenario": self.scenario.model_dump(mode="json", by_alias=True),
+        }
+
+    def write(
+        self,
+        folder: str | os.PathLike | OutputFolder,
+        format: str = "parquet",
+        source: str = "",
+        force: bool = False,
+        report: Callable[[Result, str], str] | None = None,
+        arguments: list[str] | None = None,
+    ) -> list[Path]:
+        """Write each table as `<folder>/<table>.<format>` and `run.json` (what ran, each
+        file with its rows and SHA-256) last, so the folder is one complete run or
+        visibly incomplete, never a mix of two (docs/outputs.md). `folder` may be an
+        OutputFolder claimed before the run; a folder holding files the tool did not
+        write is refused unless `force`. `report(result, source)` adds report.html."""
+        if format not in FORMATS:
+            raise ValueError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+        out = folder if isinstance(folder, OutputFolder) else OutputFolder.claim(folder, force)
+        try:
+            staged = [out.stage_table(name, frame, format) for name, frame in self.tables().items()]
+        except BaseException:
+            out.discard()
+            raise
+        return self.commit(out, staged, format, source, report, arguments)
+
+    def commit(
+        self,
+        out: OutputFolder,
+        staged: list[dict[str, Any]],
+        format: str,
+        source: str = "",
+        report: Callable[[Result, str], str] | None = None,
+        arguments: list[str] | None = None,
+    ) -> list[Path]:
+        """Stage report.html too when asked (`report(result, source)`), then commit what is
+        staged, run.json last (OutputFolder.commit)."""
+        try:
+            if report is not None:
+                staged = [*staged, out.stage_text(REPORT_NAME, report(self, source))]
+        except BaseException:
+            out.discard()
+            raise
+        return out.commit(staged, {**self.meta(source, arguments), "format": format})
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int | np.random.SeedSequence | None = None,
+    replication: int = 0,
+    tables: tuple[str, ...] | list[str] = TABLES,
+    progress: bool = False,
+) -> Result:
+    """Run one replication of `scenario`. `seed` defaults to the scenario's own seed.
+    `tables` names the tables to build (the events log is not even kept without "events").
+    `progress` shows simulated days on a progress bar (on a terminal only).
+
+    Raises ScenarioError when a script action cannot be applied (located at its line)."""
+    started = _now()
+
+    def build(model: Model, say: Callable[[str], None]) -> dict[str, pd.DataFrame]:
+        say("building tables")  # a third of a large run: say so rather than sit at 100%
+        return recorder.tables(
+            model,
+            which=tuple(tables),
+            replication=replication,
+            start_date=scenario.start_date,
+            release=True,
+        )
+
+    built, model, seed = _run_model(scenario, seed, replication, tables, progress, build)
+    return Result(
+        scenario,
+        **built,
+        warnings=list(model.lms.warnings),
+        seed=int(seed.entropy),  # the effective seed: the scenario's, or the one given
+        started=started,
+        finished=_now(),
+    )
+
+
+@dataclass
+class Staged:
+    """A run written into its output folder's staging area as it was built
+    (`simulate_into`): commit it with `result.commit(folder, files, ...)`."""
+
+    result: Result  # what ran; its tables are in memory only when they were kept
+    files: list[dict[str, Any]]  # the staged tables, as run.json lists them
+    digest: Digest  # what the summary says of them
+
+
+SPILL_NAME = ".events.log"  # the event log's rows, in the staging area while the run goes
+
+
+def simulate_into(
+    folder: OutputFolder,
+    scenario: Scenario,
+    format: str = "parquet",
+    seed: int | np.random.SeedSequence | None = None,
+    tables: tuple[str, ...] | list[str] = TABLES,
+    progress: bool = False,
+    keep: bool = False,
+) -> Staged:
+    """Run one replication of `scenario` and write its tables into `folder`'s staging
+    area as they are built, one at a time (the events table in batches, its log kept in
+    the staging area during the run): at most the run's state plus one table in memory,
+    where `simulate` holds every table. `keep` keeps the tables in memory as well (for a
+    report). The tables written are the ones `simulate(...).write(folder)` writes, byte
+    for byte. Nothing is committed: the caller does that (`Staged`), or discards."""
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+    started = _now()
+    digest = Digest([0])
+    kept: dict[str, pd.DataFrame] | None = {} if keep else None
+
+    def write(model: Model, say: Callable[[str], None]) -> list[dict[str, Any]]:
+        pending = dict(
+            recorder.frame_batches(
+                model,
+                which=tuple(name for name in TABLES if name in tables),
+                start_date=scenario.start_date,
+                rows=None if keep else outdir.ROW_GROUP_ROWS,  # a Parquet row group a batch
+            )
+        )  # each table is built only as its frames are read
+
+        def stage(name: str) -> dict[str, Any]:
+            frames = _taken(name, pending[name], digest, kept, stop)
+            return folder.stage_table(name, frames, format)
+
+        # The events table (the largest; read from the log, not the store) is written on a
+        # second thread while this one writes the others: pyarrow encodes without the GIL.
+        stop = threading.Event()
+        files: dict[str, Any] = {}
+        with ThreadPoolExecutor(max_workers=1) as helper:
+            events = helper.submit(stage, "events") if "events" in pending else None
+            try:
+                for name in pending:
+                    if name != "events":
+                        say(f"writing {name}")
+                        files[name] = stage(name)
+                if events is not None:
+                    say("writing events")
+                    files["events"] = events.result()
+            except BaseException:
+                stop.set()  # Ctrl-C or a failure: the helper stops at its next batch
+                raise
+        return [files[name] for name in pending]
+
+    spill = folder.staging / SPILL_NAME if "events" in tables else None
+    try:
+        files, model, seed = _run_model(scenario, seed, 0, tables, progress, write, spill)
+    except OSError as exc:  # the log's spill file or a table: the folder is the one place
+        raise OutputError(f"cannot write to {folder.path}: {exc.strerror or exc}") from None
+    result = Result(
+        scenario,
+        **(kept or {}),
+        warnings=list(model.lms.warnings),
+        seed=int(seed.entropy),
+        started=started,
+        finished=_now(),
+        written=[name for name in TABLES if name in tables],
+    )
+    return Staged(result, files, digest)
+
+
+def _taken(
+    name: str,
+    frames: Iterator[pd.DataFrame],
+    digest: Digest,
+    kept: dict[str, pd.DataFrame] | None,
+    stop: threading.Event,
+) -> Iterator[pd.DataFrame]:
+    """The frames of one table, passed on as they come, noting what the summary needs."""
+    for frame in frames:
+        if stop.is_set():
+            raise RuntimeError("stopped: writing another table failed")
+        digest.add(name, frame)
+        if kept is not None:
+            kept[name] = frame  # kept: one frame a table (`keep` builds events whole)
+        yield frame
+
+
+def _run_model(scenario, seed, replication, tables, progress, after, spill=None):
+    """Simulate one replication and hand the finished model to `after(model, say)` while
+    the progress bar still shows (`say` puts a word on it); returns what `after` returned,
+    the model and the effective seed sequence."""
+    if not isinstance(seed, np.random.SeedSequence):
+        seed = replication_seeds(scenario.seed if seed is None else seed, replication + 1)[
+            replication
+        ]
+    tables = tuple(tables)
+    unknown = set(tables) - set(TABLES)
+    if unknown:
+        raise ValueError(f"unknown table {sorted(unknown)[0]!r}; tables are {', '.join(TABLES)}")
+    with tqdm(
+        total=scenario.horizon_days,
+        unit="day",
+        bar_format="{l_bar}{bar}| day {n:.0f}/{total:.0f} [{elapsed}<{remaining}{postfix}]",
+        disable=None if progress else True,
+        leave=False,
+    ) as bar:
+
+        def advance(day: float) -> None:
+            bar.update(day - bar.n)
+
+        def say(what: str) -> None:
+            if not bar.disable:
+                bar.set_postfix_str(what, refresh=True)
+
+        model = Model(
+            compile_plan(scenario),
+            seed,
+            record_events="events" in tables,
+            on_advance=None if bar.disable else advance,  # off a terminal: no calls
+            spill=spill,
+        )
+        try:
+            model.run()
+            done = after(model, say)
+        finally:
+            model.close()
+    return done, model, seed
+
+
+class Task(NamedTuple):
+    """One replication of one scenario variant: all a worker needs, picklable."""
+
+    scenario: Scenario
+    seed: np.random.SeedSequence
+    replication: int
+    variant: str | None = None
+    tables: tuple[str, ...] = TABLES
+
+
+def run_task(task: Task) -> Result:
+    result = simulate(
+        task.scenario, seed=task.seed, replication=task.replication, tables=task.tables
+    )
+    if task.variant is not None:
+        for name, frame in result.tables().items():
+            label = pd.Categorical(
+                [task.variant] * len(frame), categories=pd.Index([task.variant], dtype="str")
+            )
+            setattr(result, name, frame.assign(variant=label))
+    return result
+
+
+class SerialExecutor(Executor):
+    """Runs each task in this process when it is submitted: the one-worker executor.
+    An error is handed to the caller through the future, like any executor; Ctrl-C is not
+    an error of the task: it stops the run at once."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+MAX_SCHEDULER_WAIT = 30  # seconds to reach a Dask scheduler before giving up
+
+
+_PORTED = ("tcp", "tls", "ws", "wss")  # address schemes written HOST:PORT
+
+
+def scheduler_address_problem(address: str) -> str:
+    """Why `address` is no Dask scheduler address ("" when it may be one), said before
+    anything connects (Dask itself fails on a malformed one with a bare ValueError)."""
+    scheme, sep, rest = address.rpartition("://")
+    if sep and scheme not in _PORTED:
+        return ""  # inproc://, ucx://, ...: Dask knows its own forms
+    host, colon, port = rest.rpartition(":")
+    if not colon or not host or not port.isdigit():
+        return "give it as tcp://HOST:PORT (for example tcp://10.0.0.5:8786)"
+    if not 0 < int(port) < 65536:
+        return f"port {port} is not between 1 and 65535"
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        return "an IPv6 host needs brackets, as in tcp://[::1]:8786"
+    return ""
+
+
+def _connect(client_class, address: str):
+    """A Dask client of the scheduler at `address`, or SchedulerError within
+    MAX_SCHEDULER_WAIT seconds. Dask's own timeout covers reaching the port, not a server
+    there that accepts and never answers its handshake: the connection is made in a
+    thread that is waited for only that long (left behind, it dies with the process)."""
+    problem = scheduler_address_problem(address)
+    if problem:
+        raise SchedulerError(f"--scheduler {address}: {problem}")
+    made: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            made["client"] = client_class(address, timeout=MAX_SCHEDULER_WAIT)
+        except Exception as exc:  # handed to the caller
+            made["error"] = exc
+
+    thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(MAX_SCHEDULER_WAIT + 1)
+    error = made.get("error")
+    if thread.is_alive() or isinstance(error, OSError | TimeoutError | ValueError):
+        why = f": {error}" if error is not None else " (is it a Dask scheduler?)"
+        raise SchedulerError(
+            f"cannot reach the Dask scheduler at {address} within {MAX_SCHEDULER_WAIT} s{why}"
+        )
+    if error is not None:
+        raise error
+    return made["client"]
+
+
+def usable_workers(workers: int, tasks: int) -> int:
+    """No more local processes than tasks or CPUs (each process imports the whole stack)."""
+    return max(1, min(workers, tasks, os.cpu_count() or 1))
+
+
+@contextmanager
+def executor_for(
+    workers: int = 1, scheduler: str | None = None, tasks: int | None = None
+) -> Iterator[Executor]:
+    """The executor for a run: a Dask cluster when a scheduler address is given (or in
+    DASK_SCHEDULER_ADDRESS), a process pool for several local workers, else serial."""
+    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - depends on the optional extra
+            raise SchedulerError(
+                "a Dask scheduler needs the optional extra: pip install 'postenroll-sim[dist]'"
+            ) from exc
+        quiet = _QuietLogs()  # its reconnect attempts log tracebacks to stderr
+        try:
+            client = _connect(Client, scheduler)
+            with client:
+                executor = client.get_executor()
+                # a lost scheduler closes the client after its reconnect timeout; the futures
+                # would then wait forever, so run_tasks asks this while it waits
+                executor.lost = lambda: client.status in ("closing", "closed")
+                executor.lost_message = f"lost the Dask scheduler at {scheduler}"
+                yield executor
+        finally:
+            quiet.restore()
+        return
+    workers = usable_workers(workers, tasks if tasks is not None else workers)
+    if workers > 1:
+        pool = ProcessPoolExecutor(
+            max_workers=workers, initializer=end_with_parent, initargs=(os.getpid(),)
+        )
+        try:
+            yield pool
+        except BaseException:
+            # Ctrl-C, SIGTERM (the command line's Terminated) or an error: do not wait for
+            # the replications still queued, nor for the ones running
+            _stop_workers(pool)
+            raise
+        pool.shutdown(wait=True)
+    else:
+        yield SerialExecutor()
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_CHECK = 1.0  # seconds between a worker's checks that its parent is still there
+
+
+def end_with_parent(parent: int) -> None:
+    """A pool worker's initializer: the worker ends when its parent does, however the
+    parent ends (SIGKILL included), so no worker is left running for ever holding the
+    caller's pipes. Linux: the kernel kills it (PR_SET_PDEATHSIG); everywhere: a thread
+    watches for the parent to be gone (the worker is then another process's child)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: terminate ends it
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK)
+    os._exit(1)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down and end its worker processes now: shutdown alone stops feeding
+    them, and the interpreter's exit would wait for the replications they are running."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            process.terminate()
+    for process in processes:
+        with contextlib.suppress(OSError, AttributeError, ValueError, AssertionError):
+            process.join(PARENT_CHECK * 5)
+
+
+def run_tasks(tasks: list[Task], executor: Executor, progress: bool = False) -> list[Result]:
+    """Run tasks on any concurrent.futures executor; results come back in task order, so
+    they are the same whichever executor ran them. The bar exists before the first task
+    is submitted, so it advances as each finishes even on the serial executor."""
+    with tqdm(total=len(tasks), unit="run", disable=None if progress else True, leave=False) as bar:
+        futures = []
+        for task in tasks:
+            future = executor.submit(run_task, task)
+            future.add_done_callback(lambda _: bar.update(1))
+            futures.append(future)
+            if future.done() and not future.cancelled() and future.exception() is not None:
+                break  # the serial executor ran it already: no point running the rest
+        lost = getattr(executor, "lost", None)
+        while wait(futures, timeout=WAIT_STEP).not_done:
+            if lost is not None and lost():
+                raise SchedulerError(executor.lost_message)
+        if lost is not None and any(future.cancelled() for future in futures):
+            raise SchedulerError(executor.lost_message)  # a closing client cancels them
+    return [future.result() for future in futures]
+
+
+WAIT_STEP = 1.0  # seconds between checks that a cluster is still there
+
+
+class _QuietLogs:
+    """Loggers set to critical-only for the duration of a run, then restored."""
+
+    NAMES = ("distributed", "tornado", "asyncio")
+
+    def __init__(self) -> None:
+        known = list(logging.root.manager.loggerDict)  # Dask sets levels on its children too
+        names = [n for n in known if n.split(".")[0] in self.NAMES] + list(self.NAMES)
+        self.levels = {name: logging.getLogger(name).level for name in names}
+        for name in names:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+    def restore(self) -> None:
+        for name, level in self.levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def simulate_replications(
+    scenario: Scenario,
+    replications: int = 1,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
+    tables: tuple[str, ...] = TABLES,
+) -> Result:
+    """Run `replications` independent replications (streams from SeedSequence(seed).spawn)
+    and stack their tables (column `replication`). One code path for every executor."""
+    effective = scenario.seed if seed is None else seed
+    seeds = replication_seeds(effective, replications)
+    tasks = [Task(scenario, seeds[i], i, None, tuple(tables)) for i in range(replications)]
+    result = _run(tasks, executor, workers, scheduler, progress)
+    status = Status(progress)
+    status(f"stacking the tables of {replications} replications")
+    try:
+        return combine(scenario, result, seed=effective, replications=replications)
+    finally:
+        status.done()
+
+
+def simulate_variants(
+    variants: list[tuple[str, Scenario]],
+    replications: int = 1,
+    seed: int | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
+    tables: tuple[str, ...] = TABLES,
+) -> Result:
+    """Every variant x replication, tables stacked with a `variant` column. Variants share
+    the replication seeds (unless the sweep varies `seed` itself), so their differences
+    come from the change, not the draw."""
+    tasks, records = [], []
+    for label, scenario in variants:
+        effective = scenario.seed if seed is None else seed
+        seeds = replication_seeds(effective, replications)
+        records.append(
+            {
+                "label": label,
+                "seed": effective,
+                "scenario": scenario.model_dump(mode="json", by_alias=True),
+            }
+        )
+        tasks += [Task(scenario, seeds[i], i, label, tuple(tables)) for i in range(replications)]
+    results = _run(tasks, None, workers, scheduler, progress)
+    base = variants[0][1]
+    shared = {r["seed"] for r in records}
+    status = Status(progress)
+    status(f"stacking the tables of {len(tasks)} runs")
+    try:
+        return combine(
+            base,
+            results,
+            seed=shared.pop() if len(shared) == 1 else None,
+            replications=replications,
+            variants=records,
+        )
+    finally:
+        status.done()
+
+
+def _run(
+    tasks: list[Task],
+    executor: Executor | None,
+    workers: int,
+    scheduler: str | None,
+    progress: bool,
+) -> list[Result]:
+    """The one path every multi-run takes: the given executor, or the one chosen for it."""
+    if executor is not None:
+        return run_tasks(tasks, executor, progress)
+    with executor_for(workers, scheduler, tasks=len(tasks)) as chosen:
+        return run_tasks(tasks, chosen, progress)
+
+
+def combine(
+    scenario: Scenario,
+    results: Iterable[Result],
+    seed: int | None,
+    replications: int,
+    variants: list[dict[str, Any]] | None = None,
+) -> Result:
+    """One Result from several runs (replications, variants), tables stacked. `seed` is
+    the effective seed, or None when variants ran with seeds of their own."""
+    results = list(results)
+    names = results[0].tables()
+    tables = {name: concat([r.tables()[name] for r in results]) for name in names}
+    return Result(
+        scenario,
+        **tables,
+        warnings=[w for r in results for w in r.warnings],
+        seed=seed,
+        replications=replications,
+        variants=variants or [],
+        started=min(r.started for r in results),
+        finished=max((r.finished or r.started) for r in results),
+    )
+
+
+def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Stack the tables of several replications, keeping id columns categorical: each
+    replication may have generated other learners, so categories are united in order.
+    Categories are united before stacking: stacking unequal ones would turn millions of
+    codes into strings and back."""
+    if len(frames) == 1:
+        return frames[0]
+    aligned = [frame.copy(deep=False) for frame in frames]
+    for column in frames[0].columns:
+        dtypes = [frame[column].dtype for frame in frames]
+        if isinstance(dtypes[0], pd.CategoricalDtype) and any(d != dtypes[0] for d in dtypes):
+            united = union_categoricals(
+                [pd.Categorical([], dtype=d) for d in dtypes], ignore_order=True
+            ).categories
+            for frame in aligned:
+                frame[column] = frame[column].cat.set_categories(united)
+    return pd.concat(aligned, ignore_index=True)
