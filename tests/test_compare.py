@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from postenroll_sim.cli import compare_labels
+from postenroll_sim.design.whatif import compare_labels
 from postenroll_sim.scenario.diff import compare_scenarios
 
 from helpers import ROOT, scenario

@@ -17,6 +17,7 @@ from .compare import (
     comparison_numbers,
     difference,
     key_numbers,
+    variant_differences,
 )
 from .core import band, one_variant, period_index, summarise, with_dates
 from .ilc import seat_summary, seat_utilisation, session_waits, wait_histogram_counts, wait_summary
@@ -36,6 +37,7 @@ from .rules import (
     learning_path,
     recertifications,
     remediation_targets,
+    validity_of,
 )
 from .timeline import learner_timeline
 from .timing import completion_curve, learning_path_timing, path_summary
@@ -73,6 +75,8 @@ __all__ = [
     "seat_utilisation",
     "session_waits",
     "summarise",
+    "validity_of",
+    "variant_differences",
     "wait_histogram_counts",
     "wait_summary",
     "with_dates",

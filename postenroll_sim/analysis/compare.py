@@ -10,10 +10,13 @@ removes most of the noise the two runs share. Variants that ran with different s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..scenario.diff import draws_nothing_at_random
 from .core import as_str, by_replication, one_variant, replications_of
 from .ilc import seat_summary, session_waits
 from .metrics import compliance, re_enrollments
@@ -297,3 +300,26 @@ def compare_numbers(
     columns += ["n_base", "n_other"]
     table = pd.DataFrame(rows, columns=[*columns, "exact", "changed"])
     return table.set_index(["group", "number"])
+
+
+def variant_differences(
+    variants: list[tuple[str, Any]],
+    path: list[str] | None,
+    validity: dict[str, float],
+    replications: list[int],
+    paired: bool = True,
+    say: Callable[[str], None] | None = None,
+) -> tuple[dict[str, dict[str, pd.DataFrame]], dict[str, pd.DataFrame], bool]:
+    """What a what-if compares, for `compare` and the comparison page alike: each
+    variant's numbers (`comparison_numbers`), each later variant against the first
+    (`compare_numbers`, keyed by its label) and whether every difference is exact (no
+    scenario draws anything at random)."""
+    numbers = {}
+    for label, run in variants:
+        if say is not None:
+            say(f"key numbers: {label}")
+        numbers[label] = comparison_numbers(run, path, validity, replications)
+    exact = all(draws_nothing_at_random(run.scenario) for _, run in variants)
+    (_, base), *others = numbers.items()
+    differences = {label: compare_numbers(base, other, paired, exact) for label, other in others}
+    return numbers, differences, exact

@@ -80,6 +80,16 @@ def recertifications(scenario: Scenario) -> dict[str, float]:
     return found
 
 
+def validity_of(scenarios: list[Scenario]) -> dict[str, float]:
+    """The recertification intervals of runs compared side by side: the first scenario's,
+    and a course only a later one recertifies at that one's interval."""
+    validity: dict[str, float] = {}
+    for scenario in scenarios:
+        for course, days in recertifications(scenario).items():
+            validity.setdefault(course, days)
+    return validity
+
+
 def curricula(scenario: Scenario) -> dict[str, list[str]]:
     """Each curriculum's member courses (of every group)."""
     out = {}

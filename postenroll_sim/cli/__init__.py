@@ -616,15 +616,6 @@ def _choices(command):
     return command
 
 
-def compare_labels(a: str, b: str) -> tuple[str, str]:
-    """The two runs' labels: the files' stems; their paths when the stems are equal."""
-    if Path(a).stem != Path(b).stem:
-        return Path(a).stem, Path(b).stem
-    if a != b:
-        return a, b
-    return f"{a} (A)", f"{b} (B)"
-
-
 @cli.command()
 @click.argument("a", type=_Path(dir_okay=False))
 @click.argument("b", type=_Path(dir_okay=False))
@@ -703,77 +694,50 @@ def compare(
     if make_report and out is None:
         _fail("--report writes report.html into the --out folder: name one with --out DIR")
     spec_a, spec_b = _load(a), _load(b)
-    from ..scenario.diff import compare_scenarios, draws_nothing_at_random
+    from ..design.whatif import NotComparable, comparable, what_if
 
-    found = compare_scenarios(spec_a, spec_b, ("A", "B"), seed_given=seed is not None)
-    if found.blocking:
-        _fail(f"cannot compare {a} (A) with {b} (B): " + "; ".join(found.blocking))
+    try:
+        changes = comparable(spec_a, spec_b, a, b, seed_given=seed is not None)
+    except NotComparable as exc:
+        _fail(str(exc))
     path = _path_list(path)
     _check_choices(spec_a, make_report, path, learner)
     _check_size([spec_a, spec_b], replications, confirmed)
-    from ..analysis.compare import compare_numbers, comparison_numbers
-    from ..analysis.rules import learning_path, recertifications
-    from ..run import runner
     from ..run.outdir import OutputFolder
-    from ..run.summary import comparison_text
 
-    labels = compare_labels(a, b)
     folder = OutputFolder.claim(out, force, inputs=[a, b], wait=wait) if out is not None else None
     _note_workers(workers, 2 * replications, None)
-
-    def run_it():
-        return runner.simulate_variants(
-            [(labels[0], spec_a), (labels[1], spec_b)],
-            replications,
-            seed=seed,
-            workers=workers,
-            progress=not no_progress,
-        )
-
-    result = _simulate_into(folder, run_it) if folder is not None else run_it()
-    result.command = "compare"
-    for record, source in zip(result.variants, (a, b), strict=True):
-        record["source"] = source
-    (_, run_a), (_, run_b) = result.split_variants()
-    timed = path if path is not None else learning_path(spec_a)
-    validity = recertifications(spec_a)
-    for course, days in recertifications(spec_b).items():
-        validity.setdefault(course, days)
-    reps = list(range(replications))
-    exact = draws_nothing_at_random(spec_a) and draws_nothing_at_random(spec_b)
-    table = compare_numbers(
-        comparison_numbers(run_a, timed, validity, reps),
-        comparison_numbers(run_b, timed, validity, reps),
-        exact=exact,
-    )
-    text = comparison_text(
-        table,
-        labels,
-        (a, b),
-        found.changes,
+    found = what_if(
+        a,
+        b,
+        spec_a,
+        spec_b,
+        changes,
         replications,
-        result.seed,
-        spec_a.horizon_days,
-        exact=exact,
+        seed=seed,
+        workers=workers,
+        progress=not no_progress,
+        path=path,
+        run_with=(lambda run_both: _simulate_into(folder, run_both)) if folder else None,
     )
     if folder is None:
-        for warning in dict.fromkeys(result.warnings):
+        for warning in dict.fromkeys(found.result.warnings):
             click.echo(f"warning: {warning}", err=True)
-        click.echo(text)
+        click.echo(found.text)
     else:
         _finish(
-            result,
+            found.result,
             folder,
             fmt,
             False,
             f"{a} vs {b}",
-            lambda *_: text,
+            lambda *_: found.text,
             report=make_report,
             path=path,
             learner=learner,
             progress=not no_progress,
         )
-    if fail_on_change and table["changed"].any():
+    if fail_on_change and found.changed:
         sys.exit(1)
 
 

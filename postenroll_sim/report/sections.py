@@ -19,11 +19,11 @@ import pandas as pd
 
 from .. import analysis as A
 from .. import plots as P
-from ..analysis.rules import curricula, recertifications
+from ..analysis.rules import curricula, recertifications, validity_of
 from ..analysis.timing import END_TO_END
 from ..formatting import number, number_kind, signed
 from ..run.summary import enrollments_by_course
-from ..scenario.diff import compare_scenarios, draws_nothing_at_random
+from ..scenario.diff import compare_scenarios
 from .pages import png_uri
 from .parts import (
     Block,
@@ -108,11 +108,7 @@ class Comparison:
 
     @cached_property
     def validity(self) -> dict[str, float]:
-        validity = recertifications(self.first)
-        for _, v in self.variants[1:]:  # courses only another variant recertifies, at its interval
-            for course, days in recertifications(v.scenario).items():
-                validity.setdefault(course, days)
-        return validity
+        return validity_of([v.scenario for _, v in self.variants])
 
     @property
     def paired(self) -> bool:
@@ -283,10 +279,9 @@ class KeyNumbers(Section):
 
     def comparison(self, c: Comparison) -> list[Block]:
         reps, path = c.reps, c.path
-        keys = {}
-        for label, v in c.variants:
-            c.say(f"key numbers: {label}")
-            keys[label] = A.comparison_numbers(v, path, c.validity, c.replications)
+        keys, differences, exact = A.variant_differences(
+            c.variants, path, c.validity, c.replications, c.paired, c.say
+        )
         names = list(dict.fromkeys(n for k in keys.values() for n in k[A.KEY_NUMBERS].columns))
         shown = []
         if not c.ab:  # compare: the means go in the table of changes
@@ -301,12 +296,8 @@ class KeyNumbers(Section):
                     [table(side)],
                 )
             )
-        exact = all(draws_nothing_at_random(v.scenario) for _, v in c.variants)
-        base_label, base = next(iter(keys.items()))
-        tables = {
-            f"{label} minus {base_label}": A.compare_numbers(base, numbers, c.paired, exact)
-            for label, numbers in list(keys.items())[1:]
-        }
+        base_label = next(iter(keys))
+        tables = {f"{label} minus {base_label}": t for label, t in differences.items()}
         how = (
             "paired replication by replication (common random numbers)"
             if c.paired
