@@ -1,5 +1,5 @@
-"""The package's layers (docs/engine.md): every module imports alone, and no layer imports
-one above it (specification -> engine -> recorder and the rest)."""
+"""The package's rooms (README, "The house"): every module imports alone in a fresh
+interpreter, and no room imports one its README row does not allow."""
 
 from __future__ import annotations
 
@@ -15,13 +15,69 @@ import postenroll_sim
 PACKAGE = Path(postenroll_sim.__file__).parent
 ROOT = PACKAGE.parent
 
-# The low layers, bottom first, each by the module prefixes it is made of: a module of a
-# layer imports only its own layer and the ones below it; the rest of the package is above.
-LAYERS = (
-    # the vocabularies, the errors a user sees, the specification
-    ("postenroll_sim.columns", "postenroll_sim.errors", "postenroll_sim.scenario"),
-    ("postenroll_sim.engine.compiled", "postenroll_sim.engine"),  # the engine
-)
+
+def _rooms_from_readme() -> list[tuple[str, tuple[str, ...], frozenset[str]]]:
+    """The README's table of rooms, bottom first: (room, module prefixes, rooms it may
+    import). A row's first cell names its folder (`postenroll_sim/engine/`) or its files
+    (`postenroll_sim/columns.py`, `errors.py` (ground)); its last says what it may import."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## The house", 1)[1].split("\n## ", 1)[0]
+    rooms = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`postenroll_sim/"):
+            continue
+        paths = re.findall(r"`([^`]+)`", cells[0])
+        named = re.search(r"\((\w+)\)", cells[0].split("`")[-1])
+        files = [p.removeprefix("postenroll_sim/") for p in paths]
+        room = named.group(1) if named else files[0].rstrip("/")
+        prefixes = tuple("postenroll_sim." + f.rstrip("/").removesuffix(".py") for f in files)
+        may = cells[2]
+        if may == "every room":
+            allowed = frozenset(r for r, _, _ in rooms)
+        elif may == "nothing":
+            allowed = frozenset()
+        else:
+            allowed = frozenset(r.strip() for r in may.split(","))
+        rooms.append((room, prefixes, allowed | {room}))
+    return rooms
+
+
+ROOMS = _rooms_from_readme()
+ROOM_NAMES = [room for room, _, _ in ROOMS]
+
+
+def test_the_readme_names_each_room_once_and_only_rooms_below_it():
+    assert ROOM_NAMES[:3] == ["ground", "scenario", "engine"], ROOM_NAMES
+    assert {"run", "design", "report", "qa", "cli"} <= set(ROOM_NAMES)
+    assert len(set(ROOM_NAMES)) == len(ROOM_NAMES)
+    for i, (room, _, allowed) in enumerate(ROOMS):
+        assert allowed - {room} <= set(ROOM_NAMES[:i]), f"{room} may import a room above it"
+
+
+def _room(module: str) -> str | None:
+    """The room a module of the package is in; None for the package itself."""
+    for room, prefixes, _ in ROOMS:
+        if any(f"{module}.".startswith(f"{prefix}.") for prefix in prefixes):
+            return room
+    return None
+
+
+def _allowed(room: str | None, imported: str) -> bool:
+    """May a module of `room` import `imported`? The package itself (`__version__`, its
+    lazy names) is in no room; it may import any, and any may import it."""
+    if imported == "postenroll_sim" or room is None:
+        return True
+    allowed = next(a for r, _, a in ROOMS if r == room)
+    return _room(imported) in allowed
+
+
+def test_every_module_of_the_package_is_in_a_room():
+    outside = [m for m in _modules() if _room(m) is None and m != "postenroll_sim"]
+    assert not outside, f"modules in no room of the README: {outside}"
+    folders = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert folders == {r for r in ROOM_NAMES if r != "ground"}, folders
+
 
 # Each module is imported first in a process of its own, forked from one that has loaded
 # the third-party libraries the package uses and, for a module above a layer, that layer
@@ -71,8 +127,9 @@ def ours():
     return sorted(m for m in sys.modules if m.startswith("postenroll_sim"))
 
 def load(name):
+    before = set(ours())
     importlib.import_module(name)
-    return ours()
+    return sorted(set(ours()) - before)
 
 stages, libraries = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 for library in libraries:
@@ -107,24 +164,12 @@ def _modules() -> list[str]:
     return names
 
 
-def _within(module: str, prefixes: tuple[str, ...]) -> bool:
-    return any(f"{module}.".startswith(f"{prefix}.") for prefix in prefixes)
-
-
-def _level(module: str) -> int:
-    """The index of the module's layer in LAYERS; len(LAYERS) above them all."""
-    return next((i for i, layer in enumerate(LAYERS) if _within(module, layer)), len(LAYERS))
-
-
-def _allowed(level: int, imported: str) -> bool:
-    """May a module of LAYERS[level] import `imported` (the package itself is no layer)?"""
-    return imported == "postenroll_sim" or _level(imported) <= level
-
-
 def test_every_module_imports_alone_in_a_fresh_interpreter():
     modules = _modules()
     assert "postenroll_sim.engine.recorder" in modules and "postenroll_sim.engine.model" in modules
-    stages = [[m for m in modules if _level(m) == level] for level in range(len(LAYERS) + 1)]
+    # a room at a time, bottom first; the package's front door (postenroll_sim) last
+    stages = [[m for m in modules if _room(m) == room] for room in ROOM_NAMES]
+    stages.append(["postenroll_sim"])
     done = subprocess.run(
         [sys.executable, "-c", _CHILDREN, json.dumps(stages), json.dumps(LIBRARIES)],
         capture_output=True,
@@ -138,7 +183,7 @@ def test_every_module_imports_alone_in_a_fresh_interpreter():
     assert not failed, failed
     assert sorted(report) == sorted(modules)
     for name, loaded in report.items():  # what importing it loaded, lazy imports aside
-        above = [m for m in loaded if not _allowed(_level(name), m)]
+        above = [m for m in loaded if not _allowed(_room(name), m)]
         assert not above, f"importing {name} loads {above}"
 
 
@@ -161,13 +206,27 @@ def _imports(path: Path) -> list[tuple[int, str]]:
     return [(line, name) for line, name in found if name.split(".")[0] == "postenroll_sim"]
 
 
-def test_no_layer_imports_one_above_it():
+def test_no_room_imports_one_its_readme_row_does_not_allow():
+    checked = 0
     for path in sorted(PACKAGE.rglob("*.py")):
-        level = _level(".".join(path.relative_to(ROOT).with_suffix("").parts))
-        if level < len(LAYERS):
-            for line, name in _imports(path):
-                # `from . import x` may name a module or a name: either way the layer's own
-                assert _allowed(level, name), f"{path.relative_to(ROOT)}:{line}: imports {name}"
+        room = _room(
+            ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        )
+        for line, name in _imports(path):
+            # `from . import x` names a module or a name: a name is its module's
+            while _room(name) is None and "." in name:
+                name = name.rpartition(".")[0]
+            checked += 1
+            assert _allowed(room, name), f"{path.relative_to(ROOT)}:{line}: {room} imports {name}"
+    assert checked > 200
+
+
+def test_a_room_that_imports_a_room_above_it_is_caught(tmp_path):
+    """The check itself: the analysis importing the engine (not in its row) fails."""
+    assert not _allowed("analysis", "postenroll_sim.engine.model")
+    assert not _allowed("engine", "postenroll_sim.run.runner")
+    assert _allowed("report", "postenroll_sim.design.explain")
+    assert _allowed("cli", "postenroll_sim.qa.audit.replay")
 
 
 # namedtuple's public methods start with an underscore
@@ -242,7 +301,9 @@ def _engine_privates_used(path: Path, engine: set[str]) -> list[str]:
 def test_the_audit_extends_the_engine_through_its_public_interface_only():
     engine = _engine_privates()
     assert {"_start", "_daily_hour", "_run_job"} <= engine
-    for path in sorted((PACKAGE / "audit").rglob("*.py")):
+    audit = sorted((PACKAGE / "qa" / "audit").rglob("*.py"))
+    assert len(audit) >= 4
+    for path in audit:
         used = _engine_privates_used(path, engine)
         assert not used, f"{path.relative_to(ROOT)}: {used}"
 

@@ -1,5 +1,5 @@
 """The pages escape what a user wrote: names, ids and descriptions with markup in them
-show as text on the run, comparison and audit pages (jinja2 autoescape, pages/)."""
+show as text on the run, comparison and audit pages (jinja2 autoescape, report/templates/)."""
 
 from __future__ import annotations
 

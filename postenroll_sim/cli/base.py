@@ -14,6 +14,7 @@ import gc
 import os
 import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -460,3 +461,14 @@ def choices(command):
     for option in reversed(choice_options()):
         command = option(command)
     return command
+
+
+@contextmanager
+def writing(path: Path):
+    """Write the file `path` (making its folder); a failure names it (a full disk's
+    OSError names no file)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from ..columns import FORMATS, MAX_REPLICATIONS
-from ..errors import OutputError
 from ..scenario.errors import ScenarioError
 from .base import (
     FORCE_HELP,
@@ -27,6 +25,7 @@ from .base import (
     note_workers,
     path_list,
     simulate_into,
+    writing,
 )
 
 
@@ -252,7 +251,7 @@ def graph(scenario, out, run_dir, text_format):
             text = mermaid(rules, stats)
         else:
             text = dot(rules, stats)
-        with _writing(path):
+        with writing(path):
             path.write_text(text, encoding="utf-8")
     else:
         from ..design.drawing import rule_graph_figure, too_big_to_draw
@@ -260,20 +259,9 @@ def graph(scenario, out, run_dir, text_format):
         if too_big_to_draw(rules):
             click.echo(f"note: {path} is a summary: {too_big_to_draw(rules)}", err=True)
         figure = rule_graph_figure(rules, stats, note=note)
-        with _writing(path):
+        with writing(path):
             figure.savefig(path, format=suffix[1:])
     click.echo(f"wrote {path}")
-
-
-@contextmanager
-def _writing(path: Path):
-    """Write the file `path` (making its folder); a failure names it (a full disk's
-    OSError names no file)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        yield
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _run_stats(run_dir: str, spec, rules, scenario: str):
@@ -347,7 +335,7 @@ def schema(out):
 
     text = json_schema_text()
     if out:
-        with _writing(Path(out)):
+        with writing(Path(out)):
             Path(out).write_text(text, encoding="utf-8")
         click.echo(f"wrote {out}")
     else:

@@ -1,7 +1,7 @@
 """The rule graph of a scenario: courses, the rules between them, and where learners enter.
 
 Built from the scenario file alone (nothing is run). `lint` reasons over it, `graph`
-draws it (`plots/rulegraph.py`) or writes it as Mermaid or DOT text, and the report shows it.
+draws it (`drawing.py`) or writes it as Mermaid or DOT text, and the report shows it.
 
 - A **node** is a course, with what matters to its rules: type, inactive (and when the
   script activates it), allow_failure, prerequisites, curriculum groups, bundle members,

@@ -15,7 +15,7 @@ Each action also declares its kind, and nothing lists actions by hand: `acts_on`
 learner, a rule or a course) and `changes` (a learner's enrollments, who the learners
 are, the rules or the catalog). `compare` requires two scenarios to agree on what acts
 on learners and reports the rest (scenario/diff.py); `audit` replays every action but
-those changing enrollments, which the history records (audit/replay.py). A concrete
+those changing enrollments, which the history records (qa/audit/replay.py). A concrete
 action without a kind is refused when its class is made.
 
 Adding an action: a class here (with its kind, `check` and `apply`), listed in
