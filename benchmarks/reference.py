@@ -12,7 +12,11 @@ from __future__ import annotations
 import json
 
 
-def reference_scenario(learners: int, years: float = 1.0, seed: int = 0) -> str:
+def reference_scenario(
+    learners: int, years: float = 1.0, seed: int = 0, certificates: bool = False
+) -> str:
+    """`certificates`: the compliance curriculum awards a 365-day certificate with
+    re-enrollment 30 days before expiry (S31, S34) instead of its recertification rule."""
     horizon = 365.0 * years
     seats = max(10, learners // 200)  # ILC capacity per session, scaled with the organisation
     data = {
@@ -118,4 +122,9 @@ def reference_scenario(learners: int, years: float = 1.0, seed: int = 0) -> str:
             ],
         },
     }
+    if certificates:
+        comp = next(c for c in data["courses"] if c["id"] == "COMP")
+        comp["post_enrollments"] = [r for r in comp["post_enrollments"] if r["id"] != "comp-recert"]
+        comp["certificate"] = {"valid_for": {"days": 365}, "reenroll_before": {"days": 30}}
+        comp["due_after"] = {"days": 30}
     return json.dumps(data, indent=1)  # JSON is YAML 1.2

@@ -6,7 +6,7 @@ and the recorder (which builds the tables) share one definition.
 
 from typing import NamedTuple
 
-TABLES = ("enrollments", "jobs", "events", "sessions")  # what a run writes, in this order
+TABLES = ("enrollments", "jobs", "events", "sessions", "certificates")  # a run writes, in order
 AUDIT_TABLES = ("discrepancies",)  # what `audit` writes (docs/audit.md)
 FORMATS = ("parquet", "csv")
 # The most replications a run may have (SeedSequence.spawn makes them all up front): the
@@ -90,11 +90,15 @@ def spreadsheet_frame(frame, decode: bool = False):
     return out
 
 
-METHODS = ("admin", "self", "post_enrollment", "bundle")
+METHODS = ("admin", "self", "post_enrollment", "bundle", "re_enrollment")  # v2: S34
 STATUSES = ("not_started", "in_progress", "complete", "failed")
 COURSE_TYPES = ("online", "ilc", "curriculum", "bundle")
 LEARNING_TYPES = ("online", "ilc")  # what learners work through; curricula and bundles hold them
-TRIGGERS = ("enrolled", "completed", "failed")
+TRIGGERS = ("enrolled", "completed", "failed")  # what a rule's `when` may be (S17)
+# a job's trigger: a rule's, or a certificate expiring for a re-enrollment job (S34)
+JOB_TRIGGERS = (*TRIGGERS, "expiring")
+JOB_KINDS = ("rule", "re_enrollment")  # v2: the jobs' `kind`
+SOURCES = ("history", "simulated")  # v2: S41, what a record comes from
 OUTCOMES = (
     "enrolled",
     "skipped_already_enrolled",
@@ -102,6 +106,7 @@ OUTCOMES = (
     "skipped_learner_removed",
     "cascade_limit",
     "pending",
+    "skipped_renewed",  # v2: S34.2
 )
 EVENTS = (
     "learner_added",
@@ -128,6 +133,9 @@ EVENTS = (
     "session_waitlisted",
     "session_attended",
     "session_missed",
+    "certificate_awarded",  # v2: S31-S37
+    "certificate_expired",
+    "overdue",  # v2: S35
 )
 
 ENROLLMENT_COLUMNS = (
@@ -146,6 +154,7 @@ ENROLLMENT_COLUMNS = (
     "failed_day",
     "superseded_day",
     "status",
+    "due_day",  # v2 (S35): with certificates or due dates in the scenario only
 )
 JOB_COLUMNS = (
     "replication",
@@ -153,6 +162,8 @@ JOB_COLUMNS = (
     "rule_id",
     "learner_id",
     "source_course_id",
+    "kind",  # v2 (S34): with certificates or due dates in the scenario only
+    "certificate_id",  # (the same)
     "trigger",
     "trigger_enrollment_id",
     "queued_day",
@@ -162,6 +173,18 @@ JOB_COLUMNS = (
     "outcome",
     "enrollment_id",
     "reason_enrollment_id",
+)
+CERTIFICATE_COLUMNS = (  # v2: S31-S37
+    "replication",
+    "certificate_id",
+    "learner_id",
+    "course_id",
+    "enrollment_id",
+    "awarded_day",
+    "expires_day",
+    "replaced_day",
+    "expired_day",
+    "source",
 )
 EVENT_COLUMNS = (
     "replication",
@@ -180,7 +203,7 @@ EVENT_COLUMNS = (
 METHOD_CODE = {name: code for code, name in enumerate(METHODS)}
 STATUS_CODE = {name: code for code, name in enumerate(STATUSES)}
 COURSE_TYPE_CODE = {name: code for code, name in enumerate(COURSE_TYPES)}
-TRIGGER_CODE = {name: code for code, name in enumerate(TRIGGERS)}
+TRIGGER_CODE = {name: code for code, name in enumerate(JOB_TRIGGERS)}
 OUTCOME_CODE = {name: code for code, name in enumerate(OUTCOMES)}
 EVENT_CODE = {name: code for code, name in enumerate(EVENTS)}
 
@@ -246,6 +269,7 @@ NUMBER_COLUMNS = (
     "job_id",
     "trigger_enrollment_id",
     "reason_enrollment_id",
+    "certificate_id",
 )
 
 

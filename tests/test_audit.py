@@ -550,7 +550,7 @@ def test_bad_rows_are_located_all_at_once():
     assert [str(p) for p in info.value.problems] == [
         "history.csv:3: course: unknown course 'Z': not in the scenario's catalog",
         "history.csv:4: method: unknown method 'manual'; map it under values.method in a map "
-        "file (--map) to one of admin, self, post_enrollment, bundle",
+        "file (--map) to one of admin, self, post_enrollment, bundle, re_enrollment",
         "history.csv:5: enrolled_day: 'zero' is not a number of days",
         "history.csv:6: completed_day: '4' is before the record was enrolled (5)",
         "history.csv:7: status: status complete, but the record has no completion date",
@@ -608,7 +608,7 @@ def test_map_problems_and_missing_columns_are_located():
         "are record_id, learner, course, method, status, enrolled_at, enrolled_day, started_at, "
         "started_day, completed_at, completed_day, failed_at, failed_day, removed_at, removed_day",
         "map.yaml:3: values.method.System: unknown method 'post_enrolment' (did you mean "
-        "'post_enrollment'?); methods are admin, self, post_enrollment, bundle",
+        "'post_enrollment'?); methods are admin, self, post_enrollment, bundle, re_enrollment",
         "map.yaml:4: timezone: unknown time zone 'Europe/Londn' (did you mean 'Europe/London'?); "
         "use an IANA name such as UTC or Europe/Berlin",
         "map.yaml:5: date_fmt: unknown key 'date_fmt' (did you mean 'date_format'?); keys are "

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from postenroll_sim import ScenarioError, load_scenario, parse_scenario
-from postenroll_sim.columns import from_spreadsheet, spreadsheet_frame, to_spreadsheet
+from postenroll_sim.columns import TABLES, from_spreadsheet, spreadsheet_frame, to_spreadsheet
 from postenroll_sim.qa.audit import parse_history, read_history, write_history
 from postenroll_sim.report.build import read_run
 from postenroll_sim.run.outdir import read_meta, read_tables
@@ -179,7 +179,7 @@ def test_run_and_compare_tables_are_safe_and_read_back(tmp_path, cli):
     code, _, err = cli("compare", a, b, "--out", out, "--format", "csv", "--no-progress")
     assert code == 0, err
     written = sorted(out.glob("*.csv"))
-    assert len(written) == 4
+    assert len(written) == len(TABLES)
     for path in written:
         assert_spreadsheet_safe(path)
     enrollments = csv_cells(out / "enrollments.csv")

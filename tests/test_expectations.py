@@ -272,7 +272,7 @@ def test_a_share_counts_every_learner_present_in_a_single_run(tmp_path):
         ),
         (
             "jobs: {rule: R1}",
-            "expect.0: an expectation is one of `enrollment:`, `job:`, `event:` or `error:`",
+            "expect.0: an expectation is one of `enrollment:`, `job:`, `event:`, `certificate:` or `error:`",
         ),
         # a value of the wrong type can never match: an error, never a vacuous `count: 0`
         (

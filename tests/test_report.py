@@ -350,7 +350,10 @@ def test_a_report_of_a_run_with_tables_left_out_says_what_it_leaves_out(
         "run", path, "--tables", "enrollments,events", "--report", "--out", out, "-q"
     )
     assert code == 0, err
-    line = "the run left out the jobs, sessions tables (--tables), so the report leaves out"
+    line = (
+        "the run left out the jobs, sessions, certificates tables (--tables), so the report "
+        "leaves out"
+    )
     assert err.count(line) == 1 and "report.html" in stdout
     page = (out / "report.html").read_text()
     assert f"Note: {line}" in page and "No account: the run left out the jobs table" in page

@@ -1,7 +1,7 @@
 # C declarations of clock.py for the compiled engine core (see store.pxd).
 cimport cython
 
-cdef int URGENT, NORMAL, LATE, GENERIC  # the priorities at one instant, the generic handler
+cdef int FIRST, URGENT, NORMAL, LATE, GENERIC  # the priorities at one instant, the generic handler
 cdef bint COMPILED
 cdef int SLOT_ROOM
 cdef double SECONDS
@@ -53,6 +53,8 @@ cdef class Clock:
     cpdef call_at(self, double at, object callback, object payload=*)
 
     cpdef urgent_at(self, double at, object callback, object payload=*)
+
+    cpdef first_at(self, double at, object callback, object payload=*)
 
     cpdef late_at(self, double at, object callback, object payload=*)
 

@@ -49,7 +49,8 @@ SLOTS_PER_DAY = 16
 SECONDS = float(SECONDS_PER_DAY)  # compiled: a C double (clock.pxd)
 # priorities at one instant: URGENT and NORMAL as in SimPy; LATE after every other call
 # of the instant, even those scheduled while it runs (decisions taken once it is over)
-URGENT, NORMAL, LATE = 0, 1, 2
+# FIRST before even those (a certificate's expiry, S34)
+FIRST, URGENT, NORMAL, LATE = -1, 0, 1, 2
 GENERIC = -1  # the handler code of a call made with a Python callback (`call_at`)
 PAIR_SHIFT = 32  # `pair(a, b)`: two ids in one argument, `a` in the high half
 LOW_HALF = (1 << PAIR_SHIFT) - 1
@@ -205,6 +206,11 @@ class Clock:
         The script's days are scheduled this way before the run starts."""
         self._prioritised(at, URGENT, callback, payload)
 
+    def first_at(self, at: float, callback: Callback, payload: object = None) -> None:
+        """Run `callback(at, payload)` at `at` before every other call of that instant, the
+        script's included (S34: expiries come first)."""
+        self._prioritised(at, FIRST, callback, payload)
+
     def late_at(self, at: float, callback: Callback, payload: object = None) -> None:
         """Run `callback(at, payload)` at `at` once every other call of that instant has run,
         including those scheduled meanwhile (what is decided at the end of an instant, S26)."""
@@ -268,7 +274,7 @@ class Clock:
                 index = order[position]
                 at = instants[index]
                 # heap calls first if earlier, or at the same instant and urgent
-                while hot and (hot[0][0] < at or (hot[0][0] == at and hot[0][1] == URGENT)):
+                while hot and (hot[0][0] < at or (hot[0][0] == at and hot[0][1] <= URGENT)):
                     self._run_hot(heappop(hot))
                 self.now = at
                 handler = handlers[index]

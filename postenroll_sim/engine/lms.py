@@ -15,6 +15,7 @@ from __future__ import annotations
 from array import array
 
 from ..columns import EVENT_CODE, METHOD_CODE, OUTCOME_CODE, TRIGGERS, whole_second
+from .certificates import CertificateDesk, uses_certificates
 from .clock import Clock, Receiver
 from .log import EventLog
 from .plan import BUNDLE, COMPLETED, CURRICULUM, ENROLLED, FAILED, Plan, RuleVersion
@@ -140,6 +141,10 @@ class LMS:
         self.outcome_detail = [
             log.code(name) for name in sorted(OUTCOME_CODE, key=OUTCOME_CODE.get)
         ]
+        # S31-S36: certificates, re-enrollment and due dates, when the scenario has any
+        self.desk = CertificateDesk(self, plan) if uses_certificates(plan) else None
+        if self.desk is not None:
+            self.store.certificates = self.desk.records
 
     # ----- rules in force (S18) -------------------------------------------------------
 
@@ -196,6 +201,9 @@ class LMS:
         """S19/S20 for each target in order, under the S22 cascade guard."""
         rec = self.rec
         version = self.job_version[job]
+        if version is None:  # a re-enrollment job (S34), outside the S22 guard
+            self.desk.process(job)
+            return
         learner = self.jobs.learner[job]
         now = self.clock.now
         if now != self._guard_at:
@@ -274,6 +282,9 @@ class LMS:
     def pending_jobs(self, jobs: list[int]) -> None:
         """S24: jobs still queued at the horizon are reported as pending."""
         for job in sorted(jobs):
+            if self.job_version[job] is None:  # a re-enrollment job (S34)
+                self.jobs.outcome(job, 0, self.desk.pending(job), O_PENDING, NAN, NONE)
+                continue
             for position, target in enumerate(self.job_version[job].targets):
                 self.jobs.outcome(job, position, target, O_PENDING, NAN, NONE)
 
@@ -294,6 +305,8 @@ class LMS:
         active = self.active[course]
         enrollment = ens.new(learner, course, method, rule, job, now, now if active else NAN)
         self.current[key] = enrollment
+        if self.desk is not None:
+            self.desk.enrolled(enrollment, method)  # S35: its due instant
         for observer in self.observers:  # before what the enrollment sets off
             observer.enrolled(enrollment)
         if not active:  # S21: created and reported, invisible until the course is active
@@ -390,6 +403,8 @@ class LMS:
         self.last_completed[key] = now
         self.completed_by[key] = enrollment
         self.rec.event(now, EV_COMPLETED, learner, course, enrollment)
+        if self.desk is not None and self.desk.certifies(course):
+            self.desk.award(enrollment)  # S34 order: the certificate before the rule jobs
         self._trigger(learner, course, COMPLETED, enrollment)
         for curriculum in self.curricula_of[course]:
             current = self.current[learner * self.nc + curriculum]

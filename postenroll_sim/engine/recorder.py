@@ -20,7 +20,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..columns import COURSE_TYPES, EVENTS, METHODS, OUTCOMES, STATUSES, TABLES, TRIGGERS
+from ..columns import (
+    COURSE_TYPES,
+    EVENTS,
+    JOB_KINDS,
+    JOB_TRIGGERS,
+    METHODS,
+    OUTCOMES,
+    SOURCES,
+    STATUSES,
+    TABLES,
+)
 from .columnar import Coded, Column, Floats, Ints, Table, day_timestamps, with_timestamps
 from .log import EVENT_ROW, EventLog
 from .store import JOB_DTYPE, OUTCOME_DTYPE, Store
@@ -168,11 +178,13 @@ class Recorder:
             return self.job_columns(store, replication, copy=not release)
         if name == "events":
             return self.event_columns(store, replication, release)
+        if name == "certificates":
+            return self.certificate_columns(store, replication)
         return self.session_columns(store, replication, copy=not release)
 
     @staticmethod
     def _release(name: str, store: Store, release: bool) -> None:
-        if release and name in ("enrollments", "jobs", "sessions"):
+        if release and name in ("enrollments", "jobs", "sessions"):  # (certificates: small)
             getattr(store, name).release()
 
     def frame_batches(
@@ -245,6 +257,7 @@ class Recorder:
             "failed_day": Floats(col("failed")),
             "superseded_day": Floats(col("superseded")),
             "status": Coded(col("status"), STATUSES),
+            **_due_column(store, n),
         }
 
     def job_columns(
@@ -263,7 +276,8 @@ class Recorder:
                 _view(store.jobs.column("learner"), copy=copy)[job], store.learner_ids
             ),
             "source_course_id": Coded(_field(jobs, "source"), self.course_ids),
-            "trigger": Coded(_field(jobs, "trigger"), TRIGGERS),
+            **_kind_columns(store, _field(jobs, "rule"), job),
+            "trigger": Coded(_field(jobs, "trigger"), JOB_TRIGGERS),
             "trigger_enrollment_id": Ints(_field(jobs, "trigger_enrollment")),
             "queued_day": Floats(_field(jobs, "queued")),
             "due_day": Floats(_field(jobs, "due")),
@@ -272,6 +286,30 @@ class Recorder:
             "outcome": Coded(_field(outcomes, "outcome"), OUTCOMES),
             "enrollment_id": Ints(_field(outcomes, "enrollment"), nullable=True),
             "reason_enrollment_id": Ints(_field(outcomes, "reason"), nullable=True),
+        }
+
+    def certificate_columns(self, store: Store, replication: int = 0) -> dict[str, Column]:
+        """The certificates table (S31-S37): one row per certificate, in award order;
+        empty (with its columns) when the scenario awards none."""
+        records = store.certificates
+        n = len(records) if records is not None else 0
+
+        def col(name: str, typecode: str) -> np.ndarray:
+            if records is None:
+                return np.zeros(0, dtype=_DTYPES[typecode])
+            return _view(getattr(records, name))
+
+        return {
+            "replication": Ints(np.full(n, replication, dtype=np.int32)),
+            "certificate_id": Ints(np.arange(n, dtype=np.int32)),
+            "learner_id": Coded(col("learner", "i"), store.learner_ids),
+            "course_id": Coded(col("course", "i"), self.course_ids),
+            "enrollment_id": Ints(col("enrollment", "i")),
+            "awarded_day": Floats(col("awarded", "d")),
+            "expires_day": Floats(col("expires", "d")),
+            "replaced_day": Floats(col("replaced", "d")),
+            "expired_day": Floats(col("expired", "d")),
+            "source": Coded(np.full(n, SOURCES.index("simulated"), dtype=np.int8), SOURCES),
         }
 
     def session_columns(
@@ -420,6 +458,34 @@ def frame_batches(
         which=which,
         rows=rows,
     )
+
+
+def _due_column(store: Store, n: int) -> dict[str, Column]:
+    """S35: `due_day`, in a run that uses certificates or due dates (v2 columns); a run
+    that uses neither has the tables it always had."""
+    records = store.certificates
+    if records is None:
+        return {}
+    due = np.full(n, np.nan)
+    if records.due:
+        due[np.fromiter(records.due, np.int64)] = np.fromiter(records.due.values(), np.float64)
+    return {"due_day": Floats(due)}
+
+
+def _kind_columns(store: Store, rules: np.ndarray, jobs: np.ndarray) -> dict[str, Column]:
+    """S34: the jobs' `kind` and `certificate_id`, in a run that uses certificates or due
+    dates (v2 columns)."""
+    records = store.certificates
+    if records is None:
+        return {}
+    certificate = np.full(int(jobs.max()) + 1 if len(jobs) else 0, -1, dtype=np.int32)
+    if records.job_certificate:
+        keys = np.fromiter(records.job_certificate, np.int64)
+        certificate[keys] = np.fromiter(records.job_certificate.values(), np.int32)
+    return {
+        "kind": Coded((rules < 0).astype(np.int8), JOB_KINDS),
+        "certificate_id": Ints(certificate[jobs], nullable=True),
+    }
 
 
 def _slices(columns: dict[str, Column], rows: int | None) -> Iterator[dict[str, Column]]:

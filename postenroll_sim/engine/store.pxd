@@ -59,3 +59,4 @@ cdef class Store:
     cdef public Enrollments enrollments
     cdef public Jobs jobs
     cdef public Sessions sessions
+    cdef public object certificates

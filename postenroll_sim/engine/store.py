@@ -396,3 +396,4 @@ class Store:
         self.enrollments = Enrollments()
         self.jobs = Jobs()
         self.sessions = Sessions(sessions)
+        self.certificates = None  # S31-S36: engine/certificates.py's records, when used

@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from ..columns import ENROLLMENT_COLUMNS, EVENT_COLUMNS, EXPECT_ALIASES, JOB_COLUMNS, is_day_column
+from ..columns import (
+    CERTIFICATE_COLUMNS,
+    ENROLLMENT_COLUMNS,
+    EVENT_COLUMNS,
+    EXPECT_ALIASES,
+    JOB_COLUMNS,
+    is_day_column,
+)
 from ..engine.columnar import Floats, Table, Times
 from ..scenario import models
 from ..scenario.checks import expect_moment
@@ -162,6 +169,7 @@ _SHOWN = {
     "enrollments": [c for c in ENROLLMENT_COLUMNS if c not in _IDENTITY_COLUMNS],
     "jobs": [c for c in JOB_COLUMNS if c not in _IDENTITY_COLUMNS],
     "events": [c for c in EVENT_COLUMNS if c not in _IDENTITY_COLUMNS],
+    "certificates": [c for c in CERTIFICATE_COLUMNS if c not in _IDENTITY_COLUMNS],
 }
 _TOLERANCE = 1e-9  # shares and means are compared with their bounds this loosely
 _LISTED = 20  # per-replication values listed in a message, at most

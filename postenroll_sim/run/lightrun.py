@@ -12,7 +12,7 @@ import numpy as np
 from ..engine.columnar import Table, concat
 from ..scenario import Scenario
 
-CHECKED_TABLES = ("enrollments", "jobs", "events")  # what `expect` items match on
+CHECKED_TABLES = ("enrollments", "jobs", "events", "certificates")  # what `expect` matches
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:

@@ -50,6 +50,7 @@ class Result:
     jobs: pd.DataFrame | None = None
     events: pd.DataFrame | None = None
     sessions: pd.DataFrame | None = None
+    certificates: pd.DataFrame | None = None  # v2: S31-S37
     warnings: list[str] = field(default_factory=list)
     seed: int | None = None
     replications: int = 1
@@ -61,7 +62,7 @@ class Result:
     written: list[str] = field(default_factory=list)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The tables this run built and keeps in memory (all four unless fewer were asked
+        """The tables this run built and keeps in memory (all of them unless fewer were asked
         for; none when they were written to disk as they were built and not kept)."""
         return {name: getattr(self, name) for name in TABLES if getattr(self, name) is not None}
 

@@ -20,17 +20,20 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ..columns import (
+    CERTIFICATE_COLUMNS,
     COURSE_TYPES,
     ENROLLMENT_COLUMNS,
     EVENT_COLUMNS,
     EVENTS,
     EXPECT_ALIASES,
     JOB_COLUMNS,
+    JOB_KINDS,
+    JOB_TRIGGERS,
     LEARNING_TYPES,
     METHODS,
     OUTCOMES,
+    SOURCES,
     STATUSES,
-    TRIGGERS,
     column_kind,
     is_day_column,
     timestamp_twin,
@@ -114,6 +117,8 @@ def _check_scenario(data: dict) -> Found:
         data, catalog, learners, rule_ids, numbering, found
     )
     dated = data.get("start_date") is not None  # the tables have `*_at` columns
+    if not dated:
+        _check_calendar_periods(data.get("courses"), found)
     _check_expect(data.get("expect"), catalog, script_learners, script_rules, dated, found)
     _check_population(data.get("population"), catalog, script_learners, found)
     _check_behaviour(data.get("default_behaviour"), ("default_behaviour",), None, found)
@@ -285,7 +290,59 @@ def _check_courses(raw: Any, found: Found) -> _Catalog:
             )
         if course.behaviour is not None:
             _check_behaviour(item.get("behaviour"), (*here, "behaviour"), course, found)
+        _check_certificate(course, here, found)
     return catalog
+
+
+def _check_calendar_periods(raw: Any, found: Found) -> None:
+    """S31, S33: months, years and calendar days count from `start_date` (a scenario
+    without one has days only)."""
+    for index, item in enumerate(raw if isinstance(raw, list) else ()):
+        course = _valid(models.Course, item)
+        if course is None:
+            continue
+        keys = (
+            [("certificate", key) for key in course.certificate.calendar_periods()]
+            if (course.certificate is not None)
+            else []
+        )
+        if course.due_after is not None and course.due_after.calendar:
+            keys.append(("due_after",))
+        for key in keys:
+            found.append(
+                (
+                    ("courses", index, *key),
+                    f"{key[-1]} counts in calendar {'days' if key[-1] == 'expires_on' else 'months or years'}: "
+                    "give the scenario a start_date, or use {days: N} (S31)",
+                )
+            )
+
+
+def _check_certificate(course: models.Course, here: Path, found: Found) -> None:
+    """S31, S35: certificates and due dates on courses learners complete."""
+    for key in ("certificate", "due_after"):
+        if getattr(course, key) is not None and course.type == "bundle":
+            found.append(
+                (
+                    (*here, key),
+                    f"a bundle has no {key.replace('_', ' ')}: it is never completed (S27); "
+                    "set it on its member courses",
+                )
+            )
+    if course.renewal_due == "due_after" and course.due_after is None:
+        found.append(
+            ((*here, "renewal_due"), "renewal_due: due_after needs due_after on the course (S35)")
+        )
+    if course.renewal_due == "due_after" and (
+        course.certificate is None or course.certificate.reenroll_before is None
+    ):
+        found.append(
+            (
+                (*here, "renewal_due"),
+                "renewal_due is the due instant of re-enrollments: the course has no "
+                "certificate with reenroll_before (S34, S35)",
+            )
+        )
 
 
 def _check_behaviour(raw: Any, path: Path, course: models.Course | None, found: Found) -> None:
@@ -581,7 +638,9 @@ VOCABULARIES = {
     "method": METHODS,
     "status": STATUSES,
     "course_type": COURSE_TYPES,
-    "trigger": TRIGGERS,
+    "trigger": JOB_TRIGGERS,
+    "kind": JOB_KINDS,
+    "source": SOURCES,
     "outcome": OUTCOMES,
     "event": EVENTS,
 }
@@ -589,6 +648,7 @@ _EXPECT_COLUMNS = {
     "enrollment": ENROLLMENT_COLUMNS,
     "job": JOB_COLUMNS,
     "event": EVENT_COLUMNS,
+    "certificate": CERTIFICATE_COLUMNS,
 }
 
 

@@ -52,6 +52,7 @@ from .base import (
     Spec,
     at_most,
 )
+from .certificates import Certificate, PositivePeriod, RenewalDue
 from .errors import Origin, Path
 from .rules import DelayDays, LintSettings, Rule, RuleEdit  # noqa: F401 - re-exported
 from .stochastic import Behaviour, Population, SessionSpec
@@ -84,6 +85,9 @@ class Course(Spec):
     sessions: list[SessionSpec] | None = None  # ilc only (S30)
     behaviour: Behaviour | None = None
     lint: LintSettings | None = None
+    certificate: Certificate | None = None  # S31-S37
+    due_after: PositivePeriod | None = None  # S35
+    renewal_due: RenewalDue = "expiry"  # S35: a re-enrollment's due instant
 
 
 class Learner(Spec):
@@ -263,6 +267,14 @@ class ExpectEvent(_Matching):
     event: dict[str, Any]
 
 
+class ExpectCertificate(_Matching):
+    """Rows of the certificates table matching every field given (docs/scenarios.md)."""
+
+    kind: ClassVar[str] = "certificate"
+    table: ClassVar[str] = "certificates"
+    certificate: dict[str, Any]
+
+
 class ExpectError(Spec):
     """Loading or running the scenario must fail with a message containing this text."""
 
@@ -270,8 +282,8 @@ class ExpectError(Spec):
     error: Annotated[str, Field(min_length=1)]
 
 
-EXPECT_KINDS = ("enrollment", "job", "event", "error")
-_EXPECT_MODELS = (ExpectEnrollment, ExpectJob, ExpectEvent, ExpectError)
+EXPECT_KINDS = ("enrollment", "job", "event", "certificate", "error")
+_EXPECT_MODELS = (ExpectEnrollment, ExpectJob, ExpectEvent, ExpectCertificate, ExpectError)
 
 
 def _expect_kind(value: Any) -> str | None:
@@ -290,11 +302,13 @@ ExpectItem = Annotated[
     Annotated[ExpectEnrollment, Tag("expect-enrollment")]
     | Annotated[ExpectJob, Tag("expect-job")]
     | Annotated[ExpectEvent, Tag("expect-event")]
+    | Annotated[ExpectCertificate, Tag("expect-certificate")]
     | Annotated[ExpectError, Tag("expect-error")],
     Discriminator(
         _expect_kind,
         custom_error_type="expect_kind",
-        custom_error_message="an expectation is one of `enrollment:`, `job:`, `event:` or `error:`",
+        custom_error_message="an expectation is one of `enrollment:`, `job:`, `event:`, "
+        "`certificate:` or `error:`",
     ),
 ]
 

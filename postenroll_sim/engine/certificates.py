@@ -1,0 +1,204 @@
+"""Certificates, re-enrollment before expiry and due dates (S31-S36): the semantics beside
+the Post Enrollment rules (lms.py), which calls in here at a completion, at an enrollment
+and for a re-enrollment job. A scenario with neither certificates nor due dates makes no
+desk, and the LMS calls nothing here.
+
+Certificates are few (one per completion of a certifying course), so this module stays
+interpreted Python on either engine; its state is typed columns in the store
+(`store.certificates`) that the recorder reads into the `certificates` table.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+from ..columns import EVENT_CODE, METHOD_CODE, OUTCOME_CODE, TRIGGER_CODE, whole_second
+from ..scenario.certificates import Calendar
+from .plan import Plan
+from .store import COMPLETE, NAN, NONE
+
+RE_ENROLLMENT = METHOD_CODE["re_enrollment"]
+EXPIRING = TRIGGER_CODE["expiring"]
+EV_AWARDED = EVENT_CODE["certificate_awarded"]
+EV_EXPIRED = EVENT_CODE["certificate_expired"]
+EV_OVERDUE = EVENT_CODE["overdue"]
+EV_JOB_QUEUED = EVENT_CODE["job_queued"]
+EV_JOB_PROCESSED = EVENT_CODE["job_processed"]
+O_ENROLLED = OUTCOME_CODE["enrolled"]
+O_OPEN = OUTCOME_CODE["skipped_already_enrolled"]
+O_REMOVED = OUTCOME_CODE["skipped_learner_removed"]
+O_RENEWED = OUTCOME_CODE["skipped_renewed"]
+
+
+def uses_certificates(plan: Plan) -> bool:
+    """Does the scenario award certificates or give due dates (S31, S35)?"""
+    return any(c.certificate is not None or c.due_after is not None for c in plan.scenario.courses)
+
+
+class CertificateRecords:
+    """What S31-S36 keep, in typed columns: one row per certificate in award order, the
+    certificate each re-enrollment job was queued for, and each enrollment's due instant."""
+
+    def __init__(self, re_enrolls: bool):
+        self.re_enrolls = re_enrolls  # jobs tables get `kind` and `certificate_id`
+        self.learner, self.course, self.enrollment = array("i"), array("i"), array("i")
+        self.awarded, self.expires = array("d"), array("d")
+        self.replaced, self.expired = array("d"), array("d")
+        self.job_certificate: dict[int, int] = {}  # re-enrollment job -> certificate (S34)
+        self.due: dict[int, float] = {}  # enrollment -> due instant (S35)
+
+    def __len__(self) -> int:
+        return len(self.learner)
+
+
+class CertificateDesk:
+    def __init__(self, lms, plan: Plan):
+        self.lms = lms
+        scenario = plan.scenario
+        self.calendar = Calendar(scenario.start_date)
+        self.certificate = [c.certificate for c in scenario.courses]
+        self.due_after = [c.due_after for c in scenario.courses]
+        self.renewal_due = [c.renewal_due for c in scenario.courses]
+        self.records = CertificateRecords(
+            any(c is not None and c.reenroll_before is not None for c in self.certificate)
+        )
+        self.held: dict[int, int] = {}  # learner * nc + course -> the latest certificate
+        self.renews: dict[int, int] = {}  # re-enrollment -> the certificate it renews (S35)
+
+    def certifies(self, course: int) -> bool:
+        return self.certificate[course] is not None
+
+    # ----- S31-S34: awarding ------------------------------------------------------------
+
+    def expiry(self, course: int, key: int, now: float) -> float:
+        """S31-S33: when a certificate awarded now expires."""
+        cert = self.certificate[course]
+        if cert.expires_on is not None:  # S33: min_valid defaults to the window
+            least = cert.min_valid if cert.min_valid is not None else cert.reenroll_before
+            return self.calendar.fixed_expiry(now, cert.expires_on, least)
+        base = now
+        held = self.held.get(key)
+        records = self.records
+        if cert.renew_from == "expiry" and held is not None and records.expires[held] > now:
+            # S32: renewing while valid, inside the window (without one: any time valid)
+            window = cert.window()
+            opens = self.calendar.subtract(records.expires[held], window) if window else -1.0
+            if now >= opens:
+                base = records.expires[held]
+        return self.calendar.add(base, cert.valid_for)
+
+    def award(self, enrollment: int) -> None:
+        """S31: a completion of a certifying course. After its `completed` event and before
+        the rule jobs it queues (S34 order): the older certificate replaced (S32), the new
+        one awarded, its expiry and re-enrollment job scheduled."""
+        lms, records = self.lms, self.records
+        ens, now = lms.enrollments, lms.clock.now
+        learner, course = ens.learner[enrollment], ens.course[enrollment]
+        key = learner * lms.nc + course
+        expires = self.expiry(course, key, now)
+        held = self.held.get(key)
+        if held is not None and records.expires[held] > now:
+            records.replaced[held] = now  # S32: at most one valid certificate per course
+        certificate = len(records)
+        records.learner.append(learner)
+        records.course.append(course)
+        records.enrollment.append(enrollment)
+        records.awarded.append(now)
+        records.expires.append(expires)
+        records.replaced.append(NAN)
+        records.expired.append(NAN)
+        self.held[key] = certificate
+        lms.rec.event(now, EV_AWARDED, learner, course, enrollment, NONE, NONE, NONE)
+        lms.clock.first_at(expires, self._expire, certificate)  # before anything else there
+        window = self.certificate[course].reenroll_before
+        if window is not None:  # S34
+            due = max(now, whole_second(self.calendar.subtract(expires, window)))
+            job = lms.jobs.new(NONE, learner, course, EXPIRING, enrollment, now, due)
+            lms.job_version.append(None)  # no rule version: the desk processes it
+            records.job_certificate[job] = certificate
+            lms.rec.event(now, EV_JOB_QUEUED, learner, course, enrollment, NONE, job)
+            lms.scheduler.schedule_job(job, due)
+
+    def _expire(self, at: float, certificate: int) -> None:
+        """S37: `certificate_expired` at the expiry of a certificate not replaced before."""
+        records = self.records
+        if records.replaced[certificate] == records.replaced[certificate]:  # replaced: not NaN
+            return
+        records.expired[certificate] = at
+        self.lms.rec.event(
+            at,
+            EV_EXPIRED,
+            records.learner[certificate],
+            records.course[certificate],
+            records.enrollment[certificate],
+        )
+
+    # ----- S34: re-enrollment jobs ----------------------------------------------------
+
+    def process(self, job: int) -> None:
+        """S34 steps 1-4 for a re-enrollment job."""
+        lms, records = self.lms, self.records
+        now = lms.clock.now
+        learner = lms.jobs.learner[job]
+        certificate = records.job_certificate[job]
+        course = records.course[certificate]
+        current = lms.current[learner * lms.nc + course]
+        enrollment = reason = NONE
+        if lms.removed[learner]:
+            outcome = O_REMOVED  # S34.1
+        elif self.held[learner * lms.nc + course] != certificate:
+            # S34.2 [decision]: a newer certificate was awarded since (replacing this one,
+            # or after it expired: a renewal in grace is a renewal too)
+            outcome = O_RENEWED
+        elif current >= 0 and lms.enrollments.status[current] < COMPLETE:
+            outcome, reason = O_OPEN, current  # S34.3
+        else:
+            outcome = O_ENROLLED  # S34.4
+            enrollment = lms.enrollments.n
+        lms.jobs.outcome(job, 0, course, outcome, now, enrollment, reason)
+        lms.rec.event(
+            now,
+            EV_JOB_PROCESSED,
+            learner,
+            course,
+            enrollment,
+            NONE,
+            job,
+            lms.outcome_detail[outcome],
+        )
+        if outcome == O_ENROLLED:
+            self.renews[enrollment] = certificate
+            lms.enroll(learner, course, RE_ENROLLMENT, NONE, job)
+
+    def pending(self, job: int) -> int:
+        """The target of a re-enrollment job still queued at the horizon (S24)."""
+        return self.records.course[self.records.job_certificate[job]]
+
+    # ----- S35: due dates -------------------------------------------------------------
+
+    def enrolled(self, enrollment: int, method: int) -> None:
+        """S35: the due instant of a new enrollment, and its overdue check."""
+        lms = self.lms
+        course = lms.enrollments.course[enrollment]
+        due_after = self.due_after[course]
+        now = lms.clock.now
+        if method == RE_ENROLLMENT and (self.renewal_due[course] == "expiry" or due_after is None):
+            due = self.records.expires[self.renews[enrollment]]
+        elif due_after is not None:
+            due = self.calendar.add(now, due_after)
+        else:
+            return
+        self.records.due[enrollment] = due
+        lms.clock.late_at(due, self._check_overdue, enrollment)  # after all else there
+
+    def _check_overdue(self, at: float, enrollment: int) -> None:
+        """S35: still the current, open enrollment of a present learner at its due instant."""
+        lms = self.lms
+        ens = lms.enrollments
+        learner = ens.learner[enrollment]
+        if (
+            ens.status[enrollment] < COMPLETE
+            and ens.is_current(enrollment)
+            and not lms.removed[learner]
+        ):
+            lms.rec.event(at, EV_OVERDUE, learner, ens.course[enrollment], enrollment)
