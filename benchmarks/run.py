@@ -7,6 +7,7 @@
     .venv/bin/python -m benchmarks.run --parallel            # replications on 1 vs 2 workers
     .venv/bin/python -m benchmarks.run --cli --learners 1000000
                                                              # the whole `postenroll-sim run`
+    .venv/bin/python -m benchmarks.run --certificates        # with certificates (S31-S34)
 
 Each size runs in a fresh process, so peak RSS is that run's own. Model throughput is
 rows of the `events` table per second of simulation; the bare SimPy figure is a loop of
@@ -59,7 +60,9 @@ def measure(learners: int, years: float, tables: str) -> dict:
     from postenroll_sim.engine import Model, compile_plan, recorder
     from postenroll_sim.run.outdir import write_parquet
 
-    scenario = parse_scenario(reference_scenario(learners, years), "reference.yaml")
+    scenario = parse_scenario(
+        reference_scenario(learners, years, certificates=_certificates()), "reference.yaml"
+    )
     which = tuple(tables.split(","))
     model = Model(
         compile_plan(scenario), np.random.SeedSequence(0), record_events="events" in which
@@ -125,7 +128,7 @@ def cli_run(learners: int, years: float) -> dict:
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "reference.yaml"
-        path.write_text(reference_scenario(learners, years))
+        path.write_text(reference_scenario(learners, years, certificates=_certificates()))
         out = Path(folder) / "out"
         command = Path(sys.executable).with_name("postenroll-sim")
         argv = [str(command), "run", str(path), "--out", str(out), "--yes", "--no-progress"]
@@ -292,6 +295,15 @@ def startup(repeats: int = 7) -> dict:
     return results
 
 
+def _certificates() -> bool:
+    """`--certificates`: the reference scenario's compliance curriculum awards certificates
+    with re-enrollment (S31, S34); an environment variable, so the fresh process of each
+    size sees it too."""
+    import os
+
+    return os.environ.get("BENCH_CERTIFICATES") == "1"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -316,7 +328,17 @@ def main() -> None:
         action="store_true",
         help="the whole `postenroll-sim run` of each --learners size: wall time, peak memory",
     )
+    parser.add_argument(
+        "--certificates",
+        action="store_true",
+        help="the compliance curriculum awards a certificate with re-enrollment 30 days "
+        "before expiry, instead of its recertification rule",
+    )
     args = parser.parse_args()
+    if args.certificates:
+        import os
+
+        os.environ["BENCH_CERTIFICATES"] = "1"
     if args.cli:
         for n in args.learners.split(","):
             print(json.dumps(cli_run(int(n), args.years)))

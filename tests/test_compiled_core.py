@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from test_properties import scenarios as random_scenarios
 
+from postenroll_sim.columns import TABLES
 from postenroll_sim.engine import ENGINE
 from postenroll_sim.engine import compiled as selection
 
@@ -34,6 +35,11 @@ for name in names:
     result = simulate_replications(load_scenario(f"scenarios/{name}.yaml"), 2, workers=1)
     for table, frame in result.tables().items():
         frame.to_csv(out / f"{name}-{table}.csv", index=False)
+# certificates, re-enrollment and due dates (S31-S35) on a small organisation
+from benchmarks.reference import reference_scenario
+certified = parse_scenario(reference_scenario(300, 1.5, seed=5, certificates=True))
+for table, frame in simulate_replications(certified, 2, workers=1).tables().items():
+    frame.to_csv(out / f"certified-{table}.csv", index=False)
 for i, text in enumerate(json.loads(random_sets.read_text())):
     for table, frame in simulate(parse_scenario(text)).tables().items():
         frame.to_csv(out / f"{i:03d}-{table}.csv", index=False)
@@ -64,7 +70,8 @@ def test_compiled_and_interpreted_engines_write_identical_tables(tmp_path, texts
         )
         assert done.stdout.strip() == engine
     files = sorted(p.name for p in (tmp_path / "compiled").iterdir())
-    assert len(files) == 4 * (len(SCENARIOS) + len(texts))
+    assert len(files) == len(TABLES) * (len(SCENARIOS) + 1 + len(texts))
+    assert len((tmp_path / "compiled" / "certified-certificates.csv").read_bytes()) > 10_000
     assert files == sorted(p.name for p in (tmp_path / "interpreted").iterdir())
     for name in files:
         written = (tmp_path / "compiled" / name).read_bytes()
