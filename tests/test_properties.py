@@ -17,6 +17,26 @@ LEARNERS = ["l0", "l1", "l2"]
 
 
 @st.composite
+def certificates(draw):
+    """Now and then a certificate (S31-S34) and a due date (S35) on a course."""
+    keys = {}
+    if draw(st.integers(0, 3)) == 0:
+        valid = draw(st.integers(2, 6))
+        keys["certificate"] = {
+            "valid_for": {"days": valid},
+            "renew_from": draw(st.sampled_from(["completion", "expiry"])),
+            **(
+                {"reenroll_before": {"days": draw(st.integers(0, valid - 1))}}
+                if draw(st.booleans())
+                else {}
+            ),
+        }
+    if draw(st.integers(0, 3)) == 0:
+        keys["due_after"] = {"days": draw(st.integers(1, 3))}
+    return keys
+
+
+@st.composite
 def scenarios(draw):
     allow_failure = {c: draw(st.booleans()) for c in COURSES}
     courses = []
@@ -46,6 +66,7 @@ def scenarios(draw):
                 "allow_failure": allow_failure[course],
                 "active": draw(st.booleans()) or course == "C0",
                 "post_enrollments": rules,
+                **draw(certificates()),
             }
         )
     courses.append({"id": "BND", "type": "bundle", "members": ["C3", "C4"]})
@@ -126,8 +147,16 @@ def _check_invariants(text: str):
     assert (np.diff(e["enrolled_day"].to_numpy()) >= 0).all()
     assert (np.diff(ev["day"].to_numpy()) >= 0).all()
 
+    # S34.4: every enrolled re-enrollment job is one re_enrollment record with its job
+    kind = j["kind"].astype(str) if "kind" in j else pd.Series("rule", index=j.index)
+    renewed = j[(j["outcome"] == "enrolled") & (kind == "re_enrollment")]
+    remade = e[e["method"] == "re_enrollment"]
+    assert sorted(renewed["job_id"]) == sorted(remade["job_id"])
+    assert j.loc[kind == "re_enrollment", "rule_id"].isna().all()
+    assert (j.loc[kind == "re_enrollment", "trigger"] == "expiring").all()
+
     # S19.4: every `enrolled` outcome is one post_enrollment record with its rule and job
-    done = j[j["outcome"] == "enrolled"]
+    done = j[(j["outcome"] == "enrolled") & (kind == "rule")]
     created = e[e["method"] == "post_enrollment"]
     assert len(done) == len(created)
     merged = done.merge(created, on="enrollment_id", suffixes=("", "_e"))
