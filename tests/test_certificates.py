@@ -520,9 +520,13 @@ def test_S35_only_a_current_open_enrollment_of_a_present_learner_is_overdue(step
     assert list(rows(result.events, event="overdue")["at"]) == [AT(o) for o in overdue]
 
 
-def test_S35_due_after_in_months_clamps_to_the_month_end():
-    result = certified(None, enroll("2027-01-31 10:00"), course={"due_after": {"months": 1}})
-    assert one(result.enrollments)["due_at"] == AT("2027-02-28 10:00")
+@pytest.mark.parametrize(
+    ("enrolled", "due"),
+    [("2027-01-31 10:00", "2027-02-28 10:00"), ("2027-03-31 10:00", "2027-04-30 10:00")],
+)
+def test_S35_due_after_in_months_clamps_to_the_month_end(enrolled, due):
+    result = certified(None, enroll(enrolled), course={"due_after": {"months": 1}})
+    assert one(result.enrollments)["due_at"] == AT(due)
 
 
 def test_S35_a_reenrollment_is_due_at_the_expiry_it_renews():
