@@ -486,6 +486,20 @@ def test_S34_a_zero_window_job_runs_after_its_certificate_expired():
     assert one(result.jobs)["outcome"] == "enrolled"
 
 
+def test_S34_S35_a_daily_run_past_the_expiry_reenrolls_overdue_at_once():
+    # a job due at the expiry (31 Jan 2028 10:00) runs at the next 02:00 run: the
+    # re-enrollment is due at that expiry, already past, so it is overdue when it is made
+    # (it stopped the run with an internal error: its overdue check was in the past)
+    result = first_year(
+        {"valid_for": {"years": 1}, "reenroll_before": {"days": 0}},
+        processing={"mode": "daily", "hour": 2},
+    )
+    again = one(result.enrollments, method="re_enrollment")
+    assert again["enrolled_at"] == AT("2028-02-01 02:00")
+    assert again["due_at"] == AT("2028-01-31 10:00")
+    assert events_at(result, "2028-02-01 02:00")[-2:] == ["enrolled", "overdue"]
+
+
 # ----- S35: due dates and overdue ----------------------------------------------------------
 
 DUE_30 = {"due_after": {"days": 30}}

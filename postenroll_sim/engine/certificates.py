@@ -192,7 +192,9 @@ class CertificateDesk:
         else:
             return
         self.records.due[enrollment] = due
-        lms.clock.late_at(due, self._check_overdue, enrollment)  # after all else there
+        # after all else at that instant; a re-enrollment made after the expiry it renews
+        # (a daily run past it) is overdue from the moment it is made
+        lms.clock.late_at(max(due, now), self._check_overdue, enrollment)
 
     def _check_overdue(self, at: float, enrollment: int) -> None:
         """S35: still the current, open enrollment of a present learner at its due instant."""
