@@ -21,6 +21,7 @@ BOTH_ENGINES = (
     "tests/test_semantics.py",
     "tests/test_scenarios_check.py",
     "tests/test_curriculum_visibility.py",
+    "tests/test_certificates.py",
 )
 
 

@@ -73,9 +73,12 @@ class CertificateDesk:
     def expiry(self, course: int, key: int, now: float) -> float:
         """S31-S33: when a certificate awarded now expires."""
         cert = self.certificate[course]
-        if cert.expires_on is not None:  # S33: min_valid defaults to the window
-            least = cert.min_valid if cert.min_valid is not None else cert.reenroll_before
-            return self.calendar.fixed_expiry(now, cert.expires_on, least)
+        if cert.expires_on is not None:
+            # S33: min_valid defaults to, and is at least, reenroll_before: in every month
+            # ({months: 1} from 1 February is 28 days, short of a 30-day window)
+            return self.calendar.fixed_expiry(
+                now, cert.expires_on, cert.min_valid, cert.reenroll_before
+            )
         base = now
         held = self.held.get(key)
         records = self.records

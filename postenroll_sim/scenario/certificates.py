@@ -137,7 +137,7 @@ class Certificate(Spec):
                 and self.min_valid.longest_days() < window.shortest_days()
             ):
                 raise ValueError(
-                    f"min_valid ({self.min_valid.text()}) is at least reenroll_before "
+                    f"min_valid ({self.min_valid.text()}) must be at least reenroll_before "
                     f"({window.text()}) (S33)"
                 )
         return self
@@ -190,12 +190,13 @@ class Calendar:
     def subtract(self, day: float, period: Period) -> float:
         return self.add(day, period, -1)
 
-    def fixed_expiry(self, completed: float, month_day: str, min_valid: Period | None) -> float:
+    def fixed_expiry(self, completed: float, month_day: str, *least: Period | None) -> float:
         """S33: the end of `month_day` (00:00 of the next day) in the first year where it
-        is strictly after the completion and the completion + `min_valid` is not after it."""
+        is strictly after the completion and the completion + each period of `least`
+        (min_valid, reenroll_before) is not after it."""
         month, day = (int(part) for part in month_day.split("-"))
         done = self.moment(completed)
-        earliest = self.add(completed, min_valid) if min_valid is not None else completed
+        earliest = max((self.add(completed, p) for p in least if p is not None), default=completed)
         year = done.year
         while True:
             last = calendar.monthrange(year, month)[1]
