@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from ..columns import TRIGGER_WORDS
 from ..scenario import Scenario, models
+from ..scenario.certificates import Certificate, Period
 from ..scenario.errors import Path
 from ..scenario.rules import NEVER, Version, rule_versions, script_order
 from ..scenario.stochastic import Behaviour, Empirical, Fixed
@@ -108,6 +109,9 @@ class Node:
     sessions_in_horizon: int = 0
     activated: tuple[tuple[float, Path], ...] = ()  # script activate_course (day, path)
     deactivated: tuple[tuple[float, Path], ...] = ()
+    certificate: Certificate | None = None  # S31-S37
+    due_after: Period | None = None  # S35
+    renewal_due: str = "expiry"  # S35: a re-enrollment's due instant
 
     @property
     def ever_visible(self) -> bool:
@@ -415,6 +419,9 @@ def build(scenario: Scenario) -> RuleGraph:
             sessions_in_horizon=_sessions_within(course, horizon),
             activated=tuple(activated.get(course.id, ())),
             deactivated=tuple(deactivated.get(course.id, ())),
+            certificate=course.certificate,
+            due_after=course.due_after,
+            renewal_due=course.renewal_due,
         )
 
     # Bundles changed by the script (S28): a member from the day it is added.
