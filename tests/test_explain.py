@@ -156,3 +156,78 @@ def test_a_no_show_at_the_last_session_is_not_promised_a_rebooking(truth):
         "the horizon, so there is no rebooking (S30)"
     ) in lines
     _claims_hold(truth, "cy", "I")
+
+
+CERTIFICATES = ROOT / "tests" / "scenarios" / "explain-certificates.yaml"
+
+
+@pytest.fixture(scope="module")
+def certified():
+    return simulate(load_scenario(CERTIFICATES))
+
+
+def test_a_re_enrollment_its_certificate_expiry_and_the_overdue_renewal(certified):
+    # valid 100 days from the completion on day 10: expires day 110; re-enrollment 30 days
+    # before, on day 80 (S34), due at the expiry (S35); not done then: overdue
+    lines = as_text(explain(certified, "ana")).splitlines()
+    assert lines[1] == "day 0: enrolled in FIRE by an administrator: enrollment 0; due day 20 (S35)"
+    assert lines[3:6] == [
+        "day 10: awarded certificate 0 of FIRE for enrollment 0: valid until day 110 (S31)",
+        "day 10: certificate 0 of FIRE queued re-enrollment job 0: due day 80, 30 days before "
+        "it expires on day 110 (S34)",
+        "day 80: re-enrollment job 0 (certificate 0, expiring day 110) enrolled ana in FIRE "
+        "again: the certificate was still the latest and ana had no open enrollment in FIRE "
+        "(S34.4)",
+    ]
+    assert lines[-4:] == [
+        "day 80: enrolled in FIRE by re-enrollment before expiry (job 0, for certificate 0, "
+        "which expires on day 110, S34): enrollment 7; due day 110, when the certificate it "
+        "renews expires (S35)",
+        "day 110: certificate 0 of FIRE expired: it was valid from day 10 (S31)",
+        "day 110: enrollment 7 in FIRE is overdue: it was due on day 110 and was not finished "
+        "by then (not started, S35)",
+        "day 150: ana's latest certificate of FIRE is 0 (awarded day 10): it expired on day 110 "
+        "and was not renewed (S31)",
+    ]
+    _claims_hold(certified, "ana")
+
+
+def test_why_a_learner_was_not_re_enrolled(certified):
+    bob = as_text(explain(certified, "bob"))
+    assert (
+        "day 60: awarded certificate 4 of FIRE for enrollment 5: valid until day 160 (S31); it "
+        "replaces certificate 1, which would have expired on day 110 (S32)"
+    ) in bob
+    assert (
+        "day 80: re-enrollment job 1 (certificate 1, expiring day 110) skipped FIRE: bob had "
+        "renewed it since, with certificate 4 (enrollment 5, day 60), so it needs no "
+        "re-enrollment (S34.2)"
+    ) in bob
+    assert "it expires on day 160, after the horizon (S31)" in bob
+    assert (
+        "skipped FIRE: dan's enrollment 6 in FIRE (since day 75) was still open (S34.3)"
+    ) in as_text(explain(certified, "dan"))
+    assert "skipped FIRE: eve had been removed (S34.1, S29)" in as_text(explain(certified, "eve"))
+    for learner in ("bob", "dan", "eve"):
+        _claims_hold(certified, learner)
+
+
+def test_why_a_learner_who_never_completed_is_not_re_enrolled(certified):
+    lines = as_text(explain(certified, "cy", course="FIRE")).splitlines()
+    assert "day 20: enrollment 2 in FIRE is overdue: it was due on day 20 and was not " in (
+        "\n".join(lines)
+    )
+    assert (
+        "FIRE re-enrolls learners before their certificate expires (S34), but cy never earned a "
+        "certificate of FIRE"
+    ) in lines
+    _claims_hold(certified, "cy", "FIRE")
+
+
+def test_a_run_without_its_certificates_table_is_still_explained(certified):
+    from dataclasses import replace
+
+    bare = replace(certified, certificates=None)
+    lines = as_text(explain(bare, "bob")).splitlines()
+    assert "day 10: awarded a certificate for enrollment 1 (S31)" in lines
+    assert "day 80: re-enrollment job 1 (certificate 1) for FIRE: skipped_renewed (S34)" in lines

@@ -24,7 +24,8 @@ HORIZON = 20
 @st.composite
 def scenarios(draw):
     """Rules that are added, edited and removed, inactive courses activated late, removed
-    learners, and an ILC with few seats and no-shows (sessions run out)."""
+    learners, an ILC with few seats and no-shows (sessions run out), and a certificate
+    with re-enrollment and due dates (S31-S35)."""
     targets = st.lists(st.sampled_from([*ONLINE, "I"]), min_size=1, max_size=2, unique=True)
     courses, rule_ids, script = [], [], []
     for course in ONLINE:
@@ -48,6 +49,18 @@ def scenarios(draw):
                 "post_enrollments": rules,
             }
         )
+    if draw(st.booleans()):  # S31-S35 on A: expiries, re-enrollments and overdue in the horizon
+        a = courses[0]
+        a["certificate"] = {
+            "valid_for": {"days": draw(st.integers(3, 8))},
+            "reenroll_before": {"days": draw(st.integers(0, 2))},
+            "renew_from": draw(st.sampled_from(["completion", "expiry"])),
+        }
+        if draw(st.booleans()):
+            a["due_after"] = {"days": draw(st.integers(1, 4))}
+            a["renewal_due"] = draw(st.sampled_from(["expiry", "due_after"]))
+    if draw(st.booleans()):
+        courses[1]["due_after"] = {"days": draw(st.integers(1, 4))}
     courses.append(
         {
             "id": "I",
@@ -133,6 +146,12 @@ class Tables:
         self.j = records(result.jobs)
         self.ev = records(result.events)
         self.sessions = records(result.sessions)
+        self.c = {r["certificate_id"]: r for r in records(result.certificates)}
+
+    def certs(self, learner: str, course: str) -> list[dict]:
+        return [
+            c for c in self.c.values() if (c["learner_id"], c["course_id"]) == (learner, course)
+        ]
 
     def events(self, kind: str, **match) -> list[int]:
         """Positions in the events table of the events of `kind` matching `match`."""
@@ -172,6 +191,8 @@ def check_claim(t: Tables, learner: str, claim: dict) -> None:
         assert first["rule_id"] == claim["rule"] and first["queued_day"] == claim["day"]
         assert first["trigger"] == claim["trigger"] and first["due_day"] == claim["due_day"]
         assert first["source_course_id"] == claim["source"]
+        if "certificate" in claim:
+            assert first["certificate_id"] == claim["certificate"], claim
     elif kind == "job_outcome":
         rows = t.jobs(job_id=claim["job"], target_course_id=claim["course"])
         assert len(rows) == 1 and rows[0]["outcome"] == claim["outcome"], claim
@@ -237,8 +258,70 @@ def check_claim(t: Tables, learner: str, claim: dict) -> None:
                 claim["status"],
                 claim["method"],
             )
-    elif kind == "no_rule_into":
-        assert not t.jobs(target_course_id=claim["course"])
+    elif kind == "certificate":
+        c = t.c[claim["certificate"]]
+        assert (c["learner_id"], c["course_id"]) == (learner, claim["course"])
+        assert c["enrollment_id"] == claim["enrollment"]
+        assert (c["awarded_day"], c["expires_day"]) == (claim["awarded"], claim["expires"])
+    elif kind == "replaces":
+        old, new = t.c[claim["old"]], t.c[claim["certificate"]]
+        assert (old["learner_id"], old["course_id"]) == (new["learner_id"], new["course_id"])
+        assert (
+            old["replaced_day"] == claim["day"] == new["awarded_day"]
+            and claim["old"] < new["certificate_id"]
+        )
+    elif kind == "expired":
+        assert t.c[claim["certificate"]]["expired_day"] == claim["day"], claim
+    elif kind == "latest_certificate":
+        mine = t.certs(learner, claim["course"])
+        latest = max(mine, key=lambda c: c["certificate_id"])
+        assert latest["certificate_id"] == claim["certificate"]
+        assert latest["expires_day"] == claim["expires"]
+        assert (latest["expired_day"] is not None) == claim["expired"], claim
+    elif kind == "renewed":
+        old, newer = t.c[claim["certificate"]], t.c[claim["newer"]]
+        assert (old["learner_id"], old["course_id"]) == (newer["learner_id"], newer["course_id"])
+        (job,) = t.jobs(job_id=claim["job"])
+        assert claim["certificate"] < claim["newer"]
+        assert newer["awarded_day"] == claim["day"] <= job["processed_day"], claim
+    elif kind == "nothing_open":
+        # every other enrollment of the learner in the course made before the job ran was
+        # finished or replaced before it ran, and no newer certificate had been awarded
+        (ran,) = [i for i in t.events("job_processed", enrollment_id=claim["made"])]
+        for e in t.e.values():
+            if (e["learner_id"], e["course_id"]) != (learner, claim["course"]):
+                continue
+            if (
+                e["enrollment_id"] == claim["made"]
+                or t.position("enrolled", enrollment_id=e["enrollment_id"]) > ran
+            ):
+                continue
+            ends = [
+                i
+                for kind_ in ("completed", "failed", "superseded")
+                for i in t.events(kind_, enrollment_id=e["enrollment_id"])
+            ]
+            assert any(i < ran for i in ends), claim
+        newer = [
+            c
+            for c in t.certs(learner, claim["course"])
+            if c["certificate_id"] > claim["certificate"] and c["awarded_day"] <= claim["day"]
+        ]
+        assert not newer, claim
+    elif kind == "due":
+        assert t.e[claim["enrollment"]]["due_day"] == claim["day"], claim
+    elif kind == "overdue":
+        e = t.e[claim["enrollment"]]
+        assert e["due_day"] == claim["due"] and e["course_id"] == claim["course"]
+        for column in ("completed_day", "failed_day", "superseded_day"):
+            assert e[column] is None or e[column] > claim["due"], claim
+        started = e["started_day"] is not None and e["started_day"] <= claim["due"]
+        assert started == claim["started"], claim
+    elif kind == "never_certified":
+        assert not t.certs(learner, claim["course"]), claim
+    elif kind == "no_rule_into":  # re-enrollment jobs (no rule) may enroll there (S34)
+        into = t.jobs(target_course_id=claim["course"])
+        assert not [j for j in into if j["rule_id"] is not None], claim
     elif kind == "never_triggered":
         assert not t.events(claim["when"], learner_id=learner, course_id=claim["source"])
     else:

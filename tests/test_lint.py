@@ -279,6 +279,58 @@ courses:
         [("PE404", 6, "courses.0.post_enrollments.0.courses.0")],
         [("when: enrolled", "when: completed")],
     ),
+    "PE501": (
+        """name: two chains
+horizon_days: 400
+courses:
+  - id: FIRE
+    type: online
+    certificate: {valid_for: {days: 365}, reenroll_before: {days: 30}}
+    post_enrollments:
+      - {id: recert, when: completed, delay_days: 350, courses: [FIRE], allow_consecutive: true}
+learners: [ana]
+script:
+  - {day: 0, action: enroll, learner: ana, course: FIRE}
+  - {day: 10, action: complete, learner: ana, course: FIRE}
+  - {day: 350, action: complete, learner: ana, course: FIRE}
+""",
+        [("PE501", 8, "courses.0.post_enrollments.0.courses.0")],
+        [
+            (
+                "    post_enrollments:\n      - {id: recert, when: completed, delay_days: 350, "
+                "courses: [FIRE], allow_consecutive: true}\n",
+                "",
+            )
+        ],
+    ),
+    "PE502": (
+        """name: certificate shorter than the course
+horizon_days: 100
+courses:
+  - id: FIRE
+    type: online
+    behaviour: {start_after_days: {dist: uniform, min: 5, max: 15}, duration_days: 30}
+    certificate: {valid_for: {days: 30}}
+population: {initial: 3, on_hire: [{course: FIRE}]}
+""",
+        [("PE502", 7, "courses.0.certificate.valid_for")],
+        [("{days: 30}", "{days: 365}")],
+    ),
+    "PE503": (
+        """name: overdue while certified
+horizon_days: 400
+courses:
+  - id: FIRE
+    type: online
+    certificate: {valid_for: {days: 365}, reenroll_before: {days: 60}}
+    due_after: {days: 30}
+    renewal_due: due_after
+"""
+        + LEARNER_A.replace("course: A", "course: FIRE")
+        + "  - {day: 10, action: complete, learner: ana, course: FIRE}\n",
+        [("PE503", 8, "courses.0.renewal_due")],
+        [("    renewal_due: due_after\n", "")],
+    ),
     "PE901": (
         """name: stale suppression
 horizon_days: 30
@@ -363,6 +415,70 @@ def test_pe103_the_reassigned_curriculum_never_completes():
     again = rows(trap.enrollments, course_id="C", enrolled_day=366.0)
     assert list(again["status"].astype(str)) == ["not_started"]
     assert _outcomes(fixed("PE103"), "members") == ["enrolled", "enrolled"]
+
+
+def test_pe501_the_rule_enrolls_once_more_after_the_re_enrollment_and_the_fix_does_not():
+    trap = run(CASES["PE501"][0])
+    # re-enrolled on day 345 (365 - 30 after the completion on day 10), completed on day
+    # 350: the rule's job of day 360 finds it completed and enrolls again (S20)
+    assert one(trap.jobs, kind="re_enrollment", due_day=345.0)["outcome"] == "enrolled"
+    assert one(trap.jobs, rule_id="recert", due_day=360.0)["outcome"] == "enrolled"
+    assert len(rows(trap.enrollments, course_id="FIRE")) == 3
+    assert len(rows(run(fixed("PE501")).enrollments, course_id="FIRE")) == 2
+
+
+def test_pe502_the_certificate_expires_before_the_next_completion():
+    # re-enrolled a day after each award, learners still finish after the expiry
+    text = CASES["PE502"][0].replace("{days: 30}}", "{days: 30}, reenroll_before: {days: 29}}")
+    certs = run(text.replace("horizon_days: 100", "horizon_days: 200")).certificates
+    renewals = 0
+    for _, mine in certs.sort_values("awarded_day").groupby("learner_id", observed=True):
+        awarded, expires = list(mine["awarded_day"]), list(mine["expires_day"])
+        assert all(a > e for a, e in zip(awarded[1:], expires, strict=False))
+        renewals += len(mine) - 1
+    assert renewals >= 3
+
+
+@pytest.mark.parametrize(
+    "behaviour, valid_for, reported",
+    [
+        ("{duration_days: {dist: lognormal, median: 40, sigma: 1}}", "{days: 39}", True),
+        # the median, not the mean (123 days): most learners finish within the validity
+        ("{duration_days: {dist: lognormal, median: 40, sigma: 1.5}}", "{days: 41}", False),
+        ("{duration_days: {dist: exponential, mean: 60}}", "{days: 41}", True),  # median 41.6
+        # a month is up to 31 days: not every certificate is shorter than 30.5 days
+        ("{start_after_days: 0.5, duration_days: 30}", "{months: 1}", False),
+        ("{duration_days: 30, abandon_rate: 1}", "{days: 10}", False),  # nobody finishes
+    ],
+)
+def test_pe502_compares_the_median_time_with_the_longest_validity(behaviour, valid_for, reported):
+    text = (
+        CASES["PE502"][0]
+        .replace(
+            "{start_after_days: {dist: uniform, min: 5, max: 15}, duration_days: 30}", behaviour
+        )
+        .replace("{days: 30}", valid_for)
+        .replace("name: certificate", "start_date: 2027-01-01\nname: certificate")
+    )
+    assert ("PE502" in {f.code for f in lint_of(text).findings}) == reported
+
+
+def test_pe501_with_calendar_periods_says_the_calendar_decides():
+    text = CASES["PE501"][0].replace("{days: 365}", "{years: 1}")
+    (finding,) = lint_of("start_date: 2027-01-01\n" + text).findings
+    assert finding.code == "PE501"
+    assert "30 days before the certificate expires (the calendar decides)" in finding.message
+
+
+def test_pe503_a_re_enrollment_is_overdue_while_its_certificate_is_valid():
+    def overdue_while_valid(text):
+        result = run(text)
+        overdue = rows(result.events, event="overdue")
+        expires = result.certificates["expires_day"].iloc[0]
+        return list(overdue["day"] < expires)
+
+    assert overdue_while_valid(CASES["PE503"][0]) == [True]  # overdue on day 345, expiry 375
+    assert overdue_while_valid(fixed("PE503")) == [False]  # due at the expiry
 
 
 def test_pe206_sessions_past_the_horizon_make_a_course_without_sessions():

@@ -160,6 +160,53 @@ def test_rule_stats_are_the_mean_per_run():
     assert 'consecutive off<br/>2 jobs: 1 enrolled<br/>1 already completed"| n1' in text
 
 
+CERTIFIED = """name: fire safety
+start_date: 2027-01-01
+horizon_days: 400
+courses:
+  - id: FIRE
+    type: online
+    certificate: {valid_for: {years: 1}, reenroll_before: {days: 30}}
+    post_enrollments:
+      - {id: recert, when: completed, delay_days: 335, courses: [FIRE], allow_consecutive: true}
+  - id: DRILL
+    type: online
+    certificate: {expires_on: "12-31", reenroll_before: {months: 1}}
+  - id: WORKSHOP
+    type: online
+    certificate: {valid_for: {days: 90}}
+learners: [ana]
+script:
+  - {day: 0, action: enroll, learner: ana, course: FIRE}
+  - {day: 0, action: enroll, learner: ana, course: DRILL}
+  - {day: 0, action: enroll, learner: ana, course: WORKSHOP}
+"""
+
+
+def test_re_enrollment_is_its_own_arrow_from_the_course_to_itself():
+    graph = build(scenario(CERTIFIED))
+    assert [(r.course, dotted(r.path)) for r in graph.reenrollments()] == [
+        ("FIRE", "courses.0.certificate.reenroll_before"),
+        ("DRILL", "courses.1.certificate.reenroll_before"),
+    ]  # WORKSHOP's certificate has no re-enrollment: no arrow
+    lines = mermaid(graph).splitlines()
+    assert lines[4:7] == [
+        '  n0 -->|"recert<br/>completed · +335 d<br/>consecutive on"| n0',
+        '  n0 ==>|"re-enroll 30 d before expiry<br/>valid 1 year"| n0',
+        '  n1 ==>|"re-enroll 1 month before expiry<br/>expires 12-31"| n1',
+    ]
+    assert lines[-3:] == [
+        "  linkStyle 0 stroke:#2e7d32,stroke-width:4px",
+        "  linkStyle 1 stroke:#00838f",
+        "  linkStyle 2 stroke:#00838f",
+    ]
+
+
+def test_a_scenario_without_re_enrollment_has_no_such_arrow():
+    assert "re-enroll" not in mermaid(build(scenario(SMALL)))
+    assert build(scenario(SMALL)).reenrollments() == []
+
+
 # ----- the picture ---------------------------------------------------------------------------
 
 
@@ -196,6 +243,28 @@ def test_layout_with_run_labels_is_readable():
     lay = layout(build(spec), rule_stats(jobs, 1))
     assert _unreadable(lay) == []
     assert any("enrolled" in line for box in lay.shared.values() for line in box.lines)
+
+
+def test_re_enrollment_is_drawn_as_a_loop_above_its_course(sketched_figures):
+    graph = build(scenario(CERTIFIED))
+    lay = layout(graph)
+    assert _unreadable(lay) == []
+    boxes = {(kind, name): box for kind, name, *box in lay.boxes() if kind == "node"}
+    labels = [box for kind, name, *box in lay.boxes() if name == "re-enrollment"]
+    assert len(labels) == 2
+    fire, drill = lay.nodes["FIRE"], lay.nodes["DRILL"]
+    # each label sits over its course (the y axis points down), FIRE's above its rule loop
+    for label, node in zip(labels, (fire, drill), strict=True):
+        assert label[0] < node.x < label[2] and label[3] <= boxes[("node", node.key)][1]
+    (recert,) = [box for kind, name, *box in lay.boxes() if name == "recert"]
+    assert labels[0][3] <= recert[1]
+    assert lay._edge_lines(graph.reenrollments()[0]) == [
+        "re-enroll 30 d before expiry",
+        "valid 1 year",
+    ]
+    figure = rule_graph_figure(graph)
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert "re-enrollment" in legend
 
 
 def test_the_check_finds_a_line_through_a_box(monkeypatch):

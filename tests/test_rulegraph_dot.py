@@ -119,6 +119,20 @@ def test_dot_names_nodes_by_course_id_with_quotes_and_backslashes():
     assert {t for t, _, _ in edges} | {h for _, h, _ in edges} <= set(nodes)
 
 
+def test_re_enrollment_is_a_bold_teal_arrow_from_the_course_to_itself():
+    from test_rulegraph import CERTIFIED
+
+    model = build(scenario(CERTIFIED))
+    _, nodes, edges = read_dot(dot(model))
+    again = [(t, h, a) for t, h, a in edges if a.get("style") == "bold"]
+    assert [(t, h, a["label"], a["color"]) for t, h, a in again] == [
+        ("FIRE", "FIRE", "re-enroll 30 d before expiry\\nvalid 1 year", "#00838f"),
+        ("DRILL", "DRILL", "re-enroll 1 month before expiry\\nexpires 12-31", "#00838f"),
+    ]
+    rules = [(t, h) for t, h, a in edges if a.get("style") != "bold"]
+    assert rules == [(e.source, e.target) for e in model.edges] == [("FIRE", "FIRE")]
+
+
 @pytest.mark.parametrize("name", ["showcase.yaml", "curriculum-automation.yaml"])
 def test_dot_of_a_bundled_scenario_has_every_course_and_rule(cli, tmp_path, name):
     path = ROOT / "scenarios" / name
@@ -129,7 +143,7 @@ def test_dot_of_a_bundled_scenario_has_every_course_and_rule(cli, tmp_path, name
 
     model = build(load_scenario(path))
     assert list(nodes) == list(model.nodes)
-    ruled = [(t, h) for t, h, a in edges if a.get("style") != "dotted"]
+    ruled = [(t, h) for t, h, a in edges if a.get("style") not in ("dotted", "bold")]
     assert ruled == [(e.source, e.target) for e in model.edges]
     out = tmp_path / "rules.gv"
     assert cli("graph", path, "--out", out).returncode == 0

@@ -24,13 +24,16 @@ from matplotlib.textpath import TextToPath
 from ..columns import TRIGGER_WORDS
 from ..plots import Figure, quiet_glyphs
 from .rulegraph import (
+    RE_ENROLL_COLOUR,
     TYPE_COLORS,
     Edge,
     Membership,
+    ReEnrollment,
     RuleGraph,
     edge_lines,
     loop_edges,
     node_lines,
+    reenroll_lines,
     stats_for,
     stats_lines,
 )
@@ -142,13 +145,15 @@ class _Layout:
         self.stats = stats
         self.loops = loop_edges(graph)
         self.courses = list(graph.nodes)
-        self.self_loops: dict[str, list[Edge]] = {c: [] for c in self.courses}
+        self.self_loops: dict[str, list[Edge | ReEnrollment]] = {c: [] for c in self.courses}
         links: list[tuple[str, str, Edge | Membership]] = []
         for e in graph.edges:
             if e.source == e.target:
                 self.self_loops[e.source].append(e)
             else:
                 links.append((e.source, e.target, e))
+        for r in graph.reenrollments():  # S34: its own arrow, above the course's rule loops
+            self.self_loops[r.course].append(r)
         ruled = {(e.source, e.target) for e in graph.edges}
         for m in graph.memberships:
             if (m.container, m.member) not in ruled and m.container != m.member:
@@ -238,7 +243,9 @@ class _Layout:
         item.top = top
         return item
 
-    def _edge_lines(self, edge: Edge) -> list[str]:
+    def _edge_lines(self, edge: Edge | ReEnrollment) -> list[str]:
+        if isinstance(edge, ReEnrollment):
+            return reenroll_lines(edge)
         return edge_lines(edge, self.stats.get(edge) if self.stats else None)
 
     def _fan_lines(self, edges: list[Edge]) -> list[str]:
@@ -420,6 +427,7 @@ class _Layout:
                 Line2D([], [], color=words.colour, label=f"when {trigger}")
                 for trigger, words in TRIGGER_WORDS.items()
             ),
+            Line2D([], [], color=RE_ENROLL_COLOUR, lw=2.2, label="re-enrollment"),
             Line2D([], [], color=LOOP_COLOR, lw=6, alpha=0.4, label="on a loop"),
             Line2D([], [], color=MEMBER_COLOR, ls=":", label="member of"),
             Patch(facecolor="white", edgecolor="0.4", ls="--", label="inactive"),
@@ -428,7 +436,7 @@ class _Layout:
             handles=handles,
             loc="upper left",
             bbox_to_anchor=(0.0, 1 - (head - 26) / height),
-            ncol=6,
+            ncol=7,
             fontsize=7,
             frameon=False,
             handlelength=2.2,
@@ -593,8 +601,8 @@ class _Layout:
             self.drawn.add(id(chain.label))
             self._draw_label(chain.label.x, chain.label.y, chain.label, edge)
 
-    def _draw_label(self, x: float, y: float, it: _Item, edge: Edge) -> None:
-        color = TRIGGER_WORDS[edge.when].colour
+    def _draw_label(self, x: float, y: float, it: _Item, edge: Edge | ReEnrollment) -> None:
+        color = _colour(edge)
         self.ax.add_patch(
             FancyBboxPatch(
                 (x - it.width / 2, y - it.height / 2),
@@ -640,7 +648,7 @@ class _Layout:
         )
         return path, node.x, apex - 3 - h / 2, w, h
 
-    def _draw_self_loop(self, node: _Item, edge: Edge, k: int) -> None:
+    def _draw_self_loop(self, node: _Item, edge: Edge | ReEnrollment, k: int) -> None:
         path, x, y, w, h = self._self_loop(node, edge, k)
         if (edge.rule, edge.source, edge.target) in self.loops:
             self.ax.add_patch(
@@ -648,14 +656,15 @@ class _Layout:
                     path=path, arrowstyle="-", color=LOOP_COLOR, alpha=0.35, linewidth=7, zorder=1
                 )
             )
-        dashed = edge.version.first > 0 or edge.version.until_day is not None
+        rule = isinstance(edge, Edge)
+        dashed = rule and (edge.version.first > 0 or edge.version.until_day is not None)
         self.ax.add_patch(
             FancyArrowPatch(
                 path=path,
                 arrowstyle="-|>",
                 mutation_scale=9,
-                color=TRIGGER_WORDS[edge.when].colour,
-                linewidth=1.3,
+                color=_colour(edge),
+                linewidth=1.3 if rule else 2.2,
                 linestyle="--" if dashed else "-",
                 shrinkA=0,
                 shrinkB=0,
@@ -669,6 +678,10 @@ class _Layout:
 _LEGEND_NOTE = (
     "Boxes are courses (▶ where learners enter); arrows are rules (dashed: changed by the script)."
 )
+
+
+def _colour(edge: Edge | ReEnrollment) -> str:
+    return edge.colour if isinstance(edge, ReEnrollment) else TRIGGER_WORDS[edge.when].colour
 
 
 def _box(x: float, y: float, w: float, h: float) -> tuple[float, float, float, float]:

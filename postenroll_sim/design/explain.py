@@ -34,6 +34,7 @@ _HOW = {
     "admin": "by an administrator",
     "self": "from the catalog",
     "bundle": "through a bundle (S27)",
+    "re_enrollment": "by re-enrollment before expiry (S34)",
 }
 _REJECTED = {
     "course_inactive": "the course is inactive",
@@ -66,6 +67,9 @@ class _Run:
     enr: dict | None = None  # enrollment_id -> row
     jobs_of: dict | None = None  # job_id -> its rows, one per target
     by_kind: dict | None = None  # event -> the learner's events and every rule/course change
+    certificates: pd.DataFrame | None = None  # S31-S37 (None: a run written without it)
+    certs: dict | None = None  # the learner's: certificate_id -> row
+    cert_of: dict | None = None  # enrollment_id -> the certificate it earned
 
 
 _SHARED_EVENTS = ("rule_added", "rule_edited", "rule_removed", "course_activated")
@@ -84,6 +88,12 @@ def _index(run: _Run, learner: str) -> None:
     run.jobs_of = {}
     for r in run.jobs.to_dict("records"):
         run.jobs_of.setdefault(int(r["job_id"]), []).append(r)
+    certs = run.certificates
+    if certs is not None and len(certs):
+        certs = certs[certs["learner_id"].astype(str) == learner]
+    rows = certs.to_dict("records") if certs is not None else []
+    run.certs = {int(r["certificate_id"]): r for r in rows}
+    run.cert_of = {int(r["enrollment_id"]): r for r in rows}
 
 
 def _kind(run: _Run, event: str) -> list:
@@ -94,7 +104,10 @@ def _one_run(result, replication: int | None, variant: str | None) -> _Run:
     if result.events is None or result.enrollments is None or result.jobs is None:
         raise ExplainError("explain needs the enrollments, jobs and events tables of a run")
     frames = {}
-    for name in ("enrollments", "jobs", "events"):
+    names = ["enrollments", "jobs", "events"]
+    if getattr(result, "certificates", None) is not None:
+        names.append("certificates")
+    for name in names:
         frame = getattr(result, name)
         if "variant" in frame.columns:
             labels = list(frame["variant"].cat.categories) if len(frame) else []
@@ -112,7 +125,13 @@ def _one_run(result, replication: int | None, variant: str | None) -> _Run:
     events = frames["events"].reset_index(drop=True)
     events = events.assign(seq=range(len(events)))
     enrollments = frames["enrollments"].set_index("enrollment_id", drop=False)
-    return _Run(enrollments, frames["jobs"], events, float(result.scenario.horizon_days))
+    return _Run(
+        enrollments,
+        frames["jobs"],
+        events,
+        float(result.scenario.horizon_days),
+        certificates=frames.get("certificates"),
+    )
 
 
 def explain(
@@ -228,14 +247,19 @@ def _account(run: _Run, scenario: Scenario, learner: str) -> list[dict]:
         job for rows_ in run.jobs_of.values() for job in rows_ if str(job["outcome"]) == "pending"
     ]
     for job in pending:
+        which = (
+            f"re-enrollment job {job['job_id']} (certificate {job['certificate_id']}"
+            if _is_re_enrollment(job)
+            else f"job {job['job_id']} of rule {job['rule_id']} ("
+        )
         rows.append(
             _row(
                 "job_pending",
                 run.horizon,
-                f"job {job['job_id']} of rule {job['rule_id']} (for {job['target_course_id']}, "
+                f"{which}for {job['target_course_id']}, "
                 f"due day {_day(job['due_day'])}) is still queued at the horizon (S24)",
                 str(job["target_course_id"]),
-                str(job["rule_id"]),
+                None if _missing(job["rule_id"]) else str(job["rule_id"]),
                 int(job["job_id"]),
                 None,
                 len(run.events),
@@ -249,6 +273,42 @@ def _account(run: _Run, scenario: Scenario, learner: str) -> list[dict]:
                     }
                 ],
             )
+        )
+    return rows + _certificates_at_horizon(run, learner)
+
+
+def _is_re_enrollment(job: dict) -> bool:
+    """A re-enrollment job (S34): a job of no rule."""
+    return _missing(job["rule_id"])
+
+
+def _certificates_at_horizon(run: _Run, learner: str) -> list[dict]:
+    """When the learner's latest certificate of each course expires, or expired (S31)."""
+    latest: dict[str, dict] = {}
+    for c in run.certs.values():  # in award order
+        latest[str(c["course_id"])] = c
+    rows = []
+    for course, c in latest.items():
+        cid, expires = int(c["certificate_id"]), float(c["expires_day"])
+        head = (
+            f"{learner}'s latest certificate of {course} is {cid} "
+            f"(awarded day {_day(c['awarded_day'])})"
+        )
+        if not _missing(c["expired_day"]):
+            text = f"{head}: it expired on day {_day(expires)} and was not renewed (S31)"
+        elif expires > run.horizon:
+            text = f"{head}: it expires on day {_day(expires)}, after the horizon (S31)"
+        else:
+            text = f"{head}: it expires on day {_day(expires)} (S31)"
+        claim = {
+            "kind": "latest_certificate",
+            "certificate": cid,
+            "course": course,
+            "expires": expires,
+            "expired": not _missing(c["expired_day"]),
+        }
+        rows.append(
+            _row("certificate", run.horizon, text, course, seq=len(run.events) + 1, claims=[claim])
         )
     return rows
 
@@ -290,9 +350,31 @@ def _enrollment_text(run: _Run, e: dict, learner: str, seq: int) -> tuple[str, l
             claims.append(_queued_claim(j))
         else:
             how += ")"
+    elif method == "re_enrollment":
+        job = int(e["job_id"])
+        found = run.jobs_of.get(job)
+        claims[0].update(rule=None, job=job)
+        how = f"by re-enrollment before expiry (job {job}"
+        if found and not _missing(found[0].get("certificate_id")):
+            cert = run.certs.get(int(found[0]["certificate_id"]))
+            if cert is not None:
+                how += (
+                    f", for certificate {cert['certificate_id']}, which expires on day "
+                    f"{_day(cert['expires_day'])}"
+                )
+                claims.append(_certificate_claim(cert))
+        how += ", S34)"
     else:
         how = _HOW.get(method, method)
     text = f"enrolled in {what} {how}: enrollment {eid}"
+    due = e.get("due_day")
+    if due is not None and not _missing(due):
+        text += f"; due day {_day(due)}"
+        renews = claims[1] if len(claims) > 1 and claims[1]["kind"] == "certificate" else None
+        if renews is not None and renews["expires"] == float(due):
+            text += ", when the certificate it renews expires"
+        text += " (S35)"
+        claims.append({"kind": "due", "enrollment": eid, "day": float(due)})
     visible = e["visible_day"]
     if _missing(visible):
         # Why it never became visible (S21): the course stayed inactive, or the enrollment
@@ -333,11 +415,22 @@ def _enrollment_text(run: _Run, e: dict, learner: str, seq: int) -> tuple[str, l
     return text, claims
 
 
+def _certificate_claim(c: dict) -> dict:
+    return {
+        "kind": "certificate",
+        "certificate": int(c["certificate_id"]),
+        "enrollment": int(c["enrollment_id"]),
+        "course": str(c["course_id"]),
+        "awarded": float(c["awarded_day"]),
+        "expires": float(c["expires_day"]),
+    }
+
+
 def _queued_claim(j: dict) -> dict:
     return {
         "kind": "job_queued",
         "job": int(j["job_id"]),
-        "rule": str(j["rule_id"]),
+        "rule": None if _missing(j["rule_id"]) else str(j["rule_id"]),
         "trigger": str(j["trigger"]),
         "source": str(j["source_course_id"]),
         "day": float(j["queued_day"]),
@@ -386,6 +479,8 @@ def _event_text(run: _Run, scenario: Scenario, learner: str, ev) -> tuple[str, l
             f"tried to enroll in {course} from the catalog: rejected, "
             f"{_REJECTED.get(detail, detail)} (S16)"
         ), []
+    if kind == "job_queued" and _is_re_enrollment(run.jobs_of[int(ev.job_id)][0]):
+        return _reenroll_queued_text(run, run.jobs_of[int(ev.job_id)][0])
     if kind == "job_queued":
         job = int(ev.job_id)
         j = run.jobs_of[job][0]
@@ -395,8 +490,35 @@ def _event_text(run: _Run, scenario: Scenario, learner: str, ev) -> tuple[str, l
             f"{TRIGGER_WORDS[str(j['trigger'])].doing} {course} queued job {job} of rule "
             f"{ev.rule_id}: due day {_day(j['due_day'])} ({when}, S3)"
         ), [_queued_claim(j)]
+    if kind == "job_processed" and _is_re_enrollment(run.jobs_of[int(ev.job_id)][0]):
+        return _reenroll_job_text(run, learner, ev)
     if kind == "job_processed":
         return _job_text(run, learner, ev)
+    if kind == "certificate_awarded":
+        return _awarded_text(run, eid)
+    if kind == "certificate_expired":
+        c = run.cert_of.get(eid)
+        if c is None:  # a run read without its certificates table
+            return f"the certificate of {course} earned by enrollment {eid} expired (S31)", []
+        return (
+            f"certificate {c['certificate_id']} of {course} expired: it was valid from day "
+            f"{_day(c['awarded_day'])} (S31)"
+        ), [{"kind": "expired", "certificate": int(c["certificate_id"]), "day": float(ev.day)}]
+    if kind == "overdue":
+        started = run.enr[eid]["started_day"]
+        started = not _missing(started) and float(started) <= float(ev.day)
+        return (
+            f"enrollment {eid} in {course} is overdue: it was due on day {_day(ev.day)} and "
+            f"was not finished by then ({'in progress' if started else 'not started'}, S35)"
+        ), [
+            {
+                "kind": "overdue",
+                "enrollment": eid,
+                "course": course,
+                "due": float(ev.day),
+                "started": started,
+            }
+        ]
     if kind == "bundle_member_skipped":
         reason = (
             "the learner was removed (S29)"
@@ -417,6 +539,134 @@ def _event_text(run: _Run, scenario: Scenario, learner: str, ev) -> tuple[str, l
             f"no session of {course} with a free seat is left within the horizon: waiting (S30)"
         ), []
     return None
+
+
+def _awarded_text(run: _Run, eid: int) -> tuple[str, list]:
+    """S31, S32: the certificate a completion earned, and the older one it replaced."""
+    c = run.cert_of.get(eid)
+    if c is None:  # a run read without its certificates table
+        return f"awarded a certificate for enrollment {eid} (S31)", []
+    cid, course = int(c["certificate_id"]), str(c["course_id"])
+    text = (
+        f"awarded certificate {cid} of {course} for enrollment {eid}: valid until day "
+        f"{_day(c['expires_day'])} (S31)"
+    )
+    claims = [_certificate_claim(c)]
+    awarded = float(c["awarded_day"])
+    for old in run.certs.values():
+        if (
+            str(old["course_id"]) == course
+            and int(old["certificate_id"]) < cid
+            and not _missing(old["replaced_day"])
+            and float(old["replaced_day"]) == awarded
+        ):
+            text += (
+                f"; it replaces certificate {old['certificate_id']}, which would have expired "
+                f"on day {_day(old['expires_day'])} (S32)"
+            )
+            claims.append(
+                {
+                    "kind": "replaces",
+                    "certificate": cid,
+                    "old": int(old["certificate_id"]),
+                    "day": awarded,
+                }
+            )
+    return text, claims
+
+
+def _reenroll_queued_text(run: _Run, j: dict) -> tuple[str, list]:
+    """S34: a certificate queues its re-enrollment job when it is awarded."""
+    job, due = int(j["job_id"]), float(j["due_day"])
+    c = run.certs.get(int(j["certificate_id"]))
+    if c is None:  # a run read without its certificates table
+        return (
+            f"certificate {j['certificate_id']} of {j['source_course_id']} queued "
+            f"re-enrollment job {job}: due day {_day(due)} (S34)"
+        ), [_queued_claim(j) | {"certificate": int(j["certificate_id"])}]
+    expires = float(c["expires_day"])
+    when = (
+        "at once: the expiry less the window is before the award"
+        if due == float(j["queued_day"])
+        else f"{_day(expires - due)} days before it expires on day {_day(expires)}"
+    )
+    return (
+        f"certificate {c['certificate_id']} of {c['course_id']} queued re-enrollment job {job}: "
+        f"due day {_day(due)}, {when} (S34)"
+    ), [_queued_claim(j) | {"certificate": int(c["certificate_id"])}, _certificate_claim(c)]
+
+
+def _reenroll_job_text(run: _Run, learner: str, ev) -> tuple[str, list]:
+    """S34 steps 1-4: what the re-enrollment job found when it ran."""
+    job = int(ev.job_id)
+    j = run.jobs_of[job][0]
+    outcome, target = str(j["outcome"]), str(j["target_course_id"])
+    cid = int(j["certificate_id"])
+    c = run.certs.get(cid)
+    claims: list[dict] = [
+        {
+            "kind": "job_outcome",
+            "job": job,
+            "course": target,
+            "outcome": outcome,
+            "day": float(ev.day),
+        }
+    ]
+    if c is None:  # a run read without its certificates table: the job's own words only
+        return f"re-enrollment job {job} (certificate {cid}) for {target}: {outcome} (S34)", claims
+    head = f"re-enrollment job {job} (certificate {cid}, expiring day {_day(c['expires_day'])})"
+    claims.append(_certificate_claim(c))
+    if outcome == "enrolled":
+        text = (
+            f"{head} enrolled {learner} in {target} again: the certificate was still the "
+            f"latest and {learner} had no open enrollment in {target} (S34.4)"
+        )
+        claims.append(
+            {
+                "kind": "nothing_open",
+                "course": target,
+                "day": float(ev.day),
+                "certificate": cid,
+                "made": int(j["enrollment_id"]),
+            }
+        )
+    elif outcome == "skipped_renewed":
+        newer = next(
+            n
+            for n in run.certs.values()
+            if str(n["course_id"]) == target
+            and int(n["certificate_id"]) > cid
+            and float(n["awarded_day"]) <= float(ev.day)
+        )
+        text = (
+            f"{head} skipped {target}: {learner} had renewed it since, with certificate "
+            f"{newer['certificate_id']} (enrollment {newer['enrollment_id']}, day "
+            f"{_day(newer['awarded_day'])}), so it needs no re-enrollment (S34.2)"
+        )
+        claims.append(
+            {
+                "kind": "renewed",
+                "certificate": cid,
+                "newer": int(newer["certificate_id"]),
+                "day": float(newer["awarded_day"]),
+                "job": job,
+            }
+        )
+    elif outcome == "skipped_already_enrolled":
+        reason = int(j["reason_enrollment_id"])
+        since = run.enr[reason]["enrolled_day"]
+        text = (
+            f"{head} skipped {target}: {learner}'s enrollment {reason} in {target} (since day "
+            f"{_day(since)}) was still open (S34.3)"
+        )
+        claims.append(
+            {"kind": "open_at", "enrollment": reason, "course": target, "since": float(since)}
+        )
+    elif outcome == "skipped_learner_removed":
+        text = f"{head} skipped {target}: {learner} had been removed (S34.1, S29)"
+    else:
+        text = f"{head} for {target}: {outcome}"
+    return text, claims
 
 
 def _missed_text(run: _Run, ev, course: str, eid: int, detail: str) -> tuple[str, list]:
@@ -622,19 +872,34 @@ def _rule_spans(run: _Run, scenario: Scenario) -> list[_RuleSpan]:
 def _why_course(run: _Run, scenario: Scenario, learner: str, course: str) -> list[dict]:
     spans = _rule_spans(run, scenario)
     into = [s for s in spans if course in s.targets]
+    spec = next(c for c in scenario.courses if c.id == course)
+    reenrolls = spec.certificate is not None and spec.certificate.reenroll_before is not None
+    rows = []
+    if reenrolls and not any(str(c["course_id"]) == course for c in run.certs.values()):
+        rows.append(
+            _row(
+                "no_certificate",
+                math.nan,
+                f"{course} re-enrolls learners before their certificate expires (S34), but "
+                f"{learner} never earned a certificate of {course}",
+                course,
+                seq=-1,
+                claims=[{"kind": "never_certified", "course": course}],
+            )
+        )
     if not into:
-        return [
+        also = " and re-enrollment before expiry (S34)" if reenrolls else ""
+        return rows + [
             _row(
                 "no_rule",
                 math.nan,
                 f"no rule ever has {course} among its targets: only direct enrollments "
-                "(administrator, catalog, bundle) can put a learner there",
+                f"(administrator, catalog, bundle){also} can put a learner there",
                 course,
                 seq=-1,
                 claims=[{"kind": "no_rule_into", "course": course}],
             )
         ]
-    rows = []
     triggers = sorted(
         (ev for kind in TRIGGERS for ev in _kind(run, kind)),
         key=lambda ev: ev.seq,

@@ -19,6 +19,7 @@ from ..columns import TRIGGER_WORDS
 from ..scenario import Scenario
 from ..scenario.errors import Path, dotted
 from ..scenario.lintcodes import CODES, SEVERITIES
+from ..scenario.stochastic import median
 from .rulegraph import (
     Edge,
     RuleGraph,
@@ -294,6 +295,15 @@ class _Linter:
                 "the recertification interval as delay_days; or remove the rule",
                 (rule,),
             )
+        if (
+            v.when == "completed"
+            and target == v.source
+            and v.consecutive
+            and v.delay > 0
+            and node.certificate is not None
+            and node.certificate.reenroll_before is not None
+        ):
+            self._two_chains(v, tpath)
         if v.when == "enrolled" and target == v.source and v.delay == 0:
             self.add(
                 (v.rule,),
@@ -400,6 +410,7 @@ class _Linter:
             )
         if node.type == "curriculum" and course in reach.enterable:
             self._curriculum_check(course)
+        self.certificate_checks(course)
         if node.type == "ilc" and node.sessions_given and not node.sessions_in_horizon:
             horizon = f"{self.scenario.horizon_days:g}"
             self.add(
@@ -437,6 +448,93 @@ class _Linter:
                     "courses when it is withdrawn",
                     (*subject, *(f"rule:{r}" for r in rules)),
                 )
+
+    def _two_chains(self, v: Version, tpath: Path) -> None:
+        """S38: a recertification rule beside re-enrollment before expiry on one course."""
+        course = v.source
+        cert = self.graph.nodes[course].certificate
+        window = cert.reenroll_before
+        when = (
+            f"the rule's job is due {v.delay} days after each completion"
+            + ", the re-enrollment job "
+        )
+        valid = cert.valid_for
+        if valid is not None and not valid.calendar and not window.calendar:
+            ahead = valid.days - window.days  # days from the award to the re-enrollment job
+            when += f"{ahead} days after it"
+            if v.delay > ahead:
+                when += (
+                    f", so a learner who completes the re-enrollment within {v.delay - ahead} "
+                    f"days is enrolled once more by rule {v.rule} (allow_consecutive on, S20)"
+                )
+            elif v.delay < ahead:
+                when += f", so rule {v.rule} enrolls first and the re-enrollment job skips"
+            else:
+                when += " (queued first, it runs first and the rule's job skips)"
+        else:
+            when += f"{window.text()} before the certificate expires (the calendar decides)"
+        self.add(
+            (v.rule,),
+            "PE501",
+            tpath,
+            f"{course} has two chains that re-enroll the same learners: rule {v.rule} "
+            f"(completed, +{v.delay} d, allow_consecutive on) and re-enrollment "
+            f"{window.text()} before its certificate expires (certificate.reenroll_before). "
+            "They are independent (S38): each completion queues a job of each, and the one that "
+            "comes second skips if it finds the enrollment still open or, for re-enrollment, "
+            f"the certificate renewed (S19.2, S34.2, S34.3); {when}",
+            f"keep the re-enrollment and remove rule {v.rule}: it counts from each "
+            "certificate's expiry, renewals included (S32), and skips learners who renewed "
+            "(S34.2); to keep the rule instead, remove certificate.reenroll_before (a "
+            "warn_before keeps the window for the compliance states, S37)",
+            (f"rule:{v.rule}", f"course:{course}"),
+        )
+
+    def certificate_checks(self, course: str) -> None:
+        """PE502, PE503: a certificate that expires before learners can renew it, and
+        re-enrollments overdue while their certificate is still valid."""
+        node = self.graph.nodes[course]
+        cert = node.certificate
+        if cert is None:
+            return
+        usual = _usual_days(node)
+        if cert.valid_for is not None and usual is not None:
+            start, duration = usual
+            if start + duration > cert.valid_for.longest_days():
+                self.add(
+                    (course,),
+                    "PE502",
+                    (*node.path, "certificate", "valid_for"),
+                    f"learners usually take about {start + duration:.3g} days to finish "
+                    f"{course} (its behaviour's median start_after_days {start:.3g} plus median "
+                    f"duration_days {duration:.3g}), longer than its certificate is valid "
+                    f"({cert.valid_for.text()}): even a learner enrolled again the moment a "
+                    "certificate is awarded usually finishes the next one after it expired, so "
+                    "every cycle ends in grace or expired (S31, S37)",
+                    f"lengthen certificate.valid_for beyond {start + duration:.3g} days, or "
+                    f"check {course}'s behaviour (its times are days)",
+                    (f"course:{course}",),
+                )
+        window, due = cert.reenroll_before, node.due_after
+        if (
+            window is not None
+            and due is not None
+            and node.renewal_due == "due_after"
+            and window.shortest_days() > due.longest_days()
+        ):
+            self.add(
+                (course,),
+                "PE503",
+                (*node.path, "renewal_due"),
+                f"{course} re-enrolls learners {window.text()} before their certificate "
+                f"expires, and with renewal_due: due_after a re-enrollment is due "
+                f"{due.text()} after it is made: a learner not done by then is overdue (S35) "
+                "while their certificate is still valid for the rest of the window (state "
+                "expiring, S37), so the overdue counts include compliant learners",
+                "remove renewal_due (the default, expiry, makes a re-enrollment due when the "
+                f"certificate it renews expires), or make due_after at least {window.text()}",
+                (f"course:{course}",),
+            )
 
     def _curriculum_check(self, course: str) -> None:
         node, reach = self.graph.nodes[course], self.reach
@@ -753,6 +851,20 @@ class _Linter:
         if verb == "fail":
             return f"its behaviour has no pass_rate below 1, so learners always pass, and {script}"
         return f"its pass_rate is 0, so learners always fail, and {script}"
+
+
+def _usual_days(node) -> tuple[float, float] | None:
+    """(median start_after_days, median duration_days) of a course whose behaviour says
+    how long learners take to finish it: online, or an ILC run without sessions (S30);
+    None when there is no behaviour or it never completes."""
+    b = node.behaviour
+    if b is None or node.type not in ("online", "ilc") or node.sessions_in_horizon:
+        return None
+    if (b.abandon_rate or 0) >= 1 or node.pass_rate == 0:
+        return None
+    start = median(b.start_after_days) if b.start_after_days is not None else 0.0
+    duration = median(b.duration_days) if b.duration_days is not None else 0.0
+    return start, duration
 
 
 def _with(finding: Finding, **changes) -> Finding:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from ..columns import TRIGGER_WORDS
 from ..scenario import Scenario, models
+from ..scenario.certificates import Certificate, Period
 from ..scenario.errors import Path
 from ..scenario.rules import NEVER, Version, rule_versions, script_order
 from ..scenario.stochastic import Behaviour, Empirical, Fixed
@@ -83,6 +84,33 @@ class Edge:
 
 
 @dataclass(frozen=True)
+class ReEnrollment:
+    """Re-enrollment before expiry on a course with a certificate (S34): not a rule, but an
+    arrow from the course to itself all the same."""
+
+    course: str
+    before: Period  # certificate.reenroll_before
+    validity: str  # "valid 1 year", "expires 12-31"
+    path: Path  # the course's certificate.reenroll_before
+
+    @property
+    def source(self) -> str:
+        return self.course
+
+    @property
+    def target(self) -> str:
+        return self.course
+
+    @property
+    def rule(self) -> str:
+        return "re-enrollment"  # what its label box is named (drawing.boxes)
+
+    @property
+    def colour(self) -> str:
+        return RE_ENROLL_COLOUR
+
+
+@dataclass(frozen=True)
 class Membership:
     container: str
     member: str
@@ -108,6 +136,9 @@ class Node:
     sessions_in_horizon: int = 0
     activated: tuple[tuple[float, Path], ...] = ()  # script activate_course (day, path)
     deactivated: tuple[tuple[float, Path], ...] = ()
+    certificate: Certificate | None = None  # S31-S37
+    due_after: Period | None = None  # S35
+    renewal_due: str = "expiry"  # S35: a re-enrollment's due instant
 
     @property
     def ever_visible(self) -> bool:
@@ -206,6 +237,28 @@ class RuleGraph:
 
     def entries_of(self, course: str) -> list[Entry]:
         return [e for e in self.entries if e.course == course]
+
+    def reenrollments(self) -> list[ReEnrollment]:
+        """Every course that re-enrolls before its certificate expires (S34), catalog order."""
+        out = []
+        for course, node in self.nodes.items():
+            cert = node.certificate
+            if cert is None or cert.reenroll_before is None:
+                continue
+            validity = (
+                f"valid {cert.valid_for.text()}"
+                if cert.valid_for is not None
+                else f"expires {cert.expires_on}"
+            )
+            out.append(
+                ReEnrollment(
+                    course,
+                    cert.reenroll_before,
+                    validity,
+                    (*node.path, "certificate", "reenroll_before"),
+                )
+            )
+        return out
 
     # ----- what learners can ever do ------------------------------------------------
 
@@ -415,6 +468,9 @@ def build(scenario: Scenario) -> RuleGraph:
             sessions_in_horizon=_sessions_within(course, horizon),
             activated=tuple(activated.get(course.id, ())),
             deactivated=tuple(deactivated.get(course.id, ())),
+            certificate=course.certificate,
+            due_after=course.due_after,
+            renewal_due=course.renewal_due,
         )
 
     # Bundles changed by the script (S28): a member from the day it is added.
@@ -553,6 +609,7 @@ TYPE_COLORS = {  # fill, border
     "curriculum": ("#e8f5e9", "#2e7d32"),
     "bundle": ("#fff8e1", "#ef8f00"),
 }
+RE_ENROLL_COLOUR = "#00838f"  # teal: re-enrollment arrows, apart from the triggers' colours
 OUTCOME_WORDS = {
     "skipped_already_enrolled": "still enrolled",
     "skipped_already_completed": "already completed",
@@ -648,6 +705,17 @@ def edge_lines(edge: Edge, stats: dict[str, float] | None = None) -> list[str]:
     if stats is not None:
         lines += stats_lines(stats)
     return lines
+
+
+def reenroll_lines(r: ReEnrollment) -> list[str]:
+    """A re-enrollment arrow's label: when it enrolls (S34), and the validity."""
+    before = r.before
+    if before.amount == 0:
+        when = "re-enroll at expiry"
+    else:
+        amount = f"{before.amount} d" if before.unit == "days" else before.text()
+        when = f"re-enroll {amount} before expiry"
+    return [when, r.validity]
 
 
 def stats_lines(stats: dict[str, float]) -> list[str]:
@@ -772,7 +840,8 @@ def _m(text: str) -> str:
 
 def mermaid(graph: RuleGraph, stats: dict | None = None) -> str:
     """The rule graph as a Mermaid flowchart (left to right): courses as boxes, rules as
-    arrows coloured by trigger, members as dotted lines, loops drawn thick."""
+    arrows coloured by trigger, re-enrollment (S34) as a thick teal arrow from a course to
+    itself, members as dotted lines, loops drawn thick."""
     ids = {course: f"n{i}" for i, course in enumerate(graph.nodes)}
     lines = ["flowchart LR"]
     for course, node in graph.nodes.items():
@@ -790,6 +859,11 @@ def mermaid(graph: RuleGraph, stats: dict | None = None) -> str:
         if (edge.rule, edge.source, edge.target) in loops:
             style += ",stroke-width:4px"
         styles.append(f"  linkStyle {k} {style}")
+        k += 1
+    for r in graph.reenrollments():
+        text = "<br/>".join(_m(line) for line in reenroll_lines(r))
+        lines.append(f'  {ids[r.course]} ==>|"{text}"| {ids[r.course]}')
+        styles.append(f"  linkStyle {k} stroke:{RE_ENROLL_COLOUR}")
         k += 1
     ruled = {(e.source, e.target) for e in graph.edges}
     for m in graph.memberships:
@@ -818,7 +892,9 @@ def mermaid_legend() -> str:
         "Boxes are courses (blue online, purple ILC, green curriculum, yellow bundle; dashed: "
         f"inactive; ▶ where learners enter). Arrows are rules, coloured by trigger: {colours}; "
         "a dashed arrow is a rule version the script adds, edits or removes; thick arrows "
-        "are on a loop. Dotted grey lines join a curriculum or bundle to its members."
+        "are on a loop. A thick teal arrow from a course to itself is re-enrollment before "
+        "its certificate expires (S34). Dotted grey lines join a curriculum or bundle to its "
+        "members."
     )
 
 
@@ -850,7 +926,8 @@ def _label(lines: Iterable[str]) -> str:
 def dot(graph: RuleGraph, stats: dict | None = None) -> str:
     """The rule graph as Graphviz DOT, the same model and marks as `mermaid`: courses as
     boxes (id = course id), rules as arrows coloured by trigger (dashed: a version the
-    script makes; thick: on a loop), members as dotted grey lines. Layout is left to the
+    script makes; thick: on a loop), re-enrollment as a bold teal arrow from a course to
+    itself, members as dotted grey lines. Layout is left to the
     tool (`dot -Tsvg rules.dot`)."""
     lines = [
         f"digraph {_q(graph.scenario.name)} {{",
@@ -875,6 +952,11 @@ def dot(graph: RuleGraph, stats: dict | None = None) -> str:
         if (edge.rule, edge.source, edge.target) in loops:
             attrs.append("penwidth=3")
         lines.append(f"  {_q(edge.source)} -> {_q(edge.target)} [{', '.join(attrs)}];")
+    for r in graph.reenrollments():
+        lines.append(
+            f"  {_q(r.course)} -> {_q(r.course)} [label={_label(reenroll_lines(r))}, "
+            f'color="{RE_ENROLL_COLOUR}", style=bold, penwidth=2];'
+        )
     ruled = {(e.source, e.target) for e in graph.edges}
     for m in graph.memberships:
         if (m.container, m.member) in ruled:

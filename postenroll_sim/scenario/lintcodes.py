@@ -25,6 +25,9 @@ CODES: dict[str, tuple[str, str]] = {
     "PE402": ("warning", "two rules enroll into the same course at the same instant"),
     "PE403": ("warning", "target inactive and never activated"),
     "PE404": ("warning", "target has prerequisites, which rules bypass"),
+    "PE501": ("warning", "recertification rule and re-enrollment on one course: two chains"),
+    "PE502": ("warning", "certificate valid for less time than learners take to finish"),
+    "PE503": ("warning", "re-enrollment window longer than the due period"),
     "PE901": ("info", "`lint: ignore` that matches no finding"),
 }
 

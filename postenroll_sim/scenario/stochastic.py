@@ -139,6 +139,34 @@ class Empirical(_Dist):
         return sum(v * w for v, w in zip(self.values, weights, strict=True)) / sum(weights)
 
 
+def median(dist: _Dist) -> float:
+    """The value half the draws stay under: exact for every distribution but gamma, whose
+    median has no closed form (Wilson-Hilferty: mean x (1 - cv^2 / 9)^3, within 2% for
+    cv <= 1, and below the true median beyond)."""
+    if isinstance(dist, Fixed):
+        return dist.value
+    if isinstance(dist, Exponential):
+        return dist.mean_ * math.log(2)
+    if isinstance(dist, Lognormal):
+        return dist.median
+    if isinstance(dist, Gamma):
+        return dist.mean_ * max(0.0, 1 - dist.cv**2 / 9) ** 3
+    if isinstance(dist, Uniform):
+        return (dist.min + dist.max) / 2
+    if isinstance(dist, Triangular):
+        low, mode, high = dist.min, dist.mode, dist.max
+        if mode >= (low + high) / 2:
+            return low + math.sqrt((high - low) * (mode - low) / 2)
+        return high - math.sqrt((high - low) * (high - mode) / 2)
+    weights = dist.weights or [1.0] * len(dist.values)  # empirical: the lower median
+    half, seen = math.fsum(weights) / 2, 0.0
+    for value, weight in sorted(zip(dist.values, weights, strict=True)):
+        seen += weight
+        if seen >= half:
+            return value
+    return max(dist.values)
+
+
 def _number_is_fixed(value: Any) -> Any:
     # A plain number where a distribution is expected means "always this value".
     if isinstance(value, int | float) and not isinstance(value, bool):
