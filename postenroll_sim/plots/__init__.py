@@ -66,6 +66,7 @@ OUTCOME_COLORS = {
     "skipped_already_enrolled": "#f9a825",
     "skipped_already_completed": "#ef6c00",
     "skipped_learner_removed": "#8d6e63",
+    "skipped_renewed": "#26a69a",
     "cascade_limit": "#c62828",
     "pending": "#90a4ae",
 }

@@ -496,6 +496,8 @@ class RuleOutcomes(Section):
             index="rule_id", columns="outcome", values="mean", aggfunc="sum", observed=True
         ).fillna(0)
         frame = frame.loc[frame.sum(axis=1) > 0, frame.sum() > 0]
+        if frame.empty:  # only re-enrollment jobs (S34): no rule did anything
+            return []
         return [
             Block(
                 "What each rule did",
