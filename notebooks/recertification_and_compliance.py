@@ -12,14 +12,16 @@
 # ---
 
 # %% [markdown]
-# # Recertification load and compliance
+# # Recertification load and compliance, on certificates
 #
 # `scenarios/annual-compliance-recertification.yaml` rolls an annual compliance
-# curriculum out to 1,000 learners over two months. Its `completed` rule re-assigns
-# it 365 days after each completion (allow_consecutive on). Questions: when is the
-# recertification peak, how many people does it bring, and what happens to
-# compliance while the organisation recertifies? We also try the rule with a delay
-# of 335 days, a month before the certificate expires.
+# curriculum out to 1,000 learners over two months. Each completion awards a
+# certificate valid for one year (S31); the course's Re-Enrollment enrolls the learner
+# again 30 days before it expires (S34), and 14 days of grace follow the expiry (S36).
+# Compliance is read from the certificates (S37: valid, expiring, grace, expired,
+# never), never from a rule's delay. Questions: how many re-enrollments fall due in
+# each month, how compliant is the organisation while it recertifies, and what if the
+# re-enrollment came only 7 days before expiry?
 #
 # Every number is counted in each replication, then given as the mean with its 5-95%
 # band across replications; the cell after each claim checks it.
@@ -27,81 +29,97 @@
 # %%
 from pathlib import Path
 
+import pandas as pd
+
 from postenroll_sim import analysis as A
 from postenroll_sim import plots as P, simulate_variants
 from postenroll_sim.scenario.variants import variants
 
 ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
 REPS = 3
-rule = "courses.COMP.post_enrollments.comp-recertify.delay_days"
+window = "courses.COMP.certificate.reenroll_before.days"
 sweep = simulate_variants(
-    variants(ROOT / "scenarios" / "annual-compliance-recertification.yaml", [f"{rule}=365,335"]),
+    variants(ROOT / "scenarios" / "annual-compliance-recertification.yaml", [f"{window}=30,7"]),
     replications=REPS,
 )
 runs = dict(sweep.split_variants())  # each variant on its own, never added together
-result = runs["delay_days=365"]
-scenario, e = result.scenario, result.enrollments
+result = runs["days=30"]
+scenario = result.scenario
 horizon, start = scenario.horizon_days, scenario.start_date
 colors = P.course_colors([c.id for c in scenario.courses])
-curricula = A.curricula(scenario)  # COMP and its members: one person, not four records
+certificate = A.certified_courses(scenario)["COMP"]
+assert certificate.valid_for.years == 1 and certificate.reenroll_before.days == 30
 
-roll_out = scenario.population
-assert roll_out.initial == 1000 and roll_out.on_hire[0].after_days.max == 60
-load = A.recertification_load(e, horizon, 7, curricula=curricula)
-total = A.recertification_load(e, horizon, 7, curricula=curricula, by=None)
-peak = A.recertification_peak(e, horizon, 7, curricula=curricula)
-peak
+due = A.re_enrollments_due_per_month(result.jobs, scenario)
+busiest = due.loc[due["mean"].idxmax()]
+busiest
 
 # %%
-P.recertification_bars(load, 7, start, colors, REPS, total, peak)
+P.monthly_bars(due, "Re-enrollments falling due per calendar month", "jobs due", colors, REPS)
 
 # %% [markdown]
-# The first completions arrive a few weeks after the roll-out, so the first
-# recertification wave comes a year later, in the same shape: a bit over a hundred
-# people in its busiest week. A year after that comes a second wave, a little smaller
-# (some learners have left): a rule that recertifies "365 days after completion" keeps
-# the roll-out's peak alive for ever. Counted as enrollment records the peak would
-# look four times as big, since each recertification is one curriculum and three
-# member courses.
+# The roll-out's completions come in January and February 2027, so their
+# re-enrollments fall due a year later less 30 days: December 2027 to February 2028,
+# with the busiest month, January 2028, bringing more than 400 of them. The next year
+# has the same shape, a little smaller (learners leave): the roll-out's wave comes back
+# every year. In between, new hires trickle in at a few dozen a month.
 
 # %%
-weekly = total.set_index("period_day")["mean"]
-second_year = weekly[(weekly.index >= 365) & (weekly.index < 730)].max()
-third_year = weekly[weekly.index >= 730].max()
-records = e[e["enrolled_day"] >= 365].groupby([e["replication"], (e["enrolled_day"] // 7)]).size()
-records_peak = records.groupby(level=0).max().mean()
-assert 365 <= peak["period_day"] <= 365 + 120, "the peak is a year after the roll-out's completions"
-assert weekly[weekly.index + 7 <= 365].sum() == 0, "nobody recertifies in the first year"
-assert 100 <= peak["mean"] <= 130, peak
-assert 0.6 * second_year <= third_year < second_year, (second_year, third_year)
-assert 3.5 <= records_peak / peak["mean"] <= 4.5, records_peak
+by_month = due.set_index("month")["mean"]
+first_year = by_month[by_month.index < pd.Timestamp("2027-12-01")].sum()
+winter = by_month[pd.Timestamp("2027-12-01") : pd.Timestamp("2028-02-01")].sum()
+next_winter = by_month[pd.Timestamp("2028-12-01") : pd.Timestamp("2029-02-01")].sum()
+assert first_year == 0, "nothing falls due in the certificates' first year"
+assert busiest["month"] == pd.Timestamp("2028-01-01") and busiest["mean"] > 400, busiest
+assert busiest["p05"] <= busiest["mean"] <= busiest["p95"]
+assert 0.8 * winter <= next_winter < winter, (winter, next_winter)
 print(
-    f"peak {peak['mean']:.0f} people (5-95%: {peak['p05']:.0f}-{peak['p95']:.0f}) in the week "
-    f"from day {peak['period_day']:.0f}; a year later {third_year:.0f}; "
-    f"as records it would be {records_peak:.0f}"
+    f"busiest: {busiest['month']:%B %Y}, {busiest['mean']:.0f} re-enrollments due "
+    f"(5-95%: {busiest['p05']:.0f}-{busiest['p95']:.0f}); Dec-Feb: {winter:.0f}, "
+    f"a year later {next_winter:.0f}"
 )
 
 # %%
-compliance = {
-    label: A.compliance(r.enrollments, r.events, ["COMP"], 365, horizon, 7)
+states = {
+    label: A.compliance_states_over_time(
+        r.certificates, r.enrollments, r.events, r.scenario, step_days=7, courses=["COMP"]
+    )
     for label, r in runs.items()
 }
+P.compliance_states_chart(states["days=30"], "COMP", start, REPS)
+
+# %% [markdown]
+# Each January a band of learners turns **expiring** (the window is open, and they are
+# re-enrolled), and most complete before their certificate expires: few reach grace,
+# fewer expire. Compliant (valid, expiring or grace) stays above 95% of the assigned
+# learners all through the recertification.
+
+
+# %%
+def compliant(run):
+    shares = A.compliance_shares(
+        run.certificates, run.enrollments, run.events, run.scenario, step_days=7, courses=["COMP"]
+    )
+    return shares[(shares["over"] == "assigned") & (shares["measure"] == "compliant")]
+
+
+curves = {label: compliant(r) for label, r in runs.items()}
 P.variant_lines(
-    compliance,
+    curves,
     "day",
-    "Compliance: completed COMP within the last 365 days",
-    "share of learners present",
+    "Compliance on certificates: COMP, share of the assigned learners",
+    "share of assigned learners",
     start,
     REPS,
     share=True,
 )
 
+
 # %% [markdown]
-# Compliance (a completion of the curriculum no older than 365 days) climbs to about
-# 97% after the roll-out, then **dips every year**, to about 70%: a learner's
-# certificate expires exactly when the new enrollment arrives, and it takes them
-# weeks to complete the members again. Assigned 335 days after completion, a month
-# before expiry, the recertification keeps compliance above 90% all the way through.
+# Re-enrolled only 7 days before expiry, most learners cannot finish in time: their
+# certificates expire, grace carries some of them, and compliance dips several points
+# further each winter. On 1 March 2028 the two settings differ in where learners stand:
+# with 7 days, far more are in grace or expired.
 
 
 # %%
@@ -111,12 +129,18 @@ def year_one_and_dip(curve):
     return year_one, dip
 
 
-year_one, dip = year_one_and_dip(compliance["delay_days=365"])
-_, early_dip = year_one_and_dip(compliance["delay_days=335"])
-assert 0.94 <= year_one <= 1.0, year_one
-assert 0.6 <= dip <= 0.8 and dip < year_one - 0.1, dip
-assert early_dip > 0.9, early_dip
+year_one, dip = year_one_and_dip(curves["days=30"])
+_, late_dip = year_one_and_dip(curves["days=7"])
+march = {label: A.compliance_on(r, "2028-03-01").set_index("measure") for label, r in runs.items()}
+lapsed = {label: at.loc[["grace", "expired"], "count"].sum() for label, at in march.items()}
+assert year_one > 0.95 and dip > 0.95, (year_one, dip)
+assert late_dip < dip - 0.03, (dip, late_dip)
+assert lapsed["days=7"] > 3 * lapsed["days=30"], lapsed
+on_march = march["days=30"].loc["compliant"]
+assert on_march["population"] < on_march["assigned"]  # everyone present: some not assigned yet
 print(
-    f"compliance before: {year_one:.0%}, lowest during recertification: {dip:.0%}; "
-    f"with 335 days: lowest {early_dip:.0%}"
+    f"compliant before: {year_one:.1%}, lowest while recertifying: {dip:.1%}; with 7 days: "
+    f"{late_dip:.1%}. On 1 Mar 2028: {on_march['assigned']:.1%} of the assigned, "
+    f"{on_march['population']:.1%} of everyone present; in grace or expired "
+    f"{lapsed['days=30']:.0f} (30 days) against {lapsed['days=7']:.0f} (7 days)"
 )

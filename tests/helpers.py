@@ -152,3 +152,30 @@ courses:
       - {id: R1, when: enrolled, delay_days: 0, courses: [B]}
   - {id: B, type: online}
 """
+
+
+# S37's worked example (docs/semantics.md): FIRE valid 1 year, re-enrolled 30 days before
+# expiry, 14 days of grace. alice completes on 31 Jan 2027 10:00 (expires 31 Jan 2028
+# 10:00, window from 1 Jan 2028 10:00, grace to 14 Feb 2028 10:00) and again on
+# 20 Feb 2028 12:00 (day 415.5); bob is assigned and never completes; carol is only in
+# OTHER; dave leaves on day 100.
+CERTIFIED = """
+    name: certified
+    start_date: 2027-01-01
+    horizon_days: 420
+    courses:
+      - id: FIRE
+        type: online
+        certificate: {valid_for: {years: 1}, reenroll_before: {days: 30}, grace: {days: 14}}
+      - {id: OTHER, type: online}
+    learners: [alice, bob, carol, dave]
+    script:
+      - {day: 3, action: enroll, learner: alice, course: FIRE}
+      - {day: 30.416667, action: complete, learner: alice, course: FIRE}
+      - {day: 5, action: enroll, learner: bob, course: FIRE}
+      - {day: 10, action: enroll, learner: carol, course: OTHER}
+      - {day: 6, action: enroll, learner: dave, course: FIRE}
+      - {day: 7, action: complete, learner: dave, course: FIRE}
+      - {day: 100, action: remove_learner, learner: dave}
+      - {day: 415.5, action: complete, learner: alice, course: FIRE}
+"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -405,3 +406,135 @@ def test_paired_difference_and_its_interval():
     unpaired = A.difference(base, other, paired=False)
     assert unpaired["mean"] == pytest.approx(1.25) and unpaired["low"] < d["low"]
     assert math.isnan(A.difference(base[:1], other[:1])["low"])  # one replication: no interval
+
+
+# ----- compliance on certificates (S37), per month, overdue (S35) -------------------------
+
+
+@pytest.fixture(scope="module")
+def certified():
+    from postenroll_sim import simulate
+
+    from helpers import CERTIFIED, scenario
+
+    return simulate(scenario(CERTIFIED))
+
+
+@pytest.mark.parametrize(
+    ("when", "alice"),
+    [  # docs/semantics.md, S37's table; then the renewal of 20 Feb 2028 12:00
+        ("2027-01-20 12:00", "never"),
+        ("2027-06-01", "valid"),
+        ("2028-01-01 09:59:59", "valid"),
+        ("2028-01-01 10:00:00", "expiring"),
+        ("2028-01-31 09:59:59", "expiring"),
+        ("2028-01-31 10:00:00", "grace"),
+        ("2028-02-14 09:59:59", "grace"),
+        ("2028-02-14 10:00:00", "expired"),
+        ("2028-02-20 11:59:59", "expired"),
+        ("2028-02-20 12:00:00", "valid"),
+    ],
+)
+def test_each_learners_compliance_state_at_an_instant(certified, when, alice):
+    r = certified
+    day = A.day_of(r.scenario, when)
+    states = A.learner_states(r.certificates, r.enrollments, r.events, r.scenario, day)
+    got = {row.learner_id: (row.state, row.assigned) for row in states.itertuples()}
+    # dave left on day 100: not present, so in no state; carol is present, never assigned
+    expected_dave = {} if day >= 100 else {"dave": ("valid", True)}
+    assert got == {
+        "alice": (alice, day >= 3),
+        "bob": ("never", day >= 5),
+        "carol": ("never", False),
+        **expected_dave,
+    }
+    counts = A.compliance_state_counts(
+        r.certificates, r.enrollments, r.events, r.scenario, days=[day]
+    ).iloc[0]
+    # the counts over time agree with the learners' states
+    assert counts[alice if alice != "never" else "never_assigned"] >= 1
+    assert counts["population"] == len(got)
+    assert counts["assigned"] == sum(assigned for _, assigned in got.values())
+
+
+def test_compliance_on_a_date_over_both_denominators(certified):
+    # 1 Feb 2028 00:00: alice in grace (compliant), bob never; carol present, unassigned
+    at = A.compliance_on(certified, dt.date(2028, 2, 1)).set_index("measure")
+    assert at.attrs["day"] == 396.0
+    assert at.loc["compliant", "count"] == 1 and at.loc["grace", "count"] == 1
+    assert at.loc["compliant", "assigned"] == pytest.approx(1 / 2)
+    assert at.loc["compliant", "population"] == pytest.approx(1 / 3)
+    assert at.loc["never", "assigned"] == pytest.approx(1 / 2)
+    assert at.loc["never", "population"] == pytest.approx(2 / 3)
+    assert at.loc["valid", "count"] == 0 and at.loc["expired", "count"] == 0
+    # a day number is the same instant; a date needs a start date
+    pd.testing.assert_frame_equal(A.compliance_on(certified, 396.0).set_index("measure"), at)
+    undated = certified.scenario.model_copy(update={"start_date": None})
+    with pytest.raises(ValueError, match="no start_date"):
+        A.day_of(undated, "2028-02-01")
+
+
+def test_a_course_without_a_certificate_has_no_compliance_states(certified):
+    counts = A.compliance_state_counts(
+        certified.certificates,
+        certified.enrollments,
+        certified.events,
+        certified.scenario,
+        days=[50.0],
+        courses=["OTHER", "FIRE"],
+    )
+    assert list(counts["course_id"]) == ["FIRE"]
+
+
+def _certificates(rows):
+    """rows: (replication, course, expired_day or NAN)"""
+    return pd.DataFrame(
+        [
+            {
+                "replication": rep,
+                "certificate_id": i,
+                "learner_id": f"l{i}",
+                "course_id": course,
+                "expired_day": expired,
+            }
+            for i, (rep, course, expired) in enumerate(rows)
+        ]
+    )
+
+
+def test_certificates_expiring_per_calendar_month_with_the_band_over_replications(certified):
+    spec = certified.scenario  # starts 1 Jan 2027; horizon day 420 (24 Feb 2028)
+    table = _certificates(
+        [
+            (0, "FIRE", 31.5),  # 1 Feb 2027 12:00
+            (0, "FIRE", 58.99),  # 28 Feb 2027
+            (0, "FIRE", NAN),  # replaced before it expired: never expires (S32)
+            (1, "FIRE", 59.0),  # 1 Mar 2027 00:00
+            (1, "FIRE", 500.0),  # past the horizon
+        ]
+    )
+    out = A.expiring_per_month(table, spec).set_index("month")
+    assert out.index[0] == pd.Timestamp("2027-01-01") and out.index[-1] == pd.Timestamp(
+        "2028-02-01"
+    )
+    assert len(out) == 14 and out["mean"].sum() == 1.5  # (2 + 1) / 2 replications
+    feb, mar = out.loc[pd.Timestamp("2027-02-01")], out.loc[pd.Timestamp("2027-03-01")]
+    assert (feb["mean"], feb["p05"], feb["p95"]) == (1.0, pytest.approx(0.1), 1.9)
+    assert (mar["mean"], mar["p05"], mar["p95"]) == (0.5, 0.05, pytest.approx(0.95))
+    assert out.loc[pd.Timestamp("2027-03-01"), "period_day"] == 59.0
+
+
+def test_re_enrollments_falling_due_per_month_and_overdue_over_time(certified):
+    r = certified
+    due = A.re_enrollments_due_per_month(r.jobs, r.scenario).set_index("month")
+    # alice's two certificates: jobs due 1 Jan 2028 10:00 and (past the horizon) 2029
+    assert due["mean"].sum() == 2 and due.loc[pd.Timestamp("2028-01-01"), "mean"] == 1
+    # dave's job (certificate of day 7) falls due 7 Dec 2027, after he left: it is
+    # counted all the same (skipped_learner_removed, S34.1)
+    assert due.loc[pd.Timestamp("2027-12-01"), "mean"] == 1
+    late = A.overdue_over_time(r.events, r.enrollments, r.scenario.horizon_days, 1.0)
+    late = late.set_index("day")["mean"]
+    # alice's re-enrollment is due at the expiry (31 Jan 2028 10:00, day 395.42, S35) and
+    # open until she completes it on day 415.5
+    assert late.loc[395.0] == 0 and late.loc[396.0] == 1 and late.loc[415.0] == 1
+    assert late.loc[416.0] == 0

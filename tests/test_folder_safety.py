@@ -120,7 +120,9 @@ def test_a_users_report_html_is_replaced_only_with_force(cli, tmp_path, monkeypa
     import postenroll_sim.report.build as report
 
     # the page itself is test_report.py's subject: a stand-in keeps this test quick
-    monkeypatch.setattr(report, "build_report", lambda *a, **k: "<html>made</html>")
+    monkeypatch.setattr(
+        report, "report_files", lambda *a, **k: {"report.html": "<html>made</html>"}
+    )
     out = tmp_path / "out"
     out.mkdir()
     (out / "report.html").write_text("my notes")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 
+import pandas as pd
 import pytest
 
 from postenroll_sim import analysis as A
@@ -380,3 +382,89 @@ def test_figures_of_non_latin_ids_draw_without_font_warnings(tmp_path):
         rule_graph_figure(build(spec)).savefig(tmp_path / "rules.png")
     assert "张伟" in page
     assert [str(w.message) for w in caught] == []
+
+
+def test_compliance_is_counted_on_certificates_and_their_tables_sit_next_to_the_report(
+    cli, tmp_path, sketched_figures
+):
+    import json
+
+    from helpers import CERTIFIED
+
+    path = tmp_path / "certified.yaml"
+    path.write_text(textwrap.dedent(CERTIFIED))
+    out = tmp_path / "out"
+    proc = cli("run", path, "--out", out, "--report", "-q", "--learner", "bob")
+    assert proc.returncode == 0, proc.stderr
+    page = html.unescape((out / "report.html").read_text())
+    # at the horizon (day 420): alice valid (renewed on day 415.5), bob never; carol is
+    # present and not assigned; dave left (S37)
+    assert "Compliance: FIRE" in page and "window 30 days before expiry, grace 14 days" in page
+    assert "compliant: 50.0% of the assigned learners" in page
+    assert "33.3% of everyone present" in page
+    assert "Certificates expiring, re-enrollments due, overdue" in page
+    files = {f["name"] for f in json.loads((out / "run.json").read_text())["files"]}
+    tables = sorted(n for n in files if n.startswith("report-"))
+    assert tables == [
+        "report-certificates-expiring-per-month.csv",
+        "report-compliance-states-fire.csv",
+        "report-overdue-over-time.csv",
+        "report-re-enrollments-due-per-month.csv",
+    ]
+    for name in tables:
+        assert f"href='{name}'" in (out / "report.html").read_text() and (out / name).is_file()
+    states = pd.read_csv(out / "report-compliance-states-fire.csv")
+    last = states[states["day"] == states["day"].max()].set_index("state")["mean"]
+    assert last["valid"] == 1 and last["never"] == 1 and last[["grace", "expired"]].sum() == 0
+    # `report` again replaces them; a file of such a name the tool did not write is kept
+    # unless --force
+    (out / "report-overdue-over-time.csv").unlink()
+    assert cli("report", out).returncode == 0
+    assert (out / "report-overdue-over-time.csv").is_file()
+    meta = json.loads((out / "run.json").read_text())
+    meta["files"] = [f for f in meta["files"] if f["name"] != "report-overdue-over-time.csv"]
+    (out / "run.json").write_text(json.dumps(meta))  # now the user's file
+    refused = cli("report", out)
+    assert refused.returncode == 2 and "report-overdue-over-time.csv was not written" in (
+        refused.stderr
+    )
+    assert cli("report", out, "--force").returncode == 0
+
+
+def test_a_course_recertified_by_a_rule_without_a_certificate_gets_no_compliance(
+    sketched_figures,
+):
+    spec = scenario(
+        """
+        name: rule only
+        horizon_days: 60
+        courses:
+          - id: A
+            type: online
+            post_enrollments:
+              - {id: again, when: completed, delay_days: 20, courses: [A], allow_consecutive: true}
+        learners: [alice]
+        script:
+          - {day: 0, action: enroll, learner: alice, course: A}
+          - {day: 1, action: complete, learner: alice, course: A}
+        """
+    )
+    result = simulate_replications(spec, 1)
+    page = html.unescape(build_report(result))
+    assert "Compliance: A" in page
+    assert "A awards no certificate, so there is no validity to be compliant with" in page
+    assert "rule's delay (20 days)" in page and "compliant at the horizon" not in page
+    keys = A.key_numbers(result)
+    assert not [k for k in keys.columns if "compliant" in k]
+
+
+def test_report_table_names_are_the_tools_own():
+    from postenroll_sim.run.outdir import check_record, is_report_table
+
+    assert is_report_table("report-compliance-states-fire.csv")
+    for name in ("report-../x.csv", "report-.csv", "report-a.csv.exe", "report-A.csv", "x.csv"):
+        assert not is_report_table(name), name
+    entry = {"bytes": 1, "sha256": "0" * 64}
+    assert check_record({"complete": True, "files": [{"name": "report-a-b.csv", **entry}]}) is None
+    bad = check_record({"complete": True, "files": [{"name": "report-../a.csv", **entry}]})
+    assert "is not the name of a file postenroll-sim writes" in bad

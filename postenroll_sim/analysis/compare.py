@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from ..scenario.diff import draws_nothing_at_random
-from .core import as_str, by_replication, one_variant, replications_of
+from .certificates import COMPLIANT, certified_courses, compliance_state_counts
+from .core import as_str, one_variant, replications_of
 from .ilc import seat_summary, session_waits
-from .metrics import compliance, re_enrollments
+from .metrics import re_enrollments
 from .rules import curricula as curricula_of
 from .rules import recertifications
 from .timing import END_TO_END, learning_path_timing, path_measures
@@ -123,7 +124,8 @@ def key_numbers(
         out["learning path: median days end to end"] = per["median_days"].reindex(replications)
         out["learning path: p90 days end to end"] = per["p90_days"].reindex(replications)
     validity = recertifications(scenario) if validity is None else validity
-    if e is not None and validity:
+    certified = certified_courses(scenario)
+    if e is not None and (validity or certified):
         again = re_enrollments(e, curricula_of(scenario))
         rule = again[again["kind"] == "rule"]
         out["recertifications (people re-enrolled by a rule)"] = per_replication(
@@ -135,16 +137,23 @@ def key_numbers(
         out["recertification peak (people in one week)"] = per_replication(
             weekly.groupby(["replication", "week"]).size().groupby(level=0).max()
         )
+        if certified:
+            out["re-enrollments before expiry (S34)"] = per_replication(
+                again[again["kind"] == "re-enrollment"].groupby("replication").size()
+            )
         retakes = again[again["kind"] == "catalog re-take"]
         out["catalog re-takes (self-enrolled again)"] = per_replication(
             retakes.groupby("replication").size()
         )
-        if ev is not None:
-            tables_of = (by_replication(e), by_replication(ev), e.iloc[:0], ev.iloc[:0])
-            for course, days in validity.items():
-                out[f"compliant at the horizon: {course}"] = _compliance_at_horizon(
-                    tables_of, course, days, horizon, replications
-                )
+        if ev is not None and result.certificates is not None and certified:
+            # on certificates only (S37): a rule's delay is no validity
+            at = compliance_state_counts(result.certificates, e, ev, scenario, days=[horizon])
+            for course in certified:
+                mine = at[at["course_id"] == course].set_index("replication")
+                assigned = mine["assigned"].where(mine["assigned"] > 0)
+                out[f"compliant at the horizon: {course} (share assigned)"] = (
+                    mine[list(COMPLIANT)].sum(axis=1) / assigned
+                ).reindex(replications)
     if s is not None and len(s):
         for course in seat_summary(s, replications)["course_id"].unique():
             mine = s[as_str(s["course_id"]) == course]
@@ -161,24 +170,6 @@ def key_numbers(
                     mine[mine["no_seat"]].groupby("replication").size()
                 )
     return out
-
-
-def _compliance_at_horizon(tables_of, course, days, horizon, replications) -> pd.Series:
-    """`tables_of`: each replication's enrollments and events (by_replication), and the
-    empty tables a replication without rows has."""
-    e_of, ev_of, no_e, no_ev = tables_of
-    values = {}
-    for replication in replications:
-        curve = compliance(
-            e_of.get(replication, no_e),
-            ev_of.get(replication, no_ev),
-            [course],
-            days,
-            horizon,
-            horizon,
-        )
-        values[replication] = float(curve["mean"].iloc[-1])
-    return pd.Series(values)
 
 
 # ----- every number a comparison looks at -------------------------------------------

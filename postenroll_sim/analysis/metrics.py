@@ -55,7 +55,7 @@ def _categories(series: pd.Series) -> list[str]:
     return sorted(as_str(series.dropna()).unique())
 
 
-KINDS = ("rule", "curriculum member", "catalog re-take", "admin", "bundle")
+KINDS = ("rule", "re-enrollment", "curriculum member", "catalog re-take", "admin", "bundle")
 
 
 @shared
@@ -65,6 +65,8 @@ def re_enrollments(
     """Every new record of a course the learner had completed before, with its `kind`:
 
     - `rule`: made by a Post Enrollment rule (a recertification);
+    - `re-enrollment`: made by a course's re-enrollment before its certificate expires
+      (method `re_enrollment`, S34);
     - `curriculum member`: a member course re-taken while the learner's curriculum that
       holds it is open (part of that curriculum's recertification, whoever enrolled it);
     - `catalog re-take`: the learner enrolled themselves (not for a curriculum);
@@ -89,8 +91,13 @@ def re_enrollments(
     method = as_str(again["method"])
     kind = pd.Series(
         np.select(
-            [method == "post_enrollment", method == "self", method == "bundle"],
-            ["rule", "catalog re-take", "bundle"],
+            [
+                method == "post_enrollment",
+                method == "re_enrollment",
+                method == "self",
+                method == "bundle",
+            ],
+            ["rule", "re-enrollment", "catalog re-take", "bundle"],
             "admin",
         ),
         index=again.index,

@@ -412,7 +412,7 @@ def finish(
     builder = None
     problem = None
     if report:
-        from ..report.build import ReportError, build_report, check_learner
+        from ..report.build import ReportError, check_learner, report_files
 
         try:
             check_learner(result, learner)
@@ -422,7 +422,7 @@ def finish(
 
             def builder(result, source):
                 status("report")
-                return build_report(
+                return report_files(
                     result,
                     source,
                     path=path,

@@ -486,6 +486,11 @@ def _event_text(run: _Run, scenario: Scenario, learner: str, ev) -> tuple[str, l
         j = run.jobs_of[job][0]
         delay = float(j["due_day"]) - float(j["queued_day"])
         when = "at once" if delay == 0 else f"{_day(delay)} days later"
+        if str(j["trigger"]) == "expiring":  # S34 (its full account: the explain work)
+            return (
+                f"the certificate for {course} queued re-enrollment job {job}: due day "
+                f"{_day(j['due_day'])} ({when}, before it expires, S34)"
+            ), [_queued_claim(j)]
         return (
             f"{TRIGGER_WORDS[str(j['trigger'])].doing} {course} queued job {job} of rule "
             f"{ev.rule_id}: due day {_day(j['due_day'])} ({when}, S3)"

@@ -66,6 +66,7 @@ OUTCOME_COLORS = {
     "skipped_already_enrolled": "#f9a825",
     "skipped_already_completed": "#ef6c00",
     "skipped_learner_removed": "#8d6e63",
+    "skipped_renewed": "#26a69a",
     "cascade_limit": "#c62828",
     "pending": "#90a4ae",
 }
@@ -294,6 +295,127 @@ def compliance_curve(
     )
     _time_axis(ax, start_date)
     ax.legend(loc="lower right")
+    return fig
+
+
+STATE_COLORS = {  # S37: greens while compliant, then amber, red, grey
+    "valid": "#2e7d32",
+    "expiring": "#9ccc65",
+    "grace": "#f9a825",
+    "expired": "#c62828",
+    "never": "#b0bec5",
+}
+
+
+def compliance_states_chart(
+    states: pd.DataFrame,
+    course: str,
+    start_date: dt.date | None = None,
+    replications: int | None = None,
+    over: str = "assigned",
+) -> Figure:
+    """Learners of one certifying course in each compliance state over time, stacked
+    (S37; `analysis.compliance_states_over_time`): mean over replications."""
+    fig, ax = _figure(9, 4.2)
+    mine = states[states["course_id"] == course]
+    table = mine.pivot_table(
+        index="day", columns="state", values="mean", aggfunc="sum", observed=False
+    ).fillna(0)
+    table = table[[s for s in STATE_COLORS if s in table.columns]]
+    x = _x(table.index.to_numpy(dtype=float), start_date)
+    bottom = np.zeros(len(table))
+    for state in table.columns:
+        top = bottom + table[state].to_numpy()
+        ax.fill_between(
+            x, bottom, top, step="post", color=STATE_COLORS[state], label=state, linewidth=0
+        )
+        bottom = top
+    ax.set_ylim(bottom=0)
+    _counts(ax.yaxis)
+    who = "assigned learners" if over == "assigned" else "learners present"
+    ax.set_ylabel(f"{who} (count)")
+    ax.set_title(f"Compliance states: {course}, {who}\n", loc="left")
+    ax.text(
+        0, 1.02, _replications_note(replications), transform=ax.transAxes, fontsize=9, color="0.4"
+    )
+    _time_axis(ax, start_date)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def monthly_bars(
+    counts: pd.DataFrame,
+    title: str,
+    ylabel: str,
+    colors: dict | None = None,
+    replications: int | None = None,
+) -> Figure:
+    """Counts per calendar month (or 30-day period without a start date) by course, side
+    by side, each with its 5-95% whisker (`analysis.expiring_per_month`,
+    `analysis.re_enrollments_due_per_month`)."""
+    fig, ax = _figure(9, 4)
+    courses = list(dict.fromkeys(counts["course_id"]))
+    dated = "month" in counts
+    periods = list(dict.fromkeys(counts["month" if dated else "period_day"]))
+    x = np.arange(len(periods))
+    width = 0.8 / max(len(courses), 1)
+    colors = colors or {}
+    for i, course in enumerate(courses):
+        mine = counts[counts["course_id"] == course]
+        mean = mine["mean"].to_numpy()
+        spread = np.vstack([mean - mine["p05"].to_numpy(), mine["p95"].to_numpy() - mean])
+        ax.bar(
+            x + (i - (len(courses) - 1) / 2) * width,
+            mean,
+            width,
+            color=colors.get(course, PALETTE[i % len(PALETTE)]),
+            label=course,
+            yerr=spread if replications and replications > 1 else None,
+            error_kw={"elinewidth": 0.8, "ecolor": "0.3", "capsize": 0},
+        )
+    labels = [p.strftime("%b %Y") for p in periods] if dated else [f"day {p:g}" for p in periods]
+    step = max(1, int(np.ceil(len(periods) / 18)))
+    ax.set_xticks(x[::step], labels[::step], rotation=45, ha="right", fontsize=8)
+    ax.grid(axis="x", visible=False)
+    ax.set_ylim(bottom=0)
+    _counts(ax.yaxis)
+    ax.set_xlabel("calendar month" if dated else "30-day period from day")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{title}\n", loc="left")
+    ax.text(
+        0, 1.02, _replications_note(replications), transform=ax.transAxes, fontsize=9, color="0.4"
+    )
+    if courses:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def overdue_curve(
+    overdue: pd.DataFrame,
+    start_date: dt.date | None = None,
+    colors: dict | None = None,
+    replications: int | None = None,
+) -> Figure:
+    """Enrollments overdue at each time, by course (S35; `analysis.overdue_over_time`)."""
+    fig, ax = _figure(9, 3.6)
+    colors = colors or {}
+    for i, (course, mine) in enumerate(overdue.groupby("course_id", sort=False)):
+        color = colors.get(course, PALETTE[i % len(PALETTE)])
+        x = _x(mine["day"], start_date)
+        ax.plot(x, mine["mean"], color=color, linewidth=2, drawstyle="steps-post", label=course)
+        ax.fill_between(
+            x, mine["p05"], mine["p95"], color=color, alpha=0.18, linewidth=0, step="post"
+        )
+    ax.set_ylim(bottom=0)
+    _counts(ax.yaxis)
+    ax.set_ylabel("enrollments overdue")
+    ax.set_title("Overdue: open past their due date (S35)\n", loc="left")
+    ax.text(
+        0, 1.02, _replications_note(replications), transform=ax.transAxes, fontsize=9, color="0.4"
+    )
+    _time_axis(ax, start_date)
+    if len(overdue):
+        ax.legend(loc="upper left")
     return fig
 
 

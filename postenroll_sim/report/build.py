@@ -14,6 +14,7 @@ from the files alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,8 +22,17 @@ from pydantic import ValidationError
 
 from ..analysis.core import replications_of, shared_results
 from ..analysis.rules import check_path, learning_path, recertifications
-from ..columns import TABLES
-from ..run.outdir import REPORT_NAME, OutputError, OutputFolder, read_meta, read_tables
+from ..columns import TABLES, spreadsheet_frame
+from ..run.outdir import (
+    MAX_REPORT_TABLE_NAME,
+    MAX_REPORT_TABLES,
+    REPORT_NAME,
+    OutputError,
+    OutputFolder,
+    is_report_table,
+    read_meta,
+    read_tables,
+)
 from ..run.runner import Result
 from ..scenario import Scenario
 from .pages import render
@@ -35,6 +45,7 @@ __all__ = [
     "learning_path",
     "read_run",
     "recertifications",
+    "report_files",
     "write_report",
 ]
 
@@ -116,6 +127,19 @@ def build_report(
     report. `path` chooses the learning path to time (default: `learning_path`),
     `learner` the learner whose timeline is drawn (default: the one with the most
     enrollments in the first replication); `progress(what)` hears each section."""
+    return report_files(result, source, path, learner, progress)[REPORT_NAME]
+
+
+def report_files(
+    result: Result,
+    source: str = "",
+    path: list[str] | None = None,
+    learner: str | None = None,
+    progress: Progress = None,
+) -> dict[str, str]:
+    """Every file of the report by name: `report.html` (as `build_report`) and the table
+    behind each figure that has one, as CSV (`report-<name>.csv`, which the page names
+    under its figure). `Result.write` and `write_report` put them next to the tables."""
     with shared_results():  # the sections ask for some measures more than once
         variants = result.split_variants()
         if len(variants) > 1:
@@ -145,7 +169,7 @@ def _single(
         progress,
     )
     shown = blocks("single", run)
-    return _page(scenario.name, scenario.description, source, shown, left_out(result))
+    return _files(scenario.name, scenario.description, source, shown, left_out(result))
 
 
 def _comparison(
@@ -170,7 +194,7 @@ def _comparison(
         else f"{first.name}: {len(variants)} variants compared"
     )
     shown = blocks("comparison", context)
-    return _page(title, first.description, source, shown, left_out(result))
+    return _files(title, first.description, source, shown, left_out(result))
 
 
 def left_out(result: Result) -> str:
@@ -183,6 +207,36 @@ def left_out(result: Result) -> str:
         f"the run left out the {tables_text(missing)} (--tables), so the report leaves out "
         "what is drawn from them"
     )
+
+
+def _files(name: str, description: str | None, source: str, shown: list, note: str) -> dict:
+    """The page and the tables behind its figures, each given a file name of its own
+    (`report-<name>.csv`, numbered when two figures would share one)."""
+    tables: dict[str, str] = {}
+    for block in shown:
+        for part in block.parts:
+            if getattr(part, "data", None) is None or len(tables) >= MAX_REPORT_TABLES:
+                continue
+            file = _table_name(part.name or block.title, tables)
+            part.file = file
+            tables[file] = spreadsheet_frame(part.data).to_csv(
+                index=False, lineterminator="\n", date_format="%Y-%m-%d %H:%M:%S"
+            )
+    return {REPORT_NAME: _page(name, description, source, shown, note), **tables}
+
+
+def _table_name(name: str, taken: dict) -> str:
+    """`report-<slug>.csv` of `name` (ids in any script: what is not a-z or 0-9 becomes
+    a hyphen), within the name length run.json accepts, numbered when taken."""
+    slug = "-".join(re.findall(r"[a-z0-9]+", name.lower())) or "figure"
+    room = MAX_REPORT_TABLE_NAME - len("report-") - len("-0000.csv")
+    slug = slug[:room].strip("-") or "figure"
+    file, n = f"report-{slug}.csv", 1
+    while file in taken:
+        n += 1
+        file = f"report-{slug}-{n}.csv"
+    assert is_report_table(file), file
+    return file
 
 
 def _page(name: str, description: str | None, source: str, shown: list, note: str = "") -> str:
@@ -223,13 +277,15 @@ def write_report(
         if result is None:
             _say(progress, "reading the tables")
             result, source = read_run(folder)
-        page = build_report(result, source, path=path, learner=learner, progress=progress)
-        item = out.stage_text(REPORT_NAME, page)
+        files = report_files(result, source, path=path, learner=learner, progress=progress)
+        out.check_replaceable(files)  # a CSV of that name the user put there: --force
+        items = [out.stage_text(name, text) for name, text in files.items()]
     except BaseException:
         out.discard()
         raise
-    files = [f for f in meta["files"] if f["name"] != REPORT_NAME]
-    out.commit([item], meta, kept=files)
+    # the earlier report's files go (the commit removes what is listed and not kept)
+    kept = [f for f in meta["files"] if f["name"] != REPORT_NAME and not is_report_table(f["name"])]
+    out.commit(items, meta, kept=kept)
     return folder / REPORT_NAME
 
 

@@ -95,6 +95,11 @@ class Figure:
     uri: Markup  # pages.png_uri
     wide: bool = False  # drawn at its own size, scrolled sideways (the rule graph)
     kind: str = "figure"
+    # the table behind the figure, written next to the report as `file` (build.py names
+    # it from `name`: report-<name>.csv); None: the figure has no table of its own
+    data: pd.DataFrame | None = field(default=None, repr=False)
+    name: str = ""
+    file: str = ""
 
 
 @dataclass

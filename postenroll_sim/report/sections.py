@@ -496,6 +496,8 @@ class RuleOutcomes(Section):
             index="rule_id", columns="outcome", values="mean", aggfunc="sum", observed=True
         ).fillna(0)
         frame = frame.loc[frame.sum(axis=1) > 0, frame.sum() > 0]
+        if frame.empty:  # only re-enrollment jobs (S34): no rule did anything
+            return []
         return [
             Block(
                 "What each rule did",
@@ -690,9 +692,10 @@ class Recertification(Section):
             return []
         horizon, start, reps = scenario.horizon_days, scenario.start_date, run.reps
         recert = recertifications(scenario)
+        certified = A.certified_courses(scenario)
         members = curricula(scenario)
         again = A.re_enrollments(e, members)
-        if not recert and not len(again):
+        if not recert and not certified and not len(again):
             return []
         run.say("recertification load")
         text: Inline = (
@@ -723,25 +726,15 @@ class Recertification(Section):
         if len(again):
             parts.append(_kinds_table(again, run.replications, reps))
         shown = [Block("Recertification load", text, parts)]
+        if certified:
+            shown += _certificate_calendar(run)
         if ev is None:
             return shown
-        for course, validity in recert.items():
-            run.say(f"compliance {course}")
-            curve = A.compliance(e, ev, [course], validity, horizon, max(horizon / 100, 1.0))
-            latest = curve.iloc[-1]
-            shown.append(
-                Block(
-                    f"Compliance: {course}",
-                    (
-                        f"Share of learners present holding a completion of {course} at most "
-                        f"{validity:g} days old (its recertification interval), each learner "
-                        "once. At the horizon: ",
-                        *band(latest["mean"], latest["p05"], latest["p95"], "share", reps),
-                        ". " + _reps_text(reps),
-                    ),
-                    [_figure(P.compliance_curve(curve, validity, [course], start, reps))],
-                )
-            )
+        if certified and run.result.certificates is not None:
+            shown += [_certificate_compliance(run, course) for course in certified]
+        shown += [
+            _no_certificate(course, recert[course]) for course in recert if course not in certified
+        ]
         return shown
 
     def comparison(self, c: Comparison) -> list[Block]:
@@ -795,24 +788,21 @@ class Recertification(Section):
         ]
         if any(v.events is None for _, v in variants):
             return shown
-        for course, days in validity.items():
+        certified = {
+            course: True for _, v in variants for course in A.certified_courses(v.scenario)
+        }
+        for course in certified:
             c.say(f"compliance {course}")
             curves = {
-                label: A.compliance(
-                    v.enrollments,
-                    v.events,
-                    [course],
-                    days,
-                    v.scenario.horizon_days,
-                    max(v.scenario.horizon_days / 100, 1.0),
-                )
+                label: _compliant_curve(v, course)
                 for label, v in variants
+                if course in A.certified_courses(v.scenario) and v.certificates is not None
             }
             fig = P.variant_lines(
                 curves,
                 "day",
-                f"Compliance: completed {course} within the last {days:g} days",
-                "share of learners present",
+                f"Compliance on certificates: {course}, share of the assigned learners",
+                "share of assigned learners",
                 first.start_date,
                 reps,
                 share=True,
@@ -821,20 +811,195 @@ class Recertification(Section):
                 Block(
                     f"Compliance: {course}",
                     (
-                        f"Share of learners present holding a completion of {course} at most "
-                        f"{days:g} days old, the same validity for every variant. "
-                        + _reps_text(reps),
+                        f"Share of the learners assigned {course} (present, with an enrollment "
+                        "in it) whose certificate is valid, expiring or in grace (S37), in each "
+                        "variant that awards one. " + _reps_text(reps),
                     ),
                     [_figure(fig)],
                 )
             )
+        shown += [
+            _no_certificate(course, days)
+            for course, days in validity.items()
+            if course not in certified
+        ]
         return shown
+
+
+def _no_certificate(course: str, days: float) -> Block:
+    """A course recertified by a rule that awards no certificate: no compliance is
+    measured, and the page says why (a rule's delay is not a validity)."""
+    return Block(
+        f"Compliance: {course}",
+        (
+            f"{course} awards no certificate, so there is no validity to be compliant with, "
+            f"and none is read from its recertification rule's delay ({days:g} days). To "
+            "measure compliance, give the course a certificate (`certificate: {valid_for: "
+            "...}`, S31), with `reenroll_before` for re-enrollment before expiry (S34) "
+            "instead of the rule (S38).",
+        ),
+    )
+
+
+def _compliant_curve(result, course: str) -> pd.DataFrame:
+    """The compliant share of the assigned learners over time (S37): day, mean, p05, p95."""
+    scenario = result.scenario
+    shares = A.compliance_shares(
+        result.certificates,
+        result.enrollments,
+        result.events,
+        scenario,
+        step_days=max(scenario.horizon_days / 100, 1.0),
+        courses=[course],
+    )
+    mine = shares[(shares["over"] == "assigned") & (shares["measure"] == "compliant")]
+    return mine[["day", "mean", "p05", "p95"]].reset_index(drop=True)
+
+
+def _certificate_compliance(run: Run, course: str) -> Block:
+    """S37: the states of a certifying course over time (stacked), the compliant share
+    at the horizon over both denominators, the states then, and the overdue."""
+    run.say(f"compliance {course}")
+    result, scenario, reps = run.result, run.scenario, run.reps
+    horizon, start = scenario.horizon_days, scenario.start_date
+    certificate = A.certified_courses(scenario)[course]
+    tables = (result.certificates, result.enrollments, result.events, scenario)
+    step = max(horizon / 100, 1.0)
+    states = A.compliance_states_over_time(*tables, step_days=step, courses=[course])
+    at = A.compliance_on(result, horizon, courses=[course]).set_index("measure")
+    window = certificate.window()
+    grace = certificate.grace
+    validity = (
+        f"valid for {certificate.valid_for.text()}"
+        if certificate.valid_for is not None
+        else f"expiring on {certificate.expires_on} each year"
+    )
+    text: Inline = (
+        f"Each learner's state from their latest certificate of {course} ({validity}"
+        + (f", window {window.text()} before expiry" if window is not None else ", no window")
+        + (f", grace {grace.text()}" if grace is not None and grace.amount else ", no grace")
+        + "): valid, expiring (the window is open), grace, expired or never (S37). "
+        "Compliant is valid, expiring or grace. At the horizon, compliant: ",
+        *band(
+            at.loc["compliant", "assigned"],
+            at.loc["compliant", "assigned_p05"],
+            at.loc["compliant", "assigned_p95"],
+            "share",
+            reps,
+        ),
+        " of the assigned learners (present, with an enrollment in the course), ",
+        *band(
+            at.loc["compliant", "population"],
+            at.loc["compliant", "population_p05"],
+            at.loc["compliant", "population_p95"],
+            "share",
+            reps,
+        ),
+        " of everyone present. " + _reps_text(reps),
+    )
+    frame = pd.DataFrame(
+        {
+            "learners": [
+                Cell(band(r["count"], r["count_p05"], r["count_p95"], "count", reps))
+                for _, r in at.iterrows()
+            ],
+            "share of the assigned": [
+                Cell(band(r["assigned"], r["assigned_p05"], r["assigned_p95"], "share", reps))
+                for _, r in at.iterrows()
+            ],
+            "share of everyone present": [
+                Cell(band(r["population"], r["population_p05"], r["population_p95"], "share", reps))
+                for _, r in at.iterrows()
+            ],
+        },
+        index=pd.Index(at.index, name="state at the horizon"),
+    )
+    figure = Figure(
+        png_uri(P.compliance_states_chart(states, course, start, reps)),
+        data=A.with_dates(states, start),
+        name=f"compliance states {course}",
+    )
+    return Block(f"Compliance: {course}", text, [figure, table(frame)])
+
+
+def _certificate_calendar(run: Run) -> list[Block]:
+    """Certificates expiring and re-enrollments falling due per calendar month, and the
+    enrollments overdue over time (S34, S35)."""
+    result, scenario, reps = run.result, run.scenario, run.reps
+    start = scenario.start_date
+    unit = "calendar month" if start is not None else "30 days (no start_date: no calendar)"
+    parts = []
+    if result.certificates is not None:
+        run.say("certificates expiring")
+        expiring = A.expiring_per_month(result.certificates, scenario)
+        parts.append(
+            Figure(
+                png_uri(
+                    P.monthly_bars(
+                        expiring,
+                        f"Certificates expiring per {unit.split(' (')[0]}",
+                        "certificates expiring",
+                        run.colors,
+                        reps,
+                    )
+                ),
+                data=expiring,
+                name="certificates expiring per month",
+            )
+        )
+    j = result.jobs
+    if j is not None and "kind" in j and (j["kind"].astype("str") == "re_enrollment").any():
+        run.say("re-enrollments due")
+        due = A.re_enrollments_due_per_month(j, scenario)
+        parts.append(
+            Figure(
+                png_uri(
+                    P.monthly_bars(
+                        due,
+                        f"Re-enrollments falling due per {unit.split(' (')[0]}",
+                        "re-enrollment jobs due",
+                        run.colors,
+                        reps,
+                    )
+                ),
+                data=due,
+                name="re-enrollments due per month",
+            )
+        )
+    ev, e = result.events, result.enrollments
+    if ev is not None and (ev["event"] == "overdue").any():
+        run.say("overdue")
+        horizon = scenario.horizon_days
+        overdue = A.overdue_over_time(ev, e, horizon, max(horizon / 365, 1.0))
+        parts.append(
+            Figure(
+                png_uri(P.overdue_curve(overdue, start, run.colors, reps)),
+                data=A.with_dates(overdue, start),
+                name="overdue over time",
+            )
+        )
+    if not parts:
+        return []
+    return [
+        Block(
+            "Certificates expiring, re-enrollments due, overdue",
+            (
+                f"Per {unit}: certificates that expired (a certificate replaced by a renewal "
+                "never expires, S32), and re-enrollment jobs falling due (S34), whatever "
+                "they then did; over time, the enrollments open past their due date (S35). "
+                + _reps_text(reps)
+                + " The table behind each figure is a CSV file next to this page.",
+            ),
+            parts,
+        )
+    ]
 
 
 def _kinds_table(again: pd.DataFrame, replications: list[int], reps: int) -> Table:
     """Re-enrollments over the whole run by course and kind (people per replication)."""
     titles = {
         "rule": "re-enrolled by a rule (recertification)",
+        "re-enrollment": "re-enrolled before the certificate expires (S34)",
         "curriculum member": "member re-taken for its curriculum",
         "catalog re-take": "catalog re-take (self-enrolled again)",
         "admin": "re-enrolled by an administrator",

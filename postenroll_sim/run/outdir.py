@@ -61,11 +61,21 @@ if TYPE_CHECKING:  # pandas is imported where a table is read or written: a CLI 
 
 RUN_JSON = "run.json"
 REPORT_NAME = "report.html"
+# The tables behind the report's figures, as CSV next to it (report/build.py names them):
+# the tool's only when run.json lists them, like every file here.
+REPORT_TABLE = re.compile(r"^report-[a-z0-9]+(-[a-z0-9]+)*\.csv$")
+MAX_REPORT_TABLES = 1000
+MAX_REPORT_TABLE_NAME = 120
 STAGING_PREFIX = ".postenroll-staging-"
 _STAGING = re.compile(rf"^{re.escape(STAGING_PREFIX)}(\d+)-[0-9a-f]+$")
 # Categories are kept in run.json up to this many (course and rule ids, vocabularies), so
 # a CSV read back has the same categories as the Parquet would; learner ids are left out.
 _KEEP_CATEGORIES = 2000
+
+
+def is_report_table(name: str) -> bool:
+    """A name the tool gives a table behind a report's figure (`report-<name>.csv`)."""
+    return len(name) <= MAX_REPORT_TABLE_NAME and REPORT_TABLE.match(name) is not None
 
 
 def owned_names() -> frozenset[str]:
@@ -607,7 +617,7 @@ def _record_problem(meta: dict[str, Any]) -> str | None:
     if not isinstance(meta["complete"], bool):
         return f"complete: {meta['complete']!r} is not true or false"
     files = meta["files"]
-    if not isinstance(files, list) or len(files) > len(names):
+    if not isinstance(files, list) or len(files) > len(names) + MAX_REPORT_TABLES:
         return "files: not a list of the files the tool writes"
     seen: set[str] = set()
     for index, item in enumerate(files):
@@ -615,7 +625,7 @@ def _record_problem(meta: dict[str, Any]) -> str | None:
         if not isinstance(item, dict):
             return f"{where}: not a file entry"
         name = item.get("name")
-        if not isinstance(name, str) or name not in names:
+        if not isinstance(name, str) or (name not in names and not is_report_table(name)):
             return f"{where}.name: {name!r} is not the name of a file postenroll-sim writes"
         if name in seen:
             return f"{where}.name: {name!r} is listed twice"
@@ -625,7 +635,7 @@ def _record_problem(meta: dict[str, Any]) -> str | None:
         if not isinstance(item.get("sha256"), str) or not _SHA256.match(item["sha256"]):
             return f"{where}.sha256: not a SHA-256"
         if "table" not in item:
-            if name != REPORT_NAME:
+            if name != REPORT_NAME and not is_report_table(name):
                 return f"{where}: {name!r} has no table"
             continue
         table, fmt = item.get("table"), item.get("format")
@@ -655,7 +665,7 @@ def _record_problem(meta: dict[str, Any]) -> str | None:
     if len({item["table"] for item in files if "table" in item}) < sum("table" in i for i in files):
         return "files: a table is listed twice"
     removing = meta.get("removing", [])
-    if not _texts(removing) or not set(removing) <= names:
+    if not _texts(removing) or not all(n in names or is_report_table(n) for n in removing):
         return "removing: not a list of the files the tool writes"
     if "replications" in meta and not _int(meta["replications"], 1, MAX_REPLICATIONS):
         return (

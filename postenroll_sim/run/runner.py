@@ -138,7 +138,7 @@ class Result:
         format: str = "parquet",
         source: str = "",
         force: bool = False,
-        report: Callable[[Result, str], str] | None = None,
+        report: Callable[[Result, str], str | dict[str, str]] | None = None,
         arguments: list[str] | None = None,
     ) -> list[Path]:
         """Write each table as `<folder>/<table>.<format>` and `run.json` (what ran, each
@@ -162,14 +162,17 @@ class Result:
         staged: list[dict[str, Any]],
         format: str,
         source: str = "",
-        report: Callable[[Result, str], str] | None = None,
+        report: Callable[[Result, str], str | dict[str, str]] | None = None,
         arguments: list[str] | None = None,
     ) -> list[Path]:
-        """Stage report.html too when asked (`report(result, source)`), then commit what is
-        staged, run.json last (OutputFolder.commit)."""
+        """Stage report.html too when asked (`report(result, source)`: the page, or every
+        file of it by name: the page and the tables behind its figures), then commit what
+        is staged, run.json last (OutputFolder.commit)."""
         try:
             if report is not None:
-                staged = [*staged, out.stage_text(REPORT_NAME, report(self, source))]
+                page = report(self, source)
+                files = page if isinstance(page, dict) else {REPORT_NAME: page}
+                staged = [*staged, *(out.stage_text(n, text) for n, text in files.items())]
         except BaseException:
             out.discard()
             raise
