@@ -606,7 +606,8 @@ def test_map_problems_and_missing_columns_are_located():
     assert [str(p) for p in info.value.problems] == [
         "map.yaml:1: columns.learnr: unknown column 'learnr' (did you mean 'learner'?); columns "
         "are record_id, learner, course, method, status, enrolled_at, enrolled_day, started_at, "
-        "started_day, completed_at, completed_day, failed_at, failed_day, removed_at, removed_day",
+        "started_day, completed_at, completed_day, failed_at, failed_day, removed_at, removed_day, "
+        "expires_at, expires_day",
         "map.yaml:3: values.method.System: unknown method 'post_enrolment' (did you mean "
         "'post_enrollment'?); methods are admin, self, post_enrollment, bundle, re_enrollment",
         "map.yaml:4: timezone: unknown time zone 'Europe/Londn' (did you mean 'Europe/London'?); "
@@ -755,3 +756,113 @@ def test_history_ids_are_normalised_like_the_scenarios():
         f"ana,{nfd},post_enrollment,2025-01-10 02:10,\n"
     )
     assert found(audit_text(scenario, history)) == set()  # the post enrollment, on time
+
+
+# ----- re-enrollment before expiry (S34): the certificates' jobs decide ------------------
+
+CERTIFIED = """\
+name: fire certificates
+horizon_days: 200
+courses:
+  - id: FIRE
+    type: online
+    certificate: {valid_for: {days: 100}, reenroll_before: {days: 10}}
+  - {id: DRILL, type: online}
+"""
+CERT_HEADER = "learner,course,method,enrolled_day,completed_day,expires_day,status\n"
+
+
+def test_re_enrollments_are_missing_unexpected_or_off_time_like_post_enrollments():
+    """ana completes FIRE on day 5: valid 100 days, expiry 105, re-enrolled 10 days
+    before, on day 95 (S34); the vendor's "Re Enrollment" needs no map. ben (completed
+    day 10, due 100) has none: missing. cy (completed 20, due 110) is re-enrolled on
+    113: 3 days late. dee never held a certificate: her re-enrollment is unexpected."""
+    result = audit_text(
+        CERTIFIED,
+        CERT_HEADER + "ana,FIRE,admin,0,5,,complete\n"
+        "ana,FIRE,Re Enrollment,95,,,not_started\n"
+        "ben,FIRE,admin,0,10,,complete\n"
+        "cy,FIRE,admin,0,20,,complete\n"
+        "cy,FIRE,re_enrollment,113,,,not_started\n"
+        "dee,DRILL,admin,0,,,not_started\n"
+        "dee,FIRE,re-enrollment,50,,,not_started\n",
+    )
+    assert found(result) == {
+        ("missing", "ben", "FIRE", None, None, "S34.4"),
+        ("off-time", "cy", "FIRE", None, 6, "S3"),
+        ("unexpected", "dee", "FIRE", None, 8, "S34"),
+    }
+    frame = result.discrepancies.set_index("learner_id")
+    assert frame.loc["ben", "due_day"] == 100.0 and frame.loc["ben", "trigger"] == "expiring"
+    assert frame.loc["cy", "offset_days"] == 3.0
+    assert "expires on day 120 (valid for 100 days, S31)" in frame.loc["cy", "explanation"]
+    assert "held no certificate of FIRE" in frame.loc["dee", "explanation"]
+    c = result.counts
+    assert (c["re_enrollments"], c["re_required"], c["re_on_time"]) == (3, 3, 1)
+    assert (c["re_off_time"], c["re_missing"], c["re_unexpected"]) == (1, 1, 1)
+    assert c["required"] == 3 and c["discrepancies"] == 3  # no rule required anything
+    summary = result.summary()
+    assert "the certificates required 3 re-enrollments: 1 on time, 1 off-time, 1 missing" in summary
+    assert "the history's re-enrollments: 2 answer a certificate, 1 unexpected" in summary
+
+
+def test_a_post_enrollment_never_answers_a_re_enrollment():
+    """The rule's jobs and the certificate's are separate mechanisms (S38): a post
+    enrollment at the re-enrollment's instant is unexpected, the re-enrollment missing."""
+    result = audit_text(
+        CERTIFIED,
+        CERT_HEADER + "ana,FIRE,admin,0,5,,complete\nana,FIRE,post_enrollment,95,,,not_started\n",
+    )
+    assert found(result) == {
+        ("missing", "ana", "FIRE", None, None, "S34.4"),
+        ("unexpected", "ana", "FIRE", None, 3, "S18"),
+    }
+
+
+def test_the_historys_expiry_is_the_certificates():
+    """With `expires_day` (`expires_at`), the history's expiry is the truth (S39): ana's
+    certificate expires on day 150, not 105, so the re-enrollment is due on 140."""
+    history = (
+        CERT_HEADER
+        + "ana,FIRE,admin,0,5,{expires},complete\nana,FIRE,re_enrollment,140,,,not_started\n"
+    )
+    assert audit_text(CERTIFIED, history.format(expires=150)).discrepancies.empty
+    computed = audit_text(CERTIFIED, history.format(expires=""))
+    assert found(computed) == {("off-time", "ana", "FIRE", None, 3, "S3")}  # 45 days late
+    given = audit_text(CERTIFIED, history.format(expires=150).replace(",140,", ",141,"))
+    assert (
+        "expires on day 150 (the history's expiry, line 2)"
+        in given.discrepancies.iloc[0]["explanation"]
+    )
+
+
+def test_bad_expiries_are_located_and_one_on_a_course_without_certificate_is_ignored():
+    with pytest.raises(ScenarioError) as raised:
+        audit_text(
+            CERTIFIED,
+            CERT_HEADER + "ana,FIRE,admin,0,,50,not_started\nben,FIRE,admin,0,20,10,complete\n",
+        )
+    assert [str(p) for p in raised.value.problems] == [
+        "history.csv:2: expires_day: an expiry, but no completion: a certificate is awarded "
+        "on completion (S31)",
+        "history.csv:3: expires_day: '10' is not after the completion (20) (S31)",
+    ]
+    result = audit_text(CERTIFIED, CERT_HEADER + "ana,DRILL,admin,0,5,400,complete\n")
+    assert result.discrepancies.empty and result.history.records[0].expires is None
+    assert result.history.warnings == [
+        "history.csv: expiry dates on DRILL are ignored: it has no certificate in the "
+        "scenario (S31, S39)"
+    ]
+    assert result.meta()["warnings"] == result.history.warnings
+
+
+def test_round_trip_a_simulated_certificate_history_audits_clean(tmp_path):
+    spec = load_scenario(ROOT / "scenarios" / "certificates-fire-safety.yaml")
+    run = simulate(spec)
+    path = write_history(
+        history_from_enrollments(run.enrollments, run.events), tmp_path / "history.csv"
+    )
+    result = audit(spec, path, tolerance_days=0)
+    assert result.discrepancies.empty, result.summary()
+    renewed = int((run.enrollments["method"] == "re_enrollment").sum())
+    assert result.counts["re_required"] == result.counts["re_on_time"] == renewed > 0

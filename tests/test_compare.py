@@ -280,6 +280,48 @@ def test_what_differs_lists_rules_behaviour_settings_and_script_rule_changes():
     assert compare_scenarios(a, a).changes == []
 
 
+CERTIFIED = """\
+name: fire certificate
+horizon_days: 100
+courses:
+  - id: FIRE
+    type: online
+    certificate: {valid_for: {days: 60}, reenroll_before: {days: 10}}
+    due_after: {days: 20}
+  - {id: DRILL, type: online}
+learners: [ana]
+script:
+  - {day: 0, action: enroll, learner: ana, course: FIRE}
+  - {day: 5, action: complete, learner: ana, course: FIRE}
+"""
+
+
+def test_certificate_settings_may_differ_and_are_said(compare, tmp_path):
+    """Validity, re-enrollment and due dates (S31-S36) act like rules: a comparison is
+    about them, so they may differ, and each difference is said in words."""
+    b_text = (
+        CERTIFIED.replace("reenroll_before: {days: 10}", "reenroll_before: {days: 30}")
+        .replace("due_after: {days: 20}", "due_after: {days: 25}")
+        .replace(
+            "  - {id: DRILL, type: online}",
+            "  - {id: DRILL, type: online, certificate: {valid_for: {days: 30}}}",
+        )
+    )
+    found = compare_scenarios(scenario(CERTIFIED), scenario(b_text))
+    assert found.blocking == []
+    assert found.changes == [
+        "FIRE: certificate.reenroll_before.days 10 -> 30",
+        "FIRE: due_after.days 20 -> 25",
+        "DRILL: certificate not set -> {valid_for: {days: 30}, renew_from: completion}",
+    ]
+    code, out, err = compare(
+        write(tmp_path, "a.yaml", CERTIFIED), write(tmp_path, "b.yaml", b_text)
+    )
+    assert code == 0, err
+    assert "  FIRE: certificate.reenroll_before.days 10 -> 30" in out.splitlines()
+    assert "run the same rules" not in out
+
+
 def test_labels_are_the_file_stems_or_their_paths():
     assert compare_labels("x/a.yaml", "y/b.yaml") == ("a", "b")
     assert compare_labels("x/a.yaml", "y/a.yaml") == ("x/a.yaml", "y/a.yaml")

@@ -136,6 +136,58 @@ def test_sweep_errors_are_clear(tmp_path):
         variants(path, ["courses.A.behaviour.pass_rate=0.5,1.5"])
 
 
+CERTIFIED = """\
+name: fire certificate
+horizon_days: 100
+courses:
+  - id: FIRE
+    type: online
+    certificate: {valid_for: {days: 90}, reenroll_before: {days: 10}}
+learners: [ana]
+script:
+  - {day: 0, action: enroll, learner: ana, course: FIRE}
+  - {day: 5, action: complete, learner: ana, course: FIRE}
+"""
+
+
+def test_a_sweep_sets_a_certificate_setting(tmp_path):
+    """`--set courses.FIRE.certificate.reenroll_before.days=...`: a nested period (S34).
+    ana's certificate expires on day 5 + 90 = 95; the re-enrollment job is due the
+    window before it, and each variant is labelled with the period it sets."""
+    path = tmp_path / "fire.yaml"
+    path.write_text(CERTIFIED)
+    found = variants(path, ["courses.FIRE.certificate.reenroll_before.days=14,30,60"])
+    assert [label for label, _ in found] == [
+        "reenroll_before.days=14",
+        "reenroll_before.days=30",
+        "reenroll_before.days=60",
+    ]
+    jobs = simulate_variants(found).jobs
+    renewals = jobs[jobs["kind"] == "re_enrollment"]
+    assert dict(zip(renewals["variant"].astype(str), renewals["due_day"], strict=True)) == {
+        "reenroll_before.days=14": 81.0,
+        "reenroll_before.days=30": 65.0,
+        "reenroll_before.days=60": 35.0,
+    }
+
+
+def test_a_bad_certificate_path_in_a_sweep_is_a_clear_error(tmp_path):
+    path = tmp_path / "fire.yaml"
+    path.write_text(CERTIFIED)
+    with pytest.raises(
+        ScenarioError, match=r"no key 'renew_before' here \(did you mean 'reenroll_before'\?\)"
+    ):
+        variants(path, ["courses.FIRE.certificate.renew_before.days=14"])
+    with pytest.raises(
+        ScenarioError, match=r"reenroll_before.days is a value \(10\), not a mapping or a list"
+    ):
+        variants(path, ["courses.FIRE.certificate.reenroll_before.days.x=14"])
+    with pytest.raises(
+        ScenarioError, match=r"must be shorter than valid_for .*\(with reenroll_before.days=90\)"
+    ):
+        variants(path, ["courses.FIRE.certificate.reenroll_before.days=30,90"])
+
+
 def test_sweep_command(cli, tmp_path, sketched_figures):
     path = tmp_path / "org.yaml"
     path.write_text(ORG)

@@ -146,6 +146,8 @@ def audit(scenario, history, map_file, tolerance_days, out, force, wait, fmt, ma
         if folder is not None:
             folder.discard()
         raise
+    for warning in records.warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(result.summary(out))
     if folder is not None:
         written = result.write(folder, format=fmt, report=make_report, arguments=arguments())

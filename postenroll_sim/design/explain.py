@@ -486,11 +486,6 @@ def _event_text(run: _Run, scenario: Scenario, learner: str, ev) -> tuple[str, l
         j = run.jobs_of[job][0]
         delay = float(j["due_day"]) - float(j["queued_day"])
         when = "at once" if delay == 0 else f"{_day(delay)} days later"
-        if str(j["trigger"]) == "expiring":  # S34 (its full account: the explain work)
-            return (
-                f"the certificate for {course} queued re-enrollment job {job}: due day "
-                f"{_day(j['due_day'])} ({when}, before it expires, S34)"
-            ), [_queued_claim(j)]
         return (
             f"{TRIGGER_WORDS[str(j['trigger'])].doing} {course} queued job {job} of rule "
             f"{ev.rule_id}: due day {_day(j['due_day'])} ({when}, S3)"
@@ -693,7 +688,11 @@ def _job_text(run: _Run, learner: str, ev) -> tuple[str, list]:
     job, target, rule = int(ev.job_id), str(ev.course_id), str(ev.rule_id)
     j = next(r for r in run.jobs_of[job] if str(r["target_course_id"]) == target)
     outcome = str(j["outcome"])
-    head = f"job {job} (rule {rule})"
+    head = (
+        f"job {job} (rule {rule})"
+        if str(j["trigger"]) != "expiring"
+        else f"re-enrollment job {job}"
+    )
     claims: list[dict] = [
         {
             "kind": "job_outcome",
@@ -704,7 +703,8 @@ def _job_text(run: _Run, learner: str, ev) -> tuple[str, list]:
         }
     ]
     if outcome == "enrolled":
-        text = f"{head} enrolled {learner} in {target} (S19.4)"
+        step = "S34.4" if str(j["trigger"]) == "expiring" else "S19.4"
+        text = f"{head} enrolled {learner} in {target} ({step})"
     elif outcome == "skipped_already_enrolled":
         reason = int(j["reason_enrollment_id"])
         since = run.enr[reason]["enrolled_day"]

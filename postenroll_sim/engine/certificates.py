@@ -17,7 +17,7 @@ from ..scenario.certificates import Calendar
 from .plan import Plan
 from .store import COMPLETE, NAN, NONE
 
-RE_ENROLLMENT = METHOD_CODE["re_enrollment"]
+RE_ENROLLMENT = METHOD_CODE["re_enrollment"]  # the LMS's re_enroll makes them (lms.py)
 EXPIRING = TRIGGER_CODE["expiring"]
 EV_AWARDED = EVENT_CODE["certificate_awarded"]
 EV_EXPIRED = EVENT_CODE["certificate_expired"]
@@ -63,7 +63,9 @@ class CertificateDesk:
             any(c is not None and c.reenroll_before is not None for c in self.certificate)
         )
         self.held: dict[int, int] = {}  # learner * nc + course -> the latest certificate
-        self.renews: dict[int, int] = {}  # re-enrollment -> the certificate it renews (S35)
+        # enrollment -> the expiry a history gives the certificate its completion awards
+        # (an audit's `expires_at`): where an export has one, it is the truth (S39)
+        self.given_expiry: dict[int, float] = {}
 
     def certifies(self, course: int) -> bool:
         return self.certificate[course] is not None
@@ -98,7 +100,9 @@ class CertificateDesk:
         ens, now = lms.enrollments, lms.clock.now
         learner, course = ens.learner[enrollment], ens.course[enrollment]
         key = learner * lms.nc + course
-        expires = self.expiry(course, key, now)
+        expires = self.given_expiry.pop(enrollment, None)
+        if expires is None:
+            expires = self.expiry(course, key, now)
         held = self.held.get(key)
         if held is not None and records.expires[held] > now:
             records.replaced[held] = now  # S32: at most one valid certificate per course
@@ -170,8 +174,7 @@ class CertificateDesk:
             lms.outcome_detail[outcome],
         )
         if outcome == O_ENROLLED:
-            self.renews[enrollment] = certificate
-            lms.enroll(learner, course, RE_ENROLLMENT, NONE, job)
+            lms.re_enroll(learner, course, job)  # S34.4 (an audit notes it instead)
 
     def pending(self, job: int) -> int:
         """The target of a re-enrollment job still queued at the horizon (S24)."""
@@ -185,16 +188,27 @@ class CertificateDesk:
         course = lms.enrollments.course[enrollment]
         due_after = self.due_after[course]
         now = lms.clock.now
-        if method == RE_ENROLLMENT and (self.renewal_due[course] == "expiry" or due_after is None):
-            due = self.records.expires[self.renews[enrollment]]
+        renews = self._renews(enrollment) if method == RE_ENROLLMENT else None
+        if renews is not None and (self.renewal_due[course] == "expiry" or due_after is None):
+            due = self.records.expires[renews]
         elif due_after is not None:
             due = self.calendar.add(now, due_after)
         else:
             return
         self.records.due[enrollment] = due
-        # after all else at that instant; a re-enrollment processed after the expiry it
-        # is due at (S3 daily runs) is overdue from the moment it is made
+        # after all else there; a re-enrollment a history makes after the expiry it was
+        # due by (an audit's) is overdue at once
         lms.clock.late_at(max(due, now), self._check_overdue, enrollment)
+
+    def _renews(self, enrollment: int) -> int | None:
+        """The certificate a re-enrollment renews: its job's (S34); one an audit's history
+        makes without a job renews the learner's latest certificate, if any."""
+        lms = self.lms
+        ens = lms.enrollments
+        found = self.records.job_certificate.get(ens.job[enrollment])
+        if found is None:
+            found = self.held.get(ens.learner[enrollment] * lms.nc + ens.course[enrollment])
+        return found
 
     def _check_overdue(self, at: float, enrollment: int) -> None:
         """S35: still the current, open enrollment of a present learner at its due instant."""

@@ -8,7 +8,7 @@ from postenroll_sim.engine.store cimport Enrollments, Jobs, Store
 
 # the module's constants as C values (lms.py sets them; other modules import theirs
 # from where they are defined, columns.py and store.py)
-cdef int ADMIN, SELF, POST_ENROLLMENT, BUNDLE_METHOD, N_TRIGGERS
+cdef int ADMIN, SELF, POST_ENROLLMENT, BUNDLE_METHOD, RE_ENROLLMENT, N_TRIGGERS
 cdef int EV_BUNDLE_COURSE_ADDED, EV_BUNDLE_COURSE_REMOVED, EV_BUNDLE_MEMBER_SKIPPED
 cdef int EV_CASCADE_LIMIT, EV_COMPLETED, EV_COURSE_ACTIVATED, EV_COURSE_DEACTIVATED
 cdef int EV_ENROLLED, EV_FAILED, EV_JOB_PROCESSED, EV_JOB_QUEUED, EV_LEARNER_ADDED
@@ -73,6 +73,8 @@ cdef class LMS:
 
     cpdef post_enroll(self, Py_ssize_t learner, Py_ssize_t target, Py_ssize_t rule,
                       Py_ssize_t job)
+
+    cpdef re_enroll(self, Py_ssize_t learner, Py_ssize_t course, Py_ssize_t job)
 
     @cython.locals(now=double, key=Py_ssize_t, previous=Py_ssize_t, active=bint,
                    enrollment=Py_ssize_t, kind=int, rec=EventLog, ens=Enrollments)

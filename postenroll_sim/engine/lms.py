@@ -26,6 +26,7 @@ ADMIN = METHOD_CODE["admin"]
 SELF = METHOD_CODE["self"]
 POST_ENROLLMENT = METHOD_CODE["post_enrollment"]
 BUNDLE_METHOD = METHOD_CODE["bundle"]
+RE_ENROLLMENT = METHOD_CODE["re_enrollment"]
 N_TRIGGERS = len(TRIGGERS)
 
 E = EVENT_CODE
@@ -247,6 +248,12 @@ class LMS:
         """S19.4: the job enrolls the learner (an audit of a real LMS history overrides this
         to note what the rules require instead of doing it)."""
         self.enroll(learner, target, POST_ENROLLMENT, rule, job)
+
+    def re_enroll(self, learner: int, course: int, job: int) -> None:
+        """S34.4: a re-enrollment job enrolls the learner in the course again (called by
+        the certificate desk; an audit overrides this, as post_enroll, to note what the
+        certificates require instead of doing it)."""
+        self.enroll(learner, course, RE_ENROLLMENT, NONE, job)
 
     def _cascade_stop(self, job: int, learner: int, version: RuleVersion) -> None:
         """S22 guard: past the limit a job is not applied; its outcome says why."""

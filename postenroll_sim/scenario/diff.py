@@ -7,7 +7,8 @@ what the script makes learners do, and the seed (or one given with `--seed`), so
 both runs draw from the same named random streams. What may differ, and is said in
 plain words because it is the point of the comparison: the rules, the script's rule
 changes, behaviour, the other course settings (active, allow_failure, prerequisites,
-members, sessions), the script's course and bundle changes, and how jobs are processed.
+members, sessions; certificates, due dates and re-enrollment, S31-S36, which act like
+rules), the script's course and bundle changes, and how jobs are processed.
 Names, descriptions, `expect` blocks and `lint` marks are not compared.
 """
 
@@ -26,7 +27,17 @@ from .rules import scenario_rules
 SAME_SCRIPT = {"acts_on": "learner"}
 CHANGED_SCRIPT = ({"acts_on": "rule"}, "rule change"), ({"acts_on": "course"}, "course change")
 RULE_FIELDS = ("when", "delay_days", "courses", "allow_consecutive")
-COURSE_SETTINGS = ("active", "allow_failure", "prerequisites", "members", "groups", "sessions")
+COURSE_SETTINGS = (
+    "active",
+    "allow_failure",
+    "prerequisites",
+    "members",
+    "groups",
+    "sessions",
+    "certificate",  # S31-S34, S36: validity and re-enrollment act like rules
+    "due_after",  # S35
+    "renewal_due",
+)
 
 
 @dataclass

@@ -1,7 +1,11 @@
 """Scenario variants for parameter sweeps: `--set PATH=V1,V2,...` on the plain YAML data.
 
 A PATH is dotted; a list is entered by index or by the `id` of an item, so
-`courses.SAFE-201.post_enrollments.safe-to-compliance.delay_days` names one rule's delay.
+`courses.SAFE-201.post_enrollments.safe-to-compliance.delay_days` names one rule's delay
+and `courses.FIRE.certificate.reenroll_before.days` a certificate's window (S34); a key
+the file does not have is an error with a did-you-mean (the file must set the period
+for a sweep to vary it). A variant is labelled by the last part of each key, a
+period's unit with its period (`reenroll_before.days=30`).
 Values are read as YAML scalars (7, 0.5, true, text), as in a scenario file; a value
 given twice, or a PATH given in two --set options, is an error. Each variant is validated like a
 file, so a value out of range is reported as clearly as a typo in the file.
@@ -15,6 +19,8 @@ import math
 from pathlib import Path as FsPath
 from typing import Any
 
+from .certificates import PERIOD_UNITS
+from .checks import close_match
 from .errors import Problem, ScenarioError
 from .loader import read_scenario_text, read_yaml, validate_data
 from .models import Scenario
@@ -59,7 +65,11 @@ def _set(data: Any, path: str, value: Any) -> None:
                 node[part] = value
                 return
             if part not in node:
-                raise KeyError(f"{where}: no key '{part}' here (keys: {', '.join(map(str, node))})")
+                close = close_match(part, [k for k in node if isinstance(k, str)])
+                hint = f" (did you mean '{close}'?)" if close else ""
+                raise KeyError(
+                    f"{where}: no key '{part}' here{hint} (keys: {', '.join(map(str, node))})"
+                )
             node = node[part]
         elif isinstance(node, list):
             index = _index(node, part, where)
@@ -68,7 +78,8 @@ def _set(data: Any, path: str, value: Any) -> None:
                 return
             node = node[index]
         else:
-            raise KeyError(f"{where}: cannot go into a {type(node).__name__}")
+            above = ".".join(parts[:depth])
+            raise KeyError(f"{where}: {above} is a value ({node!r}), not a mapping or a list")
 
 
 def _index(items: list, part: str, where: str) -> int:
@@ -81,6 +92,13 @@ def _index(items: list, part: str, where: str) -> int:
     raise KeyError(
         f"{where}: no item with id or index '{part}'" + (f" (ids: {', '.join(ids)})" if ids else "")
     )
+
+
+def _short(key: str) -> str:
+    """A variant's label for a key: its last part, with the period it belongs to for a
+    period's unit (`reenroll_before.days`, not `days`: S31)."""
+    parts = key.split(".")
+    return ".".join(parts[-2:]) if parts[-1] in PERIOD_UNITS and len(parts) > 1 else parts[-1]
 
 
 def variants(path: str | FsPath, sets: list[str]) -> list[tuple[str, Scenario]]:
@@ -102,7 +120,7 @@ def variants(path: str | FsPath, sets: list[str]) -> list[tuple[str, Scenario]]:
             f"--set: {combinations:,} combinations of values; a sweep has at most "
             f"{MAX_VARIANTS:,} variants"
         )
-    short = [key.rsplit(".", 1)[-1] for key, _ in parsed]
+    short = [_short(key) for key, _ in parsed]
     names = short if len(set(short)) == len(short) else [key for key, _ in parsed]
     out = []
     for combination in itertools.product(*(values for _, values in parsed)):

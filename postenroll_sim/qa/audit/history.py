@@ -39,8 +39,9 @@ from ...scenario.base import Spec, same_id
 from ...scenario.errors import Origin
 from ...scenario.loader import exact, read_yaml, validation_problems
 
-# A record's moments, and the learner's removal (S29: an export's "deactivated" date)
-MOMENTS = ("enrolled", "started", "completed", "failed", "removed")
+# A record's moments, the learner's removal (S29: an export's "deactivated" date) and
+# the expiry of the certificate its completion awarded (S31; the export's is the truth, S39)
+MOMENTS = ("enrolled", "started", "completed", "failed", "removed", "expires")
 FIELDS = (
     "record_id",
     "learner",
@@ -53,6 +54,9 @@ REQUIRED = ("learner", "course", "method")
 VALUE_FIELDS = ("method", "status", "course")  # fields whose values a map may translate
 _TIME_DIRECTIVES = re.compile(r"%[HIMSpXcTRfz]")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Vendors' words understood without a map (LMS-EXPORTS.md: an automatic re-enrollment
+# shows as "Re Enrollment"); a map's own words come first
+BUILT_IN_WORDS = {"method": {"re enrollment": "re_enrollment", "re-enrollment": "re_enrollment"}}
 SAME_INSTANT = 1e-6  # days (0.09 s): moments are whole seconds (S1), so this close is one
 
 
@@ -71,6 +75,7 @@ class Record:
     completed: float | None = None
     failed: float | None = None
     removed: float | None = None  # when the learner was removed (left the organisation)
+    expires: float | None = None  # when the certificate of its completion expires (S31)
     date_only: bool = False  # the enrollment moment is a date without a time of day
     dates_only: frozenset[str] = frozenset()  # every moment given as a date alone
     order: int = 0  # creation order: by enrollment moment, then line
@@ -84,10 +89,15 @@ class History:
     day0: dt.date | None
     timezone: str
     rows: int = 0
+    warnings: list[str] = field(default_factory=list)  # what was read but ignored
 
     @property
     def post_enrollments(self) -> list[Record]:
         return [r for r in self.records if r.method == "post_enrollment"]
+
+    @property
+    def re_enrollments(self) -> list[Record]:
+        return [r for r in self.records if r.method == "re_enrollment"]
 
 
 _NEGATIONS = ("not", "non", "no", "un", "in", "im", "dis")
@@ -463,7 +473,23 @@ def parse_history(
     records = rows.records
     for order, record in enumerate(sorted(records, key=lambda r: (r.enrolled, r.line))):
         record.order = order
-    return History(file, records, day0, mapping.timezone, count)
+    history = History(file, records, day0, mapping.timezone, count)
+    uncertified = sorted(
+        {
+            r.course
+            for r in records
+            if r.expires is not None and rows.courses[r.course].certificate is None
+        }
+    )
+    if uncertified:  # S39: an expiry on a course without a certificate is ignored
+        for record in records:
+            if record.course in uncertified:
+                record.expires = None
+        history.warnings.append(
+            f"{file}: expiry dates on {', '.join(uncertified)} are ignored: "
+            f"{'it has' if len(uncertified) == 1 else 'they have'} no certificate in the scenario (S31, S39)"
+        )
+    return history
 
 
 class _Rows:
@@ -558,6 +584,7 @@ class _Rows:
                 completed=found["completed"][0] if found["completed"] else None,
                 failed=found["failed"][0] if found["failed"] else None,
                 removed=found["removed"][0] if found["removed"] else None,
+                expires=found["expires"][0] if found["expires"] else None,
                 date_only=date_only,
                 dates_only=frozenset(m for m, item in found.items() if item and item[1]),
                 columns={m: item[3] for m, item in found.items() if item is not None},
@@ -583,6 +610,8 @@ class _Rows:
                 f"{value!r} is before day 0{_date_note(self.day0)}: set day0 in a map file "
                 "(--map) to an earlier date",
             )
+        elif moment == "expires":
+            return (day, date_only, value, column)  # a certificate may expire after the horizon
         elif day > self.horizon + SAME_INSTANT:
             self.bad(
                 column,
@@ -666,13 +695,13 @@ def _value(text, column, name, allowed, mapping: HistoryMap, bad, required: bool
             bad(column, f"empty: every record has a {name}")
         return None
     folded = _fold(text)
-    mapped = mapping.words(name).get(folded)
+    mapped = mapping.words(name).get(folded) or BUILT_IN_WORDS.get(name, {}).get(folded)
     if mapped is not None:
         return mapped
     for value in allowed:
         if folded == value:
             return value
-    known = list(mapping.words(name)) + list(allowed)
+    known = list(mapping.words(name)) + list(BUILT_IN_WORDS.get(name, {})) + list(allowed)
     bad(
         column,
         f"unknown {name} {text!r}{_close(folded, known)}; map it under values.{name} in a map "
@@ -699,6 +728,18 @@ def _check_record(found, status, status_column, course, bad) -> None:
             bad(item[3], f"{item[2]!r} is before the record was started ({started[2]})")
     if found["completed"] is not None and found["failed"] is not None:
         bad(found["failed"][3], "a record is completed or failed, not both")
+    expires = found["expires"]
+    if expires is not None:
+        if found["completed"] is None:
+            bad(
+                expires[3],
+                "an expiry, but no completion: a certificate is awarded on completion (S31)",
+            )
+        elif expires[0] <= found["completed"][0] + SAME_INSTANT:
+            bad(
+                expires[3],
+                f"{expires[2]!r} is not after the completion ({found['completed'][2]}) (S31)",
+            )
     ended = "complete" if found["completed"] else "failed" if found["failed"] else None
     if status == "complete" and found["completed"] is None:
         bad(status_column, "status complete, but the record has no completion date")

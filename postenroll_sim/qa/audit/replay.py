@@ -23,6 +23,13 @@ rules require, and to look for the history's post-enrollment record that answers
   queued for that learner and course (early: on time within the tolerance, else
   off-time) or, with none queued, no rule explains it: unexpected.
 
+Re-enrollments before a certificate's expiry (S34) are met the same way: the engine's
+re-enrollment jobs decide what is required, and their S34.4 step calls `re_enroll`,
+which this LMS overrides as it does `post_enroll`; the history's `re_enrollment`
+records answer them (never a rule's job: the two are the vendor's separate mechanisms,
+S38). A history's expiry (`expires_at`) is the certificate's (S39), so the job is due
+the window before it.
+
 Every post-enrollment record enters the state when it appears (matched or not), so its
 later completion triggers what it triggers in the real LMS. Bundle members and
 curriculum progress are records of the history too: the LMS here does not derive them
@@ -35,7 +42,14 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from ...columns import METHOD_CODE, OUTCOME_CODE, TRIGGER_WORDS, TRIGGERS, whole_second
+from ...columns import (
+    JOB_TRIGGERS,
+    METHOD_CODE,
+    OUTCOME_CODE,
+    TRIGGER_WORDS,
+    TRIGGERS,
+    whole_second,
+)
 from ...engine.lms import LMS
 from ...engine.model import Driver, Model, Observer, Script
 from ...engine.plan import CURRICULUM, Plan
@@ -45,10 +59,15 @@ from .history import SAME_INSTANT, History, Record
 
 ENROLL, START, COMPLETE_EVENT, FAIL, REMOVE = range(5)
 POST_ENROLLMENT = METHOD_CODE["post_enrollment"]
+RE_ENROLLMENT = METHOD_CODE["re_enrollment"]
+# the methods whose records answer a job (a rule's, a certificate's): never applied as
+# they stand, but met against what the jobs require
+ANSWERING = ("post_enrollment", "re_enrollment")
 O_OPEN = OUTCOME_CODE["skipped_already_enrolled"]
 O_COMPLETED = OUTCOME_CODE["skipped_already_completed"]
 O_REMOVED = OUTCOME_CODE["skipped_learner_removed"]
 O_CASCADE = OUTCOME_CODE["cascade_limit"]
+O_RENEWED = OUTCOME_CODE["skipped_renewed"]
 
 
 class AuditLMS(LMS):
@@ -60,6 +79,9 @@ class AuditLMS(LMS):
 
     def post_enroll(self, learner: int, target: int, rule: int, job: int) -> None:
         self.replay.required(learner, target, rule, job)
+
+    def re_enroll(self, learner: int, course: int, job: int) -> None:
+        self.replay.required(learner, course, NONE, job)  # S34.4
 
     def enroll_from_bundle(self, learner: int, course: int, bundle: int) -> None:
         """S27/S28: the history holds the member records (method bundle); they are replayed."""
@@ -74,7 +96,7 @@ class Requirement:
 
     learner: int
     target: int
-    rule: int
+    rule: int  # NONE for a re-enrollment (S34)
     job: int
     source: int
     trigger: int
@@ -91,6 +113,10 @@ class Requirement:
     # moment is a date alone ("some time that day"), then the run for the day's last second
     latest: float = math.nan
 
+    @property
+    def re_enrollment(self) -> bool:
+        return self.rule == NONE
+
 
 @dataclass
 class Unexpected:
@@ -100,6 +126,10 @@ class Unexpected:
     rule: int  # the rule the explanation names, or NONE
     s_rule: str
     explanation: str
+
+    @property
+    def re_enrollment(self) -> bool:
+        return self.record.method == "re_enrollment"
 
 
 class ScriptBesideHistory(Script):
@@ -138,15 +168,16 @@ class Replay(Driver, Observer):
         self.deferred: list[list[int] | None] = [None] * n  # events met before the record
         self.learner_code: list[int] = [0] * n
         self.course_code = [plan.course(r.course) for r in self.records]
-        self.unapplied: dict[tuple[int, int], list[int]] = {}  # post enrollments to come
-        self.outstanding: dict[tuple[int, int], list[Requirement]] = {}
+        # keyed (learner, course, method): post enrollments and re-enrollments to come
+        self.unapplied: dict[tuple[int, int, int], list[int]] = {}
+        self.outstanding: dict[tuple[int, int, int], list[Requirement]] = {}
         self.pending: dict[int, dict[int, float]] = {}  # learner -> queued job -> its instant
         self.due_at: dict[float, int] = {}  # instant -> jobs still to run then
         self.claimed: set[tuple[int, int]] = set()  # (job, target) answered before it ran
         self.requirements: list[Requirement] = []
         self.requirement_of: dict[tuple[int, int], Requirement] = {}  # (job, target) ->
         self.unexpected: list[Unexpected] = []
-        self.last_decision: dict[tuple[int, int], tuple[int, int, float, int]] = {}
+        self.last_decision: dict[tuple[int, int, int], tuple[int, int, float, int]] = {}
         self._decoded = 0  # the jobs' outcomes read into last_decision so far
         self._groups: list[list[tuple[int, int]]] = []  # the history's events, by instant
         self.removed_on = {
@@ -173,11 +204,12 @@ class Replay(Driver, Observer):
         events = []
         for index, record in enumerate(self.records):
             curriculum = plan.course_types[self.course_code[index]] == CURRICULUM
-            if record.method != "post_enrollment":
+            if record.method not in ANSWERING:
                 events.append((record.enrolled, 0, record.order, ENROLL, index))
             else:
                 self.unapplied.setdefault(
-                    (self.learner_code[index], self.course_code[index]), []
+                    (self.learner_code[index], self.course_code[index], METHOD_CODE[record.method]),
+                    [],
                 ).append(index)
             if record.started is not None:
                 events.append((record.started, 0, record.order, START, index))
@@ -204,7 +236,7 @@ class Replay(Driver, Observer):
                 last = day
             groups[-1].append((kind, index))
         for index in sorted(
-            (i for i, r in enumerate(self.records) if r.method == "post_enrollment"),
+            (i for i, r in enumerate(self.records) if r.method in ANSWERING),
             key=lambda i: (self.records[i].enrolled, self.records[i].order),
         ):
             self.clock.call_at(self.records[index].enrolled, self._arrive, index)
@@ -239,6 +271,10 @@ class Replay(Driver, Observer):
                 self._event(kind, self.eid[index])
 
     def _entered(self, index: int, enrollment: int) -> None:
+        expires = self.records[index].expires
+        desk = self.lms.desk
+        if expires is not None and desk is not None:  # its completion's certificate (S39)
+            desk.given_expiry[enrollment] = expires
         self.eid[index] = enrollment
         self.record_of[enrollment] = index
         for kind in self.deferred[index] or ():
@@ -255,9 +291,19 @@ class Replay(Driver, Observer):
             (lms.complete if kind == COMPLETE_EVENT else lms.fail)(enrollment)
 
     def _enter_post_enrollment(self, index: int, rule: int, job: int) -> None:
+        """A post-enrollment or re-enrollment record enters the state, as the job's product."""
         learner, course = self.learner_code[index], self.course_code[index]
-        self.unapplied[(learner, course)].remove(index)
-        self._entered(index, self.lms.enroll(learner, course, POST_ENROLLMENT, rule, job))
+        method = METHOD_CODE[self.records[index].method]
+        self.unapplied[(learner, course, method)].remove(index)
+        self._entered(index, self.lms.enroll(learner, course, method, rule, job))
+
+    def _method(self, job: int) -> int:
+        """What a job makes: a rule's a post enrollment, a certificate's a re-enrollment (S34)."""
+        return RE_ENROLLMENT if self.lms.job_version[job] is None else POST_ENROLLMENT
+
+    def _targets(self, job: int) -> tuple[int, ...]:
+        version = self.lms.job_version[job]
+        return (self.lms.desk.pending(job),) if version is None else version.targets
 
     # ----- requirements and the records that answer them -------------------------------
 
@@ -266,7 +312,8 @@ class Replay(Driver, Observer):
         if (job, target) in self.claimed:
             return  # a record answered this job before it ran
         now = self.clock.now
-        for index in self.unapplied.get((learner, target), ()):
+        method = self._method(job)
+        for index in self.unapplied.get((learner, target, method), ()):
             if abs(self.records[index].enrolled - now) <= SAME_INSTANT:  # the job's own product
                 requirement = self._requirement(
                     learner, target, job, now, self._state(learner, target, job)
@@ -274,7 +321,7 @@ class Replay(Driver, Observer):
                 self._answer(requirement, index)
                 self._enter_post_enrollment(index, rule, job)
                 return
-        waiting = self.outstanding.setdefault((learner, target), [])
+        waiting = self.outstanding.setdefault((learner, target, method), [])
         if any(abs(other.expected - now) <= self.tolerance for other in waiting):
             return  # the rules enroll once: that enrollment would make this job skip (S19.2)
         requirement = self._requirement(
@@ -291,12 +338,17 @@ class Replay(Driver, Observer):
             return
         record = self.records[index]
         learner, course = self.learner_code[index], self.course_code[index]
+        method = METHOD_CODE[record.method]
         candidates = []
-        for requirement in self.outstanding.get((learner, course), ()):
+        for requirement in self.outstanding.get((learner, course, method), ()):
             offset, on_time = self._judge(record, requirement.expected, requirement.latest)
             candidates.append((not on_time, abs(offset), 0, requirement.expected, requirement))
         for job, expected in self.pending.get(learner, {}).items():
-            if course in self.lms.job_version[job].targets and (job, course) not in self.claimed:
+            if (
+                self._method(job) == method
+                and course in self._targets(job)
+                and (job, course) not in self.claimed
+            ):
                 offset, on_time = self._judge(record, expected, self._latest(job, expected))
                 candidates.append((not on_time, abs(offset), 1, expected, job))
         if not candidates:
@@ -305,7 +357,7 @@ class Replay(Driver, Observer):
             return
         *_, chosen = min(candidates, key=lambda c: c[:4])
         if isinstance(chosen, Requirement):
-            self.outstanding[(learner, course)].remove(chosen)
+            self.outstanding[(learner, course, method)].remove(chosen)
             requirement = chosen
         else:
             self.claimed.add((chosen, course))
@@ -336,9 +388,16 @@ class Replay(Driver, Observer):
         happened some time that day (docs/audit.md), up to its last second."""
         _, _, trigger, trigger_enrollment, queued, due = self.lms.jobs.record(job)
         index = self.record_of.get(trigger_enrollment)
-        if index is None or TRIGGERS[trigger] not in self.records[index].dates_only:
+        if index is None:
             return expected
-        late = due + math.floor(queued + SAME_INSTANT) + 1 - queued - 1 / 86_400
+        record = self.records[index]
+        moment, anchor = JOB_TRIGGERS[trigger], queued
+        if self._method(job) == RE_ENROLLMENT:  # due the window before the expiry (S34)
+            moment = "completed" if record.expires is None else "expires"
+            anchor = queued if record.expires is None else record.expires
+        if moment not in record.dates_only:
+            return expected
+        late = due + math.floor(anchor + SAME_INSTANT) + 1 - anchor - 1 / 86_400
         return self.model.run_at(late)
 
     def _answer(self, requirement: Requirement, index: int) -> None:
@@ -371,11 +430,16 @@ class Replay(Driver, Observer):
         return requirement
 
     def _state(self, learner: int, target: int, job: int) -> str:
-        """Why S19.4 enrolls: what the learner had in the target when the job ran."""
+        """Why S19.4 (S34.4) enrolls: what the learner had in the target when the job ran."""
         lms = self.lms
         key = learner * lms.nc + target
         name = self.plan.course_ids[target]
         current = lms.current[key]
+        if self._method(job) == RE_ENROLLMENT:
+            held = (
+                "" if current < 0 else f" (line {self._line(current)} was {self._ended(current)})"
+            )
+            return f"had no open enrollment in {name}{held}"
         if current < 0:
             return f"had no enrollment in {name}"
         status = lms.enrollments.status[current]
@@ -394,6 +458,33 @@ class Replay(Driver, Observer):
         return f"had failed {name} (line {line}){ever}"
 
     # ----- explanations ----------------------------------------------------------------
+
+    def _ended(self, enrollment: int) -> str:
+        status = self.lms.enrollments.status[enrollment]
+        return "completed" if status == COMPLETE else "failed"
+
+    def expiry_text(self, job: int) -> str:
+        """A re-enrollment job's certificate in words: when it expires, and from what."""
+        desk = self.lms.desk
+        records = desk.records
+        certificate = records.job_certificate[job]
+        enrollment = records.enrollment[certificate]
+        index = self.record_of.get(enrollment)
+        course = self.plan.scenario.courses[records.course[certificate]].certificate
+        given = index is not None and self.records[index].expires is not None
+        source = (
+            f"the history's expiry, line {self.records[index].line}"
+            if given
+            else f"valid for {course.valid_for.text()}, S31"
+            if course.valid_for is not None
+            else f"expires on {course.expires_on}, S33"
+        )
+        return f"expires on {self.when(records.expires[certificate])} ({source})"
+
+    def reenrollment_text(self, course: int) -> str:
+        cert = self.plan.scenario.courses[course].certificate
+        name = self.plan.course_ids[course]
+        return f"Re-enrollment into {name} {cert.reenroll_before.text()} before its certificate expires (S34)"
 
     def _line(self, enrollment: int) -> str:
         index = self.record_of.get(enrollment)
@@ -414,7 +505,8 @@ class Replay(Driver, Observer):
         """Read the jobs' outcomes written since the last call (engine/store.py)."""
         jobs = self.lms.jobs
         for decided in jobs.outcome_records(self._decoded):
-            self.last_decision[(jobs.learner[decided.job], decided.target)] = (
+            key = (jobs.learner[decided.job], decided.target, self._method(decided.job))
+            self.last_decision[key] = (
                 decided.job,
                 decided.outcome,
                 decided.processed,
@@ -430,7 +522,9 @@ class Replay(Driver, Observer):
         name = plan.course_ids[course]
         who = lms.learner_ids[learner]
         head = (
-            f"The history enrolls {who} in {name} by a rule on {self.when(record.enrolled)} "
+            f"The history enrolls {who} in {name} by "
+            f"{'a re-enrollment' if record.method == 're_enrollment' else 'a rule'} on "
+            f"{self.when(record.enrolled)} "
             f"(line {record.line}), but no rule in force requires it: "
         )
         if lms.removed[learner]:
@@ -445,7 +539,10 @@ class Replay(Driver, Observer):
                 f"{head}{who} was removed{on}, and a removed learner fires no triggers and "
                 "gets no enrollments (S29).",
             )
-        decision = self.last_decision.get((learner, course))
+        method = METHOD_CODE[record.method]
+        if method == RE_ENROLLMENT:
+            return self._unexplained_re_enrollment(index, learner, course, head)
+        decision = self.last_decision.get((learner, course, method))
         if decision is not None:
             job, outcome, processed, reason = decision
             rule, source, trigger, trigger_enrollment, queued, _ = lms.jobs.record(job)
@@ -505,25 +602,97 @@ class Replay(Driver, Observer):
             f"{head}no rule in force on that day enrolls into {name} (S18).",
         )
 
+    def _unexplained_re_enrollment(
+        self, index: int, learner: int, course: int, head: str
+    ) -> Unexpected:
+        """Why no re-enrollment job explains a re-enrollment record (S34)."""
+        plan, lms = self.plan, self.lms
+        name, who = plan.course_ids[course], lms.learner_ids[learner]
+        cert = plan.scenario.courses[course].certificate
+        if cert is None or cert.reenroll_before is None:
+            what = "awards no certificate" if cert is None else "has no re-enrollment"
+            return Unexpected(
+                self.records[index],
+                learner,
+                course,
+                NONE,
+                "S34",
+                f"{head}{name} {what} in the scenario (reenroll_before, S34).",
+            )
+        decision = self.last_decision.get((learner, course, RE_ENROLLMENT))
+        if decision is not None:
+            job, outcome, processed, reason = decision
+            ran = (
+                f"the re-enrollment job of {who}'s certificate of {name} (which "
+                f"{self.expiry_text(job)}) ran on {self.when(processed)} and "
+            )
+            why = {
+                O_OPEN: (
+                    f"skipped: {who} had an open enrollment in it (line {self._line(reason)})",
+                    "S34.3",
+                ),
+                O_RENEWED: (f"skipped: {who}'s certificate had been renewed since", "S34.2"),
+                O_REMOVED: (f"skipped: {who} had been removed (S29)", "S34.1"),
+            }.get(outcome)
+            answered = self.requirement_of.get((job, course))
+            if why is None and answered is not None and answered.record is not None:
+                why = (
+                    f"its re-enrollment is the record on line {answered.record.line}; this one "
+                    "repeats it",
+                    "S34.4",
+                )
+            if why is not None:
+                text, s_rule = why
+                return Unexpected(
+                    self.records[index],
+                    learner,
+                    course,
+                    NONE,
+                    s_rule,
+                    f"{head}{ran}{text} ({s_rule}).",
+                )
+        return Unexpected(
+            self.records[index],
+            learner,
+            course,
+            NONE,
+            "S34",
+            f"{head}{who} held no certificate of {name} whose re-enrollment was due by then "
+            f"({self.reenrollment_text(course)}).",
+        )
+
     def explain(self, requirement: Requirement) -> str:
         """A missing or off-time requirement in words: the rule, its trigger, S3, S19."""
         plan, lms = self.plan, self.lms
         who = lms.learner_ids[requirement.learner]
         target = plan.course_ids[requirement.target]
         version = lms.job_version[requirement.job]
-        trigger = TRIGGERS[requirement.trigger]
+        trigger = JOB_TRIGGERS[requirement.trigger]
         run = (
             f", taken by the daily run of {self.when(requirement.expected)}"
             if requirement.expected != requirement.due
             else ""
         )
-        text = (
-            f"Rule {self.rule_text(version)}. {who} {TRIGGER_WORDS[trigger].past} "
-            f"{plan.course_ids[requirement.source]} on {self.when(requirement.queued)} "
-            f"(line {self._line(requirement.trigger_enrollment)}), so the job was due on "
-            f"{self.when(requirement.due)}{run} (S3). "
-        )
         record = requirement.record
+        if version is None:  # a re-enrollment job (S34)
+            text = (
+                f"{self.reenrollment_text(requirement.target)}. {who} completed {target} on "
+                f"{self.when(requirement.queued)} (line {self._line(requirement.trigger_enrollment)}); "
+                f"the certificate {self.expiry_text(requirement.job)}, so the re-enrollment "
+                f"job was due on {self.when(requirement.due)}{run} (S3). "
+            )
+            if record is None:
+                return (
+                    text + f"{who} then {requirement.state}, so the LMS re-enrolls (S34.4); "
+                    f"the history has no re-enrollment of {who} in {target} that answers it."
+                )
+        else:
+            text = (
+                f"Rule {self.rule_text(version)}. {who} {TRIGGER_WORDS[trigger].past} "
+                f"{plan.course_ids[requirement.source]} on {self.when(requirement.queued)} "
+                f"(line {self._line(requirement.trigger_enrollment)}), so the job was due on "
+                f"{self.when(requirement.due)}{run} (S3). "
+            )
         if record is None:
             return (
                 text + f"{who} then {requirement.state}, so the rule enrolls (S19.4); the "

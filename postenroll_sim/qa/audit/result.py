@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ... import __version__
-from ...columns import TRIGGERS
+from ...columns import JOB_TRIGGERS
 from ...engine.store import NONE
 from ...run.outdir import REPORT_NAME, OutputFolder
 from ...scenario import Scenario
@@ -85,6 +85,19 @@ class AuditResult:
             f"the history's post enrollments: {c['answered']} answer a rule, "
             f"{c['unexpected']} unexpected",
         ]
+        if c["re_required"] or c["re_enrollments"]:  # S34: only where there are any
+            lines[3:5] = [
+                f"the rules required {_n(c['required'] - c['re_required'], 'post enrollment')}: "
+                f"{c['on_time'] - c['re_on_time']} on time, {c['off_time'] - c['re_off_time']} "
+                f"off-time, {c['missing'] - c['re_missing']} missing",
+                f"the history's post enrollments: {c['answered'] - c['re_answered']} answer a "
+                f"rule, {c['unexpected'] - c['re_unexpected']} unexpected",
+                f"the certificates required {_n(c['re_required'], 're-enrollment')}: "
+                f"{c['re_on_time']} on time, {c['re_off_time']} off-time, {c['re_missing']} missing",
+                f"the history's re-enrollments: {c['re_answered']} answer a certificate, "
+                f"{c['re_unexpected']} unexpected",
+            ]
+        lines[1] += f", {_n(c['re_enrollments'], 're-enrollment')}" if c["re_enrollments"] else ""
         total = len(self.discrepancies)
         if not total:
             lines.append("no discrepancies: the history is what the rules say")
@@ -133,7 +146,7 @@ class AuditResult:
             "timezone": self.history.timezone,
             "counts": dict(self.counts),
             "tables": [TABLE],
-            "warnings": [],
+            "warnings": list(self.history.warnings),
             "started": self.started,
             "scenario": self.scenario.model_dump(mode="json", by_alias=True),
         }
@@ -188,8 +201,8 @@ def result_of(
                 "kind": "missing" if record is None else "off-time",
                 "learner_id": lms.learner_ids[requirement.learner],
                 "course_id": plan.course_ids[requirement.target],
-                "rule_id": plan.rule_ids[requirement.rule],
-                "trigger": TRIGGERS[requirement.trigger],
+                "rule_id": None if requirement.re_enrollment else plan.rule_ids[requirement.rule],
+                "trigger": JOB_TRIGGERS[requirement.trigger],
                 "trigger_course_id": plan.course_ids[requirement.source],
                 "trigger_day": requirement.queued,
                 "trigger_line": _line(replay, requirement.trigger_enrollment),
@@ -199,7 +212,9 @@ def result_of(
                 "offset_days": requirement.offset if record is not None else np.nan,
                 "history_line": record.line if record is not None else None,
                 "record_id": record.record_id if record is not None else None,
-                "s_rule": "S19.4" if record is None else "S3",
+                "s_rule": ("S34.4" if requirement.re_enrollment else "S19.4")
+                if record is None
+                else "S3",
                 "explanation": replay.explain(requirement),
             }
         )
@@ -247,6 +262,16 @@ def result_of(
         "unexpected": len(replay.unexpected),
     }
     counts["answered"] = counts["on_time"] + counts["off_time"]
+    renewals = [r for r in replay.requirements if r.re_enrollment]  # S34
+    counts |= {
+        "re_enrollments": len(history.re_enrollments),
+        "re_required": len(renewals),
+        "re_on_time": sum(1 for r in renewals if r.record is not None and r.on_time),
+        "re_off_time": sum(1 for r in renewals if r.record is not None and not r.on_time),
+        "re_missing": sum(1 for r in renewals if r.record is None),
+        "re_unexpected": sum(1 for u in replay.unexpected if u.re_enrollment),
+    }
+    counts["re_answered"] = counts["re_on_time"] + counts["re_off_time"]
     counts["discrepancies"] = counts["off_time"] + counts["missing"] + counts["unexpected"]
     return AuditResult(
         scenario, history, frame, _per_rule(replay), counts, tolerance, finished=_now()
@@ -270,7 +295,7 @@ def _frame(rows: list[dict], plan, learner_ids: list[str]) -> pd.DataFrame:
             "learner_id": category(column["learner_id"], learners),
             "course_id": category(column["course_id"], plan.course_ids),
             "rule_id": category(column["rule_id"], plan.rule_ids),
-            "trigger": category(column["trigger"], TRIGGERS),
+            "trigger": category(column["trigger"], JOB_TRIGGERS),
             "trigger_course_id": category(column["trigger_course_id"], plan.course_ids),
             "trigger_day": np.asarray(column["trigger_day"], dtype=np.float64),
             "trigger_line": pd.array(column["trigger_line"], dtype="Int32"),
@@ -304,6 +329,8 @@ def _per_rule(replay: Replay) -> pd.DataFrame:
     plan = replay.plan
     counts: dict[str, list[int]] = {}
     for requirement in replay.requirements:
+        if requirement.re_enrollment:
+            continue  # no rule's: a certificate's (S34), counted apart
         row = counts.setdefault(plan.rule_ids[requirement.rule], [0, 0, 0, 0])
         row[0] += 1
         if requirement.record is None:
