@@ -43,7 +43,7 @@ sweep = simulate_variants(
     replications=REPS,
 )
 runs = dict(sweep.split_variants())  # each variant on its own, never added together
-result = runs["days=30"]
+result = runs["reenroll_before.days=30"]
 scenario = result.scenario
 horizon, start = scenario.horizon_days, scenario.start_date
 colors = P.course_colors([c.id for c in scenario.courses])
@@ -86,7 +86,7 @@ states = {
     )
     for label, r in runs.items()
 }
-P.compliance_states_chart(states["days=30"], "COMP", start, REPS)
+P.compliance_states_chart(states["reenroll_before.days=30"], "COMP", start, REPS)
 
 # %% [markdown]
 # Each January a band of learners turns **expiring** (the window is open, and they are
@@ -129,18 +129,19 @@ def year_one_and_dip(curve):
     return year_one, dip
 
 
-year_one, dip = year_one_and_dip(curves["days=30"])
-_, late_dip = year_one_and_dip(curves["days=7"])
+year_one, dip = year_one_and_dip(curves["reenroll_before.days=30"])
+_, late_dip = year_one_and_dip(curves["reenroll_before.days=7"])
 march = {label: A.compliance_on(r, "2028-03-01").set_index("measure") for label, r in runs.items()}
 lapsed = {label: at.loc[["grace", "expired"], "count"].sum() for label, at in march.items()}
 assert year_one > 0.95 and dip > 0.95, (year_one, dip)
 assert late_dip < dip - 0.03, (dip, late_dip)
-assert lapsed["days=7"] > 3 * lapsed["days=30"], lapsed
-on_march = march["days=30"].loc["compliant"]
+assert lapsed["reenroll_before.days=7"] > 3 * lapsed["reenroll_before.days=30"], lapsed
+on_march = march["reenroll_before.days=30"].loc["compliant"]
 assert on_march["population"] < on_march["assigned"]  # everyone present: some not assigned yet
 print(
     f"compliant before: {year_one:.1%}, lowest while recertifying: {dip:.1%}; with 7 days: "
     f"{late_dip:.1%}. On 1 Mar 2028: {on_march['assigned']:.1%} of the assigned, "
     f"{on_march['population']:.1%} of everyone present; in grace or expired "
-    f"{lapsed['days=30']:.0f} (30 days) against {lapsed['days=7']:.0f} (7 days)"
+    f"{lapsed['reenroll_before.days=30']:.0f} (30 days) against "
+    f"{lapsed['reenroll_before.days=7']:.0f} (7 days)"
 )

@@ -836,3 +836,13 @@ def test_an_audits_rules_are_not_dead_ends_its_learners_come_from_the_history(cl
     assert "PE202" in {f.code for f in lint_scenario(spec).findings}
     code, out, _ = cli("lint", "--history", path)
     assert code == 0 and out.endswith("no problems found\n")
+
+
+def test_the_two_chains_example_is_warned_and_does_what_the_warning_says(cli):
+    """examples/two-chains (S38): lint warns PE501, and the run enrolls the learner twice,
+    by re-enrollment and then by the rule, as its expectations and the warning say."""
+    example = ROOT / "examples" / "two-chains" / "recertification-two-chains.yaml"
+    code, out, _ = cli("lint", example)
+    assert code == 1 and "PE501 warning" in out and "within 15 days" in out
+    code, out, _ = cli("check", example)
+    assert code == 0 and "PASS" in out

@@ -70,6 +70,14 @@ class CertificateDesk:
     def certifies(self, course: int) -> bool:
         return self.certificate[course] is not None
 
+    def dates(self, course: int) -> bool:
+        """Do the course's enrollments get a due instant (S35: `due_after`, or a
+        re-enrollment, which is always due)?"""
+        cert = self.certificate[course]
+        return self.due_after[course] is not None or (
+            cert is not None and cert.reenroll_before is not None
+        )
+
     # ----- S31-S34: awarding ------------------------------------------------------------
 
     def expiry(self, course: int, key: int, now: float) -> float:
@@ -187,6 +195,8 @@ class CertificateDesk:
         lms = self.lms
         course = lms.enrollments.course[enrollment]
         due_after = self.due_after[course]
+        if due_after is None and method != RE_ENROLLMENT:
+            return  # (every enrollment of the run comes here: the usual case first)
         now = lms.clock.now
         renews = self._renews(enrollment) if method == RE_ENROLLMENT else None
         if renews is not None and (self.renewal_due[course] == "expiry" or due_after is None):

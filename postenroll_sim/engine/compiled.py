@@ -31,7 +31,17 @@ from pathlib import Path
 
 PACKAGE = "postenroll_sim.engine"
 # The hot path: the LMS semantics, its state, the clock, learner behaviour, samplers.
-MODULES = ("behaviour", "clock", "lms", "log", "model", "population", "random", "store")
+MODULES = (
+    "behaviour",
+    "certificates",
+    "clock",
+    "lms",
+    "log",
+    "model",
+    "population",
+    "random",
+    "store",
+)
 MANIFEST = "_compiled.json"
 ENV = "POSTENROLL_SIM_ENGINE"
 CHOICES = ("auto", "compiled", "interpreted")

@@ -60,6 +60,7 @@ cdef class LMS:
     cdef public list method_detail
     cdef public list outcome_detail
     cdef public object desk
+    cdef public signed char[:] certified, dated
 
     @cython.locals(versions=tuple, now=double, due=double, job=Py_ssize_t, rule=Py_ssize_t,
                    delay=double)

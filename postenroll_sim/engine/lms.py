@@ -146,6 +146,13 @@ class LMS:
         self.desk = CertificateDesk(self, plan) if uses_certificates(plan) else None
         if self.desk is not None:
             self.store.certificates = self.desk.records
+        # per course: awards certificates; gives its enrollments a due instant (S35). Read
+        # at every completion and enrollment, so compiled that is a C look-up, not a call.
+        desk = self.desk
+        self.certified = array(
+            "b", [desk is not None and desk.certifies(c) for c in range(self.nc)]
+        )
+        self.dated = array("b", [desk is not None and desk.dates(c) for c in range(self.nc)])
 
     # ----- rules in force (S18) -------------------------------------------------------
 
@@ -312,7 +319,7 @@ class LMS:
         active = self.active[course]
         enrollment = ens.new(learner, course, method, rule, job, now, now if active else NAN)
         self.current[key] = enrollment
-        if self.desk is not None:
+        if self.dated[course]:
             self.desk.enrolled(enrollment, method)  # S35: its due instant
         for observer in self.observers:  # before what the enrollment sets off
             observer.enrolled(enrollment)
@@ -410,7 +417,7 @@ class LMS:
         self.last_completed[key] = now
         self.completed_by[key] = enrollment
         self.rec.event(now, EV_COMPLETED, learner, course, enrollment)
-        if self.desk is not None and self.desk.certifies(course):
+        if self.certified[course]:
             self.desk.award(enrollment)  # S34 order: the certificate before the rule jobs
         self._trigger(learner, course, COMPLETED, enrollment)
         for curriculum in self.curricula_of[course]:

@@ -177,11 +177,14 @@ class Calendar:
         return whole_second((moment - self.start).total_seconds() / SECONDS_PER_DAY)
 
     def add(self, day: float, period: Period, sign: int = 1) -> float:
-        """`day` plus (sign -1: minus) `period`, to the second (S31)."""
-        if not period.calendar:
-            return whole_second(day + sign * period.amount)
+        """`day` plus (sign -1: minus) `period`, to the second (S31). (Called at every
+        award: the fields are read directly, not through `unit` and `amount`.)"""
+        days = period.days
+        if days is not None:
+            return whole_second(day + sign * days)
+        months = period.months if period.months is not None else 12 * period.years
         moment = self.moment(day)
-        months = sign * period.amount * (12 if period.unit == "years" else 1)
+        months *= sign
         index = moment.year * 12 + (moment.month - 1) + months
         year, month = divmod(index, 12)
         last = calendar.monthrange(year, month + 1)[1]
