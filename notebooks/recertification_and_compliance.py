@@ -36,7 +36,7 @@ from postenroll_sim import plots as P, simulate_variants
 from postenroll_sim.scenario.variants import variants
 
 ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
-REPS = 3
+REPS = 2
 window = "courses.COMP.certificate.reenroll_before.days"
 sweep = simulate_variants(
     variants(ROOT / "scenarios" / "annual-compliance-recertification.yaml", [f"{window}=30,7"]),
