@@ -403,6 +403,17 @@ def test_compliance_is_counted_on_certificates_and_their_tables_sit_next_to_the_
     assert "compliant: 50.0% of the assigned learners" in page
     assert "33.3% of everyone present" in page
     assert "Certificates expiring, re-enrollments due, overdue" in page
+    # S34: re-enrollment jobs are counted apart from the rules' jobs, and said in the backlog
+    from postenroll_sim.analysis import key_numbers
+    from postenroll_sim.report.build import read_run
+
+    numbers = key_numbers(read_run(out)[0]).iloc[0]
+    jobs = pd.read_parquet(out / "jobs.parquet")
+    kinds = jobs.groupby("kind", observed=True)["job_id"].nunique()
+    assert kinds["re_enrollment"] > 0
+    assert numbers["rule jobs"] == kinds.get("rule", 0)
+    assert numbers["re-enrollment jobs (S34)"] == kinds["re_enrollment"]
+    assert "Re-enrollment jobs (S34) wait from the award" in page
     files = {f["name"] for f in json.loads((out / "run.json").read_text())["files"]}
     tables = sorted(n for n in files if n.startswith("report-"))
     assert tables == [

@@ -107,7 +107,14 @@ def key_numbers(
     if e is not None:
         out["enrollment records"] = per_replication(e.groupby("replication").size())
     if j is not None:
-        out["rule jobs"] = per_replication(j.groupby("replication")["job_id"].nunique())
+        # S34: a certificate's re-enrollment jobs are no rule's (a v2 column: `kind`)
+        renewing = j["kind"] == "re_enrollment" if "kind" in j else None
+        rules = j[~renewing] if renewing is not None else j
+        out["rule jobs"] = per_replication(rules.groupby("replication")["job_id"].nunique())
+        if renewing is not None and renewing.any():
+            out["re-enrollment jobs (S34)"] = per_replication(
+                j[renewing].groupby("replication")["job_id"].nunique()
+            )
         pending = j[j["outcome"] == "pending"]
         out["jobs pending at the horizon"] = per_replication(
             pending.groupby("replication")["job_id"].nunique()

@@ -420,9 +420,13 @@ def overdue_curve(
 
 
 def backlog_curve(
-    backlog: pd.DataFrame, start_date: dt.date | None = None, replications: int | None = None
+    backlog: pd.DataFrame,
+    start_date: dt.date | None = None,
+    replications: int | None = None,
+    re_enrollments: bool = False,
 ) -> Figure:
-    """Jobs queued and not yet processed, over time."""
+    """Jobs queued and not yet processed, over time (`re_enrollments`: certificates'
+    re-enrollment jobs among them, S34)."""
     fig, ax = _figure(9, 3.6)
     x = _x(backlog["day"], start_date)
     ax.plot(x, backlog["mean"], color="#6a1b9a", linewidth=2, drawstyle="steps-post")
@@ -432,8 +436,9 @@ def backlog_curve(
     ax.set_ylim(bottom=0)
     _counts(ax.yaxis)
     ax.set_ylabel("jobs waiting")
+    queued = "by a rule or a re-enrollment (S34)" if re_enrollments else "by a rule"
     ax.set_title(
-        "Job backlog: queued by a rule, not yet processed (delays and daily runs)\n", loc="left"
+        f"Job backlog: queued {queued}, not yet processed (delays and daily runs)\n", loc="left"
     )
     ax.text(
         0, 1.02, _replications_note(replications), transform=ax.transAxes, fontsize=9, color="0.4"

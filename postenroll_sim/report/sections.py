@@ -541,13 +541,14 @@ class JobBacklog(Section):
         run.say("job backlog")
         horizon = run.scenario.horizon_days
         backlog = A.job_backlog(j, horizon, max(horizon / 365, 1.0))
-        return [
-            Block(
-                "Job backlog",
-                ("Jobs waiting for their delay or the next daily run.",),
-                [_figure(P.backlog_curve(backlog, run.scenario.start_date, run.reps))],
-            )
-        ]
+        renewing = "kind" in j and bool((j["kind"] == "re_enrollment").any())
+        text = "Jobs waiting for their delay or the next daily run." + (
+            " Re-enrollment jobs (S34) wait from the award until their window opens."
+            if renewing
+            else ""
+        )
+        figure = P.backlog_curve(backlog, run.scenario.start_date, run.reps, renewing)
+        return [Block("Job backlog", (text,), [_figure(figure)])]
 
 
 @section
