@@ -13,10 +13,15 @@ import json
 
 
 def reference_scenario(
-    learners: int, years: float = 1.0, seed: int = 0, certificates: bool = False
+    learners: int,
+    years: float = 1.0,
+    seed: int = 0,
+    certificates: bool = False,
+    due_dates: bool = False,
 ) -> str:
     """`certificates`: the compliance curriculum awards a 365-day certificate with
-    re-enrollment 30 days before expiry (S31, S34) instead of its recertification rule."""
+    re-enrollment 30 days before expiry (S31, S34) instead of its recertification rule;
+    `due_dates`: its enrollments are also due 30 days after (S35)."""
     horizon = 365.0 * years
     seats = max(10, learners // 200)  # ILC capacity per session, scaled with the organisation
     data = {
@@ -126,5 +131,6 @@ def reference_scenario(
         comp = next(c for c in data["courses"] if c["id"] == "COMP")
         comp["post_enrollments"] = [r for r in comp["post_enrollments"] if r["id"] != "comp-recert"]
         comp["certificate"] = {"valid_for": {"days": 365}, "reenroll_before": {"days": 30}}
-        comp["due_after"] = {"days": 30}
+        if due_dates:
+            comp["due_after"] = {"days": 30}
     return json.dumps(data, indent=1)  # JSON is YAML 1.2

@@ -101,7 +101,9 @@ def test_order_matches_a_plain_sort_by_instant_priority_and_sequence(calls):
 
 def test_events_table_is_the_same_whatever_the_batching_spilling_and_release(tmp_path):
     # enough learners for the log to fill (and spill) a few chunks of CHUNK_ROWS
-    scenario = parse_scenario(reference_scenario(4000, 1.0, certificates=True), "reference.yaml")
+    scenario = parse_scenario(
+        reference_scenario(4000, 1.0, certificates=True, due_dates=True), "reference.yaml"
+    )
 
     def run(spill=None):
         model = Model(compile_plan(scenario), spill=spill)
@@ -282,7 +284,7 @@ def test_the_column_tables_of_a_check_read_as_the_dataframes_of_a_run():
     """`check` matches on plain columns (columnar.py), `run` writes DataFrames: both from
     the same store, so every value, missing value and timestamp (to the nanosecond) and
     the stacking of replications must agree."""
-    data = json.loads(reference_scenario(60, 0.5, seed=3, certificates=True))
+    data = json.loads(reference_scenario(60, 0.5, seed=3, certificates=True, due_dates=True))
     data["start_date"] = "2024-02-29"
     scenario = parse_scenario(json.dumps(data), "reference.yaml")
     frames = simulate_replications(scenario, 2, executor=SerialExecutor()).tables()
