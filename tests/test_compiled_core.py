@@ -37,8 +37,8 @@ for name in names:
         frame.to_csv(out / f"{name}-{table}.csv", index=False)
 # certificates, re-enrollment and due dates (S31-S35) on a small organisation
 from benchmarks.reference import reference_scenario
-certified = parse_scenario(reference_scenario(150, 1.2, seed=5, certificates=True, due_dates=True))
-for table, frame in simulate_replications(certified, 2, workers=1).tables().items():
+certified = parse_scenario(reference_scenario(120, 1.2, seed=5, certificates=True, due_dates=True))
+for table, frame in simulate(certified).tables().items():
     frame.to_csv(out / f"certified-{table}.csv", index=False)
 for i, text in enumerate(json.loads(random_sets.read_text())):
     for table, frame in simulate(parse_scenario(text)).tables().items():
