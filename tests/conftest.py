@@ -77,3 +77,26 @@ def pytest_collection_finish(session):
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
+
+
+# The longest tests (5-25 s each, `pytest --durations=10`), started first: collected in
+# file order they came last on one worker, which then ran on alone after the other had
+# finished everything else (`--dist worksteal` balances what is left, not what runs).
+LONGEST_FIRST = (
+    "test_readme.py::test_the_tour_runs_in_the_order_written",
+    "test_compiled_core.py::test_compiled_and_interpreted_engines_write_identical_tables",
+    "test_report.py::test_report_renders_for_every_bundled_scenario[default]",
+    "test_interpreted_engine.py::test_the_semantic_tests_pass_on_the_interpreted_engine",
+    "test_layers.py::test_every_module_imports_alone_in_a_fresh_interpreter",
+    "test_notebooks.py::test_notebook_executes[recertification_and_compliance]",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def order(item):
+        name = item.nodeid.rpartition("/")[2]
+        return rank.get(name, len(rank))
+
+    items.sort(key=order)  # stable: every other test keeps its place
