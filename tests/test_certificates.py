@@ -883,3 +883,19 @@ def test_a_run_with_a_certificate_gets_due_day_kind_and_certificate_id():
     result = first_year()
     assert {"due_day", "due_at"} <= set(result.enrollments.columns)
     assert {"kind", "certificate_id"} <= set(result.jobs.columns)
+
+
+def test_the_summary_lists_the_re_enrollment_outcomes_apart_from_the_rules(cli, tmp_path):
+    """S34: re-enrollment jobs belong to no rule; the summary on screen shows their
+    outcomes by course, and a run without certificates shows no such table."""
+    from helpers import ROOT
+
+    certified = ROOT / "tests" / "acceptance" / "12-certificate-reenrollment.yaml"
+    code, out, err = cli("run", certified, "--out", tmp_path / "a", "--no-progress")
+    assert code == 0, err
+    assert "Re-enrollment outcomes (S34" in out
+    table = out.split("Re-enrollment outcomes", 1)[1]
+    assert "enrolled" in table.splitlines()[1]
+    plain = ROOT / "tests" / "acceptance" / "01-seed-completed-delay.yaml"
+    code, out, err = cli("run", plain, "--out", tmp_path / "b", "--no-progress")
+    assert code == 0 and "Re-enrollment outcomes" not in out, err

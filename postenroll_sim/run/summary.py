@@ -178,6 +178,9 @@ class Digest:
             self._count("pending at the horizon", self._job_starts("pending", pending))
             self._sum("by_rule", _crosstab(frame["rule_id"], frame["outcome"]))
             self._sum("per_rule", _per_replication(frame, "rule_id", self.replications))
+            if "kind" in frame:  # S34: a certificate's re-enrollment jobs (no rule's)
+                renewing = frame[frame["kind"] == "re_enrollment"]
+                self._sum("renewing", _crosstab(renewing["target_course_id"], renewing["outcome"]))
 
     def headline(self) -> list[str]:
         """'enrollments 1234 (5-95%: 1200-1260)' and the like, counted per replication."""
@@ -197,6 +200,17 @@ class Digest:
         if "by_rule" not in self.crosstabs:
             return None
         return _by_rule(self.crosstabs["by_rule"], self.replications, self.crosstabs["per_rule"])
+
+    @property
+    def re_enrollments(self) -> pd.DataFrame | None:
+        """Re-enrollment jobs' outcomes by course (S34), mean per replication; None when
+        the run had none."""
+        table = self.crosstabs.get("renewing")
+        if table is None or not table.to_numpy().sum():
+            return None
+        table = table.loc[table.sum(axis=1) > 0, table.sum(axis=0) > 0]
+        table.index.name, table.columns.name = "course_id", "outcome"
+        return (table / len(self.replications)).round(1)
 
 
 def summary_text(result, source: str) -> str:
@@ -222,6 +236,14 @@ def digest_text(digest: Digest, scenario, source: str) -> str:
             "Rule outcomes (one per job and target course" + (", mean):" if reps > 1 else "):"),
         ]
         lines.append(_fmt(by_rule) if len(by_rule) else "  (no rule fired)")
+    renewing = digest.re_enrollments
+    if renewing is not None:
+        lines += [
+            "",
+            "Re-enrollment outcomes (S34: one per job, counted in `jobs` too"
+            + ("; mean):" if reps > 1 else "):"),
+            _fmt(renewing),
+        ]
     return "\n".join(lines)
 
 
