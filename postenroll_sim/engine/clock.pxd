@@ -58,8 +58,13 @@ cdef class Clock:
 
     cpdef late_at(self, double at, object callback, object payload=*)
 
+    cpdef call_first(self, double at, int handler, long long arg=*)
+
+    cpdef call_late(self, double at, int handler, long long arg=*)
+
     @cython.locals(slot=Py_ssize_t)
-    cdef _prioritised(self, double at, int priority, object callback, object payload)
+    cdef _prioritised(self, double at, int priority, int handler, long long arg,
+                      object generic)
 
     @cython.locals(receiver=Receiver)
     cdef _dispatch(self, int handler, double at, long long arg, object generic)

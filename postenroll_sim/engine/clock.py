@@ -204,24 +204,34 @@ class Clock:
     def urgent_at(self, at: float, callback: Callback, payload: object = None) -> None:
         """Run `callback(at, payload)` at `at` before the ordinary calls of that instant (S23).
         The script's days are scheduled this way before the run starts."""
-        self._prioritised(at, URGENT, callback, payload)
+        self._prioritised(at, URGENT, GENERIC, 0, (callback, payload))
 
     def first_at(self, at: float, callback: Callback, payload: object = None) -> None:
         """Run `callback(at, payload)` at `at` before every other call of that instant, the
         script's included (S34: expiries come first)."""
-        self._prioritised(at, FIRST, callback, payload)
+        self._prioritised(at, FIRST, GENERIC, 0, (callback, payload))
 
     def late_at(self, at: float, callback: Callback, payload: object = None) -> None:
         """Run `callback(at, payload)` at `at` once every other call of that instant has run,
         including those scheduled meanwhile (what is decided at the end of an instant, S26)."""
-        self._prioritised(at, LATE, callback, payload)
+        self._prioritised(at, LATE, GENERIC, 0, (callback, payload))
 
-    def _prioritised(self, at: float, priority: int, callback: Callback, payload: object) -> None:
+    def call_first(self, at: float, handler: int, arg: int = 0) -> None:
+        """`first_at` for a handler code (`call`): no callback object a call."""
+        self._prioritised(at, FIRST, handler, arg, None)
+
+    def call_late(self, at: float, handler: int, arg: int = 0) -> None:
+        """`late_at` for a handler code (`call`)."""
+        self._prioritised(at, LATE, handler, arg, None)
+
+    def _prioritised(
+        self, at: float, priority: int, handler: int, arg: int, generic: tuple | None
+    ) -> None:
         at = whole_second(at)
         slot = self._slot_for(at)
         if slot < 0:
             return
-        entry = (at, priority, self._seq(), GENERIC, 0, (callback, payload))
+        entry = (at, priority, self._seq(), handler, arg, generic)
         if slot <= self._running:
             heappush(self._hot, entry)
             return
