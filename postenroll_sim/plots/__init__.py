@@ -865,3 +865,53 @@ def variant_lines(
         _time_axis(ax, start_date)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="variant")
     return fig
+
+
+def backtest_panels(table: pd.DataFrame, replications: int, most: int = 9) -> Figure:
+    """A backtest (`analysis.backtest.monthly`): for each (course, method) pair, by volume
+    (at most `most`), the history's monthly counts (dots: filled inside the forecast's
+    5-95% band, hollow outside) against the forecast's mean (line) and band."""
+    volume = table.groupby(["course", "method"], sort=False)["actual"].sum()
+    volume = volume.add(table.groupby(["course", "method"], sort=False)["mean"].sum())
+    pairs = list(volume.sort_values(ascending=False, kind="stable").index[:most])
+    columns = min(3, max(len(pairs), 1))
+    rows = max(1, int(np.ceil(len(pairs) / columns)))
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(3.4 * columns + 0.6, 2.5 * rows + 1.0), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    for ax, (course, method) in zip(axes, pairs, strict=False):
+        _style(ax)
+        mine = table[(table["course"] == course) & (table["method"] == method)]
+        when = pd.PeriodIndex(mine["month"], freq="M").to_timestamp().to_numpy()
+        ax.fill_between(when, mine["p05"], mine["p95"], color=PALETTE[0], alpha=0.25, lw=0)
+        ax.plot(when, mine["mean"], color=PALETTE[0], lw=1.5, label="forecast (mean, 5-95%)")
+        inside = mine["inside"].to_numpy()
+        ax.plot(when[inside], mine["actual"][inside], "o", color="0.15", ms=4, label="history")
+        ax.plot(
+            when[~inside],
+            mine["actual"][~inside],
+            "o",
+            mfc="white",
+            mec="#c0392b",
+            ms=5,
+            label="history, outside the band",
+        )
+        ax.set_title(f"{course} ({method.replace('_', ' ')})", loc="left", fontsize=10)
+        ax.set_ylim(bottom=0)
+        _counts(ax.yaxis)
+        ax.set_ylabel("enrollments a month", fontsize=8)
+        ax.set_xlabel("calendar month", fontsize=8)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %y"))
+        ax.tick_params(axis="x", labelsize=7, rotation=45)
+    for ax in axes[len(pairs) :]:
+        ax.set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels() if pairs else ([], [])
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
+    fig.suptitle(
+        f"History after the cut against the forecast ({_replications_note(replications)})",
+        x=0.01,
+        ha="left",
+        fontsize=11,
+    )
+    return fig
