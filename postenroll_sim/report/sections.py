@@ -21,7 +21,7 @@ from .. import analysis as A
 from .. import plots as P
 from ..analysis.rules import curricula, recertifications, validity_of
 from ..analysis.timing import END_TO_END
-from ..formatting import instant, number, number_kind, signed
+from ..formatting import instant, number, number_kind, plural, signed
 from ..run.summary import enrollments_by_course, span
 from ..scenario.diff import compare_scenarios
 from .pages import png_uri
@@ -922,7 +922,7 @@ def _no_certificate(course: str, days: float) -> Block:
         f"Compliance: {course}",
         (
             f"{course} awards no certificate, so there is no validity to be compliant with, "
-            f"and none is read from its recertification rule's delay ({days:g} days). To "
+            f"and none is read from its recertification rule's delay ({plural(days, 'day')}). To "
             "measure compliance, give the course a certificate (`certificate: {valid_for: "
             "...}`, S31), with `reenroll_before` for re-enrollment before expiry (S34) "
             "instead of the rule (S38).",
