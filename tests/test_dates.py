@@ -157,9 +157,9 @@ def test_bad_dates_are_located_errors(where, value, message):
 
 def test_a_date_where_a_number_of_days_belongs_says_so():
     found = errors(
-        BAD.lstrip().format(start="start_date: 2027-01-04\n", session=5, joined=0, step=1).replace(
-            "horizon_days: 30", "horizon_days: 2027-02-03"
-        )
+        BAD.lstrip()
+        .format(start="start_date: 2027-01-04\n", session=5, joined=0, step=1)
+        .replace("horizon_days: 30", "horizon_days: 2027-02-03")
     )
     assert found == [
         "inline.yaml:3: horizon_days: must be a number of days, got the date 2027-02-03"
@@ -231,3 +231,21 @@ def test_the_report_of_a_scripted_scenario_leads_with_each_learner(tmp_path, ske
         == "a s.yaml vs b.yaml and t.yaml"
     )
     assert ROOT.exists()
+
+
+def test_a_run_time_script_error_names_the_date():
+    found = errors(
+        """
+        name: t
+        start_date: 2027-01-04
+        horizon_days: 30
+        courses: [{id: A, type: online}]
+        learners: [alice]
+        script:
+          - {day: "2027-01-06 09:30", action: complete, learner: alice, course: A}
+        """
+    )
+    assert found == [
+        "inline.yaml:8: script.0: 2027-01-06 09:30 (day 2.39): complete alice A: cannot "
+        "complete: the learner has no enrollment in this course"
+    ]
