@@ -4,6 +4,7 @@ gets, and how a difference is signed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 MISSING = "–"  # a number a replication (or a run) does not have
@@ -73,3 +74,59 @@ def table_number(value: float, digits: int = 1) -> str:
     if is_missing(value):
         return MISSING
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.{digits}f}"
+
+
+# ----- words and instants ------------------------------------------------------------------
+
+
+def plural(count: float, word: str, words: str | None = None) -> str:
+    """`1 day`, `2 days`, `0.5 days`: the count (whole when it is) and its word."""
+    shown = f"{count:,.0f}" if float(count).is_integer() else f"{count:g}"
+    return f"{shown} {word if count == 1 else (words or word + 's')}"
+
+
+def days(count: float) -> str:
+    """A span of days: `1 day`, `30 days`, `0.5 days`."""
+    return plural(count, "day")
+
+
+SECONDS_PER_DAY = 86_400  # as columns.SECONDS_PER_DAY (ground modules import nothing)
+
+
+def day_number(day: float, places: int = 2) -> str:
+    """A day number as a person reads it beside its date: whole when it is, else at
+    most `places` decimals, cut rather than rounded so that it never names the next
+    day (`5.08`, never `5.08333`; 23:59 on day 5 is `5.99`, not `6`)."""
+    scale = 10**places
+    cut = math.floor(float(day) * scale + 1e-6) / scale  # 1e-6: 0.29 * 100 is 28.999...
+    return f"{cut:.{places}f}".rstrip("0").rstrip(".")
+
+
+def moment(day: float, start_date) -> dt.datetime:
+    """The wall-clock moment of `day` (to the second) from midnight of `start_date`."""
+    seconds = int(round(float(day) * SECONDS_PER_DAY))
+    return dt.datetime.combine(start_date, dt.time()) + dt.timedelta(seconds=seconds)
+
+
+def instant(day: float, start_date: dt.date | None = None) -> str:
+    """An instant of a run in words, the one way every tool says it: with a calendar
+    (`start_date`, day 0 at its midnight) `2027-01-06 (day 5)` or `2027-01-06 02:00
+    (day 5.08)`, seconds shown only when there are some (instants are whole seconds,
+    S1); without one, as ever, `day 5.08333`."""
+    if is_missing(day):
+        return MISSING
+    if math.isinf(day):
+        return "never"
+    if start_date is None:
+        return f"day {float(day):g}"
+    when = moment(day, start_date)
+    if when.time() == dt.time():
+        text = when.date().isoformat()
+    else:
+        text = when.isoformat(sep=" ", timespec="minutes" if when.second == 0 else "seconds")
+    return f"{text} (day {day_number(day)})"
+
+
+def date_of(day: float, start_date: dt.date) -> str:
+    """The calendar date of `day` alone (`2027-01-06`)."""
+    return moment(day, start_date).date().isoformat()

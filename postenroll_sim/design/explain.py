@@ -18,13 +18,16 @@ does, on random scenarios).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from ..columns import TRIGGER_WORDS, TRIGGERS
+from ..formatting import days, instant
 from ..scenario import Scenario
 from ..scenario.rules import Version, rule_versions
 
@@ -50,6 +53,17 @@ class ExplainError(ValueError):
 def _day(value: Any) -> str:
     value = float(value)
     return f"{value:g}"
+
+
+# The scenario's start_date while an account is written: its instants are then dates
+# with the day in parentheses (formatting.instant), as every tool says them.
+_calendar: ContextVar[dt.date | None] = ContextVar("explain_calendar", default=None)
+
+
+def _on(value: Any, start: dt.date | None = None) -> str:
+    """`day 5`, or with a calendar `2027-01-09 (day 5)` (`2027-01-09 02:00 (day 5.08)`)."""
+    start = start if start is not None else _calendar.get()
+    return f"day {_day(value)}" if start is None else instant(float(value), start)
 
 
 def _missing(value: Any) -> bool:
@@ -154,6 +168,17 @@ def explain(
     # every job this account quotes is the learner's own: filter the jobs table once
     run.jobs = run.jobs[run.jobs["learner_id"].astype(str) == learner]
     _index(run, learner)
+    token = _calendar.set(scenario.start_date)
+    try:
+        rows = _explained(run, scenario, learner, course)
+    finally:
+        _calendar.reset(token)
+    frame = pd.DataFrame([{k: r.get(k) for k in COLUMNS} for r in rows], columns=list(COLUMNS))
+    frame.attrs["start_date"] = scenario.start_date  # for as_text
+    return frame
+
+
+def _explained(run: _Run, scenario: Scenario, learner: str, course: str | None) -> list[dict]:
     rows = _account(run, scenario, learner)
     if course is not None:
         leading = {
@@ -168,13 +193,15 @@ def explain(
         ] + _why_course(run, scenario, learner, course)
         rows.sort(key=lambda r: (r["day"], r["_seq"]))
         rows.insert(0, _answer(run, learner, course))
-    frame = pd.DataFrame([{k: r.get(k) for k in COLUMNS} for r in rows], columns=list(COLUMNS))
-    return frame
+    return rows
 
 
 def as_text(frame: pd.DataFrame) -> str:
+    """The account as the command line prints it, a statement a line: `day D: text`
+    (with a calendar `2027-01-09 (day 5): text`)."""
+    start = frame.attrs.get("start_date")
     return "\n".join(
-        f"day {_day(day)}: {text}" if not _missing(day) else text
+        f"{_on(day, start)}: {text}" if not _missing(day) else text
         for day, text in zip(frame["day"], frame["text"], strict=True)
     )
 
@@ -257,7 +284,7 @@ def _account(run: _Run, scenario: Scenario, learner: str) -> list[dict]:
                 "job_pending",
                 run.horizon,
                 f"{which}for {job['target_course_id']}, "
-                f"due day {_day(job['due_day'])}) is still queued at the horizon (S24)",
+                f"due {_on(job['due_day'])}) is still queued at the horizon (S24)",
                 str(job["target_course_id"]),
                 None if _missing(job["rule_id"]) else str(job["rule_id"]),
                 int(job["job_id"]),
@@ -291,15 +318,14 @@ def _certificates_at_horizon(run: _Run, learner: str) -> list[dict]:
     for course, c in latest.items():
         cid, expires = int(c["certificate_id"]), float(c["expires_day"])
         head = (
-            f"{learner}'s latest certificate of {course} is {cid} "
-            f"(awarded day {_day(c['awarded_day'])})"
+            f"{learner}'s latest certificate of {course} is {cid} (awarded {_on(c['awarded_day'])})"
         )
         if not _missing(c["expired_day"]):
-            text = f"{head}: it expired on day {_day(expires)} and was not renewed (S31)"
+            text = f"{head}: it expired on {_on(expires)} and was not renewed (S31)"
         elif expires > run.horizon:
-            text = f"{head}: it expires on day {_day(expires)}, after the horizon (S31)"
+            text = f"{head}: it expires on {_on(expires)}, after the horizon (S31)"
         else:
-            text = f"{head}: it expires on day {_day(expires)} (S31)"
+            text = f"{head}: it expires on {_on(expires)} (S31)"
         claim = {
             "kind": "latest_certificate",
             "certificate": cid,
@@ -344,7 +370,7 @@ def _enrollment_text(run: _Run, e: dict, learner: str, seq: int) -> tuple[str, l
         if found:
             j = found[0]
             how += (
-                f", queued on day {_day(j['queued_day'])} when {learner} "
+                f", queued on {_on(j['queued_day'])} when {learner} "
                 f"{_past(str(j['trigger']))} {j['source_course_id']})"
             )
             claims.append(_queued_claim(j))
@@ -359,8 +385,8 @@ def _enrollment_text(run: _Run, e: dict, learner: str, seq: int) -> tuple[str, l
             cert = run.certs.get(int(found[0]["certificate_id"]))
             if cert is not None:
                 how += (
-                    f", for certificate {cert['certificate_id']}, which expires on day "
-                    f"{_day(cert['expires_day'])}"
+                    f", for certificate {cert['certificate_id']}, which expires on "
+                    f"{_on(cert['expires_day'])}"
                 )
                 claims.append(_certificate_claim(cert))
         how += ", S34)"
@@ -369,7 +395,7 @@ def _enrollment_text(run: _Run, e: dict, learner: str, seq: int) -> tuple[str, l
     text = f"enrolled in {what} {how}: enrollment {eid}"
     due = e.get("due_day")
     if due is not None and not _missing(due):
-        text += f"; due day {_day(due)}"
+        text += f"; due {_on(due)}"
         renews = claims[1] if len(claims) > 1 and claims[1]["kind"] == "certificate" else None
         if renews is not None and renews["expires"] == float(due):
             text += ", when the certificate it renews expires"
@@ -391,8 +417,8 @@ def _enrollment_text(run: _Run, e: dict, learner: str, seq: int) -> tuple[str, l
             claims.append({"kind": "inactive_unseen", "enrollment": eid, "course": course})
         elif removed is not None and removed.seq < activated.seq:
             text += (
-                f"; {course} was inactive, and {learner} was removed on day {_day(removed.day)}, "
-                f"before it became active on day {_day(activated.day)}: a removed learner's "
+                f"; {course} was inactive, and {learner} was removed on {_on(removed.day)}, "
+                f"before it became active on {_on(activated.day)}: a removed learner's "
                 "enrollments never become visible (S21, S29)"
             )
             claims.append(
@@ -408,7 +434,7 @@ def _enrollment_text(run: _Run, e: dict, learner: str, seq: int) -> tuple[str, l
             text += f"; it never became visible to {learner} within the horizon (S21)"
             claims.append({"kind": "unseen", "enrollment": eid})
     elif float(visible) > float(e["enrolled_day"]):
-        text += f"; {course} was inactive: hidden until day {_day(visible)} (S21)"
+        text += f"; {course} was inactive: hidden until {_on(visible)} (S21)"
         claims.append(
             {"kind": "hidden_until", "enrollment": eid, "course": course, "day": float(visible)}
         )
@@ -485,10 +511,10 @@ def _event_text(run: _Run, scenario: Scenario, learner: str, ev) -> tuple[str, l
         job = int(ev.job_id)
         j = run.jobs_of[job][0]
         delay = float(j["due_day"]) - float(j["queued_day"])
-        when = "at once" if delay == 0 else f"{_day(delay)} days later"
+        when = "at once" if delay == 0 else f"{days(delay)} later"
         return (
             f"{TRIGGER_WORDS[str(j['trigger'])].doing} {course} queued job {job} of rule "
-            f"{ev.rule_id}: due day {_day(j['due_day'])} ({when}, S3)"
+            f"{ev.rule_id}: due {_on(j['due_day'])} ({when}, S3)"
         ), [_queued_claim(j)]
     if kind == "job_processed" and _is_re_enrollment(run.jobs_of[int(ev.job_id)][0]):
         return _reenroll_job_text(run, learner, ev)
@@ -501,14 +527,14 @@ def _event_text(run: _Run, scenario: Scenario, learner: str, ev) -> tuple[str, l
         if c is None:  # a run read without its certificates table
             return f"the certificate of {course} earned by enrollment {eid} expired (S31)", []
         return (
-            f"certificate {c['certificate_id']} of {course} expired: it was valid from day "
-            f"{_day(c['awarded_day'])} (S31)"
+            f"certificate {c['certificate_id']} of {course} expired: it was valid from "
+            f"{_on(c['awarded_day'])} (S31)"
         ), [{"kind": "expired", "certificate": int(c["certificate_id"]), "day": float(ev.day)}]
     if kind == "overdue":
         started = run.enr[eid]["started_day"]
         started = not _missing(started) and float(started) <= float(ev.day)
         return (
-            f"enrollment {eid} in {course} is overdue: it was due on day {_day(ev.day)} and "
+            f"enrollment {eid} in {course} is overdue: it was due on {_on(ev.day)} and "
             f"was not finished by then ({'in progress' if started else 'not started'}, S35)"
         ), [
             {
@@ -548,8 +574,8 @@ def _awarded_text(run: _Run, eid: int) -> tuple[str, list]:
         return f"awarded a certificate for enrollment {eid} (S31)", []
     cid, course = int(c["certificate_id"]), str(c["course_id"])
     text = (
-        f"awarded certificate {cid} of {course} for enrollment {eid}: valid until day "
-        f"{_day(c['expires_day'])} (S31)"
+        f"awarded certificate {cid} of {course} for enrollment {eid}: valid until "
+        f"{_on(c['expires_day'])} (S31)"
     )
     claims = [_certificate_claim(c)]
     awarded = float(c["awarded_day"])
@@ -562,7 +588,7 @@ def _awarded_text(run: _Run, eid: int) -> tuple[str, list]:
         ):
             text += (
                 f"; it replaces certificate {old['certificate_id']}, which would have expired "
-                f"on day {_day(old['expires_day'])} (S32)"
+                f"on {_on(old['expires_day'])} (S32)"
             )
             claims.append(
                 {
@@ -582,17 +608,17 @@ def _reenroll_queued_text(run: _Run, j: dict) -> tuple[str, list]:
     if c is None:  # a run read without its certificates table
         return (
             f"certificate {j['certificate_id']} of {j['source_course_id']} queued "
-            f"re-enrollment job {job}: due day {_day(due)} (S34)"
+            f"re-enrollment job {job}: due {_on(due)} (S34)"
         ), [_queued_claim(j) | {"certificate": int(j["certificate_id"])}]
     expires = float(c["expires_day"])
     when = (
         "at once: the expiry less the window is before the award"
         if due == float(j["queued_day"])
-        else f"{_day(expires - due)} days before it expires on day {_day(expires)}"
+        else f"{days(expires - due)} before it expires on {_on(expires)}"
     )
     return (
         f"certificate {c['certificate_id']} of {c['course_id']} queued re-enrollment job {job}: "
-        f"due day {_day(due)}, {when} (S34)"
+        f"due {_on(due)}, {when} (S34)"
     ), [_queued_claim(j) | {"certificate": int(c["certificate_id"])}, _certificate_claim(c)]
 
 
@@ -614,7 +640,7 @@ def _reenroll_job_text(run: _Run, learner: str, ev) -> tuple[str, list]:
     ]
     if c is None:  # a run read without its certificates table: the job's own words only
         return f"re-enrollment job {job} (certificate {cid}) for {target}: {outcome} (S34)", claims
-    head = f"re-enrollment job {job} (certificate {cid}, expiring day {_day(c['expires_day'])})"
+    head = f"re-enrollment job {job} (certificate {cid}, expiring {_on(c['expires_day'])})"
     claims.append(_certificate_claim(c))
     if outcome == "enrolled":
         text = (
@@ -640,8 +666,8 @@ def _reenroll_job_text(run: _Run, learner: str, ev) -> tuple[str, list]:
         )
         text = (
             f"{head} skipped {target}: {learner} had renewed it since, with certificate "
-            f"{newer['certificate_id']} (enrollment {newer['enrollment_id']}, day "
-            f"{_day(newer['awarded_day'])}), so it needs no re-enrollment (S34.2)"
+            f"{newer['certificate_id']} (enrollment {newer['enrollment_id']}, "
+            f"{_on(newer['awarded_day'])}), so it needs no re-enrollment (S34.2)"
         )
         claims.append(
             {
@@ -656,8 +682,8 @@ def _reenroll_job_text(run: _Run, learner: str, ev) -> tuple[str, list]:
         reason = int(j["reason_enrollment_id"])
         since = run.enr[reason]["enrolled_day"]
         text = (
-            f"{head} skipped {target}: {learner}'s enrollment {reason} in {target} (since day "
-            f"{_day(since)}) was still open (S34.3)"
+            f"{head} skipped {target}: {learner}'s enrollment {reason} in {target} (since "
+            f"{_on(since)}) was still open (S34.3)"
         )
         claims.append(
             {"kind": "open_at", "enrollment": reason, "course": target, "since": float(since)}
@@ -710,7 +736,7 @@ def _job_text(run: _Run, learner: str, ev) -> tuple[str, list]:
         since = run.enr[reason]["enrolled_day"]
         text = (
             f"{head} skipped {target}: {learner}'s enrollment {reason} in {target} "
-            f"(since day {_day(since)}) was still open, and a rule never resets an open "
+            f"(since {_on(since)}) was still open, and a rule never resets an open "
             "enrollment (S19.2)"
         )
         claims.append(
@@ -720,7 +746,7 @@ def _job_text(run: _Run, learner: str, ev) -> tuple[str, list]:
         reason = int(j["reason_enrollment_id"])
         done = run.enr[reason]["completed_day"]
         text = (
-            f"{head} skipped {target}: already completed {target} on day {_day(done)} "
+            f"{head} skipped {target}: already completed {target} on {_on(done)} "
             f"(enrollment {reason}), and rule {rule} does not allow consecutive enrollments (S19.3)"
         )
         claims.append(
@@ -746,12 +772,12 @@ def _job_text(run: _Run, learner: str, ev) -> tuple[str, list]:
     for change in changes:
         if str(change.event) == "rule_edited":
             text += (
-                f"; queued by the version of {rule} in force on day {_day(queued)}: the edit on "
-                f"day {_day(change.day)} does not change queued jobs (S18)"
+                f"; queued by the version of {rule} in force on {_on(queued)}: the edit on "
+                f"{_on(change.day)} does not change queued jobs (S18)"
             )
         else:
             text += (
-                f"; rule {rule} was removed on day {_day(change.day)}, but jobs already queued "
+                f"; rule {rule} was removed on {_on(change.day)}, but jobs already queued "
                 "still run (S18)"
             )
         claims.append(
@@ -964,7 +990,7 @@ def _why_not(
     """Why the trigger `trig` did not lead `rule` to queue a job into `course`, from the
     version of the rule in force at that instant (S18); None when it did (the job and its
     outcome are already in the account)."""
-    verb = f"{learner} {_past(str(trig.event))} {trig.course_id} on day {_day(trig.day)}"
+    verb = f"{learner} {_past(str(trig.event))} {trig.course_id} on {_on(trig.day)}"
     eid = int(trig.enrollment_id)
     at = next((s for s in versions if s.in_force(trig.seq)), None)
     base = {"rule": rule, "course": course, "trigger_enrollment": eid, "trigger": str(trig.event)}
@@ -979,31 +1005,31 @@ def _why_not(
         first = versions[0]
         if trig.seq < first.added_seq:
             return (
-                f"{verb}, before rule {rule} was added on day {_day(first.added_day)}: rules are "
+                f"{verb}, before rule {rule} was added on {_on(first.added_day)}: rules are "
                 "not retroactive (S18)",
                 {"kind": "rule_added_later", "day": first.added_day, **base},
             )
         ended = [s for s in versions if s.ended_seq is not None and s.ended_seq < trig.seq]
         last = ended[-1]
         return (
-            f"{verb}, after rule {rule} was removed on day {_day(last.ended_day)} (S18)",
+            f"{verb}, after rule {rule} was removed on {_on(last.ended_day)} (S18)",
             {"kind": "rule_removed_before", "day": last.ended_day, **base},
         )
     # A version was in force, but it did not lead to this course on this trigger: name it
     # and the edit that made (or unmade) the version that does.
-    since = "from the start" if at.added_by is None else f"since day {_day(at.added_day)}"
+    since = "from the start" if at.added_by is None else f"since {_on(at.added_day)}"
     then = f"the version in force then ({since}) was '{at.words()}'"
     later = next((s for s in leading if s.added_seq > trig.seq and s.when == str(trig.event)), None)
     claim = {"kind": "version_not_into", "in_force_when": at.when, **base}
     if later is not None:
         return (
-            f"{verb}, when rule {rule} did not lead to {course}: {then}; it was edited on day "
-            f"{_day(later.added_day)} to '{later.words()}', and edits are not retroactive (S18)",
+            f"{verb}, when rule {rule} did not lead to {course}: {then}; it was edited on "
+            f"{_on(later.added_day)} to '{later.words()}', and edits are not retroactive (S18)",
             {**claim, "edited_day": later.added_day, "edit": "later"},
         )
     edited = at.added_day
     return (
-        f"{verb}, after rule {rule} was edited on day {_day(edited)} so that it no longer "
+        f"{verb}, after rule {rule} was edited on {_on(edited)} so that it no longer "
         f"leads to {course}: {then} (S18)",
         {**claim, "edited_day": edited, "edit": "earlier"},
     )

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from ..columns import TRIGGER_WORDS
+from ..formatting import days, instant
 from ..scenario import Scenario
 from ..scenario.errors import Path, dotted
 from ..scenario.lintcodes import CODES, SEVERITIES
@@ -112,6 +113,10 @@ class _Linter:
         self._rules_on: dict[str, list[str]] = {}  # course -> its rules, once (not per course)
         for v in graph.versions:
             self._rules_on.setdefault(v.source, []).append(v.rule)
+
+    def _on(self, day: float) -> str:
+        """An instant as every tool says it (with a calendar: its date, the day after)."""
+        return instant(day, self.scenario.start_date)
 
     # ----- recording ---------------------------------------------------------------
 
@@ -412,13 +417,17 @@ class _Linter:
             self._curriculum_check(course)
         self.certificate_checks(course)
         if node.type == "ilc" and node.sessions_given and not node.sessions_in_horizon:
-            horizon = f"{self.scenario.horizon_days:g}"
+            horizon = (
+                f"(day 0 to {self.scenario.horizon_days:g})"
+                if self.scenario.start_date is None
+                else f"of {self._on(0)} to {self._on(self.scenario.horizon_days)}"
+            )
             self.add(
                 (course,),
                 "PE206",
                 (*node.path, "sessions"),
-                f"ILC {course} lists sessions, but none falls within the horizon (day 0 to "
-                f"{horizon}): the simulator then runs it as a course without sessions (S30), so "
+                f"ILC {course} lists sessions, but none falls within the horizon "
+                f"{horizon}: the simulator then runs it as a course without sessions (S30), so "
                 "learners with a behaviour finish it after duration_days like an online course "
                 "and nobody ever waits for a seat",
                 "move a session (or the series' first_day) inside the horizon, or lengthen "
@@ -440,7 +449,7 @@ class _Linter:
                     (course, "deactivated"),
                     "PE403",
                     path,
-                    f"the script deactivates {course} on day {day:g} and never activates it "
+                    f"the script deactivates {course} on {self._on(day)} and never activates it "
                     f"again: from then on the enrollments that rule{'s' if len(rules) > 1 else ''} "
                     f"{', '.join(rules)} make{'' if len(rules) > 1 else 's'} into it are never "
                     "seen or started (S21)",
@@ -455,17 +464,17 @@ class _Linter:
         cert = self.graph.nodes[course].certificate
         window = cert.reenroll_before
         when = (
-            f"the rule's job is due {v.delay} days after each completion"
+            f"the rule's job is due {days(v.delay)} after each completion"
             + ", the re-enrollment job "
         )
         valid = cert.valid_for
         if valid is not None and not valid.calendar and not window.calendar:
             ahead = valid.days - window.days  # days from the award to the re-enrollment job
-            when += f"{ahead} days after it"
+            when += f"{days(ahead)} after it"
             if v.delay > ahead:
                 when += (
-                    f", so a learner who completes the re-enrollment within {v.delay - ahead} "
-                    f"days is enrolled once more by rule {v.rule} (allow_consecutive on, S20)"
+                    f", so a learner who completes the re-enrollment within "
+                    f"{days(v.delay - ahead)} is enrolled once more by rule {v.rule} (allow_consecutive on, S20)"
                 )
             elif v.delay < ahead:
                 when += f", so rule {v.rule} enrolls first and the re-enrollment job skips"
@@ -678,15 +687,14 @@ class _Linter:
                 subjects,
             )
         else:
-            days = sum(e.delay for e in cycle)
+            lap = sum(e.delay for e in cycle)
             self.add(
                 key,
                 code,
                 _loop_path(at),
                 f"{named} form a loop {loop} in which every rule has allow_consecutive on "
                 "and none waits for a failure: a learner who enters goes round it for as "
-                f"long as the simulation runs, one lap every {days} day"
-                f"{'' if days == 1 else 's'} of rule delays plus the time to finish the "
+                f"long as the simulation runs, one lap every {days(lap)} of rule delays plus the time to finish the "
                 "courses",
                 "turn allow_consecutive off on one of the rules so that learners stop after "
                 "one lap (S19.3); if the loop is a deliberate recertification cycle, add "
@@ -731,7 +739,7 @@ class _Linter:
                     continue
                 if v.consecutive and not earlier.consecutive:
                     continue  # the earlier one may skip a completed target where v enrolls
-                after = "at the instant" if v.delay == 0 else f"{v.delay} days after"
+                after = "at the instant" if v.delay == 0 else f"{days(v.delay)} after"
                 self.add(
                     (v.rule, target),
                     "PE402",
@@ -773,7 +781,7 @@ class _Linter:
             text = (
                 f"rule {e.rule} enrolls them in {course} again when they {TRIGGER_WORDS[e.when].plural} {e.source}"
                 if e.source != course
-                else f"rule {e.rule} re-enrolls them {e.delay} days after they {TRIGGER_WORDS[e.when].plural} it"
+                else f"rule {e.rule} re-enrolls them {days(e.delay)} after they {TRIGGER_WORDS[e.when].plural} it"
             )
             if text not in ways:
                 ways.append(text)

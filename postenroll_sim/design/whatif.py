@@ -107,5 +107,6 @@ def what_if(
         result.seed,
         spec_a.horizon_days,
         exact=exact,
+        start_date=spec_a.start_date,
     )
     return WhatIf(result, table, text)

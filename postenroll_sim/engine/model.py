@@ -19,6 +19,7 @@ import numpy as np
 import simpy
 
 from ..columns import SECONDS_PER_DAY
+from ..formatting import instant
 from ..scenario import ScenarioError
 from ..scenario.errors import Problem
 from .behaviour import Behaviours
@@ -222,7 +223,12 @@ class Model(JobScheduler):
         origin = scenario.origin
         index = step.script_index if step is not None and step.script_index is not None else -1
         action = step.action if step is not None else None
-        what = f"day {step.day:g}: {action.action} {getattr(action, 'learner', '')} {getattr(action, 'course', '')}".rstrip()
+        when = (
+            f"day {step.day:g}"
+            if scenario.start_date is None
+            else instant(step.day, scenario.start_date)
+        )
+        what = f"{when}: {action.action} {getattr(action, 'learner', '')} {getattr(action, 'course', '')}".rstrip()
         message = f"{what}: {exc}"
         path = ("script", index)
         if origin is None:

@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure as _MatplotlibFigure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from .. import formatting as F
 from ..analysis.timing import END_TO_END
 
 # Ids can be in any script (张伟, Ελένη): DejaVu Sans, matplotlib's own font, has no CJK
@@ -256,7 +257,7 @@ def stacked_volume(
             label="total, 5-95%",
         )
     ax.set_ylim(bottom=0)
-    unit = "week" if period_days == 7 else f"{period_days:g} days"
+    unit = "week" if period_days == 7 else ("day" if period_days == 1 else F.days(period_days))
     _counts(ax.yaxis)
     ax.set_ylabel(f"{ylabel} per {unit}")
     ax.set_title(f"{title} per {unit}\n", loc="left")
@@ -287,7 +288,7 @@ def compliance_curve(
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel("share of learners present")
     ax.set_title(
-        f"Compliance: completed {', '.join(courses)} within the last {validity_days:g} days\n",
+        f"Compliance: completed {', '.join(courses)} within the last {F.days(validity_days)}\n",
         loc="left",
     )
     ax.text(

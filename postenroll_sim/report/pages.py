@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import re
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -24,6 +25,20 @@ _ENV = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
+
+
+# An absolute path (`/home/ana/work/scenarios/x.yaml`, `C:\\Users\\...`) is this
+# machine's, not the reader's: a page shows the file's name alone.
+_ABSOLUTE = re.compile(r"(?<![\w.~])(?:/|[A-Za-z]:[\\/])(?:[^\s/\\]+[/\\])*([^\s/\\]+)")
+
+
+def file_names(text: str) -> str:
+    """`text` with every absolute path in it cut to its file name: a page never shows
+    the folders of the machine that made it (relative paths, as typed, stay)."""
+    return _ABSOLUTE.sub(lambda m: m.group(1), str(text))
+
+
+_ENV.filters["file_names"] = file_names
 
 
 def render(template: str, **values) -> str:

@@ -4,6 +4,7 @@ is HTML: the templates escape every piece of text."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -59,6 +60,23 @@ class Table:
     head: list[str]
     rows: list[Row | Group]
     kind: str = "table"
+    css: str = ""  # "prose": every column read from the left
+
+    @property
+    def head_css(self) -> list[str]:
+        """Each column head's class: "text" over a column of prose (left-aligned like
+        its cells), else none."""
+        cells = [r.cells for r in self.rows if isinstance(r, Row)]
+        out = [""]  # the row heads' column: left-aligned anyway
+        for k in range(len(self.head) - 1):
+            column = [row[k].css for row in cells if k < len(row)]
+            out.append("text" if column and all(c == "text" for c in column) else "")
+        return out
+
+
+# A cell with a word in it is prose (or an id), read from the left; numbers (with their
+# %, signs and bands) stay right-aligned so that their digits line up.
+_PROSE = re.compile(r"[^\W\d_]{2,}")
 
 
 def table(frame: pd.DataFrame, digits: int = 1) -> Table:
@@ -71,7 +89,8 @@ def table(frame: pd.DataFrame, digits: int = 1) -> Table:
             return value
         if isinstance(value, float):
             return Cell((F.table_number(value, digits),))
-        return Cell((str(value),))
+        text = str(value)
+        return Cell((text,), "text" if _PROSE.search(text.replace(" pts", "")) else "")
 
     return Table(
         [str(c) for c in [frame.index.name or "", *frame.columns]],
@@ -123,6 +142,7 @@ class Story:
     rows: list[tuple[str, str]] | None
     missing: str = ""  # the tables the run left out, when rows is None
     kind: str = "story"
+    when: str = "day"  # the first column's head: "when" where instants are dates
 
 
 @dataclass

@@ -21,8 +21,8 @@ from .. import analysis as A
 from .. import plots as P
 from ..analysis.rules import curricula, recertifications, validity_of
 from ..analysis.timing import END_TO_END
-from ..formatting import number, number_kind, signed
-from ..run.summary import enrollments_by_course
+from ..formatting import instant, number, number_kind, plural, signed
+from ..run.summary import enrollments_by_course, span
 from ..scenario.diff import compare_scenarios
 from .pages import png_uri
 from .parts import (
@@ -248,6 +248,97 @@ class Variants(Section):
         return [Block(title, (text,), parts)]
 
 
+MAX_STORIES = 40  # learners listed one by one at the top of a scripted scenario's page
+
+
+def scripted(scenario) -> bool:
+    """A scenario whose learners are all written down and act only as its script says
+    (no generated population): its page is about those people, not shares."""
+    return scenario.population is None and bool(scenario.script)
+
+
+@section
+class EachLearner(Section):
+    """A scripted scenario's page leads with what happened to each learner: every
+    enrollment, how it came, and how it ended (first replication)."""
+
+    def single(self, run: Run) -> list[Block]:
+        e = run.result.enrollments
+        if not scripted(run.scenario) or e is None or not len(e):
+            return []
+        run.say("each learner")
+        first = e[e["replication"] == run.replications[0]].sort_values("enrollment_id")
+        start = run.scenario.start_date
+        learners = list(dict.fromkeys(first["learner_id"].astype(str)))
+        shown = learners[:MAX_STORIES]
+        head = ["course", "how", "enrolled", "what became of it"]
+        rows: list[Row | Group] = []
+        for learner in shown:
+            mine = first[first["learner_id"].astype(str) == learner]
+            rows.append(Group(learner, len(head)))
+            rows += [_enrollment_row(r, start) for r in mine.to_dict("records")]
+        more = len(learners) - len(shown)
+        text = (
+            "The scenario is scripted: every learner is written down and acts as the script "
+            "says, so the page starts with what happened to each of them"
+            + (f" (the first {len(shown)} of {len(learners)})" if more else "")
+            + ". The shares and curves further down count these few people."
+            + (" First replication." if run.reps > 1 else "")
+        )
+        return [Block("What happened to each learner", (text,), [Table(head, rows, css="prose")])]
+
+
+_HOW_ENROLLED = {
+    "admin": "by an administrator",
+    "self": "from the catalog",
+    "bundle": "through a bundle",
+    "re_enrollment": "re-enrollment before expiry",
+}
+
+
+def _enrollment_row(r: dict, start) -> Row:
+    def when(column: str) -> str | None:
+        value = r.get(column)
+        if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+            return None
+        return f"{value:g}" if start is None else instant(value, start)
+
+    method = str(r["method"])
+    how = (
+        f"by rule {r['rule_id']}"
+        if method == "post_enrollment"
+        else _HOW_ENROLLED.get(method, method)
+    )
+    ended = []
+    for column, word in (
+        ("started_day", "started"),
+        ("completed_day", "completed"),
+        ("failed_day", "failed"),
+        ("superseded_day", "moved to history"),
+    ):
+        moment = when(column)
+        if moment is not None:
+            ended.append(f"{word} {moment if start is not None else 'day ' + moment}")
+    if not ended:
+        ended.append("not started by the horizon")
+    elif (
+        when("completed_day") is None
+        and when("failed_day") is None
+        and when("superseded_day") is None
+    ):
+        ended.append("still in progress at the horizon")
+    text = lambda t: Cell((t,), "text")  # noqa: E731 - prose, read from the left
+    enrolled = when("enrolled_day")
+    return Row(
+        str(r["course_id"]),
+        [
+            text(how),
+            text(enrolled if start is not None else f"day {enrolled}"),
+            text("; ".join(ended)),
+        ],
+    )
+
+
 @section
 class KeyNumbers(Section):
     """The key numbers (analysis.key_numbers); side by side and their differences."""
@@ -259,10 +350,7 @@ class KeyNumbers(Section):
         start = scenario.start_date
         rows: list[tuple[str, Inline]] = [
             ("replications", (str(reps),)),
-            (
-                "horizon",
-                (f"{scenario.horizon_days:g} days" + (f" from {start:%d %b %Y}" if start else ""),),
-            ),
+            ("horizon", (span(scenario.horizon_days, start),)),
         ]
         if run.label is not None:
             rows.append(("variant", (run.label,)))
@@ -834,7 +922,7 @@ def _no_certificate(course: str, days: float) -> Block:
         f"Compliance: {course}",
         (
             f"{course} awards no certificate, so there is no validity to be compliant with, "
-            f"and none is read from its recertification rule's delay ({days:g} days). To "
+            f"and none is read from its recertification rule's delay ({plural(days, 'day')}). To "
             "measure compliance, give the course a certificate (`certificate: {valid_for: "
             "...}`, S31), with `reenroll_before` for re-enrollment before expiry (S34) "
             "instead of the rule (S38).",
@@ -1176,11 +1264,15 @@ def _story(result, learner: str, replication: int, variant: str | None = None) -
     if variant is not None and "variant" not in result.events.columns:
         variant = None  # a variant already split out of its sweep
     frame = explain(result, learner, replication=replication, variant=variant)
+    start = result.scenario.start_date
     rows = [
-        ("" if math.isnan(day) else f"{day:g}", str(text))
+        (
+            "" if math.isnan(day) else (f"{day:g}" if start is None else instant(day, start)),
+            str(text),
+        )
         for day, text in zip(frame["day"], frame["text"], strict=True)
     ]
-    return Story(learner, rows)
+    return Story(learner, rows, when="day" if start is None else "when")
 
 
 def tables_text(names: list[str]) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..columns import METHODS, OUTCOMES
-from ..formatting import number, number_kind, signed
+from ..formatting import days, instant, number, number_kind, plural, signed
 
 LOW, HIGH = 0.05, 0.95
 
@@ -213,6 +213,16 @@ class Digest:
         return (table / len(self.replications)).round(1)
 
 
+def span(horizon_days: float, start_date=None) -> str:
+    """The simulated span: `730 days`, with a calendar `730 days, 2027-01-04 to
+    2029-01-03 (day 730)`."""
+    if start_date is None:
+        return days(horizon_days)
+    return f"{days(horizon_days)}, {instant(0, start_date).split(' (')[0]} to " + instant(
+        horizon_days, start_date
+    )
+
+
 def summary_text(result, source: str) -> str:
     return digest_text(Digest.of(result), result.scenario, source)
 
@@ -222,7 +232,7 @@ def digest_text(digest: Digest, scenario, source: str) -> str:
     reps = len(digest.replications)
     lines = [
         f"{scenario.name}  ({source})",
-        f"horizon {scenario.horizon_days:g} days, {reps} replication{'s' if reps > 1 else ''}"
+        f"horizon {span(scenario.horizon_days, scenario.start_date)}, {plural(reps, 'replication')}"
         + (": mean per replication (5-95% across replications)" if reps > 1 else ""),
         "  " + ", ".join(digest.headline()),
     ]
@@ -280,7 +290,7 @@ def sweep_summary_text(result, source: str) -> str:
     labels = result.variant_labels()
     lines = [
         f"{result.scenario.name}  ({source})",
-        f"sweep: {len(labels)} variants x {reps} replications, each variant on its own "
+        f"sweep: {plural(len(labels), 'variant')} x {plural(reps, 'replication')}, each variant on its own "
         "(means per replication, 5-95% across replications; job counts are per job and target)",
         "",
     ]
@@ -372,16 +382,17 @@ def comparison_text(
     seed: int | None,
     horizon_days: float,
     exact: bool = False,
+    start_date=None,
 ) -> str:
     """What `postenroll-sim compare` prints: the two runs, what differs between the
     scenarios, the table of differences and what changed beyond noise."""
-    reps = f"{replications} replication{'s' if replications != 1 else ''}"
+    reps = plural(replications, "replication")
     lines = [
         *(
             f"{which}: {label}" + (f" ({source})" if source not in label else "")
             for which, label, source in zip("AB", labels, sources, strict=True)
         ),
-        f"horizon {horizon_days:g} days, seed {seed}, {reps} of each"
+        f"horizon {span(horizon_days, start_date)}, seed {seed}, {reps} of each"
         + (
             ", paired: replication r of A and of B draw from the same random streams"
             if replications > 1 and not exact

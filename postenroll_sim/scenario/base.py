@@ -35,6 +35,9 @@ def _not_text_or_bool(value: Any) -> Any:
     # YAML `true` or "5" must not pass as a number: a typo is never silently accepted.
     if isinstance(value, bool | str):
         raise ValueError(f"must be a number, got {value!r}")
+    if isinstance(value, dt.date):  # a date where only a number of days may be (S1 v2)
+        written = value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value
+        raise ValueError(f"must be a number of days, got the date {written}")
     return value
 
 
@@ -81,7 +84,19 @@ Positive = Annotated[Number, Field(gt=0)]
 PositiveDays = Annotated[Positive, at_most(MAX_DAYS, "100 years")]
 # S1 v2: a moment (or a calendar period between moments) read from a scenario is
 # rounded to the nearest second once it is valid.
-Instant = Annotated[Day, AfterValidator(whole_second)]
+# A day may also be written as a date or a date-time where the scenario has a start_date
+# (S1 v2): the loader turns those into day numbers first (scenario/dates.py), so the
+# model sees numbers only; the schema says what a file may hold.
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?$"
+_DAY_OR_DATE = (
+    Annotated[float, Field(ge=0, le=MAX_DAYS)]
+    | Annotated[str, Field(pattern=DATE_PATTERN, description="a date or a date-time (S1)")]
+)
+Instant = Annotated[
+    Day,
+    AfterValidator(whole_second),
+    BeforeValidator(lambda value: value, json_schema_input_type=_DAY_OR_DATE),
+]
 PositiveInstant = Annotated[PositiveDays, AfterValidator(whole_second)]
 Probability = Annotated[Number, Field(ge=0, le=1)]
 Count = Annotated[int, BeforeValidator(_count)]

@@ -38,8 +38,10 @@ from ..columns import (
     is_day_column,
     timestamp_twin,
 )
+from ..formatting import instant
 from . import models, stochastic
 from .base import FIRST_DATE, LAST_DATE, MAX_DAYS, MAX_LEARNERS, MAX_SESSIONS
+from .dates import start_of
 from .errors import Path
 from .limits import expected_hires, session_count
 from .rules import RuleNumbering, default_rule_id  # noqa: F401 - default_rule_id re-exported
@@ -102,9 +104,19 @@ def close_match(value: str, candidates: Collection[Any], cutoff: float = 0.6) ->
     return close[0] if close else None
 
 
+# The scenario's start_date while it is checked: messages then name instants by their
+# date, as every tool does (formatting.instant).
+_calendar: ContextVar[dt.date | None] = ContextVar("calendar", default=None)
+
+
 def check_scenario(data: dict) -> Found:
-    with hint_budget():
-        return _check_scenario(data)
+    start = start_of(data)
+    token = _calendar.set(start if isinstance(start, dt.date) else None)
+    try:
+        with hint_budget():
+            return _check_scenario(data)
+    finally:
+        _calendar.reset(token)
 
 
 def _check_scenario(data: dict) -> Found:
@@ -532,15 +544,15 @@ class _ScriptWalk:
         here = (*path, "learner")
         if learner in self.removed:
             self.problem(
-                here, f"learner '{learner}' was removed on day {_day(self.removed[learner])} (S29)"
+                here, f"learner '{learner}' was removed on {_on(self.removed[learner])} (S29)"
             )
         elif learner in self.learners and self.learners[learner] > day:
-            self.problem(here, f"learner '{learner}' joins on day {_day(self.learners[learner])}")
+            self.problem(here, f"learner '{learner}' joins on {_on(self.learners[learner])}")
         elif learner not in self.present:
             if learner in self.added_when:
                 when, i = self.added_when[learner]
                 self.problem(
-                    here, f"learner '{learner}' is added later, on day {_day(when)} (script.{i})"
+                    here, f"learner '{learner}' is added later, on {_on(when)} (script.{i})"
                 )
             else:
                 self.problem(
@@ -573,7 +585,7 @@ class _ScriptWalk:
         if rule in self.removed_rules:
             self.problem(
                 (*path, "rule"),
-                f"rule '{rule}' was removed on day {_day(self.removed_rules[rule])}",
+                f"rule '{rule}' was removed on {_on(self.removed_rules[rule])}",
             )
         else:
             self.problem((*path, "rule"), _unknown("rule", rule, self.ever_rules))
@@ -627,7 +639,9 @@ def _check_script(
         path: Path = ("script", index)
         if horizon is not None and action.day > horizon:
             walk.problem(
-                (*path, "day"), f"day {_day(action.day)} is after the horizon ({_day(horizon)})"
+                (*path, "day"),
+                f"{_on(action.day)} is after the horizon "
+                + (f"({_day(horizon)})" if _calendar.get() is None else f"of {_on(horizon)}"),
             )
         action.check(walk, path)
     return set(learners) | set(added_when), set(walk.ever_rules)
@@ -771,6 +785,12 @@ def _unknown_value(column: str, value: Any, vocabulary: tuple[str, ...]) -> str:
     if close:
         return f"unknown {column.replace('_', ' ')} '{text}' (did you mean '{close}'?)"
     return f"unknown {column.replace('_', ' ')} '{text}'; the values are: {', '.join(vocabulary)}"
+
+
+def _on(value: float) -> str:
+    """`day 5`, or with a calendar `2027-01-09 (day 5)`."""
+    start = _calendar.get()
+    return f"day {_day(value)}" if start is None else instant(value, start)
 
 
 def _day(value: float) -> str:

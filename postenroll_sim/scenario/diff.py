@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import formatting as F
 from .actions import actions_where
 from .models import Scenario
 from .rules import scenario_rules
@@ -196,7 +197,7 @@ def _blocking(a: Scenario, b: Scenario, na: str, nb: str, seed_given: bool, out:
         out.append("the course catalogs differ (" + "; ".join(parts) + ")")
     if a.horizon_days != b.horizon_days:
         out.append(
-            f"the horizons differ ({a.horizon_days:g} days in {na}, {b.horizon_days:g} in {nb})"
+            f"the horizons differ ({F.days(a.horizon_days)} in {na}, {b.horizon_days:g} in {nb})"
         )
     if a.start_date != b.start_date:
         out.append(

@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from . import models, stochastic, yamlread
 from .checks import check_scenario, close_match, hint_budget
+from .dates import resolve_dates
 from .errors import Origin, Path, Problem, ScenarioError
 
 
@@ -177,13 +178,18 @@ def validate_data(data: Any, origin: Origin) -> models.Scenario:
         raise ScenarioError(
             [origin.problem((), "a scenario file is a mapping of keys (name, courses, ...)")]
         )
-    problems: list[Problem] = []
+    # S1 v2: days written as dates become day numbers before anything reads them
+    dated = resolve_dates(data)
+    problems: list[Problem] = [origin.problem(path, message) for path, message in dated]
+    bad_dates = {path for path, _ in dated}
     scenario = None
     with hint_budget():
         try:
             scenario = models.Scenario.model_validate(data)
         except ValidationError as exc:
-            problems += validation_problems(exc, data, origin)
+            problems += [
+                p for p in validation_problems(exc, data, origin) if p.path not in bad_dates
+            ]
         problems += [origin.problem(path, message) for path, message in check_scenario(data)]
     if problems:
         raise ScenarioError(problems)

@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from ...columns import FORMULA_START, METHODS, STATUSES, from_spreadsheet, whole_second
+from ...formatting import instant
 from ...scenario import Problem, Scenario, ScenarioError
 from ...scenario.base import Spec, same_id
 from ...scenario.errors import Origin
@@ -466,8 +467,8 @@ def parse_history(
             continue
         count += 1
         rows.read(start, row)
-    problems += _check_superseding(rows.records, file)
-    problems += _check_removals(rows.records, file)
+    problems += _check_superseding(rows.records, file, day0)
+    problems += _check_removals(rows.records, file, day0)
     if problems:
         raise ScenarioError(problems)
     records = rows.records
@@ -615,7 +616,8 @@ class _Rows:
         elif day > self.horizon + SAME_INSTANT:
             self.bad(
                 column,
-                f"{value!r} is day {day:g}, after the scenario's horizon (day {self.horizon:g}): "
+                f"{value!r} is {_on(day, self.day0)}, after the scenario's horizon "
+                f"({_on(self.horizon, self.day0)}): "
                 "extend horizon_days to cover the history",
             )
         return (min(max(day, 0.0), self.horizon), date_only, value, column)
@@ -710,6 +712,11 @@ def _value(text, column, name, allowed, mapping: HistoryMap, bad, required: bool
     return None
 
 
+def _on(day: float, day0: dt.date | None) -> str:
+    """`day 5` without a calendar, else `2027-01-09 (day 5)` (formatting.instant)."""
+    return f"day {day:g}" if day0 is None else instant(day, day0)
+
+
 def _date_note(day0: dt.date | None) -> str:
     return f" ({day0.isoformat()})" if day0 is not None else ""
 
@@ -771,7 +778,7 @@ def _check_record(found, status, status_column, course, bad) -> None:
         )
 
 
-def _check_removals(records: list[Record], file: str) -> list[Problem]:
+def _check_removals(records: list[Record], file: str, day0: dt.date | None) -> list[Problem]:
     """A learner is removed once: every row that says when must say the same."""
     problems = []
     first: dict[str, Record] = {}
@@ -785,14 +792,15 @@ def _check_removals(records: list[Record], file: str) -> list[Problem]:
                     file,
                     record.line,
                     (record.columns["removed"],),
-                    f"{record.learner} was removed on day {record.removed:g} here, but on day "
-                    f"{earlier.removed:g} on line {earlier.line}: a learner is removed once (S29)",
+                    f"{record.learner} was removed on {_on(record.removed, day0)} here, but on "
+                    f"{_on(earlier.removed, day0)} on line {earlier.line}: a learner is removed "
+                    "once (S29)",
                 )
             )
     return problems
 
 
-def _check_superseding(records: list[Record], file: str) -> list[Problem]:
+def _check_superseding(records: list[Record], file: str, day0: dt.date | None) -> list[Problem]:
     """S14: a record moved to history keeps its state. So nothing happens to a record
     after a newer record of the same learner and course was enrolled."""
     problems = []
@@ -810,8 +818,9 @@ def _check_superseding(records: list[Record], file: str) -> list[Problem]:
                             file,
                             older.line,
                             (older.columns[moment],),
-                            f"{moment} on day {day:g}, after line {newer.line} enrolled "
-                            f"{older.learner} in {older.course} again on day {newer.enrolled:g}: "
+                            f"{moment} on {_on(day, day0)}, after line {newer.line} enrolled "
+                            f"{older.learner} in {older.course} again on "
+                            f"{_on(newer.enrolled, day0)}: "
                             "a record moved to history keeps its state (S14)",
                         )
                     )

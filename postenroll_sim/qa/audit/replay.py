@@ -54,6 +54,7 @@ from ...engine.lms import LMS
 from ...engine.model import Driver, Model, Observer, Script
 from ...engine.plan import CURRICULUM, Plan
 from ...engine.store import COMPLETE, NEVER, NONE, NOT_STARTED
+from ...formatting import instant
 from ...scenario import models
 from .history import SAME_INSTANT, History, Record
 
@@ -491,15 +492,9 @@ class Replay(Driver, Observer):
         return str(self.records[index].line) if index is not None else "?"
 
     def when(self, day: float) -> str:
-        """A moment in words: its date and time when day 0 is a date, and its day number."""
-        text = f"day {round(day, 3):g}"
-        day0 = self.history.day0
-        if day0 is None:
-            return text
-        moment = dt.datetime.combine(day0, dt.time()) + dt.timedelta(days=day)
-        moment = (moment + dt.timedelta(seconds=30)).replace(second=0, microsecond=0)
-        shown = moment.strftime("%Y-%m-%d" if moment.time() == dt.time() else "%Y-%m-%d %H:%M")
-        return f"{shown} ({text})"
+        """A moment in words: its date and time when day 0 is a date, and its day number
+        (formatting.instant, the way every tool says it)."""
+        return when(day, self.history.day0)
 
     def _decisions(self) -> None:
         """Read the jobs' outcomes written since the last call (engine/store.py)."""
@@ -718,6 +713,11 @@ class Replay(Driver, Observer):
             f"{plan.rule_ids[version.rule]}: when {plan.course_ids[version.source]} is "
             f"{TRIGGERS[version.when]}, enroll in {targets} {delay}{consecutive}"
         )
+
+
+def when(day: float, day0: dt.date | None) -> str:
+    """`day 2.083` without a calendar, else `2027-01-06 02:00 (day 2.08)`."""
+    return f"day {round(day, 3):g}" if day0 is None else instant(day, day0)
 
 
 def _span(days: float) -> str:

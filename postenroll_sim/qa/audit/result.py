@@ -18,7 +18,7 @@ from ...engine.store import NONE
 from ...run.outdir import REPORT_NAME, OutputFolder
 from ...scenario import Scenario
 from .history import History
-from .replay import Replay, _span
+from .replay import Replay, _span, when
 
 KINDS = ("missing", "unexpected", "off-time")
 TABLE = "discrepancies"
@@ -111,7 +111,7 @@ class AuditResult:
             where = (
                 f"line {line}"
                 if line is not None
-                else f"no record; expected on day {round(row.expected_day, 3):g}"
+                else f"no record; expected on {when(row.expected_day, self.history.day0)}"
             )
             lines.append(
                 f"  {row.kind}: {row.learner_id} in {row.course_id} ({where}, {row.s_rule})"
