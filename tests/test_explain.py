@@ -212,6 +212,30 @@ def test_why_a_learner_was_not_re_enrolled(certified):
         _claims_hold(certified, learner)
 
 
+def test_a_re_enrollment_job_still_queued_at_the_horizon_in_dates(tmp_path):
+    from postenroll_sim import parse_scenario
+
+    scenario = parse_scenario(
+        """
+name: pending re-enrollment
+start_date: 2027-01-04
+horizon_days: 60
+courses:
+  - {id: FIRE, type: online, certificate: {valid_for: {days: 100}, reenroll_before: {days: 30}}}
+learners: [ana]
+script:
+  - {day: 2027-01-04, action: enroll, learner: ana, course: FIRE}
+  - {day: "2027-01-06 14:30", action: complete, learner: ana, course: FIRE}
+""",
+        "pending.yaml",
+    )
+    text = as_text(explain(simulate(scenario), "ana"))
+    assert (
+        "2027-03-05 (day 60): re-enrollment job 0 (certificate 0, for FIRE, due 2027-03-17 "
+        "14:30 (day 72.6)) is still queued at the horizon (S24)"
+    ) in text
+
+
 def test_why_a_learner_who_never_completed_is_not_re_enrolled(certified):
     lines = as_text(explain(certified, "cy", course="FIRE")).splitlines()
     assert "day 20: enrollment 2 in FIRE is overdue: it was due on day 20 and was not " in (

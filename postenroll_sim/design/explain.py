@@ -275,7 +275,7 @@ def _account(run: _Run, scenario: Scenario, learner: str) -> list[dict]:
     ]
     for job in pending:
         which = (
-            f"re-enrollment job {job['job_id']} (certificate {job['certificate_id']}"
+            f"re-enrollment job {job['job_id']} (certificate {job['certificate_id']}, "
             if _is_re_enrollment(job)
             else f"job {job['job_id']} of rule {job['rule_id']} ("
         )
