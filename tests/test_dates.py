@@ -249,3 +249,12 @@ def test_a_run_time_script_error_names_the_date():
         "inline.yaml:8: script.0: 2027-01-06 09:30 (day 2.39): complete alice A: cannot "
         "complete: the learner has no enrollment in this course"
     ]
+
+
+def test_the_rule_graph_names_script_days_by_their_dates(cli):
+    code, text, _ = cli("graph", ROOT / "scenarios" / "showcase.yaml")
+    assert code == 0
+    assert "inactive until 2027-02-18 (day 45)" in text  # a course activated by the script
+    assert "until 2027-03-05 (day 60)" in text and "from 2027-03-05 (day 60)" in text  # an edit
+    assert "TOOL-CHAT (from 2027-01-24 (day 20))" in text  # a bundle member added
+    assert "day 45" not in text.replace("(day 45)", "")

@@ -246,14 +246,18 @@ class _Layout:
     def _edge_lines(self, edge: Edge | ReEnrollment) -> list[str]:
         if isinstance(edge, ReEnrollment):
             return reenroll_lines(edge)
-        return edge_lines(edge, self.stats.get(edge) if self.stats else None)
+        return edge_lines(
+            edge,
+            self.stats.get(edge) if self.stats else None,
+            self.graph.scenario.start_date,
+        )
 
     def _fan_lines(self, edges: list[Edge]) -> list[str]:
         """One label for a rule version's targets: what it does, then per target what it
         did in the run."""
         if len(edges) == 1:
             return self._edge_lines(edges[0])
-        lines = edge_lines(edges[0])
+        lines = edge_lines(edges[0], start=self.graph.scenario.start_date)
         for e in edges:
             if e in self.stats:
                 first, *more = stats_lines(self.stats[e])

@@ -19,11 +19,13 @@ draws it (`drawing.py`) or writes it as Mermaid or DOT text, and the report show
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..columns import TRIGGER_WORDS
+from ..formatting import instant
 from ..scenario import Scenario, models
 from ..scenario.certificates import Certificate, Period
 from ..scenario.errors import Path
@@ -631,23 +633,25 @@ def _wrap(text: str, width: int = 36, most: int = 3) -> list[str]:
     return lines
 
 
-def _day(value: float) -> str:
-    return f"{value:g}"
+def _day(value: float, start_date: dt.date | None = None) -> str:
+    """A script day on the graph: `day 45`, or with a calendar `2027-02-15 (day 45)`."""
+    return instant(value, start_date)
 
 
 def node_lines(graph: RuleGraph, node: Node) -> list[str]:
     """A course as a few short lines: id, type and flags, title, prerequisites, members,
     where learners enter."""
     flags = [node.type]
+    start = graph.scenario.start_date
     if node.type == "ilc" and node.sessions_given:
         flags.append(f"{node.sessions_in_horizon} sessions")
     if node.allow_failure:
         flags.append("can fail")
     if not node.active:
         days = [d for d, _ in node.activated]
-        flags.append(f"inactive until day {_day(min(days))}" if days else "inactive")
+        flags.append(f"inactive until {_day(min(days), start)}" if days else "inactive")
     elif node.deactivated:
-        flags.append(f"inactive from day {_day(node.deactivated[0][0])}")
+        flags.append(f"inactive from {_day(node.deactivated[0][0], start)}")
     lines = [node.id, " · ".join(flags)]
     if node.title:
         lines += _wrap(node.title, 32, 2)
@@ -664,7 +668,7 @@ def node_lines(graph: RuleGraph, node: Node) -> list[str]:
         ]
         lines += _wrap("members: " + "; ".join(parts))
     elif node.type == "bundle":
-        members = [_member_text(m) for m in graph.memberships if m.container == node.id]
+        members = [_member_text(m, start) for m in graph.memberships if m.container == node.id]
         lines += _wrap("members: " + (", ".join(members) if members else "none"))
     entries = list(dict.fromkeys(e.label for e in graph.entries_of(node.id)))
     if entries:
@@ -672,24 +676,27 @@ def node_lines(graph: RuleGraph, node: Node) -> list[str]:
     return lines
 
 
-def _member_text(m: Membership) -> str:
+def _member_text(m: Membership, start: dt.date | None = None) -> str:
     """A bundle member, with the days the script added or removed it (S28); no line
     break inside."""
     since, until = m.since_day, m.until_day
     if since is None and until is None:
         return m.member
     if until is None:
-        when = f"from day {_day(since)}"
+        when = f"from {_day(since, start)}"
     elif since is None:
-        when = f"until day {_day(until)}"
+        when = f"until {_day(until, start)}"
     else:
-        when = f"day {_day(since)} to {_day(until)}"
+        when = f"{_day(since, start)} to {_day(until, start)}"
     return f"{m.member} ({when})".replace(" ", "\u00a0")
 
 
-def edge_lines(edge: Edge, stats: dict[str, float] | None = None) -> list[str]:
+def edge_lines(
+    edge: Edge, stats: dict[str, float] | None = None, start: dt.date | None = None
+) -> list[str]:
     """A rule towards one target: id, trigger and delay, consecutive, when it was in force
-    (script versions), and what it did in a run (`stats`: outcome -> mean count)."""
+    (script versions, in dates with a calendar `start`), and what it did in a run
+    (`stats`: outcome -> mean count)."""
     v = edge.version
     lines = [
         edge.rule,
@@ -697,11 +704,11 @@ def edge_lines(edge: Edge, stats: dict[str, float] | None = None) -> list[str]:
         "consecutive on" if edge.consecutive else "consecutive off",
     ]
     if v.since_day is not None and v.until_day is not None:
-        lines.append(f"day {_day(v.since_day)} to {_day(v.until_day)}")
+        lines.append(f"{_day(v.since_day, start)} to {_day(v.until_day, start)}")
     elif v.since_day is not None:
-        lines.append(f"from day {_day(v.since_day)}")
+        lines.append(f"from {_day(v.since_day, start)}")
     elif v.until_day is not None:
-        lines.append(f"until day {_day(v.until_day)}")
+        lines.append(f"until {_day(v.until_day, start)}")
     if stats is not None:
         lines += stats_lines(stats)
     return lines
@@ -852,7 +859,9 @@ def mermaid(graph: RuleGraph, stats: dict | None = None) -> str:
     styles: list[str] = []
     k = 0
     for edge in graph.edges:
-        text = "<br/>".join(_m(line) for line in edge_lines(edge, per_edge.get(edge)))
+        text = "<br/>".join(
+            _m(line) for line in edge_lines(edge, per_edge.get(edge), graph.scenario.start_date)
+        )
         arrow = "-.->" if edge.version.first or edge.version.until_day is not None else "-->"
         lines.append(f'  {ids[edge.source]} {arrow}|"{text}"| {ids[edge.target]}')
         style = f"stroke:{TRIGGER_WORDS[edge.when].colour}"
@@ -869,7 +878,11 @@ def mermaid(graph: RuleGraph, stats: dict | None = None) -> str:
     for m in graph.memberships:
         if (m.container, m.member) in ruled:
             continue  # the rule that enrolls the members says it already
-        word = "member" if m.since_day is None else f"member from day {_day(m.since_day)}"
+        word = (
+            "member"
+            if m.since_day is None
+            else f"member from {_day(m.since_day, graph.scenario.start_date)}"
+        )
         lines.append(f'  {ids[m.container]} -.-|"{_m(word)}"| {ids[m.member]}')
         styles.append(f"  linkStyle {k} stroke:#9e9e9e")
         k += 1
@@ -945,7 +958,7 @@ def dot(graph: RuleGraph, stats: dict | None = None) -> str:
     per_edge = stats_for(graph, stats)
     loops = loop_edges(graph)
     for edge in graph.edges:
-        attrs = [f"label={_label(edge_lines(edge, per_edge.get(edge)))}"]
+        attrs = [f"label={_label(edge_lines(edge, per_edge.get(edge), graph.scenario.start_date))}"]
         attrs.append(f'color="{TRIGGER_WORDS[edge.when].colour}"')
         if edge.version.first or edge.version.until_day is not None:
             attrs.append("style=dashed")
@@ -961,7 +974,11 @@ def dot(graph: RuleGraph, stats: dict | None = None) -> str:
     for m in graph.memberships:
         if (m.container, m.member) in ruled:
             continue  # the rule that enrolls the members says it already
-        word = "member" if m.since_day is None else f"member from day {_day(m.since_day)}"
+        word = (
+            "member"
+            if m.since_day is None
+            else f"member from {_day(m.since_day, graph.scenario.start_date)}"
+        )
         lines.append(
             f"  {_q(m.container)} -> {_q(m.member)} "
             f'[label={_q(word)}, style=dotted, color="#9e9e9e", arrowhead=none];'
