@@ -15,10 +15,13 @@ STAMP  := $(VENV)/.installed
 # an engine module changed since; with no C compiler the engine runs interpreted.
 CORE   := postenroll_sim/engine/_compiled.json
 
+# The install itself compiles nothing (pip would hide it for a minute): the engine is
+# compiled in the next step, which says so and how long it took.
 $(STAMP): pyproject.toml hatch_build.py
+	@echo "make: creating $(VENV) and installing postenroll-sim with its tools (a minute or two the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	POSTENROLL_SIM_BUILD=interpreted $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 $(CORE): $(STAMP) $(wildcard postenroll_sim/engine/*.py postenroll_sim/engine/*.pxd)

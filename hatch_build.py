@@ -24,6 +24,7 @@ import shutil
 import sys
 import sysconfig
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -66,10 +67,17 @@ def compile_engine(build_dir: Path, inplace: bool) -> dict:
         Extension(f"{selection.PACKAGE}.{name}", [str(ENGINE / f"{name}.py")])
         for name in selection.MODULES
     ]
+    cores = os.cpu_count() or 1
+    _notice(
+        f"compiling the engine core: {len(extensions)} modules with Cython {Cython.__version__}, "
+        f"then C, on {cores} core{'s' if cores > 1 else ''} (about a minute; "
+        f"POSTENROLL_SIM_BUILD=interpreted skips it)"
+    )
     modules = cythonize(
         extensions,
         language_level=3,
         quiet=True,
+        nthreads=cores,  # Cython's translation of the modules in parallel, as the C below
         build_dir=str(build_dir / "c"),
         include_path=[str(ROOT)],  # the .pxd files beside the modules give their C types
         # Python annotations are for readers and type checkers; C types come from the .pxd
@@ -80,6 +88,7 @@ def compile_engine(build_dir: Path, inplace: bool) -> dict:
             "binding": False,
             "annotation_typing": False,
             "wraparound": False,
+            "show_performance_hints": False,  # (hundreds of lines a first `make` would show)
         },
     )
     distribution = Distribution({"name": "postenroll-sim-engine", "ext_modules": modules})
@@ -88,7 +97,7 @@ def compile_engine(build_dir: Path, inplace: bool) -> dict:
     command.inplace = False
     command.build_lib = str(build_dir / "lib")
     command.build_temp = str(build_dir / "tmp")
-    command.parallel = os.cpu_count() or 1
+    command.parallel = cores
     command.ensure_finalized()
     command.run()
     built = {}
@@ -129,11 +138,16 @@ def build(build_dir: Path, inplace: bool) -> dict:
         manifest = {"engine": "interpreted", "reason": f"built with {SKIP_ENV}=interpreted"}
     else:
         try:
+            started = time.perf_counter()
             manifest = compile_engine(build_dir, inplace)
+            manifest["_seconds"] = time.perf_counter() - started
         except Exception as exc:  # no Cython, no compiler, no Python headers: run interpreted
             manifest = {"engine": "interpreted", "reason": f"not compiled: {_why(exc)}"}
     if manifest["engine"] == "compiled":
-        _notice(f"compiled the engine core with Cython {manifest['cython']}")
+        _notice(
+            f"compiled the engine core with Cython {manifest['cython']} "
+            f"in {manifest['_seconds']:.0f} s"
+        )
     else:
         _notice(f"the engine will run interpreted ({manifest['reason']})")
     public = {k: v for k, v in manifest.items() if not k.startswith("_")}
