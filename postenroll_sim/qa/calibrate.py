@@ -798,7 +798,7 @@ def calibrate(
                 Problem(
                     file,
                     late.line,
-                    (),
+                    ("(row)",),
                     f"a moment on day {_num(last)}, after --as-of (day {_num(as_of)}): the "
                     "export cannot show what happened after it was made",
                 )
@@ -834,6 +834,11 @@ def calibrate(
         else:
             courses.append(fit)
     hires, attrition, population_notes = _population(history, first, as_of)
+    absent = [
+        c.id for c in scenario.courses if c.type in ("online", "ilc") and c.id not in by_course
+    ]
+    if absent:
+        notes.append(f"{file}: no records of {', '.join(absent)}: not fitted")
     notes += population_notes
     if strict and skipped:
         raise ScenarioError(skipped)
