@@ -212,10 +212,12 @@ def calibrate(history, scenario, map_file, out, as_of, strict):
             fail(f"--out {out} is a folder: name a file such as fitted.yaml")
     from ..qa.audit import load_map, read_history
     from ..qa.calibrate import calibrate as fit_history
+    from ..qa.calibrate import no_collection
 
     mapping = load_map(map_file) if map_file is not None else None
-    records = read_history(history, spec, mapping, window=False)
-    result = fit_history(spec, records, as_of=_as_of(as_of, records), strict=strict)
+    with no_collection():
+        records = read_history(history, spec, mapping, window=False)
+        result = fit_history(spec, records, as_of=_as_of(as_of, records), strict=strict)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     for problem in result.skipped:
