@@ -246,3 +246,52 @@ def test_estimates_are_written_plainly(truth):
         '"a: b"',
     ]
     assert math.isfinite(truth[3].courses[0].duration.chosen.aic)
+
+
+def test_a_date_only_export_is_read_through_its_map(cli, truth, tmp_path):
+    """A vendor-style export (its headers, its words, dates alone): same-day starts are
+    zeros at the export's resolution (at most a day), and the fit still finds the truth
+    within what dates allow."""
+    import datetime as dt
+
+    import pandas as pd
+
+    _, _, history, _ = truth
+    frame = pd.read_csv(history)
+    day0 = dt.date(2026, 1, 5)
+
+    def dates(column):
+        return frame[column].map(
+            lambda d: "" if pd.isna(d) else (day0 + dt.timedelta(days=int(d))).isoformat()
+        )
+
+    export = pd.DataFrame(
+        {
+            "User": frame["learner"],
+            "Course Code": frame["course"],
+            "Type": frame["method"].map({"admin": "Admin", "post_enrollment": "System"}),
+            "Date Enrolled": dates("enrolled_day"),
+            "Date Started": dates("started_day"),
+            "Date Completed": dates("completed_day"),
+            "Date Failed": dates("failed_day"),
+        }
+    )
+    export.to_csv(tmp_path / "export.csv", index=False)
+    (tmp_path / "map.yaml").write_text(
+        "columns: {learner: User, course: Course Code, method: Type, enrolled_at: Date Enrolled,"
+        " started_at: Date Started, completed_at: Date Completed, failed_at: Date Failed}\n"
+        "values: {method: {Admin: admin, System: post_enrollment}}\n"
+        f"day0: {day0.isoformat()}\n"
+    )
+    code, out, err = cli(
+        "calibrate", tmp_path / "export.csv", "--scenario", truth[1], "--map",
+        tmp_path / "map.yaml", "--as-of", "2027-01-04", "--out", tmp_path / "f.yaml",
+    )  # fmt: skip
+    assert code == 0, err
+    import yaml
+
+    fitted = yaml.safe_load((tmp_path / "f.yaml").read_text())["courses"]["SAFE-101"]
+    start = fitted["start_after_days"]
+    assert start["dist"] == "lognormal" and abs(start["median"] - 3) < 0.6  # +-1 day each
+    assert abs(fitted["pass_rate"] - 0.8) < 0.05
+    assert "days 0 to 365 (open records censored there)" in out  # the end of 2027-01-04
