@@ -294,4 +294,5 @@ def test_a_date_only_export_is_read_through_its_map(cli, truth, tmp_path):
     start = fitted["start_after_days"]
     assert start["dist"] == "lognormal" and abs(start["median"] - 3) < 0.6  # +-1 day each
     assert abs(fitted["pass_rate"] - 0.8) < 0.05
-    assert "days 0 to 365 (open records censored there)" in out  # the end of 2027-01-04
+    # the end of 2027-01-04, in the export's calendar
+    assert "2026-01-05 (day 0) to 2027-01-05 (day 365) (open records censored there)" in out

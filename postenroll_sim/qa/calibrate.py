@@ -25,6 +25,7 @@ at import: `--help`, `check` and `lint` do not pay for it.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import math
 import os
@@ -36,6 +37,7 @@ import numpy as np
 
 from .. import __version__
 from ..columns import SECONDS_PER_DAY
+from ..formatting import instant
 from ..scenario import Problem, Scenario, ScenarioError
 from ..scenario.base import MAX_DAYS
 from ..scenario.stochastic import MAX_CV, MAX_SIGMA, MIN_CV
@@ -149,6 +151,13 @@ class Calibration:
     attrition: Estimate | None = None
     warnings: list[str] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)  # courses not fitted, located
+    day0: dt.date | None = None  # the history's calendar, when it has one
+
+    def span(self) -> str:
+        """The history's first moment to the export's, in words (dates with a calendar)."""
+        if self.day0 is None:
+            return f"days {_num(self.first_day)} to {_num(self.as_of)}"
+        return f"{instant(self.first_day, self.day0)} to {instant(self.as_of, self.day0)}"
 
     # ----- what it writes --------------------------------------------------------------
 
@@ -158,10 +167,9 @@ class Calibration:
         lines = [
             f"# Behaviour fitted by postenroll-sim calibrate {__version__} from "
             f"{Path(self.file).name}",
-            f"# ({self.records:,} records, {self.learners:,} learners, days "
-            f"{_num(self.first_day)} to {_num(self.as_of)}). A scenario uses it with",
-            "# `behaviour_from: THIS_FILE` (docs/calibrate.md); comments: 95% intervals and",
-            "# sample sizes.",
+            f"# ({self.records:,} records, {self.learners:,} learners, {self.span()}).",
+            "# A scenario uses it with `behaviour_from: THIS_FILE` (docs/calibrate.md);",
+            "# comments: 95% intervals and sample sizes.",
         ]
         fitted = [c for c in self.courses if c.behaviour()]
         if fitted:
@@ -202,7 +210,7 @@ class Calibration:
     def summary(self) -> str:
         out = [
             f"calibrate {self.file}: {self.records:,} records, {self.learners:,} learners, "
-            f"days {_num(self.first_day)} to {_num(self.as_of)} (open records censored there)",
+            f"{self.span()} (open records censored there)",
             "intervals: 95%; distributions and abandonment from the observed information "
             "(Wald, log/logit scale); proportions Wilson; hires and attrition exact Poisson",
         ]
@@ -845,8 +853,9 @@ def _calibrate(scenario: Scenario, history: History, as_of: float | None, strict
                     file,
                     late.line,
                     ("(row)",),
-                    f"a moment on day {_num(last)}, after --as-of (day {_num(as_of)}): the "
-                    "export cannot show what happened after it was made",
+                    f"a moment on {instant(last, history.day0)}, after --as-of "
+                    f"({instant(as_of, history.day0)}): the export cannot show what happened "
+                    "after it was made",
                 )
             ]
         )
@@ -904,4 +913,5 @@ def _calibrate(scenario: Scenario, history: History, as_of: float | None, strict
         attrition=attrition,
         warnings=[*history.warnings, *notes],
         skipped=skipped,
+        day0=history.day0,
     )
