@@ -67,6 +67,13 @@ FLAGS = {  # flag -> values it is given (None: a switch)
         "--format": st.sampled_from(["csv", "parquet", "x"]),
         "--report": None,
     },
+    "calibrate": {
+        "--scenario": st.sampled_from([AUDIT, AUDIT, "missing.yaml", "/dev/null", ""]),
+        "--map": st.sampled_from([MAP, MAP, "missing.yaml", SCENARIO]),
+        "--out": st.sampled_from(["fitted.yaml", ".", "", HISTORY]),
+        "--as-of": st.sampled_from(["2025-12-31", "400", "x", "nan", "", "-1"]),
+        "--strict": None,
+    },
 }
 # Commands the random lines do not draw yet, and why: a new command is added to FLAGS
 # and POSITIONAL, or named here (test_every_command_is_fuzzed_or_says_why).
@@ -83,6 +90,7 @@ POSITIONAL = {
     "graph": st.lists(st.sampled_from([SCENARIO, "missing.yaml", "."]), max_size=1),
     "report": st.lists(st.sampled_from([".", "missing", SCENARIO, "/dev/null"]), max_size=1),
     "schema": st.just([]),
+    "calibrate": st.sampled_from([[HISTORY], [HISTORY], [SCENARIO], [], ["missing.csv"]]),
 }
 
 

@@ -153,3 +153,116 @@ def audit(scenario, history, map_file, tolerance_days, out, force, wait, fmt, ma
         written = result.write(folder, format=fmt, report=make_report, arguments=arguments())
         click.echo("wrote " + ", ".join(str(p) for p in written))
     sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("history", type=PathArg(dir_okay=False))
+@click.option(
+    "--scenario",
+    "scenario",
+    required=True,
+    type=PathArg(dir_okay=False),
+    help="The scenario whose catalog the history is read against (its courses, which allow "
+    "failure, the ILC sessions).",
+)
+@click.option(
+    "--map",
+    "map_file",
+    type=PathArg(dir_okay=False),
+    default=None,
+    help="A YAML file that says how to read the LMS's export (docs/audit.md).",
+)
+@click.option(
+    "--out",
+    default=None,
+    type=PathArg(dir_okay=False),
+    help="Write the fitted behaviour as a scenario fragment (YAML) a scenario takes with "
+    "`behaviour_from: FILE`.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="DATE|DAY",
+    help="When the export was made: open records are censored there  [default: the "
+    "history's last moment]",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse the history (exit 2) when a course cannot be fitted, instead of skipping it "
+    "with a warning.",
+)
+def calibrate(history, scenario, map_file, out, as_of, strict):
+    """Fit each course's behaviour (start delay, duration, pass rate, abandonment, ILC
+    no-shows) and the population's hires and attrition from an LMS HISTORY (CSV), open
+    records censored; print each estimate with its sample size, interval and fit, and
+    write them as a scenario fragment (--out). Exit 0: fitted; 2: bad input, or nothing
+    could be fitted (every problem located)."""
+    need_file(history, "history")
+    if map_file is not None:
+        need_file(map_file, "map")
+    spec = load(scenario)
+    if out is not None:
+        target = Path(out).resolve()
+        for given in (history, scenario, map_file):
+            if given is not None and Path(given).resolve() == target:
+                fail(f"--out {out} is one of the command's input files: name another file")
+        if Path(out).is_dir():
+            fail(f"--out {out} is a folder: name a file such as fitted.yaml")
+    from ..qa.audit import load_map, read_history
+    from ..qa.calibrate import calibrate as fit_history
+    from ..qa.calibrate import no_collection
+
+    mapping = load_map(map_file) if map_file is not None else None
+    with no_collection():
+        records = read_history(history, spec, mapping, window=False)
+        result = fit_history(spec, records, as_of=_as_of(as_of, records), strict=strict)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for problem in result.skipped:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(result.summary())
+    if out is not None:
+        from .base import writing
+
+        path = Path(out)
+        staging = path.with_name(f".{path.name}.partial")
+        with writing(staging):
+            staging.write_text(result.fragment(), encoding="utf-8")
+        with writing(path):
+            staging.replace(path)  # whole, or not there
+        click.echo(f"wrote {path}")
+
+
+def _as_of(text: str | None, history) -> float | None:
+    """--as-of as a day number of the history: a number of days, or a date (date-time)
+    counted from the history's day 0."""
+    if text is None:
+        return None
+    import datetime as dt
+
+    try:
+        value = float(text)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(value):
+            fail(f"--as-of {text!r}: a date such as 2027-01-31, or a day number")
+        return value
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"--as-of {text!r}: a date such as 2027-01-31 (or a date-time), or a day number")
+    if history.day0 is None:
+        fail(
+            f"--as-of {text!r}: the history has day numbers, not dates (no day 0): give a day "
+            "number"
+        )
+    if moment.tzinfo is not None:
+        import zoneinfo
+
+        moment = moment.astimezone(zoneinfo.ZoneInfo(history.timezone)).replace(tzinfo=None)
+    if moment.time() == dt.time() and len(text.strip()) == 10:
+        moment += dt.timedelta(days=1)  # a date alone: the export was made at its end
+    return (moment - dt.datetime.combine(history.day0, dt.time())) / dt.timedelta(days=1)

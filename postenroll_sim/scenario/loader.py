@@ -194,6 +194,10 @@ def validate_data(data: Any, origin: Origin) -> models.Scenario:
     if problems:
         raise ScenarioError(problems)
     assert scenario is not None
+    if scenario.behaviour_from is not None:  # docs/calibrate.md: the scenario's own keys win
+        from .fragment import apply_fragment, load_fragment
+
+        scenario = apply_fragment(scenario, load_fragment(scenario, origin))
     scenario._origin = origin
     return scenario
 

@@ -363,6 +363,8 @@ class Scenario(Spec):
     script: list[ScriptAction] = []
     expect: Expect = []
     default_behaviour: Behaviour | None = None
+    # a file of behaviours and rates (as `calibrate` writes), relative to this one
+    behaviour_from: Annotated[str, Field(min_length=1)] | None = None
     population: Population | None = None
     lint: LintSettings | None = None
 

@@ -411,12 +411,13 @@ class _Moments:
 
 
 def read_history(
-    path: str | Path, scenario: Scenario, mapping: HistoryMap | None = None
+    path: str | Path, scenario: Scenario, mapping: HistoryMap | None = None, window: bool = True
 ) -> History:
     """Read a history CSV for `scenario`. Every problem is located and reported at once
     (ScenarioError): unknown courses, methods and statuses, dates that cannot be read or
-    fall outside [day 0, horizon], records whose dates or status contradict each other,
-    and records that contradict S5, S14 or S27."""
+    fall outside [day 0, horizon] (unless `window` is False: `calibrate` reads a history
+    whatever its dates, which are then any day numbers, negative before day 0), records
+    whose dates or status contradict each other, and records that contradict S5, S14 or S27."""
     path = Path(path)
     file = str(path)
     try:
@@ -431,11 +432,15 @@ def read_history(
         raise ScenarioError(
             [Problem(file, None, (), f"cannot read: {exc.strerror or exc}")]
         ) from None
-    return parse_history(text, file, scenario, mapping)
+    return parse_history(text, file, scenario, mapping, window)
 
 
 def parse_history(
-    text: str, file: str, scenario: Scenario, mapping: HistoryMap | None = None
+    text: str,
+    file: str,
+    scenario: Scenario,
+    mapping: HistoryMap | None = None,
+    window: bool = True,
 ) -> History:
     mapping = mapping or HistoryMap()
     problems: list[Problem] = []
@@ -452,7 +457,7 @@ def parse_history(
     if problems:
         raise ScenarioError(problems)
 
-    rows = _Rows(file, header, index, mapping, scenario, day0, problems)
+    rows = _Rows(file, header, index, mapping, scenario, day0, problems, window)
     count = 0
     while True:
         start = reader.line_num + 1
@@ -496,12 +501,15 @@ def parse_history(
 class _Rows:
     """Reads the history's rows one by one into Records, noting each problem located."""
 
-    def __init__(self, file, header, index, mapping: HistoryMap, scenario, day0, problems):
+    def __init__(
+        self, file, header, index, mapping: HistoryMap, scenario, day0, problems, window=True
+    ):
         self.file, self.header, self.index, self.mapping = file, header, index, mapping
         self.courses = {c.id: c for c in scenario.courses}
         self.moments = _Moments(mapping, day0)
         self.horizon = scenario.horizon_days
         self.day0 = day0
+        self.window = window  # dates only within [day 0, horizon]
         self.problems = problems
         self.records: list[Record] = []
         self.seen_ids: dict[str, int] = {}
@@ -605,6 +613,8 @@ class _Rows:
         except ValueError as exc:
             self.bad(column, str(exc))
             return None
+        if not self.window:
+            return (day, date_only, value, column)
         if day < -SAME_INSTANT:
             self.bad(
                 column,
