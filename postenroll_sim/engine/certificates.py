@@ -10,6 +10,7 @@ interpreted Python on either engine; its state is typed columns in the store
 
 from __future__ import annotations
 
+import math
 from array import array
 
 from ..columns import EVENT_CODE, METHOD_CODE, OUTCOME_CODE, TRIGGER_CODE, whole_second
@@ -95,7 +96,9 @@ class CertificateDesk:
         if cert.renew_from == "expiry" and held is not None and records.expires[held] > now:
             # S32: renewing while valid, inside the window (without one: any time valid)
             window = cert.window()
-            opens = self.calendar.subtract(records.expires[held], window) if window else -1.0
+            opens = (
+                self.calendar.subtract(records.expires[held], window) if window else -math.inf
+            )  # (no window: any time valid; a warm start replays negative days, S39)
             if now >= opens:
                 base = records.expires[held]
         return self.calendar.add(base, cert.valid_for)
