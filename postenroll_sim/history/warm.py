@@ -52,6 +52,7 @@ from .learners import LearnersFile, read_learners
 from .replay import AuditLMS, Replay
 
 DEFAULT_TOLERANCE_DAYS = 1 / 24  # as `audit`'s: a post enrollment within an hour is on time
+ATTRIBUTE_TABLES = ("enrollments", "certificates")  # tables given the learners' attributes
 
 
 # ----- the ready-made maps --------------------------------------------------------------
@@ -216,6 +217,28 @@ class WarmStart(Driver):
         self.counts = Counts(records=len(state.history.records))
         self.replay: Replay | None = None
         self.attributes: dict[str, tuple[str | None, ...]] = {}  # learner -> attributes
+        width = len(state.learners.attributes) if state.learners is not None else 0
+        self.no_attributes = (None,) * width  # of a learner the file does not list
+
+    def with_attributes(self, table: str, frame):
+        """The enrollments or certificates `frame` with the learners file's attribute
+        columns (department, role, ...: categorical, null for learners it does not list,
+        hires among them); other tables as they are."""
+        learners = self.state.learners
+        if learners is None or not learners.attributes or table not in ATTRIBUTE_TABLES:
+            return frame
+        import pandas as pd
+
+        ids = frame["learner_id"]
+        codes = ids.cat.codes.to_numpy()
+        categories = ids.cat.categories
+        columns = {}
+        for k, name in enumerate(learners.attributes):
+            values = [self.attributes.get(learner, self.no_attributes)[k] for learner in categories]
+            kinds = pd.Categorical(values)
+            picked = np.where(codes >= 0, kinds.codes[codes] if len(codes) else codes, -1)
+            columns[name] = pd.Categorical.from_codes(picked, dtype=kinds.dtype)
+        return frame.assign(**columns)
 
     def start(self, model: Model) -> None:
         self.model = model
@@ -394,5 +417,12 @@ def cut_scenario(scenario: Scenario, cut: dt.date, until: dt.date | None = None)
     return Scenario.model_validate(data)
 
 
-def history_path(scenario: Scenario) -> Path | None:
-    return Path(scenario.initial_state.history) if scenario.initial_state else None
+def initial_state_files(scenario: Scenario) -> list[Path]:
+    """The files a warm start reads (a run's inputs: its output folder never replaces them)."""
+    spec = scenario.initial_state
+    if spec is None:
+        return []
+    from ..columns import READY_MAPS
+
+    named = [spec.history, spec.learners, None if spec.map in READY_MAPS else spec.map]
+    return [Path(p) for p in named if p is not None]
