@@ -255,6 +255,19 @@ class WarmStart(Driver):
                     clock.urgent_at(joined, self._join, code)
                 if row.removed is not None:
                     clock.urgent_at(row.removed, self._remove, code)
+        # Behaviour and the population exist from the start (their calls are registered
+        # with the clock before time moves), but act from day 0 only.
+        plan = model.plan
+        self.streams = Streams(self.seed)
+        self.behaviours = None
+        if self.behaviour:
+            self.behaviours = Behaviours(clock, lms, plan, self.streams)
+            self.listener = lms.listener
+            lms.listener = None  # before day 0 learners do only what the history says
+        spec = plan.scenario.population
+        self.hiring = None
+        if spec is not None and self.population:
+            self.hiring = PopulationDriver(clock, lms, plan, spec, self.streams)
         clock.first_at(0.0, self._day0)
 
     def _join(self, at: float, code: int) -> None:
@@ -285,17 +298,18 @@ class WarmStart(Driver):
             if not lms.removed[code] and code not in named
         ]
         counts.learners = len(present)
-        streams = Streams(self.seed)
-        plan = model.plan
-        if self.behaviour:
-            behaviours = Behaviours(model.clock, lms, plan, streams)
+        behaviours = self.behaviours
+        if behaviours is not None:
+            lms.listener = self.listener
             model.behaviours = behaviours
-            counts.open = resume_open_enrollments(model, behaviours, streams, self.conditioned)
-        spec = plan.scenario.population
-        if spec is not None and self.population:
-            population = PopulationDriver(model.clock, lms, plan, spec, streams)
+            counts.open = resume_open_enrollments(
+                model, behaviours, self.streams, self.conditioned
+            )
+        population = self.hiring
+        if population is not None:
             model.population = population
-            population.generated = _last_generated(lms.learner_ids, spec.id_prefix)
+            prefix = model.plan.scenario.population.id_prefix
+            population.generated = _last_generated(lms.learner_ids, prefix)
             for code in present:  # S40: the history's learners leave as anyone does
                 population.attrite(code)
             population.start()  # hires (population.initial: none, the loader says)

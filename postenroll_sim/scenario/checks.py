@@ -659,13 +659,15 @@ def _check_script(
                 f"day {_day(action.day)} is before day 0: only a scenario with initial_state "
                 "replays script steps before day 0 (S39)",
             )
-        elif action.day < 0 and action.changes == "enrollments":
+            continue  # (what else it says depends on a day it cannot have)
+        if action.day < 0 and action.changes == "enrollments":
             walk.problem(
                 (*path, "day"),
                 f"day {_day(action.day)} is before day 0, where the history says what learners "
                 f"did: {action.action} is a learner action; only rule and catalog changes are "
                 "replayed before day 0 (S39)",
             )
+            continue
         if horizon is not None and action.day > horizon:
             walk.problem(
                 (*path, "day"), f"day {_day(action.day)} is after the horizon ({_day(horizon)})"
