@@ -246,6 +246,9 @@ class WarmStart(Driver):
         learners = self.state.learners
         if learners is not None:
             named = model.plan.learner_code
+            # the history's own removals are the replay's (replay.py); the file's are for
+            # learners the history does not remove
+            removed = {r.learner for r in self.state.history.records if r.removed is not None}
             for row in learners.rows:
                 self.attributes[row.learner] = row.attributes
                 code = named.get(row.learner)
@@ -253,7 +256,7 @@ class WarmStart(Driver):
                     code = lms.new_learners([row.learner])
                     joined = clock.origin if row.joined is None else row.joined
                     clock.urgent_at(joined, self._join, code)
-                if row.removed is not None:
+                if row.removed is not None and row.learner not in removed:
                     clock.urgent_at(row.removed, self._remove, code)
         # Behaviour and the population exist from the start (their calls are registered
         # with the clock before time moves), but act from day 0 only.
@@ -302,9 +305,7 @@ class WarmStart(Driver):
         if behaviours is not None:
             lms.listener = self.listener
             model.behaviours = behaviours
-            counts.open = resume_open_enrollments(
-                model, behaviours, self.streams, self.conditioned
-            )
+            counts.open = resume_open_enrollments(model, behaviours, self.streams, self.conditioned)
         population = self.hiring
         if population is not None:
             model.population = population

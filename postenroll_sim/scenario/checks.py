@@ -119,7 +119,9 @@ def _check_scenario(data: dict) -> Found:
     dated = data.get("start_date") is not None  # the tables have `*_at` columns
     if not dated:
         _check_calendar_periods(data.get("courses"), found)
-    _check_expect(data.get("expect"), catalog, script_learners, script_rules, dated, found)
+    # a warm start's learners are the history's: its expectations may name any (S39)
+    expected_learners = None if isinstance(data.get("initial_state"), dict) else script_learners
+    _check_expect(data.get("expect"), catalog, expected_learners, script_rules, dated, found)
     _check_population(data.get("population"), catalog, script_learners, found)
     _check_behaviour(data.get("default_behaviour"), ("default_behaviour",), None, found)
     _check_initial_state(data, found)
@@ -755,7 +757,12 @@ def _value_problem(column: str, value: Any, dated: bool) -> str | None:
 
 
 def _check_expect(
-    raw: Any, catalog: _Catalog, learners: set[str], rules: set[str], dated: bool, found: Found
+    raw: Any,
+    catalog: _Catalog,
+    learners: set[str] | None,
+    rules: set[str],
+    dated: bool,
+    found: Found,
 ) -> None:
     if isinstance(raw, dict) and isinstance(raw.get("items"), list):
         raw, prefix = raw["items"], ("expect", "items")
@@ -794,7 +801,7 @@ def _check_expect(
                 continue
             if value is None:
                 continue
-            if column == "learner_id" and str(value) not in learners:
+            if column == "learner_id" and learners is not None and str(value) not in learners:
                 found.append((path, _unknown("learner", str(value), learners)))
             elif (
                 column in ("course_id", "target_course_id", "source_course_id")
