@@ -340,3 +340,41 @@ def test_split_run_fails_without_s40s_conditioning(split_runs):
     """The same, each open record drawn afresh at day 0 (its start clock and duration
     restarted, abandonment at its prior rate): the forecast lags the truth."""
     assert _coverage(split_runs, conditioned=False) <= 0.72
+
+
+VENDOR = (
+    "id,userId,courseId,enrollmentType,status,dateAdded,dateStarted,dateCompleted,expiryDate\n"
+    "1,ana,FIRE,Admin,Complete,2026-02-20T09:00:00Z,2026-02-25T09:00:00Z,2026-03-01T10:00:00Z,\n"
+    "2,cy,ONB,Admin,Complete,2026-12-20T09:00:00Z,,2026-12-25T09:00:00Z,\n"
+    "3,cy,SAFETY,System,NotStarted,2027-01-04T09:00:00Z,,,\n"
+)
+
+
+def test_ready_made_maps_read_a_vendor_export_for_audit_and_the_warm_start(cli, tmp_path):
+    (tmp_path / "vendor.csv").write_text(VENDOR)
+    text = (EXAMPLE / "scenario.yaml").read_text()
+    audited = text.split("initial_state:")[0].replace(
+        "start_date: 2027-01-01", "start_date: 2026-01-01"
+    )
+    (tmp_path / "audit.yaml").write_text(audited.replace("horizon_days: 90", "horizon_days: 380"))
+    done = cli("audit", tmp_path / "audit.yaml", tmp_path / "vendor.csv", "--map", "vendor")
+    assert done.returncode == 0, done.stdout + done.stderr  # cy's SAFETY is on time
+    assert "history: 3 records" in done.stdout
+    warm_text = text.replace("history: history.csv", "history: vendor.csv\n  map: vendor")
+    (tmp_path / "warm.yaml").write_text(warm_text.replace("  learners: learners.csv", ""))
+    model = model_for(load_scenario(tmp_path / "warm.yaml"))
+    model.run()
+    assert warm_start_of(model).counts.records == 2  # cy's SAFETY is after day 0
+
+
+def test_a_history_without_repeated_records_is_said_to_look_current_only():
+    from postenroll_sim.history.exports import parse_history
+
+    scenario = load_scenario(EXAMPLE / "scenario.yaml")
+    rows = "".join(f"l{i},CODE,self,{i / 2}\n" for i in range(100))
+    history = parse_history("learner,course,method,enrolled_day\n" + rows, "h.csv", scenario)
+    assert any("current records only" in w for w in history.warnings)
+    again = parse_history(
+        "learner,course,method,enrolled_day\n" + rows + "l1,CODE,self,60\n", "h.csv", scenario
+    )
+    assert not again.warnings
