@@ -228,11 +228,11 @@ def test_cut_scenario_moves_day_0_and_keeps_the_end(example):
 def test_conditional_draws_follow_the_law_beyond_the_elapsed_time(dist):
     """S40: X given X > e, against the unconditional law's draws above e (and its survival)."""
     rng = np.random.default_rng(7)
-    plain = np.array([warm._draw(dist, rng) for _ in range(40_000)])
+    plain = np.array([warm._draw(dist, rng) for _ in range(20_000)])
     for elapsed in (2.0, 8.0):
         above = plain[plain > elapsed]
-        assert warm.survival(dist, elapsed) == pytest.approx(len(above) / len(plain), abs=0.01)
-        drawn = np.array([warm.conditional(dist, elapsed, rng) for _ in range(4_000)])
+        assert warm.survival(dist, elapsed) == pytest.approx(len(above) / len(plain), abs=0.015)
+        drawn = np.array([warm.conditional(dist, elapsed, rng) for _ in range(2_000)])
         assert (drawn >= elapsed).all()
         assert drawn.mean() == pytest.approx(above.mean(), rel=0.06)
 
@@ -296,11 +296,11 @@ def _counts(enrollments: pd.DataFrame, offset: float) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def split_runs(tmp_path_factory):
-    """Four organisations simulated whole (the truth), each turned into an export (the
-    audit format) cut at day 60 and warm-started 30 times: (truth, forecasts) each."""
+    """Three organisations simulated whole (the truth), each turned into an export (the
+    audit format) cut at day 60 and warm-started 25 times: (truth, forecasts) each."""
     folder = tmp_path_factory.mktemp("split")
     runs = []
-    for seed in range(4):
+    for seed in range(3):
         whole = simulate(Scenario.model_validate(_organisation(seed)))
         history = history_from_enrollments(whole.enrollments, whole.events)
         for column in [c for c in history.columns if c.endswith("_day")]:
@@ -319,7 +319,7 @@ def _coverage(split_runs, conditioned: bool) -> float:
     inside = []
     for truth, scenario in split_runs:
         forecasts = []
-        for seed in replication_seeds(scenario.seed, 30):
+        for seed in replication_seeds(scenario.seed, 25):
             model = model_for(scenario, seed, record_events=False, conditioned=conditioned)
             model.run()
             enrollments = recorder.tables(model, which=("enrollments",))["enrollments"]
@@ -330,16 +330,17 @@ def _coverage(split_runs, conditioned: bool) -> float:
 
 
 def test_split_run_the_second_period_falls_in_the_forecasts_band(split_runs):
-    """144 comparisons (4 organisations x 36 bins) of the truth against the forecast's
-    5-95% band: about 90% inside (measured: 0.90 with these seeds, 0.86 on average over
-    others); 0.78 is far above what a biased forecast reaches (the next test: 0.63)."""
+    """108 comparisons (3 organisations x 36 ten-day bins of four counts) of the truth
+    against the forecast's 5-95% band: about 90% inside (measured: 0.85 with these seeds,
+    0.86 on average over twelve others); 0.78 is far above what a biased forecast
+    reaches (the next test: 0.60 with these seeds, 0.63 on average)."""
     assert _coverage(split_runs, conditioned=True) >= 0.78
 
 
 def test_split_run_fails_without_s40s_conditioning(split_runs):
     """The same, each open record drawn afresh at day 0 (its start clock and duration
     restarted, abandonment at its prior rate): the forecast lags the truth."""
-    assert _coverage(split_runs, conditioned=False) <= 0.72
+    assert _coverage(split_runs, conditioned=False) <= 0.70
 
 
 VENDOR = (
