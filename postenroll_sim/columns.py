@@ -99,6 +99,8 @@ TRIGGERS = ("enrolled", "completed", "failed")  # what a rule's `when` may be (S
 JOB_TRIGGERS = (*TRIGGERS, "expiring")
 JOB_KINDS = ("rule", "re_enrollment")  # v2: the jobs' `kind`
 SOURCES = ("history", "simulated")  # v2: S41, what a record comes from
+# the maps shipped with the package, by name (`--map vendor`, `initial_state.map: unified`)
+READY_MAPS = ("vendor", "unified")
 OUTCOMES = (
     "enrolled",
     "skipped_already_enrolled",
@@ -155,6 +157,7 @@ ENROLLMENT_COLUMNS = (
     "superseded_day",
     "status",
     "due_day",  # v2 (S35): with certificates or due dates in the scenario only
+    "source",  # v2 (S41): in a warm start's run (a scenario with initial_state) only
 )
 JOB_COLUMNS = (
     "replication",

@@ -143,7 +143,7 @@ def test_catalog_cross_checks(snippet, path, words):
         ("{day: 1, action: add_learner, learner: ana}", "already exists"),
         ("{day: 11, action: enroll, learner: ana, course: A}", "after the horizon"),
         ("{day: 1, action: enrol, learner: ana, course: A}", "unknown action 'enrol'"),
-        ("{day: -1, action: enroll, learner: ana, course: A}", "greater than or equal to 0"),
+        ("{day: -1, action: enroll, learner: ana, course: A}", "before day 0"),
         (
             "{day: 1, action: enroll, learner: ana, course: A, method: post_enrollment}",
             "'admin' or 'self'",

@@ -449,6 +449,10 @@ def finish(
             click.echo(f"note: report.html: {left_out(result)}", err=True)
     if not quiet:
         click.echo(summary(result, source))
+    if getattr(result, "warm_start", None) is not None:
+        from ..run.summary import warm_start_text
+
+        click.echo(warm_start_text(result.warm_start, result.scenario))
     click.echo("wrote " + ", ".join(str(p) for p in written))
     if problem:
         fail(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -97,7 +98,7 @@ def _plural(n: int, word: str) -> str:
     type=PathArg(dir_okay=False),
     default=None,
     help="A YAML file that says how to read the LMS's export: columns, values, timezone, "
-    "date_format, day0 (docs/audit.md).",
+    "date_format, day0 (docs/audit.md); or a ready-made map's name: vendor, unified.",
 )
 @click.option(
     "--tolerance-days",
@@ -122,7 +123,11 @@ def audit(scenario, history, map_file, tolerance_days, out, force, wait, fmt, ma
     Exit 0: none; 1: discrepancies found; 2: bad input (every bad row located)."""
     need_file(scenario, "scenario")
     need_file(history, "history")
-    if map_file is not None:
+    from ..columns import READY_MAPS
+
+    # a ready-made map by name (`--map vendor`), unless a file of that name is here
+    ready = map_file is not None and str(map_file) in READY_MAPS and not os.path.exists(map_file)
+    if map_file is not None and not ready:
         need_file(map_file, "map")
     if make_report and out is None:
         fail("--report writes report.html into the --out folder: name one with --out DIR")
@@ -133,9 +138,14 @@ def audit(scenario, history, map_file, tolerance_days, out, force, wait, fmt, ma
     from ..run.outdir import OutputFolder
 
     spec = load(scenario)
-    mapping = load_map(map_file) if map_file is not None else None
+    if ready:
+        from ..history.warm import ready_map
+
+        mapping = ready_map(str(map_file))
+    else:
+        mapping = load_map(map_file) if map_file is not None else None
     records = read_history(history, spec, mapping)  # every bad row, located, before anything
-    inputs = [scenario, history, *([map_file] if map_file else [])]
+    inputs = [scenario, history, *([map_file] if map_file and not ready else [])]
     folder = OutputFolder.claim(out, force, inputs, wait) if out is not None else None
     try:
         result = audit_history(

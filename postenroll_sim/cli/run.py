@@ -53,12 +53,13 @@ def run(
     path = path_list(path)
     check_choices(spec, make_report, path, learner)
     check_size([spec], replications, confirmed)
+    # before the run: a bad --out fails at once (and the folder is this run's until it ends)
+    from ..history.warm import initial_state_files
     from ..run import runner
     from ..run.outdir import OutputFolder
     from ..run.summary import summary_text
 
-    # before the run: a bad --out fails at once (and the folder is this run's until it ends)
-    folder = OutputFolder.claim(out, force, inputs=[source], wait=wait)
+    folder = OutputFolder.claim(out, force, inputs=[source, *initial_state_files(spec)], wait=wait)
 
     def run_it():
         if replications == 1 and not scheduler:  # each table written as it is built

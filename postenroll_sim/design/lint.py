@@ -95,7 +95,7 @@ def lint_scenario(scenario: Scenario, from_history: bool = False) -> LintResult:
     origin = scenario.origin
     file = origin.file if origin else "<scenario>"
     linter = _Linter(scenario, build(scenario), file)
-    if from_history:
+    if from_history or scenario.initial_state is not None:  # a warm start's too (S39)
         linter.skip = FROM_HISTORY_SKIPS
     linter.run()
     return linter.result()

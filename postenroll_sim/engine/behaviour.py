@@ -122,6 +122,21 @@ class Behaviours(VisibilityListener):
             self.clock.now + behaviour.start_after(), self.first_step[course], enrollment
         )
 
+    # ----- a warm start (S40): enrollments open at day 0 continue -------------------------
+
+    def start_at(self, enrollment: int, at: float) -> None:
+        """S40: an open enrollment's first step (start, book a session, enroll in members)
+        at `at`, as if its start delay ended then (engine/warm.py draws it)."""
+        self.clock.call(at, self.first_step[self.enrollments.course[enrollment]], enrollment)
+
+    def finish_at(self, enrollment: int, at: float) -> None:
+        """S40: a started enrollment finishes (passes or fails) at `at`."""
+        self.clock.call(at, self._finish_code, enrollment)
+
+    def book_now(self, enrollment: int) -> None:
+        """S40: an open ILC enrollment books a session now (S30; exports hold no bookings)."""
+        self._book_after(enrollment, self.clock.now, False)
+
     # ----- online courses (and ILCs without sessions) ----------------------------------
 
     def _start(self, at: float, enrollment: int) -> None:

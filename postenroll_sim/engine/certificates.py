@@ -12,6 +12,7 @@ handler calls on the clock. Its state is typed columns in the store
 
 from __future__ import annotations
 
+import math
 from array import array
 
 from ..columns import (
@@ -141,7 +142,9 @@ class CertificateDesk(Receiver):
         if cert.renew_from == "expiry" and held is not None and records.expires[held] > now:
             # S32: renewing while valid, inside the window (without one: any time valid)
             window = cert.window()
-            opens = self.calendar.subtract(records.expires[held], window) if window else -1.0
+            opens = (
+                self.calendar.subtract(records.expires[held], window) if window else -math.inf
+            )  # (no window: any time valid; a warm start replays negative days, S39)
             if now >= opens:
                 base = records.expires[held]
         return self.calendar.add(base, cert.valid_for)

@@ -27,6 +27,7 @@ cdef class Slot:
 cdef class Clock:
     cdef public object env
     cdef public double horizon, horizon_seconds
+    cdef readonly double origin
     cdef readonly double now
     cdef readonly double slots_per_day
     cdef dict _slots, _urgent

@@ -120,11 +120,15 @@ SLOT_ROOM = 16  # calls a slot has room for before its columns grow
 
 
 class Clock:
-    def __init__(self, env: simpy.Environment, horizon: float = float("inf")):
+    def __init__(self, env: simpy.Environment, horizon: float = float("inf"), origin: float = 0.0):
+        """`origin`: the first instant (a whole day; day 0, or before it for a warm start
+        that replays a history first, S39). Slots count from it, and SimPy's own time is
+        days since it."""
         self.env = env
         self.horizon = horizon
         self.horizon_seconds = horizon * SECONDS  # (whole: the scenario rounds it, S1)
-        self.now = 0.0  # the instant of the call being run (set by the clock alone)
+        self.origin = origin
+        self.now = origin  # the instant of the call being run (set by the clock alone)
         self.slots_per_day = SLOTS_PER_DAY
         self._slots: dict[int, Slot] = {}  # slot -> its ordinary calls
         self._urgent: dict[int, list[tuple]] = {}  # slot -> hot entries of urgent (late) calls
@@ -158,7 +162,7 @@ class Clock:
             return -1
         if at < self.now:
             raise ValueError(f"cannot schedule a call at day {at!r}, before now ({self.now!r})")
-        return int(at * self.slots_per_day)
+        return int((at - self.origin) * self.slots_per_day)
 
     def _calls(self, slot: int) -> Slot:
         calls = self._slots.get(slot)
@@ -178,7 +182,7 @@ class Clock:
         at = second / SECONDS
         if at < self.now:
             raise ValueError(f"cannot schedule a call at day {at!r}, before now ({self.now!r})")
-        slot = int(at * self.slots_per_day)
+        slot = int((at - self.origin) * self.slots_per_day)  # never negative: at >= now
         if slot <= self._running:
             heappush(self._hot, (at, NORMAL, self._seq(), handler, arg, None))
             return
@@ -243,11 +247,11 @@ class Clock:
         env, slot_heap = self.env, self._slot_heap
         while slot_heap:
             slot = heappop(slot_heap)
-            start = slot / SLOTS_PER_DAY
+            start = slot / SLOTS_PER_DAY  # SimPy's time: days since the origin
             if start > env.now:
                 yield env.timeout(start - env.now)
                 if self.on_advance is not None:
-                    self.on_advance(start)
+                    self.on_advance(self.origin + start)
             self._run_slot(slot)
 
     def _dispatch(self, handler: int, at: float, arg: int, generic: tuple | None) -> None:

@@ -15,6 +15,7 @@ cdef class Model(JobScheduler):
     cdef public LMS lms
     cdef public Store store
     cdef public list _past_horizon
+    cdef public bint warm
     cdef double _horizon
     cdef int _run_job_code
 

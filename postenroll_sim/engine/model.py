@@ -121,6 +121,7 @@ class Model(JobScheduler):
         population: bool = True,
         drivers: Sequence[Driver] = (),
         observers: Sequence[Observer] = (),
+        start: float = 0.0,
     ):
         """`on_advance(day)` is called as simulated time moves on (a few thousand times a
         year), for progress displays. `spill`: a file for the event log to keep its rows
@@ -131,12 +132,16 @@ class Model(JobScheduler):
         scenario's script (default `Script()`); `behaviour` and `population`, whether
         learners act on their own and the generated headcount is hired; `drivers`, more
         drivers, started after those; `observers`, told of each job scheduled and
-        processed and each enrollment created."""
+        processed and each enrollment created; `start`, the first instant, a whole day at
+        or before day 0 (a warm start replays a history before day 0 first, S39: its
+        driver starts behaviour and the population at day 0 itself)."""
         self.plan = plan
         self.env = simpy.Environment()
         # nobody asked for the events table: a log that keeps nothing
         self.log = EventLog(spill) if record_events else NullLog()
-        self.clock = Clock(self.env, plan.scenario.horizon_days)
+        self.clock = Clock(self.env, plan.scenario.horizon_days, start)
+        # a warm start's run (S39-S41): the tables hold the history's rows, marked `source`
+        self.warm = False
         self.clock.on_advance = on_advance
         self.lms = (lms_type or self.lms_type)(plan, self.clock, self.log, self)
         self.store = self.lms.store

@@ -127,6 +127,12 @@ class PopulationDriver(Receiver):
         for index, (_, gap) in enumerate(self.self_enroll):
             self.clock.call(now + gap(), self._self_enroll_code, pair(learner, index))
 
+    def attrite(self, learner: int) -> None:
+        """S40: a learner already present (a warm start's history) is subject to
+        attrition from now on (exponential: memoryless), without on-hire enrollments."""
+        if self.leave is not None:
+            self.clock.call(self.clock.now + self.leave(), self._leave_code, learner)
+
     def _enroll(self, learner: int, course: int, method: int) -> None:
         if method == SELF:
             self.lms.self_enroll(learner, course)

@@ -105,8 +105,12 @@ class Recorder:
         course_types: list[int],
         rule_ids: list[str],
         log: EventLog | None = None,
+        warm: bool = False,
     ):
         self.course_ids = course_ids
+        # a warm start's run (S41): enrollments and certificates say where they come from
+        # (`source`), and jobs processed before day 0 are the history's, taken as done
+        self.warm = warm
         self.course_types = np.asarray(course_types, dtype=np.int8)
         self.rule_ids = rule_ids
         self.log = log if log is not None else EventLog()  # the engine writes, we read
@@ -116,7 +120,7 @@ class Recorder:
         """The recorder of a model's run: the model never holds one (the engine does not
         import the recorder; the recorder observes what the engine kept)."""
         plan = model.plan
-        return cls(plan.course_ids, plan.course_types, plan.rule_ids, model.log)
+        return cls(plan.course_ids, plan.course_types, plan.rule_ids, model.log, model.warm)
 
     def code(self, detail: str) -> int:
         return self.log.code(detail)
@@ -239,6 +243,10 @@ class Recorder:
 
         n = len(e)
         course = col("course")
+        job = col("job")
+        history = col("enrolled") < 0 if self.warm else None
+        if history is not None and history.any():  # S41: the history has no job ids
+            job = np.where(history, -1, job).astype(job.dtype)
         return {
             "replication": Ints(np.full(n, replication, dtype=np.int32)),
             "enrollment_id": Ints(np.arange(n, dtype=np.int32)),
@@ -249,7 +257,7 @@ class Recorder:
             ),
             "method": Coded(col("method"), METHODS),
             "rule_id": Coded(col("rule"), self.rule_ids),
-            "job_id": Ints(col("job"), nullable=True),
+            "job_id": Ints(job, nullable=True),
             "enrolled_day": Floats(col("enrolled")),
             "visible_day": Floats(col("visible")),
             "started_day": Floats(col("started")),
@@ -258,6 +266,7 @@ class Recorder:
             "superseded_day": Floats(col("superseded")),
             "status": Coded(col("status"), STATUSES),
             **_due_column(store, n),
+            **_source_column(history),
         }
 
     def job_columns(
@@ -266,6 +275,8 @@ class Recorder:
         outcomes = _rows(store.jobs.outcomes, OUTCOME_DTYPE)
         order = np.lexsort((outcomes["position"], outcomes["job"]))
         outcomes = outcomes[order]  # a copy, in job and target order
+        if self.warm:  # S41: jobs processed or pending at or after day 0 (NaN: pending)
+            outcomes = outcomes[~(outcomes["processed"] < 0)]
         job = _field(outcomes, "job")
         jobs = _rows(store.jobs.rows, JOB_DTYPE)[job]
         return {
@@ -309,7 +320,12 @@ class Recorder:
             "expires_day": Floats(col("expires", "d")),
             "replaced_day": Floats(col("replaced", "d")),
             "expired_day": Floats(col("expired", "d")),
-            "source": Coded(np.full(n, SOURCES.index("simulated"), dtype=np.int8), SOURCES),
+            "source": Coded(
+                (col("awarded", "d") >= 0).astype(np.int8)  # S41: before day 0, the history's
+                if self.warm
+                else np.full(n, SOURCES.index("simulated"), dtype=np.int8),
+                SOURCES,
+            ),
         }
 
     def session_columns(
@@ -470,6 +486,13 @@ def _due_column(store: Store, n: int) -> dict[str, Column]:
     if records.due:
         due[np.fromiter(records.due, np.int64)] = np.fromiter(records.due.values(), np.float64)
     return {"due_day": Floats(due)}
+
+
+def _source_column(history: np.ndarray | None) -> dict[str, Column]:
+    """S41: `source` (history or simulated), in a warm start's run only."""
+    if history is None:
+        return {}
+    return {"source": Coded(np.where(history, 0, 1).astype(np.int8), SOURCES)}
 
 
 def _kind_columns(store: Store, rules: np.ndarray, jobs: np.ndarray) -> dict[str, Column]:

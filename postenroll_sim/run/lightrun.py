@@ -28,11 +28,12 @@ def simulate_columns(
     `replication`): what `simulate_replications` builds, as plain columns, no DataFrames.
 
     Raises ScenarioError when a script action cannot be applied (located at its line)."""
-    from ..engine import Model, compile_plan, recorder
+    from ..engine import recorder
+    from ..history.warm import model_for
 
     runs = []
     for replication, seed in enumerate(replication_seeds(scenario.seed, replications)):
-        model = Model(compile_plan(scenario), seed, record_events="events" in tables)
+        model = model_for(scenario, seed, record_events="events" in tables)
         model.run()
         runs.append(
             recorder.column_tables(

@@ -24,8 +24,9 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..columns import FORMATS, TABLES
-from ..engine import ENGINE, ENGINE_REASON, Model, compile_plan, recorder
+from ..engine import ENGINE, ENGINE_REASON, Model, recorder
 from ..errors import OutputError, SchedulerError
+from ..history.warm import model_for, warm_start_of
 from ..scenario import Scenario
 from . import outdir
 from .lightrun import replication_seeds
@@ -60,6 +61,8 @@ class Result:
     finished: str | None = None
     # the tables a run written as it was built wrote (`simulate_into`), kept in memory or not
     written: list[str] = field(default_factory=list)
+    # a warm start's (S39): records replayed, jobs pending at day 0, discrepancies, ...
+    warm_start: dict[str, int] | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables this run built and keeps in memory (all of them unless fewer were asked
@@ -108,6 +111,7 @@ class Result:
                         replications=self.replications,
                         started=self.started,
                         finished=self.finished,
+                        warm_start=self.warm_start,
                     ),
                 )
             )
@@ -128,6 +132,7 @@ class Result:
             "variants": self.variants,
             "tables": list(self.written or self.tables()),
             "warnings": list(dict.fromkeys(self.warnings)),
+            **({"warm_start": self.warm_start} if self.warm_start is not None else {}),
             "started": self.started,
             "scenario": self.scenario.model_dump(mode="json", by_alias=True),
         }
@@ -195,13 +200,17 @@ def simulate(
 
     def build(model: Model, say: Callable[[str], None]) -> dict[str, pd.DataFrame]:
         say("building tables")  # a third of a large run: say so rather than sit at 100%
-        return recorder.tables(
+        built = recorder.tables(
             model,
             which=tuple(tables),
             replication=replication,
             start_date=scenario.start_date,
             release=True,
         )
+        warm = warm_start_of(model)
+        if warm is not None:  # a learners file's attributes (department, role, ...)
+            built = {name: warm.with_attributes(name, frame) for name, frame in built.items()}
+        return built
 
     built, model, seed = _run_model(scenario, seed, replication, tables, progress, build)
     return Result(
@@ -211,7 +220,13 @@ def simulate(
         seed=int(seed.entropy),  # the effective seed: the scenario's, or the one given
         started=started,
         finished=_now(),
+        warm_start=_counts(model),
     )
+
+
+def _counts(model: Model) -> dict[str, int] | None:
+    warm = warm_start_of(model)
+    return warm.counts.as_dict() if warm is not None else None
 
 
 @dataclass
@@ -258,8 +273,13 @@ def simulate_into(
             )
         )  # each table is built only as its frames are read
 
+        warm = warm_start_of(model)
+
         def stage(name: str) -> dict[str, Any]:
-            frames = _taken(name, pending[name], digest, kept, stop)
+            frames = pending[name]
+            if warm is not None:
+                frames = (warm.with_attributes(name, frame) for frame in frames)
+            frames = _taken(name, frames, digest, kept, stop)
             return folder.stage_table(name, frames, format)
 
         # The events table (the largest; read from the log, not the store) is written on a
@@ -294,6 +314,7 @@ def simulate_into(
         started=started,
         finished=_now(),
         written=[name for name in TABLES if name in tables],
+        warm_start=_counts(model),
     )
     return Staged(result, files, digest)
 
@@ -336,14 +357,14 @@ def _run_model(scenario, seed, replication, tables, progress, after, spill=None)
     ) as bar:
 
         def advance(day: float) -> None:
-            bar.update(day - bar.n)
+            bar.update(max(day, 0.0) - bar.n)  # (a warm start replays days before day 0)
 
         def say(what: str) -> None:
             if not bar.disable:
                 bar.set_postfix_str(what, refresh=True)
 
-        model = Model(
-            compile_plan(scenario),
+        model = model_for(  # with initial_state, a warm start's (S39-S41)
+            scenario,
             seed,
             record_events="events" in tables,
             on_advance=None if bar.disable else advance,  # off a terminal: no calls
@@ -675,6 +696,7 @@ def combine(
         variants=variants or [],
         started=min(r.started for r in results),
         finished=max((r.finished or r.started) for r in results),
+        warm_start=results[0].warm_start,  # every replication replays the same history
     )
 
 

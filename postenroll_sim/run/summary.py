@@ -223,6 +223,19 @@ def span(horizon_days: float, start_date=None) -> str:
     )
 
 
+def warm_start_text(counts: dict[str, int], scenario) -> str:
+    """What a warm start replayed (S39), in one line: `run` prints it."""
+    day0 = f" ({scenario.start_date})" if scenario.start_date else ""
+    return (
+        f"warm start: replayed {counts['records']:,} history records before day 0{day0}, "
+        f"{counts['learners']:,} learners present; {counts['pending']:,} jobs pending at "
+        f"day 0; {counts['open']:,} open enrollments continue (S40); "
+        f"{counts['discrepancies']:,} discrepancies before day 0 as audit counts them "
+        f"({counts['missing']:,} missing, {counts['unexpected']:,} unexpected, "
+        f"{counts['off_time']:,} off-time; the history wins, S39)"
+    )
+
+
 def summary_text(result, source: str) -> str:
     return digest_text(Digest.of(result), result.scenario, source)
 

@@ -32,7 +32,7 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol
 from pydantic import Field
 
 from ..columns import LEARNING_TYPES, METHOD_CODE
-from .base import Id, Instant, Spec
+from .base import Id, ScriptInstant, Spec
 from .errors import Path
 from .rules import Rule, RuleEdit
 
@@ -72,7 +72,7 @@ def check_kind(model: type) -> None:
 
 
 class Action(Spec):
-    day: Instant
+    day: ScriptInstant  # before day 0 only in a warm start (S39, checks.py)
     # Every concrete action declares both (no default: see `__pydantic_init_subclass__`).
     acts_on: ClassVar[str]
     changes: ClassVar[str]

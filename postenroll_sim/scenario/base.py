@@ -98,6 +98,14 @@ Instant = Annotated[
     BeforeValidator(lambda value: value, json_schema_input_type=_DAY_OR_DATE),
 ]
 PositiveInstant = Annotated[PositiveDays, AfterValidator(whole_second)]
+# A script step's day: before day 0 (negative) only in a warm start, and only for rule and
+# catalog changes (S39; the cross-checks say so, checks.py)
+ScriptInstant = Annotated[
+    Number,
+    Field(ge=-MAX_DAYS),
+    at_most(MAX_DAYS, "100 years"),
+    AfterValidator(whole_second),
+]
 Probability = Annotated[Number, Field(ge=0, le=1)]
 Count = Annotated[int, BeforeValidator(_count)]
 PositiveCount = Annotated[int, BeforeValidator(_count), Field(ge=1)]

@@ -131,11 +131,40 @@ def _check_scenario(data: dict) -> Found:
     dated = data.get("start_date") is not None  # the tables have `*_at` columns
     if not dated:
         _check_calendar_periods(data.get("courses"), found)
-    _check_expect(data.get("expect"), catalog, script_learners, script_rules, dated, found)
+    # a warm start's learners are the history's: its expectations may name any (S39)
+    expected_learners = None if isinstance(data.get("initial_state"), dict) else script_learners
+    _check_expect(data.get("expect"), catalog, expected_learners, script_rules, dated, found)
     _check_population(data.get("population"), catalog, script_learners, found)
     _check_behaviour(data.get("default_behaviour"), ("default_behaviour",), None, found)
+    _check_initial_state(data, found)
     _check_limits(data, found)
     return found
+
+
+def _check_initial_state(data: dict, found: Found) -> None:
+    """S39: a warm start cuts its history at day 0, the scenario's `start_date`; the
+    history's learners are the organisation then, so no headcount is generated beside them."""
+    state = data.get("initial_state")
+    if not isinstance(state, dict):
+        return
+    if data.get("start_date") is None:
+        found.append(
+            (
+                ("initial_state",),
+                "an initial state needs a start_date: day 0 is the date the history is cut "
+                "at (S39)",
+            )
+        )
+    population = data.get("population")
+    initial = population.get("initial") if isinstance(population, dict) else None
+    if isinstance(initial, int) and not isinstance(initial, bool) and initial > 0:
+        found.append(
+            (
+                ("population", "initial"),
+                "with initial_state the history's learners are the organisation at day 0 "
+                "(S40): remove population.initial (hires and attrition still apply)",
+            )
+        )
 
 
 def _check_limits(data: dict, found: Found) -> None:
@@ -635,8 +664,24 @@ def _check_script(
     )
     added_when = {a.learner: (a.day, i) for i, a in actions if isinstance(a, models.AddLearner)}
     walk = _ScriptWalk(catalog, learners, rule_ids, numbering, added_when, found)
+    warm = isinstance(data.get("initial_state"), dict)
     for index, action in actions:
         path: Path = ("script", index)
+        if action.day < 0 and not warm:
+            walk.problem(
+                (*path, "day"),
+                f"day {_day(action.day)} is before day 0: only a scenario with initial_state "
+                "replays script steps before day 0 (S39)",
+            )
+            continue  # (what else it says depends on a day it cannot have)
+        if action.day < 0 and action.changes == "enrollments":
+            walk.problem(
+                (*path, "day"),
+                f"day {_day(action.day)} is before day 0, where the history says what learners "
+                f"did: {action.action} is a learner action; only rule and catalog changes are "
+                "replayed before day 0 (S39)",
+            )
+            continue
         if horizon is not None and action.day > horizon:
             walk.problem(
                 (*path, "day"),
@@ -726,7 +771,12 @@ def _value_problem(column: str, value: Any, dated: bool) -> str | None:
 
 
 def _check_expect(
-    raw: Any, catalog: _Catalog, learners: set[str], rules: set[str], dated: bool, found: Found
+    raw: Any,
+    catalog: _Catalog,
+    learners: set[str] | None,
+    rules: set[str],
+    dated: bool,
+    found: Found,
 ) -> None:
     if isinstance(raw, dict) and isinstance(raw.get("items"), list):
         raw, prefix = raw["items"], ("expect", "items")
@@ -765,7 +815,7 @@ def _check_expect(
                 continue
             if value is None:
                 continue
-            if column == "learner_id" and str(value) not in learners:
+            if column == "learner_id" and learners is not None and str(value) not in learners:
                 found.append((path, _unknown("learner", str(value), learners)))
             elif (
                 column in ("course_id", "target_course_id", "source_course_id")

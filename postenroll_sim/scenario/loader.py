@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
+from ..columns import READY_MAPS
 from . import models, stochastic, yamlread
 from .checks import check_scenario, close_match, hint_budget
 from .dates import resolve_dates
@@ -182,6 +183,7 @@ def validate_data(data: Any, origin: Origin) -> models.Scenario:
     dated = resolve_dates(data)
     problems: list[Problem] = [origin.problem(path, message) for path, message in dated]
     bad_dates = {path for path, _ in dated}
+    problems += _initial_state_files(data, origin)
     scenario = None
     with hint_budget():
         try:
@@ -200,6 +202,30 @@ def validate_data(data: Any, origin: Origin) -> models.Scenario:
         scenario = apply_fragment(scenario, load_fragment(scenario, origin))
     scenario._origin = origin
     return scenario
+
+
+def _initial_state_files(data: dict, origin: Origin) -> list[Problem]:
+    """S39: the files of `initial_state`, relative to the scenario file, made absolute (so
+    a worker in another folder reads the same ones); a missing one is a located problem.
+    A ready-made map is named, not a file (`map: vendor`)."""
+    state = data.get("initial_state")
+    if not isinstance(state, dict):
+        return []
+    folder = FsPath(origin.file).parent if not origin.file.startswith("<") else FsPath()
+    problems = []
+    for key in ("history", "map", "learners"):
+        value = state.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue  # the model says what is wrong with it
+        if key == "map" and value in READY_MAPS:
+            continue
+        path = (folder / value).resolve()
+        if not path.is_file():
+            shown = f"{value!r}" + (f" ({path})" if str(path) != value else "")
+            ready = f", nor a ready-made map ({', '.join(READY_MAPS)})" if key == "map" else ""
+            problems.append(origin.problem(("initial_state", key), f"no such file {shown}{ready}"))
+        state[key] = str(path)
+    return problems
 
 
 MAX_FILE_BYTES = 32 * 1024 * 1024  # a 160,000-step script is about 10 MB

@@ -349,6 +349,25 @@ def expect_items(expect: Any) -> tuple[list[Any], Path, int]:
     return list(expect or ()), ("expect",), 1
 
 
+def _path_text(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("a file path, got an empty text")
+    return value
+
+
+FileName = Annotated[str, AfterValidator(_path_text)]
+
+
+class InitialState(Spec):
+    """S39-S41: start from a real LMS, its enrollment history cut at day 0 (`start_date`).
+    Paths are relative to the scenario file (the loader makes them absolute); `map` may
+    also name a ready-made map (columns.READY_MAPS)."""
+
+    history: FileName  # the audit format (docs/audit.md)
+    map: FileName | None = None
+    learners: FileName | None = None  # learner, joined_at, removed_at, attribute columns
+
+
 class Scenario(Spec):
     """A whole scenario file. Frozen: the engine never changes its specification."""
 
@@ -366,6 +385,7 @@ class Scenario(Spec):
     # a file of behaviours and rates (as `calibrate` writes), relative to this one
     behaviour_from: Annotated[str, Field(min_length=1)] | None = None
     population: Population | None = None
+    initial_state: InitialState | None = None
     lint: LintSettings | None = None
 
     # File and line numbers, so run-time errors can point at the script line.
@@ -401,6 +421,7 @@ __all__ = [
     "ExpectJob",
     "MeanRange",
     "Group",
+    "InitialState",
     "Learner",
     "LearnerItem",
     "LintSettings",

@@ -20,9 +20,17 @@ import pandas as pd
 
 from ...columns import spreadsheet_frame
 from ...engine import compile_plan
+from ...history.exports import (
+    History,
+    HistoryMap,
+    Record,
+    load_map,
+    parse_history,
+    parse_map,
+    read_history,
+)
+from ...history.replay import Replay
 from ...scenario import Scenario
-from .history import History, HistoryMap, Record, load_map, parse_history, parse_map, read_history
-from .replay import Replay
 from .result import COLUMNS, KINDS, AuditResult, result_of
 
 __all__ = [

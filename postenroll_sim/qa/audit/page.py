@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ...history.replay import span as _span
 from ...report.pages import render
-from .replay import _span
 
 KINDS = ("missing", "unexpected", "off-time")  # each has its colour in style.css
 

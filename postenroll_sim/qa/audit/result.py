@@ -15,10 +15,11 @@ import pandas as pd
 from ... import __version__
 from ...columns import JOB_TRIGGERS
 from ...engine.store import NONE
+from ...history.exports import History
+from ...history.replay import Replay, when
+from ...history.replay import span as _span
 from ...run.outdir import REPORT_NAME, OutputFolder
 from ...scenario import Scenario
-from .history import History
-from .replay import Replay, _span, when
 
 KINDS = ("missing", "unexpected", "off-time")
 TABLE = "discrepancies"
