@@ -101,3 +101,94 @@ def test_scores_of_nothing_are_not_numbers():
     assert empty.empty
     s = backtest.scores(empty)
     assert s.cells == 0 and math.isnan(s.coverage) and math.isnan(s.mape)
+
+
+# ----- the command, on examples/backtest (a simulated organisation's export) -----------
+
+import json  # noqa: E402
+
+from postenroll_sim import load_scenario  # noqa: E402
+
+from helpers import ROOT  # noqa: E402
+
+EXAMPLE = ROOT / "examples" / "backtest" / "scenario.yaml"
+
+
+@pytest.fixture(scope="module")
+def acme():
+    """The example's forecast scenario, backtested half a year back over 20 replications."""
+    from datetime import date
+
+    from postenroll_sim.qa.backtest import backtest as run_backtest
+
+    return run_backtest(load_scenario(EXAMPLE), date(2026, 7, 1), replications=20)
+
+
+def test_a_forecast_calibrated_on_the_history_covers_what_happened_after_the_cut(acme):
+    """The history is one run of truth.yaml; the forecast uses the rules and the behaviour
+    calibrate fitted from the history: about 90% of the months should fall in the band."""
+    s = acme.scores
+    assert s.cells == 30  # 5 course-method pairs x 6 months (July to December)
+    assert s.coverage >= 0.8
+    assert abs(s.bias) < 0.1
+    assert s.actual == int(acme.monthly["actual"].sum()) > 300
+    assert acme.warm_start["records"] > 1000 and acme.warm_start["pending"] > 0
+    assert set(acme.pairs["method"]) == {"admin", "post_enrollment", "re_enrollment"}
+    assert acme.exit_code(None) == 0
+    assert acme.exit_code(s.coverage) == 0 and acme.exit_code(s.coverage + 0.01) == 1
+
+
+def test_a_forecast_with_the_wrong_behaviour_is_found_out():
+    """The same backtest with learners ten times slower to start than the history shows:
+    the coverage drops (the test can fail)."""
+    from datetime import date
+
+    from postenroll_sim import parse_scenario
+    from postenroll_sim.qa.backtest import backtest as run_backtest
+
+    text = EXAMPLE.read_text().replace(
+        "behaviour_from: fitted.yaml",
+        "default_behaviour: {start_after_days: {dist: exponential, mean: 100}}",
+    )
+    wrong = parse_scenario(text, str(EXAMPLE))
+    result = run_backtest(wrong, date(2026, 7, 1), replications=10)
+    assert result.scores.coverage < 0.6
+    assert result.scores.bias < -0.2
+
+
+def test_the_command_writes_its_tables_page_and_run_json(cli, tmp_path, sketched_figures):
+    out = tmp_path / "bt"
+    code, text, err = cli(
+        "backtest", EXAMPLE, "--cut", "2026-10-01", "--replications", "4", "--out", out,
+        "--report", "--min-coverage", "0",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "cut 2026-10-01, forecast to 2027-01-01 (92 days), 4 replications" in text
+    assert "coverage" in text and "--min-coverage 0%: met (exit 0)" in text
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["command"] == "backtest" and meta["cut"] == "2026-10-01"
+    table = pd.read_csv(out / "backtest.csv")
+    assert list(table["month"].unique()) == ["2026-10", "2026-11", "2026-12"]
+    assert meta["scores"]["cells"] == len(table)
+    page = (out / "report.html").read_text()
+    assert "Backtest: Acme, forecast from its history" in page
+    assert "backtest.csv" in page and "/work/" not in page
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--cut", "2026-13-01"], "--cut '2026-13-01' is not a date"),
+        (["--cut", "2024-01-01"], "is not after the history's first record (2025-01-06)"),
+        (["--cut", "2026-07-01", "--until", "2026-06-01"], "is not after --cut 2026-07-01"),
+        (["--cut", "2026-07-01", "--report"], "--report writes report.html"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(cli, args, message):
+    code, _, err = cli("backtest", EXAMPLE, *args, "--replications", "2")
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_a_scenario_without_a_history_cannot_be_backtested(cli):
+    code, _, err = cli("backtest", ROOT / "scenarios" / "showcase.yaml", "--cut", "2027-01-10")
+    assert code == 2 and "has no initial_state" in err

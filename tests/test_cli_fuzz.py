@@ -14,6 +14,7 @@ SCENARIO = str(ROOT / "tests" / "acceptance" / "01-seed-completed-delay.yaml")
 HISTORY = str(ROOT / "examples" / "audit" / "history.csv")
 AUDIT = str(ROOT / "examples" / "audit" / "scenario.yaml")
 MAP = str(ROOT / "examples" / "audit" / "map.yaml")
+WARM = str(ROOT / "examples" / "warm-start" / "scenario.yaml")  # has an initial_state
 
 VALUES = st.sampled_from(
     ["", "0", "1", "2", "-1", "x", "1e9", "nan", "inf", "2.5", "=cmd", "\udcff", "a,b", "seed=1,2"]
@@ -74,6 +75,15 @@ FLAGS = {  # flag -> values it is given (None: a switch)
         "--as-of": st.sampled_from(["2025-12-31", "400", "x", "nan", "", "-1"]),
         "--strict": None,
     },
+    "backtest": {
+        "--cut": st.sampled_from(["2026-12-15", "2026-12-15", "x", "", "2020-01-01", "2027-13-01"]),
+        "--until": st.sampled_from(["2027-01-20", "2026-12-01", "x"]),
+        "--replications": st.sampled_from(["2", "1", "x", "-1"]),
+        "--min-coverage": st.sampled_from(["0.5", "2", "x", "nan"]),
+        "--format": st.sampled_from(["csv", "parquet", "x"]),
+        "--report": None,
+        "--no-progress": None,
+    },
 }
 # Commands the random lines do not draw yet, and why: a new command is added to FLAGS
 # and POSITIONAL, or named here (test_every_command_is_fuzzed_or_says_why).
@@ -91,6 +101,7 @@ POSITIONAL = {
     "report": st.lists(st.sampled_from([".", "missing", SCENARIO, "/dev/null"]), max_size=1),
     "schema": st.just([]),
     "calibrate": st.sampled_from([[HISTORY], [HISTORY], [SCENARIO], [], ["missing.csv"]]),
+    "backtest": st.sampled_from([[WARM], [WARM], [SCENARIO], [], ["missing.yaml"], ["/dev/null"]]),
 }
 
 

@@ -107,6 +107,10 @@ def test_the_tour_runs_in_the_order_written(tmp_path, cli, monkeypatch):
         if " audit " in step:
             assert "3 discrepancies: 1 missing, 1 unexpected, 1 off-time" in proc.stdout
             assert (tmp_path / "out" / "audit" / "report.html").exists()
+        elif " backtest " in step:  # the coverage line the README shows is what it prints
+            (shown,) = [b for b in _blocks("text") if b.startswith("coverage ")]
+            assert shown.strip() in proc.stdout.splitlines()
+            assert (tmp_path / "out" / "backtest" / "report.html").exists()
         elif " compare " in step:  # the excerpt the README shows is what it prints
             (shown,) = [b for b in _blocks("text") if "What differs (B against A)" in b]
             for line in shown.splitlines():

@@ -276,3 +276,121 @@ def _as_of(text: str | None, history) -> float | None:
     if moment.time() == dt.time() and len(text.strip()) == 10:
         moment += dt.timedelta(days=1)  # a date alone: the export was made at its end
     return (moment - dt.datetime.combine(history.day0, dt.time())) / dt.timedelta(days=1)
+
+
+def _date_option(text: str | None, option: str):
+    """A date given on the command line (`2027-03-01`), or a one-line exit 2."""
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"{option} {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2027-03-01")
+
+
+@cli.command()
+@click.argument("scenario", type=PathArg(dir_okay=False))
+@click.option(
+    "--cut",
+    required=True,
+    metavar="DATE",
+    help="Warm-start the scenario here (YYYY-MM-DD): the history before it is replayed "
+    "(S39), what it shows from it on is what the forecast is compared with.",
+)
+@click.option(
+    "--until",
+    default=None,
+    metavar="DATE",
+    help="Forecast to here  [default: the day after the history's last moment]",
+)
+@click.option(
+    "--replications",
+    type=click.IntRange(2, 10_000),
+    default=20,
+    show_default=True,
+    help="Replications of the forecast (its 5-95% band).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0, max=2**128 - 1),
+    default=None,
+    help="Override the scenario's seed.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Local processes running replications in parallel.",
+)
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 1),
+    default=None,
+    metavar="X",
+    help="Exit 1 when fewer than this share of the course-method-months lie inside the "
+    "forecast's 5-95% band (0.8: 80%).",
+)
+@click.option(
+    "--out",
+    default=None,
+    type=PathArg(),
+    help="Folder for the backtest tables (and report.html), with its run.json.",
+)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+@WAIT_OPTION
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option("--report", "make_report", is_flag=True, help="Also write report.html (needs --out).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def backtest(
+    scenario, cut, until, replications, seed, workers, min_coverage, out, force, wait, fmt,
+    make_report, no_progress,
+):  # fmt: skip
+    """Would the forecast have been right? Warm-start SCENARIO (which has an initial_state)
+    at --cut, simulate to --until, and compare month by month, per course and method, what
+    its history shows after the cut with the forecast's mean and 5-95% band: coverage,
+    mean absolute percentage error, bias. Exit 0; 1: --min-coverage not met; 2: bad input."""
+    cut_date = _date_option(cut, "--cut")
+    until_date = _date_option(until, "--until")
+    if make_report and out is None:
+        fail("--report writes report.html into the --out folder: name one with --out DIR")
+    spec = load(scenario)
+    if spec.initial_state is None:
+        fail(
+            f"{scenario} has no initial_state: a backtest cuts the scenario's history "
+            "(initial_state.history, docs/scenarios.md) at --cut and forecasts from there"
+        )
+    from ..qa.backtest import BacktestProblem
+    from ..qa.backtest import backtest as run_backtest
+    from ..run.outdir import OutputFolder
+
+    inputs = [scenario, spec.initial_state.history]
+    folder = OutputFolder.claim(out, force, inputs, wait) if out is not None else None
+    try:
+        result = run_backtest(
+            spec,
+            cut_date,
+            until_date,
+            replications=replications,
+            seed=seed,
+            workers=workers,
+            progress=not no_progress and sys.stderr.isatty(),
+            source=scenario,
+        )
+    except BacktestProblem as exc:
+        if folder is not None:
+            folder.discard()
+        fail(str(exc))
+    except BaseException:
+        if folder is not None:
+            folder.discard()
+        raise
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(result.summary(min_coverage))
+    if folder is not None:
+        written = result.write(folder, fmt, report=make_report, arguments=arguments())
+        click.echo("wrote " + ", ".join(str(p) for p in written))
+    sys.exit(result.exit_code(min_coverage))

@@ -414,7 +414,15 @@ def _maximise(nll, x0, bounds, logit: tuple[int, ...] = ()) -> _Solved:
         if again.fun < best.fun:
             best = again
     theta = np.clip(best.x, [b[0] for b in bounds], [b[1] for b in bounds])
-    floor = [i for i in logit if theta[i] < LOGIT_FLOOR + 5]
+    # a probability whose likelihood is as good at zero (within 0.01 nats: the optimiser
+    # stops at 1e-7 rather than 0) is zero, with a one-sided bound rather than a Wald one
+    base = float(nll(theta))
+    floor = []
+    for i in logit:
+        at_zero = theta.copy()
+        at_zero[i] = LOGIT_FLOOR
+        if theta[i] < LOGIT_FLOOR + 5 or float(nll(at_zero)) - base < 0.01:
+            floor.append(i)
     free = [i for i in range(len(theta)) if i not in floor]
     se = np.full(len(theta), np.nan)
     if free:
