@@ -67,6 +67,10 @@ FLAGS = {  # flag -> values it is given (None: a switch)
         "--format": st.sampled_from(["csv", "parquet", "x"]),
         "--report": None,
     },
+    "infer": {
+        "--map": st.sampled_from([MAP, "missing.yaml", "/dev/null", SCENARIO]),
+        "--out": st.sampled_from(["s.yaml", "", ".", "sub/s.yaml", HISTORY]),
+    },
 }
 # Commands the random lines do not draw yet, and why: a new command is added to FLAGS
 # and POSITIONAL, or named here (test_every_command_is_fuzzed_or_says_why).
@@ -83,6 +87,7 @@ POSITIONAL = {
     "graph": st.lists(st.sampled_from([SCENARIO, "missing.yaml", "."]), max_size=1),
     "report": st.lists(st.sampled_from([".", "missing", SCENARIO, "/dev/null"]), max_size=1),
     "schema": st.just([]),
+    "infer": st.lists(st.sampled_from([HISTORY, SCENARIO, "missing.csv", "/dev/null"]), max_size=1),
 }
 
 

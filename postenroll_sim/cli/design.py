@@ -381,6 +381,6 @@ def infer(history, map_file, out):
     if out is not None:
         path = Path(out)
         with writing(path):
-            path.write_text(result.skeleton(), encoding="utf-8")
+            path.write_text(result.skeleton(map_file=map_file), encoding="utf-8")
     click.echo(result.summary(out, map_file))
     sys.exit(result.exit_code)

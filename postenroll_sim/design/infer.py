@@ -214,8 +214,9 @@ class Inference:
         """What was inferred, in plain words; `out`: where the skeleton was written."""
         return "\n".join(_summary_lines(self, out, map_file))
 
-    def skeleton(self, name: str = "") -> str:
-        return _skeleton(self, name)
+    def skeleton(self, name: str = "", map_file: str | None = None) -> str:
+        """The scenario skeleton as YAML text, its evidence in comments."""
+        return _skeleton(self, name, map_file)
 
 
 def _on(day: float, day0: dt.date | None) -> str:
@@ -311,7 +312,7 @@ def _processing(posts, triggers) -> Processing:
             "daily",
             hour,
             f"{at_hour} of {n} post enrollments were made within the hour from {hour:02d}:00, "
-            f"and {n - whole} are a whole number of days after no trigger: a daily run at "
+            f"and {n - whole} are not a whole number of days after any trigger: a daily run at "
             f"{hour:02d}:00 (S3)",
         )
     return Processing(
@@ -332,7 +333,7 @@ def _candidates(post, triggers, processing: Processing) -> dict[tuple, tuple[Tri
     for trigger in triggers:
         if not _before(trigger, post):
             continue
-        gap = post.enrolled - trigger.at
+        gap = round((post.enrolled - trigger.at) * 86_400) / 86_400  # whole seconds (S1)
         if daily:
             delay = math.floor(run - trigger.at + TOLERANCE)
         elif _whole(gap):
@@ -630,7 +631,7 @@ def _courses(records, rules) -> list[Course]:
 def _days(values: list[float]) -> str:
     lo, mid, hi = min(values), statistics.median(values), max(values)
     if abs(hi - lo) <= TOLERANCE:
-        return f"delay {_num(lo)} days"
+        return f"delay {_num(lo)} day{'' if _num(lo) == '1' else 's'}"
     return f"delays {_num(lo)}-{_num(hi)} days (median {_num(mid)})"
 
 
@@ -710,7 +711,7 @@ def _summary_lines(inf: Inference, out: str | None, map_file: str | None):
             yield f"      {line}"
     for c in inf.certificates:
         yield (
-            f"  re-enrollment: {c.course} is enrolled again {_delay_words(c.after)} after each "
+            f"  re-enrollment: {c.course} is enrolled again {_plural(c.after, 'day')} after each "
             f"completion ({_plural(len(c.records), 'record')}, {_days(c.gaps).replace('delay', 'gap')}"
             + (f"; {c.missed} completions not re-enrolled" if c.missed else "")
             + "): valid_for - reenroll_before = "
@@ -764,7 +765,7 @@ def _comment(text: str) -> str:
     return " ".join(text.split())
 
 
-def _skeleton(inf: Inference, name: str) -> str:
+def _skeleton(inf: Inference, name: str, map_file: str | None = None) -> str:
     horizon = max(1, math.ceil(inf.end - TOLERANCE))
     rules_of = defaultdict(list)
     for rule in inf.rules:
@@ -776,7 +777,8 @@ def _skeleton(inf: Inference, name: str) -> str:
         "# enrollments say must exist, with their evidence. CHECK before use: course types",
         "# (all are written as online), titles, behaviour, certificates' validity, and what",
         "# the history cannot show (rules that never fired). Confirm it with",
-        f"#   postenroll-sim audit THIS.yaml {_comment(inf.file)}",
+        f"#   postenroll-sim audit THIS.yaml {_comment(inf.file)}"
+        + (f" --map {_comment(map_file)}" if map_file else ""),
         f"name: {json.dumps(name or 'Inferred from ' + inf.file, ensure_ascii=False)}",
     ]
     if inf.day0 is not None:
