@@ -84,6 +84,10 @@ FLAGS = {  # flag -> values it is given (None: a switch)
         "--report": None,
         "--no-progress": None,
     },
+    "infer": {
+        "--map": st.sampled_from([MAP, "missing.yaml", "/dev/null", SCENARIO]),
+        "--out": st.sampled_from(["s.yaml", "", ".", "sub/s.yaml", HISTORY]),
+    },
 }
 # Commands the random lines do not draw yet, and why: a new command is added to FLAGS
 # and POSITIONAL, or named here (test_every_command_is_fuzzed_or_says_why).
@@ -102,6 +106,7 @@ POSITIONAL = {
     "schema": st.just([]),
     "calibrate": st.sampled_from([[HISTORY], [HISTORY], [SCENARIO], [], ["missing.csv"]]),
     "backtest": st.sampled_from([[WARM], [WARM], [SCENARIO], [], ["missing.yaml"], ["/dev/null"]]),
+    "infer": st.lists(st.sampled_from([HISTORY, SCENARIO, "missing.csv", "/dev/null"]), max_size=1),
 }
 
 

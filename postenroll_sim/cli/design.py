@@ -1,4 +1,4 @@
-"""The designer's commands: `compare` (what-if), `lint`, `graph`, `explain`, `schema`."""
+"""The designer's commands: `compare` (what-if), `lint`, `graph`, `explain`, `infer`, `schema`."""
 
 from __future__ import annotations
 
@@ -340,3 +340,47 @@ def schema(out):
         click.echo(f"wrote {out}")
     else:
         click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("history", type=PathArg(dir_okay=False))
+@click.option(
+    "--map",
+    "map_file",
+    type=PathArg(dir_okay=False),
+    default=None,
+    help="A YAML file that says how to read the LMS's export: columns, values, timezone, "
+    "date_format, day0 (docs/audit.md).",
+)
+@click.option(
+    "--out",
+    type=PathArg(dir_okay=False),
+    default=None,
+    help="Write the scenario skeleton (catalog, inferred rules, start date) to this YAML file.",
+)
+def infer(history, map_file, out):
+    """Read the rules an LMS must have from its enrollment HISTORY (CSV): each post
+    enrollment matched to the trigger before it, the rules (source, trigger, delay,
+    targets, consecutive) with their evidence, and a scenario skeleton that `audit`
+    confirms. Exit 0: rules inferred; 1: none could be; 2: bad input (every bad row located)."""
+    need_file(history, "history")
+    if map_file is not None:
+        need_file(map_file, "map")
+    for given, what in ((history, "history"), (map_file, "map")):
+        if out and given and Path(out).exists() and os.path.samefile(out, given):
+            fail(f"--out {out} is the {what} file itself: name another file for the skeleton")
+    # The history loader is qa's (design may not import it): the records go down as data
+    from ..design.infer import infer as infer_rules
+    from ..qa.audit.history import load_map, read_history
+
+    mapping = load_map(map_file) if map_file is not None else None
+    loaded = read_history(history, None, mapping)  # every bad row, located, before anything
+    result = infer_rules(loaded.records, loaded.day0, history)
+    for warning in loaded.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if out is not None:
+        path = Path(out)
+        with writing(path):
+            path.write_text(result.skeleton(map_file=map_file), encoding="utf-8")
+    click.echo(result.summary(out, map_file))
+    sys.exit(result.exit_code)

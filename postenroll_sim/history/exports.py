@@ -412,7 +412,7 @@ class _Moments:
 
 def read_history(
     path: str | Path,
-    scenario: Scenario,
+    scenario: Scenario | None,
     mapping: HistoryMap | None = None,
     warm: bool = False,
     window: bool = True,
@@ -421,7 +421,11 @@ def read_history(
     (ScenarioError): unknown courses, methods and statuses, dates that cannot be read or
     fall outside [day 0, horizon] (unless `window` is False: `calibrate` reads a history
     whatever its dates, which are then any day numbers, negative before day 0), records
-    whose dates or status contradict each other, and records that contradict S5, S14 or S27."""
+    whose dates or status contradict each other, and records that contradict S5, S14 or S27.
+
+    With `scenario` None (`infer` reads a history to guess its catalog) every course is
+    known and may fail, no horizon bounds the dates, and day 0 is the map's `day0`, else
+    the first day of the history (the day of its first record)."""
     path = Path(path)
     file = str(path)
     try:
@@ -448,7 +452,7 @@ CURRENT_ONLY_RECORDS = 100
 def parse_history(
     text: str,
     file: str,
-    scenario: Scenario,
+    scenario: Scenario | None,
     mapping: HistoryMap | None = None,
     warm: bool = False,
     window: bool = True,
@@ -467,7 +471,13 @@ def parse_history(
         raise ScenarioError([Problem(file, 1, (), f"not CSV: {exc}")]) from None
     header = [name.strip() for name in header]
     index = _columns(header, mapping, scenario, file, problems)
-    day0 = scenario.start_date if warm else mapping.day0 or scenario.start_date
+    if warm:
+        day0 = scenario.start_date
+    else:
+        day0 = mapping.day0 or (scenario.start_date if scenario is not None else None)
+    provisional = scenario is None and day0 is None and any(f"{m}_at" in index for m in MOMENTS)
+    if provisional:  # day 0 is the history's first day: counted from any date, then moved
+        day0 = dt.date(2000, 1, 1)
     if problems:
         raise ScenarioError(problems)
 
@@ -492,6 +502,13 @@ def parse_history(
     if problems:
         raise ScenarioError(problems)
     records = rows.records
+    if provisional and records:
+        first = math.floor(min(r.enrolled for r in records) + SAME_INSTANT)
+        day0 = day0 + dt.timedelta(days=first)
+        for record in records:
+            for moment in MOMENTS:
+                if getattr(record, moment) is not None:
+                    setattr(record, moment, whole_second(getattr(record, moment) - first))
     warnings = []
     pairs = {(r.learner, r.course) for r in records}
     if len(records) >= CURRENT_ONLY_RECORDS and len(pairs) == len(records):
@@ -509,7 +526,9 @@ def parse_history(
         {
             r.course
             for r in records
-            if r.expires is not None and rows.courses[r.course].certificate is None
+            if r.expires is not None
+            and rows.courses is not None
+            and rows.courses[r.course].certificate is None
         }
     )
     if uncertified:  # S39: an expiry on a course without a certificate is ignored
@@ -558,9 +577,10 @@ class _Rows:
 
     def __init__(self, file, header, index, mapping: HistoryMap, scenario, day0, problems):
         self.file, self.header, self.index, self.mapping = file, header, index, mapping
-        self.courses = {c.id: c for c in scenario.courses}
+        # without a scenario: any course, any date (read_history)
+        self.courses = {c.id: c for c in scenario.courses} if scenario is not None else None
         self.moments = _Moments(mapping, day0)
-        self.horizon = scenario.horizon_days
+        self.horizon = scenario.horizon_days if scenario is not None else math.inf
         self.day0 = day0
         self.problems = problems
         self.records: list[Record] = []
@@ -605,7 +625,7 @@ class _Rows:
             bad(column, "empty: every record names its course")
         else:
             course = self.course_map.get(course, course)
-            if course not in self.courses:
+            if self.courses is not None and course not in self.courses:
                 bad(
                     column,
                     f"unknown course {course!r}{_close(course, self.courses)}: "
@@ -628,7 +648,8 @@ class _Rows:
         # with status failed and no failure date, that date is when it was failed.
         if status == "failed" and found["failed"] is None and found["completed"] is not None:
             found["failed"], found["completed"] = found["completed"], None
-        _check_record(found, status, status_column, self.courses[course], bad)
+        catalog = self.courses[course] if self.courses is not None else None
+        _check_record(found, status, status_column, catalog, bad)
         if len(self.problems) > before:
             return
         enrolled, date_only, _, _ = found["enrolled"]
@@ -667,7 +688,7 @@ class _Rows:
             return None
         if not self.windowed:
             return (day, date_only, value, column)  # (a warm start cuts at day 0: _cut)
-        if day < -SAME_INSTANT:
+        if day < -SAME_INSTANT and self.courses is not None:
             self.bad(
                 column,
                 f"{value!r} is before day 0{_date_note(self.day0)}: set day0 in a map file "
@@ -686,7 +707,11 @@ class _Rows:
 
 
 def _columns(
-    header: list[str], mapping: HistoryMap, scenario: Scenario, file: str, problems: list[Problem]
+    header: list[str],
+    mapping: HistoryMap,
+    scenario: Scenario | None,
+    file: str,
+    problems: list[Problem],
 ) -> dict[str, int]:
     """Our field -> its index in the row; header problems go to `problems` (line 1)."""
     for at, name in enumerate(header):
@@ -740,7 +765,11 @@ def _columns(
                 f"no column enrolled_at or enrolled_day; the columns are {', '.join(header)}",
             )
         )
-    if any(f"{m}_at" in index for m in MOMENTS) and (mapping.day0 or scenario.start_date) is None:
+    if (
+        scenario is not None
+        and any(f"{m}_at" in index for m in MOMENTS)
+        and (mapping.day0 or scenario.start_date) is None
+    ):
         first = next(mapping.header(f"{m}_at") for m in MOMENTS if f"{m}_at" in index)
         problems.append(
             Problem(
@@ -821,6 +850,8 @@ def _check_record(found, status, status_column, course, bad) -> None:
         )
     if status == "not_started" and started is not None:
         bad(status_column, "status not_started, but the record has a start date")
+    if course is None:  # no catalog to check against (read_history without a scenario)
+        return
     if course.type == "bundle":
         for moment in ("started", "completed", "failed"):
             if found[moment] is not None:
