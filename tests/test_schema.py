@@ -35,7 +35,10 @@ KEYWORDS = {
 }  # fmt: skip
 
 # Files under the scanned folders that are not scenarios at all.
-NOT_SCENARIOS = {"examples/audit/map.yaml": "an audit map (docs/audit.md), not a scenario"}
+NOT_SCENARIOS = {
+    "examples/audit/map.yaml": "an audit map (docs/audit.md), not a scenario",
+    "examples/backtest/fitted.yaml": "a behaviour fragment calibrate wrote (docs/calibrate.md)",
+}
 # Scenario files meant to be refused, and why; the schema must refuse them too.
 REFUSED_BY_SCHEMA = {
     "tests/scenarios/ten-mistakes.yaml": "lint's and validation's ten mistakes: "
