@@ -165,7 +165,7 @@ def test_an_out_folder_through_a_symlink_loop_is_a_one_line_error(cli, tmp_path)
         assert len(err.strip().splitlines()) == 1 and "loop" in err.lower()
 
 
-@pytest.mark.parametrize("command", ["run", "lint", "check", "audit"])
+@pytest.mark.parametrize("command", ["run", "lint", "check", "audit", "preview"])
 def test_a_path_that_is_not_utf8_is_a_one_line_error(cli, tmp_path, command):
     """Bytes that are not UTF-8 reach Python as surrogates (surrogateescape), which no
     writer can encode: `--out` of such a name was an internal error."""
@@ -175,6 +175,7 @@ def test_a_path_that_is_not_utf8_is_a_one_line_error(cli, tmp_path, command):
         "lint": ("lint", name),
         "check": ("check", name),
         "audit": ("audit", SCENARIO, name),
+        "preview": ("preview", name),
     }[command]
     code, _, err = cli(*args)
     assert code == 2 and err.strip().endswith(
@@ -190,7 +191,7 @@ def test_sweep_refuses_seed_both_set_and_given(cli, tmp_path):
     assert len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("command", ["run", "lint", "graph", "check", "audit"])
+@pytest.mark.parametrize("command", ["run", "lint", "graph", "check", "audit", "preview"])
 def test_a_fifo_or_dev_null_is_not_a_regular_file(cli, tmp_path, command):
     import os
 

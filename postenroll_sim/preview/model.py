@@ -584,14 +584,14 @@ def learner_table(result, learner: str, start_date=None):
     return pd.DataFrame(rows, columns=list(_COLUMNS))
 
 
-_COLUMNS = (
+_COLUMNS = (  # what changed first: the table scrolls sideways in a narrow page
     "course",
+    "what changed",
     "how",
     "published: enrolled",
     "edited: enrolled",
     "edited: completed",
     "edited: status",
-    "what changed",
 )
 
 

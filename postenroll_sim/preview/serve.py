@@ -89,9 +89,10 @@ def voila_command(port: int) -> list[str]:
         "--show_tracebacks=False",
         "--strip_sources=True",
         "--theme=light",
-        # the widgets' manager only: other JupyterLab extensions installed beside Voila
-        # (jupytext's) do not load outside JupyterLab and fill the console with errors
-        "--VoilaConfiguration.extension_allowlist=@jupyter-widgets/jupyterlab-manager",
+        # JupyterLab's own extensions that `make lab` installs beside Voila do not load
+        # outside JupyterLab and fill the browser's console with errors
+        "--VoilaConfiguration.extension_denylist=jupyterlab-jupytext",
+        "--VoilaConfiguration.extension_denylist=@voila-dashboards/jupyterlab-preview",
     ]
 
 

@@ -53,7 +53,10 @@ def _table(frame, changed_column: str | None = None) -> str:
     body = []
     for _, row in frame.iterrows():
         marked = changed_column is not None and bool(row[changed_column])
-        cells = "".join(f"<td>{html.escape(str(v))}</td>" for v in row)
+        # an instant breaks before its day number only: `2027-01-10 02:00` / `(day 6.08)`
+        cells = "".join(
+            f"<td>{html.escape(str(v)).replace(' (day ', '<br>(day ')}</td>" for v in row
+        )
         body.append(f'<tr class="{"pe-changed" if marked else ""}">{cells}</tr>')
     return f'<div class="pe-scroll"><table class="pe-table"><tr>{head}</tr>{"".join(body)}</table></div>'
 
@@ -150,7 +153,9 @@ class Preview(w.VBox):
         self.progress_text = w.HTML().add_class("pe-progress")
 
         # --- saving --------------------------------------------------------------------
-        self.save_path = w.Text(value=m.file, description="Save as", layout=w.Layout(width="100%"))
+        self.save_path = w.Text(
+            value=m.file, description="Save as", layout=w.Layout(width="100%")
+        ).add_class("pe-save-path")
         self.save_button = w.Button(description="Save YAML", icon="save").add_class("pe-save")
         self.saved = w.HTML().add_class("pe-saved")
 
@@ -170,12 +175,13 @@ class Preview(w.VBox):
                 self.graph,
                 self.lint,
                 w.HBox(
-                    [
+                    layout=w.Layout(width="100%"),
+                    children=[
                         w.Box(
                             [self.learner_view], layout=w.Layout(width="60%", padding="0 8px 0 0")
                         ),
                         w.Box([self.story], layout=w.Layout(width="40%")),
-                    ]
+                    ],
                 ),
                 self.comparison,
                 self.yaml,
@@ -202,7 +208,14 @@ class Preview(w.VBox):
             ],
             layout=w.Layout(width="400px", min_width="360px", padding="0 12px 0 0"),
         )
-        body = w.HBox([form, w.Box([self.tabs], layout=w.Layout(flex="1 1 auto"))])
+        self.tabs.layout = w.Layout(width="100%")
+        body = w.HBox(
+            [
+                form,
+                w.Box([self.tabs], layout=w.Layout(flex="1 1 0", min_width="0", overflow="hidden")),
+            ],
+            layout=w.Layout(width="100%"),
+        )
         super().__init__([self.title, self.status, body])
         self.add_class("pe-root")
 
