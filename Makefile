@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint format schema clean lab bench
+.PHONY: setup demo test lint format schema clean lab preview bench
 
 # The engine core is compiled (Cython) when the package is installed, and again here when
 # an engine module changed since; with no C compiler the engine runs interpreted.
@@ -61,14 +61,32 @@ clean:
 # JupyterLab opens the notebooks/*.py files (jupytext percent format) as notebooks: the
 # project's setting .jupyter/lab-overrides.json goes into this .venv's JupyterLab (its
 # overrides.d), never into your own ~/.jupyter; settings you made yourself still win.
+# Saving a notebook there writes its header as tracked (each file's own jupytext metadata
+# filter: tests/test_notebooks.py). JupyterLab refuses to run as root without --allow-root:
+# as root (a container) it is given, and said.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d/postenroll-sim.json
+LAB_STAMP := $(VENV)/.lab-installed
 LAB_ARGS ?=
+AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-lab: $(CORE)  ## open the notebooks in JupyterLab as notebooks (installs it into .venv on first use)
-	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
+# JupyterLab and jupytext, the `lab` extra's requirements only (read from pyproject.toml):
+# installing the package again would compile the unchanged engine again (two minutes)
+$(LAB_STAMP): $(STAMP)
+	$(BIN)/python -c "import tomllib; print('\n'.join(r for r in tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['lab'] if not r.startswith('postenroll-sim')))" | xargs $(BIN)/python -m pip install --quiet
+	touch $(LAB_STAMP)
+
+lab: $(CORE) $(LAB_STAMP)  ## open the notebooks in JupyterLab as notebooks (installs it into .venv on first use)
 	mkdir -p $(dir $(LAB_OVERRIDES))
 	cp .jupyter/lab-overrides.json $(LAB_OVERRIDES)
-	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
+	@$(if $(AS_ROOT),echo "make lab: running as root: JupyterLab is started with --allow-root")
+	$(BIN)/jupyter lab notebooks/ $(AS_ROOT) $(LAB_ARGS)
+
+# The interactive preview served as a page (docs/preview.md): SCENARIO=... PORT=...
+SCENARIO ?= scenarios/showcase.yaml
+PORT ?= 8866
+
+preview: $(CORE)  ## the interactive preview of SCENARIO (default: the showcase) at http://127.0.0.1:PORT/
+	$(BIN)/postenroll-sim preview $(SCENARIO) --port $(PORT)
 
 bench: $(CORE)  ## the benchmarks of docs/performance.md (10k and 100k learners)
 	$(BIN)/python -m benchmarks.run --learners 10000,100000

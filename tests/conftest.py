@@ -84,6 +84,8 @@ def pytest_collection_finish(session):
 # finished everything else (`--dist worksteal` balances what is left, not what runs).
 LONGEST_FIRST = (
     "test_readme.py::test_the_tour_runs_in_the_order_written",
+    # mostly waiting (Voila, a kernel, Chromium): started early, it overlaps the others
+    "test_preview_browser.py::test_a_designer_changes_a_delay_in_the_served_page_and_sees_the_learner_change",
     "test_compiled_core.py::test_compiled_and_interpreted_engines_write_identical_tables",
     "test_report.py::test_report_renders_for_every_bundled_scenario[default]",
     "test_interpreted_engine.py::test_the_semantic_tests_pass_on_the_interpreted_engine",

@@ -93,6 +93,8 @@ FLAGS = {  # flag -> values it is given (None: a switch)
 # and POSITIONAL, or named here (test_every_command_is_fuzzed_or_says_why).
 NOT_FUZZED = {
     "compare": "two simulations a line; its errors: tests/test_compare.py",
+    "preview": "serves a page until stopped; its bad inputs: tests/test_exit_codes.py, "
+    "tests/test_preview.py",
 }
 POSITIONAL = {
     "run": st.lists(st.sampled_from([SCENARIO, "missing.yaml", "/dev/null", "."]), max_size=1),

@@ -166,7 +166,7 @@ def test_an_out_folder_through_a_symlink_loop_is_a_one_line_error(cli, tmp_path)
 
 
 @pytest.mark.parametrize(
-    "command", ["run", "lint", "check", "audit", "calibrate", "backtest", "infer"]
+    "command", ["run", "lint", "check", "audit", "calibrate", "backtest", "infer", "preview"]
 )
 def test_a_path_that_is_not_utf8_is_a_one_line_error(cli, tmp_path, command):
     """Bytes that are not UTF-8 reach Python as surrogates (surrogateescape), which no
@@ -180,6 +180,7 @@ def test_a_path_that_is_not_utf8_is_a_one_line_error(cli, tmp_path, command):
         "calibrate": ("calibrate", name, "--scenario", SCENARIO),
         "backtest": ("backtest", name, "--cut", "2027-01-01"),
         "infer": ("infer", name),
+        "preview": ("preview", name),
     }[command]
     code, _, err = cli(*args)
     assert code == 2 and err.strip().endswith(
@@ -196,7 +197,8 @@ def test_sweep_refuses_seed_both_set_and_given(cli, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "command", ["run", "lint", "graph", "check", "audit", "calibrate", "backtest", "infer"]
+    "command",
+    ["run", "lint", "graph", "check", "audit", "calibrate", "backtest", "infer", "preview"],
 )
 def test_a_fifo_or_dev_null_is_not_a_regular_file(cli, tmp_path, command):
     import os

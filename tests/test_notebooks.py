@@ -86,3 +86,35 @@ def test_make_lab_opens_the_py_notebooks_as_notebooks(tmp_path):
     (overrides_d / "postenroll-sim.json").write_text(settings.read_text())
     found, error = settings_utils._get_overrides(str(tmp_path))
     assert not error and found == json.loads(settings.read_text())
+
+
+def test_saving_a_notebook_in_jupyterlab_rewrites_nothing(tmp_path):
+    """`make lab` opens the .py files through jupytext: JupyterLab's save (with its
+    kernel's name and language info, each cell's execution metadata) writes the file as
+    it is tracked, not with jupytext's version and another kernel name (issue 23)."""
+    import shutil
+
+    pytest.importorskip("jupyter_server")
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_server.services.contents.largefilemanager import LargeFileManager
+    from jupytext.sync_contentsmanager import build_sync_jupytext_contents_manager_class
+
+    for path in NOTEBOOKS:
+        shutil.copy(path, tmp_path / path.name)
+    manager = build_sync_jupytext_contents_manager_class(LargeFileManager)(root_dir=str(tmp_path))
+    kernel = KernelSpecManager().get_kernel_spec("python3")
+    for path in NOTEBOOKS:
+        notebook = manager.get(path.name, content=True, type="notebook")["content"]
+        notebook.metadata["kernelspec"] = {
+            "display_name": kernel.display_name,
+            "language": "python",
+            "name": "python3",
+        }
+        notebook.metadata["language_info"] = {"name": "python", "version": sys.version.split()[0]}
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.execution_count, cell.outputs = 1, []
+                cell.metadata["execution"] = {"iopub.status.idle": "2027-01-04T00:00:00Z"}
+        manager.save({"type": "notebook", "format": "json", "content": notebook}, path.name)
+        saved = (tmp_path / path.name).read_text(encoding="utf-8")
+        assert saved == path.read_text(encoding="utf-8"), path.name

@@ -10,7 +10,7 @@ that cannot be written or read); 3 an internal error (a bug: please report it);
 asks for it.
 """
 
-from . import design, qa, run  # noqa: F401 - each registers its commands on the group
+from . import design, preview, qa, run  # noqa: F401 - each registers its commands on the group
 from .base import cli, main
 
 __all__ = ["cli", "main"]

@@ -11,6 +11,7 @@ variants with the same `analysis.variant_differences`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,10 +72,12 @@ def what_if(
     progress: bool = False,
     path: list[str] | None = None,
     run_with: Callable[[Callable[[], Result]], Result] | None = None,
+    executor: Executor | None = None,
 ) -> WhatIf:
     """Run A and B paired (replication r of each draws the same streams) and compare
     every number. `path` is the learning path timed (default: A's); `run_with` wraps the
-    run (the command line streams it into an output folder)."""
+    run (the command line streams it into an output folder); `executor` runs the
+    replications (the preview's counts them and can stop between two)."""
     labels = compare_labels(a, b)
 
     def run_both() -> Result:
@@ -84,6 +87,7 @@ def what_if(
             seed=seed,
             workers=workers,
             progress=progress,
+            executor=executor,
         )
 
     result = run_with(run_both) if run_with is not None else run_both()

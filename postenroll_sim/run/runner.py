@@ -628,10 +628,12 @@ def simulate_variants(
     scheduler: str | None = None,
     progress: bool = False,
     tables: tuple[str, ...] = TABLES,
+    executor: Executor | None = None,
 ) -> Result:
     """Every variant x replication, tables stacked with a `variant` column. Variants share
     the replication seeds (unless the sweep varies `seed` itself), so their differences
-    come from the change, not the draw."""
+    come from the change, not the draw. `executor` runs the tasks when given (the
+    preview's, which counts them and stops between two when asked); else one is chosen."""
     tasks, records = [], []
     for label, scenario in variants:
         effective = scenario.seed if seed is None else seed
@@ -644,7 +646,7 @@ def simulate_variants(
             }
         )
         tasks += [Task(scenario, seeds[i], i, label, tuple(tables)) for i in range(replications)]
-    results = _run(tasks, None, workers, scheduler, progress)
+    results = _run(tasks, executor, workers, scheduler, progress)
     base = variants[0][1]
     shared = {r["seed"] for r in records}
     status = Status(progress)
