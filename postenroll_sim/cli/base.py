@@ -395,18 +395,28 @@ def finish(
     path=None,
     learner=None,
     progress=True,
+    staged_summary=None,
 ) -> None:
+    """Commit the run into its folder (its report too when asked) and say what was
+    written. `summary(result, source)` is the text printed; for a run written as it was
+    built (`Staged`, no tables in memory), `staged_summary(staged, source)` is (default:
+    the digest's summary)."""
     from ..run.progress import Status
     from ..run.runner import Staged
 
     staged = None
     if isinstance(result, Staged):  # written as it was built: commit what is staged
-        digest, staged, result = result.digest, result.files, result.result
+        written_as_built = result
+        staged, result = result.files, result.result
+        if staged_summary is None:
 
-        def summary(result, source, _digest=digest):
-            from ..run.summary import digest_text
+            def staged_summary(staged, source):
+                from ..run.summary import digest_text
 
-            return digest_text(_digest, result.scenario, source)
+                return digest_text(staged.digest, staged.result.scenario, source)
+
+        def summary(result, source, _staged=written_as_built):
+            return staged_summary(_staged, source)
 
     status = Status(progress)
     builder = None

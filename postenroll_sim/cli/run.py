@@ -73,14 +73,17 @@ def run(
                 keep=make_report,  # the report's figures are drawn from the tables
             )
         note_workers(workers, replications, scheduler)
-        return runner.simulate_replications(
+        return runner.simulate_replications_into(  # each replication written as it ends
+            folder,
             spec,
             replications,
+            fmt,
             seed=seed,
             workers=workers,
             scheduler=scheduler,
             progress=not no_progress,
             tables=tables,
+            keep=make_report,
         )
 
     result = simulate_into(folder, run_it)
@@ -149,22 +152,31 @@ def sweep(
     check_choices(variants[0][1], make_report, path, learner)
     from ..run import runner
     from ..run.outdir import OutputFolder
-    from ..run.summary import sweep_summary_text
+    from ..run.summary import sweep_digest_text, sweep_summary_text, variant_table
 
     folder = OutputFolder.claim(out, force, inputs=[scenario], wait=wait)
     note_workers(workers, replications * len(variants), scheduler)
     result = simulate_into(
         folder,
-        lambda: runner.simulate_variants(
+        lambda: runner.simulate_variants_into(  # each run written as it ends
+            folder,
             variants,
             replications,
+            fmt,
             seed=seed,
             workers=workers,
             scheduler=scheduler,
             progress=not no_progress,
             tables=tables,
+            keep=make_report,
         ),
     )
+
+    def staged_summary(staged, source):
+        table = variant_table(staged.variants)
+        labels = [label for label, _ in staged.variants]
+        return sweep_digest_text(staged.result.scenario, replications, labels, table, source)
+
     finish(
         result,
         folder,
@@ -176,6 +188,7 @@ def sweep(
         path=path,
         learner=learner,
         progress=not no_progress,
+        staged_summary=staged_summary,
     )
 
 

@@ -115,40 +115,53 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
         writer.write(frame)
 
 
+class _ArrowFrames:
+    """Frames of one schema as Arrow tables. The first is converted by pyarrow's own
+    `from_pandas`, which gives the schema; later ones reuse its Arrow dictionaries for the
+    categorical columns, so a million learner ids are converted once, not once a part."""
+
+    def __init__(self) -> None:
+        self.schema = None
+        self.dictionaries: dict[str, Any] = {}
+
+    def convert(self, frame: pd.DataFrame):
+        import pyarrow as pa
+
+        if self.schema is None:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            self.schema = table.schema
+            for name, column in zip(table.column_names, table.columns, strict=True):
+                if pa.types.is_dictionary(column.type) and column.num_chunks == 1:
+                    self.dictionaries[name] = column.chunk(0).dictionary
+            return table
+        arrays = []
+        for name in frame.columns:
+            series = frame[name]
+            if name in self.dictionaries:
+                codes = series.cat.codes.to_numpy()
+                missing = codes < 0
+                indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
+                arrays.append(pa.DictionaryArray.from_arrays(indices, self.dictionaries[name]))
+            else:
+                arrays.append(pa.array(series, from_pandas=True))
+        return pa.Table.from_arrays(arrays, schema=self.schema)
+
+
 class _ParquetParts:
     """A Parquet file written part by part (pyarrow's `write_table` is a ParquetWriter
-    writing one part): parts of ROW_GROUP_ROWS rows make the file one whole table makes.
-    The first part is converted by pyarrow's own `from_pandas`, which gives the schema;
-    later parts reuse its Arrow dictionaries for the categorical columns, so a million
-    learner ids are converted once, not once a part."""
+    writing one part): parts of ROW_GROUP_ROWS rows make the file one whole table makes."""
 
     def __init__(self, path: Path):
         self.path = path
         self.writer = None
-        self.dictionaries: dict[str, Any] = {}
+        self.frames = _ArrowFrames()
 
     def write(self, frame: pd.DataFrame) -> None:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
+        table = self.frames.convert(frame)
         if self.writer is None:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
             self.writer = pq.ParquetWriter(self.path, table.schema)
-            for name, column in zip(table.column_names, table.columns, strict=True):
-                if pa.types.is_dictionary(column.type) and column.num_chunks == 1:
-                    self.dictionaries[name] = column.chunk(0).dictionary
-        else:
-            arrays = []
-            for name in frame.columns:
-                series = frame[name]
-                if name in self.dictionaries:
-                    codes = series.cat.codes.to_numpy()
-                    missing = codes < 0
-                    indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
-                    arrays.append(pa.DictionaryArray.from_arrays(indices, self.dictionaries[name]))
-                else:
-                    arrays.append(pa.array(series, from_pandas=True))
-            table = pa.Table.from_arrays(arrays, schema=self.writer.schema)
         self.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
 
     def __enter__(self) -> _ParquetParts:
@@ -157,6 +170,158 @@ class _ParquetParts:
     def __exit__(self, *exc) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+# ----- one replication's table as a part, many parts as one table ------------------------
+#
+# A run of several replications (runner.simulate_replications_into) has each replication
+# write its tables as parts, Arrow IPC files (no encoding to speak of: a worker's copy of
+# its columns), into the staging area, or hand them back as bytes (a Dask worker, which
+# may not see this disk). The parent appends the parts to each table's file in
+# replication order as they are there, and deletes them: a table is never whole in
+# memory, and the file is the same whatever ran the replications or when they finished.
+# In the Parquet file each part is its own row groups (ROW_GROUP_ROWS rows at most) with
+# its own dictionaries: pyarrow unites them on reading, in order, as runner.concat does.
+
+PART_SUFFIX = ".arrow"
+
+
+def write_part(frames: Iterable[pd.DataFrame], path: Path | None):
+    """Write the frames of one table (one schema) as an Arrow IPC file at `path`, made
+    whole under a temporary name first; with no path, return the file's bytes (a
+    pyarrow Buffer). Returns (path or bytes, rows)."""
+    import pyarrow as pa
+
+    converter = _ArrowFrames()
+    rows = 0
+    temporary = None if path is None else path.with_name(path.name + ".tmp")
+    sink = pa.BufferOutputStream() if path is None else pa.OSFile(str(temporary), "wb")
+    writer = None
+    try:
+        for frame in frames:
+            table = converter.convert(frame)
+            if writer is None:
+                writer = pa.ipc.new_file(sink, table.schema)
+            if len(frame):
+                writer.write_table(table)
+            elif not rows:  # an empty table: one empty batch, which keeps its categories
+                arrays = [c.chunk(0) if c.num_chunks else pa.array([], c.type) for c in table]
+                writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=table.schema))
+            rows += len(frame)
+        if writer is None:
+            raise ValueError("a table has no frames")
+        writer.close()
+    finally:
+        if path is not None:
+            sink.close()
+    if path is None:
+        return sink.getvalue(), rows
+    os.replace(temporary, path)
+    return path, rows
+
+
+class StagedParts:
+    """One table of a run of several replications, staged part by part in order
+    (`OutputFolder.stage_parts`): `add` appends a part (an Arrow IPC file `write_part`
+    wrote), `close` returns the table's entry for run.json, as `stage_table` does. The
+    file is the table of the parts stacked; its categories, as run.json records them,
+    are every part's united in order (runner.concat)."""
+
+    def __init__(self, folder: OutputFolder, name: str, fmt: str):
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        self.folder, self.name, self.fmt = folder, name, fmt
+        self.file_name = f"{name}.{fmt}"
+        self.path = folder.staging / self.file_name
+        self.writer = None  # the Parquet writer; a CSV is appended to
+        self.started = False
+        self.rows = 0
+        self.dtypes: dict[str, Any] | None = None  # the pandas dtypes of the first part
+        self.categories: dict[str, dict[str, None] | None] = {}  # united, while few
+
+    def add(self, part: Path) -> None:
+        import pyarrow as pa
+
+        try:
+            with pa.OSFile(str(part), "rb") as source:
+                reader = pa.ipc.open_file(source)
+                for index in range(reader.num_record_batches):
+                    self._append(reader.get_batch(index))
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write to {self.folder.path}: {exc.strerror or exc}"
+            ) from None
+
+    def _append(self, batch) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.dtypes is None:
+            empty = batch.slice(0, 0).to_pandas()
+            self.dtypes = {column: empty[column].dtype for column in empty.columns}
+        self._unite(batch)
+        first = not self.started
+        self.started = True
+        if not batch.num_rows and not first:
+            return  # an empty part adds nothing (the first makes the file, as one whole would)
+        if self.fmt == "csv":
+            spreadsheet_frame(batch.to_pandas()).to_csv(
+                self.path,
+                index=False,
+                lineterminator="\n",
+                header=first,
+                mode="w" if first else "a",
+            )
+        else:
+            table = pa.Table.from_batches([batch])
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.path, table.schema)
+            self.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        self.rows += batch.num_rows
+
+    def _unite(self, batch) -> None:
+        import pyarrow as pa
+
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            if not pa.types.is_dictionary(column.type):
+                continue
+            known = self.categories.setdefault(name, {})
+            if known is None:
+                continue  # too many to record (learner ids)
+            for value in column.dictionary.to_pylist():
+                known[str(value)] = None
+            if len(known) > _KEEP_CATEGORIES:
+                self.categories[name] = None
+
+    def close(self) -> dict[str, Any]:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.dtypes is None:
+            raise ValueError(f"no part of the {self.name} table was staged")
+        columns = {}
+        for column, dtype in self.dtypes.items():
+            if column in self.categories:
+                united = self.categories[column]
+                columns[column] = {"dtype": "category"}
+                if united is not None:
+                    columns[column]["categories"] = list(united)
+            else:
+                columns[column] = {"dtype": str(dtype)}
+        return {
+            "name": self.file_name,
+            "table": self.name,
+            "format": self.fmt,
+            "rows": self.rows,
+            "columns": columns,
+            **_fingerprint(self.path),
+        }
+
+    def abandon(self) -> None:
+        if self.writer is not None:
+            with contextlib.suppress(Exception):
+                self.writer.close()
+            self.writer = None
 
 
 def _is_frame(frames: object) -> bool:
@@ -372,6 +537,10 @@ class OutputFolder:
             "columns": columns,
             **_fingerprint(path),
         }
+
+    def stage_parts(self, name: str, fmt: str) -> StagedParts:
+        """A table to stage part by part, in order (`StagedParts`)."""
+        return StagedParts(self, name, fmt)
 
     @_names_the_folder
     def stage_text(self, file_name: str, text: str) -> dict[str, Any]:
@@ -748,7 +917,6 @@ def verify(folder: str | os.PathLike, meta: dict[str, Any]) -> None:
 
 def read_tables(folder: str | os.PathLike, meta: dict[str, Any]) -> dict[str, pd.DataFrame]:
     """The tables run.json lists, verified, with the dtypes they were written with."""
-    import pandas as pd
 
     folder = Path(folder)
     verify(folder, meta)
@@ -757,16 +925,22 @@ def read_tables(folder: str | os.PathLike, meta: dict[str, Any]) -> dict[str, pd
         if "table" not in item:
             continue
         path = folder / item["name"]
-        try:
-            if item["format"] == "parquet":
-                tables[item["table"]] = pd.read_parquet(path)
-            else:
-                tables[item["table"]] = _read_csv(path, item.get("columns", {}))
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise OutputError(f"cannot read {path}: {exc}") from None
-        except Exception as exc:  # pyarrow's own errors: a damaged file, said in one line
-            raise OutputError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+        tables[item["table"]] = read_table_file(path, item["format"], item.get("columns", {}))
     return tables
+
+
+def read_table_file(path: Path, fmt: str, columns: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """One table file, with the dtypes run.json records for its columns (`columns`)."""
+    import pandas as pd
+
+    try:
+        if fmt == "parquet":
+            return pd.read_parquet(path)
+        return _read_csv(path, columns)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise OutputError(f"cannot read {path}: {exc}") from None
+    except Exception as exc:  # pyarrow's own errors: a damaged file, said in one line
+        raise OutputError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
 
 
 def _csv_as_text(path: Path) -> pd.DataFrame:

@@ -11,7 +11,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    BrokenExecutor,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +42,16 @@ from .outdir import REPORT_NAME, OutputFolder
 from .progress import Status
 from .summary import Digest
 
-__all__ = ["FORMATS", "TABLES", "Result", "simulate", "simulate_replications", "simulate_variants"]
+__all__ = [
+    "FORMATS",
+    "TABLES",
+    "Result",
+    "simulate",
+    "simulate_replications",
+    "simulate_replications_into",
+    "simulate_variants",
+    "simulate_variants_into",
+]
 
 
 def _now() -> str:
@@ -237,6 +254,11 @@ class Staged:
     result: Result  # what ran; its tables are in memory only when they were kept
     files: list[dict[str, Any]]  # the staged tables, as run.json lists them
     digest: Digest  # what the summary says of them
+    # a sweep's or a comparison's: each variant's label and digest, in sweep order
+    variants: list[tuple[str, Digest]] = field(default_factory=list)
+    # what each task's `summarize` returned, by variant label (None: not a sweep), in
+    # replication order
+    summaries: dict[str | None, list[Any]] = field(default_factory=dict)
 
 
 SPILL_NAME = ".events.log"  # the event log's rows, in the staging area while the run goes
@@ -379,26 +401,135 @@ def _run_model(scenario, seed, replication, tables, progress, after, spill=None)
 
 
 class Task(NamedTuple):
-    """One replication of one scenario variant: all a worker needs, picklable."""
+    """One replication of one scenario variant: all a worker needs, picklable. A streamed
+    task (`streamed`) writes its tables as parts (`stream_task`): into `sink`, a staging
+    area the worker shares with the parent, or, with no sink, handed back as bytes;
+    `index` names its parts; `summarize(result)`, when given, is called on the task's
+    tables (built whole then) and what it returns goes back with the parts."""
 
     scenario: Scenario
     seed: np.random.SeedSequence
     replication: int
     variant: str | None = None
     tables: tuple[str, ...] = TABLES
+    streamed: bool = False
+    sink: str | None = None
+    index: int = 0
+    summarize: Callable[[Result], Any] | None = None
 
 
-def run_task(task: Task) -> Result:
+def run_task(task: Task) -> Result | Part:
+    if task.streamed:
+        return stream_task(task)
     result = simulate(
         task.scenario, seed=task.seed, replication=task.replication, tables=task.tables
     )
     if task.variant is not None:
         for name, frame in result.tables().items():
-            label = pd.Categorical(
-                [task.variant] * len(frame), categories=pd.Index([task.variant], dtype="str")
-            )
-            setattr(result, name, frame.assign(variant=label))
+            setattr(result, name, _labelled(frame, task.variant))
     return result
+
+
+def _labelled(frame: pd.DataFrame, variant: str) -> pd.DataFrame:
+    """A sweep's rows, with their `variant` column (categorical, one category)."""
+    label = pd.Categorical([variant] * len(frame), categories=pd.Index([variant], dtype="str"))
+    return frame.assign(variant=label)
+
+
+@dataclass
+class Part:
+    """What a streamed task hands back (`stream_task`): where each table's part is (a
+    file in the staging area, or its bytes), what the summary needs of it, what ran."""
+
+    index: int
+    replication: int
+    variant: str | None
+    parts: dict[str, Any]  # table -> the part's path (str) or its bytes (a pyarrow Buffer)
+    rows: dict[str, int]
+    digest: Digest
+    warnings: list[str]
+    seed: int
+    started: str
+    finished: str
+    warm_start: dict[str, int] | None = None
+    summary: Any = None  # what task.summarize returned
+
+
+def part_name(index: int, table: str) -> str:
+    return f".part-{index:06d}-{table}{outdir.PART_SUFFIX}"
+
+
+def stream_task(task: Task) -> Part:
+    """Run one replication and write each table as a part (outdir.write_part) as it is
+    built, batch by batch: at most the run's state plus one batch in memory, as
+    `simulate_into`; the event log spills beside the parts (or into a folder of the
+    worker's own when there is no sink, removed again)."""
+    import shutil
+    import tempfile
+
+    started = _now()
+    digest = Digest([task.replication])
+    kept: dict[str, pd.DataFrame] | None = {} if task.summarize is not None else None
+    scratch = None if task.sink is not None else Path(tempfile.mkdtemp(prefix="postenroll-"))
+    where = Path(task.sink) if task.sink is not None else scratch
+    names = tuple(name for name in TABLES if name in task.tables)
+
+    def write(model: Model, say: Callable[[str], None]) -> dict[str, tuple[Any, int]]:
+        warm = warm_start_of(model)
+        pending = recorder.frame_batches(
+            model,
+            which=names,
+            replication=task.replication,
+            start_date=task.scenario.start_date,
+            rows=None if kept is not None else outdir.ROW_GROUP_ROWS,
+        )
+        written = {}
+        never = threading.Event()
+        for name, frames in pending:
+            if warm is not None:
+                frames = (warm.with_attributes(name, frame) for frame in frames)
+            if task.variant is not None:
+                frames = (_labelled(frame, task.variant) for frame in frames)
+            frames = _taken(name, frames, digest, kept, never)
+            target = where / part_name(task.index, name) if task.sink is not None else None
+            written[name] = outdir.write_part(frames, target)
+        return written
+
+    spill = where / f".events-{task.index:06d}.log" if "events" in names else None
+    try:
+        written, model, seed = _run_model(
+            task.scenario, task.seed, task.replication, names, False, write, spill
+        )
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    warnings = list(model.lms.warnings)
+    summary = None
+    if task.summarize is not None:
+        one = Result(
+            task.scenario,
+            **(kept or {}),
+            warnings=warnings,
+            seed=int(seed.entropy),
+            started=started,
+            warm_start=_counts(model),
+        )
+        summary = task.summarize(one)
+        del one
+    return Part(
+        index=task.index,
+        replication=task.replication,
+        variant=task.variant,
+        parts={name: str(at) if isinstance(at, Path) else at for name, (at, _) in written.items()},
+        rows={name: rows for name, (_, rows) in written.items()},
+        digest=digest,
+        warnings=warnings,
+        seed=int(seed.entropy),
+        started=started,
+        finished=_now(),
+        warm_start=_counts(model),
+        summary=summary,
+    )
 
 
 class SerialExecutor(Executor):
@@ -495,6 +626,7 @@ def executor_for(
                 # would then wait forever, so run_tasks asks this while it waits
                 executor.lost = lambda: client.status in ("closing", "closed")
                 executor.lost_message = f"lost the Dask scheduler at {scheduler}"
+                executor.shares_disk = False  # its workers may run on other machines
                 yield executor
         finally:
             quiet.restore()
@@ -504,6 +636,7 @@ def executor_for(
         pool = ProcessPoolExecutor(
             max_workers=workers, initializer=end_with_parent, initargs=(os.getpid(),)
         )
+        pool.window = 2 * workers  # replications submitted and not yet handed back
         try:
             yield pool
         except BaseException:
@@ -579,6 +712,256 @@ def run_tasks(tasks: list[Task], executor: Executor, progress: bool = False) -> 
 WAIT_STEP = 1.0  # seconds between checks that a cluster is still there
 
 
+def each_done(
+    tasks: list[Task], executor: Executor, progress: bool = False
+) -> Iterator[tuple[int, Any]]:
+    """Run tasks on any concurrent.futures executor and yield (index, result) of each as
+    it finishes; ties in task order. At most `executor.window` tasks are submitted and
+    not yet handed back (the serial executor: one; a process pool: two a worker; a
+    cluster: all of them, it decides), so a streamed run's parts do not pile up. A task's
+    error is raised when it comes back; a worker process that died, or a Dask worker lost
+    more often than Dask retries, is a SchedulerError (one line)."""
+    window = max(1, getattr(executor, "window", None) or len(tasks))
+    if isinstance(executor, SerialExecutor):
+        window = 1
+    lost = getattr(executor, "lost", None)
+    queue = iter(enumerate(tasks))
+    running: dict[Future, int] = {}
+    with tqdm(total=len(tasks), unit="run", disable=None if progress else True, leave=False) as bar:
+
+        def feed() -> None:
+            while len(running) < window:
+                item = next(queue, None)
+                if item is None:
+                    return
+                future = executor.submit(run_task, item[1])
+                future.add_done_callback(lambda _: bar.update(1))
+                running[future] = item[0]
+
+        feed()
+        while running:
+            done, _ = wait(running, timeout=WAIT_STEP, return_when=FIRST_COMPLETED)
+            if not done:
+                if lost is not None and lost():
+                    raise SchedulerError(executor.lost_message)
+                continue
+            for future in sorted(done, key=running.__getitem__):
+                index = running.pop(future)
+                if future.cancelled():
+                    raise SchedulerError(getattr(executor, "lost_message", "a run was cancelled"))
+                yield index, _outcome(future, tasks[index])
+            feed()
+
+
+def _outcome(future: Future, task: Task) -> Any:
+    try:
+        return future.result()
+    except BrokenExecutor as exc:
+        raise SchedulerError(
+            f"a worker process ended while it ran {_what(task)} ({exc}); "
+            "nothing was written (out of memory? try fewer --workers)"
+        ) from None
+    except Exception as exc:
+        if type(exc).__name__ == "KilledWorker":  # distributed's, after its retries
+            raise SchedulerError(
+                f"Dask workers kept dying while they ran {_what(task)}; nothing was written"
+            ) from None
+        raise
+
+
+def _what(task: Task) -> str:
+    variant = f" of variant {task.variant}" if task.variant is not None else ""
+    return f"replication {task.replication}{variant}"
+
+
+class _Assembly:
+    """A streamed run's tables put together in the staging area as its parts come back:
+    each part is appended (outdir.StagedParts) as soon as every task before it is in, then
+    deleted, so the files are the same whatever the executor and the order tasks finish."""
+
+    def __init__(self, folder: OutputFolder, format: str, count: int):
+        self.folder = folder
+        self.format = format
+        self.tables: dict[str, outdir.StagedParts] = {}  # made as the first part comes
+        self.count = count
+        self.ready: dict[int, Part] = {}
+        self.next = 0
+        self.parts: list[Part] = []  # every part taken, without its data, in task order
+
+    def take(self, part: Part) -> None:
+        for name, data in list(part.parts.items()):
+            if not isinstance(data, str):  # bytes from a worker that has not this disk
+                path = self.folder.staging / part_name(part.index, name)
+                try:
+                    with open(path, "wb") as file:
+                        file.write(memoryview(data))
+                except OSError as exc:
+                    raise OutputError(
+                        f"cannot write to {self.folder.path}: {exc.strerror or exc}"
+                    ) from None
+                part.parts[name] = str(path)
+        self.ready[part.index] = part
+        while self.next in self.ready:
+            done = self.ready.pop(self.next)
+            for name in TABLES:
+                if name not in done.parts:
+                    continue
+                if name not in self.tables:
+                    self.tables[name] = self.folder.stage_parts(name, self.format)
+                path = Path(done.parts[name])
+                self.tables[name].add(path)
+                path.unlink()
+            done.parts = {}
+            self.parts.append(done)
+            self.next += 1
+
+    def close(self) -> list[dict[str, Any]]:
+        if self.next != self.count:
+            raise RuntimeError(f"{self.count - self.next} runs did not come back")
+        return [self.tables[name].close() for name in TABLES if name in self.tables]
+
+    def abandon(self) -> None:
+        for table in self.tables.values():
+            table.abandon()
+
+
+def _stream(
+    folder: OutputFolder,
+    tasks: list[Task],
+    format: str,
+    executor: Executor | None,
+    workers: int,
+    scheduler: str | None,
+    progress: bool,
+) -> tuple[list[dict[str, Any]], list[Part]]:
+    """Run streamed tasks and stage their tables: what `simulate_replications_into` and
+    `simulate_variants_into` share."""
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+
+    def run(chosen: Executor) -> tuple[list[dict[str, Any]], list[Part]]:
+        sink = str(folder.staging) if getattr(chosen, "shares_disk", True) else None
+        mine = [task._replace(streamed=True, sink=sink, index=i) for i, task in enumerate(tasks)]
+        assembly = _Assembly(folder, format, len(mine))
+        try:
+            for _, part in each_done(mine, chosen, progress):
+                assembly.take(part)
+            return assembly.close(), assembly.parts
+        except BaseException:
+            assembly.abandon()
+            raise
+
+    try:
+        if executor is not None:
+            return run(executor)
+        with executor_for(workers, scheduler, tasks=len(tasks)) as chosen:
+            return run(chosen)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {folder.path}: {exc.strerror or exc}") from None
+
+
+def _joined_digest(parts: list[Part], replications: int) -> Digest:
+    digest = Digest(list(range(replications)))
+    for part in parts:
+        digest.absorb(part.digest)
+    return digest
+
+
+def _streamed_result(scenario: Scenario, parts: list[Part], **what: Any) -> Result:
+    return Result(
+        scenario,
+        warnings=[w for part in parts for w in part.warnings],
+        started=min(part.started for part in parts),
+        finished=max(part.finished for part in parts),
+        warm_start=parts[0].warm_start,
+        **what,
+    )
+
+
+def simulate_replications_into(
+    folder: OutputFolder,
+    scenario: Scenario,
+    replications: int = 1,
+    format: str = "parquet",
+    seed: int | None = None,
+    executor: Executor | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
+    tables: tuple[str, ...] | list[str] = TABLES,
+    keep: bool = False,
+) -> Staged:
+    """`simulate_replications`, written into `folder`'s staging area as each replication
+    finishes (its tables as parts, by the worker itself, appended in replication order):
+    memory holds one replication a worker, never the stacked tables. The files read back
+    as the tables `simulate_replications(...).write(folder)` writes (the same rows,
+    dtypes and categories; each replication is its own row groups). `keep` reads the
+    tables back into the result (for a report). Nothing is committed (`Staged`)."""
+    effective = scenario.seed if seed is None else seed
+    seeds = replication_seeds(effective, replications)
+    tasks = [Task(scenario, seeds[i], i, None, tuple(tables)) for i in range(replications)]
+    files, parts = _stream(folder, tasks, format, executor, workers, scheduler, progress)
+    result = _streamed_result(
+        scenario,
+        parts,
+        seed=effective,
+        replications=replications,
+        written=[f["table"] for f in files],
+    )
+    if keep:
+        _read_back(folder, files, result)
+    return Staged(result, files, _joined_digest(parts, replications))
+
+
+def simulate_variants_into(
+    folder: OutputFolder,
+    variants: list[tuple[str, Scenario]],
+    replications: int = 1,
+    format: str = "parquet",
+    seed: int | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
+    tables: tuple[str, ...] | list[str] = TABLES,
+    executor: Executor | None = None,
+    keep: bool = False,
+    summarize: Callable[[Result], Any] | None = None,
+) -> Staged:
+    """`simulate_variants`, written into `folder`'s staging area as each run finishes
+    (see `simulate_replications_into`). Each variant's digest is in `Staged.variants`;
+    `summarize(result)`, when given, is called on each run's tables in its worker (one
+    variant, one replication) and what it returns is in `Staged.summaries`, by label."""
+    tasks, records = _variant_tasks(variants, replications, seed, tables)
+    if summarize is not None:
+        tasks = [task._replace(summarize=summarize) for task in tasks]
+    files, parts = _stream(folder, tasks, format, executor, workers, scheduler, progress)
+    shared = {r["seed"] for r in records}
+    result = _streamed_result(
+        variants[0][1],
+        parts,
+        seed=shared.pop() if len(shared) == 1 else None,
+        replications=replications,
+        variants=records,
+        written=[f["table"] for f in files],
+    )
+    if keep:
+        _read_back(folder, files, result)
+    digests = [
+        (label, _joined_digest([p for p in parts if p.variant == label], replications))
+        for label, _ in variants
+    ]
+    summaries = {label: [p.summary for p in parts if p.variant == label] for label, _ in variants}
+    return Staged(result, files, _joined_digest(parts, replications), digests, summaries)
+
+
+def _read_back(folder: OutputFolder, files: list[dict[str, Any]], result: Result) -> None:
+    """The staged tables, read into `result` (what a report draws from)."""
+    for item in files:
+        path = folder.staging / item["name"]
+        columns = item.get("columns", {})
+        setattr(result, item["table"], outdir.read_table_file(path, item["format"], columns))
+
+
 class _QuietLogs:
     """Loggers set to critical-only for the duration of a run, then restored."""
 
@@ -634,18 +1017,7 @@ def simulate_variants(
     the replication seeds (unless the sweep varies `seed` itself), so their differences
     come from the change, not the draw. `executor` runs the tasks when given (the
     preview's, which counts them and stops between two when asked); else one is chosen."""
-    tasks, records = [], []
-    for label, scenario in variants:
-        effective = scenario.seed if seed is None else seed
-        seeds = replication_seeds(effective, replications)
-        records.append(
-            {
-                "label": label,
-                "seed": effective,
-                "scenario": scenario.model_dump(mode="json", by_alias=True),
-            }
-        )
-        tasks += [Task(scenario, seeds[i], i, label, tuple(tables)) for i in range(replications)]
+    tasks, records = _variant_tasks(variants, replications, seed, tables)
     results = _run(tasks, executor, workers, scheduler, progress)
     base = variants[0][1]
     shared = {r["seed"] for r in records}
@@ -661,6 +1033,28 @@ def simulate_variants(
         )
     finally:
         status.done()
+
+
+def _variant_tasks(
+    variants: list[tuple[str, Scenario]],
+    replications: int,
+    seed: int | None,
+    tables: tuple[str, ...] | list[str],
+) -> tuple[list[Task], list[dict[str, Any]]]:
+    """Every variant x replication as a task, and each variant's record for run.json."""
+    tasks, records = [], []
+    for label, scenario in variants:
+        effective = scenario.seed if seed is None else seed
+        seeds = replication_seeds(effective, replications)
+        records.append(
+            {
+                "label": label,
+                "seed": effective,
+                "scenario": scenario.model_dump(mode="json", by_alias=True),
+            }
+        )
+        tasks += [Task(scenario, seeds[i], i, label, tuple(tables)) for i in range(replications)]
+    return tasks, records
 
 
 def _run(

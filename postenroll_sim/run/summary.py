@@ -149,7 +149,28 @@ class Digest:
 
     def _sum(self, name: str, table: pd.DataFrame) -> None:
         before = self.crosstabs.get(name)
+        if before is not None and not (
+            before.index.equals(table.index) and before.columns.equals(table.columns)
+        ):  # rows and columns united in order of first appearance, as categories are
+            index = before.index.append(table.index.difference(before.index, sort=False))
+            columns = before.columns.append(table.columns.difference(before.columns, sort=False))
+            before = before.reindex(index=index, columns=columns, fill_value=0)
+            table = table.reindex(index=index, columns=columns, fill_value=0)
         self.crosstabs[name] = table if before is None else before.add(table, fill_value=0)
+
+    def absorb(self, other: Digest) -> None:
+        """Add the digest of other replications (a worker's, of its own): each count goes
+        to its replication, the tables are summed."""
+        at = {r: i for i, r in enumerate(self.replications)}
+        places = np.array([at[r] for r in other.replications], dtype=np.int64)
+        for name, values in other.counts.items():
+            counts = self.counts.get(name)
+            if counts is None or np.isscalar(counts):
+                counts = np.zeros(len(self.replications), dtype=np.asarray(values).dtype)
+            counts[places] += values
+            self.counts[name] = counts
+        for name, table in other.crosstabs.items():
+            self._sum(name, table)
 
     def _job_starts(self, name: str, frame: pd.DataFrame) -> np.ndarray:
         replication = frame["replication"].to_numpy(dtype=np.int64)
@@ -178,6 +199,13 @@ class Digest:
             self._count("pending at the horizon", self._job_starts("pending", pending))
             self._sum("by_rule", _crosstab(frame["rule_id"], frame["outcome"]))
             self._sum("per_rule", _per_replication(frame, "rule_id", self.replications))
+            outcome = frame["outcome"]
+            if isinstance(outcome.dtype, pd.CategoricalDtype):
+                codes, values = outcome.cat.codes.to_numpy(), outcome.cat.categories
+            else:
+                codes, values = pd.factorize(outcome.astype("str"), sort=True)
+            found = np.bincount(codes[codes >= 0], minlength=len(values))
+            self._sum("outcomes", pd.DataFrame([found], columns=pd.Index(values, name="outcome")))
             if "kind" in frame:  # S34: a certificate's re-enrollment jobs (no rule's)
                 renewing = frame[frame["kind"] == "re_enrollment"]
                 self._sum("renewing", _crosstab(renewing["target_course_id"], renewing["outcome"]))
@@ -273,23 +301,26 @@ def digest_text(digest: Digest, scenario, source: str) -> str:
 def by_variant(result) -> pd.DataFrame:
     """Per variant: enrollments, jobs and each job outcome, mean per replication, with the
     5-95% band of enrollments and jobs across replications."""
-    replications = list(range(max(result.replications, 1)))
+    return variant_table([(label, Digest.of(single)) for label, single in result.split_variants()])
+
+
+def variant_table(digests: list[tuple[str | None, Digest]]) -> pd.DataFrame:
+    """`by_variant` from each variant's digest (a sweep written as it ran keeps no tables)."""
     rows = {}
-    for label, single in result.split_variants():
-        e, j = single.enrollments, single.jobs
+    for label, digest in digests:
+        reps = max(len(digest.replications), 1)
         row = {}
-        if e is not None:
-            per = e.groupby("replication").size().reindex(replications, fill_value=0)
-            row["enrollments"] = per.mean()
-            row["enrollments 5-95%"] = f"{per.quantile(LOW):.0f}-{per.quantile(HIGH):.0f}"
-        if j is not None:
-            per = j.groupby("replication")["job_id"].nunique().reindex(replications, fill_value=0)
-            row["jobs"] = per.mean()
-            row["jobs 5-95%"] = f"{per.quantile(LOW):.0f}-{per.quantile(HIGH):.0f}"
-            outcomes = j["outcome"].astype("str").value_counts() / len(replications)
+        for name in ("enrollments", "jobs"):
+            if name in digest.counts:
+                per = np.asarray(digest.counts[name])
+                row[name] = per.mean()
+                row[f"{name} 5-95%"] = f"{np.quantile(per, LOW):.0f}-{np.quantile(per, HIGH):.0f}"
+        outcomes = digest.crosstabs.get("outcomes")
+        if outcomes is not None:
+            totals = outcomes.sum(axis=0)
             for outcome in OUTCOMES:
-                if outcomes.get(outcome, 0) > 0:
-                    row[outcome] = outcomes[outcome]
+                if totals.get(outcome, 0) > 0:
+                    row[outcome] = totals[outcome] / reps
         rows[label] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "variant"
@@ -299,15 +330,22 @@ def by_variant(result) -> pd.DataFrame:
 
 
 def sweep_summary_text(result, source: str) -> str:
-    reps = max(result.replications, 1)
-    labels = result.variant_labels()
+    return sweep_digest_text(
+        result.scenario, result.replications, result.variant_labels(), by_variant(result), source
+    )
+
+
+def sweep_digest_text(
+    scenario, replications: int, labels: list[str], table: pd.DataFrame, source: str
+) -> str:
+    """The summary of a sweep from its `variant_table` (the tables may be gone)."""
+    reps = max(replications, 1)
     lines = [
-        f"{result.scenario.name}  ({source})",
+        f"{scenario.name}  ({source})",
         f"sweep: {plural(len(labels), 'variant')} x {plural(reps, 'replication')}, each variant on its own "
         "(means per replication, 5-95% across replications; job counts are per job and target)",
         "",
     ]
-    table = by_variant(result)
     lines.append(_fmt(table) if len(table.columns) else "(enrollments and jobs not built)")
     return "\n".join(lines)
 
