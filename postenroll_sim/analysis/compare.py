@@ -91,6 +91,17 @@ def key_numbers(
     column per number. `result` is one variant's Result; `path` the learning path to
     time (none: not timed); `validity` {course: days} the courses whose compliance at
     the horizon to report (default: the scenario's recertifying courses)."""
+    return _key_numbers(result, path, validity, replications)[0]
+
+
+def _key_numbers(
+    result,
+    path: list[str] | None,
+    validity: dict[str, float] | None,
+    replications: list[int] | None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """`key_numbers`, and which of them are counts (0 in a replication without any, where
+    the others have no value)."""
     scenario = result.scenario
     e, j, ev, s = result.enrollments, result.jobs, result.events, result.sessions
     one_variant(e, j, ev, s)  # a sweep: one variant at a time (Result.split_variants())
@@ -98,31 +109,35 @@ def key_numbers(
     replications = replications or replications_of(*[t for t in (e, j, ev, s) if t is not None])
     out = pd.DataFrame(index=pd.Index(replications, name="replication"))
 
+    counted: list[str] = []
+
     def per_replication(series: pd.Series) -> pd.Series:
         return series.reindex(replications, fill_value=0).astype(float)
 
+    def count(name: str, series: pd.Series) -> None:
+        out[name] = per_replication(series)
+        counted.append(name)
+
     if ev is not None:
         added = ev[ev["event"] == "learner_added"]
-        out["learners"] = per_replication(added.groupby("replication").size())
+        count("learners", added.groupby("replication").size())
     if e is not None:
-        out["enrollment records"] = per_replication(e.groupby("replication").size())
+        count("enrollment records", e.groupby("replication").size())
     if j is not None:
         # S34: a certificate's re-enrollment jobs are no rule's (a v2 column: `kind`)
         renewing = j["kind"] == "re_enrollment" if "kind" in j else None
         rules = j[~renewing] if renewing is not None else j
-        out["rule jobs"] = per_replication(rules.groupby("replication")["job_id"].nunique())
+        count("rule jobs", rules.groupby("replication")["job_id"].nunique())
         if renewing is not None and renewing.any():
-            out["re-enrollment jobs (S34)"] = per_replication(
-                j[renewing].groupby("replication")["job_id"].nunique()
+            count(
+                "re-enrollment jobs (S34)", j[renewing].groupby("replication")["job_id"].nunique()
             )
         pending = j[j["outcome"] == "pending"]
-        out["jobs pending at the horizon"] = per_replication(
-            pending.groupby("replication")["job_id"].nunique()
-        )
+        count("jobs pending at the horizon", pending.groupby("replication")["job_id"].nunique())
     if e is not None and path:
         timing = learning_path_timing(e, path, horizon)
         whole = timing[timing["step"] == END_TO_END]
-        out["learning path: starters"] = per_replication(whole.groupby("replication").size())
+        count("learning path: starters", whole.groupby("replication").size())
         out["learning path: share completed by the horizon"] = (
             whole.groupby("replication")["completed"].mean().reindex(replications)
         )
@@ -135,23 +150,21 @@ def key_numbers(
     if e is not None and (validity or certified):
         again = re_enrollments(e, curricula_of(scenario))
         rule = again[again["kind"] == "rule"]
-        out["recertifications (people re-enrolled by a rule)"] = per_replication(
-            rule.groupby("replication").size()
-        )
+        count("recertifications (people re-enrolled by a rule)", rule.groupby("replication").size())
         weekly = rule.assign(
             week=np.floor(rule["enrolled_day"] / 7.0), learner=as_str(rule["learner_id"])
         ).drop_duplicates(["replication", "week", "learner"])
-        out["recertification peak (people in one week)"] = per_replication(
-            weekly.groupby(["replication", "week"]).size().groupby(level=0).max()
+        count(
+            "recertification peak (people in one week)",
+            weekly.groupby(["replication", "week"]).size().groupby(level=0).max(),
         )
         if certified:
-            out["re-enrollments before expiry (S34)"] = per_replication(
-                again[again["kind"] == "re-enrollment"].groupby("replication").size()
+            count(
+                "re-enrollments before expiry (S34)",
+                again[again["kind"] == "re-enrollment"].groupby("replication").size(),
             )
         retakes = again[again["kind"] == "catalog re-take"]
-        out["catalog re-takes (self-enrolled again)"] = per_replication(
-            retakes.groupby("replication").size()
-        )
+        count("catalog re-takes (self-enrolled again)", retakes.groupby("replication").size())
         if ev is not None and result.certificates is not None and certified:
             # on certificates only (S37): a rule's delay is no validity
             at = compliance_state_counts(result.certificates, e, ev, scenario, days=[horizon])
@@ -173,10 +186,11 @@ def key_numbers(
                 out[f"{course}: median days from booking to the session"] = (
                     seat.groupby("replication")["seat_wait_days"].median().reindex(replications)
                 )
-                out[f"{course}: learners with no seat at the horizon"] = per_replication(
-                    mine[mine["no_seat"]].groupby("replication").size()
+                count(
+                    f"{course}: learners with no seat at the horizon",
+                    mine[mine["no_seat"]].groupby("replication").size(),
                 )
-    return out
+    return out, counted
 
 
 # ----- every number a comparison looks at -------------------------------------------
@@ -198,13 +212,18 @@ def comparison_numbers(
     numbers (`key_numbers`), the enrollment records of each course of the catalog, and
     what each rule did (`rule: outcome`, one per job and target course; every outcome
     of every rule, zero where it did not happen)."""
+    return _comparison_numbers(result, path, validity, replications)[0]
+
+
+def _comparison_numbers(result, path, validity, replications):
     from ..columns import OUTCOMES
     from ..scenario.rules import scenario_rules
 
     scenario = result.scenario
     e, j = result.enrollments, result.jobs
     replications = replications or replications_of(*result.tables().values())
-    out = {KEY_NUMBERS: key_numbers(result, path, validity, replications)}
+    key, counted = _key_numbers(result, path, validity, replications)
+    out = {KEY_NUMBERS: key}
     index = pd.Index(replications, name="replication")
     if e is not None:
         courses = [c.id for c in scenario.courses]
@@ -232,7 +251,64 @@ def comparison_numbers(
         )
         table.columns = [outcome_label(r, o) for r, o in columns]
         out[RULE_OUTCOMES] = table
+    return out, counted
+
+
+def replication_numbers(
+    result,
+    replication: int,
+    path: list[str] | None = None,
+    validity: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """`comparison_numbers` of one replication's tables (a worker's, as it finishes), with
+    what `joined_numbers` needs to stack them into the run's: which key numbers are
+    counts, and the rules found."""
+    numbers, counted = _comparison_numbers(result, path, validity, [replication])
+    return {"numbers": numbers, "counted": counted}
+
+
+def joined_numbers(scenario, per_replication: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
+    """`comparison_numbers` of a run from those of its replications
+    (`replication_numbers`, in replication order): the same frames, columns in the same
+    order, a count missing from a replication 0 there, any other number missing."""
+    from ..columns import OUTCOMES
+    from ..scenario.rules import scenario_rules
+
+    out: dict[str, pd.DataFrame] = {}
+    groups = dict.fromkeys(g for one in per_replication for g in one["numbers"])
+    for group in groups:
+        frames = [one["numbers"][group] for one in per_replication if group in one["numbers"]]
+        table = pd.concat(frames)
+        if group == KEY_NUMBERS:
+            counted = {name for one in per_replication for name in one["counted"]}
+            order = _merged_order([list(frame.columns) for frame in frames])
+            table = table[order]
+            for name in order:
+                if name in counted:
+                    table[name] = table[name].fillna(0.0)
+        elif group == RULE_OUTCOMES:
+            known = list(dict.fromkeys(rule_id for rule_id, *_ in scenario_rules(scenario)))
+            labels = {outcome_label(r, o) for r in known for o in OUTCOMES}
+            found = {c.rsplit(": ", 1)[0] for c in table.columns if c not in labels}
+            rules = known + sorted(found - set(known))
+            table = table.reindex(columns=[outcome_label(r, o) for r in rules for o in OUTCOMES])
+            table = table.fillna(0.0)
+        out[group] = table
     return out
+
+
+def _merged_order(orders: list[list[str]]) -> list[str]:
+    """The columns of several frames in one order that keeps each frame's: a column one
+    frame adds goes right after the one before it there (a number a replication lacks
+    keeps its place)."""
+    merged: list[str] = []
+    for order in orders:
+        for at, name in enumerate(order):
+            if name in merged:
+                continue
+            before = next((order[i] for i in range(at - 1, -1, -1) if order[i] in merged), None)
+            merged.insert(merged.index(before) + 1 if before is not None else 0, name)
+    return merged
 
 
 def outcome_label(rule: str, outcome: str) -> str:
@@ -317,7 +393,15 @@ def variant_differences(
         if say is not None:
             say(f"key numbers: {label}")
         numbers[label] = comparison_numbers(run, path, validity, replications)
-    exact = all(draws_nothing_at_random(run.scenario) for _, run in variants)
+    return numbers, *differences_of(numbers, [run.scenario for _, run in variants], paired)
+
+
+def differences_of(
+    numbers: dict[str, dict[str, pd.DataFrame]], scenarios: list[Any], paired: bool = True
+) -> tuple[dict[str, pd.DataFrame], bool]:
+    """Each later variant's numbers against the first's (`compare_numbers`, keyed by its
+    label), and whether every difference is exact (no scenario draws anything)."""
+    exact = all(draws_nothing_at_random(scenario) for scenario in scenarios)
     (_, base), *others = numbers.items()
     differences = {label: compare_numbers(base, other, paired, exact) for label, other in others}
-    return numbers, differences, exact
+    return differences, exact

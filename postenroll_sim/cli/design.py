@@ -132,6 +132,9 @@ def compare(
         progress=not no_progress,
         path=path,
         run_with=(lambda run_both: simulate_into(folder, run_both)) if folder else None,
+        folder=folder,  # each replication written as it ends
+        fmt=fmt,
+        keep=make_report,
     )
     if folder is None:
         for warning in dict.fromkeys(found.result.warnings):
@@ -139,7 +142,7 @@ def compare(
         click.echo(found.text)
     else:
         finish(
-            found.result,
+            found.staged,
             folder,
             fmt,
             False,
@@ -149,6 +152,7 @@ def compare(
             path=path,
             learner=learner,
             progress=not no_progress,
+            staged_summary=lambda *_: found.text,
         )
     if fail_on_change and found.changed:
         sys.exit(1)

@@ -10,6 +10,7 @@ variants with the same `analysis.variant_differences`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -17,9 +18,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..analysis.compare import variant_differences
+from ..analysis.compare import (
+    differences_of,
+    joined_numbers,
+    replication_numbers,
+    variant_differences,
+)
 from ..analysis.rules import learning_path, validity_of
-from ..run.runner import Result, simulate_variants
+from ..run.outdir import OutputFolder
+from ..run.runner import Result, Staged, simulate_variants, simulate_variants_into
 from ..run.summary import comparison_text
 from ..scenario import Scenario
 from ..scenario.diff import compare_scenarios
@@ -50,9 +57,10 @@ def comparable(spec_a: Scenario, spec_b: Scenario, a: str, b: str, seed_given: b
 
 @dataclass(frozen=True)
 class WhatIf:
-    result: Result  # both runs' tables, a `variant` column saying which
+    result: Result  # both runs' tables, a `variant` column saying which (none: staged)
     table: pd.DataFrame  # `analysis.compare_numbers`: B minus A, one row per number
     text: str  # what `compare` prints
+    staged: Staged | None = None  # written into a folder as it ran (`what_if(folder=...)`)
 
     @property
     def changed(self) -> bool:
@@ -71,18 +79,40 @@ def what_if(
     workers: int = 1,
     progress: bool = False,
     path: list[str] | None = None,
-    run_with: Callable[[Callable[[], Result]], Result] | None = None,
+    run_with: Callable[[Callable[[], Result | Staged]], Result | Staged] | None = None,
     executor: Executor | None = None,
+    folder: OutputFolder | None = None,
+    fmt: str = "parquet",
+    keep: bool = False,
 ) -> WhatIf:
     """Run A and B paired (replication r of each draws the same streams) and compare
     every number. `path` is the learning path timed (default: A's); `run_with` wraps the
-    run (the command line streams it into an output folder); `executor` runs the
-    replications (the preview's counts them and can stop between two)."""
+    run (the command line discards its folder when it fails); `executor` runs the
+    replications (the preview's counts them and can stop between two). With `folder`,
+    both runs are written into its staging area as each replication ends, in `fmt`, and
+    each replication's numbers are taken by its worker, so no table is ever whole in
+    memory (`keep`: the tables are read back for a report); commit `WhatIf.staged`."""
     labels = compare_labels(a, b)
+    path = path if path is not None else learning_path(spec_a)
+    validity = validity_of([spec_a, spec_b])
+    pairs = [(labels[0], spec_a), (labels[1], spec_b)]
 
-    def run_both() -> Result:
+    def run_both() -> Result | Staged:
+        if folder is not None:
+            return simulate_variants_into(
+                folder,
+                pairs,
+                replications,
+                fmt,
+                seed=seed,
+                workers=workers,
+                progress=progress,
+                executor=executor,
+                keep=keep,
+                summarize=functools.partial(replication_numbers, path=path, validity=validity),
+            )
         return simulate_variants(
-            [(labels[0], spec_a), (labels[1], spec_b)],
+            pairs,
             replications,
             seed=seed,
             workers=workers,
@@ -90,17 +120,20 @@ def what_if(
             executor=executor,
         )
 
-    result = run_with(run_both) if run_with is not None else run_both()
+    ran = run_with(run_both) if run_with is not None else run_both()
+    staged = ran if isinstance(ran, Staged) else None
+    result = staged.result if staged is not None else ran
     result.command = "compare"
     for record, source in zip(result.variants, (a, b), strict=True):
         record["source"] = source
-    (_, run_a), (_, run_b) = result.split_variants()
-    _, differences, exact = variant_differences(
-        [(labels[0], run_a), (labels[1], run_b)],
-        path if path is not None else learning_path(spec_a),
-        validity_of([spec_a, spec_b]),
-        list(range(replications)),
-    )
+    if staged is not None:
+        numbers = {label: joined_numbers(spec, staged.summaries[label]) for label, spec in pairs}
+        differences, exact = differences_of(numbers, [spec_a, spec_b])
+    else:
+        (_, run_a), (_, run_b) = result.split_variants()
+        _, differences, exact = variant_differences(
+            [(labels[0], run_a), (labels[1], run_b)], path, validity, list(range(replications))
+        )
     table = differences[labels[1]]
     text = comparison_text(
         table,
@@ -113,4 +146,4 @@ def what_if(
         exact=exact,
         start_date=spec_a.start_date,
     )
-    return WhatIf(result, table, text)
+    return WhatIf(result, table, text, staged)

@@ -404,8 +404,8 @@ class Task(NamedTuple):
     """One replication of one scenario variant: all a worker needs, picklable. A streamed
     task (`streamed`) writes its tables as parts (`stream_task`): into `sink`, a staging
     area the worker shares with the parent, or, with no sink, handed back as bytes;
-    `index` names its parts; `summarize(result)`, when given, is called on the task's
-    tables (built whole then) and what it returns goes back with the parts."""
+    `index` names its parts; `summarize(result, replication)`, when given, is called on
+    the task's tables (built whole then) and what it returns goes back with the parts."""
 
     scenario: Scenario
     seed: np.random.SeedSequence
@@ -415,7 +415,7 @@ class Task(NamedTuple):
     streamed: bool = False
     sink: str | None = None
     index: int = 0
-    summarize: Callable[[Result], Any] | None = None
+    summarize: Callable[[Result, int], Any] | None = None
 
 
 def run_task(task: Task) -> Result | Part:
@@ -514,7 +514,7 @@ def stream_task(task: Task) -> Part:
             started=started,
             warm_start=_counts(model),
         )
-        summary = task.summarize(one)
+        summary = task.summarize(one, task.replication)
         del one
     return Part(
         index=task.index,
@@ -756,10 +756,10 @@ def each_done(
 def _outcome(future: Future, task: Task) -> Any:
     try:
         return future.result()
-    except BrokenExecutor as exc:
+    except BrokenExecutor:  # every run still pending fails so: which one's worker died is not said
         raise SchedulerError(
-            f"a worker process ended while it ran {_what(task)} ({exc}); "
-            "nothing was written (out of memory? try fewer --workers)"
+            "a worker process ended abruptly (killed, or out of memory?) while the "
+            "replications ran; nothing was written (try fewer --workers)"
         ) from None
     except Exception as exc:
         if type(exc).__name__ == "KilledWorker":  # distributed's, after its retries
@@ -925,12 +925,13 @@ def simulate_variants_into(
     tables: tuple[str, ...] | list[str] = TABLES,
     executor: Executor | None = None,
     keep: bool = False,
-    summarize: Callable[[Result], Any] | None = None,
+    summarize: Callable[[Result, int], Any] | None = None,
 ) -> Staged:
     """`simulate_variants`, written into `folder`'s staging area as each run finishes
     (see `simulate_replications_into`). Each variant's digest is in `Staged.variants`;
-    `summarize(result)`, when given, is called on each run's tables in its worker (one
-    variant, one replication) and what it returns is in `Staged.summaries`, by label."""
+    `summarize(result, replication)`, when given, is called on each run's tables in its
+    worker (one variant, one replication) and what it returns is in `Staged.summaries`,
+    by label, in replication order."""
     tasks, records = _variant_tasks(variants, replications, seed, tables)
     if summarize is not None:
         tasks = [task._replace(summarize=summarize) for task in tasks]
