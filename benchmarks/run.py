@@ -7,6 +7,8 @@
     .venv/bin/python -m benchmarks.run --parallel            # replications on 1 vs 2 workers
     .venv/bin/python -m benchmarks.run --cli --learners 1000000
                                                              # the whole `postenroll-sim run`
+    .venv/bin/python -m benchmarks.run --cli --learners 100000 --replications 1,20
+                                                             # its memory against replications
     .venv/bin/python -m benchmarks.run --certificates        # with certificates (S31-S34)
 
 Each size runs in a fresh process, so peak RSS is that run's own. Model throughput is
@@ -18,6 +20,7 @@ after the model (1,000 timeouts pending at a time: SimPy at its fastest).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import random
@@ -118,10 +121,22 @@ def in_subprocess(learners: int, years: float, tables: str) -> dict:
     return best
 
 
-def cli_run(learners: int, years: float) -> dict:
+def cli_run(
+    learners: int,
+    years: float,
+    replications: int = 1,
+    workers: int = 1,
+    source: Path | None = None,
+    command: str = "run",
+) -> dict:
     """The whole `postenroll-sim run` of the reference scenario, as a user runs it (every
-    table written as Parquet, the summary printed): wall time and the peak memory of that
-    process, from the kernel's own account of it."""
+    table written as Parquet, the summary printed): wall time and peak memory, from the
+    kernel's own account. `peak_rss_mb` is the largest single process (wait4's maximum
+    over the command and the workers it waited for); `tree_peak_mb` the most the command
+    and its workers held at once (their RSS summed, read from /proc every 20 ms).
+    `source` runs another checkout's code (`python -m postenroll_sim` with it first on
+    the path: the same machine, the same benchmark, main against a branch). `command`
+    "sweep" runs two variants (a rule's delay, 0 and 1 day) of `replications` each."""
     import os
 
     from benchmarks.reference import reference_scenario
@@ -130,24 +145,97 @@ def cli_run(learners: int, years: float) -> dict:
         path = Path(folder) / "reference.yaml"
         path.write_text(reference_scenario(learners, years, certificates=_certificates()))
         out = Path(folder) / "out"
-        command = Path(sys.executable).with_name("postenroll-sim")
-        argv = [str(command), "run", str(path), "--out", str(out), "--yes", "--no-progress"]
+        env = dict(os.environ)
+        if source is not None:
+            env["PYTHONPATH"] = str(source)
+        argv = [sys.executable, "-m", "postenroll_sim", command, str(path)]
+        if command == "sweep":
+            argv += ["--set", "courses.ONB-1.post_enrollments.onb-1-2.delay_days=0,1"]
+        argv += ["--out", str(out), "--yes", "--no-progress"]
+        argv += ["--replications", str(replications), "--workers", str(workers)]
         start = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env=env, cwd=folder)
+        sampler = _TreeSampler(process.pid)
+        sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
+        sampler.stop()
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode:
-            raise SystemExit(f"postenroll-sim run failed with exit code {process.returncode}")
+            raise SystemExit(f"postenroll-sim {command} failed with exit code {process.returncode}")
         meta = json.loads((out / "run.json").read_text())
     return {
+        "command": command,
+        "source": str(source or ROOT),
         "learners": learners,
         "years": years,
-        "cli_wall_s": wall,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "replications": replications,
+        "workers": workers,
+        "cli_wall_s": round(wall, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "tree_peak_mb": round(sampler.peak / 1024),
+        "parent_peak_mb": round(sampler.parent_peak / 1024),
         "engine": meta["engine"],
         "rows": {item["table"]: item["rows"] for item in meta["files"] if "table" in item},
     }
+
+
+class _TreeSampler:
+    """The RSS of a process and all its descendants, summed, sampled on a thread (from
+    /proc: Linux only); `peak` the most seen (kB), `parent_peak` the process's own
+    high-water mark (VmHWM, kB)."""
+
+    STEP = 0.02
+
+    def __init__(self, pid: int):
+        import threading
+
+        self.pid = pid
+        self.peak = 0
+        self.parent_peak = 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def _tree(self) -> list[int]:
+        found, queue = [], [self.pid]
+        while queue:
+            pid = queue.pop()
+            found.append(pid)
+            for children in Path(f"/proc/{pid}/task").glob("*/children"):
+                with contextlib.suppress(OSError):
+                    queue += [int(c) for c in children.read_text().split()]
+        return found
+
+    @staticmethod
+    def _status(pid: int) -> dict[str, int]:
+        try:
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            return {}
+        out = {}
+        for line in lines:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0])
+        return out
+
+    def _run(self) -> None:
+        while not self.done.is_set():
+            total = 0
+            for pid in self._tree():
+                status = self._status(pid)
+                total += status.get("VmRSS", 0)
+                if pid == self.pid:
+                    self.parent_peak = max(self.parent_peak, status.get("VmHWM", 0))
+            self.peak = max(self.peak, total)
+            self.done.wait(self.STEP)
 
 
 def parallel(learners: int, replications: int) -> dict:
@@ -329,6 +417,21 @@ def main() -> None:
         help="the whole `postenroll-sim run` of each --learners size: wall time, peak memory",
     )
     parser.add_argument(
+        "--replications",
+        default="1",
+        help="with --cli: comma-separated numbers of replications (`run --replications N`)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="with --cli: --workers")
+    parser.add_argument(
+        "--command", choices=("run", "sweep"), default="run", help="with --cli: which command"
+    )
+    parser.add_argument(
+        "--source",
+        help="with --cli: comma-separated checkouts whose code to run, alternately "
+        "(default: this one), e.g. ../main,.",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="with --cli: times round")
+    parser.add_argument(
         "--certificates",
         action="store_true",
         help="the compliance curriculum awards a certificate with re-enrollment 30 days "
@@ -340,8 +443,15 @@ def main() -> None:
 
         os.environ["BENCH_CERTIFICATES"] = "1"
     if args.cli:
-        for n in args.learners.split(","):
-            print(json.dumps(cli_run(int(n), args.years)))
+        sources = [Path(p) for p in args.source.split(",")] if args.source else [None]
+        for _ in range(args.rounds):  # alternating the checkouts: the machine's speed wanders
+            for n in args.learners.split(","):
+                for replications in [int(r) for r in args.replications.split(",")]:
+                    for source in sources:
+                        found = cli_run(
+                            int(n), args.years, replications, args.workers, source, args.command
+                        )
+                        print(json.dumps(found), flush=True)
         return
     if args.startup:
         print("| command | min | median | max |\n|---|---:|---:|---:|")
