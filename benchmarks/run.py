@@ -172,6 +172,7 @@ def cli_run(
         "replications": replications,
         "workers": workers,
         "cli_wall_s": round(wall, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),  # the command's and its workers'
         "peak_rss_mb": round(usage.ru_maxrss / 1024),
         "tree_peak_mb": round(sampler.peak / 1024),
         "parent_peak_mb": round(sampler.parent_peak / 1024),
