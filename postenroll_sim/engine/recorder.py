@@ -58,6 +58,14 @@ def _categories_dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
     return pd.CategoricalDtype(pd.Index(categories, dtype="str"))
 
 
+def forget_dtypes() -> None:
+    """Drop the id dtypes kept for the next tables (`_categories_dtype`): a process that
+    writes each replication's tables as it ends (run.runner.stream_task) stacks none in
+    memory, and each replication's learners are others, so a dtype kept is only its
+    learner ids held on to (up to 16 replications' worth)."""
+    _categories_dtype.cache_clear()
+
+
 def _nullable_int(codes: np.ndarray) -> pd.arrays.IntegerArray:
     import pandas as pd
 

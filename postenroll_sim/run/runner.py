@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import os
 import signal
@@ -455,6 +456,37 @@ class Part:
     summary: Any = None  # what task.summarize returned
 
 
+def give_back_memory() -> None:
+    """Return the memory freed since to the system, between two replications: the model's
+    (glibc's heap keeps freed blocks below its top, which pyarrow's allocator, mimalloc,
+    never reuses), pyarrow's, and the id dtypes the recorder keeps for stacking tables in
+    memory, which hold each replication's learner ids. Without it a process running
+    replication after replication, appending their tables, grew by a twentieth of a
+    replication each (docs/performance.md)."""
+    import gc
+
+    import pyarrow as pa
+
+    recorder.forget_dtypes()  # the replication's learner ids
+    gc.collect()  # a model's cycles
+    pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None).malloc_trim  # glibc's; musl has none
+    except (OSError, AttributeError):
+        return None
+
+
 def part_name(index: int, table: str) -> str:
     return f".part-{index:06d}-{table}{outdir.PART_SUFFIX}"
 
@@ -504,6 +536,7 @@ def stream_task(task: Task) -> Part:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     warnings = list(model.lms.warnings)
+    give_back_memory()
     summary = None
     if task.summarize is not None:
         one = Result(
@@ -814,6 +847,7 @@ class _Assembly:
             done.parts = {}
             self.parts.append(done)
             self.next += 1
+            give_back_memory()
 
     def close(self) -> list[dict[str, Any]]:
         if self.next != self.count:
