@@ -409,3 +409,26 @@ def test_a_history_without_repeated_records_is_said_to_look_current_only():
         "learner,course,method,enrolled_day\n" + rows + "l1,CODE,self,60\n", "h.csv", scenario
     )
     assert not again.warnings
+
+
+def test_a_warm_start_gives_the_same_tables_on_every_executor():
+    """Each replication replays the history where it runs (a pool's worker process, a
+    Dask worker), read from the file the scenario names: the tables are the same as in
+    this process, `source` column included. (Dask's workers are threads here, as in
+    tests/test_replications.py: the pool is the test of crossing processes.)"""
+    distributed = pytest.importorskip("distributed")
+    from postenroll_sim import simulate_replications
+    from postenroll_sim.run.runner import SerialExecutor
+
+    spec = load_scenario(EXAMPLE / "scenario.yaml")
+    serial = simulate_replications(spec, 3, executor=SerialExecutor())
+    assert set(serial.enrollments["source"]) == {"history", "simulated"}
+    pooled = simulate_replications(spec, 3, workers=2)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        dask = simulate_replications(spec, 3, scheduler=cluster.scheduler_address)
+    for other in (pooled, dask):
+        for name in ("enrollments", "jobs", "certificates"):
+            pd.testing.assert_frame_equal(getattr(serial, name), getattr(other, name))
+    assert serial.warm_start == dask.warm_start and serial.warm_start["records"] > 0
