@@ -293,6 +293,7 @@ class WarmStart(Driver):
             counts.unexpected = len(replay.unexpected)
             counts.discrepancies = counts.missing + counts.unexpected + counts.off_time
             counts.pending = sum(len(jobs) for jobs in replay.pending.values())
+            model.remove_observer(replay)  # its matching is over: from here jobs are the LMS's
         lms.live = True
         named = set(model.plan.learner_code.values())
         present = [
