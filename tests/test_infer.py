@@ -240,6 +240,26 @@ def test_a_trigger_with_no_record_is_an_exception_and_a_skipped_one_is_not():
     assert rule.confidence == "medium"
 
 
+def test_a_learner_removed_before_the_job_ran_is_skipped_not_an_exception():
+    """The removal is said on the learner's rows of other courses (docs/audit.md: "on
+    any of their rows"): fy left on day 3, before the job due on day 4 (S19.1, S29);
+    gus, not removed, is the one exception."""
+    header = HEADER.replace("status", "status,removed_day")
+    rows = [
+        "al,A,admin,0,1.5,complete,",
+        "al,B,post_enrollment,3.5,,not_started,",
+        "bo,A,admin,0,2.25,complete,",
+        "bo,B,post_enrollment,4.25,,not_started,",
+        "fy,A,admin,0,2,complete,3",
+        "gus,A,admin,0,5.5,complete,",
+        "ed,A,admin,10,,not_started,",  # the history goes on past every job's day
+    ]
+    _, inference = _infer_text(header + "\n".join(rows) + "\n")
+    (rule,) = inference.rules
+    assert rule.skipped == {"skipped_learner_removed": 1}
+    assert [t.learner for t, _ in rule.missed] == ["gus"]
+
+
 def test_cli_infer_on_the_audit_example_writes_a_skeleton_audit_confirms(cli, tmp_path):
     example = ROOT / "examples" / "audit"
     out = tmp_path / "skeleton.yaml"
