@@ -48,15 +48,20 @@ def _shot(page, tmp_path, name: str) -> None:
         shutil.copy(path, os.path.join(keep, name))
 
 
-def test_a_designer_changes_a_delay_in_the_served_page_and_sees_the_learner_change(tmp_path):
+def test_a_designer_changes_a_delay_in_the_served_page_and_sees_the_learner_change(
+    tmp_path, monkeypatch
+):
     from playwright.sync_api import sync_playwright
 
     from postenroll_sim.preview.model import DRAFTS_ENV
     from postenroll_sim.preview.serve import serve
 
     env = {DRAFTS_ENV: str(tmp_path / "drafts")}
+    monkeypatch.chdir(ROOT)  # as a designer starts it: a path of the project, no machine's
     with (
-        serve(SHOWCASE, port=_free_port(), ready_timeout=READY_TIMEOUT, env=env) as server,
+        serve(
+            SHOWCASE.relative_to(ROOT), port=_free_port(), ready_timeout=READY_TIMEOUT, env=env
+        ) as server,
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(
@@ -90,7 +95,19 @@ def test_a_designer_changes_a_delay_in_the_served_page_and_sees_the_learner_chan
         assert "enrolled in curriculum COMP-CUR by rule safe-to-compliance" in page.inner_text(
             ".pe-story"
         )
+        # the edited dates are in sight: `explain` beside the table or under it, never over it
+        edited = page.locator(".pe-learner-view th", has_text="edited: enrolled").bounding_box()
+        story = page.locator(".pe-story").bounding_box()
+        assert edited["x"] + edited["width"] <= story["x"] or story["y"] >= edited["y"] + 100
+        assert "scenarios/showcase.yaml" in page.inner_text(".pe-root") and str(ROOT) not in (
+            page.inner_text(".pe-root")
+        )
         _shot(page, tmp_path, "preview.png")
+        page.click(".pe-tabs .lm-TabBar-tab:has-text('What changed')")
+        page.wait_for_selector(".pe-comparison-text")
+        # compare's columns line up: its text is in a monospace font
+        font = page.eval_on_selector(".pe-comparison-text", "e => getComputedStyle(e).fontFamily")
+        assert font.rstrip().endswith("monospace"), font
 
         page.reload()  # a new kernel: the edit comes back from the draft
         page.wait_for_selector(".pe-delay input")
