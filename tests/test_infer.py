@@ -271,6 +271,8 @@ def test_cli_infer_on_the_audit_example_writes_a_skeleton_audit_confirms(cli, tm
     assert "WELCOME-enrolled: when WELCOME is enrolled, enroll in HANDBOOK at once" in text
     assert "when SAFETY is completed, enroll in CERT after 7 days (from 2025-02-17" in text
     assert f"wrote {out}" in text
+    skeleton = out.read_text(encoding="utf-8")  # the history's name, not the machine's path
+    assert 'name: "Inferred from history.csv"' in skeleton and str(example) in skeleton
     assert cli("lint", "--history", out).returncode == 0
     code, text, _ = cli("audit", out, example / "history.csv", "--map", example / "map.yaml")
     assert code == 1 and "2 discrepancies: 1 missing, 1 unexpected, 0 off-time" in text

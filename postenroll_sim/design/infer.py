@@ -48,6 +48,7 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from ..formatting import instant
@@ -802,7 +803,8 @@ def _skeleton(inf: Inference, name: str, map_file: str | None = None) -> str:
         "# the history cannot show (rules that never fired). Confirm it with",
         f"#   postenroll-sim audit THIS.yaml {_comment(inf.file)}"
         + (f" --map {_comment(map_file)}" if map_file else ""),
-        f"name: {json.dumps(name or 'Inferred from ' + inf.file, ensure_ascii=False)}",
+        # the file's name, not where it is on this machine: a report's title shows it
+        f"name: {json.dumps(name or 'Inferred from ' + PurePath(inf.file).name, ensure_ascii=False)}",
     ]
     if inf.day0 is not None:
         out.append(f"start_date: {inf.day0.isoformat()}          # day 0: the history's first day")
