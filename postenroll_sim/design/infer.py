@@ -670,7 +670,7 @@ def _plural(n: int, word: str) -> str:
 SKIP_WORDS = {
     "skipped_already_enrolled": "already enrolled (S19.2)",
     "skipped_already_completed": "already completed (S19.3)",
-    "skipped_learner_removed": "learner removed (S19.1)",
+    "skipped_learner_removed": "learner{s} removed (S19.1)",
 }
 
 
@@ -693,7 +693,10 @@ def _evidence(rule: Rule, inference: Inference) -> list[str]:
     if rule.skipped:
         lines.append(
             "triggers the rules skip: "
-            + ", ".join(f"{n} {SKIP_WORDS[k]}" for k, n in sorted(rule.skipped.items()))
+            + ", ".join(
+                f"{n} {SKIP_WORDS[k].format(s='' if n == 1 else 's')}"
+                for k, n in sorted(rule.skipped.items())
+            )
         )
     if rule.pending:
         lines.append(f"{_plural(rule.pending, 'trigger')} still pending at the history's end (S24)")
