@@ -41,16 +41,16 @@ demo: $(CORE)  ## run the bundled default scenario into out/demo/ (the README to
 # the suite includes the semantic tests on the interpreted engine too (a nested pytest:
 # tests/test_interpreted_engine.py)
 test: $(CORE)  ## lint, then the whole test suite (on both engines)
-	$(BIN)/ruff check postenroll_sim tests hatch_build.py
+	$(BIN)/ruff check postenroll_sim tests notebooks benchmarks examples hatch_build.py
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 lint: $(CORE)
-	$(BIN)/ruff check postenroll_sim tests hatch_build.py
-	$(BIN)/ruff format --check postenroll_sim tests
+	$(BIN)/ruff check postenroll_sim tests notebooks benchmarks examples hatch_build.py
+	$(BIN)/ruff format --check postenroll_sim tests notebooks benchmarks examples hatch_build.py
 
 format: $(STAMP)
-	$(BIN)/ruff format postenroll_sim tests
-	$(BIN)/ruff check --fix postenroll_sim tests
+	$(BIN)/ruff format postenroll_sim tests notebooks benchmarks examples hatch_build.py
+	$(BIN)/ruff check --fix postenroll_sim tests notebooks benchmarks examples
 
 schema: $(STAMP)  ## refresh the committed JSON Schema for editors
 	$(BIN)/postenroll-sim schema --out docs/scenario.schema.json

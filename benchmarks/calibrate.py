@@ -68,7 +68,9 @@ def write_history(path: Path, records: int, seed: int = 1) -> None:
         "course": np.char.add("C", course.astype(str)),
         "method": np.full(n, "admin"),
         "status": np.where(
-            done, np.where(passes, "complete", "failed"), np.where(has_start, "in_progress", "not_started")
+            done,
+            np.where(passes, "complete", "failed"),
+            np.where(has_start, "in_progress", "not_started"),
         ),
         "enrolled_day": np.round(enrolled, 5),
         "started_day": np.where(has_start, np.round(started, 5), np.nan),
