@@ -16,12 +16,18 @@ STAMP  := $(VENV)/.installed
 CORE   := postenroll_sim/engine/_compiled.json
 
 # The install itself compiles nothing (pip would hide it for a minute): the engine is
-# compiled in the next step, which says so and how long it took.
+# compiled beside it, as soon as Cython is there, while pip fetches and unpacks the rest
+# (the two were most of a first setup's wait, one after the other); the compile says so
+# and how long it took.
 $(STAMP): pyproject.toml hatch_build.py
 	@echo "make: creating $(VENV) and installing postenroll-sim with its tools (a minute or two the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	POSTENROLL_SIM_BUILD=interpreted $(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet 'cython>=3.0' 'setuptools>=70'
+	$(BIN)/python hatch_build.py --allow-interpreted & compiling=$$!; \
+	POSTENROLL_SIM_BUILD=interpreted $(BIN)/python -m pip install --quiet -e '.[dev]' \
+	  || { kill $$compiling; exit 1; }; \
+	wait $$compiling
 	touch $(STAMP)
 
 $(CORE): $(STAMP) $(wildcard postenroll_sim/engine/*.py postenroll_sim/engine/*.pxd)
