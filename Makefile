@@ -16,12 +16,18 @@ STAMP  := $(VENV)/.installed
 CORE   := postenroll_sim/engine/_compiled.json
 
 # The install itself compiles nothing (pip would hide it for a minute): the engine is
-# compiled in the next step, which says so and how long it took.
+# compiled beside it, as soon as Cython is there, while pip fetches and unpacks the rest
+# (the two were most of a first setup's wait, one after the other); the compile says so
+# and how long it took.
 $(STAMP): pyproject.toml hatch_build.py
 	@echo "make: creating $(VENV) and installing postenroll-sim with its tools (a minute or two the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	POSTENROLL_SIM_BUILD=interpreted $(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet 'cython>=3.0' 'setuptools>=70'
+	$(BIN)/python hatch_build.py --allow-interpreted & compiling=$$!; \
+	POSTENROLL_SIM_BUILD=interpreted $(BIN)/python -m pip install --quiet -e '.[dev]' \
+	  || { kill $$compiling; exit 1; }; \
+	wait $$compiling
 	touch $(STAMP)
 
 $(CORE): $(STAMP) $(wildcard postenroll_sim/engine/*.py postenroll_sim/engine/*.pxd)
@@ -41,16 +47,16 @@ demo: $(CORE)  ## run the bundled default scenario into out/demo/ (the README to
 # the suite includes the semantic tests on the interpreted engine too (a nested pytest:
 # tests/test_interpreted_engine.py)
 test: $(CORE)  ## lint, then the whole test suite (on both engines)
-	$(BIN)/ruff check postenroll_sim tests hatch_build.py
+	$(BIN)/ruff check postenroll_sim tests notebooks benchmarks examples hatch_build.py
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 lint: $(CORE)
-	$(BIN)/ruff check postenroll_sim tests hatch_build.py
-	$(BIN)/ruff format --check postenroll_sim tests
+	$(BIN)/ruff check postenroll_sim tests notebooks benchmarks examples hatch_build.py
+	$(BIN)/ruff format --check postenroll_sim tests notebooks benchmarks examples hatch_build.py
 
 format: $(STAMP)
-	$(BIN)/ruff format postenroll_sim tests
-	$(BIN)/ruff check --fix postenroll_sim tests
+	$(BIN)/ruff format postenroll_sim tests notebooks benchmarks examples hatch_build.py
+	$(BIN)/ruff check --fix postenroll_sim tests notebooks benchmarks examples
 
 schema: $(STAMP)  ## refresh the committed JSON Schema for editors
 	$(BIN)/postenroll-sim schema --out docs/scenario.schema.json

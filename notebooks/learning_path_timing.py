@@ -29,7 +29,8 @@
 from pathlib import Path
 
 from postenroll_sim import analysis as A
-from postenroll_sim import load_scenario, plots as P, simulate_replications
+from postenroll_sim import load_scenario, simulate_replications
+from postenroll_sim import plots as P
 
 ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
 scenario = load_scenario(ROOT / "scenarios" / "sequenced-onboarding.yaml")
@@ -48,7 +49,17 @@ print(f"path {' -> '.join(path)}; {(arrivals / horizon).mean():.2f} starters a d
 
 timing = A.learning_path_timing(e, path, horizon)
 summary = A.path_summary(timing)
-summary[["step", "started", "completed_share", "median_days", "median_days_p05", "median_days_p95", "p90_days"]]
+summary[
+    [
+        "step",
+        "started",
+        "completed_share",
+        "median_days",
+        "median_days_p05",
+        "median_days_p95",
+        "p90_days",
+    ]
+]
 
 # %%
 colors = P.course_colors([c.id for c in scenario.courses])
@@ -96,5 +107,9 @@ volume = A.enrollment_volume(e, horizon, 7)
 total = A.enrollment_volume(e, horizon, 7, by=None)
 steady = total[(total["period_day"] >= 28) & (total["period_day"] + 7 <= horizon)]["mean"]
 assert 45 <= steady.mean() <= 58 and steady.std() / steady.mean() < 0.15, steady.describe()
-print(f"from week 5: {steady.mean():.0f} records a week (lowest {steady.min():.0f}, highest {steady.max():.0f})")
-P.stacked_volume(volume, start_date=scenario.start_date, colors=colors, replications=REPS, total_band=total)
+print(
+    f"from week 5: {steady.mean():.0f} records a week (lowest {steady.min():.0f}, highest {steady.max():.0f})"
+)
+P.stacked_volume(
+    volume, start_date=scenario.start_date, colors=colors, replications=REPS, total_band=total
+)

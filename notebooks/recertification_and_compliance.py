@@ -33,7 +33,8 @@ from pathlib import Path
 import pandas as pd
 
 from postenroll_sim import analysis as A
-from postenroll_sim import plots as P, simulate_variants
+from postenroll_sim import plots as P
+from postenroll_sim import simulate_variants
 from postenroll_sim.scenario.variants import variants
 
 ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()

@@ -32,7 +32,8 @@ from pathlib import Path
 import pandas as pd
 
 from postenroll_sim import analysis as A
-from postenroll_sim import plots as P, simulate_variants
+from postenroll_sim import plots as P
+from postenroll_sim import simulate_variants
 from postenroll_sim.scenario.variants import variants
 
 ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
@@ -81,12 +82,16 @@ attempts = attempts_of(result)
 learners = attempts.groupby(level=0).size()
 last = exam.sort_values("enrollment_id").groupby(["replication", "learner_id"], observed=True)
 stuck = (last["status"].last() == "failed").groupby(level=0).sum()
-skipped = jobs[(jobs["rule_id"] == "exam-failed") & (jobs["outcome"] == "skipped_already_completed")]
+skipped = jobs[
+    (jobs["rule_id"] == "exam-failed") & (jobs["outcome"] == "skipped_already_completed")
+]
 advanced = e[e["course_id"] == "ADVANCED"].groupby("replication").size()
 assert 0.6 <= pass_rate <= 0.7, pass_rate
 assert attempts.max() == 2, "nobody takes a third attempt"
 assert 0.29 <= (attempts >= 2).mean() <= 0.41
-assert (skipped.groupby("replication").size() == stuck).all(), "each second failure: one skipped job"
+assert (skipped.groupby("replication").size() == stuck).all(), (
+    "each second failure: one skipped job"
+)
 assert 0.08 <= (stuck / learners).mean() <= 0.16
 assert (advanced == learners - stuck).all(), "everyone else reaches the advanced module"
 refresher_jobs = jobs[(jobs["rule_id"] == "exam-failed") & (jobs["outcome"] == "enrolled")]
@@ -124,11 +129,11 @@ third = (fixed_attempts >= 3).mean()
 fixed_exam = fixed.enrollments[fixed.enrollments["course_id"] == "EXAM"]
 done = fixed_exam[fixed_exam["status"].isin(["complete", "failed"])]
 fail_rate = (done["status"] == "failed").mean()
-reached = fixed.enrollments[fixed.enrollments["course_id"] == "ADVANCED"].groupby("replication").size()
+reached = (
+    fixed.enrollments[fixed.enrollments["course_id"] == "ADVANCED"].groupby("replication").size()
+)
 assert 0.29 <= (fixed_attempts >= 2).mean() <= 0.41
 assert 0.08 <= third <= 0.16 and abs(third - fail_rate**2) < 0.04, (third, fail_rate)
 assert (reached >= 0.99 * fixed_attempts.groupby(level=0).size()).all(), "nobody stuck"
 print(f"{third:.1%} took a third attempt (the geometric series says {fail_rate**2:.1%})")
-pd.concat(
-    {label: attempt_shares(run) for label, run in runs.items()}, axis=1
-).fillna(0)
+pd.concat({label: attempt_shares(run) for label, run in runs.items()}, axis=1).fillna(0)

@@ -33,7 +33,8 @@ from pathlib import Path
 import pandas as pd
 
 from postenroll_sim import analysis as A
-from postenroll_sim import load_scenario, plots as P, simulate_replications
+from postenroll_sim import load_scenario, simulate_replications
+from postenroll_sim import plots as P
 from postenroll_sim.scenario.loader import read_yaml, validate_data
 
 ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
@@ -102,13 +103,17 @@ removed = results["rule removed on day 60"].jobs
 removed = removed[removed["rule_id"] == "onb-2-3"]
 assert (removed["queued_day"] >= 60).sum() == 0, "a removed rule queues nothing"
 late = removed[removed["processed_day"] >= 60]
-assert len(late) > 0 and (late["outcome"] == "enrolled").all(), "queued jobs still land after the removal"
+assert len(late) > 0 and (late["outcome"] == "enrolled").all(), (
+    "queued jobs still land after the removal"
+)
 assert late["queued_day"].between(58, 60, inclusive="left").all(), "queued in the last two days"
 step3 = results["rule removed on day 60"].enrollments
 assert (step3[step3["course_id"] == "ONB-3"]["enrolled_day"] <= 62).all(), "nobody after day 62"
 before = results["as is"].jobs
 before = before[(before["rule_id"] == "onb-2-3") & (before["queued_day"] < 60)]
-assert len(before) == (removed["queued_day"] < 60).sum(), "the same learners, the same jobs before day 60"
+assert len(before) == (removed["queued_day"] < 60).sum(), (
+    "the same learners, the same jobs before day 60"
+)
 print(f"{len(late) / REPS:.1f} jobs (mean per replication) queued before the removal ran after it")
 
 # %% [markdown]

@@ -370,6 +370,40 @@ def test_seat_summary_is_per_replication():
     assert s.loc["seats attended (share of capacity)", "p95"] == pytest.approx(0.5 - 0.1 * 0.05)
 
 
+def test_seats_per_month_sum_each_months_sessions_per_replication():
+    from postenroll_sim import parse_scenario
+
+    spec = parse_scenario(
+        "name: seats\nstart_date: 2027-01-01\nhorizon_days: 59\ncourses:\n"
+        "  - {id: W, type: ilc, sessions: [{every_days: 7, first_day: 6, capacity: 10}]}\n"
+    )
+    sessions = pd.DataFrame(
+        {
+            "replication": [0, 0, 0, 1, 1, 1],
+            "course_id": ["W"] * 6,
+            "day": [6.0, 13.0, 34.0, 6.0, 13.0, 34.0],  # 7 and 14 January, 4 February
+            "capacity": [10] * 6,
+            "booked": [10, 4, 1, 6, 2, 3],
+            "attended": [8, 4, 1, 6, 2, 3],
+            "missed": [2, 0, 0, 0, 0, 0],
+        }
+    )
+    out = A.seats_per_month(sessions, spec)
+    assert list(out.columns) == [
+        "period_day", "month", "course_id", "measure", "mean", "p05", "p95"
+    ]  # fmt: skip
+    cell = out.set_index(["month", "measure"])
+    jan, feb, mar = (pd.Timestamp(f"2027-0{m}-01") for m in (1, 2, 3))
+    assert cell.loc[(jan, "capacity"), ["mean", "p05", "p95"]].tolist() == [20.0, 20.0, 20.0]
+    # January: replication 0 booked 14 seats, replication 1 booked 8
+    assert cell.loc[(jan, "booked"), "mean"] == 11.0
+    assert cell.loc[(jan, "booked"), "p05"] == pytest.approx(8 + 0.05 * 6)
+    assert cell.loc[(jan, "missed"), "mean"] == 1.0
+    assert cell.loc[(feb, "booked"), "mean"] == 2.0 and cell.loc[(feb, "capacity"), "mean"] == 10
+    assert cell.loc[(mar, "booked"), "mean"] == 0.0  # the horizon's month: no session in it
+    assert list(out["measure"][:4]) == ["capacity", "booked", "attended", "missed"]
+
+
 def test_variants_are_never_added_together():
     e = enrollments([(0, "x", "A", 0, NAN, NAN), (0, "x", "A", 0, NAN, NAN)])
     e["variant"] = pd.Categorical(["v=1", "v=2"])
@@ -522,6 +556,17 @@ def test_certificates_expiring_per_calendar_month_with_the_band_over_replication
     assert (feb["mean"], feb["p05"], feb["p95"]) == (1.0, pytest.approx(0.1), 1.9)
     assert (mar["mean"], mar["p05"], mar["p95"]) == (0.5, 0.05, pytest.approx(0.95))
     assert out.loc[pd.Timestamp("2027-03-01"), "period_day"] == 59.0
+
+
+def test_a_warm_starts_history_before_day_0_is_no_month_of_the_run(certified):
+    """A warm start's certificates table holds the history's too (S41): those that
+    expired before day 0 (negative days) are not counted in any month of the run (they
+    once fell into the last month, the index -1 of the months)."""
+    spec = certified.scenario
+    table = _certificates([(0, "FIRE", -40.0), (0, "FIRE", -0.5), (0, "FIRE", 31.5)])
+    out = A.expiring_per_month(table, spec).set_index("month")
+    assert out["mean"].sum() == 1 and out.loc[pd.Timestamp("2027-02-01"), "mean"] == 1
+    assert out["mean"].iloc[-1] == 0
 
 
 def test_re_enrollments_falling_due_per_month_and_overdue_over_time(certified):

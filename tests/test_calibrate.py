@@ -97,6 +97,31 @@ def test_calibrate_recovers_the_behaviour_a_history_was_simulated_with(truth):
     assert any("NEW-1" in w for w in fit.warnings)  # a course with no records: said
 
 
+def test_the_table_holds_every_estimate_the_fragment_writes(truth):
+    _, _, _, fit = truth
+    table = fit.table()
+    assert list(table.columns) == [
+        "course", "key", "family", "parameter", "value", "low", "high", "n", "method"
+    ]  # fmt: skip
+    row = table.set_index(["course", "key", "parameter"])
+    safe, ws = fit.courses
+    median = safe.start.chosen.params["median"]
+    got = row.loc[("SAFE-101", "start_after_days", "median")]
+    assert (got["family"], got["value"], got["low"], got["high"], got["n"]) == (
+        "lognormal", median.value, median.low, median.high, median.n
+    )  # fmt: skip
+    assert row.loc[("WS-1", "no_show_rate", ""), "value"] == ws.no_show_rate.value
+    assert row.loc[("(population)", "hires.per_day", ""), "n"] == fit.hires.n
+    # one row per number of the fragment's behaviour: distribution parameters and rates
+    numbers = sum(
+        len(v) - 1 if isinstance(v, dict) else 1
+        for c in fit.courses
+        for v in c.behaviour().values()
+    )
+    assert len(table) == numbers + 2  # and hires, attrition
+    assert (table["low"] <= table["value"]).all() and (table["value"] <= table["high"]).all()
+
+
 def test_open_records_are_censored_not_dropped(tmp_path):
     """Durations long against the history (mean 20 days, a 60-day history, hires all
     along): the completed ones alone are short; the censored fit is not."""

@@ -548,3 +548,11 @@ def test_every_column_of_the_tables_may_be_matched_with_a_value_of_its_kind():
         for name, column in tables[table].columns.items():
             assert column_kind(name) == held[type(column)], (table, name)
             assert name in expect_fields(kind), (table, name)
+
+
+def test_with_a_calendar_the_rows_a_failure_lists_say_their_dates(tmp_path):
+    text = BASE.replace("horizon_days: 30\n", "horizon_days: 30\nstart_date: 2027-01-04\n")
+    text += "  - job: {learner: alice, rule: R1}\n    count: 2\n"
+    (message,) = failures(check(write(tmp_path, text)))
+    listed = message.splitlines()[2]
+    assert "due_day=2027-01-19 (day 15)" in listed and "queued_day=2027-01-14 (day 10)" in listed

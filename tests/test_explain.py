@@ -158,6 +158,29 @@ def test_a_no_show_at_the_last_session_is_not_promised_a_rebooking(truth):
     _claims_hold(truth, "cy", "I")
 
 
+def test_with_a_calendar_a_session_is_said_by_its_date_not_its_id():
+    """A session's id is its course and day number (`I@2.39583`): with a start_date the
+    account names the session by its date, as every instant (S1 v2)."""
+    from postenroll_sim import parse_scenario
+
+    text = TRUTH.read_text(encoding="utf-8").replace(
+        "horizon_days: 30", "start_date: 2027-01-04\nhorizon_days: 30"
+    )
+    text = text.replace("{day: 2, capacity: 5}", "{day: 2027-01-06 09:30, capacity: 5}")
+    result = simulate(parse_scenario(text, "dated-truth.yaml"))
+    lines = as_text(explain(result, "cy")).splitlines()
+    assert "2027-01-04 (day 0): booked the session of I on 2027-01-06 09:30 (day 2.39)" in lines
+    assert (
+        "2027-01-06 09:30 (day 2.39): missed the session of I on 2027-01-06 09:30 (day 2.39); "
+        "books the next one with a free seat, the one on 2027-01-08 (day 4) (S30)"
+    ) in lines
+    assert "2027-01-08 (day 4): missed the session of I on 2027-01-08 (day 4); no later" in (
+        "\n".join(lines)
+    )
+    assert not [line for line in lines if "@" in line]
+    _claims_hold(result, "cy", "I")
+
+
 CERTIFICATES = ROOT / "tests" / "scenarios" / "explain-certificates.yaml"
 
 

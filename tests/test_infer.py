@@ -240,6 +240,26 @@ def test_a_trigger_with_no_record_is_an_exception_and_a_skipped_one_is_not():
     assert rule.confidence == "medium"
 
 
+def test_a_learner_removed_before_the_job_ran_is_skipped_not_an_exception():
+    """The removal is said on the learner's rows of other courses (docs/audit.md: "on
+    any of their rows"): fy left on day 3, before the job due on day 4 (S19.1, S29);
+    gus, not removed, is the one exception."""
+    header = HEADER.replace("status", "status,removed_day")
+    rows = [
+        "al,A,admin,0,1.5,complete,",
+        "al,B,post_enrollment,3.5,,not_started,",
+        "bo,A,admin,0,2.25,complete,",
+        "bo,B,post_enrollment,4.25,,not_started,",
+        "fy,A,admin,0,2,complete,3",
+        "gus,A,admin,0,5.5,complete,",
+        "ed,A,admin,10,,not_started,",  # the history goes on past every job's day
+    ]
+    _, inference = _infer_text(header + "\n".join(rows) + "\n")
+    (rule,) = inference.rules
+    assert rule.skipped == {"skipped_learner_removed": 1}
+    assert [t.learner for t, _ in rule.missed] == ["gus"]
+
+
 def test_cli_infer_on_the_audit_example_writes_a_skeleton_audit_confirms(cli, tmp_path):
     example = ROOT / "examples" / "audit"
     out = tmp_path / "skeleton.yaml"
@@ -251,6 +271,8 @@ def test_cli_infer_on_the_audit_example_writes_a_skeleton_audit_confirms(cli, tm
     assert "WELCOME-enrolled: when WELCOME is enrolled, enroll in HANDBOOK at once" in text
     assert "when SAFETY is completed, enroll in CERT after 7 days (from 2025-02-17" in text
     assert f"wrote {out}" in text
+    skeleton = out.read_text(encoding="utf-8")  # the history's name, not the machine's path
+    assert 'name: "Inferred from history.csv"' in skeleton and str(example) in skeleton
     assert cli("lint", "--history", out).returncode == 0
     code, text, _ = cli("audit", out, example / "history.csv", "--map", example / "map.yaml")
     assert code == 1 and "2 discrepancies: 1 missing, 1 unexpected, 0 off-time" in text

@@ -14,8 +14,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
 PLOTS = re.compile(r"\bP\.(?!course_colors\b)\w+\(")  # a call that draws a figure
 
 
-def test_there_are_four_notebooks():
-    assert len(NOTEBOOKS) == 4
+def test_there_are_five_notebooks():
+    assert len(NOTEBOOKS) == 5
 
 
 @pytest.fixture(scope="session")

@@ -209,6 +209,49 @@ def test_the_widget_is_a_view_of_the_model(tmp_path, monkeypatch):
     assert view.delay.value == 7 and not view.run_button.disabled
 
 
+def test_the_widget_says_a_learner_not_in_the_run_and_shows_restored_edits(tmp_path, monkeypatch):
+    """An unknown learner is said as such (not "nothing changed"), with the run's
+    learners; no learner chosen says the field now lists them; a reload shows the form
+    of the rule whose edit the draft restored, not the first rule."""
+    pytest.importorskip("ipywidgets")
+    from postenroll_sim.preview import Preview, PreviewModel
+
+    monkeypatch.setattr(PreviewModel, "rule_graph_svg", lambda self: "<svg></svg>")
+    path = tmp_path / "showcase.yaml"
+    shutil.copy(SHOWCASE, path)
+    view = Preview(path, drafts=tmp_path / "drafts")
+    view.rule.value = "safe-to-compliance"
+    view.delay.value = 3
+    view.learner.value = "nobody"
+    view._on_run(None)
+    view._thread.join(timeout=60)
+    shown = view.learner_view.value
+    assert "nobody</b>: no enrollment in either version" in shown
+    assert "nothing changed" not in shown and "ana, ben, chloe, dev" in shown
+    assert "no learner &#x27;nobody&#x27; in this run" in view.story.value
+    view.learner.value = ""
+    view._on_run(None)
+    view._thread.join(timeout=60)
+    assert "the Learner field now lists the 4 of this run" in view.learner_view.value
+    again = Preview(path, drafts=tmp_path / "drafts")
+    assert again.rule.value == "safe-to-compliance" and again.delay.value == 3
+
+
+def test_a_rule_the_script_adds_is_labelled_with_its_date(tmp_path):
+    from postenroll_sim.preview import PreviewModel
+
+    path = tmp_path / "added.yaml"
+    path.write_text(
+        CERTIFIED
+        + "  - {day: 2027-03-01, action: add_rule, course: DRILL,"
+        + " rule: {id: R2, when: completed, delay_days: 1, courses: [FIRE]}}\n",
+        encoding="utf-8",
+    )
+    model = PreviewModel(path, drafts=tmp_path / "drafts")
+    assert model.rules["R2"].label == "R2 (on DRILL, added on 2027-03-01 (day 56))"
+    assert model.rules["R1"].label == "R1 (on FIRE)"
+
+
 def test_the_widget_cancels_a_run_from_another_thread(tmp_path, monkeypatch):
     pytest.importorskip("ipywidgets")
     from postenroll_sim.preview import Preview, PreviewModel

@@ -12,6 +12,7 @@ import importlib.util
 import os
 import shutil
 import socket
+import time
 
 import pytest
 
@@ -32,6 +33,24 @@ SHOWCASE = ROOT / "scenarios" / "showcase.yaml"
 READY_TIMEOUT = 30.0  # seconds for Voila to listen (about 1 s here)
 PAGE_TIMEOUT = 30_000  # ms for the page's kernel to start and show the widget (about 3 s)
 RUN_TIMEOUT = 20_000  # ms for a run of the showcase (about 0.3 s)
+CULL_IDLE = 5  # s: a page's kernel ends this long after the page is gone (120 s served)
+
+
+def _kernels(server_pid: int) -> int:
+    """The kernels the server runs: its child processes that are ipykernel (Linux /proc)."""
+    found = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", encoding="utf-8") as f:
+                kernel = "ipykernel_launcher" in f.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        found += ppid == server_pid and kernel
+    return found
 
 
 def _free_port() -> int:
@@ -48,15 +67,25 @@ def _shot(page, tmp_path, name: str) -> None:
         shutil.copy(path, os.path.join(keep, name))
 
 
-def test_a_designer_changes_a_delay_in_the_served_page_and_sees_the_learner_change(tmp_path):
+def test_a_designer_changes_a_delay_in_the_served_page_and_sees_the_learner_change(
+    tmp_path, monkeypatch
+):
     from playwright.sync_api import sync_playwright
 
     from postenroll_sim.preview.model import DRAFTS_ENV
     from postenroll_sim.preview.serve import serve
 
     env = {DRAFTS_ENV: str(tmp_path / "drafts")}
+    monkeypatch.chdir(ROOT)  # as a designer starts it: a path of the project, no machine's
     with (
-        serve(SHOWCASE, port=_free_port(), ready_timeout=READY_TIMEOUT, env=env) as server,
+        serve(
+            SHOWCASE.relative_to(ROOT),
+            port=_free_port(),
+            ready_timeout=READY_TIMEOUT,
+            env=env,
+            cull_idle=CULL_IDLE,
+            cull_interval=1,
+        ) as server,
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(
@@ -90,7 +119,19 @@ def test_a_designer_changes_a_delay_in_the_served_page_and_sees_the_learner_chan
         assert "enrolled in curriculum COMP-CUR by rule safe-to-compliance" in page.inner_text(
             ".pe-story"
         )
+        # the edited dates are in sight: `explain` beside the table or under it, never over it
+        edited = page.locator(".pe-learner-view th", has_text="edited: enrolled").bounding_box()
+        story = page.locator(".pe-story").bounding_box()
+        assert edited["x"] + edited["width"] <= story["x"] or story["y"] >= edited["y"] + 100
+        assert "scenarios/showcase.yaml" in page.inner_text(".pe-root") and str(ROOT) not in (
+            page.inner_text(".pe-root")
+        )
         _shot(page, tmp_path, "preview.png")
+        page.click(".pe-tabs .lm-TabBar-tab:has-text('What changed')")
+        page.wait_for_selector(".pe-comparison-text")
+        # compare's columns line up: its text is in a monospace font
+        font = page.eval_on_selector(".pe-comparison-text", "e => getComputedStyle(e).fontFamily")
+        assert font.rstrip().endswith("monospace"), font
 
         page.reload()  # a new kernel: the edit comes back from the draft
         page.wait_for_selector(".pe-delay input")
@@ -102,6 +143,15 @@ def test_a_designer_changes_a_delay_in_the_served_page_and_sees_the_learner_chan
         page.press(".pe-save-path input", "Enter")
         page.click("button.pe-save")
         page.wait_for_selector(".pe-saved:has-text('saved')")
+        # the kernel of the page before the reload ends; the open page's kernel stays
+        deadline = time.monotonic() + CULL_IDLE + 20
+        while _kernels(server.process.pid) > 1 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _kernels(server.process.pid) == 1
+        page.fill(".pe-save-path input", str(tmp_path / "again.yaml"))
+        page.press(".pe-save-path input", "Enter")
+        page.click("button.pe-save")
+        page.wait_for_selector(".pe-saved:has-text('again.yaml')")
         browser.close()
     text = saved.read_text(encoding="utf-8")
     assert "        delay_days: 3\n        courses: [COMP-CUR]" in text

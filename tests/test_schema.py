@@ -38,6 +38,7 @@ KEYWORDS = {
 NOT_SCENARIOS = {
     "examples/audit/map.yaml": "an audit map (docs/audit.md), not a scenario",
     "examples/backtest/fitted.yaml": "a behaviour fragment calibrate wrote (docs/calibrate.md)",
+    "examples/forecast/fitted.yaml": "a behaviour fragment calibrate wrote (docs/calibrate.md)",
 }
 # Scenario files meant to be refused, and why; the schema must refuse them too.
 REFUSED_BY_SCHEMA = {

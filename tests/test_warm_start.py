@@ -368,6 +368,36 @@ def test_ready_made_maps_read_a_vendor_export_for_audit_and_the_warm_start(cli, 
     assert warm_start_of(model).counts.records == 2  # cy's SAFETY is after day 0
 
 
+def test_every_command_that_reads_an_export_takes_the_ready_made_maps(cli, tmp_path):
+    """audit, calibrate and infer share one --map: a ready-made name works for each, and
+    a missing map file is one line, exit 2, for each."""
+    (tmp_path / "vendor.csv").write_text(VENDOR)
+    text = (EXAMPLE / "scenario.yaml").read_text().split("initial_state:")[0]
+    (tmp_path / "s.yaml").write_text(
+        text.replace("start_date: 2027-01-01", "start_date: 2026-01-01").replace(
+            "horizon_days: 90", "horizon_days: 380"
+        )
+    )
+    inferred = cli("infer", tmp_path / "vendor.csv", "--map", "vendor")
+    assert inferred.returncode == 0, inferred.stderr
+    assert "3 records of 2 learners" in inferred.stdout
+    assert "when ONB is completed, enroll in SAFETY after 10 days" in inferred.stdout
+    # three records are read through the map, then found too few to fit
+    fitted = cli(
+        "calibrate", tmp_path / "vendor.csv", "--scenario", tmp_path / "s.yaml", "--map", "vendor"
+    )
+    assert fitted.returncode == 2
+    assert "3 records: calibrate needs at least 20" in fitted.stderr
+    for command in (
+        ("infer", tmp_path / "vendor.csv"),
+        ("calibrate", tmp_path / "vendor.csv", "--scenario", tmp_path / "s.yaml"),
+        ("audit", tmp_path / "s.yaml", tmp_path / "vendor.csv"),
+    ):
+        missing = cli(*command, "--map", tmp_path / "nope.yaml")
+        assert missing.returncode == 2
+        assert "no such map file" in missing.stderr and "Traceback" not in missing.stderr
+
+
 def test_a_history_without_repeated_records_is_said_to_look_current_only():
     from postenroll_sim.history.exports import parse_history
 
@@ -379,3 +409,26 @@ def test_a_history_without_repeated_records_is_said_to_look_current_only():
         "learner,course,method,enrolled_day\n" + rows + "l1,CODE,self,60\n", "h.csv", scenario
     )
     assert not again.warnings
+
+
+def test_a_warm_start_gives_the_same_tables_on_every_executor():
+    """Each replication replays the history where it runs (a pool's worker process, a
+    Dask worker), read from the file the scenario names: the tables are the same as in
+    this process, `source` column included. (Dask's workers are threads here, as in
+    tests/test_replications.py: the pool is the test of crossing processes.)"""
+    distributed = pytest.importorskip("distributed")
+    from postenroll_sim import simulate_replications
+    from postenroll_sim.run.runner import SerialExecutor
+
+    spec = load_scenario(EXAMPLE / "scenario.yaml")
+    serial = simulate_replications(spec, 3, executor=SerialExecutor())
+    assert set(serial.enrollments["source"]) == {"history", "simulated"}
+    pooled = simulate_replications(spec, 3, workers=2)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        dask = simulate_replications(spec, 3, scheduler=cluster.scheduler_address)
+    for other in (pooled, dask):
+        for name in ("enrollments", "jobs", "certificates"):
+            pd.testing.assert_frame_equal(getattr(serial, name), getattr(other, name))
+    assert serial.warm_start == dask.warm_start and serial.warm_start["records"] > 0

@@ -21,4 +21,6 @@ for column in [c for c in history.columns if c.endswith("_day")]:
     moments = day0 + pd.to_timedelta((history.pop(column) * 86_400).round(), unit="s")
     history[column.replace("_day", "_at")] = moments.dt.strftime("%Y-%m-%d %H:%M:%S")
 write_history(history, HERE / "history.csv")
-print(f"wrote {HERE / 'history.csv'}: {len(history)} records of {history['learner'].nunique()} learners")
+print(
+    f"wrote {HERE / 'history.csv'}: {len(history)} records of {history['learner'].nunique()} learners"
+)

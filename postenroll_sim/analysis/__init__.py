@@ -34,7 +34,14 @@ from .compare import (
     variant_differences,
 )
 from .core import band, one_variant, period_index, summarise, with_dates
-from .ilc import seat_summary, seat_utilisation, session_waits, wait_histogram_counts, wait_summary
+from .ilc import (
+    seat_summary,
+    seat_utilisation,
+    seats_per_month,
+    session_waits,
+    wait_histogram_counts,
+    wait_summary,
+)
 from .metrics import (
     compliance,
     enrollment_volume,
@@ -99,6 +106,7 @@ __all__ = [
     "rule_outcomes",
     "seat_summary",
     "seat_utilisation",
+    "seats_per_month",
     "session_waits",
     "summarise",
     "validity_of",

@@ -427,13 +427,19 @@ def month_starts(scenario: Scenario) -> np.ndarray:
 
 
 def _per_month(
-    frame: pd.DataFrame, day: str, scenario: Scenario, replications: list[int]
+    frame: pd.DataFrame,
+    day: str,
+    scenario: Scenario,
+    replications: list[int],
+    weight: str | None = None,
 ) -> pd.DataFrame:
-    """Rows of `frame` per period of `month_starts` (by its column `day`, up to the
-    horizon) and course, counted per replication, then mean and 5-95% band: columns
-    period_day, month (with a start_date), course_id, mean, p05, p95."""
+    """Rows of `frame` per period of `month_starts` (by its column `day`, from day 0 to
+    the horizon: a warm start's history before day 0 is not a month of the run) and
+    course, counted per replication (or summed by the column `weight`), then mean and
+    5-95% band: columns period_day, month (with a start_date), course_id, mean, p05, p95."""
     starts = month_starts(scenario)
-    inside = frame[frame[day] <= scenario.horizon_days]
+    days = frame[day]
+    inside = frame[(days >= 0) & (days <= scenario.horizon_days)]
     period = np.searchsorted(starts, inside[day].to_numpy(dtype=float), side="right") - 1
     courses = sorted(frame["course_id"].unique())
     counts = np.zeros((len(replications), len(courses), len(starts)))
@@ -445,7 +451,7 @@ def _per_month(
             pd.Index(courses).get_indexer(inside["course_id"]),
             period,
         ),
-        1,
+        1 if weight is None else inside[weight].to_numpy(dtype=float),
     )
     out = pd.DataFrame(
         {
@@ -469,7 +475,7 @@ def _per_month(
 
 def expiring_per_month(certificates: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Certificates that expired in each calendar month, by course: those not replaced
-    before their expiry (a replaced one never expires, S32), by `expired_day`, within the
+    before their expiry (a replaced one never expires, S32), by `expired_day`, from day 0 to the
     horizon; per replication, then mean and band (see `_per_month` for the columns)."""
     one_variant(certificates)
     c = certificates[certificates["expired_day"].notna()]
@@ -485,7 +491,7 @@ def expiring_per_month(certificates: pd.DataFrame, scenario: Scenario) -> pd.Dat
 
 def re_enrollments_due_per_month(jobs: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Re-enrollment jobs (kind `re_enrollment`, S34) falling due in each calendar month
-    (by `due_day`, within the horizon), by course, whatever their outcome: the analyst's
+    (by `due_day`, from day 0 to the horizon), by course, whatever their outcome: the analyst's
     "how many recertifications next quarter". Per replication, then mean and band."""
     one_variant(jobs)
     replications = replications_of(jobs)

@@ -15,9 +15,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..scenario import Scenario
+from .certificates import _per_month
 from .core import as_str, one_variant, replications_of, shared, summarise
 
 BOOKING_EVENTS = ["session_booked", "session_waitlisted"]
+SEAT_MEASURES = ("capacity", "booked", "attended", "missed")
 
 
 def seat_utilisation(sessions: pd.DataFrame) -> pd.DataFrame:
@@ -46,6 +49,32 @@ def seat_summary(sessions: pd.DataFrame, replications: list[int] | None = None) 
         }.items():
             rows.append({"course_id": course, "measure": measure, **summarise(values)})
     return pd.DataFrame(rows, columns=["course_id", "measure", "mean", "p05", "p95"])
+
+
+def seats_per_month(sessions: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Seat demand per calendar month (30-day periods without a start date) and ILC
+    course: the seats of the sessions held that month (`capacity`), and how many were
+    `booked`, `attended` and `missed`, summed per replication, then mean and 5-95% band.
+    Columns period_day, month (with a start_date), course_id, measure, mean, p05, p95;
+    a month without sessions has zeros."""
+    one_variant(sessions)
+    replications = replications_of(sessions)
+    parts = []
+    for measure in SEAT_MEASURES:
+        frame = pd.DataFrame(
+            {
+                "replication": sessions["replication"].to_numpy(),
+                "course_id": as_str(sessions["course_id"]).to_numpy(),
+                "day": sessions["day"].to_numpy(dtype=float),
+                "seats": sessions[measure].to_numpy(dtype=float),
+            }
+        )
+        part = _per_month(frame, "day", scenario, replications, weight="seats")
+        part.insert(part.columns.get_loc("course_id") + 1, "measure", measure)
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    order = out.sort_values(["course_id", "period_day"], kind="stable").index
+    return out.loc[order].reset_index(drop=True)
 
 
 @shared

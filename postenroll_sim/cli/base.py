@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from ..columns import FORMATS, MAX_REPLICATIONS, TABLES
+from ..columns import FORMATS, MAX_REPLICATIONS, READY_MAPS, TABLES
 from ..errors import OutputError, SchedulerError, Terminated, UsageProblem
 from ..scenario.errors import ScenarioError
 
@@ -67,6 +67,41 @@ def need_file(path: str, what: str) -> None:
     if Path(path).exists():
         fail(f"{what} file {path} is not a regular file")
     fail(f"no such {what} file: {path}")
+
+
+def map_option(command):
+    """`--map`, the same for every command that reads an LMS's export."""
+    return click.option(
+        "--map",
+        "map_file",
+        type=PathArg(dir_okay=False),
+        default=None,
+        help="How to read the LMS's export: a YAML map file (columns, values, timezone, "
+        "date_format, day0; docs/audit.md), or a ready-made map's name: "
+        f"{', '.join(READY_MAPS)} (docs/warm-start.md).",
+    )(command)
+
+
+def history_map(map_file: str | None):
+    """The map `--map` names: a ready-made one by name (unless a file of that name is
+    here), else the file (every problem located, exit 2). None without --map."""
+    if map_file is None:
+        return None
+    from ..history.warm import ready_map
+
+    if str(map_file) in READY_MAPS and not os.path.exists(map_file):
+        return ready_map(str(map_file))
+    need_file(map_file, "map")
+    from ..history.exports import load_map
+
+    return load_map(map_file)
+
+
+def map_file_of(map_file: str | None) -> list[str]:
+    """The map among a command's input files: [] for none or a ready-made one."""
+    if map_file is None or (str(map_file) in READY_MAPS and not os.path.exists(map_file)):
+        return []
+    return [map_file]
 
 
 def load(path: str):

@@ -20,7 +20,10 @@ from .base import (
     cli,
     fail,
     finish,
+    history_map,
     load,
+    map_file_of,
+    map_option,
     need_file,
     note_workers,
     path_list,
@@ -348,14 +351,7 @@ def schema(out):
 
 @cli.command()
 @click.argument("history", type=PathArg(dir_okay=False))
-@click.option(
-    "--map",
-    "map_file",
-    type=PathArg(dir_okay=False),
-    default=None,
-    help="A YAML file that says how to read the LMS's export: columns, values, timezone, "
-    "date_format, day0 (docs/audit.md).",
-)
+@map_option
 @click.option(
     "--out",
     type=PathArg(dir_okay=False),
@@ -368,16 +364,14 @@ def infer(history, map_file, out):
     targets, consecutive) with their evidence, and a scenario skeleton that `audit`
     confirms. Exit 0: rules inferred; 1: none could be; 2: bad input (every bad row located)."""
     need_file(history, "history")
-    if map_file is not None:
-        need_file(map_file, "map")
-    for given, what in ((history, "history"), (map_file, "map")):
+    mapping = history_map(map_file)
+    for given, what in ((history, "history"), *((m, "map") for m in map_file_of(map_file))):
         if out and given and Path(out).exists() and os.path.samefile(out, given):
             fail(f"--out {out} is the {what} file itself: name another file for the skeleton")
     # The history loader is qa's (design may not import it): the records go down as data
     from ..design.infer import infer as infer_rules
-    from ..qa.audit.history import load_map, read_history
+    from ..qa.audit.history import read_history
 
-    mapping = load_map(map_file) if map_file is not None else None
     loaded = read_history(history, None, mapping)  # every bad row, located, before anything
     result = infer_rules(loaded.records, loaded.day0, history)
     for warning in loaded.warnings:

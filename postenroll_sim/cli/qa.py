@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import sys
 from pathlib import Path
 
@@ -17,7 +16,10 @@ from .base import (
     arguments,
     cli,
     fail,
+    history_map,
     load,
+    map_file_of,
+    map_option,
     need_file,
 )
 
@@ -92,14 +94,7 @@ def _plural(n: int, word: str) -> str:
 @cli.command()
 @click.argument("scenario", type=PathArg(dir_okay=False))
 @click.argument("history", type=PathArg(dir_okay=False))
-@click.option(
-    "--map",
-    "map_file",
-    type=PathArg(dir_okay=False),
-    default=None,
-    help="A YAML file that says how to read the LMS's export: columns, values, timezone, "
-    "date_format, day0 (docs/audit.md); or a ready-made map's name: vendor, unified.",
-)
+@map_option
 @click.option(
     "--tolerance-days",
     type=click.FloatRange(min=0),
@@ -123,29 +118,18 @@ def audit(scenario, history, map_file, tolerance_days, out, force, wait, fmt, ma
     Exit 0: none; 1: discrepancies found; 2: bad input (every bad row located)."""
     need_file(scenario, "scenario")
     need_file(history, "history")
-    from ..columns import READY_MAPS
-
-    # a ready-made map by name (`--map vendor`), unless a file of that name is here
-    ready = map_file is not None and str(map_file) in READY_MAPS and not os.path.exists(map_file)
-    if map_file is not None and not ready:
-        need_file(map_file, "map")
+    mapping = history_map(map_file)
     if make_report and out is None:
         fail("--report writes report.html into the --out folder: name one with --out DIR")
     if tolerance_days is not None and not math.isfinite(tolerance_days):
         fail(f"--tolerance-days must be a finite number of days >= 0, got {tolerance_days}")
     from ..qa.audit import audit as audit_history
-    from ..qa.audit import load_map, read_history
+    from ..qa.audit import read_history
     from ..run.outdir import OutputFolder
 
     spec = load(scenario)
-    if ready:
-        from ..history.warm import ready_map
-
-        mapping = ready_map(str(map_file))
-    else:
-        mapping = load_map(map_file) if map_file is not None else None
     records = read_history(history, spec, mapping)  # every bad row, located, before anything
-    inputs = [scenario, history, *([map_file] if map_file and not ready else [])]
+    inputs = [scenario, history, *map_file_of(map_file)]
     folder = OutputFolder.claim(out, force, inputs, wait) if out is not None else None
     try:
         result = audit_history(
@@ -175,13 +159,7 @@ def audit(scenario, history, map_file, tolerance_days, out, force, wait, fmt, ma
     help="The scenario whose catalog the history is read against (its courses, which allow "
     "failure, the ILC sessions).",
 )
-@click.option(
-    "--map",
-    "map_file",
-    type=PathArg(dir_okay=False),
-    default=None,
-    help="A YAML file that says how to read the LMS's export (docs/audit.md).",
-)
+@map_option
 @click.option(
     "--out",
     default=None,
@@ -210,8 +188,7 @@ def calibrate(history, scenario, map_file, out, as_of, strict):
     write them as a scenario fragment (--out). Exit 0: fitted; 2: bad input, or nothing
     could be fitted (every problem located)."""
     need_file(history, "history")
-    if map_file is not None:
-        need_file(map_file, "map")
+    mapping = history_map(map_file)
     spec = load(scenario)
     if out is not None:
         target = Path(out).resolve()
@@ -220,11 +197,10 @@ def calibrate(history, scenario, map_file, out, as_of, strict):
                 fail(f"--out {out} is one of the command's input files: name another file")
         if Path(out).is_dir():
             fail(f"--out {out} is a folder: name a file such as fitted.yaml")
-    from ..qa.audit import load_map, read_history
+    from ..qa.audit import read_history
     from ..qa.calibrate import calibrate as fit_history
     from ..qa.calibrate import no_collection
 
-    mapping = load_map(map_file) if map_file is not None else None
     with no_collection():
         records = read_history(history, spec, mapping, window=False)
         result = fit_history(spec, records, as_of=_as_of(as_of, records), strict=strict)

@@ -84,6 +84,7 @@ class _Run:
     certificates: pd.DataFrame | None = None  # S31-S37 (None: a run written without it)
     certs: dict | None = None  # the learner's: certificate_id -> row
     cert_of: dict | None = None  # enrollment_id -> the certificate it earned
+    session_day: dict | None = None  # session_id -> its day (None: no sessions table)
 
 
 _SHARED_EVENTS = ("rule_added", "rule_edited", "rule_removed", "course_activated")
@@ -139,12 +140,21 @@ def _one_run(result, replication: int | None, variant: str | None) -> _Run:
     events = frames["events"].reset_index(drop=True)
     events = events.assign(seq=range(len(events)))
     enrollments = frames["enrollments"].set_index("enrollment_id", drop=False)
+    sessions = getattr(result, "sessions", None)  # a session's day is the same in every run
+    session_day = (
+        None
+        if sessions is None or "session_id" not in sessions or "day" not in sessions
+        else dict(
+            zip(sessions["session_id"].astype(str), sessions["day"].astype(float), strict=True)
+        )
+    )
     return _Run(
         enrollments,
         frames["jobs"],
         events,
         float(result.scenario.horizon_days),
         certificates=frames.get("certificates"),
+        session_day=session_day,
     )
 
 
@@ -555,8 +565,10 @@ def _event_text(run: _Run, scenario: Scenario, learner: str, ev) -> tuple[str, l
     if kind == "cascade_limit":
         return f"{detail} for {learner}: further jobs at this instant were not applied (S22)", []
     if kind == "session_booked":
-        return f"booked session {detail} of {course}", []
-    if kind == "session_attended":
+        return f"booked {_session(run, detail, course)}", []
+    if kind == "session_attended":  # at the session's own instant: the line's date says it
+        if _calendar.get() is not None and (run.session_day or {}).get(str(detail)) is not None:
+            return f"attended the session of {course}", []
         return f"attended session {detail} of {course}", []
     if kind == "session_missed":
         return _missed_text(run, ev, course, eid, detail)
@@ -695,18 +707,27 @@ def _reenroll_job_text(run: _Run, learner: str, ev) -> tuple[str, list]:
     return text, claims
 
 
+def _session(run: _Run, session_id: str, course: str, the_next: bool = False) -> str:
+    """`session I@2 of I`; with a calendar, by its date (a session's id is its course and
+    day number: `the session of WS on 2027-01-20 09:30 (day 16.39)`, not `WS@16.3958`)."""
+    day = (run.session_day or {}).get(str(session_id))
+    if _calendar.get() is None or day is None:
+        return str(session_id) if the_next else f"session {session_id} of {course}"
+    return f"the one on {_on(day)}" if the_next else f"the session of {course} on {_on(day)}"
+
+
 def _missed_text(run: _Run, ev, course: str, eid: int, detail: str) -> tuple[str, list]:
     """A no-show books again (S30), if a later session with a free seat is left: say which
     happened, from the event that followed."""
     booked = _first_after(run, ev.seq, "session_booked", enrollment_id=eid)
     if booked is not None and float(booked.day) == float(ev.day):
         return (
-            f"missed session {detail} of {course}; books the next one with a free seat, "
-            f"{booked.detail} (S30)"
+            f"missed {_session(run, detail, course)}; books the next one with a free seat, "
+            f"{_session(run, booked.detail, course, the_next=True)} (S30)"
         ), [{"kind": "rebooked", "enrollment": eid, "missed": detail, "booked": str(booked.detail)}]
     return (
-        f"missed session {detail} of {course}; no later session of {course} with a free seat "
-        "is left within the horizon, so there is no rebooking (S30)"
+        f"missed {_session(run, detail, course)}; no later session of {course} with a free "
+        "seat is left within the horizon, so there is no rebooking (S30)"
     ), [{"kind": "not_rebooked", "enrollment": eid, "course": course, "missed": detail}]
 
 

@@ -48,6 +48,7 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from ..formatting import instant
@@ -245,9 +246,14 @@ def infer(records, day0: dt.date | None = None, file: str = "history") -> Infere
     processing = _processing(posts, triggers)
     candidates = {id(p): _candidates(p, triggers[p.learner], processing) for p in posts}
     rules, unexplained = _choose(posts, candidates)
-    by_course = defaultdict(list)
+    by_course = _Records()
     for record in records:
         by_course[(record.learner, record.course)].append(record)
+        if record.removed is not None:
+            known = by_course.removed.get(record.learner)
+            by_course.removed[record.learner] = (
+                record.removed if known is None else min(known, record.removed)
+            )
     all_triggers = [t for ts in triggers.values() for t in ts]
     for rule in rules:
         _consecutive(rule, by_course)
@@ -426,10 +432,24 @@ def _consecutive(rule: Rule, by_course) -> None:
     rule.consecutive = rule.consecutive_records > 0
 
 
-def _outcome(learner_records, target, at: float, consecutive: bool) -> str | None:
-    """What S19 says a job for `target` at `at` finds (None: it would enroll)."""
+class _Records(defaultdict):
+    """A learner's records of one course, by (learner, course), and when each learner
+    was removed (`removed`, learner -> day), which any of their records may say: a
+    learner removed before a job's run has no record of its target course to say so."""
+
+    def __init__(self):
+        super().__init__(list)
+        self.removed: dict[str, float] = {}
+
+
+def _outcome(
+    learner_records, target, at: float, consecutive: bool, removed: float | None = None
+) -> str | None:
+    """What S19 says a job for `target` at `at` finds (None: it would enroll); `removed`:
+    when the learner was removed, if they were (S19.1, S29)."""
     records = [r for r in learner_records if r.enrolled < at - TOLERANCE]
-    removed = next((r.removed for r in learner_records if r.removed is not None), None)
+    if removed is None:
+        removed = next((r.removed for r in learner_records if r.removed is not None), None)
     if removed is not None and removed <= at + TOLERANCE:
         return "skipped_learner_removed"
     if records:
@@ -456,18 +476,20 @@ def _check_triggers(rule: Rule, triggers, by_course, processing, end, until=math
         if at > end + TOLERANCE:
             rule.pending += 1
             continue
+        gone = by_course.removed.get(trigger.learner)
         if (trigger.learner, trigger.at, trigger.kind) in fired:
             missing = [
                 t
                 for t in rule.targets
                 if (trigger.learner, trigger.at, trigger.kind, t) not in made
-                and _outcome(by_course[(trigger.learner, t)], t, at, rule.consecutive) is None
+                and _outcome(by_course[(trigger.learner, t)], t, at, rule.consecutive, gone) is None
             ]
             for _ in missing:
                 rule.missed.append((trigger, "target"))
             continue
         reasons = [
-            _outcome(by_course[(trigger.learner, t)], t, at, rule.consecutive) for t in rule.targets
+            _outcome(by_course[(trigger.learner, t)], t, at, rule.consecutive, gone)
+            for t in rule.targets
         ]
         if all(reasons):
             rule.skipped[reasons[0]] += 1
@@ -560,14 +582,16 @@ def _certificates(records, by_course, processing, end):
         after = Counter(delays).most_common(1)[0][0]
         validity = round(statistics.median(valid)) if valid else None
         certificate = Certificate(course, kept, gaps, after, validity)
-        for (_, of), pair in by_course.items():
+        for (learner, of), pair in by_course.items():
             if of == course:
-                certificate.missed += _missed_reenrollments(pair, after, processing, end)
+                certificate.missed += _missed_reenrollments(
+                    pair, after, processing, end, by_course.removed.get(learner)
+                )
         found.append(certificate)
     return found, unexplained
 
 
-def _missed_reenrollments(pair, after: int, processing, end) -> int:
+def _missed_reenrollments(pair, after: int, processing, end, removed=None) -> int:
     """Completions of one learner's course whose re-enrollment should be in the history."""
     missed = 0
     for x in pair:
@@ -584,7 +608,7 @@ def _missed_reenrollments(pair, after: int, processing, end) -> int:
         renewed = any(
             y.completed is not None and x.completed < y.completed <= at + TOLERANCE for y in pair
         )
-        if not renewed and _outcome(pair, None, at, True) is None:  # S34.2, S34.3
+        if not renewed and _outcome(pair, None, at, True, removed) is None:  # S34.2, S34.3
             missed += 1
     return missed
 
@@ -646,7 +670,7 @@ def _plural(n: int, word: str) -> str:
 SKIP_WORDS = {
     "skipped_already_enrolled": "already enrolled (S19.2)",
     "skipped_already_completed": "already completed (S19.3)",
-    "skipped_learner_removed": "learner removed (S19.1)",
+    "skipped_learner_removed": "learner{s} removed (S19.1)",
 }
 
 
@@ -669,7 +693,10 @@ def _evidence(rule: Rule, inference: Inference) -> list[str]:
     if rule.skipped:
         lines.append(
             "triggers the rules skip: "
-            + ", ".join(f"{n} {SKIP_WORDS[k]}" for k, n in sorted(rule.skipped.items()))
+            + ", ".join(
+                f"{n} {SKIP_WORDS[k].format(s='' if n == 1 else 's')}"
+                for k, n in sorted(rule.skipped.items())
+            )
         )
     if rule.pending:
         lines.append(f"{_plural(rule.pending, 'trigger')} still pending at the history's end (S24)")
@@ -779,7 +806,8 @@ def _skeleton(inf: Inference, name: str, map_file: str | None = None) -> str:
         "# the history cannot show (rules that never fired). Confirm it with",
         f"#   postenroll-sim audit THIS.yaml {_comment(inf.file)}"
         + (f" --map {_comment(map_file)}" if map_file else ""),
-        f"name: {json.dumps(name or 'Inferred from ' + inf.file, ensure_ascii=False)}",
+        # the file's name, not where it is on this machine: a report's title shows it
+        f"name: {json.dumps(name or 'Inferred from ' + PurePath(inf.file).name, ensure_ascii=False)}",
     ]
     if inf.day0 is not None:
         out.append(f"start_date: {inf.day0.isoformat()}          # day 0: the history's first day")

@@ -178,6 +178,12 @@ class Model(JobScheduler):
         else:
             self.clock.call(at, self._run_job_code, job)
 
+    def remove_observer(self, observer: Observer) -> None:
+        """`observer` is told nothing more (a warm start's replay, once day 0 is reached:
+        what it watched for is over, and every job after would cost a call)."""
+        self.observers = tuple(o for o in self.observers if o is not observer)
+        self.lms.observers = self.observers
+
     def run_at(self, due: float) -> float:
         """S3: when a job due at `due` is processed (`exact`: then; `daily`: the next run)."""
         return due if self._daily_hour is None else daily_run_at(due, self._daily_hour)

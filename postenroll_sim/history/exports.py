@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -39,10 +40,12 @@ from ..scenario import Problem, Scenario, ScenarioError
 from ..scenario.base import Spec, same_id
 from ..scenario.errors import Origin
 from ..scenario.loader import exact, read_yaml, validation_problems
+from . import columnar
+from .columnar import MOMENTS, SAME_INSTANT
 
-# A record's moments, the learner's removal (S29: an export's "deactivated" date) and
-# the expiry of the certificate its completion awarded (S31; the export's is the truth, S39)
-MOMENTS = ("enrolled", "started", "completed", "failed", "removed", "expires")
+# A record's moments (columnar.MOMENTS): its own, the learner's removal (S29: an export's
+# "deactivated" date) and the expiry of the certificate its completion awarded (S31; the
+# export's is the truth, S39)
 FIELDS = (
     "record_id",
     "learner",
@@ -58,7 +61,6 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Vendors' words understood without a map (LMS-EXPORTS.md: an automatic re-enrollment
 # shows as "Re Enrollment"); a map's own words come first
 BUILT_IN_WORDS = {"method": {"re enrollment": "re_enrollment", "re-enrollment": "re_enrollment"}}
-SAME_INSTANT = 1e-6  # days (0.09 s): moments are whole seconds (S1), so this close is one
 
 
 @dataclass(slots=True)
@@ -483,6 +485,56 @@ def parse_history(
 
     rows = _Rows(file, header, index, mapping, scenario, day0, problems)
     rows.windowed = window and not warm
+    headers = {
+        m: header[index[f"{m}_{u}"]] for m in MOMENTS for u in ("at", "day") if f"{m}_{u}" in index
+    }
+    columns = columnar.fast_columns(text, header, index, rows, _value)
+    if columns is not None and columnar.conflicts(columns):
+        columns = None  # the row reader says where
+    if columns is None:
+        columns, count = _read_rows(reader, rows, file, day0, headers, problems)
+    else:
+        count = len(columns)
+    if provisional and len(columns):
+        first = math.floor(columns.moments["enrolled"].min() + SAME_INSTANT)
+        day0 = day0 + dt.timedelta(days=first)
+        columnar.shift(columns, first)
+    warnings = []
+    if len(columns) >= CURRENT_ONLY_RECORDS and not columnar.repeats(columns):
+        warnings.append(
+            f"{file}: no learner has two records of one course: the export looks like current "
+            "records only (no history), which makes remediation and recertification look "
+            "wrong; export the historic enrollments too (LMS-EXPORTS.md)"
+        )
+    if warm:
+        columns = columnar.cut(columns)
+    expires = columns.moments["expires"]
+    uncertified = sorted(
+        {
+            course
+            for course, expiry in zip(columns.course, expires.tolist(), strict=True)
+            if expiry == expiry
+            and rows.courses is not None
+            and rows.courses[course].certificate is None
+        }
+    )
+    if uncertified:  # S39: an expiry on a course without a certificate is ignored
+        expires[np.isin(np.array(columns.course, dtype=object), uncertified)] = np.nan
+    history = History(
+        file, columnar.records_of(columns, Record), day0, mapping.timezone, count, warnings
+    )
+    if uncertified:
+        history.warnings.append(
+            f"{file}: expiry dates on {', '.join(uncertified)} are ignored: "
+            f"{'it has' if len(uncertified) == 1 else 'they have'} no certificate in the scenario (S31, S39)"
+        )
+    return history
+
+
+def _read_rows(
+    reader, rows: _Rows, file: str, day0, headers, problems
+) -> tuple[columnar.Columns, int]:
+    """The row reader: every row read and checked, each problem located (ScenarioError)."""
     count = 0
     while True:
         start = reader.line_num + 1
@@ -501,73 +553,7 @@ def parse_history(
     problems += _check_removals(rows.records, file, day0)
     if problems:
         raise ScenarioError(problems)
-    records = rows.records
-    if provisional and records:
-        first = math.floor(min(r.enrolled for r in records) + SAME_INSTANT)
-        day0 = day0 + dt.timedelta(days=first)
-        for record in records:
-            for moment in MOMENTS:
-                if getattr(record, moment) is not None:
-                    setattr(record, moment, whole_second(getattr(record, moment) - first))
-    warnings = []
-    pairs = {(r.learner, r.course) for r in records}
-    if len(records) >= CURRENT_ONLY_RECORDS and len(pairs) == len(records):
-        warnings.append(
-            f"{file}: no learner has two records of one course: the export looks like current "
-            "records only (no history), which makes remediation and recertification look "
-            "wrong; export the historic enrollments too (LMS-EXPORTS.md)"
-        )
-    if warm:
-        records = _cut(records)
-    for order, record in enumerate(sorted(records, key=lambda r: (r.enrolled, r.line))):
-        record.order = order
-    history = History(file, records, day0, mapping.timezone, count, warnings)
-    uncertified = sorted(
-        {
-            r.course
-            for r in records
-            if r.expires is not None
-            and rows.courses is not None
-            and rows.courses[r.course].certificate is None
-        }
-    )
-    if uncertified:  # S39: an expiry on a course without a certificate is ignored
-        for record in records:
-            if record.course in uncertified:
-                record.expires = None
-        history.warnings.append(
-            f"{file}: expiry dates on {', '.join(uncertified)} are ignored: "
-            f"{'it has' if len(uncertified) == 1 else 'they have'} no certificate in the scenario (S31, S39)"
-        )
-    return history
-
-
-def _cut(records: list[Record]) -> list[Record]:
-    """S39: the history at day 0, fact by fact. A record created at or after day 0 is
-    ignored; one created before keeps its facts before day 0 and loses the later ones (a
-    start, completion, failure, the expiry of a completion it loses, a removal), so it
-    may be open at day 0. Its status is then what its remaining dates say."""
-    kept = []
-    for record in records:
-        if not record.enrolled < 0:
-            continue
-        for moment in ("started", "completed", "failed", "removed"):
-            day = getattr(record, moment)
-            if day is not None and not day < 0:
-                setattr(record, moment, None)
-        if record.completed is None:
-            record.expires = None
-        record.status = (
-            "complete"
-            if record.completed is not None
-            else "failed"
-            if record.failed is not None
-            else "in_progress"
-            if record.started is not None
-            else "not_started"
-        )
-        kept.append(record)
-    return kept
+    return columnar.columns_of(rows.records, headers), count
 
 
 class _Rows:

@@ -42,6 +42,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..columns import (
     JOB_TRIGGERS,
     METHOD_CODE,
@@ -105,7 +107,9 @@ class Requirement:
     queued: float
     due: float
     expected: float  # when the rules process it: the due time, or the daily run (S3)
-    state: str  # why S19.4 enrolls, in words ("" when answered before the job ran)
+    state: (
+        tuple | str
+    )  # why S19.4 enrolls: Replay._state's facts ("" when answered before the job ran)
     record: Record | None = None
     offset: float = math.nan  # history - expected, in days
     on_time: bool = False
@@ -194,7 +198,10 @@ class Replay(Driver, Observer):
         self.unexpected: list[Unexpected] = []
         self.last_decision: dict[tuple[int, int, int], tuple[int, int, float, int]] = {}
         self._decoded = 0  # the jobs' outcomes read into last_decision so far
-        self._groups: list[list[tuple[int, int]]] = []  # the history's events, by instant
+        # the history's events in order (kinds, records), and each instant's slice of them
+        self._kinds: list[int] = []
+        self._indices: list[int] = []
+        self._groups: list[tuple[int, int]] = []
         self.removed_on = {
             action.learner: action.day
             for action in plan.scenario.script
@@ -209,55 +216,77 @@ class Replay(Driver, Observer):
     def start(self, model: Model) -> None:
         """Day 0, after the script's named learners and days: the learners only the
         history knows, and its records at their instants (after the script's, S23)."""
-        plan, lms = self.plan, self.lms
-        # the scenario's learners, and any an earlier driver added (a learners file)
+        plan, lms, records = self.plan, self.lms, self.records
+        # the scenario's learners, and any an earlier driver added (a learners file); the
+        # history's others in the order they first appear
         known = {learner: code for code, learner in enumerate(lms.learner_ids)}
-        for index, record in enumerate(self.records):  # learners only the history knows
-            code = known.get(record.learner)
-            if code is None:
-                code = known[record.learner] = lms.new_learner(record.learner)
-            self.learner_code[index] = code
-        events = []
-        for index, record in enumerate(self.records):
-            curriculum = plan.course_types[self.course_code[index]] == CURRICULUM
-            if record.method not in ANSWERING:
-                events.append((record.enrolled, 0, record.order, ENROLL, index))
-            else:
-                self.unapplied.setdefault(
-                    (self.learner_code[index], self.course_code[index], METHOD_CODE[record.method]),
-                    [],
-                ).append(index)
-            if record.started is not None:
-                events.append((record.started, 0, record.order, START, index))
-            for day, kind in ((record.completed, COMPLETE_EVENT), (record.failed, FAIL)):
-                if day is not None:
-                    # a curriculum completes after the member completion that completes it
-                    late = int(curriculum and kind == COMPLETE_EVENT)
-                    events.append((day, late, record.order, kind, index))
-        removed: dict[int, int] = {}  # learner -> a record saying when they were removed
-        for index, record in enumerate(self.records):
-            if record.removed is not None:
-                removed.setdefault(self.learner_code[index], index)
-        for index in removed.values():  # after everything else of that instant
-            record = self.records[index]
-            events.append((record.removed, 2, record.order, REMOVE, index))
-            self.removed_on.setdefault(record.learner, record.removed)
-        events.sort()
-        groups = self._groups
-        last = None
-        for day, _, _, kind, index in events:
-            if day != last:
-                groups.append([])
-                self.clock.urgent_at(day, self._run_history, len(groups) - 1)
-                last = day
-            groups[-1].append((kind, index))
-        for index in sorted(
-            (i for i, r in enumerate(self.records) if r.method in ANSWERING),
-            key=lambda i: (self.records[i].enrolled, self.records[i].order),
-        ):
-            self.clock.call_at(self.records[index].enrolled, self._arrive, index)
-        for pending in self.unapplied.values():
-            pending.sort(key=lambda i: (self.records[i].enrolled, self.records[i].order))
+        names = [record.learner for record in records]
+        for learner in dict.fromkeys(names):
+            if learner not in known:
+                known[learner] = lms.new_learner(learner)
+        self.learner_code = [known[learner] for learner in names]
+        # Every fact of every record as one event (instant, tier, creation order, kind,
+        # record), in that order: a curriculum completes after the member completion that
+        # completes it (tier 1); a learner leaves after everything else of the instant (2)
+        n = len(records)
+        index = np.arange(n, dtype=np.int64)
+        order = np.array([r.order for r in records], np.int64)
+        answering = np.array([r.method in ANSWERING for r in records], bool)
+        curriculum = np.array([plan.course_types[c] == CURRICULUM for c in self.course_code], bool)
+
+        def moment(name: str) -> np.ndarray:
+            return np.array(
+                [math.nan if (v := getattr(r, name)) is None else v for r in records], np.float64
+            )
+
+        enrolled = moment("enrolled")
+        parts = [(enrolled, 0, ENROLL, ~answering)]
+        for name, kind in (("started", START), ("completed", COMPLETE_EVENT), ("failed", FAIL)):
+            days = moment(name)
+            tier = curriculum.astype(np.int64) if kind == COMPLETE_EVENT else 0
+            parts.append((days, tier, kind, ~np.isnan(days)))
+        removed = moment("removed")
+        first_removal: dict[int, int] = {}  # learner -> a record saying when they were removed
+        for at in np.flatnonzero(~np.isnan(removed)).tolist():
+            first_removal.setdefault(self.learner_code[at], at)
+        leaving = np.zeros(n, bool)
+        leaving[np.fromiter(first_removal.values(), np.int64, len(first_removal))] = True
+        for at in first_removal.values():
+            self.removed_on.setdefault(records[at].learner, records[at].removed)
+        parts.append((removed, 2, REMOVE, leaving))
+        day, tier, created, kind, which = (
+            np.concatenate(column)
+            for column in zip(
+                *(
+                    (
+                        days[mask],
+                        np.broadcast_to(tier, n)[mask],
+                        order[mask],
+                        np.full(int(mask.sum()), code, np.int64),
+                        index[mask],
+                    )
+                    for days, tier, code, mask in parts
+                ),
+                strict=True,
+            )
+        )
+        by = np.lexsort((which, kind, created, tier, day))
+        day, self._kinds, self._indices = day[by], kind[by].tolist(), which[by].tolist()
+        starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]]) if len(day) else index[:0]
+        bounds = np.r_[starts, len(day)].astype(np.int64).tolist()
+        urgent_at = self.clock.urgent_at
+        for group, (at, first) in enumerate(zip(day[starts].tolist(), bounds, strict=False)):
+            self._groups.append((first, bounds[group + 1]))
+            urgent_at(at, self._run_history, group)
+        # the post-enrollment and re-enrollment records: met against the jobs when they appear
+        call_at, unapplied = self.clock.call_at, self.unapplied
+        arriving = np.flatnonzero(answering)
+        arriving = arriving[np.lexsort((order[arriving], enrolled[arriving]))].tolist()
+        for at in arriving:
+            record = records[at]
+            call_at(record.enrolled, self._arrive, at)
+            key = (self.learner_code[at], self.course_code[at], METHOD_CODE[record.method])
+            unapplied.setdefault(key, []).append(at)
 
     def job_scheduled(self, job: int, at: float) -> None:
         self.pending.setdefault(self.lms.jobs.learner[job], {})[job] = at
@@ -271,7 +300,8 @@ class Replay(Driver, Observer):
     # ----- the history's records ----------------------------------------------------------
 
     def _run_history(self, at: float, group: int) -> None:
-        for kind, index in self._groups[group]:
+        first, end = self._groups[group]
+        for kind, index in zip(self._kinds[first:end], self._indices[first:end], strict=True):
             if kind == REMOVE:
                 self.lms.remove_learner(self.learner_code[index])
             elif kind == ENROLL:
@@ -424,7 +454,7 @@ class Replay(Driver, Observer):
         )
 
     def _requirement(
-        self, learner: int, target: int, job: int, expected: float, state: str
+        self, learner: int, target: int, job: int, expected: float, state: tuple | str
     ) -> Requirement:
         rule, source, trigger, trigger_enrollment, queued, due = self.lms.jobs.record(job)
         requirement = Requirement(
@@ -445,27 +475,33 @@ class Replay(Driver, Observer):
         self.requirement_of[(job, target)] = requirement
         return requirement
 
-    def _state(self, learner: int, target: int, job: int) -> str:
-        """Why S19.4 (S34.4) enrolls: what the learner had in the target when the job ran."""
+    def _state(self, learner: int, target: int, job: int) -> tuple:
+        """What the learner had in the target when the job ran, as facts (put in words
+        only for a discrepancy, `state_text`): what the job makes, the target, the
+        learner's current enrollment in it (closed, or the job would skip) and their
+        last completion of it then."""
         lms = self.lms
         key = learner * lms.nc + target
+        return (self._method(job), target, lms.current[key], lms.last_completed[key])
+
+    def state_text(self, facts: tuple) -> str:
+        """Why S19.4 (S34.4) enrolls: what the learner had in the target when the job ran."""
+        method, target, current, completed = facts
         name = self.plan.course_ids[target]
-        current = lms.current[key]
-        if self._method(job) == RE_ENROLLMENT:
+        if method == RE_ENROLLMENT:
             held = (
                 "" if current < 0 else f" (line {self._line(current)} was {self._ended(current)})"
             )
             return f"had no open enrollment in {name}{held}"
         if current < 0:
             return f"had no enrollment in {name}"
-        status = lms.enrollments.status[current]
+        status = self.lms.enrollments.status[current]
         line = self._line(current)
         if status == COMPLETE:
             return (
                 f"had completed {name} (line {line}) and the rule allows consecutive "
                 "enrollments (S20)"
             )
-        completed = lms.last_completed[key]
         ever = (
             f", completed it on {self.when(completed)} and the rule allows consecutive enrollments (S20)"
             if completed != NEVER
@@ -693,7 +729,8 @@ class Replay(Driver, Observer):
             )
             if record is None:
                 return (
-                    text + f"{who} then {requirement.state}, so the LMS re-enrolls (S34.4); "
+                    text
+                    + f"{who} then {self.state_text(requirement.state)}, so the LMS re-enrolls (S34.4); "
                     f"the history has no re-enrollment of {who} in {target} that answers it."
                 )
         else:
@@ -705,7 +742,8 @@ class Replay(Driver, Observer):
             )
         if record is None:
             return (
-                text + f"{who} then {requirement.state}, so the rule enrolls (S19.4); the "
+                text
+                + f"{who} then {self.state_text(requirement.state)}, so the rule enrolls (S19.4); the "
                 f"history has no post enrollment of {who} in {target} that answers it."
             )
         late = "late" if requirement.offset > 0 else "early, before the job ran"

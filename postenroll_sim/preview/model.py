@@ -49,10 +49,11 @@ class RuleSettings:
     allow_consecutive: bool
     path: tuple  # where it is in the file
     added_day: float | None = None  # added by the script (`add_rule`) on this day
+    added_on: str = ""  # that day in words: `2027-03-01 (day 56)` with a calendar, `day 56`
 
     @property
     def label(self) -> str:
-        added = f", added on day {self.added_day:g}" if self.added_day is not None else ""
+        added = f", added on {self.added_on}" if self.added_day is not None else ""
         return f"{self.rule_id} (on {self.course}{added})"
 
     def words(self) -> str:
@@ -108,6 +109,7 @@ def rule_settings(scenario) -> list[RuleSettings]:
                 bool(rule.allow_consecutive),
                 tuple(path),
                 added,
+                "" if added is None else instant(added, scenario.start_date),
             )
         )
     return found

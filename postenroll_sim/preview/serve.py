@@ -29,6 +29,13 @@ SCENARIO_ENV = "POSTENROLL_PREVIEW_SCENARIO"
 CWD_ENV = "POSTENROLL_PREVIEW_CWD"
 READY = re.compile(r"(https?://\S+?:(\d+)/\S*)")  # the line after "Voilà is running at:"
 DEFAULT_PORT = 8866  # Voila's own: the next free one is taken when it is busy
+# Each page opened starts a kernel (the simulator loaded: about 200 MB). Voila shuts it
+# down when the page is reloaded or closed by a request the server refuses without an
+# _xsrf cookie it never set (403: voila-dashboards/voila#1458), so the kernel of a page
+# no longer open is culled instead: one with no connection, idle for this long (s).
+# A page still open keeps its kernel however long it is left.
+CULL_IDLE = 120
+CULL_INTERVAL = 30  # how often the server looks (s)
 
 
 class ServeProblem(RuntimeError):
@@ -77,7 +84,7 @@ def _kernelspec(folder: Path) -> None:
     )
 
 
-def voila_command(port: int) -> list[str]:
+def voila_command(port: int, cull_idle: int = CULL_IDLE, cull_interval: int = CULL_INTERVAL):
     return [
         sys.executable,
         "-m",
@@ -93,6 +100,9 @@ def voila_command(port: int) -> list[str]:
         # outside JupyterLab and fill the browser's console with errors
         "--VoilaConfiguration.extension_denylist=jupyterlab-jupytext",
         "--VoilaConfiguration.extension_denylist=@voila-dashboards/jupyterlab-preview",
+        f"--MappingKernelManager.cull_idle_timeout={cull_idle}",
+        f"--MappingKernelManager.cull_interval={cull_interval}",
+        "--MappingKernelManager.cull_connected=False",  # an open page keeps its kernel
     ]
 
 
@@ -101,10 +111,13 @@ def serve(
     port: int = DEFAULT_PORT,
     ready_timeout: float = 60.0,
     env: dict[str, str] | None = None,
+    cull_idle: int = CULL_IDLE,
+    cull_interval: int = CULL_INTERVAL,
 ) -> Server:
     """Start Voila on the preview notebook for `scenario` and return once it listens
     (ServeProblem if it ends first or says nothing within `ready_timeout` seconds). The
-    page's kernel starts when the page is first opened."""
+    page's kernel starts when the page is first opened, and ends `cull_idle` seconds after
+    the page is closed or reloaded."""
     folder = tempfile.TemporaryDirectory(prefix="postenroll-preview-")
     _kernelspec(Path(folder.name))
     environment = {**os.environ, **(env or {})}
@@ -116,7 +129,7 @@ def serve(
     environment.setdefault("MPLBACKEND", "Agg")
     try:
         process = subprocess.Popen(
-            voila_command(port),
+            voila_command(port, cull_idle, cull_interval),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

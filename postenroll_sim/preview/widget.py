@@ -29,6 +29,7 @@ _STYLE = """
 .pe-root .pe-note { color: #555; }
 .pe-root .widget-html-content { line-height: 1.4; }
 .pe-root pre { white-space: pre-wrap; word-break: normal; overflow-wrap: break-word;
+  font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace;
   font-size: 12px; line-height: 1.35; margin: 0; }
 .pe-root .pe-scroll { overflow-x: auto; }
 .pe-root table.pe-table { border-collapse: collapse; font-size: 13px; }
@@ -174,15 +175,20 @@ class Preview(w.VBox):
             [
                 self.graph,
                 self.lint,
-                w.HBox(
-                    layout=w.Layout(width="100%"),
+                # the learner's table at its own width, `explain` beside it where the
+                # page is wide enough and under it where it is not (never over the table)
+                w.Box(
+                    layout=w.Layout(width="100%", flex_flow="row wrap", align_items="flex-start"),
                     children=[
                         w.Box(
-                            [self.learner_view], layout=w.Layout(width="60%", padding="0 8px 0 0")
+                            [self.learner_view],
+                            layout=w.Layout(
+                                flex="0 1 auto", max_width="100%", padding="0 12px 8px 0"
+                            ),
                         ),
-                        w.Box([self.story], layout=w.Layout(width="40%")),
+                        w.Box([self.story], layout=w.Layout(flex="1 1 360px", min_width="300px")),
                     ],
-                ),
+                ).add_class("pe-learner-tab"),
                 self.comparison,
                 self.yaml,
             ]
@@ -229,6 +235,9 @@ class Preview(w.VBox):
         self.run_button.on_click(self._on_run)
         self.cancel_button.on_click(lambda _: self.model.cancel())
         self.save_button.on_click(self._on_save)
+        edited = [r for r in m.rule_edits if r in m.rules]
+        if edited:  # edits restored from a draft: their rule's form is the one shown
+            self.rule.value = edited[0]
         self._fill_rule()
         self._fill_certificate()
         self._refresh()
@@ -377,8 +386,19 @@ class Preview(w.VBox):
         if list(self.learner.options) != learners:
             self.learner.options = learners
         if outcome.learner is None:
-            self.learner_view.value = '<i class="pe-note">Choose a learner and press Run.</i>'
+            self.learner_view.value = (
+                '<i class="pe-note">Choose a learner (the Learner field now lists the '
+                f"{len(learners)} of this run) and press Run.</i>"
+            )
             self.story.value = ""
+        elif outcome.learner_table.empty:
+            some = ", ".join(learners[:5]) + (", ..." if len(learners) > 5 else "")
+            self.learner_view.value = (
+                f"<p><b>{html.escape(outcome.learner)}</b>: no enrollment in either version "
+                f"(replication 0). The run's learners are {html.escape(some)}: the Learner "
+                "field lists them.</p>"
+            )
+            self.story.value = _pre(outcome.story, "pe-story-text")
         else:
             table = outcome.learner_table
             moved = int((table["what changed"] != "").sum())

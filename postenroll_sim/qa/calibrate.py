@@ -159,6 +159,47 @@ class Calibration:
             return f"days {_num(self.first_day)} to {_num(self.as_of)}"
         return f"{instant(self.first_day, self.day0)} to {instant(self.as_of, self.day0)}"
 
+    def table(self):
+        """Every estimate as a row (a pandas DataFrame): `course` (`(population)` for hires
+        and attrition), `key` (start_after_days, duration_days, abandon_rate, pass_rate,
+        no_show_rate, hires.per_day, attrition.annual_rate), `family` (a distribution's
+        chosen one, else empty), `parameter` (a distribution's), `value`, `low`, `high`
+        (the 95% interval), `n` and `method`: what `summary` prints, as numbers."""
+        import pandas as pd
+
+        rows = []
+
+        def row(course: str, key: str, family: str, estimate: Estimate) -> None:
+            rows.append(
+                {
+                    "course": course,
+                    "key": key,
+                    "family": family,
+                    "parameter": estimate.name if family else "",
+                    "value": estimate.value,
+                    "low": estimate.low,
+                    "high": estimate.high,
+                    "n": estimate.n,
+                    "method": estimate.method,
+                }
+            )
+
+        for course in self.courses:
+            for fit in (course.start, course.duration):
+                if fit is not None:
+                    for estimate in fit.chosen.params.values():
+                        row(course.course, fit.key, fit.chosen.family, estimate)
+            for name in ("abandon_rate", "pass_rate", "no_show_rate"):
+                estimate = getattr(course, name)
+                if estimate is not None:
+                    row(course.course, name, "", estimate)
+        if self.hires is not None:
+            row("(population)", "hires.per_day", "", self.hires)
+        if self.attrition is not None:
+            row("(population)", "attrition.annual_rate", "", self.attrition)
+        columns = ["course", "key", "family", "parameter", "value", "low", "high", "n", "method"]
+        return pd.DataFrame(rows, columns=columns)
+
     # ----- what it writes --------------------------------------------------------------
 
     def fragment(self) -> str:

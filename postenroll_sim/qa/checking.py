@@ -118,7 +118,10 @@ def check(source: str | os.PathLike | Scenario, replications: int | None = None)
             expectations, prefix, origin = _expectations_despite(path)
     if error is not None and not any(isinstance(e, ExpectError) for e in expectations or ()):
         return CheckResult(path, "invalid", error=error)
-    return _result(path, expectations or [], tables, error, origin, prefix, replications or 1)
+    start_date = scenario.start_date if scenario is not None else None
+    return _result(
+        path, expectations or [], tables, error, origin, prefix, replications or 1, start_date
+    )
 
 
 def _simulate(scenario: Scenario, replications: int) -> dict[str, Any]:
@@ -129,14 +132,18 @@ def _simulate(scenario: Scenario, replications: int) -> dict[str, Any]:
     return simulate_columns(scenario, replications)
 
 
-def _result(path, expectations, tables, error, origin, prefix, replications) -> CheckResult:
+def _result(
+    path, expectations, tables, error, origin, prefix, replications, start_date=None
+) -> CheckResult:
     from .expect import check_expectations
 
     if not expectations:
         return CheckResult(path, "no_expectations")
     failures = {
         f.index: f
-        for f in check_expectations(expectations, tables, error, origin, path, prefix, replications)
+        for f in check_expectations(
+            expectations, tables, error, origin, path, prefix, replications, start_date
+        )
     }
     items = [
         Expectation(

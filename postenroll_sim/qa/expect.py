@@ -21,6 +21,7 @@ from ..columns import (
     is_day_column,
 )
 from ..engine.columnar import Floats, Table, Times
+from ..formatting import instant
 from ..scenario import models
 from ..scenario.checks import expect_moment
 from ..scenario.errors import Origin, Path, dotted
@@ -87,7 +88,13 @@ def _describe(fields: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{k}: {'null' if v is None else v}" for k, v in fields.items()) + "}"
 
 
-def _found_instead(table: Table, fields: dict[str, Any], shown: list[str], scope: str = "") -> str:
+def _found_instead(
+    table: Table,
+    fields: dict[str, Any],
+    shown: list[str],
+    scope: str = "",
+    start_date: dt.date | None = None,
+) -> str:
     identity = {k: v for k, v in fields.items() if k in _IDENTITY and v is not None}
     rows = matching(table, identity) if identity else table.head(0)
     if not len(rows):
@@ -96,15 +103,23 @@ def _found_instead(table: Table, fields: dict[str, Any], shown: list[str], scope
     columns = [c for c in shown if c in rows]
     lines = [f"rows for {_describe(identity)}{scope}:"]
     for row in range(min(len(rows), 8)):
-        lines.append("  " + ", ".join(f"{c}={_fmt(rows.value(c, row))}" for c in columns))
+        lines.append(
+            "  " + ", ".join(f"{c}={_fmt(rows.value(c, row), c, start_date)}" for c in columns)
+        )
     if len(rows) > 8:
         lines.append(f"  ... and {len(rows) - 8} more")
     return "\n".join(lines)
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, column: str = "", start_date: dt.date | None = None) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "null"
+    if (
+        start_date is not None
+        and column.endswith(("_day", "day"))
+        and isinstance(value, float | int)
+    ):
+        return instant(float(value), start_date)  # 2027-01-16 02:00 (day 10.08), S1 v2
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -126,11 +141,13 @@ def check_expectations(
     file: str,
     prefix: Path = ("expect",),
     replications: int = 1,
+    start_date: dt.date | None = None,
 ) -> list[Failure]:
     """Each expectation against the tables of a run (or the error that stopped it).
     With `replications` > 1 the tables hold that many replications (column
     `replication`, 0 to N-1): `count` must hold in each, `share` and `mean` are
-    averaged over them."""
+    averaged over them. With `start_date` the rows a failure lists show their moments as
+    dates (formatting.instant)."""
     failures = []
     for index, item in enumerate(expectations):
         here = where(file, origin, index, prefix)
@@ -159,7 +176,7 @@ def check_expectations(
                 )
             )
             continue
-        message = _check_rows(item, tables, replications)
+        message = _check_rows(item, tables, replications, start_date)
         if message is not None:
             failures.append(Failure(index, here, message))
     return failures
@@ -175,7 +192,9 @@ _TOLERANCE = 1e-9  # shares and means are compared with their bounds this loosel
 _LISTED = 20  # per-replication values listed in a message, at most
 
 
-def _check_rows(item: Any, tables: dict[str, Table], replications: int) -> str | None:
+def _check_rows(
+    item: Any, tables: dict[str, Table], replications: int, start_date: dt.date | None = None
+) -> str | None:
     """What is wrong with one `enrollment:`, `job:` or `event:` item, or None."""
     table, fields, noun = tables[item.table], item.row_fields, item.kind
     rows = matching(table, fields)
@@ -193,7 +212,7 @@ def _check_rows(item: Any, tables: dict[str, Table], replications: int) -> str |
         expected += described
         if replications == 1:
             message = f"{expected}, found {counts[0]}"
-            return message + "\n" + _found_instead(table, fields, shown)
+            return message + "\n" + _found_instead(table, fields, shown, start_date=start_date)
         if len(bad) == replications:
             found = f"found {_values(counts)}"
         else:
@@ -204,7 +223,11 @@ def _check_rows(item: Any, tables: dict[str, Table], replications: int) -> str |
             found += f" (per replication: {_values(counts)})"
         message = f"{expected} in each of {replications} replications, {found}"
         first = table.take(table["replication"].values == bad[0])
-        return message + "\n" + _found_instead(first, fields, shown, f" in replication {bad[0]}")
+        return (
+            message
+            + "\n"
+            + _found_instead(first, fields, shown, f" in replication {bad[0]}", start_date)
+        )
     if item.measure == "mean":
         value = float(np.mean(counts))
         if item.mean.holds(value, _TOLERANCE):
@@ -241,7 +264,7 @@ def _check_rows(item: Any, tables: dict[str, Table], replications: int) -> str |
                 f"present: {listed})"
             )
     if not len(rows):  # nothing matched at all: what is there instead
-        message += "\n" + _found_instead(table, fields, shown)
+        message += "\n" + _found_instead(table, fields, shown, start_date=start_date)
     return message
 
 
