@@ -273,7 +273,7 @@ def test_check_imports_no_pandas_nor_plotting_even_when_expectations_fail(tmp_pa
         timeout=300,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "enrolled_day=15" in proc.stdout  # what was found instead
+    assert "enrolled_day=2024-01-16 (day 15)" in proc.stdout  # what was found instead, dated
     assert "found 0.5 over 2 replications" in proc.stdout
     imported = {
         line.rsplit("|", 1)[1].strip()
