@@ -20,6 +20,7 @@ import io
 import math
 import re
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -531,22 +532,28 @@ def parse_history(
     return history
 
 
+def csv_rows(reader, file: str, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
+    """A CSV file's rows after the header, blank ones skipped, each with the line it starts
+    on; a row that is not CSV is one problem, and the end of the reading."""
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append(Problem(file, line, ("(row)",), f"not CSV: {exc}"))
+            return
+        if row and not all(not cell.strip() for cell in row):
+            yield line, row
+
+
 def _read_rows(
     reader, rows: _Rows, file: str, day0, headers, problems
 ) -> tuple[columnar.Columns, int]:
     """The row reader: every row read and checked, each problem located (ScenarioError)."""
     count = 0
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(Problem(file, start, ("(row)",), f"not CSV: {exc}"))
-            break
-        if not row or all(not cell.strip() for cell in row):
-            continue
+    for start, row in csv_rows(reader, file, problems):
         count += 1
         rows.read(start, row)
     problems += _check_superseding(rows.records, file, day0)

@@ -31,7 +31,7 @@ from ..columns import (
 )
 from ..scenario import Problem, Scenario, ScenarioError
 from ..scenario.base import same_id
-from .exports import HistoryMap, _Moments
+from .exports import HistoryMap, _Moments, csv_rows
 
 MOMENT_COLUMNS = ("joined_at", "joined_day", "removed_at", "removed_day")
 # names an attribute cannot take: the tables' own columns (the attribute columns join them)
@@ -131,17 +131,7 @@ def parse_learners(
     moments = _Moments(mapping, scenario.start_date)
     result = LearnersFile(file, attributes)
     seen: dict[str, int] = {}
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(Problem(file, line, ("(row)",), f"not CSV: {exc}"))
-            break
-        if not row or all(not cell.strip() for cell in row):
-            continue
+    for line, row in csv_rows(reader, file, problems):
         if len(row) != len(header):
             problems.append(
                 Problem(
