@@ -110,6 +110,23 @@ CASES = {
     "after the horizon": "learner,course,method,enrolled_day\nana,A,admin,401\n",
     "duplicate ids": "record_id,learner,course,method,enrolled_day\n7,ana,A,admin,1\n7,ben,A,admin,2\n",
     "a short row": "learner,course,method,enrolled_day\nana,A,admin\n",
+    # each of the record checks alone (exports._check_record), which the columns repeat
+    "started before enrolled": "learner,course,method,enrolled_day,started_day\nana,A,admin,3,2\n",
+    "completed before started": "learner,course,method,enrolled_day,started_day,completed_day\n"
+    "ana,A,admin,1,3,2\n",
+    "completed and failed": "learner,course,method,enrolled_day,completed_day,failed_day\n"
+    "ana,A,admin,1,2,3\n",
+    "an expiry without a completion": "learner,course,method,enrolled_day,expires_day\n"
+    "ana,A,admin,1,30\n",
+    "an expiry before the completion": "learner,course,method,enrolled_day,completed_day,expires_day\n"
+    "ana,A,admin,1,5,4\n",
+    "complete without a date": "learner,course,method,enrolled_day,status\nana,A,admin,1,complete\n",
+    "failed without a date": "learner,course,method,enrolled_day,status\nana,A,admin,1,failed\n",
+    "open with an end": "learner,course,method,enrolled_day,completed_day,status\n"
+    "ana,A,admin,1,2,in_progress\n",
+    "not started with a start": "learner,course,method,enrolled_day,started_day,status\n"
+    "ana,A,admin,1,2,not_started\n",
+    "a course that cannot be failed": "learner,course,method,enrolled_day,failed_day\nana,B,admin,1,2\n",
     "an expiry without a certificate": "learner,course,method,enrolled_day,completed_day,expires_day\n"
     "ana,B,admin,1,2,30\n",
 }
