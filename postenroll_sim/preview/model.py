@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..formatting import days, instant
+from ..formatting import days, instant, plural
 from ..scenario import ScenarioError, parse_scenario
 from ..scenario.errors import Problem
 from ..scenario.loader import read_scenario_text
@@ -498,9 +498,7 @@ class PreviewModel:
             reps if isinstance(reps, int) and 1 <= reps <= MAX_REPLICATIONS else None
         )
         if self.edited_count:
-            self.restored = (
-                f"restored {self.edited_count} unsaved edit(s) from {state.get('saved', 'earlier')}"
-            )
+            self.restored = f"restored {plural(self.edited_count, 'unsaved edit')} from {state.get('saved', 'earlier')}"
 
 
 def _period_pair(value: dict) -> tuple[int, str]:

@@ -16,6 +16,7 @@ import threading
 
 import ipywidgets as w
 
+from ..formatting import plural
 from ..scenario import ScenarioError
 from .edits import PERIOD_UNITS
 from .model import EDITED, MAX_REPLICATIONS, PUBLISHED, Cancelled, PreviewModel
@@ -379,7 +380,7 @@ class Preview(w.VBox):
 
     def _show(self, outcome) -> None:
         self.progress_text.value = (
-            f'<span class="pe-done">done: {outcome.replications} replication(s) of each '
+            f'<span class="pe-done">done: {plural(outcome.replications, "replication")} of each '
             f"version in {outcome.seconds:.1f} s</span>"
         )
         learners = self.model.learners()
@@ -405,7 +406,7 @@ class Preview(w.VBox):
             head = (
                 f"<b>{html.escape(outcome.learner)}</b>: "
                 + (
-                    f"{moved} enrollment(s) changed"
+                    f"{plural(moved, 'enrollment')} changed"
                     if moved
                     else "nothing changed for this learner"
                 )
@@ -417,7 +418,7 @@ class Preview(w.VBox):
             )
         changed = outcome.changed_numbers()
         summary = (
-            f"<p><b>{len(changed)} number(s) changed</b> beyond noise (marked *)</p>"
+            f"<p><b>{plural(len(changed), 'number')} changed</b> beyond noise (marked *)</p>"
             if len(changed)
             else "<p>No number changed beyond noise.</p>"
         )
