@@ -179,7 +179,7 @@ def test_mistakes_are_located_all_at_once(tmp_path):
 def test_a_bad_history_is_located_and_exits_2(cli, tmp_path):
     (tmp_path / "s.yaml").write_text(_scenario_text(tmp_path, ""))
     (tmp_path / "h.csv").write_text("learner,course,method,enrolled_at\nana,ZZ,admin,2026-13-01\n")
-    done = cli("run", tmp_path / "s.yaml", "--no-progress")
+    done = cli("run", tmp_path / "s.yaml", "--no-progress", "--out", tmp_path / "out")
     assert done.returncode == 2
     assert (
         "h.csv:2: course: unknown course 'ZZ'" in done.stderr
