@@ -60,6 +60,8 @@ class Columns:
     # given, bit 6+k that it was a date alone, bit 12 that the failure is the export's
     # "completed" date (a vendor's one date for passes and failures, exports._Rows.read)
     shape: np.ndarray
+    # (learner codes, pair codes), once: the conflict and repeat checks both need them
+    pairs: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.line)
@@ -92,9 +94,17 @@ def whole_seconds(days: np.ndarray) -> np.ndarray:
 
 def repeats(columns: Columns) -> bool:
     """Whether some learner has two records of one course."""
-    learners, _ = _codes(columns.learner)
-    courses, count = _codes(columns.course)
-    return len(np.unique(learners * count + courses)) < len(columns)
+    _, pair = _pairs(columns)
+    return len(np.unique(pair)) < len(columns)
+
+
+def _pairs(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Each record's learner code, and a code of its (learner, course) pair."""
+    if columns.pairs is None:
+        learners, _ = _codes(columns.learner)
+        courses, count = _codes(columns.course)
+        columns.pairs = (learners, learners * count + courses)
+    return columns.pairs
 
 
 def _codes(values: list[str]) -> tuple[np.ndarray, int]:
@@ -114,9 +124,7 @@ def conflicts(columns: Columns) -> bool:
     only: `exports._check_superseding` and `_check_removals` word the problems)."""
     if not len(columns):
         return False
-    learners, _ = _codes(columns.learner)
-    courses, count = _codes(columns.course)
-    pair = learners * count + courses
+    learners, pair = _pairs(columns)
     enrolled = columns.moments["enrolled"]
     order = np.lexsort((columns.line, enrolled, pair))
     same = pair[order][1:] == pair[order][:-1]
