@@ -9,6 +9,8 @@ import shlex
 import shutil
 from pathlib import PurePosixPath
 
+import pytest
+
 from postenroll_sim.report.build import read_run
 
 from helpers import ROOT, CliResult, assert_run_report
@@ -87,12 +89,66 @@ def _run_as_typed(command: str, cli, cwd) -> CliResult:
 SHOWN = {"ten-mistakes": 2, "repeat-failure": 1, " audit examples/": 1}
 
 
-def test_the_tour_runs_in_the_order_written(tmp_path, cli, monkeypatch):
+def _reads(step: str, folder: str) -> bool:
+    """Whether a step reads what another wrote into `folder` (a word that names it or a
+    path inside it, other than the step's own --out)."""
+    words = step.split()
+    given = [w for i, w in enumerate(words) if i == 0 or words[i - 1] != "--out"]
+    return any(PurePosixPath(w.strip("'\"")).is_relative_to(folder) for w in given)
+
+
+def _chains(tour: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """The tour cut where no step reads an earlier one's folder: each chain holds the
+    steps that read each other's output, in the order written, so that the chains can
+    run side by side (test_each_step_of_the_tour_writes_a_folder_of_its_own shows no two
+    steps write one folder, so a chain sees what it would in the whole tour)."""
+    chains: list[list[tuple[str, str]]] = []
+    wrote: list[tuple[str, int]] = []  # (folder, its chain)
+    for kind, step in tour:
+        outs = re.findall(r'result\.write\("([^"]+)"', step) if kind == "python" else _outs(step)
+        found = sorted({c for folder, c in wrote if kind == "console" and _reads(step, folder)})
+        if len(found) > 1:  # one step reading two chains joins them
+            for other in found[1:]:
+                chains[found[0]] += chains[other]
+                chains[other] = []
+            wrote = [(f, found[0] if c in found else c) for f, c in wrote]
+        if found:
+            chain = found[0]
+            chains[chain].append((kind, step))
+        else:
+            chain = len(chains)
+            chains.append([(kind, step)])
+        wrote += [(PurePosixPath(folder), chain) for folder in outs]
+    return [chain for chain in chains if chain]
+
+
+CHAINS = _chains(TOUR)
+
+
+def test_the_tour_is_cut_only_where_no_step_reads_another():
+    assert sorted(step for chain in CHAINS for step in chain) == sorted(TOUR)
+    for chain in CHAINS:  # the order written, within each chain
+        assert [TOUR.index(step) for step in chain] == sorted(TOUR.index(s) for s in chain)
+    (report,) = [c for c in CHAINS if any(" report out/showcase" in s for _, s in c)]
+    assert report[0][1].startswith(".venv/bin/postenroll-sim run scenarios/showcase.yaml")
+    assert len(CHAINS) > 1
+
+
+@pytest.mark.parametrize(
+    "chain",
+    CHAINS,
+    ids=[
+        f"{TOUR.index(c[0]) + 1}-{'python' if c[0][0] == 'python' else c[0][1].split()[1]}"
+        for c in CHAINS
+    ],
+)
+def test_the_tour_runs_in_the_order_written(chain, tmp_path, cli, monkeypatch):
     """One pass, as a reader follows it from a fresh clone: each command's exit code and
-    the output the README shows, with every earlier step's folder still in place."""
+    the output the README shows, with every earlier step's folder still in place (the
+    tour's chains run side by side, each in its own copy)."""
     for part in CLONE:
         shutil.copytree(ROOT / part, tmp_path / part)
-    for kind, step in TOUR:
+    for kind, step in chain:
         if kind == "python":
             with monkeypatch.context() as scoped:
                 scoped.chdir(tmp_path)
@@ -126,7 +182,8 @@ def test_the_tour_runs_in_the_order_written(tmp_path, cli, monkeypatch):
             for line in shown.splitlines()[1:]:
                 if line.startswith(("tests/", "    fix:")):
                     assert line in output
-    assert (tmp_path / "out" / "python" / "enrollments.csv").exists()  # the Python step
+    if any(kind == "python" for kind, _ in chain):
+        assert (tmp_path / "out" / "python" / "enrollments.csv").exists()  # the Python step
 
 
 def test_readme_yaml_example_passes_its_expectations(tmp_path, cli):
