@@ -128,6 +128,7 @@ def cli_run(
     workers: int = 1,
     source: Path | None = None,
     command: str = "run",
+    dask: bool = False,
 ) -> dict:
     """The whole `postenroll-sim run` of the reference scenario, as a user runs it (every
     table written as Parquet, the summary printed): wall time and peak memory, from the
@@ -136,7 +137,10 @@ def cli_run(
     and its workers held at once (their RSS summed, read from /proc every 20 ms).
     `source` runs another checkout's code (`python -m postenroll_sim` with it first on
     the path: the same machine, the same benchmark, main against a branch). `command`
-    "sweep" runs two variants (a rule's delay, 0 and 1 day) of `replications` each."""
+    "sweep" runs two variants (a rule's delay, 0 and 1 day) of `replications` each.
+    `dask` runs them on a local Dask cluster of `workers` worker processes (one thread
+    each, started before the clock starts) through `--scheduler`; their memory and CPU
+    are then not in the figures, which count the command's own processes."""
     import os
 
     from benchmarks.reference import reference_scenario
@@ -152,14 +156,20 @@ def cli_run(
         if command == "sweep":
             argv += ["--set", "courses.ONB-1.post_enrollments.onb-1-2.delay_days=0,1"]
         argv += ["--out", str(out), "--yes", "--no-progress"]
-        argv += ["--replications", str(replications), "--workers", str(workers)]
-        start = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env=env, cwd=folder)
-        sampler = _TreeSampler(process.pid)
-        sampler.start()
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-        sampler.stop()
+        argv += ["--replications", str(replications)]
+        with contextlib.ExitStack() as stack:
+            if dask:
+                cluster = stack.enter_context(_local_cluster(workers, env))
+                argv += ["--scheduler", cluster.scheduler_address]
+            else:
+                argv += ["--workers", str(workers)]
+            start = time.perf_counter()
+            process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env=env, cwd=folder)
+            sampler = _TreeSampler(process.pid)
+            sampler.start()
+            _, status, usage = os.wait4(process.pid, 0)
+            wall = time.perf_counter() - start
+            sampler.stop()
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode:
             raise SystemExit(f"postenroll-sim {command} failed with exit code {process.returncode}")
@@ -171,6 +181,7 @@ def cli_run(
         "years": years,
         "replications": replications,
         "workers": workers,
+        "executor": "dask" if dask else ("pool" if workers > 1 else "serial"),
         "cli_wall_s": round(wall, 1),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),  # the command's and its workers'
         "peak_rss_mb": round(usage.ru_maxrss / 1024),
@@ -179,6 +190,28 @@ def cli_run(
         "engine": meta["engine"],
         "rows": {item["table"]: item["rows"] for item in meta["files"] if "table" in item},
     }
+
+
+@contextlib.contextmanager
+def _local_cluster(workers: int, env: dict):
+    """A Dask cluster on this machine whose worker processes import the code `env` names
+    (PYTHONPATH: the checkout under test)."""
+    import os
+
+    from distributed import LocalCluster
+
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = env.get("PYTHONPATH", "")  # the nannies' workers inherit it
+    try:
+        with LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
+            yield cluster
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
 
 
 class _TreeSampler:
@@ -433,6 +466,11 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=1, help="with --cli: times round")
     parser.add_argument(
+        "--dask",
+        action="store_true",
+        help="with --cli: run on a local Dask cluster of --workers processes (--scheduler)",
+    )
+    parser.add_argument(
         "--certificates",
         action="store_true",
         help="the compliance curriculum awards a certificate with re-enrollment 30 days "
@@ -450,7 +488,13 @@ def main() -> None:
                 for replications in [int(r) for r in args.replications.split(",")]:
                     for source in sources:
                         found = cli_run(
-                            int(n), args.years, replications, args.workers, source, args.command
+                            int(n),
+                            args.years,
+                            replications,
+                            args.workers,
+                            source,
+                            args.command,
+                            args.dask,
                         )
                         print(json.dumps(found), flush=True)
         return

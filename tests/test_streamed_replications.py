@@ -145,9 +145,11 @@ def test_the_files_do_not_depend_on_the_executor_or_the_finish_order(
     assert max(sizes) == ROWS and sum(sizes) == sum(per) and len(sizes) > len(per)
 
 
-def test_a_dask_worker_hands_its_parts_back_as_bytes(tmp_path, in_memory):
+def _dask_parts(tmp_path, name, patch_proof=False):
+    """The kinds of part each task of a Dask run (a local cluster) handed back; with
+    `patch_proof` the parent's proof is never written, as for workers on another machine
+    (where the staging area's path is another folder, or none)."""
     distributed = pytest.importorskip("distributed")
-    serial, _ = _staged(tmp_path, "serial")
     written = []
     take = runner._Assembly.take
 
@@ -162,9 +164,36 @@ def test_a_dask_worker_hands_its_parts_back_as_bytes(tmp_path, in_memory):
         pytest.MonkeyPatch.context() as patch,
     ):
         patch.setattr(runner._Assembly, "take", spy)
-        dask, _ = _staged(tmp_path, "dask", scheduler=cluster.scheduler_address)
+        if patch_proof:
+            patch.setattr(runner, "_leave_proof", lambda staging: ".sink-never-written")
+        folder, _ = _staged(tmp_path, name, scheduler=cluster.scheduler_address)
+    return folder, written
+
+
+def test_a_dask_worker_that_sees_the_folder_writes_its_own_parts(tmp_path, in_memory):
+    serial, _ = _staged(tmp_path, "serial")
+    dask, written = _dask_parts(tmp_path, "dask")
+    assert len(written) == 3 and all(set(w.values()) == {"str"} for w in written)
+    assert _files(dask) == _files(serial)
+    assert not [p for p in os.listdir(dask) if p.startswith(".")]  # proof and parts gone
+
+
+def test_a_dask_worker_on_another_machine_hands_its_parts_back_as_bytes(tmp_path, in_memory):
+    serial, _ = _staged(tmp_path, "serial")
+    dask, written = _dask_parts(tmp_path, "dask", patch_proof=True)
     assert len(written) == 3 and all(set(w.values()) == {"Buffer"} for w in written)
     assert _files(dask) == _files(serial)
+
+
+def test_only_the_proof_with_its_own_name_lets_a_worker_write(tmp_path):
+    task = runner.Task(SMALL, None, 0, sink=str(tmp_path), sink_proof=".sink-abc")
+    assert not runner.sees_sink(task)  # no proof there
+    (tmp_path / ".sink-abc").write_text("another run's")
+    assert not runner.sees_sink(task)
+    (tmp_path / ".sink-abc").write_text(".sink-abc")
+    assert runner.sees_sink(task)
+    assert runner.sees_sink(task._replace(sink_proof=None))  # a local pool: always
+    assert not runner.sees_sink(task._replace(sink=None))
 
 
 def test_csv_is_the_bytes_a_run_in_memory_writes(tmp_path):

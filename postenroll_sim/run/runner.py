@@ -404,7 +404,9 @@ def _run_model(scenario, seed, replication, tables, progress, after, spill=None)
 class Task(NamedTuple):
     """One replication of one scenario variant: all a worker needs, picklable. A streamed
     task (`streamed`) writes its tables as parts (`stream_task`): into `sink`, a staging
-    area the worker shares with the parent, or, with no sink, handed back as bytes;
+    area the worker shares with the parent, or, with no sink, handed back as bytes; with
+    `sink_proof` (a worker that may be on another machine) only a worker that finds that
+    file in `sink`, holding its name, writes there, and the others hand bytes back;
     `index` names its parts; `summarize(result, replication)`, when given, is called on
     the task's tables (built whole then) and what it returns goes back with the parts."""
 
@@ -415,6 +417,7 @@ class Task(NamedTuple):
     tables: tuple[str, ...] = TABLES
     streamed: bool = False
     sink: str | None = None
+    sink_proof: str | None = None
     index: int = 0
     summarize: Callable[[Result, int], Any] | None = None
 
@@ -487,6 +490,30 @@ def _malloc_trim():
         return None
 
 
+def sees_sink(task: Task) -> bool:
+    """Whether this worker writes into the task's sink: always on this machine's pool;
+    a Dask worker only when it finds the proof the parent left there (its own name, a
+    random one), so a worker on another machine, where the same path may be another
+    folder or none, hands its parts back instead."""
+    if task.sink is None:
+        return False
+    if task.sink_proof is None:
+        return True
+    try:
+        return (Path(task.sink) / task.sink_proof).read_text() == task.sink_proof
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _leave_proof(staging: Path) -> str:
+    """The file `sees_sink` looks for: its name is its content, random per run."""
+    import secrets
+
+    name = f".sink-{secrets.token_hex(8)}"
+    (staging / name).write_text(name)
+    return name
+
+
 def part_name(index: int, table: str) -> str:
     return f".part-{index:06d}-{table}{outdir.PART_SUFFIX}"
 
@@ -502,8 +529,9 @@ def stream_task(task: Task) -> Part:
     started = _now()
     digest = Digest([task.replication])
     kept: dict[str, pd.DataFrame] | None = {} if task.summarize is not None else None
-    scratch = None if task.sink is not None else Path(tempfile.mkdtemp(prefix="postenroll-"))
-    where = Path(task.sink) if task.sink is not None else scratch
+    sink = task.sink if sees_sink(task) else None
+    scratch = None if sink is not None else Path(tempfile.mkdtemp(prefix="postenroll-"))
+    where = Path(sink) if sink is not None else scratch
     names = tuple(name for name in TABLES if name in task.tables)
 
     def write(model: Model, say: Callable[[str], None]) -> dict[str, tuple[Any, int]]:
@@ -523,7 +551,7 @@ def stream_task(task: Task) -> Part:
             if task.variant is not None:
                 frames = (_labelled(frame, task.variant) for frame in frames)
             frames = _taken(name, frames, digest, kept, never)
-            target = where / part_name(task.index, name) if task.sink is not None else None
+            target = where / part_name(task.index, name) if sink is not None else None
             written[name] = outdir.write_part(frames, target)
         return written
 
@@ -874,8 +902,14 @@ def _stream(
         raise ValueError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
 
     def run(chosen: Executor) -> tuple[list[dict[str, Any]], list[Part]]:
-        sink = str(folder.staging) if getattr(chosen, "shares_disk", True) else None
-        mine = [task._replace(streamed=True, sink=sink, index=i) for i, task in enumerate(tasks)]
+        # a Dask worker writes its own parts where it sees the staging area (a local
+        # cluster, or a shared file system), else hands them back as bytes
+        proof = None if getattr(chosen, "shares_disk", True) else _leave_proof(folder.staging)
+        sink = str(folder.staging)
+        mine = [
+            task._replace(streamed=True, sink=sink, sink_proof=proof, index=i)
+            for i, task in enumerate(tasks)
+        ]
         assembly = _Assembly(folder, format, len(mine))
         try:
             for _, part in each_done(mine, chosen, progress):
