@@ -27,7 +27,15 @@ import pandas as pd
 
 from ..scenario import Scenario
 from ..scenario.certificates import Calendar, Certificate, Period
-from .core import HIGH, LOW, as_str, one_variant, period_index, replications_of
+from .core import (
+    HIGH,
+    LOW,
+    as_str,
+    found_replications,
+    one_variant,
+    period_index,
+    replications_of,
+)
 
 STATES = ("valid", "expiring", "grace", "expired", "never")
 COMPLIANT = ("valid", "expiring", "grace")
@@ -227,14 +235,72 @@ def compliance_state_counts(
     both denominators. Columns replication, course_id, day, valid, expiring, grace,
     expired, never_assigned, never_population, assigned, population."""
     one_variant(certificates, enrollments, events)
-    courses = [
-        c for c in (courses or certified_courses(scenario)) if c in certified_courses(scenario)
-    ]
+    part = state_counts(certificates, enrollments, events, scenario, days, step_days, courses)
+    replications = replications_of(certificates, enrollments, events)
+    return joined_state_counts([part], scenario, replications, days, step_days, courses)
+
+
+def _courses_and_grid(scenario, days, step_days, courses):
+    known = certified_courses(scenario)
+    courses = [c for c in (courses or known) if c in known]
     grid = (
         np.asarray(days, dtype=float)
         if days is not None
         else period_index(scenario.horizon_days, step_days)
     )
+    return courses, grid
+
+
+COUNT_COLUMNS = (*STATES[:-1], "never_assigned", "never_population", "assigned", "population")
+
+
+def joined_state_counts(
+    parts: list[pd.DataFrame],
+    scenario: Scenario,
+    replications: list[int],
+    days: list[float] | np.ndarray | None = None,
+    step_days: float = 7.0,
+    courses: list[str] | None = None,
+) -> pd.DataFrame:
+    """`compliance_state_counts` from the parts (`state_counts`) of every replication:
+    a replication in `replications` that no part counted had nobody (zeros)."""
+    courses, grid = _courses_and_grid(scenario, days, step_days, courses)
+    counted = {int(r) for part in parts for r in pd.unique(part["replication"])}
+    rows = [part for part in parts if len(part)]
+    for replication in replications:
+        if replication in counted:
+            continue
+        zeros = np.zeros(len(grid), dtype=np.int64)
+        rows += [
+            pd.DataFrame(
+                {
+                    "replication": replication,
+                    "course_id": course,
+                    "day": grid,
+                    **dict.fromkeys(COUNT_COLUMNS, zeros),
+                }
+            )
+            for course in courses
+        ]
+    if not rows:
+        return pd.DataFrame(columns=["replication", "course_id", "day", *STATES[:-1]])
+    out = pd.concat(rows, ignore_index=True)
+    order = np.argsort(out["replication"].to_numpy(), kind="stable")
+    return out.iloc[order].reset_index(drop=True)
+
+
+def state_counts(
+    certificates: pd.DataFrame,
+    enrollments: pd.DataFrame,
+    events: pd.DataFrame,
+    scenario: Scenario,
+    days: list[float] | np.ndarray | None = None,
+    step_days: float = 7.0,
+    courses: list[str] | None = None,
+) -> pd.DataFrame:
+    """`compliance_state_counts`' part: its rows for the replications found in the tables
+    (none for tables without rows)."""
+    courses, grid = _courses_and_grid(scenario, days, step_days, courses)
     here = presence(events)
     spans = certificate_spans(certificates, scenario).merge(here, on=["replication", "learner_id"])
     assigned = _assigned(enrollments, courses).merge(here, on=["replication", "learner_id"])
@@ -258,7 +324,7 @@ def compliance_state_counts(
     span_rep, span_course = spans["replication"].to_numpy(), spans["course_id"].to_numpy()
     as_rep, as_course = assigned["replication"].to_numpy(), assigned["course_id"].to_numpy()
     here_rep = here["replication"].to_numpy()
-    for replication in replications_of(certificates, enrollments, events):
+    for replication in found_replications(certificates, enrollments, events):
         population = _count(p_start[here_rep == replication], p_end[here_rep == replication], grid)
         for course in courses:
             mine = (span_rep == replication) & (span_course == course)
@@ -284,7 +350,7 @@ def compliance_state_counts(
                 )
             )
     if not rows:
-        return pd.DataFrame(columns=["replication", "course_id", "day", *STATES[:-1]])
+        return pd.DataFrame(columns=["replication", "course_id", "day", *COUNT_COLUMNS])
     return pd.concat(rows, ignore_index=True)
 
 
@@ -313,7 +379,14 @@ def compliance_states_over_time(
         raise ValueError(f"over is one of {', '.join(DENOMINATORS)}")
     counts = compliance_state_counts(
         certificates, enrollments, events, scenario, days, step_days, courses
-    ).rename(columns={f"never_{over}": "never"})
+    )
+    return states_band(counts, over)
+
+
+def states_band(counts: pd.DataFrame, over: str = "assigned") -> pd.DataFrame:
+    """`compliance_states_over_time` from the counts of every replication
+    (`compliance_state_counts`, or `joined_state_counts` of their parts)."""
+    counts = counts.rename(columns={f"never_{over}": "never"})
     long = counts.melt(
         id_vars=["replication", "course_id", "day"], value_vars=list(STATES), var_name="state"
     )
@@ -338,6 +411,11 @@ def compliance_shares(
     counts = compliance_state_counts(
         certificates, enrollments, events, scenario, days, step_days, courses
     )
+    return shares_band(counts)
+
+
+def shares_band(counts: pd.DataFrame) -> pd.DataFrame:
+    """`compliance_shares` from the counts of every replication (see `states_band`)."""
     parts = []
     for over in DENOMINATORS:
         total = counts[over].to_numpy(dtype=float)
@@ -368,8 +446,13 @@ def compliance_on(
     scenario = result.scenario
     day = day_of(scenario, when)
     args = (result.certificates, result.enrollments, result.events, scenario)
-    counts = compliance_state_counts(*args, days=[day], courses=courses)
-    shares = compliance_shares(*args, days=[day], courses=courses)
+    return compliance_at(compliance_state_counts(*args, days=[day], courses=courses), day)
+
+
+def compliance_at(counts: pd.DataFrame, day: float) -> pd.DataFrame:
+    """`compliance_on` from the counts of every replication at that one instant (see
+    `states_band`)."""
+    shares = shares_band(counts)
     rows = []
     for course, mine in counts.groupby("course_id", sort=False):
         values = {
@@ -437,21 +520,44 @@ def _per_month(
     the horizon: a warm start's history before day 0 is not a month of the run) and
     course, counted per replication (or summed by the column `weight`), then mean and
     5-95% band: columns period_day, month (with a start_date), course_id, mean, p05, p95."""
+    return per_month_band([month_counts(frame, day, scenario, weight)], scenario, replications)
+
+
+def month_counts(
+    frame: pd.DataFrame, day: str, scenario: Scenario, weight: str | None = None
+) -> tuple[pd.DataFrame, set[str]]:
+    """`_per_month`'s part: rows (or their `weight`) per replication, course and month,
+    and the courses found (counted or not)."""
     starts = month_starts(scenario)
     days = frame[day]
     inside = frame[(days >= 0) & (days <= scenario.horizon_days)]
-    period = np.searchsorted(starts, inside[day].to_numpy(dtype=float), side="right") - 1
-    courses = sorted(frame["course_id"].unique())
+    counts = pd.DataFrame(
+        {
+            "replication": inside["replication"].to_numpy(),
+            "course_id": inside["course_id"].to_numpy(),
+            "period": np.searchsorted(starts, inside[day].to_numpy(dtype=float), side="right") - 1,
+            "n": 1.0 if weight is None else inside[weight].to_numpy(dtype=float),
+        }
+    )
+    counts = counts.groupby(["replication", "course_id", "period"])["n"].sum().reset_index()
+    return counts, set(frame["course_id"].unique())
+
+
+def per_month_band(parts: list, scenario: Scenario, replications: list[int]) -> pd.DataFrame:
+    """`_per_month` from the parts (`month_counts`) of every replication."""
+    starts = month_starts(scenario)
+    courses = sorted(set().union(*(found for _, found in parts)))
     counts = np.zeros((len(replications), len(courses), len(starts)))
     position = {r: i for i, r in enumerate(replications)}
+    inside = pd.concat([part for part, _ in parts], ignore_index=True)
     np.add.at(
         counts,
         (
             inside["replication"].map(position).to_numpy(dtype=int),
             pd.Index(courses).get_indexer(inside["course_id"]),
-            period,
+            inside["period"].to_numpy(dtype=int),
         ),
-        1 if weight is None else inside[weight].to_numpy(dtype=float),
+        inside["n"].to_numpy(dtype=float),
     )
     out = pd.DataFrame(
         {
@@ -478,6 +584,12 @@ def expiring_per_month(certificates: pd.DataFrame, scenario: Scenario) -> pd.Dat
     before their expiry (a replaced one never expires, S32), by `expired_day`, from day 0 to the
     horizon; per replication, then mean and band (see `_per_month` for the columns)."""
     one_variant(certificates)
+    part = expiring_counts(certificates, scenario)
+    return per_month_band([part], scenario, replications_of(certificates))
+
+
+def expiring_counts(certificates: pd.DataFrame, scenario: Scenario) -> tuple:
+    """`expiring_per_month`'s part (`month_counts`)."""
     c = certificates[certificates["expired_day"].notna()]
     frame = pd.DataFrame(
         {
@@ -486,7 +598,7 @@ def expiring_per_month(certificates: pd.DataFrame, scenario: Scenario) -> pd.Dat
             "day": c["expired_day"].to_numpy(dtype=float),
         }
     )
-    return _per_month(frame, "day", scenario, replications_of(certificates))
+    return month_counts(frame, "day", scenario)
 
 
 def re_enrollments_due_per_month(jobs: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -494,7 +606,11 @@ def re_enrollments_due_per_month(jobs: pd.DataFrame, scenario: Scenario) -> pd.D
     (by `due_day`, from day 0 to the horizon), by course, whatever their outcome: the analyst's
     "how many recertifications next quarter". Per replication, then mean and band."""
     one_variant(jobs)
-    replications = replications_of(jobs)
+    return per_month_band([due_counts(jobs, scenario)], scenario, replications_of(jobs))
+
+
+def due_counts(jobs: pd.DataFrame, scenario: Scenario) -> tuple:
+    """`re_enrollments_due_per_month`'s part (`month_counts`)."""
     if "kind" in jobs:
         j = jobs[as_str(jobs["kind"]) == "re_enrollment"].drop_duplicates(["replication", "job_id"])
     else:
@@ -506,7 +622,7 @@ def re_enrollments_due_per_month(jobs: pd.DataFrame, scenario: Scenario) -> pd.D
             "day": j["due_day"].to_numpy(dtype=float),
         }
     )
-    return _per_month(frame, "day", scenario, replications)
+    return month_counts(frame, "day", scenario)
 
 
 def overdue_over_time(
@@ -519,6 +635,18 @@ def overdue_over_time(
     until they are completed, failed or superseded, or the learner is removed. Per
     replication, then mean and band: columns day, course_id, mean, p05, p95."""
     one_variant(events, enrollments)
+    part = overdue_counts(events, enrollments, horizon_days, step_days)
+    return overdue_band([part], horizon_days, step_days, replications_of(events, enrollments))
+
+
+def overdue_counts(
+    events: pd.DataFrame,
+    enrollments: pd.DataFrame,
+    horizon_days: float,
+    step_days: float = 1.0,
+) -> dict[tuple[int, str], np.ndarray]:
+    """`overdue_over_time`'s part: the enrollments overdue at each instant, per
+    replication and course that has any overdue."""
     grid = period_index(horizon_days, step_days)
     late = events[events["event"] == "overdue"]
     late = pd.DataFrame(
@@ -543,13 +671,28 @@ def overdue_over_time(
         presence(events), on=["replication", "learner_id"], how="left"
     )
     until = np.fmin(late["ended"].to_numpy(), late["left_day"].fillna(np.inf).to_numpy())
-    courses = sorted(late["course_id"].unique())
-    replications = replications_of(events, enrollments)
+    counts = {}
+    for r in sorted(pd.unique(late["replication"])):
+        for course in sorted(late["course_id"].unique()):
+            sel = ((late["replication"] == r) & (late["course_id"] == course)).to_numpy()
+            if sel.any():
+                counts[(int(r), course)] = _count(late["day"].to_numpy()[sel], until[sel], grid)
+    return counts
+
+
+def overdue_band(
+    parts: list[dict], horizon_days: float, step_days: float, replications: list[int]
+) -> pd.DataFrame:
+    """`overdue_over_time` from the parts (`overdue_counts`) of every replication; a
+    replication or course without overdue enrollments has none at every instant."""
+    grid = period_index(horizon_days, step_days)
+    found = {key: counts for part in parts for key, counts in part.items()}
+    courses = sorted({course for _, course in found})
     counts = np.zeros((len(replications), len(courses), len(grid)))
     for i, r in enumerate(replications):
         for k, course in enumerate(courses):
-            sel = ((late["replication"] == r) & (late["course_id"] == course)).to_numpy()
-            counts[i, k] = _count(late["day"].to_numpy()[sel], until[sel], grid)
+            if (r, course) in found:
+                counts[i, k] = found[(r, course)]
     return pd.DataFrame(
         {
             "day": np.tile(grid, len(courses)),

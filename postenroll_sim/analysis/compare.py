@@ -91,7 +91,20 @@ def key_numbers(
     column per number. `result` is one variant's Result; `path` the learning path to
     time (none: not timed); `validity` {course: days} the courses whose compliance at
     the horizon to report (default: the scenario's recertifying courses)."""
-    return _key_numbers(result, path, validity, replications)[0]
+    part = chunk_key_numbers(result, replications, path, validity)
+    return joined_numbers(result.scenario, [part])[KEY_NUMBERS]
+
+
+def chunk_key_numbers(
+    result,
+    replications: list[int] | None,
+    path: list[str] | None = None,
+    validity: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """`key_numbers`' part, of the tables of some replications: what `joined_numbers`
+    stacks (as `chunk_numbers`, the key numbers alone)."""
+    numbers, counted = _key_numbers(result, path, validity, replications)
+    return {"numbers": {KEY_NUMBERS: numbers}, "counted": counted}
 
 
 def _key_numbers(
@@ -263,7 +276,18 @@ def replication_numbers(
     """`comparison_numbers` of one replication's tables (a worker's, as it finishes), with
     what `joined_numbers` needs to stack them into the run's: which key numbers are
     counts, and the rules found."""
-    numbers, counted = _comparison_numbers(result, path, validity, [replication])
+    return chunk_numbers(result, [replication], path, validity)
+
+
+def chunk_numbers(
+    result,
+    replications: list[int],
+    path: list[str] | None = None,
+    validity: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """`replication_numbers` of the tables of some replications (`replications`, in
+    order: a report reads a few at a time)."""
+    numbers, counted = _comparison_numbers(result, path, validity, list(replications))
     return {"numbers": numbers, "counted": counted}
 
 

@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -74,6 +75,50 @@ def replications_of(*frames: pd.DataFrame) -> list[int]:
         if frame is not None and "replication" in frame:
             found.update(int(r) for r in pd.unique(frame["replication"]))
     return sorted(found) or [0]
+
+
+def found_replications(*frames: pd.DataFrame | None) -> list[int]:
+    """The replications with rows in any of the frames, and none besides: what a part of
+    a measure taken of some replications' rows counts (`replications_of` gives [0] for
+    frames with no rows, which a part of one replication must not claim)."""
+    found: set[int] = set()
+    for frame in frames:
+        if frame is not None and "replication" in frame:
+            found.update(int(r) for r in pd.unique(frame["replication"]))
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class Found:
+    """The values a column holds, and the order it lists them in: a categorical column's
+    categories, else none (the values sort). Found values of several replications' rows
+    unite (`united`) into what the column of all of them would give (`categories_of`)."""
+
+    values: frozenset
+    order: tuple | None = None
+
+    @classmethod
+    def of(cls, series: pd.Series) -> Found:
+        values = frozenset(as_str(series.dropna()).unique())
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            return cls(values, tuple(str(c) for c in series.cat.categories))
+        return cls(values)
+
+
+def united(found: list[Found]) -> list[str]:
+    """The values of every part, in their categories' order (united in order, as stacking
+    the parts unites them), or sorted when the column is not categorical."""
+    values = frozenset().union(*(f.values for f in found))
+    orders = [f.order for f in found if f.order is not None]
+    if not orders:
+        return sorted(values)
+    order = dict.fromkeys(c for o in orders for c in o)
+    return [c for c in order if c in values]
+
+
+def categories_of(series: pd.Series) -> list[str]:
+    """The values found in a column: in its categories' order, or sorted."""
+    return united([Found.of(series)])
 
 
 def by_replication(frame: pd.DataFrame) -> dict[int, pd.DataFrame]:

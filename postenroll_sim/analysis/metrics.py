@@ -10,14 +10,24 @@ from ..columns import OUTCOMES
 from .core import (
     HIGH,
     LOW,
+    Found,
     as_str,
     band,
+    categories_of,
+    found_replications,
     one_variant,
     period_index,
     replications_of,
     shared,
     summarise,
+    united,
 )
+
+# Each measure the report draws is a part taken of some replications' rows (`*_counts`:
+# counts per replication, small) and a join of the parts of every replication (`*_band`,
+# the mean and 5-95% band). The function of the whole tables is the join of one part,
+# so a report that reads one replication at a time computes the same numbers by the same
+# code (report/tables.py).
 
 
 def enrollment_volume(
@@ -29,30 +39,49 @@ def enrollment_volume(
     """New enrollment records per period and `by` group (course_id, method, ...; None:
     all together, group "all"): columns period_day, <by or "group">, mean, p05, p95."""
     one_variant(enrollments)
-    periods = period_index(horizon_days, period_days)
+    part = volume_counts(enrollments, period_days, by)
+    return volume_band([part], horizon_days, period_days, by, replications_of(enrollments))
+
+
+def volume_counts(
+    enrollments: pd.DataFrame, period_days: float = 7.0, by: str | None = "course_id"
+) -> tuple[pd.DataFrame, Found | None]:
+    """`enrollment_volume`'s part: records per replication, period and group (column
+    `n`), and the groups found (None: all together)."""
     labels = (
         as_str(enrollments[by]).to_numpy() if by is not None else np.full(len(enrollments), "all")
     )
-    by = by or "group"
+    name = by or "group"
     frame = pd.DataFrame(
         {
             "replication": enrollments["replication"].to_numpy(),
             "period_day": np.floor(enrollments["enrolled_day"].to_numpy() / period_days)
             * period_days,
-            by: labels,
+            name: labels,
             "n": 1,
         }
     )
-    groups = _categories(enrollments[by]) if by in enrollments else ["all"]
-    full = pd.MultiIndex.from_product([periods, groups], names=["period_day", by])
-    return band(frame, ["period_day", by], "n", replications_of(enrollments), full)
+    counts = frame.groupby(["replication", "period_day", name], observed=True)["n"].sum()
+    found = Found.of(enrollments[by]) if by is not None and by in enrollments else None
+    return counts.reset_index(), found
+
+
+def volume_band(
+    parts: list, horizon_days: float, period_days: float, by: str | None, replications: list[int]
+) -> pd.DataFrame:
+    """`enrollment_volume` from the parts (`volume_counts`) of every replication."""
+    name = by or "group"
+    frame = pd.concat([counts for counts, _ in parts], ignore_index=True)
+    found = [f for _, f in parts if f is not None]
+    groups = united(found) if found else ["all"]
+    full = pd.MultiIndex.from_product(
+        [period_index(horizon_days, period_days), groups], names=["period_day", name]
+    )
+    return band(frame, ["period_day", name], "n", replications, full)
 
 
 def _categories(series: pd.Series) -> list[str]:
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        present = set(as_str(series.dropna()).unique())
-        return [str(c) for c in series.cat.categories if str(c) in present]
-    return sorted(as_str(series.dropna()).unique())
+    return categories_of(series)
 
 
 KINDS = ("rule", "re-enrollment", "curriculum member", "catalog re-take", "admin", "bundle")
@@ -148,12 +177,31 @@ def recertification_load(
     per replication, then mean and 5-95% band: columns period_day, course_id (or
     group), mean, p05, p95."""
     one_variant(enrollments)
+    part = load_counts(enrollments, period_days, courses, curricula, by, kind)
+    return load_band([part], horizon_days, period_days, courses, by, replications_of(enrollments))
+
+
+def _again(enrollments, curricula, kind, courses) -> pd.DataFrame:
     if kind not in KINDS:
         raise ValueError(f"kind is one of {', '.join(KINDS)}")
     again = re_enrollments(enrollments, curricula)
     again = again[again["kind"] == kind]
     if courses is not None:
         again = again[as_str(again["course_id"]).isin(courses)]
+    return again
+
+
+def load_counts(
+    enrollments: pd.DataFrame,
+    period_days: float = 7.0,
+    courses: list[str] | None = None,
+    curricula: dict[str, list[str]] | None = None,
+    by: str | None = "course_id",
+    kind: str = "rule",
+) -> tuple[pd.DataFrame, Found]:
+    """`recertification_load`'s part: people per replication, period (and course), and
+    the courses found in the enrollments."""
+    again = _again(enrollments, curricula, kind, courses)
     frame = pd.DataFrame(
         {
             "replication": again["replication"].to_numpy(),
@@ -162,19 +210,36 @@ def recertification_load(
             "learner": as_str(again["learner_id"]).to_numpy(),
         }
     )
-    periods = period_index(horizon_days, period_days)
     if by is None:
         people = frame.drop_duplicates(["replication", "period_day", "learner"]).assign(
             group="all", n=1
         )
+        keys = ["replication", "period_day", "group"]
+    else:
+        people = frame.drop_duplicates(
+            ["replication", "period_day", "course_id", "learner"]
+        ).assign(n=1)
+        keys = ["replication", "period_day", "course_id"]
+    return people.groupby(keys)["n"].sum().reset_index(), Found.of(enrollments["course_id"])
+
+
+def load_band(
+    parts: list,
+    horizon_days: float,
+    period_days: float,
+    courses: list[str] | None,
+    by: str | None,
+    replications: list[int],
+) -> pd.DataFrame:
+    """`recertification_load` from the parts (`load_counts`) of every replication."""
+    people = pd.concat([counts for counts, _ in parts], ignore_index=True)
+    periods = period_index(horizon_days, period_days)
+    if by is None:
         full = pd.MultiIndex.from_product([periods, ["all"]], names=["period_day", "group"])
-        return band(people, ["period_day", "group"], "n", replications_of(enrollments), full)
-    people = frame.drop_duplicates(["replication", "period_day", "course_id", "learner"]).assign(
-        n=1
-    )
-    groups = courses if courses is not None else _categories(enrollments["course_id"])
+        return band(people, ["period_day", "group"], "n", replications, full)
+    groups = courses if courses is not None else united([f for _, f in parts])
     full = pd.MultiIndex.from_product([periods, groups], names=["period_day", "course_id"])
-    return band(people, ["period_day", "course_id"], "n", replications_of(enrollments), full)
+    return band(people, ["period_day", "course_id"], "n", replications, full)
 
 
 def recertification_peak(
@@ -189,14 +254,18 @@ def recertification_peak(
     once), then mean and 5-95% band of those peaks (`mean`, `p05`, `p95`), and the
     period that is busiest on average (`period_day`, None when nobody recertifies)."""
     one_variant(enrollments)
-    again = re_enrollments(enrollments, curricula)
-    again = again[again["kind"] == "rule"]
-    if courses is not None:
-        again = again[as_str(again["course_id"]).isin(courses)]
-    periods = period_index(horizon_days, period_days)
-    replications = replications_of(enrollments)
-    counts = np.zeros((len(replications), len(periods)))
-    position = {r: i for i, r in enumerate(replications)}
+    part = peak_counts(enrollments, period_days, courses, curricula)
+    return peak_band([part], horizon_days, period_days, replications_of(enrollments))
+
+
+def peak_counts(
+    enrollments: pd.DataFrame,
+    period_days: float = 7.0,
+    courses: list[str] | None = None,
+    curricula: dict[str, list[str]] | None = None,
+) -> pd.DataFrame:
+    """`recertification_peak`'s part: people per replication and period number."""
+    again = _again(enrollments, curricula, "rule", courses)
     people = pd.DataFrame(
         {
             "replication": again["replication"].to_numpy(),
@@ -204,9 +273,22 @@ def recertification_peak(
             "learner": as_str(again["learner_id"]).to_numpy(),
         }
     ).drop_duplicates()
+    return people.groupby(["replication", "period"]).size().rename("n").reset_index()
+
+
+def peak_band(
+    parts: list[pd.DataFrame], horizon_days: float, period_days: float, replications: list[int]
+) -> dict:
+    """`recertification_peak` from the parts (`peak_counts`) of every replication."""
+    periods = period_index(horizon_days, period_days)
+    counts = np.zeros((len(replications), len(periods)))
+    position = {r: i for i, r in enumerate(replications)}
+    people = pd.concat(parts, ignore_index=True)
     people = people[people["period"] < len(periods)]
     np.add.at(
-        counts, (people["replication"].map(position).to_numpy(), people["period"].to_numpy()), 1
+        counts,
+        (people["replication"].map(position).to_numpy(), people["period"].to_numpy()),
+        people["n"].to_numpy(dtype=float),
     )
     mean = counts.mean(axis=0)
     if mean.max(initial=0) <= 0:
@@ -279,22 +361,40 @@ def job_backlog(jobs: pd.DataFrame, horizon_days: float, step_days: float = 1.0)
     """Jobs queued and not yet processed at each time (pending ones until the horizon).
     Columns day, mean, p05, p95."""
     one_variant(jobs)
+    part = backlog_counts(jobs, horizon_days, step_days)
+    return backlog_band([part], horizon_days, step_days, replications_of(jobs))
+
+
+def backlog_counts(
+    jobs: pd.DataFrame, horizon_days: float, step_days: float = 1.0
+) -> dict[int, np.ndarray]:
+    """`job_backlog`'s part: the jobs waiting at each instant, per replication found."""
     grid = period_index(horizon_days, step_days)
     per_job = (
         jobs.groupby(["replication", "job_id"], observed=True)
         .agg(queued=("queued_day", "first"), processed=("processed_day", "first"))
         .reset_index()
     )
-    counts = []
-    for replication in replications_of(jobs):
+    counts = {}
+    for replication in found_replications(jobs):
         mine = per_job[per_job["replication"] == replication]
         queued = np.sort(mine["queued"].to_numpy())
         processed = np.sort(mine["processed"].fillna(np.inf).to_numpy())
-        counts.append(
-            np.searchsorted(queued, grid, side="right")
-            - np.searchsorted(processed, grid, side="right")
+        counts[replication] = np.searchsorted(queued, grid, side="right") - np.searchsorted(
+            processed, grid, side="right"
         )
-    values = np.array(counts, dtype=float)
+    return counts
+
+
+def backlog_band(
+    parts: list[dict], horizon_days: float, step_days: float, replications: list[int]
+) -> pd.DataFrame:
+    """`job_backlog` from the parts (`backlog_counts`) of every replication; a
+    replication with no jobs waits for none."""
+    grid = period_index(horizon_days, step_days)
+    found = {r: counts for part in parts for r, counts in part.items()}
+    none = np.zeros(len(grid), dtype=np.int64)
+    values = np.array([found.get(r, none) for r in replications], dtype=float)
     return pd.DataFrame(
         {
             "day": grid,
@@ -310,6 +410,11 @@ def rule_outcomes(jobs: pd.DataFrame) -> pd.DataFrame:
     per job and target) with its 5-95% band, and the share of the rule's outcomes. Zero
     where it never happened."""
     one_variant(jobs)
+    return outcomes_band([outcome_counts(jobs)], replications_of(jobs))
+
+
+def outcome_counts(jobs: pd.DataFrame) -> tuple[pd.DataFrame, Found]:
+    """`rule_outcomes`' part: rows per replication, rule and outcome, and the rules found."""
     frame = pd.DataFrame(
         {
             "replication": jobs["replication"].to_numpy(),
@@ -318,9 +423,16 @@ def rule_outcomes(jobs: pd.DataFrame) -> pd.DataFrame:
             "n": 1,
         }
     )
-    rules = _categories(jobs["rule_id"])
+    counts = frame.groupby(["replication", "rule_id", "outcome"])["n"].sum().reset_index()
+    return counts, Found.of(jobs["rule_id"])
+
+
+def outcomes_band(parts: list, replications: list[int]) -> pd.DataFrame:
+    """`rule_outcomes` from the parts (`outcome_counts`) of every replication."""
+    frame = pd.concat([counts for counts, _ in parts], ignore_index=True)
+    rules = united([found for _, found in parts])
     full = pd.MultiIndex.from_product([rules, list(OUTCOMES)], names=["rule_id", "outcome"])
-    out = band(frame, ["rule_id", "outcome"], "n", replications_of(jobs), full)
+    out = band(frame, ["rule_id", "outcome"], "n", replications, full)
     totals = out.groupby("rule_id")["mean"].transform("sum")
     out["share"] = np.where(totals > 0, out["mean"] / totals.where(totals > 0, 1), 0.0)
     return out

@@ -735,12 +735,14 @@ def _pack(col: list[_Item], targets: list[float], weights: list[float]) -> None:
             i += 1
 
 
-def report_figure(result) -> tuple[Figure, list[str], str]:
+def report_figure(result, counts: list | None = None) -> tuple[Figure, list[str], str]:
     """The rule graph of a run's scenario with what each rule did (mean per run), the
     `lint` findings of its rules (the first MAX_REPORTED_FINDINGS), and why the picture
-    is only a summary ("" when it is drawn), for the report."""
+    is only a summary ("" when it is drawn), for the report. `counts`: the run's
+    `rulegraph.rule_counts`, taken a few replications at a time (default: of its
+    tables)."""
     from .lint import lint_scenario
-    from .rulegraph import build, rule_stats
+    from .rulegraph import build, rule_stats, stats_of
 
     runs = max(1, result.replications) * max(1, len(result.variants))
     graph = build(result.scenario)
@@ -749,9 +751,12 @@ def report_figure(result) -> tuple[Figure, list[str], str]:
         + (f" (mean of {runs} runs)" if runs > 1 else "")
         + ": jobs, enrolled, skipped and why."
     )
-    figure = rule_graph_figure(
-        graph, rule_stats(result.jobs, runs, result.events, graph), note=note
+    stats = (
+        rule_stats(result.jobs, runs, result.events, graph)
+        if counts is None
+        else stats_of(counts, runs)
     )
+    figure = rule_graph_figure(graph, stats, note=note)
     found = lint_scenario(result.scenario).findings
     findings = [f"{f.code} {f.severity}: {f.message}" for f in found[:MAX_REPORTED_FINDINGS]]
     if len(found) > MAX_REPORTED_FINDINGS:

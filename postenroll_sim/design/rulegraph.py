@@ -764,12 +764,36 @@ def rule_stats(
     the one whose numbers it adds to, whatever became of the rule later (S18)."""
     if jobs is None or not len(jobs):
         return {}
+    return stats_of([rule_counts(jobs, events, graph)], runs)
+
+
+_STAT_KEYS = ["rule_id", "target_course_id", "_version", "outcome"]
+
+
+def rule_counts(jobs, events=None, graph: RuleGraph | None = None):
+    """`rule_stats`' part, of some replications' tables: jobs per rule, target, version
+    and outcome (column `n`)."""
     version = _queued_by(jobs, events, graph)
-    counts = (
+    return (
         jobs.assign(_version=version)
-        .groupby(["rule_id", "target_course_id", "_version", "outcome"], observed=True)
+        .groupby(_STAT_KEYS, observed=True)
         .size()
         .reset_index(name="n")
+    )
+
+
+def stats_of(parts: list, runs: int) -> dict[tuple[str, str, int], dict[str, float]]:
+    """`rule_stats` from the parts (`rule_counts`) of every replication."""
+    import pandas as pd
+
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return {}
+    counts = (
+        pd.concat(parts, ignore_index=True)
+        .groupby(_STAT_KEYS, observed=True)["n"]
+        .sum()
+        .reset_index()
     )
     out: dict[tuple[str, str, int], dict[str, float]] = {}
     for rule, target, k, outcome, n in counts.itertuples(index=False):

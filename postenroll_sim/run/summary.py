@@ -37,9 +37,43 @@ def enrollments_by_course(
     """Enrollments per course and method (mean per replication), with a total column and,
     with several replications, the total's 5-95% band (`total 5-95%`)."""
     replications = _replications(enrollments, replications)
+    part = by_course_counts(enrollments, replications, bands)
+    return by_course_of([part], replications)
+
+
+def by_course_counts(
+    enrollments: pd.DataFrame, replications: list[int], bands: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """`enrollments_by_course`' part, of the rows of `replications`: records per course
+    and method, and (`bands`) per replication and course."""
     counts = _crosstab(enrollments["course_id"], enrollments["method"])
     per = _per_replication(enrollments, "course_id", replications) if bands else None
+    return counts, per
+
+
+def by_course_of(parts: list, replications: list[int]) -> pd.DataFrame:
+    """`enrollments_by_course` from the parts (`by_course_counts`) of every replication."""
+    counts = None
+    for part, _ in parts:
+        counts = part if counts is None else _added(counts, part)
+    pers = [per for _, per in parts if per is not None]
+    per = None
+    if pers:
+        per = pd.concat(pers) if len(pers) > 1 else pers[0]
+        if per.isna().any().any():  # a course some parts' categories lack: none there
+            per = per.fillna(0).astype(np.int64)
     return _by_course(counts, replications, per)
+
+
+def _added(before: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Two tables of counts added, rows and columns united in order of first appearance
+    (as categories are)."""
+    if before.index.equals(table.index) and before.columns.equals(table.columns):
+        return before + table
+    index = before.index.append(table.index.difference(before.index, sort=False))
+    columns = before.columns.append(table.columns.difference(before.columns, sort=False))
+    before = before.reindex(index=index, columns=columns, fill_value=0)
+    return before + table.reindex(index=index, columns=columns, fill_value=0)
 
 
 def _per_replication(frame: pd.DataFrame, column: str, replications: list[int]) -> pd.DataFrame:
@@ -149,14 +183,7 @@ class Digest:
 
     def _sum(self, name: str, table: pd.DataFrame) -> None:
         before = self.crosstabs.get(name)
-        if before is not None and not (
-            before.index.equals(table.index) and before.columns.equals(table.columns)
-        ):  # rows and columns united in order of first appearance, as categories are
-            index = before.index.append(table.index.difference(before.index, sort=False))
-            columns = before.columns.append(table.columns.difference(before.columns, sort=False))
-            before = before.reindex(index=index, columns=columns, fill_value=0)
-            table = table.reindex(index=index, columns=columns, fill_value=0)
-        self.crosstabs[name] = table if before is None else before.add(table, fill_value=0)
+        self.crosstabs[name] = table if before is None else _added(before, table)
 
     def absorb(self, other: Digest) -> None:
         """Add the digest of other replications (a worker's, of its own): each count goes
