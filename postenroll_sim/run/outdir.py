@@ -965,13 +965,18 @@ def _csv_as_text(path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path, columns: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    import pandas as pd
-
     # Everything as text first (pyarrow's CSV reader, every column declared a string):
     # ids such as 007, NA, null or 1e3 stay what they were. Nulls were written as empty
     # fields, and ids are never empty.
     frame = _csv_as_text(path)
     frame = spreadsheet_frame(frame, decode=True)  # '=x was written for =x (stage_table)
+    return _typed(frame, columns)
+
+
+def _typed(frame: pd.DataFrame, columns: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """A CSV's text (decoded) with the dtypes run.json records for its columns."""
+    import pandas as pd
+
     out = {}
     for name in frame.columns:
         record = columns.get(name) or {"dtype": _KIND_DEFAULT.get(column_kind(name), "str")}
@@ -992,3 +997,304 @@ def _read_csv(path: Path, columns: dict[str, dict[str, Any]]) -> pd.DataFrame:
         else:
             out[name] = column.astype(kind)
     return pd.DataFrame(out)
+
+
+# ----- a run read a few replications at a time --------------------------------------------
+#
+# A report needs every table of one replication at once, never of all of them
+# (report/tables.py): `read_chunks` reads the tables in lockstep, the rows of a few
+# replications (of one variant) at a time. Parquet: the row groups holding them (each
+# replication is its own row groups when written as it ended), only the columns asked
+# for; CSV: streamed in the order the run wrote its rows. Both give each replication's
+# rows as reading the whole file and selecting them would.
+
+CHUNK_ROWS = 500_000  # rows of all tables together a chunk grows to (at least one key)
+
+
+class ChunkOrder(Exception):
+    """The tables' rows are not in the order of the keys (variant, replication) asked for:
+    a folder written some other way, read whole instead."""
+
+
+class _Keys:
+    """The keys (variant label or None, replication) of a chunked read, by position."""
+
+    def __init__(self, keys: list[tuple[str | None, int]]) -> None:
+        import numpy as np
+        import pandas as pd
+
+        self.labelled = bool(keys) and keys[0][0] is not None
+        if self.labelled:
+            self.index = pd.MultiIndex.from_tuples(keys)
+        else:
+            top = max((r for _, r in keys), default=-1) + 1
+            self.lookup = np.full(top, -1, dtype=np.int64)
+            for i, (_, r) in enumerate(keys):
+                if r >= 0:
+                    self.lookup[r] = i
+
+    def positions(self, frame) -> Any:
+        """Each row's position in the keys (by its variant and replication columns)."""
+        import numpy as np
+        import pandas as pd
+
+        if self.labelled != ("variant" in frame.columns):
+            raise ChunkOrder("a variant column where none was expected, or none")
+        replication = pd.to_numeric(frame["replication"]).to_numpy(dtype=np.int64)
+        if self.labelled:
+            found = pd.MultiIndex.from_arrays([frame["variant"].astype("str"), replication])
+            positions = self.index.get_indexer(found)
+        else:
+            inside = (replication >= 0) & (replication < len(self.lookup))
+            if not inside.all():
+                raise ChunkOrder("a replication not asked for")
+            positions = self.lookup[replication]
+        if (positions < 0).any():
+            raise ChunkOrder("a key not asked for")
+        return positions
+
+
+class _ParquetTable:
+    """One Parquet table, its rows of each key found in its row groups (their statistics,
+    or their key columns read when a group holds several keys)."""
+
+    def __init__(self, path: Path, keys: _Keys, wanted) -> None:
+        import numpy as np
+        import pyarrow.parquet as pq
+
+        self.file = pq.ParquetFile(path)
+        names = self.file.schema_arrow.names
+        self.columns = [c for c in names if wanted(c)]
+        self.segments: dict[int, list[tuple[int, int, int]]] = {}
+        key_columns = [c for c in ("variant", "replication") if c in names]
+        last = -1
+        for group in range(self.file.num_row_groups):
+            meta = self.file.metadata.row_group(group)
+            if not meta.num_rows:
+                continue
+            single = self._single_key(meta, names, key_columns)
+            if single is not None:
+                positions = np.full(meta.num_rows, keys.positions(single)[0])
+            else:
+                read = self.file.read_row_group(group, columns=key_columns).to_pandas()
+                positions = keys.positions(read)
+            if positions[0] < last or (np.diff(positions) < 0).any():
+                raise ChunkOrder("rows out of order")
+            last = int(positions[-1])
+            starts = np.flatnonzero(np.r_[True, positions[1:] != positions[:-1]])
+            for start, stop in zip(starts, [*starts[1:], len(positions)], strict=True):
+                self.segments.setdefault(int(positions[start]), []).append(
+                    (group, int(start), int(stop))
+                )
+        self.cached: tuple[int, Any] | None = None
+
+    @staticmethod
+    def _single_key(meta, names, key_columns):
+        """The one key of a row group, from its statistics (None: not known so)."""
+        import pandas as pd
+
+        values = {}
+        for name in key_columns:
+            stats = meta.column(names.index(name)).statistics
+            if stats is None or not stats.has_min_max or not stats.has_null_count:
+                return None
+            if stats.null_count:
+                return None
+            if stats.min != stats.max:
+                return None
+            values[name] = [stats.min]
+        return pd.DataFrame(values)
+
+    def rows(self, position: int) -> int:
+        return sum(stop - start for _, start, stop in self.segments.get(position, []))
+
+    def take(self, position: int) -> list:
+        pieces = []
+        for group, start, stop in self.segments.get(position, []):
+            if self.cached is None or self.cached[0] != group:
+                self.cached = (group, self.file.read_row_group(group, columns=self.columns))
+            pieces.append(self.cached[1].slice(start, stop - start))
+        return pieces
+
+    def frame(self, pieces: list) -> pd.DataFrame:
+        import pyarrow as pa
+
+        if not pieces:  # the rows of no key: an empty frame with the file's dictionaries
+            sizes = [
+                self.file.metadata.row_group(g).num_rows for g in range(self.file.num_row_groups)
+            ]
+            if not sizes:
+                return self.file.schema_arrow.empty_table().select(self.columns).to_pandas()
+            group = sizes.index(min(sizes))
+            pieces = [self.file.read_row_group(group, columns=self.columns).slice(0, 0)]
+        return pa.concat_tables(pieces).to_pandas()
+
+    def forget(self) -> None:
+        self.cached = None
+
+    def done(self) -> None:
+        self.cached = None
+
+
+class _CsvTable:
+    """One CSV table streamed in order, its text decoded; typed a chunk at a time."""
+
+    BLOCK = 4 << 20
+
+    def __init__(self, path: Path, keys: _Keys, wanted, record: dict[str, dict[str, Any]]) -> None:
+        import csv
+
+        import pyarrow as pa
+        from pyarrow import csv as arrow_csv
+
+        with open(path, newline="", encoding="utf-8") as file:
+            header = next(csv.reader(file), [])
+        if len(set(header)) < len(header):
+            raise ValueError("a column name is written twice")
+        self.columns = [c for c in header if wanted(c) or c in ("variant", "replication")]
+        self.keys, self.record = keys, record
+        self.reader = arrow_csv.open_csv(
+            path,
+            read_options=arrow_csv.ReadOptions(block_size=self.BLOCK),
+            convert_options=arrow_csv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                include_columns=self.columns,
+                null_values=[""],
+                strings_can_be_null=True,
+            ),
+        )
+        self.wanted = [c for c in self.columns if wanted(c)]
+        self.batch = None
+        self.positions = None
+        self.at = 0
+        self.last = -1
+
+    def _next(self) -> bool:
+        import numpy as np
+
+        try:
+            batch = self.reader.read_next_batch()
+        except StopIteration:
+            self.batch = None
+            return False
+        frame = spreadsheet_frame(batch.to_pandas(), decode=True)
+        positions = self.keys.positions(frame) if len(frame) else np.empty(0, dtype=int)
+        if len(positions) and (positions[0] < self.last or (np.diff(positions) < 0).any()):
+            raise ChunkOrder("rows out of order")
+        if len(positions):
+            self.last = int(positions[-1])
+        self.batch, self.positions, self.at = frame, positions, 0
+        return True
+
+    def take(self, position: int) -> list:
+        import numpy as np
+
+        pieces = []
+        while True:
+            if self.batch is None or self.at >= len(self.batch):
+                if not self._next():
+                    return pieces
+                continue
+            found = int(self.positions[self.at])
+            if found != position:
+                if found < position:
+                    raise ChunkOrder("rows out of order")
+                return pieces
+            stop = self.at + int(np.searchsorted(self.positions[self.at :], position, "right"))
+            pieces.append(self.batch.iloc[self.at : stop])
+            self.at = stop
+
+    def frame(self, pieces: list) -> pd.DataFrame:
+        import pandas as pd
+
+        if pieces:
+            text = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+            text = text.reset_index(drop=True)
+        else:
+            text = pd.DataFrame({c: pd.Series([], dtype="str") for c in self.columns})
+        return _typed(text[self.wanted], self.record)
+
+    def forget(self) -> None:
+        pass  # the stream's batch is where the next chunk starts
+
+    def done(self) -> None:
+        if (self.batch is not None and self.at < len(self.batch)) or self._next():
+            raise ChunkOrder("rows of no key asked for")
+
+
+def read_chunks(
+    folder: str | os.PathLike,
+    items: list[dict[str, Any]],
+    keys: list[tuple[str | None, int]],
+    wanted=lambda column: True,
+    rows: int = CHUNK_ROWS,
+    only: set[int] | None = None,
+):
+    """The tables run.json lists in `items`, read a few keys at a time: yields (the
+    positions in `keys` of a chunk's keys, {table: frame of their rows}). `keys` are
+    (variant label or None, replication) in the order the run wrote its rows; a chunk
+    holds consecutive keys of one label, one at least, more while it has fewer than
+    `rows` rows; `wanted(column)` chooses the columns read; `only`: the positions of the
+    keys to yield (the rest are skipped, or read past in a CSV). ChunkOrder (before or
+    while yielding) when the files are not written in that order. The caller verifies
+    the folder first (`verify`)."""
+    folder = Path(folder)
+    positions = _Keys(keys)
+    tables = {}
+    for item in items:
+        path = folder / item["name"]
+        with _reading(path):
+            if item["format"] == "parquet":
+                tables[item["table"]] = _ParquetTable(path, positions, wanted)
+            else:
+                tables[item["table"]] = _CsvTable(path, positions, wanted, item.get("columns", {}))
+    paths = {item["table"]: folder / item["name"] for item in items}
+    position = 0
+    while position < len(keys):
+        if only is not None and position not in only:
+            for name, table in tables.items():
+                if isinstance(table, _CsvTable):  # a stream: its rows are read past
+                    with _reading(paths[name]):
+                        table.take(position)
+            position += 1
+            continue
+        label = keys[position][0]
+        chunk, pieces, size = [], {name: [] for name in tables}, 0
+        while (
+            position < len(keys)
+            and keys[position][0] == label
+            and (only is None or position in only)
+            and (not chunk or size < rows)
+        ):
+            for name, table in tables.items():
+                with _reading(paths[name]):
+                    found = table.take(position)
+                pieces[name] += found
+                size += sum(len(piece) for piece in found)
+            chunk.append(position)
+            position += 1
+        frames = {}
+        for name, table in tables.items():
+            with _reading(paths[name]):
+                frames[name] = table.frame(pieces[name])
+            pieces[name] = None
+            table.forget()  # the Arrow copy goes before the chunk is used, not after
+        del pieces
+        yield chunk, frames
+        del frames
+    for name, table in tables.items():
+        with _reading(paths[name]):
+            table.done()
+
+
+@contextlib.contextmanager
+def _reading(path: Path):
+    """Errors reading a table file as OutputError naming it (ChunkOrder goes through)."""
+    try:
+        yield
+    except ChunkOrder:
+        raise
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise OutputError(f"cannot read {path}: {exc}") from None
+    except Exception as exc:  # pyarrow's own errors: a damaged file, said in one line
+        raise OutputError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
