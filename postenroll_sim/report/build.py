@@ -9,7 +9,8 @@ never added together.
 The page is `report/templates/report.html`; its sections are the classes of
 `report/sections.py`, in page order. `write_report(folder)` reads the tables and
 `run.json` that `Result.write` left in the folder, so a report can be made again later
-from the files alone.
+from the files alone. It reads them one replication at a time (report/tables.py), so
+its memory does not grow with the replications of the run.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..analysis.core import replications_of, shared_results
+from ..analysis.core import shared_results
 from ..analysis.rules import check_path, learning_path, recertifications
 from ..columns import TABLES, spreadsheet_frame
 from ..run.outdir import (
@@ -32,17 +33,20 @@ from ..run.outdir import (
     is_report_table,
     read_meta,
     read_tables,
+    verify,
 )
 from ..run.runner import Result
 from ..scenario import Scenario
 from .pages import render
 from .sections import Comparison, Run, blocks, tables_text
+from .tables import ChunkOrder, InMemory, RunTables, Stored
 
 __all__ = [
     "ReportError",
     "build_report",
     "check_learner",
     "learning_path",
+    "open_run",
     "read_run",
     "recertifications",
     "report_files",
@@ -55,11 +59,6 @@ MAX_TIMED_STEPS = 20  # steps of the default learning path the report times and 
 
 class ReportError(ValueError):
     """A report that cannot be made as asked (an unknown learner or path course)."""
-
-
-def _say(progress: Progress, what: str) -> None:
-    if progress is not None:
-        progress(what)
 
 
 # ----- choices: path and learner ---------------------------------------------------
@@ -84,40 +83,59 @@ def _path_for(scenario: Scenario, path: list[str] | None) -> tuple[list[str], st
     )
 
 
-def _replications(result: Result) -> list[int]:
-    found = replications_of(*result.tables().values())
-    return sorted(set(found) | set(range(max(result.replications, 1))))
-
-
-def _learner_for(result: Result, learner: str | None) -> tuple[str, int] | None:
-    e = result.enrollments
-    if e is None or not len(e):
-        if learner is not None:
-            raise ReportError(f"learner {learner!r}: the run has no enrollments table")
-        return None
-    ids = e["learner_id"].astype("str")
+def _learner_for(
+    tables: RunTables, label: str | None, learner: str | None
+) -> tuple[str, int] | None:
+    """The learner whose timeline a variant's page draws and their replication: `learner`
+    in the first replication they have an enrollment in, or the one with the most
+    enrollments in the first replication that has any (the chunks are in replication
+    order: the scan stops at the first that answers)."""
+    columns = ["replication", "learner_id", "variant"]
+    seen = False
+    if "enrollments" in tables.names:
+        for chunk in tables.chunks(["enrollments"], columns, [label]):
+            e = chunk.result.enrollments
+            if not len(e):
+                continue
+            seen = True
+            ids = e["learner_id"].astype("str")
+            if learner is None:
+                first = int(e["replication"].min())
+                counts = ids[e["replication"] == first].value_counts()
+                return str(counts.index[0]), first
+            mine = e[ids == str(learner)]
+            if len(mine):
+                return str(learner), int(mine["replication"].min())
     if learner is None:
-        first = int(e["replication"].min())
-        counts = ids[e["replication"] == first].value_counts()
-        return str(counts.index[0]), first
-    mine = e[ids == str(learner)]
-    if not len(mine):
-        raise ReportError(f"learner {learner!r} has no enrollment in this run")
-    return str(learner), int(mine["replication"].min())
+        return None
+    if not seen:
+        raise ReportError(f"learner {learner!r}: the run has no enrollments table")
+    raise ReportError(f"learner {learner!r} has no enrollment in this run")
 
 
-def check_learner(result: Result, learner: str | None) -> None:
+def check_learner(result: Result | RunTables, learner: str | None) -> None:
     """ReportError when `learner` has no enrollment in the run (in any variant)."""
     if learner is not None:
-        for _, single in result.split_variants():
-            _learner_for(single, learner)
+        tables = _tables_of(result)
+        try:
+            for label, _ in tables.variants:
+                _learner_for(tables, label, learner)
+        except ChunkOrder:
+            check_learner(tables.eager(), learner)
+
+
+def _tables_of(result: Result | RunTables) -> RunTables:
+    tables = result if isinstance(result, RunTables) else InMemory(result)
+    if tables.variants is None:  # variants only its rows name: read whole
+        tables = tables.eager()
+    return tables
 
 
 # ----- the page: one run (any number of replications), or its variants compared --------
 
 
 def build_report(
-    result: Result,
+    result: Result | RunTables,
     source: str = "",
     path: list[str] | None = None,
     learner: str | None = None,
@@ -131,7 +149,7 @@ def build_report(
 
 
 def report_files(
-    result: Result,
+    result: Result | RunTables,
     source: str = "",
     path: list[str] | None = None,
     learner: str | None = None,
@@ -139,54 +157,71 @@ def report_files(
 ) -> dict[str, str]:
     """Every file of the report by name: `report.html` (as `build_report`) and the table
     behind each figure that has one, as CSV (`report-<name>.csv`, which the page names
-    under its figure). `Result.write` and `write_report` put them next to the tables."""
+    under its figure). `Result.write` and `write_report` put them next to the tables.
+    `result` is a run's Result, or its tables on disk (`open_run`), read a chunk at a
+    time."""
+    tables = _tables_of(result)
+    try:
+        return _report_files(tables, source, path, learner, progress)
+    except ChunkOrder:  # files not in the order a run writes them: read them whole
+        return _report_files(tables.eager(), source, path, learner, progress)
+
+
+def _report_files(tables: RunTables, source, path, learner, progress) -> dict[str, str]:
     with shared_results():  # the sections ask for some measures more than once
-        variants = result.split_variants()
+        variants = tables.variants
         if len(variants) > 1:
-            return _comparison(result, variants, source, path, learner, progress)
-        label, single = variants[0]
-        return _single(single, source, path, learner, progress, label)
+            return _comparison(tables, source, path, learner, progress)
+        return _single(tables, source, path, learner, progress)
 
 
 def _single(
-    result: Result,
+    tables: RunTables,
     source: str,
     path: list[str] | None,
     learner: str | None,
     progress: Progress,
-    label: str | None = None,
 ) -> str:
+    label, result = tables.variants[0]
     scenario = result.scenario
     path, path_reason = _path_for(scenario, path)
     run = Run(
         result,
-        _replications(result),
+        tables.replications,
         path,
         path_reason,
         learner,
-        _learner_for(result, learner),
+        _learner_for(tables, label, learner),
         label,
         progress,
+        tables,
     )
     shown = blocks("single", run)
-    return _files(scenario.name, scenario.description, source, shown, left_out(result))
+    return _files(scenario.name, scenario.description, source, shown, left_out(tables.result))
 
 
 def _comparison(
-    result: Result,
-    variants: list[tuple[str, Result]],
+    tables: RunTables,
     source: str,
     path: list[str] | None,
     learner: str | None,
     progress: Progress,
 ) -> str:
+    result, variants = tables.result, tables.variants
     first = variants[0][1].scenario
     path, path_reason = _path_for(first, path)
     chosen = {}
     if learner is not None:
-        chosen = {label: _learner_for(v, learner) for label, v in variants}
+        chosen = {label: _learner_for(tables, label, learner) for label, _ in variants}
     context = Comparison(
-        result, variants, _replications(result), path, path_reason, chosen, progress
+        result,
+        variants,
+        tables.replications,
+        path,
+        path_reason,
+        chosen,
+        progress,
+        tables,
     )
     title = (
         f"{variants[0][0]} compared with {variants[1][0]}"
@@ -200,7 +235,8 @@ def _comparison(
 def left_out(result: Result) -> str:
     """One line on what a report cannot show because the run left tables out
     (`--tables`), or "" when it has them all."""
-    missing = [name for name in TABLES if getattr(result, name) is None]
+    have = set(result.written) | set(result.tables())  # written to disk, or in memory
+    missing = [name for name in TABLES if name not in have]
     if not missing:
         return ""
     return (
@@ -275,8 +311,7 @@ def write_report(
         meta = read_meta(folder)  # again, now that no other run can change it
         out.check_replaceable([REPORT_NAME])
         if result is None:
-            _say(progress, "reading the tables")
-            result, source = read_run(folder)
+            result, source = open_run(folder)
         files = report_files(result, source, path=path, learner=learner, progress=progress)
         out.check_replaceable(files)  # a CSV of that name the user put there: --force
         items = [out.stage_text(name, text) for name, text in files.items()]
@@ -293,13 +328,40 @@ def read_run(folder: str | Path) -> tuple[Result, str]:
     """The tables and scenario of a complete run folder (OutputError when it is not one:
     incomplete, damaged, or not written by `postenroll-sim run`)."""
     folder = Path(folder)
+    meta = _run_meta(folder)
+    tables = read_tables(folder, meta)
+    return _run_result(folder, meta, tables), meta.get("source", "")
+
+
+def open_run(folder: str | Path) -> tuple[RunTables, str]:
+    """`read_run`, its tables left on disk (verified first) to be read a few replications
+    at a time (`report_files` does)."""
+    folder = Path(folder)
+    meta = _run_meta(folder)
+    verify(folder, meta)
+    written = [item["table"] for item in meta["files"] if "table" in item]
+    result = _run_result(folder, meta, {})
+    result.written = [name for name in TABLES if name in written]
+    return Stored(folder, meta["files"], result), meta.get("source", "")
+
+
+def staged_run(folder: OutputFolder, files: list[dict], result: Result) -> RunTables:
+    """The tables a run staged in its folder (`runner.Staged.files`), read a few
+    replications at a time, for the report it commits with them."""
+    return Stored(folder.staging, files, result)
+
+
+def _run_meta(folder: Path) -> dict:
     meta = read_meta(folder)
     if meta.get("command") == "audit":
         raise OutputError(
             f"{folder} holds an audit, not a run: its page is written by "
             "`postenroll-sim audit ... --out DIR --report`"
         )
-    tables = read_tables(folder, meta)
+    return meta
+
+
+def _run_result(folder: Path, meta: dict, tables: dict) -> Result:
     try:
         scenario = Scenario.model_validate(meta["scenario"])
         for variant in meta.get("variants", []):
@@ -319,4 +381,4 @@ def read_run(folder: str | Path) -> tuple[Result, str]:
         variants=meta.get("variants", []),
         command=meta.get("command"),
     )
-    return result, meta.get("source", "")
+    return result

@@ -2,10 +2,13 @@
 (`single`) and the view of several variants side by side (`comparison`).
 
 Every number is worked out per replication, then shown as the mean with a 5-95% band;
-variants are never added together. A section returns the blocks it shows (`parts.Block`,
-none when the run lacks what it needs); the page template renders and escapes them.
-Adding a section is one class here, decorated with `@section`, placed where it goes
-on the page (docs/contributing.md, "Adding a report section").
+variants are never added together. A section says which measures it needs (`needs`, by
+name: `measures.py`, each taken of one replication's tables at a time and joined, so
+that a page never holds every table of every replication: tables.py), then returns the
+blocks it shows from them (`single(run, got)`: `parts.Block`, none when the run lacks
+what it needs); the page template renders and escapes them. Adding a section is one
+class here, decorated with `@section`, placed where it goes on the page
+(docs/contributing.md, "Adding a report section").
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ import pandas as pd
 
 from .. import analysis as A
 from .. import plots as P
-from ..analysis.rules import curricula, recertifications, validity_of
+from ..analysis import certificates as C
+from ..analysis import compare as K
+from ..analysis.rules import recertifications, validity_of
 from ..analysis.timing import END_TO_END
 from ..formatting import instant, number, number_kind, plural, signed
-from ..run.summary import enrollments_by_course, span
+from ..run.summary import span
 from ..scenario.diff import compare_scenarios
+from . import measures as M
 from .pages import png_uri
 from .parts import (
     Block,
@@ -42,6 +48,7 @@ from .parts import (
     note,
     table,
 )
+from .tables import Joining, Part, RunTables, gather
 
 Progress = Callable[[str], None] | None
 
@@ -58,10 +65,20 @@ class Run:
     chosen: tuple[str, int] | None  # the learner drawn and their replication
     label: str | None = None  # the variant, when the run is one variant of a sweep
     progress: Progress = None
+    tables: RunTables | None = None  # the run's tables, read a chunk at a time
+    joining: Joining | None = None  # after the pass: the replications and rows found
 
     @property
     def scenario(self):
         return self.result.scenario
+
+    def has(self, table: str) -> bool:
+        """Whether the run has `table` (it may have left it out: --tables)."""
+        return table in self.tables.names
+
+    def rows(self, table: str) -> int:
+        """The rows of `table` in every replication (after the pass)."""
+        return self.joining.rows.get(table, 0) if self.has(table) else 0
 
     @property
     def reps(self) -> int:
@@ -88,6 +105,14 @@ class Comparison:
     path_reason: str
     chosen: dict[str, tuple[str, int]] = field(default_factory=dict)  # with --learner
     progress: Progress = None
+    tables: RunTables | None = None
+    joining: dict[str, Joining] = field(default_factory=dict)  # by label, after the pass
+
+    def has(self, table: str) -> bool:
+        return table in self.tables.names
+
+    def rows(self, label: str, table: str) -> int:
+        return self.joining[label].rows.get(table, 0) if self.has(table) else 0
 
     @property
     def first(self):
@@ -123,12 +148,21 @@ class Comparison:
 
 
 class Section:
-    """A section of the report: the blocks it shows for one run and for a comparison."""
+    """A section of the report: the measures it needs (`needs`: name -> Part, taken in
+    the one pass over the run's tables) and the blocks it shows from them (`got`: name ->
+    the measure; in a comparison, name -> {variant label: the measure}), for one run and
+    for a comparison."""
 
-    def single(self, run: Run) -> list[Block]:
+    def needs(self, run: Run) -> dict[str, Part]:
+        return {}
+
+    def single(self, run: Run, got: dict) -> list[Block]:
         return []
 
-    def comparison(self, c: Comparison) -> list[Block]:
+    def comparison_needs(self, c: Comparison) -> dict[str, Part]:
+        return {}
+
+    def comparison(self, c: Comparison, got: dict) -> list[Block]:
         return []
 
 
@@ -142,8 +176,28 @@ def section(cls: type[Section]) -> type[Section]:
 
 
 def blocks(view: str, context: Run | Comparison) -> list[Block]:
-    """Every section's blocks for `view` ("single" or "comparison"), in page order."""
-    return [block for s in SECTIONS for block in getattr(s, view)(context)]
+    """Every section's blocks for `view` ("single" or "comparison"), in page order: the
+    measures every section needs are taken in one pass over the run's tables, then each
+    section shows its blocks."""
+    single = view == "single"
+    needs = [s.needs(context) if single else s.comparison_needs(context) for s in SECTIONS]
+    labels = [context.label] if single else [label for label, _ in context.variants]
+    parts = [part for named in needs for part in named.values()]
+    context.say("reading the tables")
+    joined, joining = gather(context.tables, dict.fromkeys(labels, parts), context.say)
+    context.joining = joining[context.label] if single else joining
+    out = []
+    for s, named in zip(SECTIONS, needs, strict=True):
+        if single:
+            got = {name: joined[context.label][part.key] for name, part in named.items()}
+            out += s.single(context, got)
+        else:
+            got = {
+                name: {label: joined[label][part.key] for label in labels}
+                for name, part in named.items()
+            }
+            out += s.comparison(context, got)
+    return out
 
 
 # ----- helpers shared by the sections ---------------------------------------------------
@@ -192,7 +246,7 @@ def _whole_periods(curve: pd.DataFrame, days: float, horizon_days: float) -> pd.
 class Variants(Section):
     """Which variants were run, with what seed; for `compare`, what differs in B."""
 
-    def comparison(self, c: Comparison) -> list[Block]:
+    def comparison(self, c: Comparison, got: dict) -> list[Block]:
         variants, reps = c.variants, c.reps
         records = {str(r.get("label")): r for r in c.result.variants}
         described = pd.DataFrame(
@@ -262,12 +316,16 @@ class EachLearner(Section):
     """A scripted scenario's page leads with what happened to each learner: every
     enrollment, how it came, and how it ended (first replication)."""
 
-    def single(self, run: Run) -> list[Block]:
-        e = run.result.enrollments
-        if not scripted(run.scenario) or e is None or not len(e):
+    def needs(self, run: Run) -> dict[str, Part]:
+        if not scripted(run.scenario) or not run.has("enrollments"):
+            return {}
+        return {"first": M.rows_of("enrollments", run.replications[0])}
+
+    def single(self, run: Run, got: dict) -> list[Block]:
+        if not got or not run.rows("enrollments"):
             return []
         run.say("each learner")
-        first = e[e["replication"] == run.replications[0]].sort_values("enrollment_id")
+        first = got["first"].sort_values("enrollment_id")
         start = run.scenario.start_date
         learners = list(dict.fromkeys(first["learner_id"].astype(str)))
         shown = learners[:MAX_STORIES]
@@ -343,10 +401,13 @@ def _enrollment_row(r: dict, start) -> Row:
 class KeyNumbers(Section):
     """The key numbers (analysis.key_numbers); side by side and their differences."""
 
-    def single(self, run: Run) -> list[Block]:
+    def needs(self, run: Run) -> dict[str, Part]:
+        return {"numbers": M.numbers(run.path, None, key_only=True)}
+
+    def single(self, run: Run, got: dict) -> list[Block]:
         run.say("key numbers")
         scenario, reps = run.scenario, run.reps
-        keys = A.key_numbers(run.result, run.path, replications=run.replications)
+        keys = got["numbers"][A.KEY_NUMBERS]
         start = scenario.start_date
         rows: list[tuple[str, Inline]] = [
             ("replications", (str(reps),)),
@@ -365,11 +426,14 @@ class KeyNumbers(Section):
         rows.append(("warnings", (str(len(dict.fromkeys(run.result.warnings))),)))
         return [Block("At a glance", (_reps_text(reps),), [Facts(rows)])]
 
-    def comparison(self, c: Comparison) -> list[Block]:
+    def comparison_needs(self, c: Comparison) -> dict[str, Part]:
+        return {"numbers": M.numbers(c.path, c.validity)}
+
+    def comparison(self, c: Comparison, got: dict) -> list[Block]:
         reps, path = c.reps, c.path
-        keys, differences, exact = A.variant_differences(
-            c.variants, path, c.validity, c.replications, c.paired, c.say
-        )
+        c.say("key numbers")
+        keys = got["numbers"]
+        differences, exact = K.differences_of(keys, [v.scenario for _, v in c.variants], c.paired)
         names = list(dict.fromkeys(n for k in keys.values() for n in k[A.KEY_NUMBERS].columns))
         shown = []
         if not c.ab:  # compare: the means go in the table of changes
@@ -485,10 +549,13 @@ def _difference_table(
 class RuleGraph(Section):
     """The rule graph of the scenario, drawn (docs/designer-tools.md)."""
 
-    def single(self, run: Run) -> list[Block]:
+    def needs(self, run: Run) -> dict[str, Part]:
+        return {"counts": M.rule_counts()} if run.has("jobs") else {}
+
+    def single(self, run: Run, got: dict) -> list[Block]:
         from ..design.drawing import report_figure
 
-        graph, findings, summarised = report_figure(run.result)
+        graph, findings, summarised = report_figure(run.result, got.get("counts", []))
         return [
             Block(
                 "The rules",
@@ -505,39 +572,49 @@ class RuleGraph(Section):
 class EnrollmentVolume(Section):
     """Enrollment records by course and method, and over time."""
 
-    def single(self, run: Run) -> list[Block]:
-        e, reps = run.result.enrollments, run.reps
-        if e is None or not len(e):
+    def needs(self, run: Run) -> dict[str, Part]:
+        if not run.has("enrollments"):
+            return {}
+        return {
+            "by course": M.by_course(),
+            "volume": M.volume(7.0, "course_id"),
+            "total": M.volume(7.0, None),
+        }
+
+    def single(self, run: Run, got: dict) -> list[Block]:
+        reps = run.reps
+        if not run.rows("enrollments"):
             return []
         run.say("enrollment volume")
-        horizon, start = run.scenario.horizon_days, run.scenario.start_date
+        start = run.scenario.start_date
         by_course = Block(
             "Enrollments by course and method",
             (
                 "Records created during the run, current and superseded: mean per replication"
                 + (" (the total's 5-95% band in its own column)." if reps > 1 else "."),
             ),
-            [table(enrollments_by_course(e, run.replications))],
+            [table(got["by course"])],
         )
-        volume = A.enrollment_volume(e, horizon, 7.0)
-        total = A.enrollment_volume(e, horizon, 7.0, by=None)
+        volume, total = got["volume"], got["total"]
         fig = P.stacked_volume(
             volume, start_date=start, colors=run.colors, replications=reps, total_band=total
         )
         return [by_course, Block("Enrollment volume", (), [_figure(fig)])]
 
-    def comparison(self, c: Comparison) -> list[Block]:
+    def comparison_needs(self, c: Comparison) -> dict[str, Part]:
+        if not c.has("enrollments"):
+            return {}
+        days, _ = _overlay_period(c.first.horizon_days)
+        return {"volume": M.volume(days, None), "by course": M.by_course(bands=False)}
+
+    def comparison(self, c: Comparison, got: dict) -> list[Block]:
         variants = c.variants
-        if any(v.enrollments is None for _, v in variants):
+        if not got:
             return []
         c.say("enrollment volume")
         days, period = _overlay_period(c.first.horizon_days)
         curves = {
-            label: _whole_periods(
-                A.enrollment_volume(v.enrollments, v.scenario.horizon_days, days, by=None),
-                days,
-                v.scenario.horizon_days,
-            )
+            label: _whole_periods(got["volume"][label], days, v.scenario.horizon_days)
             for label, v in variants
         }
         fig = P.variant_lines(
@@ -550,11 +627,7 @@ class EnrollmentVolume(Section):
             counts=True,
         )
         frame = pd.concat(
-            {
-                label: enrollments_by_course(v.enrollments, c.replications, bands=False)["total"]
-                for label, v in variants
-            },
-            axis=1,
+            {label: got["by course"][label]["total"] for label, _ in variants}, axis=1
         ).fillna(0.0)
         frame.index = frame.index.astype("str")
         frame.index.name = "course"
@@ -574,12 +647,15 @@ class EnrollmentVolume(Section):
 class RuleOutcomes(Section):
     """One outcome per job and target course (S19), by rule."""
 
-    def single(self, run: Run) -> list[Block]:
-        j, reps = run.result.jobs, run.reps
-        if j is None or not len(j):
+    def needs(self, run: Run) -> dict[str, Part]:
+        return {"outcomes": M.outcomes()} if run.has("jobs") else {}
+
+    def single(self, run: Run, got: dict) -> list[Block]:
+        reps = run.reps
+        if not run.rows("jobs"):
             return []
         run.say("rule outcomes")
-        outcomes = A.rule_outcomes(j)
+        outcomes = got["outcomes"]
         frame = outcomes.pivot_table(
             index="rule_id", columns="outcome", values="mean", aggfunc="sum", observed=True
         ).fillna(0)
@@ -597,13 +673,16 @@ class RuleOutcomes(Section):
             )
         ]
 
-    def comparison(self, c: Comparison) -> list[Block]:
-        if any(v.jobs is None for _, v in c.variants):
+    def comparison_needs(self, c: Comparison) -> dict[str, Part]:
+        return {"outcomes": M.outcomes()} if c.has("jobs") else {}
+
+    def comparison(self, c: Comparison, got: dict) -> list[Block]:
+        if not got:
             return []
         c.say("rule outcomes")
         frames = {}
-        for label, v in c.variants:
-            outcomes = A.rule_outcomes(v.jobs)
+        for label, _ in c.variants:
+            outcomes = got["outcomes"][label]
             frames[label] = outcomes.set_index(["rule_id", "outcome"])["mean"]
         frame = pd.concat(frames, axis=1).fillna(0.0)
         frame = frame[frame.sum(axis=1) > 0]
@@ -622,14 +701,16 @@ class RuleOutcomes(Section):
 class JobBacklog(Section):
     """Jobs waiting for their delay or the next daily run."""
 
-    def single(self, run: Run) -> list[Block]:
-        j = run.result.jobs
-        if j is None or not len(j):
+    def needs(self, run: Run) -> dict[str, Part]:
+        if not run.has("jobs"):
+            return {}
+        return {"backlog": M.backlog(), "renewing": M.any_value("jobs", "kind", "re_enrollment")}
+
+    def single(self, run: Run, got: dict) -> list[Block]:
+        if not run.rows("jobs"):
             return []
         run.say("job backlog")
-        horizon = run.scenario.horizon_days
-        backlog = A.job_backlog(j, horizon, max(horizon / 365, 1.0))
-        renewing = "kind" in j and bool((j["kind"] == "re_enrollment").any())
+        backlog, renewing = got["backlog"], got["renewing"]
         text = "Jobs waiting for their delay or the next daily run." + (
             " Re-enrollment jobs (S34) wait from the award until their window opens."
             if renewing
@@ -643,12 +724,17 @@ class JobBacklog(Section):
 class LearningPath(Section):
     """Time to complete each step of the learning path, and end to end (Kaplan-Meier)."""
 
-    def single(self, run: Run) -> list[Block]:
-        e, path, reps = run.result.enrollments, run.path, run.reps
-        if e is None or not path:
+    def needs(self, run: Run) -> dict[str, Part]:
+        if not run.has("enrollments") or not run.path:
+            return {}
+        return {"timing": M.timing(run.path)}
+
+    def single(self, run: Run, got: dict) -> list[Block]:
+        path, reps = run.path, run.reps
+        if not got:
             return []
         run.say("learning path")
-        timing = A.learning_path_timing(e, path, run.scenario.horizon_days)
+        timing = got["timing"]
         if not len(timing):
             return []
         summary = A.path_summary(timing, run.replications)
@@ -668,19 +754,20 @@ class LearningPath(Section):
             )
         ]
 
-    def comparison(self, c: Comparison) -> list[Block]:
-        path, variants, reps = c.path, c.variants, c.reps
+    def comparison_needs(self, c: Comparison) -> dict[str, Part]:
+        if not c.path or not c.has("enrollments"):
+            return {}
+        return {"timing": M.timing(c.path)}
+
+    def comparison(self, c: Comparison, got: dict) -> list[Block]:
+        path, reps = c.path, c.reps
         if not path:
             return []
         c.say("learning path")
-        if any(v.enrollments is None for _, v in variants):
+        if not got:
             return []
         curves, rows = {}, {}
-        timings = {
-            label: A.learning_path_timing(v.enrollments, path, v.scenario.horizon_days)
-            for label, v in variants
-        }
-        timings = {label: t for label, t in timings.items() if len(t)}
+        timings = {label: t for label, t in got["timing"].items() if len(t)}
         if not timings:
             return []
         done = pd.concat(
@@ -775,15 +862,31 @@ class Recertification(Section):
     """Re-enrollments into courses completed before (the load, its peak week, by kind),
     then the compliance of each recertified course."""
 
-    def single(self, run: Run) -> list[Block]:
-        scenario, e, ev = run.scenario, run.result.enrollments, run.result.events
-        if e is None or not len(e):
+    def needs(self, run: Run) -> dict[str, Part]:
+        if not run.has("enrollments"):
+            return {}
+        needs = {
+            "again": M.re_enrollments(),
+            "load": M.load(7.0, "course_id"),
+            "total": M.load(7.0, None),
+            "peak": M.peak(7.0),
+        }
+        certified = A.certified_courses(run.scenario)
+        if certified:
+            needs |= _calendar_needs(run)
+        if certified and run.has("events") and run.has("certificates"):
+            for course in certified:
+                needs |= _compliance_needs(course)
+        return needs
+
+    def single(self, run: Run, got: dict) -> list[Block]:
+        scenario = run.scenario
+        if not run.rows("enrollments"):
             return []
-        horizon, start, reps = scenario.horizon_days, scenario.start_date, run.reps
+        start, reps = scenario.start_date, run.reps
         recert = recertifications(scenario)
         certified = A.certified_courses(scenario)
-        members = curricula(scenario)
-        again = A.re_enrollments(e, members)
+        again = got["again"]
         if not recert and not certified and not len(again):
             return []
         run.say("recertification load")
@@ -794,10 +897,9 @@ class Recertification(Section):
             "the catalog (table). " + _reps_text(reps),
         )
         parts = []
-        load = A.recertification_load(e, horizon, 7.0, curricula=members)
+        load = got["load"]
         if load["mean"].sum() > 0:
-            total = A.recertification_load(e, horizon, 7.0, curricula=members, by=None)
-            peak = A.recertification_peak(e, horizon, 7.0, curricula=members)
+            total, peak = got["total"], got["peak"]
             when = (
                 (pd.Timestamp(start) + pd.Timedelta(days=peak["period_day"])).strftime("%d %b %Y")
                 if start
@@ -816,36 +918,37 @@ class Recertification(Section):
             parts.append(_kinds_table(again, run.replications, reps))
         shown = [Block("Recertification load", text, parts)]
         if certified:
-            shown += _certificate_calendar(run)
-        if ev is None:
+            shown += _certificate_calendar(run, got)
+        if not run.has("events"):
             return shown
-        if certified and run.result.certificates is not None:
-            shown += [_certificate_compliance(run, course) for course in certified]
+        if certified and run.has("certificates"):
+            shown += [_certificate_compliance(run, course, got) for course in certified]
         shown += [
             _no_certificate(course, recert[course]) for course in recert if course not in certified
         ]
         return shown
 
-    def comparison(self, c: Comparison) -> list[Block]:
+    def comparison_needs(self, c: Comparison) -> dict[str, Part]:
+        if not c.validity or not c.has("enrollments"):
+            return {}
+        days, _ = _overlay_period(c.first.horizon_days)
+        needs = {"load": M.load(days, None), "peak": M.peak(7.0)}
+        if c.has("events") and c.has("certificates"):
+            for course in _certified_in(c):
+                needs[f"states {course}"] = M.state_counts([course])
+        return needs
+
+    def comparison(self, c: Comparison, got: dict) -> list[Block]:
         variants, validity, reps = c.variants, c.validity, c.reps
-        if not validity or any(v.enrollments is None for _, v in variants):
+        if not got:
             return []
         c.say("recertification load")
         first = c.first
         curves, peaks = {}, {}
         days, period = _overlay_period(first.horizon_days)
         for label, v in variants:
-            members = curricula(v.scenario)
-            curves[label] = _whole_periods(
-                A.recertification_load(
-                    v.enrollments, v.scenario.horizon_days, days, curricula=members, by=None
-                ),
-                days,
-                v.scenario.horizon_days,
-            )
-            peak = A.recertification_peak(
-                v.enrollments, v.scenario.horizon_days, 7.0, curricula=members
-            )
+            curves[label] = _whole_periods(got["load"][label], days, v.scenario.horizon_days)
+            peak = got["peak"][label]
             peaks[label] = {
                 "peak people in one week": Cell(
                     band(peak["mean"], peak["p05"], peak["p95"], "count", reps)
@@ -875,17 +978,15 @@ class Recertification(Section):
                 ],
             )
         ]
-        if any(v.events is None for _, v in variants):
+        if not c.has("events"):
             return shown
-        certified = {
-            course: True for _, v in variants for course in A.certified_courses(v.scenario)
-        }
+        certified = _certified_in(c)
         for course in certified:
             c.say(f"compliance {course}")
             curves = {
-                label: _compliant_curve(v, course)
+                label: _compliant_curve(got[f"states {course}"][label])
                 for label, v in variants
-                if course in A.certified_courses(v.scenario) and v.certificates is not None
+                if course in A.certified_courses(v.scenario) and c.has("certificates")
             }
             fig = P.variant_lines(
                 curves,
@@ -915,6 +1016,11 @@ class Recertification(Section):
         return shown
 
 
+def _certified_in(c: Comparison) -> dict[str, bool]:
+    """The courses any variant certifies, in order."""
+    return {course: True for _, v in c.variants for course in A.certified_courses(v.scenario)}
+
+
 def _no_certificate(course: str, days: float) -> Block:
     """A course recertified by a rule that awards no certificate: no compliance is
     measured, and the page says why (a rule's delay is not a validity)."""
@@ -930,32 +1036,31 @@ def _no_certificate(course: str, days: float) -> Block:
     )
 
 
-def _compliant_curve(result, course: str) -> pd.DataFrame:
-    """The compliant share of the assigned learners over time (S37): day, mean, p05, p95."""
-    scenario = result.scenario
-    shares = A.compliance_shares(
-        result.certificates,
-        result.enrollments,
-        result.events,
-        scenario,
-        step_days=max(scenario.horizon_days / 100, 1.0),
-        courses=[course],
-    )
+def _compliant_curve(counts: pd.DataFrame) -> pd.DataFrame:
+    """The compliant share of the assigned learners over time (S37) from a course's state
+    counts: day, mean, p05, p95."""
+    shares = C.shares_band(counts)
     mine = shares[(shares["over"] == "assigned") & (shares["measure"] == "compliant")]
     return mine[["day", "mean", "p05", "p95"]].reset_index(drop=True)
 
 
-def _certificate_compliance(run: Run, course: str) -> Block:
+def _compliance_needs(course: str) -> dict[str, Part]:
+    return {
+        f"states {course}": M.state_counts([course]),
+        f"at horizon {course}": M.state_counts([course], at_horizon=True),
+    }
+
+
+def _certificate_compliance(run: Run, course: str, got: dict) -> Block:
     """S37: the states of a certifying course over time (stacked), the compliant share
     at the horizon over both denominators, the states then, and the overdue."""
     run.say(f"compliance {course}")
-    result, scenario, reps = run.result, run.scenario, run.reps
+    scenario, reps = run.scenario, run.reps
     horizon, start = scenario.horizon_days, scenario.start_date
     certificate = A.certified_courses(scenario)[course]
-    tables = (result.certificates, result.enrollments, result.events, scenario)
-    step = max(horizon / 100, 1.0)
-    states = A.compliance_states_over_time(*tables, step_days=step, courses=[course])
-    at = A.compliance_on(result, horizon, courses=[course]).set_index("measure")
+    states = C.states_band(got[f"states {course}"])
+    day = A.day_of(scenario, horizon)
+    at = C.compliance_at(got[f"at horizon {course}"], day).set_index("measure")
     window = certificate.window()
     grace = certificate.grace
     validity = (
@@ -1011,16 +1116,29 @@ def _certificate_compliance(run: Run, course: str) -> Block:
     return Block(f"Compliance: {course}", text, [figure, table(frame)])
 
 
-def _certificate_calendar(run: Run) -> list[Block]:
+def _calendar_needs(run: Run) -> dict[str, Part]:
+    needs = {}
+    if run.has("certificates"):
+        needs["expiring"] = M.expiring()
+    if run.has("jobs") and "kind" in run.tables.columns.get("jobs", []):
+        needs["due"] = M.due()
+        needs["renewing"] = M.any_value("jobs", "kind", "re_enrollment")
+    if run.has("events"):
+        needs["overdue"] = M.overdue()
+        needs["any overdue"] = M.any_value("events", "event", "overdue")
+    return needs
+
+
+def _certificate_calendar(run: Run, got: dict) -> list[Block]:
     """Certificates expiring and re-enrollments falling due per calendar month, and the
     enrollments overdue over time (S34, S35)."""
-    result, scenario, reps = run.result, run.scenario, run.reps
+    scenario, reps = run.scenario, run.reps
     start = scenario.start_date
     unit = "calendar month" if start is not None else "30 days (no start_date: no calendar)"
     parts = []
-    if result.certificates is not None:
+    if "expiring" in got:
         run.say("certificates expiring")
-        expiring = A.expiring_per_month(result.certificates, scenario)
+        expiring = got["expiring"]
         parts.append(
             Figure(
                 png_uri(
@@ -1036,10 +1154,9 @@ def _certificate_calendar(run: Run) -> list[Block]:
                 name="certificates expiring per month",
             )
         )
-    j = result.jobs
-    if j is not None and "kind" in j and (j["kind"].astype("str") == "re_enrollment").any():
+    if got.get("renewing"):
         run.say("re-enrollments due")
-        due = A.re_enrollments_due_per_month(j, scenario)
+        due = got["due"]
         parts.append(
             Figure(
                 png_uri(
@@ -1055,11 +1172,9 @@ def _certificate_calendar(run: Run) -> list[Block]:
                 name="re-enrollments due per month",
             )
         )
-    ev, e = result.events, result.enrollments
-    if ev is not None and (ev["event"] == "overdue").any():
+    if got.get("any overdue"):
         run.say("overdue")
-        horizon = scenario.horizon_days
-        overdue = A.overdue_over_time(ev, e, horizon, max(horizon / 365, 1.0))
+        overdue = got["overdue"]
         parts.append(
             Figure(
                 png_uri(P.overdue_curve(overdue, start, run.colors, reps)),
@@ -1120,17 +1235,20 @@ def _kinds_table(again: pd.DataFrame, replications: list[int], reps: int) -> Tab
 class Sessions(Section):
     """Instructor-led sessions: seats booked and attended, and the waits."""
 
-    def single(self, run: Run) -> list[Block]:
-        result, reps = run.result, run.reps
-        e, ev, s = result.enrollments, result.events, result.sessions
+    def needs(self, run: Run) -> dict[str, Part]:
+        return _session_needs(run)
+
+    def single(self, run: Run, got: dict) -> list[Block]:
+        reps = run.reps
+        s = got.get("sessions")
         if s is None or not len(s):
             return []
         run.say("ILC sessions")
         start = run.scenario.start_date
         parts = [_figure(P.seat_utilisation_bars(A.seat_utilisation(s), start, run.colors, reps))]
         summary = A.seat_summary(s, run.replications)
-        if ev is not None and e is not None:
-            waits = A.session_waits(ev, e)
+        if "waits" in got:
+            waits = got["waits"]
             if len(waits):
                 parts.append(_figure(P.wait_histogram(waits, run.replications)))
                 summary = pd.concat(
@@ -1158,16 +1276,19 @@ class Sessions(Section):
             )
         ]
 
-    def comparison(self, c: Comparison) -> list[Block]:
+    def comparison_needs(self, c: Comparison) -> dict[str, Part]:
+        return _session_needs(c)
+
+    def comparison(self, c: Comparison, got: dict) -> list[Block]:
         variants, reps = c.variants, c.reps
-        if any(v.sessions is None or not len(v.sessions) for _, v in variants):
+        if "sessions" not in got or any(c.rows(label, "sessions") == 0 for label, _ in variants):
             return []
         c.say("ILC sessions")
         columns = {}
-        for label, v in variants:
-            summary = A.seat_summary(v.sessions, c.replications)
-            if v.events is not None and v.enrollments is not None:
-                waits = A.session_waits(v.events, v.enrollments)
+        for label, _ in variants:
+            summary = A.seat_summary(got["sessions"][label], c.replications)
+            if "waits" in got:
+                waits = got["waits"][label]
                 summary = pd.concat(
                     [summary, A.wait_summary(waits, c.replications)], ignore_index=True
                 )
@@ -1189,6 +1310,15 @@ class Sessions(Section):
         ]
 
 
+def _session_needs(context: Run | Comparison) -> dict[str, Part]:
+    if not context.has("sessions"):
+        return {}
+    needs = {"sessions": M.sessions()}
+    if context.has("events") and context.has("enrollments"):
+        needs["waits"] = M.waits()
+    return needs
+
+
 def _measure_cells(summary: pd.DataFrame, reps: int) -> list[Cell]:
     return [
         Cell(band(r["mean"], r["p05"], r["p95"], number_kind(r["measure"]), reps))
@@ -1200,15 +1330,18 @@ def _measure_cells(summary: pd.DataFrame, reps: int) -> list[Cell]:
 class LearnerTimeline(Section):
     """One learner's enrollments drawn, with their account from `explain`."""
 
-    def single(self, run: Run) -> list[Block]:
+    def needs(self, run: Run) -> dict[str, Part]:
+        if run.chosen is None:
+            return {}
+        return {"learner": M.of_replication("learner", {run.label: run.chosen}, _learner)}
+
+    def single(self, run: Run, got: dict) -> list[Block]:
         if run.chosen is None:
             return []
         run.say("learner timeline")
-        result, scenario = run.result, run.scenario
+        scenario = run.scenario
         who, replication = run.chosen
-        timeline = A.learner_timeline(
-            result.enrollments, result.jobs, who, replication, scenario.horizon_days
-        )
+        timeline, story = got["learner"]
         how = (
             "chosen with --learner"
             if run.learner is not None
@@ -1222,20 +1355,23 @@ class LearnerTimeline(Section):
             Block(
                 f"One learner's timeline: {who}",
                 (f"Replication {replication}: {how}.",),
-                [_figure(fig), _story(result, who, replication)],
+                [_figure(fig), story],
             )
         ]
 
-    def comparison(self, c: Comparison) -> list[Block]:
+    def comparison_needs(self, c: Comparison) -> dict[str, Part]:
+        if not c.chosen:
+            return {}
+        return {"learner": M.of_replication("variant learner", c.chosen, _learner)}
+
+    def comparison(self, c: Comparison, got: dict) -> list[Block]:
         shown = []
         for label, v in c.variants:
             if label not in c.chosen:
                 continue
             c.say(f"learner timeline: {label}")
             who, replication = c.chosen[label]
-            timeline = A.learner_timeline(
-                v.enrollments, v.jobs, who, replication, v.scenario.horizon_days
-            )
+            timeline, story = got["learner"][label]
             colors = P.course_colors([course.id for course in v.scenario.courses])
             fig = P.learner_gantt(
                 timeline,
@@ -1248,10 +1384,19 @@ class LearnerTimeline(Section):
                 Block(
                     f"Learner {who}: {label}",
                     (f"Variant {label}, replication {replication}.",),
-                    [_figure(fig), _story(v, who, replication, label)],
+                    [_figure(fig), story],
                 )
             )
         return shown
+
+
+def _learner(result, who: str, replication: int, label: str | None) -> tuple:
+    """A learner's timeline and story, of the tables holding their replication (`label`:
+    of a variant compared, None: the page's one run)."""
+    timeline = A.learner_timeline(
+        result.enrollments, result.jobs, who, replication, result.scenario.horizon_days
+    )
+    return timeline, _story(result, who, replication, label)
 
 
 def _story(result, learner: str, replication: int, variant: str | None = None) -> Story:
@@ -1284,10 +1429,10 @@ def tables_text(names: list[str]) -> str:
 class Warnings(Section):
     """What the run warned of, each warning once."""
 
-    def single(self, run: Run) -> list[Block]:
+    def single(self, run: Run, got: dict) -> list[Block]:
         return self._warnings(run.result)
 
-    def comparison(self, c: Comparison) -> list[Block]:
+    def comparison(self, c: Comparison, got: dict) -> list[Block]:
         return self._warnings(c.result)
 
     @staticmethod
