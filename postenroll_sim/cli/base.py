@@ -457,10 +457,13 @@ def finish(
     builder = None
     problem = None
     if report:
-        from ..report.build import ReportError, check_learner, report_files
+        from ..report.build import ReportError, check_learner, report_files, staged_run
 
+        # a run written as it was built: the report reads the staged tables a few
+        # replications at a time, never all of them at once
+        tables = result if staged is None else staged_run(out, staged, result)
         try:
-            check_learner(result, learner)
+            check_learner(tables, learner)
         except ReportError as exc:  # keep the run; say why there is no report
             problem = str(exc)
         else:
@@ -468,7 +471,7 @@ def finish(
             def builder(result, source):
                 status("report")
                 return report_files(
-                    result,
+                    tables,
                     source,
                     path=path,
                     learner=learner,

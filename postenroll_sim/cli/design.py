@@ -137,7 +137,6 @@ def compare(
         run_with=(lambda run_both: simulate_into(folder, run_both)) if folder else None,
         folder=folder,  # each replication written as it ends
         fmt=fmt,
-        keep=make_report,
     )
     if folder is None:
         for warning in dict.fromkeys(found.result.warnings):

@@ -70,7 +70,6 @@ def run(
                 seed=seed,
                 tables=tables,
                 progress=not no_progress,
-                keep=make_report,  # the report's figures are drawn from the tables
             )
         note_workers(workers, replications, scheduler)
         return runner.simulate_replications_into(  # each replication written as it ends
@@ -83,7 +82,6 @@ def run(
             scheduler=scheduler,
             progress=not no_progress,
             tables=tables,
-            keep=make_report,
         )
 
     result = simulate_into(folder, run_it)
@@ -168,7 +166,6 @@ def sweep(
             scheduler=scheduler,
             progress=not no_progress,
             tables=tables,
-            keep=make_report,
         ),
     )
 
