@@ -28,7 +28,7 @@ from ..analysis.core import found_replications, shared_results
 from ..columns import TABLES, column_kind
 from ..run import outdir
 from ..run.outdir import ChunkOrder
-from ..run.runner import Result
+from ..run.runner import Result, give_back_memory
 from ..scenario import Scenario
 
 CHUNK_ROWS = outdir.CHUNK_ROWS  # tests set 0 (a replication a chunk) or a huge number (whole)
@@ -256,20 +256,17 @@ class Stored(RunTables):
             chosen = set(labels)
             only = {i for i, (label, _) in enumerate(keys) if label in chosen}
         variants = dict(self.variants)
-        for positions, frames in outdir.read_chunks(
-            self.folder, items, keys, wanted, CHUNK_ROWS, only
-        ):
+        found = outdir.read_chunks(self.folder, items, keys, wanted, CHUNK_ROWS, only)
+
+        def chunk(positions: list[int], frames: dict) -> Chunk:
             label = keys[positions[0]][0]
-            variant = variants[label]
-            result = Result(
-                variant.scenario,
-                **frames,
-                warnings=variant.warnings,
-                seed=variant.seed,
-                replications=variant.replications,
-                warm_start=variant.warm_start,
-            )
-            yield Chunk(result, [keys[p][1] for p in positions], label)
+            return InMemory._chunk(variants[label], frames, [keys[p][1] for p in positions], label)
+
+        while True:  # each chunk made and yielded unnamed: the caller's is the only hold on it
+            try:
+                yield chunk(*next(found))
+            except StopIteration:
+                return
 
 
 def gather(
@@ -289,14 +286,9 @@ def gather(
     }
     done, total = 0, len(tables.replications) * len(needs)
     for chunk in tables.chunks(labels=list(needs)):
-        context = joining[chunk.label]
-        for name, frame in chunk.result.tables().items():
-            context.found.setdefault(name, set()).update(found_replications(frame))
-            context.rows[name] = context.rows.get(name, 0) + len(frame)
-        with shared_results():  # a measure several parts ask for, once per chunk
-            for key, part in parts[chunk.label].items():
-                taken[chunk.label][key].append(part.take(chunk))
-        done += len(chunk.replications)
+        done += _take(chunk, parts[chunk.label], taken[chunk.label], joining[chunk.label])
+        del chunk
+        give_back_memory()  # the chunk's tables go back before the next is read
         if progress is not None and total > 1:
             progress(f"read {done} of {total} replications")
     joined = {
@@ -304,3 +296,14 @@ def gather(
         for label, found in parts.items()
     }
     return joined, joining
+
+
+def _take(chunk: Chunk, parts: dict, taken: dict, context: Joining) -> int:
+    """Every part of one chunk, and the replications and rows found in it."""
+    for name, frame in chunk.result.tables().items():
+        context.found.setdefault(name, set()).update(found_replications(frame))
+        context.rows[name] = context.rows.get(name, 0) + len(frame)
+    with shared_results():  # a measure several parts ask for, once per chunk
+        for key, part in parts.items():
+            taken[key].append(part.take(chunk))
+    return len(chunk.replications)

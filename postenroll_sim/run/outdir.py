@@ -1273,18 +1273,22 @@ def read_chunks(
                 size += sum(len(piece) for piece in found)
             chunk.append(position)
             position += 1
-        frames = {}
-        for name, table in tables.items():
-            with _reading(paths[name]):
-                frames[name] = table.frame(pieces[name])
-            pieces[name] = None
-            table.forget()  # the Arrow copy goes before the chunk is used, not after
-        del pieces
-        yield chunk, frames
-        del frames
+        # no name here holds the frames while the caller uses them: the next chunk is read
+        # after they are gone
+        yield chunk, _frames(tables, pieces, paths)
     for name, table in tables.items():
         with _reading(paths[name]):
             table.done()
+
+
+def _frames(tables: dict, pieces: dict, paths: dict) -> dict:
+    """A chunk's frames from its pieces (emptied as they are used)."""
+    frames = {}
+    for name, table in tables.items():
+        with _reading(paths[name]):
+            frames[name] = table.frame(pieces.pop(name))
+        table.forget()  # the Arrow copy goes before the chunk is used, not after
+    return frames
 
 
 @contextlib.contextmanager
