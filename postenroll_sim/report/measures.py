@@ -11,6 +11,7 @@ from .. import analysis as A
 from ..analysis import certificates as C
 from ..analysis import compare as K
 from ..analysis import metrics as M
+from ..analysis.timing import END_TO_END
 from ..run.runner import concat
 from ..run.summary import by_course_counts, by_course_of
 from .tables import Chunk, Part
@@ -139,14 +140,15 @@ def any_value(table: str, column: str, value: str) -> Part:
 
 
 def timing(path: list[str]) -> Part:
-    """`learning_path_timing`, the columns the path's figure and table read."""
-    return Part(
-        ("timing", tuple(path)),
-        lambda chunk: A.learning_path_timing(_t(chunk, "enrollments"), path, _horizon(chunk))[
-            TIMING_COLUMNS
-        ],
-        lambda parts, j: pd.concat(parts, ignore_index=True),
-    )
+    """`learning_path_timing`, the columns the path's figure and table read, the steps as
+    categories (a row per learner and step of every replication: its bytes count)."""
+    steps = pd.CategoricalDtype(list(dict.fromkeys([*path, END_TO_END])))
+
+    def take(chunk: Chunk) -> pd.DataFrame:
+        found = A.learning_path_timing(_t(chunk, "enrollments"), path, _horizon(chunk))
+        return found[TIMING_COLUMNS].astype({"step": steps})
+
+    return Part(("timing", tuple(path)), take, lambda parts, j: pd.concat(parts, ignore_index=True))
 
 
 def _members(scenario) -> dict[str, list[str]]:
