@@ -10,6 +10,9 @@
     .venv/bin/python -m benchmarks.run --cli --learners 100000 --replications 1,20
                                                              # its memory against replications
     .venv/bin/python -m benchmarks.run --certificates        # with certificates (S31-S34)
+    .venv/bin/python -m benchmarks.run --report --learners 20000 --replications 1,5,20
+                                                             # `postenroll-sim report`: its
+                                                             # memory against replications
 
 Each size runs in a fresh process, so peak RSS is that run's own. Model throughput is
 rows of the `events` table per second of simulation; the bare SimPy figure is a loop of
@@ -212,6 +215,62 @@ def _local_cluster(workers: int, env: dict):
             os.environ.pop("PYTHONPATH", None)
         else:
             os.environ["PYTHONPATH"] = before
+
+
+def report_runs(
+    learners: int,
+    years: float,
+    replications: list[int],
+    workers: int = 1,
+    sources: list[Path | None] | None = None,
+    rounds: int = 1,
+) -> list[dict]:
+    """`postenroll-sim report` of a folder of each number of `replications` of the
+    reference scenario, as a user runs it: wall time and peak memory (wait4's maximum) of
+    the command alone, in a fresh process. Each folder is made once, by this checkout
+    (`run --workers`); `sources` are checkouts whose code makes the report, alternately
+    (`--source ../main,.`), `rounds` times round."""
+    import os
+
+    from benchmarks.reference import reference_scenario
+
+    found = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "reference.yaml"
+        path.write_text(reference_scenario(learners, years, certificates=_certificates()))
+        outs = {}
+        for n in replications:
+            outs[n] = Path(folder) / f"out-{n}"
+            argv = [sys.executable, "-m", "postenroll_sim", "run", str(path), "--yes", "-q"]
+            argv += ["--out", str(outs[n]), "--replications", str(n), "--workers", str(workers)]
+            subprocess.run(argv, cwd=folder, check=True, stdout=subprocess.DEVNULL)
+        for _ in range(rounds):
+            for n in replications:
+                for source in sources or [None]:
+                    env = dict(os.environ)
+                    if source is not None:
+                        env["PYTHONPATH"] = str(source)
+                    argv = [sys.executable, "-m", "postenroll_sim", "report", str(outs[n])]
+                    argv.append("--no-progress")
+                    start = time.perf_counter()
+                    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env=env, cwd=folder)
+                    _, status, usage = os.wait4(process.pid, 0)
+                    wall = time.perf_counter() - start
+                    if os.waitstatus_to_exitcode(status):
+                        raise SystemExit(f"postenroll-sim report failed on {n} replications")
+                    result = {
+                        "command": "report",
+                        "source": str(source or ROOT),
+                        "learners": learners,
+                        "years": years,
+                        "replications": n,
+                        "wall_s": round(wall, 1),
+                        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+                        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+                    }
+                    print(json.dumps(result), flush=True)
+                    found.append(result)
+    return found
 
 
 class _TreeSampler:
@@ -476,6 +535,12 @@ def main() -> None:
         help="the compliance curriculum awards a certificate with re-enrollment 30 days "
         "before expiry, instead of its recertification rule",
     )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="`postenroll-sim report` of a folder of each --replications of each --learners "
+        "size (made with --workers): wall time, peak memory",
+    )
     args = parser.parse_args()
     if args.certificates:
         import os
@@ -497,6 +562,12 @@ def main() -> None:
                             args.dask,
                         )
                         print(json.dumps(found), flush=True)
+        return
+    if args.report:
+        sources = [Path(p) for p in args.source.split(",")] if args.source else None
+        replications = [int(r) for r in args.replications.split(",")]
+        for n in args.learners.split(","):
+            report_runs(int(n), args.years, replications, args.workers, sources, args.rounds)
         return
     if args.startup:
         print("| command | min | median | max |\n|---|---:|---:|---:|")
