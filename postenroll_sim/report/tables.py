@@ -17,7 +17,7 @@ are not in the order the run writes them is read whole instead (`eager`).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -230,19 +230,7 @@ class Stored(RunTables):
             )
             for item in self.items
         }
-        result = self.result
-        whole = Result(
-            result.scenario,
-            **tables,
-            warnings=result.warnings,
-            seed=result.seed,
-            replications=result.replications,
-            variants=result.variants,
-            command=result.command,
-            started=result.started,
-            finished=result.finished,
-            warm_start=result.warm_start,
-        )
+        whole = replace(self.result, **tables)  # what ran, with its tables
         return InMemory(whole)
 
     def chunks(self, names=None, columns=None, labels=None) -> Iterator[Chunk]:
